@@ -1,0 +1,1 @@
+"""TellOnce web application."""

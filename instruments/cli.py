@@ -1,0 +1,50 @@
+"""`tellonce instruments ...`: validate, list and describe instrument files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from instruments.compiled import json_schema
+from instruments.loader import configured_paths, load_registry
+
+cli = typer.Typer(help="Check and list instrument definitions.", no_args_is_help=True)
+
+
+@cli.command()
+def validate(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders; default: every loaded instrument")
+    ] = None,
+) -> None:
+    """Check instrument files; exit non-zero listing every problem with its file and line."""
+    registry, problems = load_registry(paths or configured_paths())
+    for problem in problems:
+        typer.echo(str(problem), err=True)
+    if problems:
+        typer.echo(f"{len(problems)} problem(s) found.", err=True)
+        raise typer.Exit(1)
+    for compiled in registry.all():
+        typer.echo(f"ok  {compiled.id} {compiled.version}  ({compiled.file})")
+
+
+@cli.command("list")
+def list_instruments() -> None:
+    """List the loaded instruments: id, version, modes, languages."""
+    registry, problems = load_registry()
+    for compiled in registry.all():
+        d = compiled.definition
+        validated = "validated" if d.provenance.validated else "not validated"
+        typer.echo(f"{d.id}\t{d.version}\tmodes={','.join(d.modes)}\tlanguages={','.join(d.languages)}\t{validated}")
+    if problems:
+        typer.echo(f"{len(problems)} instrument file(s) have problems; run 'tellonce instruments validate'.", err=True)
+        raise typer.Exit(1)
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of an instrument file, for editors."""
+    typer.echo(json.dumps(json_schema(), indent=2, ensure_ascii=False))

@@ -1,0 +1,103 @@
+"""A checked, compiled instrument: everything scoring needs, precomputed once at load time."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from instruments.expressions import Expression
+from instruments.model import Instrument, Item
+
+YES_NO_LABELS: dict[str, dict[str, str]] = {
+    "yes": {"en": "Yes", "es": "Sí"},
+    "no": {"en": "No", "es": "No"},
+}
+RATING_CODES = ("no_concern", "possible_concern", "clear_concern")
+
+
+@dataclass(frozen=True)
+class Feed:
+    """One way an item's answer implies a level for an indicator."""
+
+    item_id: str
+    indicator: str
+    level: str
+    answers: frozenset[str] | None = None  # implies `level` when the answer (or a chosen code) is one of these
+    when: Expression | None = None
+    rating: bool = False  # an indicator_rating item: the answer is the level itself
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    """A scoring rule ready to run; `when` None is the fallback."""
+
+    index: int
+    level: str
+    when: Expression | None
+    explain: Mapping[str, str]
+
+
+@dataclass(frozen=True, eq=False)
+class CompiledInstrument:
+    """An instrument version after every check passed."""
+
+    definition: Instrument
+    content_hash: str
+    file: str
+    items: Mapping[str, Item]
+    visibility_order: tuple[str, ...]  # items that take answers, each after those its show_if reads
+    show_if: Mapping[str, Expression]
+    codes: Mapping[str, frozenset[str] | None]  # allowed answer codes per choice item
+    feeds: Mapping[str, tuple[Feed, ...]]  # by indicator
+    indicator_domain: Mapping[str, str]
+    key_indicators: frozenset[str]
+    key_indicators_in_order: tuple[str, ...]
+    domain_indicators: Mapping[str, tuple[str, ...]]
+    all_indicators: tuple[str, ...]
+    domain_rules: tuple[CompiledRule, ...]
+    overall_rules: tuple[CompiledRule, ...]
+    allows_not_enough_info: bool
+
+    @property
+    def id(self) -> str:
+        """The instrument's id."""
+        return self.definition.id
+
+    @property
+    def version(self) -> str:
+        """The instrument's semantic version."""
+        return self.definition.version
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """(id, version): what identifies a published instrument version."""
+        return (self.definition.id, self.definition.version)
+
+    def option_label(self, item_id: str, code: str, language: str) -> str:
+        """The label of an answer code in a language, for display."""
+        item = self.items[item_id]
+        for option in getattr(item, "options", ()):
+            if option.code == code:
+                return str(option.label.get(language) or option.label[self.definition.default_language])
+        if item.type == "yes_no" and code in YES_NO_LABELS:
+            return YES_NO_LABELS[code].get(language, code)
+        return code
+
+
+def content_hash(definition: Instrument) -> str:
+    """SHA-256 over a canonical form: stable across key order, comments and whitespace."""
+    canonical = json.dumps(
+        definition.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of an instrument file, for editors."""
+    schema = Instrument.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "TellOnce instrument definition"
+    return schema

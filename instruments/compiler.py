@@ -1,0 +1,351 @@
+"""Turn a parsed definition into a CompiledInstrument, collecting every problem on the way."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from instruments import analysis
+from instruments.compiled import (
+    RATING_CODES,
+    YES_NO_LABELS,
+    CompiledInstrument,
+    CompiledRule,
+    Feed,
+    content_hash,
+)
+from instruments.expressions import Context, Expression, ExpressionError, ItemInfo, Scope, compile_expression
+from instruments.model import Instrument, Item, Rule
+from instruments.source import Path_, Problem, Source, format_path
+
+
+class _Collector:
+    """Problems of one file, located through the source's line table."""
+
+    def __init__(self, source: Source) -> None:
+        self.source = source
+        self.problems: list[Problem] = []
+
+    def add(self, code: str, message: str, path: Path_) -> None:
+        self.problems.append(
+            Problem(code, message, self.source.file, self.source.line_of(path), format_path(path, self.source.data))
+        )
+
+    def expression(self, source: str, scope: Scope, path: Path_, what: str) -> Expression | None:
+        try:
+            return compile_expression(source, scope)
+        except ExpressionError as exc:
+            self.add("expression", f'{what}: {exc.message} (at character {exc.column} of "{source.strip()}")', path)
+            return None
+
+
+def compile_instrument(definition: Instrument, source: Source) -> tuple[CompiledInstrument | None, list[Problem]]:
+    """Check cross-references and logic of a schema-valid definition and compile it."""
+    out = _Collector(source)
+    _check_translations(definition, out)
+    _check_ids(definition, out)
+    items = {item.id: item for item in definition.items}
+    sections = frozenset(s.id for s in definition.sections)
+    indicator_table = {i.id: (d.id, i.key) for d in definition.domains for i in d.indicators}
+    infos = {item.id: _item_info(item) for item in definition.items}
+    item_scope = Scope(items=infos, sections=sections)
+
+    for index, item in enumerate(definition.items):
+        if item.section not in sections:
+            out.add(
+                "unknown_section",
+                f"item '{item.id}' is in section '{item.section}', which is not defined",
+                ("items", index, "section"),
+            )
+    for index, section in enumerate(definition.sections):
+        if not any(item.section == section.id for item in definition.items):
+            out.add("empty_section", f"section '{section.id}' has no items", ("sections", index))
+
+    show_if: dict[str, Expression] = {}
+    for index, item in enumerate(definition.items):
+        if item.show_if is not None:
+            expr = out.expression(item.show_if, item_scope, ("items", index, "show_if"), "show_if")
+            if expr is not None:
+                show_if[item.id] = expr
+    order = _visibility_order(definition, show_if, out)
+    feeds = _feeds(definition, indicator_table, item_scope, out)
+    _check_modes(definition, out)
+    _check_never_shown(definition, show_if, infos, out)
+    for d_index, domain in enumerate(definition.domains):
+        for i_index, indicator in enumerate(domain.indicators):
+            if not feeds.get(indicator.id):
+                out.add(
+                    "unfed_indicator",
+                    f"no item feeds indicator '{indicator.id}'",
+                    ("domains", d_index, "indicators", i_index, "id"),
+                )
+
+    domain_scope = Scope(
+        items=infos,
+        sections=sections,
+        indicators=indicator_table,
+        domains=frozenset(d.id for d in definition.domains),
+        in_domain_rule=True,
+    )
+    overall_scope = Scope(
+        items=infos, sections=sections, indicators=indicator_table, domains=frozenset(d.id for d in definition.domains)
+    )
+    domain_rules = _rules(definition.scoring.domain, domain_scope, ("scoring", "domain"), out)
+    overall_rules = _rules(definition.scoring.overall, overall_scope, ("scoring", "overall"), out)
+    domain_indicators = {d.id: tuple(i.id for i in d.indicators) for d in definition.domains}
+    if domain_rules is not None and overall_rules is not None and not out.problems:
+        for message, path in analysis.unreachable_rules(
+            domain_rules, overall_rules, domain_indicators, indicator_table
+        ):
+            out.add("rule_never_fires", message, path)
+    if out.problems or domain_rules is None or overall_rules is None:
+        return None, out.problems
+    compiled = CompiledInstrument(
+        definition=definition,
+        content_hash=content_hash(definition),
+        file=source.file,
+        items=items,
+        visibility_order=order,
+        show_if=show_if,
+        codes={i: info.codes for i, info in infos.items()},
+        feeds={k: tuple(v) for k, v in feeds.items()},
+        indicator_domain={k: v[0] for k, v in indicator_table.items()},
+        key_indicators=frozenset(k for k, v in indicator_table.items() if v[1]),
+        key_indicators_in_order=tuple(k for k, v in indicator_table.items() if v[1]),
+        domain_indicators=domain_indicators,
+        all_indicators=tuple(indicator_table),
+        domain_rules=domain_rules,
+        overall_rules=overall_rules,
+        allows_not_enough_info=bool({"practitioner", "interview"} & set(definition.modes)),
+    )
+    return compiled, []
+
+
+def _item_info(item: Item) -> ItemInfo:
+    if item.type == "yes_no":
+        return ItemInfo(item.id, item.type, item.section, frozenset(YES_NO_LABELS))
+    if item.type == "indicator_rating":
+        return ItemInfo(item.id, item.type, item.section, frozenset(RATING_CODES))
+    options = getattr(item, "options", None)
+    if options is not None:
+        weights = {o.code: o.weight for o in options if o.weight is not None}
+        return ItemInfo(item.id, item.type, item.section, frozenset(o.code for o in options), weights)
+    return ItemInfo(item.id, item.type, item.section, None)
+
+
+def _texts(value: Any, path: Path_) -> Iterator[tuple[dict[str, str], Path_]]:
+    """Every language mapping in the definition, with its path."""
+    from pydantic import BaseModel
+
+    if isinstance(value, BaseModel):
+        for name, field in type(value).model_fields.items():
+            child = getattr(value, name)
+            if field.annotation is not None and "dict[str, str]" in str(field.annotation) and isinstance(child, dict):
+                yield child, (*path, name)
+            else:
+                yield from _texts(child, (*path, name))
+    elif isinstance(value, tuple):
+        for index, child in enumerate(value):
+            yield from _texts(child, (*path, index))
+    elif isinstance(value, dict):
+        for key, child in value.items():
+            yield from _texts(child, (*path, str(key)))
+
+
+def _check_translations(definition: Instrument, out: _Collector) -> None:
+    languages = set(definition.languages)
+    for text, path in _texts(definition, ()):
+        missing = sorted(languages - set(text))
+        extra = sorted(set(text) - languages)
+        if missing:
+            out.add("missing_translation", f"text has no {', '.join(missing)} version", path)
+        if extra:
+            out.add("undeclared_language", f"text is given in {', '.join(extra)}, which is not in languages", path)
+        for language, string in text.items():
+            if not str(string).strip():
+                out.add("empty_text", f"the {language} text is empty", (*path, language))
+    if any(item.type == "yes_no" for item in definition.items):
+        unsupported = sorted(languages - set(YES_NO_LABELS["yes"]))
+        if unsupported:
+            out.add(
+                "missing_translation",
+                f"yes_no items have built-in labels only for en and es, not {', '.join(unsupported)}; "
+                "use single_choice with your own labels",
+                ("languages",),
+            )
+
+
+def _duplicates(ids: list[tuple[str, Path_]], what: str, out: _Collector) -> None:
+    seen: dict[str, Path_] = {}
+    for value, path in ids:
+        if value in seen:
+            out.add("duplicate_id", f"{what} id '{value}' is used twice", path)
+        else:
+            seen[value] = path
+
+
+def _check_ids(definition: Instrument, out: _Collector) -> None:
+    _duplicates([(s.id, ("sections", i, "id")) for i, s in enumerate(definition.sections)], "section", out)
+    _duplicates([(d.id, ("domains", i, "id")) for i, d in enumerate(definition.domains)], "domain", out)
+    _duplicates(
+        [
+            (ind.id, ("domains", i, "indicators", j, "id"))
+            for i, d in enumerate(definition.domains)
+            for j, ind in enumerate(d.indicators)
+        ],
+        "indicator",
+        out,
+    )
+    _duplicates([(it.id, ("items", i, "id")) for i, it in enumerate(definition.items)], "item", out)
+    for i, item in enumerate(definition.items):
+        options = getattr(item, "options", ())
+        _duplicates([(o.code, ("items", i, "options", j, "code")) for j, o in enumerate(options)], "option", out)
+
+
+def _feeds(
+    definition: Instrument, indicators: dict[str, tuple[str, bool]], scope: Scope, out: _Collector
+) -> dict[str, list[Feed]]:
+    feeds: dict[str, list[Feed]] = {}
+    for index, item in enumerate(definition.items):
+        if item.type == "indicator_rating":
+            if item.indicator not in indicators:
+                out.add(
+                    "unknown_indicator",
+                    f"item '{item.id}' rates unknown indicator '{item.indicator}'",
+                    ("items", index, "indicator"),
+                )
+            else:
+                feeds.setdefault(item.indicator, []).append(Feed(item.id, item.indicator, "rating", rating=True))
+            continue
+        codes = scope.items[item.id].codes
+        for f_index, rule in enumerate(getattr(item, "indicates", ())):
+            path: Path_ = ("items", index, "indicates", f_index)
+            if rule.indicator not in indicators:
+                out.add(
+                    "unknown_indicator",
+                    f"item '{item.id}' feeds unknown indicator '{rule.indicator}'",
+                    (*path, "indicator"),
+                )
+                continue
+            when = None
+            if rule.answers is not None:
+                if codes is None:
+                    out.add(
+                        "answers_need_choices",
+                        f"item '{item.id}' has no options; use 'when' instead",
+                        (*path, "answers"),
+                    )
+                    continue
+                unknown = [a for a in rule.answers if a not in codes]
+                if unknown:
+                    out.add(
+                        "unknown_option",
+                        f"item '{item.id}' does not offer {', '.join(map(repr, unknown))}",
+                        (*path, "answers"),
+                    )
+                    continue
+            else:
+                when = out.expression(rule.when or "", scope, (*path, "when"), "indicates.when")
+                if when is None:
+                    continue
+            answers = frozenset(rule.answers) if rule.answers is not None else None
+            feeds.setdefault(rule.indicator, []).append(Feed(item.id, rule.indicator, rule.level, answers, when))
+    return feeds
+
+
+def _visibility_order(definition: Instrument, show_if: dict[str, Expression], out: _Collector) -> tuple[str, ...]:
+    """Items in definition order, moved so that each comes after the items its show_if reads."""
+    index_of = {item.id: i for i, item in enumerate(definition.items)}
+    order: list[str] = []
+    state: dict[str, str] = {}
+
+    def visit(item_id: str, trail: list[str]) -> None:
+        if state.get(item_id) == "done":
+            return
+        if state.get(item_id) == "active":
+            cycle = [*trail[trail.index(item_id) :], item_id]
+            out.add(
+                "show_if_cycle",
+                f"show_if conditions form a cycle: {' -> '.join(cycle)}",
+                ("items", index_of[item_id], "show_if"),
+            )
+            return
+        state[item_id] = "active"
+        expr = show_if.get(item_id)
+        for dep in sorted(expr.items if expr else (), key=lambda d: index_of.get(d, 0)):
+            visit(dep, [*trail, item_id])
+        state[item_id] = "done"
+        order.append(item_id)
+
+    for item in definition.items:
+        visit(item.id, [])
+    return tuple(i for i in order if definition.items[index_of[i]].type != "notice")
+
+
+def _check_modes(definition: Instrument, out: _Collector) -> None:
+    if "self" not in definition.modes:
+        return
+    for index, item in enumerate(definition.items):
+        if item.type == "indicator_rating":
+            out.add(
+                "mode_unsupported",
+                f"item '{item.id}' is a practitioner's indicator rating, so the instrument cannot allow "
+                "the 'self' mode",
+                ("items", index, "type"),
+            )
+
+
+def _check_never_shown(
+    definition: Instrument, show_if: dict[str, Expression], infos: dict[str, ItemInfo], out: _Collector
+) -> None:
+    for index, item in enumerate(definition.items):
+        expr = show_if.get(item.id)
+        if expr is not None and analysis.never_true(expr, infos):
+            out.add(
+                "never_shown",
+                f"item '{item.id}' can never be shown: its show_if is never true",
+                ("items", index, "show_if"),
+            )
+
+
+def _rules(rules: tuple[Rule, ...], scope: Scope, path: Path_, out: _Collector) -> tuple[CompiledRule, ...] | None:
+    compiled: list[CompiledRule] = []
+    failed = False
+    seen: dict[str, int] = {}
+    fallback_at: int | None = None
+    for index, rule in enumerate(rules):
+        rule_path: Path_ = (*path, index)
+        if fallback_at is not None:
+            out.add(
+                "rule_shadowed", f"this rule can never fire: rule {fallback_at + 1} above always matches", rule_path
+            )
+        when = None
+        if rule.when is not None:
+            when = out.expression(rule.when, scope, (*rule_path, "when"), "rule")
+            if when is None:
+                failed = True
+                continue
+            normalized = " ".join(rule.when.split())
+            if normalized in seen:
+                out.add(
+                    "rule_shadowed",
+                    f"this rule repeats the condition of rule {seen[normalized] + 1}",
+                    (*rule_path, "when"),
+                )
+            seen.setdefault(normalized, index)
+            if when.is_constant:
+                if when.truth(_EMPTY):
+                    fallback_at = index if fallback_at is None else fallback_at
+                else:
+                    out.add("rule_never_fires", "this rule's condition is always false", (*rule_path, "when"))
+        elif fallback_at is None:
+            fallback_at = index
+        compiled.append(CompiledRule(index, rule.level, when, rule.explain))
+    if rules and rules[-1].when is not None:
+        out.add(
+            "no_fallback", "the last rule must have no 'when', so that every case gets a level", (*path, len(rules) - 1)
+        )
+    return None if failed else tuple(compiled)
+
+
+_EMPTY = Context({})

@@ -1,0 +1,465 @@
+"""The expression language of `show_if`, `indicates.when` and scoring rules.
+
+Expressions are a small subset of Python's expression syntax. Python's own parser (`ast`) reads
+them; this module then walks the tree, refuses anything outside the subset, checks every name
+against the instrument, and compiles the tree into plain closures. Nothing is ever passed to
+`eval`, `exec` or `compile`.
+
+Semantics worth knowing:
+- an item name stands for its answer; an unanswered item is None, and every comparison with
+  None is false (so `x != 'yes'` is false for an unanswered `x`; write `not x == 'yes'` to mean
+  "anything but yes, including no answer");
+- arithmetic with None gives None; division by zero gives None.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from instruments.model import LEVELS, SPECIAL_ANSWERS
+
+INDICATOR_LEVELS = frozenset(("unknown", *LEVELS))
+COLLECTIONS = ("items", "indicators", "domains", "weights")
+
+
+class ExpressionError(Exception):
+    """A problem in one expression, with the 1-based column where it starts."""
+
+    def __init__(self, message: str, column: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.column = column
+
+
+@dataclass(frozen=True)
+class ItemInfo:
+    """What the compiler needs to know about one item."""
+
+    id: str
+    type: str
+    section: str
+    codes: frozenset[str] | None  # option codes for choice items; None for free answers
+    weights: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What an expression may refer to, by where it appears."""
+
+    items: Mapping[str, ItemInfo]
+    sections: frozenset[str]
+    indicators: Mapping[str, tuple[str, bool]] | None = None  # id -> (domain, key)
+    domains: frozenset[str] | None = None
+    in_domain_rule: bool = False
+
+
+class Context:
+    """The values an expression is evaluated against."""
+
+    __slots__ = ("domain_levels", "indicator_levels", "scope_indicators", "values")
+
+    def __init__(
+        self,
+        values: Mapping[str, Any],
+        indicator_levels: Mapping[str, str] | None = None,
+        domain_levels: Mapping[str, str] | None = None,
+        scope_indicators: Sequence[str] = (),
+    ) -> None:
+        self.values = values
+        self.indicator_levels = indicator_levels or {}
+        self.domain_levels = domain_levels or {}
+        self.scope_indicators = scope_indicators
+
+
+Evaluator = Callable[[Context], Any]
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A compiled expression: call `evaluate(context)`."""
+
+    source: str
+    evaluate: Evaluator
+    items: frozenset[str]
+    indicators: frozenset[str]
+    uses_indicator_levels: bool
+    uses_domain_levels: bool
+    is_constant: bool
+
+    def truth(self, context: Context) -> bool:
+        """Evaluate as a condition."""
+        return bool(self.evaluate(context))
+
+
+_NAME_CONSTANTS = {"true": True, "false": False, "null": None, "True": True, "False": False, "None": None}
+_MISSING = object()
+
+
+def compile_expression(source: str, scope: Scope) -> Expression:
+    """Parse and check `source` against `scope`; raise ExpressionError with its position."""
+    try:
+        tree = ast.parse(source.strip(), mode="eval")
+    except SyntaxError as exc:
+        column = exc.offset or 1
+        raise ExpressionError(f"cannot read this expression: {exc.msg}", column) from None
+    compiler = _Compiler(scope)
+    evaluate = compiler.node(tree.body)
+    constant = not (compiler.items or compiler.indicators or compiler.uses_levels or compiler.uses_domains)
+    return Expression(
+        source=source,
+        evaluate=evaluate,
+        items=frozenset(compiler.items),
+        indicators=frozenset(compiler.indicators),
+        uses_indicator_levels=compiler.uses_levels,
+        uses_domain_levels=compiler.uses_domains,
+        is_constant=constant,
+    )
+
+
+def _col(node: ast.AST) -> int:
+    return getattr(node, "col_offset", 0) + 1
+
+
+def _compare(op: ast.cmpop, left: Any, right: Any) -> bool:
+    if left is None or right is None:
+        return False
+    try:
+        if isinstance(op, ast.Eq):
+            return bool(left == right)
+        if isinstance(op, ast.NotEq):
+            return bool(left != right)
+        if isinstance(op, ast.In):
+            return left in right if isinstance(right, (list, tuple, frozenset, set, str)) else False
+        if isinstance(op, ast.NotIn):
+            return left not in right if isinstance(right, (list, tuple, frozenset, set, str)) else False
+        if isinstance(op, ast.Lt):
+            return bool(left < right)
+        if isinstance(op, ast.LtE):
+            return bool(left <= right)
+        if isinstance(op, ast.Gt):
+            return bool(left > right)
+        return bool(left >= right)
+    except TypeError:
+        return False
+
+
+def _arith(op: ast.operator, left: Any, right: Any) -> Any:
+    if not isinstance(left, (int, float)) or not isinstance(right, (int, float)):
+        return None
+    if isinstance(op, ast.Add):
+        return left + right
+    if isinstance(op, ast.Sub):
+        return left - right
+    if isinstance(op, ast.Mult):
+        return left * right
+    return None if right == 0 else left / right
+
+
+class _Compiler:
+    """Walks one parsed expression and builds closures, collecting what it refers to."""
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+        self.items: set[str] = set()
+        self.indicators: set[str] = set()
+        self.uses_levels = False
+        self.uses_domains = False
+
+    def node(self, node: ast.expr) -> Evaluator:
+        if isinstance(node, ast.BoolOp):
+            parts = [self.node(v) for v in node.values]
+            if isinstance(node.op, ast.And):
+                return lambda ctx: all(p(ctx) for p in parts)
+            return lambda ctx: any(p(ctx) for p in parts)
+        if isinstance(node, ast.UnaryOp):
+            operand = self.node(node.operand)
+            if isinstance(node.op, ast.Not):
+                return lambda ctx: not operand(ctx)
+            if isinstance(node.op, ast.USub):
+                return lambda ctx: -v if isinstance(v := operand(ctx), (int, float)) else None
+            raise ExpressionError("this operator is not part of the language", _col(node))
+        if isinstance(node, ast.Compare):
+            return self.compare(node)
+        if isinstance(node, ast.BinOp):
+            if not isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)):
+                raise ExpressionError("only + - * / are allowed in arithmetic", _col(node))
+            left, right, op = self.node(node.left), self.node(node.right), node.op
+            return lambda ctx: _arith(op, left(ctx), right(ctx))
+        if isinstance(node, ast.Constant):
+            value = node.value
+            if not isinstance(value, (str, int, float, bool)) and value is not None:
+                raise ExpressionError("only text, numbers, true and false are allowed", _col(node))
+            return lambda ctx: value
+        if isinstance(node, (ast.List, ast.Tuple)):
+            values = tuple(self.literal(e) for e in node.elts)
+            return lambda ctx: values
+        if isinstance(node, ast.Name):
+            return self.name(node)
+        if isinstance(node, ast.Call):
+            return self.call(node)
+        if isinstance(node, ast.Attribute):
+            raise ExpressionError(
+                "dotted names are not allowed here; use level('domain.indicator') for an indicator",
+                _col(node),
+            )
+        raise ExpressionError(f"'{type(node).__name__}' is not part of the expression language", _col(node))
+
+    def literal(self, node: ast.expr) -> Any:
+        if isinstance(node, ast.Constant) and isinstance(node.value, (str, int, float, bool)):
+            return node.value
+        if isinstance(node, ast.Name) and node.id in _NAME_CONSTANTS:
+            return _NAME_CONSTANTS[node.id]
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            inner = self.literal(node.operand)
+            if isinstance(inner, (int, float)):
+                return -inner
+        raise ExpressionError("a list may only hold text and numbers", _col(node))
+
+    def name(self, node: ast.Name) -> Evaluator:
+        if node.id in _NAME_CONSTANTS:
+            value = _NAME_CONSTANTS[node.id]
+            return lambda ctx: value
+        if node.id in COLLECTIONS:
+            raise ExpressionError(f"'{node.id}' can only be the first argument of count, sum, any or all", _col(node))
+        if node.id not in self.scope.items:
+            raise ExpressionError(f"unknown item '{node.id}'", _col(node))
+        self.items.add(node.id)
+        item_id = node.id
+        return lambda ctx: ctx.values.get(item_id)
+
+    def compare(self, node: ast.Compare) -> Evaluator:
+        operands = [node.left, *node.comparators]
+        for op, left, right in zip(node.ops, operands, operands[1:], strict=False):
+            if isinstance(op, (ast.Is, ast.IsNot)):
+                raise ExpressionError("use == and != instead of 'is'", _col(node))
+            self.check_codes(left, right, op)
+            self.check_codes(right, left, op)
+        compiled = [self.node(o) for o in operands]
+        ops = list(node.ops)
+        if len(ops) == 1:
+            first_op, first, second = ops[0], compiled[0], compiled[1]
+            return lambda ctx: _compare(first_op, first(ctx), second(ctx))
+
+        def chain(ctx: Context) -> bool:
+            values = [c(ctx) for c in compiled]
+            return all(_compare(op, a, b) for op, a, b in zip(ops, values, values[1:], strict=False))
+
+        return chain
+
+    def check_codes(self, item_node: ast.expr, other: ast.expr, op: ast.cmpop) -> None:
+        """Refuse comparing a choice item with a code that it does not offer."""
+        if not isinstance(item_node, ast.Name) or item_node.id not in self.scope.items:
+            return
+        info = self.scope.items[item_node.id]
+        if info.codes is None:
+            return
+        literals: list[tuple[Any, ast.expr]] = []
+        if isinstance(other, ast.Constant):
+            literals = [(other.value, other)]
+        elif isinstance(other, (ast.List, ast.Tuple)) and isinstance(op, (ast.In, ast.NotIn)):
+            literals = [(e.value, e) for e in other.elts if isinstance(e, ast.Constant)]
+        for value, where in literals:
+            if isinstance(value, str) and value not in info.codes and value not in SPECIAL_ANSWERS:
+                offered = ", ".join(sorted(info.codes))
+                raise ExpressionError(
+                    f"'{value}' is not an answer of item '{info.id}' (it offers: {offered})", _col(where)
+                )
+
+    def call(self, node: ast.Call) -> Evaluator:
+        if not isinstance(node.func, ast.Name):
+            raise ExpressionError("only the functions of the language can be called", _col(node))
+        name = node.func.id
+        if name == "answered":
+            return self.answered(node)
+        if name in ("level", "domain_level"):
+            return self.level_of(node, name)
+        if name in ("count", "any", "all", "sum"):
+            return self.aggregate(node, name)
+        known = "answered, count, sum, any, all, level, domain_level"
+        raise ExpressionError(f"unknown function '{name}' (known: {known})", _col(node))
+
+    def answered(self, node: ast.Call) -> Evaluator:
+        if len(node.args) != 1 or node.keywords or not isinstance(node.args[0], ast.Name):
+            raise ExpressionError("answered() takes one item name", _col(node))
+        self.name(node.args[0])
+        item_id = node.args[0].id
+        return lambda ctx: _informative(ctx.values.get(item_id))
+
+    def level_of(self, node: ast.Call, name: str) -> Evaluator:
+        arg = node.args[0] if len(node.args) == 1 and not node.keywords else None
+        if not isinstance(arg, ast.Constant) or not isinstance(arg.value, str):
+            raise ExpressionError(f"{name}() takes one id in quotes", _col(node))
+        target = arg.value
+        if name == "level":
+            if self.scope.indicators is None:
+                raise ExpressionError("indicator levels cannot be used here", _col(node))
+            if target not in self.scope.indicators:
+                raise ExpressionError(f"unknown indicator '{target}'", _col(arg))
+            self.indicators.add(target)
+            self.uses_levels = True
+            return lambda ctx: ctx.indicator_levels.get(target, "unknown")
+        if self.scope.domains is None or self.scope.in_domain_rule:
+            raise ExpressionError("domain levels can only be used in overall rules", _col(node))
+        if target not in self.scope.domains:
+            raise ExpressionError(f"unknown domain '{target}'", _col(arg))
+        self.uses_domains = True
+        return lambda ctx: ctx.domain_levels.get(target, "unknown")
+
+    def aggregate(self, node: ast.Call, name: str) -> Evaluator:
+        if len(node.args) != 1 or not isinstance(node.args[0], ast.Name) or node.args[0].id not in COLLECTIONS:
+            raise ExpressionError(f"{name}() needs one of items, indicators, domains as first argument", _col(node))
+        collection = node.args[0].id
+        filters = {kw.arg: kw.value for kw in node.keywords if kw.arg is not None}
+        if collection == "weights" or name == "sum":
+            if name != "sum" or collection not in ("weights", "items"):
+                raise ExpressionError("weights can only be summed: sum(weights, ...)", _col(node))
+            return self.sum_weights(node, filters)
+        if collection == "items":
+            return self.over_items(node, name, filters)
+        if collection == "indicators":
+            return self.over_indicators(node, name, filters)
+        return self.over_domains(node, name, filters)
+
+    def literal_filter(self, node: ast.Call, filters: dict[str, ast.expr], key: str) -> Any:
+        if key not in filters:
+            return _MISSING
+        value = (
+            self.literal(filters[key])
+            if not isinstance(filters[key], (ast.List, ast.Tuple))
+            else tuple(
+                self.literal(e)
+                for e in filters[key].elts  # type: ignore[attr-defined]
+            )
+        )
+        return value
+
+    def only(self, node: ast.Call, filters: dict[str, ast.expr], allowed: set[str], what: str) -> None:
+        for key, value in filters.items():
+            if key not in allowed:
+                raise ExpressionError(
+                    f"{what} cannot be filtered by '{key}' (allowed: {', '.join(sorted(allowed))})", _col(value)
+                )
+
+    def item_selection(self, node: ast.Call, filters: dict[str, ast.expr]) -> tuple[str, ...]:
+        section = self.literal_filter(node, filters, "section")
+        among = self.literal_filter(node, filters, "among")
+        chosen = list(self.scope.items.values())
+        if section is not _MISSING:
+            if section not in self.scope.sections:
+                raise ExpressionError(f"unknown section '{section}'", _col(filters["section"]))
+            chosen = [i for i in chosen if i.section == section]
+        if among is not _MISSING:
+            ids = among if isinstance(among, tuple) else (among,)
+            for item_id in ids:
+                if item_id not in self.scope.items:
+                    raise ExpressionError(f"unknown item '{item_id}'", _col(filters["among"]))
+            chosen = [i for i in chosen if i.id in ids]
+        selected = tuple(i.id for i in chosen if i.type != "notice")
+        self.items.update(selected)
+        return selected
+
+    def over_items(self, node: ast.Call, name: str, filters: dict[str, ast.expr]) -> Evaluator:
+        self.only(node, filters, {"answer", "section", "among"}, "items")
+        selected = self.item_selection(node, filters)
+        answer = self.literal_filter(node, filters, "answer")
+        wanted = answer if isinstance(answer, tuple) else (answer,)
+
+        def matches(value: Any) -> bool:
+            if answer is _MISSING:
+                return _informative(value)
+            if isinstance(value, list):
+                return any(w in value for w in wanted)
+            return value in wanted
+
+        if name == "all":
+            return lambda ctx: all(matches(ctx.values.get(i)) for i in selected)
+        counter: Evaluator = lambda ctx: sum(1 for i in selected if matches(ctx.values.get(i)))  # noqa: E731
+        return counter if name == "count" else (lambda ctx: counter(ctx) > 0)
+
+    def sum_weights(self, node: ast.Call, filters: dict[str, ast.expr]) -> Evaluator:
+        self.only(node, filters, {"section", "among"}, "weights")
+        selected = self.item_selection(node, filters)
+        tables = tuple(
+            (item_id, self.scope.items[item_id].weights) for item_id in selected if self.scope.items[item_id].weights
+        )
+
+        def total(ctx: Context) -> float:
+            result = 0.0
+            for item_id, weights in tables:
+                value = ctx.values.get(item_id)
+                if isinstance(value, list):
+                    result += sum(weights.get(v, 0.0) for v in value)
+                elif isinstance(value, str):
+                    result += weights.get(value, 0.0)
+            return result
+
+        return total
+
+    def levels_filter(self, node: ast.Call, filters: dict[str, ast.expr]) -> frozenset[str] | None:
+        level = self.literal_filter(node, filters, "level")
+        if level is _MISSING:
+            return None
+        levels = level if isinstance(level, tuple) else (level,)
+        for value in levels:
+            if value not in INDICATOR_LEVELS:
+                raise ExpressionError(
+                    f"unknown level '{value}' (levels: {', '.join(sorted(INDICATOR_LEVELS))})", _col(filters["level"])
+                )
+        return frozenset(levels)
+
+    def over_indicators(self, node: ast.Call, name: str, filters: dict[str, ast.expr]) -> Evaluator:
+        if self.scope.indicators is None:
+            raise ExpressionError("indicators cannot be used here", _col(node))
+        allowed = {"level", "key"} if self.scope.in_domain_rule else {"level", "key", "domain"}
+        self.only(node, filters, allowed, "indicators")
+        levels = self.levels_filter(node, filters)
+        key = self.literal_filter(node, filters, "key")
+        domain = self.literal_filter(node, filters, "domain")
+        if domain is not _MISSING and (self.scope.domains is None or domain not in self.scope.domains):
+            raise ExpressionError(f"unknown domain '{domain}'", _col(filters["domain"]))
+        table = self.scope.indicators
+        self.uses_levels = True
+
+        def chosen(ctx: Context) -> list[str]:
+            pool: Sequence[str] = ctx.scope_indicators
+            return [
+                i
+                for i in pool
+                if (key is _MISSING or table[i][1] == bool(key)) and (domain is _MISSING or table[i][0] == domain)
+            ]
+
+        def hit(ctx: Context, indicator: str) -> bool:
+            return levels is None or ctx.indicator_levels.get(indicator, "unknown") in levels
+
+        if name == "all":
+            return lambda ctx: all(hit(ctx, i) for i in chosen(ctx))
+        if name == "any":
+            return lambda ctx: any(hit(ctx, i) for i in chosen(ctx))
+        return lambda ctx: sum(1 for i in chosen(ctx) if hit(ctx, i))
+
+    def over_domains(self, node: ast.Call, name: str, filters: dict[str, ast.expr]) -> Evaluator:
+        if self.scope.domains is None or self.scope.in_domain_rule:
+            raise ExpressionError("domains can only be used in overall rules", _col(node))
+        self.only(node, filters, {"level"}, "domains")
+        levels = self.levels_filter(node, filters)
+        domains = tuple(sorted(self.scope.domains))
+        self.uses_domains = True
+
+        def hit(ctx: Context, domain: str) -> bool:
+            return levels is None or ctx.domain_levels.get(domain, "unknown") in levels
+
+        if name == "all":
+            return lambda ctx: all(hit(ctx, d) for d in domains)
+        if name == "any":
+            return lambda ctx: any(hit(ctx, d) for d in domains)
+        return lambda ctx: sum(1 for d in domains if hit(ctx, d))
+
+
+def _informative(value: Any) -> bool:
+    """Whether an answer says something: given, and not a special code."""
+    if value is None:
+        return False
+    return not (isinstance(value, str) and value in SPECIAL_ANSWERS)

@@ -1,0 +1,173 @@
+"""Loading instrument files: bundled ones and private packs named in TELLONCE_INSTRUMENT_PATH."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from instruments.compiled import CompiledInstrument
+from instruments.compiler import compile_instrument
+from instruments.model import Instrument
+from instruments.source import Problem, data_path, format_path, read_source
+
+BUNDLED_DIR = Path(__file__).parent / "bundled"
+PATH_VARIABLE = "TELLONCE_INSTRUMENT_PATH"
+SUFFIXES = (".yaml", ".yml")
+
+
+class InstrumentError(Exception):
+    """One or more instrument files are invalid; `problems` lists every one."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def _schema_problem(error: Any, source_file: str, data: Any, line_of: Any) -> Problem:
+    path = data_path(data, tuple(error["loc"]))
+    kind = error["type"]
+    last = error["loc"][-1] if error["loc"] else ""
+    if kind == "missing":
+        message = f"the key '{last}' is required here"
+    elif kind == "extra_forbidden":
+        message = f"'{last}' is not a key this part of an instrument can have"
+    elif kind == "union_tag_invalid":
+        expected = error.get("ctx", {}).get("expected_tags", "")
+        message = f"unknown item type {error.get('ctx', {}).get('tag', '')!r}; the types are {expected}"
+    elif kind == "union_tag_not_found":
+        message = "every item needs a 'type'"
+    else:
+        message = error["msg"].removeprefix("Value error, ")
+        if kind == "string_pattern_mismatch":
+            message = f"{error['input']!r} is not a valid id here (use lowercase letters, digits and _)"
+    return Problem("schema", message, source_file, line_of(path), format_path(path, data))
+
+
+def load_text(text: str, file: str = "<text>") -> tuple[CompiledInstrument | None, list[Problem]]:
+    """Load one definition from YAML text; returns the instrument or every problem found."""
+    source, problems = read_source(file, text)
+    if source is None:
+        return None, problems
+    try:
+        definition = Instrument.model_validate(source.data)
+    except ValidationError as exc:
+        return None, [_schema_problem(e, source.file, source.data, source.line_of) for e in exc.errors()]
+    return compile_instrument(definition, source)
+
+
+def load_file(path: Path | str) -> tuple[CompiledInstrument | None, list[Problem]]:
+    """Load one definition file."""
+    source, problems = read_source(path)
+    if source is None:
+        return None, problems
+    return load_text(source.text, str(path))
+
+
+def instrument_files(paths: Iterable[Path | str]) -> list[Path]:
+    """The definition files in each path (a file, or a folder searched recursively)."""
+    files: list[Path] = []
+    for entry in paths:
+        entry = Path(entry)
+        if entry.is_dir():
+            files += sorted(p for p in entry.rglob("*") if p.suffix in SUFFIXES and p.is_file())
+        else:
+            files.append(entry)
+    return files
+
+
+def configured_paths(environ: dict[str, str] | None = None) -> list[Path]:
+    """The bundled folder, then the folders named in TELLONCE_INSTRUMENT_PATH."""
+    env = os.environ if environ is None else environ
+    extra = [Path(p) for p in env.get(PATH_VARIABLE, "").split(os.pathsep) if p.strip()]
+    return [BUNDLED_DIR, *extra]
+
+
+@dataclass
+class Registry:
+    """Every loaded instrument version, by id and version."""
+
+    instruments: dict[tuple[str, str], CompiledInstrument] = field(default_factory=dict)
+
+    def get(self, instrument_id: str, version: str | None = None) -> CompiledInstrument | None:
+        """One version, or the newest version of an id when `version` is None."""
+        if version is not None:
+            return self.instruments.get((instrument_id, version))
+        versions = [c for (i, _), c in self.instruments.items() if i == instrument_id]
+        return max(versions, key=lambda c: tuple(int(p) for p in c.version.split(".")), default=None)
+
+    def by_hash(self, content_hash: str) -> CompiledInstrument | None:
+        """The version with this content hash, if loaded."""
+        return next((c for c in self.instruments.values() if c.content_hash == content_hash), None)
+
+    def latest(self) -> list[CompiledInstrument]:
+        """The newest version of every instrument, by id."""
+        ids = sorted({i for i, _ in self.instruments})
+        return [c for c in (self.get(i) for i in ids) if c is not None]
+
+    def all(self) -> list[CompiledInstrument]:
+        """Every loaded version, by id then version."""
+        return [self.instruments[k] for k in sorted(self.instruments)]
+
+
+def load_registry(paths: Iterable[Path | str] | None = None) -> tuple[Registry, list[Problem]]:
+    """Load every file; valid instruments are kept, and every problem is returned."""
+    registry = Registry()
+    problems: list[Problem] = []
+    for file in instrument_files(configured_paths() if paths is None else paths):
+        compiled, found = load_file(file)
+        problems += found
+        if compiled is None:
+            continue
+        earlier = registry.instruments.get(compiled.key)
+        if earlier is not None:
+            same = earlier.content_hash == compiled.content_hash
+            problems.append(
+                Problem(
+                    "version_conflict" if not same else "loaded_twice",
+                    f"{compiled.id} {compiled.version} is already loaded from {earlier.file}"
+                    + (
+                        ""
+                        if same
+                        else " with different content; a published version never changes, so give "
+                        "this one a new version"
+                    ),
+                    str(file),
+                    1,
+                    "version",
+                )
+            )
+            continue
+        registry.instruments[compiled.key] = compiled
+    problems += _cross_references(registry)
+    return registry, problems
+
+
+def _cross_references(registry: Registry) -> list[Problem]:
+    problems = []
+    for compiled in registry.all():
+        for level, steps in compiled.definition.next_steps.items():
+            for index, step in enumerate(steps):
+                if step.instrument is not None and registry.get(step.instrument) is None:
+                    problems.append(
+                        Problem(
+                            "unknown_instrument",
+                            f"next step recommends unknown instrument '{step.instrument}'",
+                            compiled.file,
+                            None,
+                            f"next_steps.{level}[{index}].instrument",
+                        )
+                    )
+    return problems
+
+
+def load_or_raise(paths: Iterable[Path | str] | None = None) -> Registry:
+    """Load every instrument, or raise InstrumentError listing every problem."""
+    registry, problems = load_registry(paths)
+    if problems:
+        raise InstrumentError(problems)
+    return registry

@@ -1,0 +1,256 @@
+"""The instrument definition: frozen Pydantic models for one YAML file per instrument version.
+
+These models check the *shape* of a definition. Cross-references (unknown items, cycles, rules
+that never fire, missing translations, ...) are checked by `instruments.checks` once the whole
+definition is known, so that every problem is reported at once.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ID_PATTERN = r"^[a-z][a-z0-9_]*$"
+INDICATOR_ID_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$"
+SEMVER_PATTERN = r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$"
+LANGUAGE_PATTERN = r"^[a-z]{2,3}(-[A-Z]{2})?$"
+
+# Levels, from least to most concerning. The same scale is used for indicators, domains and the
+# overall result; "unknown" marks an indicator or domain about which nothing informative was said.
+LEVELS: tuple[str, ...] = ("no_concern", "possible_concern", "clear_concern")
+Level = Literal["no_concern", "possible_concern", "clear_concern"]
+IndicatorLevel = Literal["unknown", "no_concern", "possible_concern", "clear_concern"]
+
+# Special answers are codes, never blanks, and none of them counts as "no".
+DECLINED = "declined"
+NOT_ENOUGH_INFO = "not_enough_info"
+NOT_ASKED = "not_asked"
+SPECIAL_ANSWERS: frozenset[str] = frozenset({DECLINED, NOT_ENOUGH_INFO, NOT_ASKED})
+
+Mode = Literal["practitioner", "interview", "self"]
+
+Text = dict[str, str]
+"""A text in every declared language: language code -> string."""
+
+
+class Frozen(BaseModel):
+    """Base for every definition model: immutable and strict about unknown keys."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Option(Frozen):
+    """One answer choice of a choice item."""
+
+    code: Annotated[str, Field(pattern=ID_PATTERN)]
+    label: Text
+    weight: float | None = None
+
+    @field_validator("code")
+    @classmethod
+    def _not_special(cls, code: str) -> str:
+        if code in SPECIAL_ANSWERS:
+            raise ValueError(f"'{code}' is a special answer code and cannot be an option code")
+        return code
+
+
+class Indicates(Frozen):
+    """An answer condition that implies a level for an indicator.
+
+    Either `answers` (the item's own option codes that imply the level) or `when` (an expression)
+    must be given.
+    """
+
+    indicator: Annotated[str, Field(pattern=INDICATOR_ID_PATTERN)]
+    level: Literal["possible_concern", "clear_concern"]
+    answers: tuple[str, ...] | None = None
+    when: str | None = None
+
+    @model_validator(mode="after")
+    def _one_condition(self) -> Indicates:
+        if (self.answers is None) == (self.when is None):
+            raise ValueError("give exactly one of 'answers' or 'when'")
+        return self
+
+
+class ItemBase(Frozen):
+    """What every item has: identity, page, wording and logic."""
+
+    id: Annotated[str, Field(pattern=ID_PATTERN)]
+    section: Annotated[str, Field(pattern=ID_PATTERN)]
+    text: Text
+    help: Text | None = None
+    show_if: str | None = None
+    sensitive: bool = False
+    mandated_report: bool = False
+
+
+class AnsweredItem(ItemBase):
+    """An item that takes an answer and may imply indicator levels."""
+
+    indicates: tuple[Indicates, ...] = ()
+
+
+class YesNoItem(AnsweredItem):
+    type: Literal["yes_no"]
+
+
+class SingleChoiceItem(AnsweredItem):
+    type: Literal["single_choice"]
+    options: Annotated[tuple[Option, ...], Field(min_length=2)]
+
+
+class MultipleChoiceItem(AnsweredItem):
+    type: Literal["multiple_choice"]
+    options: Annotated[tuple[Option, ...], Field(min_length=2)]
+
+
+class IndicatorRatingItem(ItemBase):
+    """A practitioner's rating of one indicator; the answer is the indicator's level."""
+
+    type: Literal["indicator_rating"]
+    indicator: Annotated[str, Field(pattern=INDICATOR_ID_PATTERN)]
+
+
+class NumberItem(AnsweredItem):
+    type: Literal["number"]
+    minimum: float | None = None
+    maximum: float | None = None
+    integer: bool = True
+
+    @model_validator(mode="after")
+    def _bounds(self) -> NumberItem:
+        if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
+            raise ValueError("minimum is greater than maximum")
+        return self
+
+
+class DateItem(AnsweredItem):
+    type: Literal["date"]
+
+
+class ShortTextItem(AnsweredItem):
+    type: Literal["short_text"]
+    max_length: Annotated[int, Field(gt=0, le=500)] = 200
+
+
+class LongTextItem(AnsweredItem):
+    type: Literal["long_text"]
+    max_length: Annotated[int, Field(gt=0, le=20000)] = 5000
+
+
+class NoticeItem(ItemBase):
+    """Text shown to the person answering; takes no answer."""
+
+    type: Literal["notice"]
+
+
+Item = Annotated[
+    YesNoItem
+    | SingleChoiceItem
+    | MultipleChoiceItem
+    | IndicatorRatingItem
+    | NumberItem
+    | DateItem
+    | ShortTextItem
+    | LongTextItem
+    | NoticeItem,
+    Field(discriminator="type"),
+]
+
+CHOICE_TYPES = frozenset({"yes_no", "single_choice", "multiple_choice", "indicator_rating"})
+
+
+class Indicator(Frozen):
+    """One observable sign of possible exploitation."""
+
+    id: Annotated[str, Field(pattern=INDICATOR_ID_PATTERN)]
+    text: Text
+    guidance: Text | None = None
+    key: bool = False
+
+
+class Domain(Frozen):
+    """A group of indicators whose levels roll up into one domain level."""
+
+    id: Annotated[str, Field(pattern=ID_PATTERN)]
+    title: Text
+    indicators: Annotated[tuple[Indicator, ...], Field(min_length=1)]
+
+
+class Section(Frozen):
+    """A page of items, optionally preceded by a notice before sensitive content."""
+
+    id: Annotated[str, Field(pattern=ID_PATTERN)]
+    title: Text
+    notice: Text | None = None
+    one_question_per_page: bool = False
+
+
+class Rule(Frozen):
+    """One scoring rule: the level it gives when its condition holds; no condition = fallback."""
+
+    level: Level
+    when: str | None = None
+    explain: Text
+
+
+class Scoring(Frozen):
+    """How indicator levels roll up to domain levels and to the overall result."""
+
+    domain: Annotated[tuple[Rule, ...], Field(min_length=1)]
+    overall: Annotated[tuple[Rule, ...], Field(min_length=1)]
+
+
+class NextStep(Frozen):
+    """What to do for a given overall level; may recommend another instrument."""
+
+    text: Text
+    instrument: str | None = None
+
+
+class Provenance(Frozen):
+    """Where an instrument comes from and whether it has been validated."""
+
+    validated: bool
+    citation: str | None = None
+    statement: Text
+
+    @model_validator(mode="after")
+    def _citation_when_validated(self) -> Provenance:
+        if self.validated and not self.citation:
+            raise ValueError("a validated instrument needs a citation")
+        return self
+
+
+class Instrument(Frozen):
+    """One version of one instrument."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$")]
+    version: Annotated[str, Field(pattern=SEMVER_PATTERN)]
+    title: Text
+    description: Text
+    authors: Annotated[tuple[str, ...], Field(min_length=1)]
+    license: str
+    provenance: Provenance
+    modes: Annotated[tuple[Mode, ...], Field(min_length=1)]
+    languages: Annotated[tuple[Annotated[str, Field(pattern=LANGUAGE_PATTERN)], ...], Field(min_length=1)]
+    default_language: str
+    sections: Annotated[tuple[Section, ...], Field(min_length=1)]
+    domains: tuple[Domain, ...] = ()
+    items: Annotated[tuple[Item, ...], Field(min_length=1)]
+    scoring: Scoring
+    next_steps: dict[Level, tuple[NextStep, ...]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _default_language_declared(self) -> Instrument:
+        if self.default_language not in self.languages:
+            raise ValueError(f"default_language '{self.default_language}' is not in languages")
+        return self
+
+
+def is_semver(version: str) -> bool:
+    """Whether `version` is a plain MAJOR.MINOR.PATCH version."""
+    return re.match(SEMVER_PATTERN, version) is not None

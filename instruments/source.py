@@ -1,0 +1,163 @@
+"""Reading a definition file: YAML with the line of every value, and located problems."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a definition, located in its file."""
+
+    code: str
+    message: str
+    file: str
+    line: int | None = None
+    path: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        at = f" {self.path}:" if self.path else ""
+        return f"{where}:{at} {self.message} [{self.code}]"
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML loader where only true/false are booleans (YAML 1.2), so `yes` and `no` stay text."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.copy().items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+@dataclass
+class Source:
+    """A parsed definition file: its data and the line each value starts on."""
+
+    file: str
+    text: str
+    data: Any
+    lines: dict[Path_, int]
+
+    def line_of(self, path: Path_) -> int | None:
+        """The line of the value at `path`, or of its nearest ancestor that has one."""
+        for end in range(len(path), -1, -1):
+            line = self.lines.get(path[:end])
+            if line is not None:
+                return line
+        return None
+
+
+def read_source(file: Path | str, text: str | None = None) -> tuple[Source | None, list[Problem]]:
+    """Read YAML text keeping lines; returns the source, or the problems that stopped it."""
+    name = str(file)
+    if text is None:
+        try:
+            text = Path(file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            return None, [Problem("unreadable", f"cannot read the file: {exc}", name)]
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, [Problem("empty", "the file is empty", name, 1)]
+        problems: list[Problem] = []
+        lines: dict[Path_, int] = {}
+        data = _build(loader, node, (), lines, problems, name)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        detail = exc.problem or str(exc)
+        return None, [Problem("yaml", f"this is not valid YAML: {detail}", name, line)]
+    except yaml.YAMLError as exc:
+        return None, [Problem("yaml", f"this is not valid YAML: {exc}", name)]
+    finally:
+        loader.dispose()
+    if problems:
+        return None, problems
+    if not isinstance(data, dict):
+        return None, [Problem("not_a_mapping", "an instrument file must be a mapping of keys to values", name, 1)]
+    return Source(name, text, data, lines), []
+
+
+def _build(
+    loader: _Loader, node: yaml.Node, path: Path_, lines: dict[Path_, int], problems: list[Problem], name: str
+) -> Any:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            if not isinstance(key, (str, int, float, bool)):
+                problems.append(Problem("yaml", "a key must be plain text", name, key_node.start_mark.line + 1))
+                continue
+            if key in result:
+                problems.append(
+                    Problem(
+                        "duplicate_key",
+                        f"the key '{key}' appears twice",
+                        name,
+                        key_node.start_mark.line + 1,
+                        format_path(path),
+                    )
+                )
+                continue
+            result[key] = _build(loader, value_node, (*path, str(key)), lines, problems, name)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(loader, child, (*path, i), lines, problems, name) for i, child in enumerate(node.value)]
+    return loader.construct_object(node, deep=True)
+
+
+def format_path(path: Path_, data: Any = None) -> str:
+    """A readable path such as `items[3](slept_elsewhere).options[0].code`."""
+    out = ""
+    current = data
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+            if isinstance(current, list) and 0 <= part < len(current):
+                current = current[part]
+                if isinstance(current, dict) and isinstance(current.get("id"), str):
+                    out += f"({current['id']})"
+            else:
+                current = None
+        else:
+            out += f".{part}" if out else part
+            current = current.get(part) if isinstance(current, dict) else None
+    return out
+
+
+def data_path(data: Any, loc: tuple[Any, ...]) -> Path_:
+    """Map a Pydantic error location onto the path of the data it points at."""
+    path: list[str | int] = []
+    current: Any = data
+    for part in loc:
+        if isinstance(current, dict) and isinstance(part, str) and part in current:  # noqa: SIM114
+            current = current[part]
+            path.append(part)
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+            current = current[part]
+            path.append(part)
+        elif isinstance(current, dict) and isinstance(part, str) and not path_is_tag(part, current):
+            path.append(part)
+            current = None
+        # anything else is a union tag Pydantic adds to the location; it is not in the data
+    return tuple(path)
+
+
+def path_is_tag(part: str, current: dict[str, Any]) -> bool:
+    """Whether `part` is the discriminator tag of a tagged union rather than a key."""
+    return current.get("type") == part

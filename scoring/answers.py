@@ -1,0 +1,121 @@
+"""Checking answers against a compiled instrument before anything is scored."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from instruments.compiled import CompiledInstrument
+from instruments.expressions import Context
+from instruments.model import DECLINED, NOT_ASKED, NOT_ENOUGH_INFO, Item
+
+
+@dataclass(frozen=True)
+class AnswerProblem:
+    """One invalid answer: which item and what is wrong."""
+
+    item_id: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.item_id}: {self.message}"
+
+
+class AnswerError(ValueError):
+    """The answers cannot be scored; `problems` lists every reason."""
+
+    def __init__(self, problems: list[AnswerProblem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems))
+
+
+def check_answers(instrument: CompiledInstrument, answers: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate answers and return every answerable item's value, with `not_asked` for hidden items.
+
+    Raises AnswerError listing every problem: unknown items, wrong types, options not offered,
+    answers to items that show_if hides.
+    """
+    problems = [
+        AnswerProblem(k, "there is no such item in this instrument") for k in answers if k not in instrument.items
+    ]
+    values: dict[str, Any] = {}
+    context = Context(values)
+    for item_id in instrument.visibility_order:
+        given = answers.get(item_id)
+        condition = instrument.show_if.get(item_id)
+        if condition is not None and not condition.truth(context):
+            if given is not None and given != NOT_ASKED:
+                problems.append(AnswerProblem(item_id, "was answered, but its show_if hides it"))
+            values[item_id] = NOT_ASKED
+            continue
+        if given == NOT_ASKED:
+            problems.append(AnswerProblem(item_id, "is shown, so it cannot be 'not_asked'"))
+            given = None
+        elif given is not None:
+            message = _check_value(instrument, instrument.items[item_id], given)
+            if message:
+                problems.append(AnswerProblem(item_id, message))
+                given = None
+        values[item_id] = given
+    for item_id, given in answers.items():
+        item = instrument.items.get(item_id)
+        if item is not None and item.type == "notice" and given is not None:
+            problems.append(AnswerProblem(item_id, "is a notice and takes no answer"))
+    if problems:
+        raise AnswerError(problems)
+    return values
+
+
+def _check_value(instrument: CompiledInstrument, item: Item, value: Any) -> str | None:
+    """Why `value` is not a valid answer to `item`, or None when it is."""
+    if value == DECLINED:
+        return None
+    if value == NOT_ENOUGH_INFO:
+        if item.type == "indicator_rating" or instrument.allows_not_enough_info:
+            return None
+        return "'not_enough_info' is not an answer in a self-administered instrument"
+    codes = instrument.codes.get(item.id)
+    kind = item.type
+    if kind in ("yes_no", "single_choice", "indicator_rating"):
+        if not isinstance(value, str) or codes is None or value not in codes:
+            return f"{value!r} is not one of its answers ({', '.join(sorted(codes or ()))})"
+        return None
+    if kind == "multiple_choice":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            return "needs a list of option codes"
+        unknown = [v for v in value if codes is None or v not in codes]
+        if unknown:
+            return f"{', '.join(map(repr, unknown))} not among its options ({', '.join(sorted(codes or ()))})"
+        if len(set(value)) != len(value):
+            return "lists the same option twice"
+        return None
+    if kind == "number":
+        return _check_number(item, value)
+    if kind == "date":
+        if not isinstance(value, str) or len(value) != 10:
+            return "needs a date written YYYY-MM-DD"
+        try:
+            datetime.date.fromisoformat(value)
+        except ValueError:
+            return f"{value!r} is not a real date (YYYY-MM-DD)"
+        return None
+    if kind in ("short_text", "long_text"):
+        if not isinstance(value, str):
+            return "needs text"
+        limit = getattr(item, "max_length", 0)
+        return f"is longer than {limit} characters" if len(value) > limit else None
+    return "takes no answer"
+
+
+def _check_number(item: Any, value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "needs a number"
+    if item.integer and not float(value).is_integer():
+        return "needs a whole number"
+    if item.minimum is not None and value < item.minimum:
+        return f"is below the minimum {item.minimum:g}"
+    if item.maximum is not None and value > item.maximum:
+        return f"is above the maximum {item.maximum:g}"
+    return None

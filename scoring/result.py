@@ -1,0 +1,87 @@
+"""The result of scoring one set of answers: frozen, explained, and serialisable."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+LEVEL_RANK: Mapping[str, int] = {"unknown": 0, "no_concern": 0, "possible_concern": 1, "clear_concern": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """An answer that gave an indicator its level."""
+
+    item_id: str
+    answer: Any
+    level: str
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorResult:
+    """One indicator's level and the answers behind it."""
+
+    id: str
+    domain: str
+    key: bool
+    level: str
+    evidence: tuple[Evidence, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleReason:
+    """Which rule gave a domain or the overall result its level, and what it looked at."""
+
+    rule: int  # position of the rule in its list, from 1; 0 when no rule ran (nothing known)
+    explain: Mapping[str, str]
+    indicators: tuple[str, ...] = ()
+    domains: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DomainResult:
+    """One domain's level and the rule that gave it."""
+
+    id: str
+    level: str
+    reason: RuleReason
+
+
+@dataclass(frozen=True, slots=True)
+class Completeness:
+    """How many items got which kind of answer."""
+
+    total: int
+    answered: int
+    declined: int
+    not_enough_info: int
+    not_asked: int
+    unanswered: int
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreResult:
+    """Everything `scoring.score` concludes about one set of answers."""
+
+    instrument_id: str
+    instrument_version: str
+    content_hash: str
+    engine_version: str
+    overall: str
+    reason: RuleReason
+    domains: tuple[DomainResult, ...]
+    indicators: tuple[IndicatorResult, ...]
+    completeness: Completeness
+
+    def domain(self, domain_id: str) -> DomainResult:
+        """One domain's result by id."""
+        return next(d for d in self.domains if d.id == domain_id)
+
+    def indicator(self, indicator_id: str) -> IndicatorResult:
+        """One indicator's result by id."""
+        return next(i for i in self.indicators if i.id == indicator_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dictionary."""
+        return asdict(self)
