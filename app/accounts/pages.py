@@ -1,0 +1,169 @@
+"""Sign-in, sign-out, and the admin pages for users and agencies."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from app.accounts import service, sessions
+from app.accounts.schemas import AgencyCreate, UserCreate, UserUpdate
+from app.db import SessionDep
+from app.deps import ADMINS, FormAuthDep, SettingsDep, WebAuthDep, client_address, cookie_name, require_role
+from app.errors import AppError
+from app.models import AgencyKind, Role
+from app.web import render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths, so a crafted link cannot send a user elsewhere after sign-in."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str | None = None) -> Response:
+    return render(request, "login.html", next=_safe_next(next))
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    db: SessionDep,
+    settings: SettingsDep,
+    email: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    try:
+        user = service.authenticate(db, email, password, client_address(request, settings), settings)
+    except AppError as exc:
+        return render(
+            request, "login.html", status_code=exc.status, error=exc.message, email=email, next=_safe_next(next)
+        )
+    token = sessions.start(db, user, "web", settings)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        cookie_name(settings), token, httponly=True, samesite="lax", secure=settings.secure_cookies, path="/"
+    )
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, db: SessionDep, settings: SettingsDep, auth: FormAuthDep) -> Response:
+    token = request.cookies.get(cookie_name(settings))
+    if token:
+        sessions.end(db, token)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(cookie_name(settings), path="/")
+    return response
+
+
+@router.get("/admin/users", response_class=HTMLResponse)
+def users_page(request: Request, db: SessionDep, auth: WebAuthDep) -> Response:
+    require_role(auth.user, *ADMINS)
+    return render(
+        request,
+        "admin/users.html",
+        auth=auth,
+        users=service.list_users(db, auth.user),
+        agencies=service.list_agencies(db, auth.user),
+        roles=_roles_for(auth.user.role),
+    )
+
+
+def _roles_for(role: str) -> list[str]:
+    return [r.value for r in Role if role == Role.system_admin or r != Role.system_admin]
+
+
+@router.post("/admin/users")
+async def create_user_page(request: Request, db: SessionDep, auth: FormAuthDep) -> Response:
+    require_role(auth.user, *ADMINS)
+    form = dict((await request.form()).items())
+    try:
+        service.create_user(db, UserCreate.model_validate(form), auth.user)
+    except (AppError, ValidationError) as exc:
+        message = exc.message if isinstance(exc, AppError) else _first_error(exc)
+        return render(
+            request,
+            "admin/users.html",
+            status_code=400,
+            auth=auth,
+            error=message,
+            form=form,
+            users=service.list_users(db, auth.user),
+            agencies=service.list_agencies(db, auth.user),
+            roles=_roles_for(auth.user.role),
+        )
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/admin/users/{user_id}")
+async def update_user_page(request: Request, user_id: str, db: SessionDep, auth: FormAuthDep) -> Response:
+    require_role(auth.user, *ADMINS)
+    form = await request.form()
+    data = {
+        "version": form.get("version"),
+        "role": form.get("role") or None,
+        "is_active": form.get("is_active") == "on",
+    }
+    try:
+        service.update_user(db, auth.user, user_id, UserUpdate.model_validate(data))
+    except (AppError, ValidationError) as exc:
+        message = exc.message if isinstance(exc, AppError) else _first_error(exc)
+        db.rollback()
+        return render(
+            request,
+            "admin/users.html",
+            status_code=getattr(exc, "status", 400),
+            auth=auth,
+            error=message,
+            users=service.list_users(db, auth.user),
+            agencies=service.list_agencies(db, auth.user),
+            roles=_roles_for(auth.user.role),
+        )
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.get("/admin/agencies", response_class=HTMLResponse)
+def agencies_page(request: Request, db: SessionDep, auth: WebAuthDep) -> Response:
+    require_role(auth.user, Role.system_admin)
+    return render(
+        request,
+        "admin/agencies.html",
+        auth=auth,
+        agencies=service.list_agencies(db, auth.user),
+        kinds=[k.value for k in AgencyKind],
+    )
+
+
+@router.post("/admin/agencies")
+async def create_agency_page(request: Request, db: SessionDep, auth: FormAuthDep) -> Response:
+    require_role(auth.user, Role.system_admin)
+    form = dict((await request.form()).items())
+    try:
+        service.create_agency(db, AgencyCreate.model_validate(form), auth.user)
+    except (AppError, ValidationError) as exc:
+        message = exc.message if isinstance(exc, AppError) else _first_error(exc)
+        return render(
+            request,
+            "admin/agencies.html",
+            status_code=400,
+            auth=auth,
+            error=message,
+            form=form,
+            agencies=service.list_agencies(db, auth.user),
+            kinds=[k.value for k in AgencyKind],
+        )
+    return RedirectResponse("/admin/agencies", status_code=303)
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    field = ".".join(str(p) for p in error["loc"])
+    return f"{field}: {error['msg']}"

@@ -1,0 +1,54 @@
+"""Input and output shapes shared by the account pages and the API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.models import AgencyKind, Role
+
+
+class AgencyCreate(BaseModel):
+    name: str = Field(min_length=2, max_length=200)
+    kind: AgencyKind
+
+
+class AgencyPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    name: str
+    kind: str
+
+
+class UserCreate(BaseModel):
+    agency_id: str
+    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+    display_name: str = Field(min_length=1, max_length=200)
+    role: Role
+    password: str = Field(min_length=1, max_length=256)
+
+
+class UserUpdate(BaseModel):
+    version: int
+    display_name: str | None = Field(default=None, min_length=1, max_length=200)
+    role: Role | None = None
+    is_active: bool | None = None
+
+
+class UserPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    agency_id: str
+    email: str
+    display_name: str
+    role: str
+    is_active: bool
+    last_login_at: datetime | None
+    version: int
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 (the OAuth2 token type, not a secret)
+    expires_in: int

@@ -1,0 +1,149 @@
+"""Agencies, users and signing in."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import Session, col, select
+
+from app import audit, ratelimit
+from app.accounts import passwords, sessions
+from app.accounts.schemas import AgencyCreate, UserCreate, UserUpdate
+from app.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, TooManyAttempts
+from app.models import Agency, Role, User, utcnow
+from app.settings import Settings
+
+
+def authenticate(db: Session, email: str, password: str, address: str, settings: Settings) -> User:
+    """The user for these credentials; failures are rate-limited per account and per address, and audited."""
+    email = email.strip().lower()
+    window = timedelta(minutes=settings.login_window_minutes)
+    wait = max(
+        ratelimit.seconds_blocked(db, "login-account", email, settings.login_attempts_per_account, window),
+        ratelimit.seconds_blocked(db, "login-address", address, settings.login_attempts_per_address, window),
+    )
+    if wait:
+        audit.record(db, "login", outcome="rate_limited")
+        raise TooManyAttempts("Too many sign-in attempts. Wait a few minutes and try again.", wait)
+    user = db.exec(select(User).where(User.email == email)).first()
+    if not passwords.verify_password(user.password_hash if user else None, password) or user is None:
+        ratelimit.hit(db, "login-account", email, window)
+        ratelimit.hit(db, "login-address", address, window)
+        audit.record(db, "login", actor_id=user.id if user else None, outcome="failed")
+        raise NotAuthenticated("That email and password do not match an account.", keep_writes=True)
+    if not user.is_active:
+        audit.record(db, "login", actor_id=user.id, agency_id=user.agency_id, outcome="disabled")
+        raise NotAuthenticated("That email and password do not match an account.", keep_writes=True)
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+    user.last_login_at = utcnow()
+    db.add(user)
+    ratelimit.clear(db, "login-account", email)
+    audit.record(db, "login", actor_id=user.id, agency_id=user.agency_id)
+    return user
+
+
+def create_agency(db: Session, data: AgencyCreate, actor: User | None) -> Agency:
+    """Add an agency (system admins only)."""
+    if db.exec(select(Agency).where(Agency.name == data.name)).first():
+        raise InvalidInput(f"An agency named '{data.name}' already exists.", {"field": "name"})
+    agency = Agency.model_validate(data)
+    db.add(agency)
+    db.flush()
+    audit.record(
+        db,
+        "agency.create",
+        actor_id=actor.id if actor else None,
+        agency_id=agency.id,
+        object_type="agency",
+        object_id=agency.id,
+    )
+    return agency
+
+
+def create_user(db: Session, data: UserCreate, actor: User | None) -> User:
+    """Add a user; agency admins may only add users to their own agency, and not system admins."""
+    outside_own_agency = data.agency_id != actor.agency_id or data.role == Role.system_admin if actor else False
+    if actor is not None and actor.role != Role.system_admin and outside_own_agency:
+        raise NotFound("No such agency.")
+    if db.get(Agency, data.agency_id) is None:
+        raise InvalidInput("No such agency.", {"field": "agency_id"})
+    problem = passwords.password_problem(data.password)
+    if problem:
+        raise InvalidInput(problem, {"field": "password"})
+    email = data.email.strip().lower()
+    if db.exec(select(User).where(User.email == email)).first():
+        raise InvalidInput("An account with that email already exists.", {"field": "email"})
+    user = User(
+        agency_id=data.agency_id,
+        email=email,
+        display_name=data.display_name,
+        role=data.role,
+        password_hash=passwords.hash_password(data.password),
+    )
+    db.add(user)
+    db.flush()
+    audit.record(
+        db,
+        "user.create",
+        actor_id=actor.id if actor else None,
+        agency_id=user.agency_id,
+        object_type="user",
+        object_id=user.id,
+    )
+    return user
+
+
+def get_user_for(db: Session, actor: User, user_id: str) -> User:
+    """A user the actor may manage: anyone for system admins, their own agency's for agency admins."""
+    user = db.get(User, user_id)
+    if user is None or (actor.role != Role.system_admin and user.agency_id != actor.agency_id):
+        raise NotFound("No such user.")
+    return user
+
+
+def update_user(db: Session, actor: User, user_id: str, data: UserUpdate) -> User:
+    """Change role, name or active state, refusing stale writes; disabling ends every session."""
+    user = get_user_for(db, actor, user_id)
+    if user.version != data.version:
+        raise Conflict(
+            "Someone else changed this user since you opened it. Reload to see their changes.",
+            {"current_version": user.version},
+        )
+    if data.role == Role.system_admin and actor.role != Role.system_admin:
+        raise NotFound("No such user.")
+    if user.id == actor.id and (data.is_active is False or (data.role and data.role != actor.role)):
+        raise InvalidInput("You cannot disable yourself or change your own role.")
+    changes = data.model_dump(exclude_unset=True, exclude={"version"})
+    for field, value in changes.items():
+        setattr(user, field, value)
+    user.version += 1
+    db.add(user)
+    if data.is_active is False:
+        sessions.end_all_for(db, user.id)
+    audit.record(
+        db,
+        "user.update",
+        actor_id=actor.id,
+        agency_id=user.agency_id,
+        object_type="user",
+        object_id=user.id,
+        detail={"fields": sorted(changes)},
+    )
+    return user
+
+
+def list_users(db: Session, actor: User) -> list[User]:
+    """The users the actor may manage."""
+    query = select(User).order_by(col(User.display_name))
+    if actor.role != Role.system_admin:
+        query = query.where(User.agency_id == actor.agency_id)
+    return list(db.exec(query))
+
+
+def list_agencies(db: Session, actor: User) -> list[Agency]:
+    """Agencies the actor may see: all for system admins, their own otherwise."""
+    query = select(Agency).order_by(col(Agency.name))
+    if actor.role != Role.system_admin:
+        query = query.where(Agency.id == actor.agency_id)
+    return list(db.exec(query))

@@ -1,0 +1,91 @@
+"""Server-side sign-in sessions: browser sessions and API tokens, with CSRF tokens for forms."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from sqlmodel import Session, col, select, update
+
+from app.models import AuthSession, User, utcnow
+from app.settings import Settings
+
+
+def _token_id(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start(db: Session, user: User, kind: str, settings: Settings) -> str:
+    """Begin a session for `user`; returns the secret token (only its hash is stored)."""
+    token = secrets.token_urlsafe(32)
+    lifetime = timedelta(hours=settings.session_absolute_hours if kind == "web" else settings.api_token_hours)
+    db.add(
+        AuthSession(
+            id=_token_id(token),
+            user_id=user.id,
+            kind=kind,
+            csrf_secret=secrets.token_hex(32),
+            expires_at=utcnow() + lifetime,
+        )
+    )
+    db.flush()
+    return token
+
+
+def resolve(db: Session, token: str, kind: str, settings: Settings) -> tuple[AuthSession, User] | None:
+    """The live session and active user for a token, touching its idle timer; None if not valid."""
+    record = db.get(AuthSession, _token_id(token))
+    now = utcnow()
+    if record is None or record.kind != kind or record.ended_at is not None or record.expires_at <= now:
+        return None
+    if kind == "web" and now - record.last_seen_at > timedelta(minutes=settings.session_idle_minutes):
+        record.ended_at = now
+        db.add(record)
+        return None
+    user = db.get(User, record.user_id)
+    if user is None or not user.is_active:
+        return None
+    if now - record.last_seen_at > timedelta(seconds=30):  # avoid a write on every request
+        record.last_seen_at = now
+        db.add(record)
+    return record, user
+
+
+def end(db: Session, token: str) -> None:
+    """End one session (logout)."""
+    record = db.get(AuthSession, _token_id(token))
+    if record is not None and record.ended_at is None:
+        record.ended_at = utcnow()
+        db.add(record)
+
+
+def end_all_for(db: Session, user_id: str) -> None:
+    """End every session of a user (disabling them, or a password change)."""
+    db.exec(  # type: ignore[call-overload]
+        update(AuthSession)
+        .where(col(AuthSession.user_id) == user_id, col(AuthSession.ended_at).is_(None))
+        .values(ended_at=utcnow())
+    )
+
+
+def active_count(db: Session, user_id: str) -> int:
+    """How many live sessions a user has (for tests and the admin page)."""
+    now = utcnow()
+    rows = db.exec(
+        select(AuthSession).where(
+            AuthSession.user_id == user_id, col(AuthSession.ended_at).is_(None), AuthSession.expires_at > now
+        )
+    ).all()
+    return len(rows)
+
+
+def csrf_token(record: AuthSession) -> str:
+    """The synchronizer token to embed in this session's forms."""
+    return hmac.new(record.csrf_secret.encode(), b"csrf", hashlib.sha256).hexdigest()
+
+
+def csrf_valid(record: AuthSession, submitted: str | None) -> bool:
+    """Whether a submitted form token belongs to this session."""
+    return submitted is not None and hmac.compare_digest(csrf_token(record), submitted)

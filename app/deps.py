@@ -1,0 +1,115 @@
+"""Request dependencies: who is signed in, CSRF on forms, roles, and shared singletons."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import Depends, Request
+
+from app.accounts import sessions
+from app.crypto import KeyRing, get_key_ring
+from app.db import SessionDep
+from app.errors import AppError, Forbidden, NotAuthenticated
+from app.models import AuthSession, Role, User
+from app.settings import Settings, get_settings
+from instruments.loader import Registry
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def cookie_name(settings: Settings) -> str:
+    """`__Host-` prefixed where cookies are Secure (browsers refuse the prefix otherwise)."""
+    return "__Host-tellonce" if settings.secure_cookies else "tellonce_session"
+
+
+def client_address(request: Request, settings: Settings) -> str:
+    """The client's address, trusting a proxy's X-Forwarded-For only when configured to."""
+    if settings.trust_proxy_headers:
+        forwarded = request.headers.get("x-forwarded-for", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return request.client.host if request.client else "unknown"
+
+
+class LoginRequired(AppError):
+    """A page needs a signed-in user; the HTML handler redirects to the sign-in page."""
+
+    status = 401
+    code = "not_authenticated"
+
+
+@dataclass
+class WebAuth:
+    """The signed-in user of a page request, with their session (for CSRF tokens)."""
+
+    user: User
+    session: AuthSession
+
+    @property
+    def csrf_token(self) -> str:
+        """The token every form of this session must carry."""
+        return sessions.csrf_token(self.session)
+
+
+def web_auth(request: Request, db: SessionDep, settings: SettingsDep) -> WebAuth:
+    """The signed-in user of a page, or a redirect to sign in."""
+    token = request.cookies.get(cookie_name(settings))
+    resolved = sessions.resolve(db, token, "web", settings) if token else None
+    if resolved is None:
+        raise LoginRequired("Please sign in.", keep_writes=True)
+    record, user = resolved
+    request.state.user = user
+    return WebAuth(user, record)
+
+
+def api_user(request: Request, db: SessionDep, settings: SettingsDep) -> User:
+    """The user of an API request, from its bearer token."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    resolved = sessions.resolve(db, token.strip(), "api", settings) if scheme.lower() == "bearer" and token else None
+    if resolved is None:
+        raise NotAuthenticated("A valid bearer token is required.", keep_writes=True)
+    request.state.user = resolved[1]
+    return resolved[1]
+
+
+async def csrf_checked(request: Request, auth: Annotated[WebAuth, Depends(web_auth)]) -> WebAuth:
+    """A form post from this session: its CSRF token matches and it comes from this site."""
+    origin = request.headers.get("origin")
+    if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host"):
+        raise Forbidden("This form was sent from another site.")
+    form = await request.form()
+    submitted = form.get("csrf_token")
+    if not sessions.csrf_valid(auth.session, submitted if isinstance(submitted, str) else None):
+        raise Forbidden("This form has expired. Go back, reload the page and try again.")
+    return auth
+
+
+def get_registry(request: Request) -> Registry:
+    """The instruments loaded at start-up."""
+    registry: Registry = request.app.state.registry
+    return registry
+
+
+WebAuthDep = Annotated[WebAuth, Depends(web_auth)]
+FormAuthDep = Annotated[WebAuth, Depends(csrf_checked)]
+ApiUserDep = Annotated[User, Depends(api_user)]
+RegistryDep = Annotated[Registry, Depends(get_registry)]
+
+ADMINS = (Role.system_admin, Role.agency_admin)
+
+
+def require_role(user: User, *roles: Role) -> None:
+    """Refuse a user whose role is not among `roles`."""
+    if user.role not in roles:
+        raise Forbidden("Your role does not allow this.")
+
+
+def get_keys() -> KeyRing:
+    """The encryption key ring."""
+    return get_key_ring()
+
+
+KeysDep = Annotated[KeyRing, Depends(get_keys)]

@@ -1,0 +1,60 @@
+"""One error type for expected failures, rendered as JSON for the API and as a page for people."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AppError(Exception):
+    """An expected failure with a stable code, a plain message and an HTTP status."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, detail: Any = None, *, keep_writes: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+        # Writes made before the error that must persist anyway (a failed sign-in's audit event and
+        # rate-limit count); everything else is rolled back.
+        self.keep_writes = keep_writes
+
+
+class NotFound(AppError):
+    """The thing does not exist, or the user may not know that it exists."""
+
+    status = 404
+    code = "not_found"
+
+
+class NotAuthenticated(AppError):
+    status = 401
+    code = "not_authenticated"
+
+
+class Forbidden(AppError):
+    status = 403
+    code = "forbidden"
+
+
+class Conflict(AppError):
+    """A stale write: someone else changed the record since it was read."""
+
+    status = 409
+    code = "conflict"
+
+
+class InvalidInput(AppError):
+    """Input that is well-formed but wrong (e.g. an answer not offered); changes nothing."""
+
+    status = 400
+    code = "invalid_input"
+
+
+class TooManyAttempts(AppError):
+    status = 429
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message, {"retry_after_seconds": retry_after}, keep_writes=True)
+        self.retry_after = retry_after

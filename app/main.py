@@ -1,0 +1,122 @@
+"""The FastAPI application: middleware, error handlers, routers, and start-up."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.deps import LoginRequired
+from app.errors import AppError
+from app.settings import get_settings
+from app.web import render
+from instruments.loader import load_or_raise
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    from app.db import upgrade_database
+
+    if getattr(app.state, "upgrade_database", True):
+        upgrade_database()
+    yield
+
+
+def create_app(*, upgrade_database: bool = True) -> FastAPI:
+    """Build the application; the database is upgraded to head at start-up unless told not to."""
+    settings = get_settings()
+    app = FastAPI(
+        title="TellOnce",
+        description="Trauma-informed screening, told once. JSON API under /api/v1.",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.upgrade_database = upgrade_database
+    app.state.registry = load_or_raise()
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CSP if request.url.path != "/docs" else _docs_csp())
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers["Referrer-Policy"] = "no-referrer"
+        headers["X-Frame-Options"] = "DENY"
+        headers["Cross-Origin-Opener-Policy"] = "same-origin"
+        headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+        if not request.url.path.startswith("/static/"):
+            headers["Cache-Control"] = "no-store"
+        if settings.secure_cookies:
+            headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+        return response
+
+    @app.exception_handler(AppError)
+    async def app_error(request: Request, exc: AppError) -> Response:
+        if _is_api(request):
+            headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+            body = {"error": exc.code, "detail": exc.detail if exc.detail is not None else exc.message}
+            if exc.detail is not None:
+                body["message"] = exc.message
+            return JSONResponse(body, status_code=exc.status, headers=headers)
+        if isinstance(exc, LoginRequired):
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        return render(
+            request, "error.html", status_code=exc.status, error=exc, user=getattr(request.state, "user", None)
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_payload(request: Request, exc: RequestValidationError) -> Response:
+        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        if _is_api(request):
+            return JSONResponse({"error": "invalid_payload", "detail": errors}, status_code=422)
+        return render(
+            request, "error.html", status_code=400, error=AppError("Some of what was sent is not valid.", errors)
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        if _is_api(request):
+            return JSONResponse({"error": code, "detail": exc.detail}, status_code=exc.status_code)
+        error = AppError("Page not found." if exc.status_code == 404 else str(exc.detail))
+        error.status = exc.status_code
+        return render(request, "error.html", status_code=exc.status_code, error=error)
+
+    from app.accounts import api as accounts_api
+    from app.accounts import pages as accounts_pages
+    from app.screenings import api as screenings_api
+    from app.screenings import pages as screenings_pages
+
+    app.include_router(accounts_pages.router)
+    app.include_router(screenings_pages.router)
+    app.include_router(accounts_api.router, prefix="/api/v1")
+    app.include_router(screenings_api.router, prefix="/api/v1")
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
+
+
+def _docs_csp() -> str:
+    # Swagger UI loads its script and style from a CDN and runs an inline starter script.
+    return (
+        "default-src 'self' https://cdn.jsdelivr.net; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+        "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com; "
+        "frame-ancestors 'none'"
+    )

@@ -1,0 +1,213 @@
+"""Every table, in one module (SQLModel's advice against circular imports).
+
+Identifiers, answers, notes and results are stored encrypted (see `app.crypto`); the `*_enc`
+columns hold AES-GCM ciphertext bound to their table, column and row. Ids are random UUIDs,
+known before insert (encryption binds to them) and revealing no counts.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Dialect, MetaData, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata: MetaData = SQLModel.metadata
+
+
+def new_id() -> str:
+    """A random id for a new row."""
+    return uuid.uuid4().hex
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every engine (SQLite has no time zones, so it stores naive UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; use app.models.utcnow()")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class AgencyKind(StrEnum):
+    child_welfare = "child_welfare"
+    probation = "probation"
+    health = "health"
+    school = "school"
+    shelter = "shelter"
+    youth_program = "youth_program"
+    victim_service = "victim_service"
+    other = "other"
+
+
+class Role(StrEnum):
+    system_admin = "system_admin"
+    agency_admin = "agency_admin"
+    supervisor = "supervisor"
+    screener = "screener"
+
+
+class ScreeningStatus(StrEnum):
+    in_progress = "in_progress"
+    completed = "completed"
+
+
+class Agency(SQLModel, table=True):
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    name: str = Field(max_length=200, unique=True)
+    kind: str = Field(max_length=32)
+    resources: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    confidentiality_notice: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    version: int = 1
+
+
+class User(SQLModel, table=True):
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    agency_id: str = Field(foreign_key="agency.id", index=True, max_length=32)
+    email: str = Field(max_length=254, unique=True)
+    display_name: str = Field(max_length=200)
+    role: str = Field(max_length=32)
+    password_hash: str = Field(max_length=255)
+    is_active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    version: int = 1
+
+
+class AuthSession(SQLModel, table=True):
+    """A server-side sign-in: a browser session or an API token. Only a hash of the token is kept."""
+
+    __tablename__ = "auth_session"
+    id: str = Field(primary_key=True, max_length=64)  # sha256 of the token
+    user_id: str = Field(foreign_key="user.id", index=True, max_length=32)
+    kind: str = Field(max_length=8)  # web | api
+    csrf_secret: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class RateLimit(SQLModel, table=True):
+    """Attempts per key in a window; kept in the database so limits hold across app servers."""
+
+    __tablename__ = "rate_limit"
+    key: str = Field(primary_key=True, max_length=128)
+    window_started_at: datetime = Field(sa_type=UTCDateTime)
+    count: int = 0
+
+
+class Youth(SQLModel, table=True):
+    """One youth's record; identifiers encrypted, with keyed blind indexes for matching."""
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    given_name_enc: str
+    family_name_enc: str
+    birth_date_enc: str
+    name_index: str = Field(index=True, max_length=64)
+    birth_date_index: str = Field(index=True, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_by: str = Field(foreign_key="user.id", max_length=32)
+    version: int = 1
+
+
+class YouthLink(SQLModel, table=True):
+    """An agency's link to a youth record, under its own case number."""
+
+    __tablename__ = "youth_link"
+    __table_args__ = (UniqueConstraint("agency_id", "case_number_index", name="uq_youth_link_case_number"),)
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    youth_id: str = Field(foreign_key="youth.id", index=True, max_length=32)
+    agency_id: str = Field(foreign_key="agency.id", index=True, max_length=32)
+    case_number_enc: str
+    case_number_index: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_by: str = Field(foreign_key="user.id", max_length=32)
+
+
+class Screening(SQLModel, table=True):
+    """One administration of one instrument version to one youth, by one agency."""
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    youth_id: str = Field(foreign_key="youth.id", index=True, max_length=32)
+    agency_id: str = Field(foreign_key="agency.id", index=True, max_length=32)
+    instrument_id: str = Field(max_length=100, index=True)
+    instrument_version: str = Field(max_length=32)
+    content_hash: str = Field(max_length=64)
+    mode: str = Field(max_length=16)
+    language: str = Field(max_length=8)
+    status: str = Field(default=ScreeningStatus.in_progress, max_length=16, index=True)
+    notes_enc: str | None = None
+    started_by: str = Field(foreign_key="user.id", index=True, max_length=32)
+    started_at: datetime = Field(default_factory=utcnow, index=True, sa_type=UTCDateTime)
+    completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    overall_level: str | None = Field(default=None, max_length=32, index=True)
+    version: int = 1
+
+
+class Answer(SQLModel, table=True):
+    """One stored answer; its value is encrypted JSON."""
+
+    screening_id: str = Field(foreign_key="screening.id", primary_key=True, max_length=32)
+    item_id: str = Field(primary_key=True, max_length=100)
+    value_enc: str
+    source: str = Field(default="given", max_length=16)  # given | carried
+    carried_from: str | None = Field(default=None, foreign_key="screening.id", max_length=32)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_by: str | None = Field(default=None, foreign_key="user.id", max_length=32)
+
+
+class ScreeningResult(SQLModel, table=True):
+    """The scored result of a completed screening, with its reasons (encrypted JSON)."""
+
+    __tablename__ = "screening_result"
+    screening_id: str = Field(foreign_key="screening.id", primary_key=True, max_length=32)
+    overall_level: str = Field(max_length=32)
+    result_enc: str
+    engine_version: str = Field(max_length=16)
+    scored_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only, hash-chained record of who did what; never names or answers."""
+
+    __tablename__ = "audit_event"
+    seq: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True, sa_type=UTCDateTime)
+    actor_id: str | None = Field(default=None, max_length=32, index=True)
+    agency_id: str | None = Field(default=None, max_length=32, index=True)
+    action: str = Field(max_length=64)
+    object_type: str | None = Field(default=None, max_length=32)
+    object_id: str | None = Field(default=None, max_length=64)
+    outcome: str = Field(default="ok", max_length=16)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64, unique=True)

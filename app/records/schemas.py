@@ -1,0 +1,24 @@
+"""Youth record shapes, shared by pages and API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, Field
+
+
+class YouthCreate(BaseModel):
+    given_name: str = Field(min_length=1, max_length=100)
+    family_name: str = Field(min_length=1, max_length=100)
+    birth_date: date
+    case_number: str = Field(min_length=1, max_length=64)
+
+
+class YouthPublic(BaseModel):
+    id: str
+    given_name: str
+    family_name: str
+    birth_date: date
+    case_number: str | None
+    created_at: datetime
+    version: int

@@ -1,0 +1,101 @@
+"""Youth records: create, read and find, with identifiers encrypted at rest."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import date
+
+from sqlmodel import Session, col, select
+
+from app import access, audit
+from app.crypto import KeyRing
+from app.errors import InvalidInput, NotFound
+from app.models import User, Youth, YouthLink
+from app.records.schemas import YouthCreate, YouthPublic
+
+
+def normalize(text: str) -> str:
+    """Lowercase, accents removed, punctuation and spaces collapsed: for blind indexes."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    letters = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join("".join(c if c.isalnum() else " " for c in letters).split())
+
+
+def _case_index(keys: KeyRing, agency_id: str, case_number: str) -> str:
+    return keys.blind_index("case", f"{agency_id}|{normalize(case_number)}")
+
+
+def create(db: Session, keys: KeyRing, user: User, data: YouthCreate) -> Youth:
+    """Add a youth and link it to the user's agency under its case number."""
+    if data.birth_date > date.today():
+        raise InvalidInput("The date of birth is in the future.", {"field": "birth_date"})
+    index = _case_index(keys, user.agency_id, data.case_number)
+    taken = db.exec(
+        select(YouthLink).where(YouthLink.agency_id == user.agency_id, YouthLink.case_number_index == index)
+    ).first()
+    if taken is not None:
+        raise InvalidInput("Your agency already has a youth with that case number.", {"field": "case_number"})
+    youth = Youth(
+        given_name_enc="", family_name_enc="", birth_date_enc="", name_index="", birth_date_index="", created_by=user.id
+    )
+    youth.given_name_enc = keys.encrypt(data.given_name.strip(), "youth", "given_name", youth.id)
+    youth.family_name_enc = keys.encrypt(data.family_name.strip(), "youth", "family_name", youth.id)
+    youth.birth_date_enc = keys.encrypt(data.birth_date.isoformat(), "youth", "birth_date", youth.id)
+    youth.name_index = keys.blind_index("name", f"{normalize(data.given_name)}|{normalize(data.family_name)}")
+    youth.birth_date_index = keys.blind_index("birth_date", data.birth_date.isoformat())
+    db.add(youth)
+    db.flush()
+    link = YouthLink(
+        youth_id=youth.id, agency_id=user.agency_id, case_number_index=index, case_number_enc="", created_by=user.id
+    )
+    link.case_number_enc = keys.encrypt(data.case_number.strip(), "youth_link", "case_number", link.id)
+    db.add(link)
+    db.flush()
+    audit.record(
+        db, "youth.create", actor_id=user.id, agency_id=user.agency_id, object_type="youth", object_id=youth.id
+    )
+    return youth
+
+
+def public(db: Session, keys: KeyRing, user: User, youth: Youth) -> YouthPublic:
+    """The youth's record as the user's agency sees it (with its own case number)."""
+    link = db.exec(
+        select(YouthLink).where(YouthLink.youth_id == youth.id, YouthLink.agency_id == user.agency_id)
+    ).first()
+    return YouthPublic(
+        id=youth.id,
+        given_name=keys.decrypt(youth.given_name_enc, "youth", "given_name", youth.id),
+        family_name=keys.decrypt(youth.family_name_enc, "youth", "family_name", youth.id),
+        birth_date=date.fromisoformat(keys.decrypt(youth.birth_date_enc, "youth", "birth_date", youth.id)),
+        case_number=keys.decrypt(link.case_number_enc, "youth_link", "case_number", link.id) if link else None,
+        created_at=youth.created_at,
+        version=youth.version,
+    )
+
+
+def view(db: Session, keys: KeyRing, user: User, youth_id: str) -> YouthPublic:
+    """Read one youth through the access function, and audit the view."""
+    youth = access.readable_youth(db, user, youth_id)
+    audit.record(db, "youth.view", actor_id=user.id, agency_id=user.agency_id, object_type="youth", object_id=youth.id)
+    return public(db, keys, user, youth)
+
+
+def find_by_case_number(db: Session, keys: KeyRing, user: User, case_number: str) -> Youth:
+    """The youth with this case number in the user's agency."""
+    index = _case_index(keys, user.agency_id, case_number)
+    youth = db.exec(
+        select(Youth)
+        .join(YouthLink, col(YouthLink.youth_id) == col(Youth.id))
+        .where(YouthLink.agency_id == user.agency_id, YouthLink.case_number_index == index)
+    ).first()
+    if youth is None:
+        raise NotFound("No youth with that case number in your agency.")
+    return youth
+
+
+def list_for(db: Session, keys: KeyRing, user: User, limit: int = 200) -> list[YouthPublic]:
+    """The youth the user may read, newest first."""
+    rows = db.exec(
+        select(Youth).where(access.youth_readable_clause(user)).order_by(col(Youth.created_at).desc()).limit(limit)
+    ).all()
+    return [public(db, keys, user, y) for y in rows]

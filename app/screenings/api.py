@@ -1,0 +1,101 @@
+"""API: instruments, youth and screenings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from app import audit
+from app.db import SessionDep
+from app.deps import ApiUserDep, KeysDep, RegistryDep
+from app.errors import NotFound
+from app.records import service as records
+from app.records.schemas import YouthCreate, YouthPublic
+from app.screenings import service
+from app.screenings.schemas import AnswersSave, Complete, ScreeningCreate, ScreeningPublic
+from app.screenings.schemas_api import InstrumentSummary
+
+router = APIRouter()
+
+
+@router.get("/instruments", response_model=list[InstrumentSummary], tags=["instruments"])
+def list_instruments(registry: RegistryDep, user: ApiUserDep) -> list[InstrumentSummary]:
+    """Every loaded instrument version."""
+    return [InstrumentSummary.of(c) for c in registry.all()]
+
+
+@router.get("/instruments/{instrument_id}/{version}", tags=["instruments"])
+def get_instrument(instrument_id: str, version: str, registry: RegistryDep, user: ApiUserDep) -> dict[str, Any]:
+    """One instrument version's full definition, with its content hash."""
+    compiled = registry.get(instrument_id, version)
+    if compiled is None:
+        raise NotFound("No such instrument version.")
+    return {"content_hash": compiled.content_hash, "definition": compiled.definition.model_dump(mode="json")}
+
+
+@router.post("/youth", response_model=YouthPublic, status_code=201, tags=["youth"])
+def create_youth(data: YouthCreate, db: SessionDep, keys: KeysDep, user: ApiUserDep) -> YouthPublic:
+    """Add a youth to the caller's agency."""
+    youth = records.create(db, keys, user, data)
+    return records.public(db, keys, user, youth)
+
+
+@router.get("/youth", response_model=YouthPublic, tags=["youth"])
+def find_youth(case_number: str, db: SessionDep, keys: KeysDep, user: ApiUserDep) -> YouthPublic:
+    """Find a youth by the caller's agency's case number."""
+    youth = records.find_by_case_number(db, keys, user, case_number)
+    return records.view(db, keys, user, youth.id)
+
+
+@router.get("/youth/{youth_id}", response_model=YouthPublic, tags=["youth"])
+def get_youth(youth_id: str, db: SessionDep, keys: KeysDep, user: ApiUserDep) -> YouthPublic:
+    """One youth record."""
+    return records.view(db, keys, user, youth_id)
+
+
+@router.post("/screenings", response_model=ScreeningPublic, status_code=201, tags=["screenings"])
+def start_screening(
+    data: ScreeningCreate, db: SessionDep, keys: KeysDep, registry: RegistryDep, user: ApiUserDep
+) -> ScreeningPublic:
+    """Start a screening of a youth with an instrument and a mode it allows."""
+    return service.public(db, keys, service.start(db, registry, user, data))
+
+
+@router.get("/screenings/{screening_id}", response_model=ScreeningPublic, tags=["screenings"])
+def get_screening(screening_id: str, db: SessionDep, keys: KeysDep, user: ApiUserDep) -> ScreeningPublic:
+    """A screening with its answers and its version (send it back when saving)."""
+    from app import access
+
+    screening = access.readable_screening(db, user, screening_id)
+    audit.record(
+        db,
+        "screening.view",
+        actor_id=user.id,
+        agency_id=user.agency_id,
+        object_type="screening",
+        object_id=screening.id,
+    )
+    return service.public(db, keys, screening)
+
+
+@router.put("/screenings/{screening_id}/answers", response_model=ScreeningPublic, tags=["screenings"])
+def save_answers(
+    screening_id: str, data: AnswersSave, db: SessionDep, keys: KeysDep, registry: RegistryDep, user: ApiUserDep
+) -> ScreeningPublic:
+    """Save answers; a stale `version` answers 409 and changes nothing."""
+    return service.public(db, keys, service.save_answers(db, keys, registry, user, screening_id, data))
+
+
+@router.post("/screenings/{screening_id}/complete", response_model=ScreeningPublic, tags=["screenings"])
+def complete_screening(
+    screening_id: str, data: Complete, db: SessionDep, keys: KeysDep, registry: RegistryDep, user: ApiUserDep
+) -> ScreeningPublic:
+    """Score the screening and store its result."""
+    return service.public(db, keys, service.complete(db, keys, registry, user, screening_id, data.version))
+
+
+@router.get("/screenings/{screening_id}/result", tags=["screenings"])
+def get_result(screening_id: str, db: SessionDep, keys: KeysDep, user: ApiUserDep) -> dict[str, Any]:
+    """The explained result: overall, domains, indicators, reasons, completeness."""
+    return service.result_of(db, keys, user, screening_id)

@@ -1,0 +1,64 @@
+"""Screening shapes, shared by pages and API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+AnswerValue = str | int | float | list[str] | None
+
+
+class ScreeningCreate(BaseModel):
+    youth_id: str
+    instrument_id: str
+    instrument_version: str | None = None
+    mode: Literal["practitioner", "interview", "self"]
+    language: str = "en"
+
+
+class AnswersSave(BaseModel):
+    """Answers to save: item id -> answer (None clears it). `version` is the one you last read."""
+
+    version: int
+    answers: dict[str, AnswerValue] = Field(default_factory=dict)
+    notes: str | None = Field(default=None, max_length=20000)
+
+
+class Complete(BaseModel):
+    version: int
+
+
+class StoredAnswer(BaseModel):
+    value: Any
+    source: str
+    carried_from: str | None = None
+    updated_at: datetime
+
+
+class ScreeningPublic(BaseModel):
+    id: str
+    youth_id: str
+    instrument_id: str
+    instrument_version: str
+    content_hash: str
+    mode: str
+    language: str
+    status: str
+    started_by: str
+    started_at: datetime
+    completed_at: datetime | None
+    overall_level: str | None
+    version: int
+    answers: dict[str, StoredAnswer] = Field(default_factory=dict)
+    notes: str | None = None
+
+
+class DashboardFilter(BaseModel):
+    level: Literal["clear_concern", "possible_concern", "no_concern"] | None = None
+    instrument_id: str | None = None
+    screener_id: str | None = None
+    status: Literal["in_progress", "completed"] | None = None
+    date_from: datetime | None = None
+    date_to: datetime | None = None

@@ -1,0 +1,231 @@
+"""Screenings: start, save answers (refusing stale writes), complete and score, read results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, col, select, update
+
+from app import access, audit
+from app.crypto import KeyRing
+from app.errors import Conflict, InvalidInput, NotFound
+from app.models import Answer, Screening, ScreeningResult, ScreeningStatus, User, utcnow
+from app.screenings.schemas import AnswersSave, DashboardFilter, ScreeningCreate, ScreeningPublic, StoredAnswer
+from instruments.compiled import CompiledInstrument
+from instruments.loader import Registry
+from scoring import AnswerError, answer_problem, score, visible_only
+
+
+def instrument_of(registry: Registry, screening: Screening) -> CompiledInstrument:
+    """The exact instrument version a screening was taken under."""
+    instrument = registry.get(screening.instrument_id, screening.instrument_version)
+    if instrument is None or instrument.content_hash != screening.content_hash:
+        raise NotFound(f"Instrument {screening.instrument_id} {screening.instrument_version} is not loaded.")
+    return instrument
+
+
+def start(db: Session, registry: Registry, user: User, data: ScreeningCreate) -> Screening:
+    """Begin a screening of a youth the user may read, with an instrument in a mode it allows."""
+    youth = access.readable_youth(db, user, data.youth_id)
+    instrument = registry.get(data.instrument_id, data.instrument_version)
+    if instrument is None:
+        raise InvalidInput(f"No instrument '{data.instrument_id}'.", {"field": "instrument_id"})
+    definition = instrument.definition
+    if data.mode not in definition.modes:
+        raise InvalidInput(
+            f"{definition.id} cannot be used in the '{data.mode}' mode (it allows: {', '.join(definition.modes)}).",
+            {"field": "mode"},
+        )
+    if data.language not in definition.languages:
+        raise InvalidInput(f"{definition.id} is not available in '{data.language}'.", {"field": "language"})
+    screening = Screening(
+        youth_id=youth.id,
+        agency_id=user.agency_id,
+        instrument_id=instrument.id,
+        instrument_version=instrument.version,
+        content_hash=instrument.content_hash,
+        mode=data.mode,
+        language=data.language,
+        started_by=user.id,
+    )
+    db.add(screening)
+    db.flush()
+    audit.record(
+        db,
+        "screening.start",
+        actor_id=user.id,
+        agency_id=user.agency_id,
+        object_type="screening",
+        object_id=screening.id,
+        detail={"instrument": instrument.id, "version": instrument.version},
+    )
+    return screening
+
+
+def _row_id(screening_id: str, item_id: str) -> str:
+    return f"{screening_id}:{item_id}"
+
+
+def stored_answers(db: Session, keys: KeyRing, screening: Screening) -> dict[str, StoredAnswer]:
+    """Every stored answer of a screening, decrypted."""
+    rows = db.exec(select(Answer).where(Answer.screening_id == screening.id)).all()
+    return {
+        row.item_id: StoredAnswer(
+            value=keys.decrypt_json(row.value_enc, "answer", "value", _row_id(screening.id, row.item_id)),
+            source=row.source,
+            carried_from=row.carried_from,
+            updated_at=row.updated_at,
+        )
+        for row in rows
+    }
+
+
+def answer_values(db: Session, keys: KeyRing, screening: Screening) -> dict[str, Any]:
+    """Item id -> answer value."""
+    return {k: v.value for k, v in stored_answers(db, keys, screening).items()}
+
+
+def _bump_version(db: Session, screening: Screening, expected: int) -> None:
+    """Compare-and-swap on the version: a stale write is refused, never silently applied."""
+    result = db.exec(  # type: ignore[call-overload]
+        update(Screening)
+        .where(col(Screening.id) == screening.id, col(Screening.version) == expected)
+        .values(version=expected + 1)
+    )
+    if result.rowcount != 1:
+        db.refresh(screening)
+        raise Conflict(
+            "This screening was changed by someone else since you opened it.", {"current_version": screening.version}
+        )
+    db.refresh(screening)
+
+
+def save_answers(
+    db: Session, keys: KeyRing, registry: Registry, user: User, screening_id: str, data: AnswersSave
+) -> Screening:
+    """Store answers (all checked first; nothing is saved if any is invalid)."""
+    screening = access.writable_screening(db, user, screening_id)
+    if screening.status == ScreeningStatus.completed:
+        raise Conflict("This screening is completed; its answers can no longer change.")
+    instrument = instrument_of(registry, screening)
+    problems = {item: p for item, value in data.answers.items() if (p := answer_problem(instrument, item, value))}
+    if problems:
+        raise InvalidInput("Some answers are not valid.", {"answers": problems})
+    _bump_version(db, screening, data.version)
+    now = utcnow()
+    for item_id, value in data.answers.items():
+        row = db.get(Answer, (screening.id, item_id))
+        if value is None:
+            if row is not None:
+                db.delete(row)
+            continue
+        encrypted = keys.encrypt_json(value, "answer", "value", _row_id(screening.id, item_id))
+        if row is None:
+            row = Answer(screening_id=screening.id, item_id=item_id, value_enc=encrypted, updated_by=user.id)
+        else:
+            row.value_enc, row.updated_at, row.updated_by, row.source, row.carried_from = (
+                encrypted,
+                now,
+                user.id,
+                "given",
+                None,
+            )
+        db.add(row)
+    if data.notes is not None:
+        screening.notes_enc = keys.encrypt(data.notes, "screening", "notes", screening.id) if data.notes else None
+        db.add(screening)
+    db.flush()
+    audit.record(
+        db,
+        "screening.save",
+        actor_id=user.id,
+        agency_id=user.agency_id,
+        object_type="screening",
+        object_id=screening.id,
+        detail={"items": len(data.answers)},
+    )
+    return screening
+
+
+def complete(db: Session, keys: KeyRing, registry: Registry, user: User, screening_id: str, version: int) -> Screening:
+    """Score the visible answers and store the result with its reasons."""
+    screening = access.writable_screening(db, user, screening_id)
+    if screening.status == ScreeningStatus.completed:
+        raise Conflict("This screening is already completed.")
+    instrument = instrument_of(registry, screening)
+    answers = visible_only(instrument, answer_values(db, keys, screening))
+    try:
+        result = score(instrument, answers)
+    except AnswerError as exc:  # stored answers were checked one by one; this is a safety net
+        problems = {p.item_id: p.message for p in exc.problems}
+        raise InvalidInput("The answers cannot be scored.", {"answers": problems}) from exc
+    _bump_version(db, screening, version)
+    screening.status = ScreeningStatus.completed
+    screening.completed_at = utcnow()
+    screening.overall_level = result.overall
+    db.add(screening)
+    db.add(
+        ScreeningResult(
+            screening_id=screening.id,
+            overall_level=result.overall,
+            engine_version=result.engine_version,
+            result_enc=keys.encrypt_json(result.to_dict(), "screening_result", "result", screening.id),
+        )
+    )
+    db.flush()
+    audit.record(
+        db,
+        "screening.complete",
+        actor_id=user.id,
+        agency_id=user.agency_id,
+        object_type="screening",
+        object_id=screening.id,
+    )
+    return screening
+
+
+def result_of(db: Session, keys: KeyRing, user: User, screening_id: str) -> dict[str, Any]:
+    """The stored result of a completed screening."""
+    screening = access.readable_screening(db, user, screening_id)
+    row = db.get(ScreeningResult, screening.id)
+    if row is None:
+        raise NotFound("This screening has no result yet; complete it first.")
+    result: dict[str, Any] = keys.decrypt_json(row.result_enc, "screening_result", "result", screening.id)
+    return result
+
+
+def public(db: Session, keys: KeyRing, screening: Screening) -> ScreeningPublic:
+    """A screening with its answers, for pages and the API."""
+    notes = keys.decrypt(screening.notes_enc, "screening", "notes", screening.id) if screening.notes_enc else None
+    return ScreeningPublic.model_validate(
+        {**screening.model_dump(), "answers": stored_answers(db, keys, screening), "notes": notes}
+    )
+
+
+def for_youth(db: Session, user: User, youth_id: str) -> list[Screening]:
+    """The screenings of a youth that the user may read, newest first."""
+    return list(
+        db.exec(
+            select(Screening)
+            .where(Screening.youth_id == youth_id, access.screening_readable_clause(user))
+            .order_by(col(Screening.started_at).desc())
+        )
+    )
+
+
+def dashboard(db: Session, user: User, filters: DashboardFilter, limit: int = 100) -> list[Screening]:
+    """Recent screenings of the user's agency, filtered."""
+    query = select(Screening).where(access.screening_readable_clause(user))
+    if filters.level:
+        query = query.where(Screening.overall_level == filters.level)
+    if filters.instrument_id:
+        query = query.where(Screening.instrument_id == filters.instrument_id)
+    if filters.screener_id:
+        query = query.where(Screening.started_by == filters.screener_id)
+    if filters.status:
+        query = query.where(Screening.status == filters.status)
+    if filters.date_from:
+        query = query.where(col(Screening.started_at) >= filters.date_from)
+    if filters.date_to:
+        query = query.where(col(Screening.started_at) <= filters.date_to)
+    return list(db.exec(query.order_by(col(Screening.started_at).desc()).limit(limit)))

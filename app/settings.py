@@ -1,0 +1,62 @@
+"""Settings: one class, read from the environment (prefix TELLONCE_) through a cached getter."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything a deployment configures."""
+
+    model_config = SettingsConfigDict(env_prefix="TELLONCE_", extra="ignore")
+
+    environment: Literal["development", "production", "test"] = "development"
+    data_dir: Path = Path("data")
+    database_url: str | None = Field(default=None, description="default: SQLite file in data_dir")
+    key_file: Path | None = Field(default=None, description="default: data_dir/keys.json")
+    encryption_keys: str | None = Field(
+        default=None, description="'kid:base64key,...' (first is current) plus index key; overrides key_file"
+    )
+    index_key: str | None = Field(default=None, description="base64 key for blind indexes; with encryption_keys")
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    api_token_hours: int = 8
+    login_attempts_per_account: int = 5
+    login_attempts_per_address: int = 20
+    login_window_minutes: int = 15
+    trust_proxy_headers: bool = False
+    base_url: str = "http://127.0.0.1:8000"
+
+    @model_validator(mode="after")
+    def _production_needs_explicit_database(self) -> Settings:
+        if self.environment == "production" and self.database_url is None and not self.data_dir.is_absolute():
+            raise ValueError("in production, set TELLONCE_DATABASE_URL or an absolute TELLONCE_DATA_DIR")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'tellonce.sqlite3').resolve()}"
+
+    @property
+    def resolved_key_file(self) -> Path:
+        """Where the encryption keys are kept when not given in the environment."""
+        return self.key_file or self.data_dir / "keys.json"
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies are Secure (and __Host- prefixed) outside local development and tests."""
+        return self.environment == "production"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The settings of this process; tests clear the cache to override them."""
+    return Settings()

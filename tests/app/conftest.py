@@ -1,0 +1,139 @@
+"""Fixtures for the web app: every test here runs on SQLite and on a real PostgreSQL server.
+
+The schema is built once per engine by the Alembic migrations; each test then starts from empty
+tables (truncated after it), with its own HTTP client.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+from sqlmodel import Session
+
+from app import crypto, db
+from app.accounts import passwords
+from app.main import create_app
+from app.models import Agency, User, metadata
+from app.settings import get_settings
+from tests.support.postgres import TemporaryPostgres
+
+PASSWORD = "correct horse battery staple"  # noqa: S105 (synthetic test password)
+_postgres: TemporaryPostgres | None = None
+
+
+def _postgres_url() -> str:
+    global _postgres
+    if _postgres is None:
+        _postgres = TemporaryPostgres().start()
+    return _postgres.url
+
+
+def _configure(url: str, data_dir: Path) -> None:
+    os.environ["TELLONCE_DATABASE_URL"] = url
+    os.environ["TELLONCE_DATA_DIR"] = str(data_dir)
+    os.environ["TELLONCE_ENVIRONMENT"] = "test"
+    get_settings.cache_clear()
+    db.get_engine.cache_clear()
+    crypto.get_key_ring.cache_clear()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """The app's engine, migrated to head, for one database kind."""
+    data_dir = tmp_path_factory.mktemp(f"data-{request.param}")
+    url = f"sqlite:///{data_dir / 'test.sqlite3'}" if request.param == "sqlite" else _postgres_url()
+    _configure(url, data_dir)
+    engine = db.get_engine()
+    db.upgrade_database(engine)
+    yield engine
+    engine.dispose()
+    if _postgres is not None and request.param == "postgresql":
+        _postgres.stop()
+
+
+def _truncate(engine: Engine) -> None:
+    tables = [t.name for t in reversed(metadata.sorted_tables)]
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(text(f'DELETE FROM "{table}"'))  # noqa: S608 (names come from our metadata)
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A database session for arranging and checking; tables are emptied after each test."""
+    with Session(engine, expire_on_commit=False) as s:
+        yield s
+    _truncate(engine)
+
+
+@pytest.fixture
+def client(session: Session) -> Iterator[TestClient]:
+    """An HTTP client for the app (no database upgrade at start-up: the schema is already at head)."""
+    with TestClient(create_app(upgrade_database=False), base_url="http://testserver") as c:
+        yield c
+
+
+@dataclass
+class World:
+    """Two agencies with a user of each role, for tests."""
+
+    session: Session
+
+    def agency(self, name: str = "Northside Youth Services", kind: str = "youth_program") -> Agency:
+        agency = Agency(name=name, kind=kind)
+        self.session.add(agency)
+        self.session.commit()
+        return agency
+
+    def user(self, agency: Agency, role: str = "screener", email: str | None = None) -> User:
+        email = email or f"{role}.{re.sub(r'[^a-z]', '', agency.name.lower())[:12]}@example.org"
+        user = User(
+            agency_id=agency.id, email=email, display_name=f"Test {role}", role=role, password_hash=_password_hash()
+        )
+        self.session.add(user)
+        self.session.commit()
+        return user
+
+
+_HASH: str | None = None
+
+
+def _password_hash() -> str:
+    global _HASH
+    if _HASH is None:
+        _HASH = passwords.hash_password(PASSWORD)
+    return _HASH
+
+
+@pytest.fixture
+def world(session: Session) -> World:
+    return World(session)
+
+
+def sign_in(client: TestClient, user: User) -> str:
+    """Sign in through the login page; returns a CSRF token for the session's forms."""
+    response = client.post(
+        "/login", data={"email": user.email, "password": PASSWORD, "next": "/"}, follow_redirects=False
+    )
+    assert response.status_code == 303, response.text
+    page = client.get("/youth")
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert match, "signed-in pages carry a CSRF token"
+    return match.group(1)
+
+
+def bearer(client: TestClient, user: User) -> dict[str, str]:
+    """An Authorization header from the OAuth2 password flow."""
+    response = client.post("/api/v1/auth/token", data={"username": user.email, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
