@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import getpass
+from typing import Annotated
+
 import typer
+from sqlmodel import Session
 
 from instruments.cli import cli as instruments_cli
 from scoring.cli import score_command
@@ -10,6 +14,125 @@ from scoring.cli import score_command
 cli = typer.Typer(help="TellOnce: trauma-informed screening, told once.", no_args_is_help=True)
 cli.add_typer(instruments_cli, name="instruments")
 cli.command("score")(score_command)
+db_cli = typer.Typer(help="Database commands.", no_args_is_help=True)
+users_cli = typer.Typer(help="User accounts.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+cli.add_typer(users_cli, name="users")
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database to the newest migration."""
+    from app.db import upgrade_database
+    from app.settings import get_settings
+
+    upgrade_database()
+    typer.echo(f"Database is up to date: {_safe_url(get_settings().resolved_database_url)}")
+
+
+@users_cli.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(prompt=True)],
+    name: Annotated[str, typer.Option(prompt="Display name")],
+    agency: Annotated[str, typer.Option(help="Agency name; created if it does not exist")] = "Administration",
+    admin: Annotated[bool, typer.Option("--admin", help="Make a system administrator")] = False,
+    role: Annotated[str, typer.Option(help="Role when not --admin")] = "screener",
+) -> None:
+    """Add a user (the first run: `tellonce users create --admin`). The password is asked twice."""
+    from sqlmodel import select
+
+    from app.accounts import service
+    from app.accounts.schemas import AgencyCreate, UserCreate
+    from app.db import get_engine, upgrade_database
+    from app.errors import AppError
+    from app.models import Agency, Role
+
+    password = getpass.getpass("Password: ")
+    if password != getpass.getpass("Password again: "):
+        typer.echo("The passwords differ; nothing was created.", err=True)
+        raise typer.Exit(1)
+    upgrade_database()
+    with Session(get_engine()) as db:
+        try:
+            found = db.exec(select(Agency).where(Agency.name == agency)).first()
+            agency_row = found or service.create_agency(db, AgencyCreate(name=agency, kind="other"), None)
+            user = service.create_user(
+                db,
+                UserCreate(
+                    agency_id=agency_row.id,
+                    email=email,
+                    display_name=name,
+                    role=Role.system_admin if admin else Role(role),
+                    password=password,
+                ),
+                None,
+            )
+            db.commit()
+        except AppError as exc:
+            typer.echo(f"Not created: {exc.message}", err=True)
+            raise typer.Exit(1) from None
+    typer.echo(f"Created {user.role} {user.email} in {agency}.")
+
+
+@cli.command("audit-verify")
+def audit_verify() -> None:
+    """Check the audit log's hash chain; name the first broken link."""
+    from app import audit
+    from app.db import get_engine
+
+    with Session(get_engine()) as db:
+        broken = audit.verify(db)
+    if broken is not None:
+        typer.echo(f"The audit chain is broken at event {broken}.", err=True)
+        raise typer.Exit(1)
+    typer.echo("The audit chain is intact.")
+
+
+@cli.command()
+def demo() -> None:
+    """Add the synthetic demo data (two agencies, users of every role, youth, a screening)."""
+    _seed_demo()
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    with_demo: Annotated[bool, typer.Option("--demo", help="Add the synthetic demo data first")] = False,
+) -> None:
+    """Upgrade the database and run the web app."""
+    import uvicorn
+
+    from app.db import upgrade_database
+    from app.main import create_app
+
+    upgrade_database()
+    if with_demo:
+        _seed_demo()
+    typer.echo(f"\nTellOnce is running at http://{host}:{port}/  (press Ctrl+C to stop)\n")
+    uvicorn.run(create_app(upgrade_database=False), host=host, port=port, log_level="warning")
+
+
+def _seed_demo() -> None:
+    from app import demo as demo_data
+    from app.crypto import get_key_ring
+    from app.db import get_engine, upgrade_database
+    from instruments.loader import load_or_raise
+
+    upgrade_database()
+    with Session(get_engine()) as db:
+        created = demo_data.seed(db, get_key_ring(), load_or_raise())
+        db.commit()
+    typer.echo("Demo data " + ("added." if created else "was already there."))
+    typer.echo(f"Demo logins (password for all: {demo_data.DEMO_PASSWORD}):")
+    for agency, role, email in demo_data.logins():
+        typer.echo(f"  {email:42} {role:13} {agency}")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def main() -> None:

@@ -1,0 +1,104 @@
+"""Synthetic demo data: two agencies, a user of every role in each, a few youth and screenings.
+
+Every person here is invented. The demo password is printed on purpose: demo data is for trying
+TellOnce, never for a real deployment.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlmodel import Session, select
+
+from app.accounts import service as accounts
+from app.accounts.schemas import AgencyCreate, UserCreate
+from app.crypto import KeyRing
+from app.models import Agency, AgencyKind, Role, User
+from app.records import service as records
+from app.records.schemas import YouthCreate
+from app.screenings import service as screenings
+from app.screenings.schemas import AnswersSave, ScreeningCreate
+from instruments.loader import Registry
+
+DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 (printed for the demo; demo data only)
+AGENCIES = [
+    ("Riverbend Youth Services", AgencyKind.youth_program, "riverbend"),
+    ("Harbor County Probation", AgencyKind.probation, "harbor"),
+]
+RESOURCES = {
+    "en": [
+        "National Human Trafficking Hotline: call 1-888-373-7888 or text 233733 (24/7, confidential)",
+        "988 Suicide & Crisis Lifeline: call or text 988",
+    ],
+    "es": [
+        "Línea Nacional contra la Trata de Personas: llama al 1-888-373-7888 o envía un texto al 233733",
+        "Línea 988 de Prevención del Suicidio y Crisis: llama o envía un texto al 988",
+    ],
+}
+YOUTH = [
+    ("Avery", "Lindqvist", date(2009, 3, 14), "RB-1001"),
+    ("Jordan", "Okafor-Reyes", date(2010, 11, 2), "RB-1002"),
+    ("Camila", "Duarte", date(2008, 6, 21), "RB-1003"),
+]
+
+
+def logins() -> list[tuple[str, str, str]]:
+    """(agency, role, email) of every demo account."""
+    return [
+        (name, role.value, f"{role.value.replace('_', '.')}@{slug}.example.org")
+        for name, _, slug in AGENCIES
+        for role in Role
+        if role != Role.system_admin or slug == "riverbend"
+    ]
+
+
+def seed(db: Session, keys: KeyRing, registry: Registry) -> bool:
+    """Create the demo data unless it is there already; returns whether anything was created."""
+    if db.exec(select(Agency).where(Agency.name == AGENCIES[0][0])).first() is not None:
+        return False
+    agencies: dict[str, Agency] = {}
+    for name, kind, slug in AGENCIES:
+        agency = accounts.create_agency(db, AgencyCreate(name=name, kind=kind), None)
+        agency.resources = RESOURCES
+        db.add(agency)
+        agencies[name] = agency
+    users: dict[tuple[str, str], User] = {}
+    for agency_name, role, email in logins():
+        data = UserCreate(
+            agency_id=agencies[agency_name].id,
+            email=email,
+            role=Role(role),
+            password=DEMO_PASSWORD,
+            display_name=f"{role.replace('_', ' ').title()} ({agency_name.split()[0]})",
+        )
+        users[(agency_name, role)] = accounts.create_user(db, data, None)
+    screener = users[(AGENCIES[0][0], "screener")]
+    for given, family, born, case in YOUTH:
+        records.create(
+            db, keys, screener, YouthCreate(given_name=given, family_name=family, birth_date=born, case_number=case)
+        )
+    youth = records.find_by_case_number(db, keys, screener, "RB-1001")
+    _completed_screening(db, keys, registry, screener, youth.id)
+    db.flush()
+    return True
+
+
+def _completed_screening(db: Session, keys: KeyRing, registry: Registry, user: User, youth_id: str) -> None:
+    screening = screenings.start(
+        db,
+        registry,
+        user,
+        ScreeningCreate(youth_id=youth_id, instrument_id="tellonce-practitioner-indicators", mode="practitioner"),
+    )
+    answers = {
+        "rate_housing_unstable": "possible_concern",
+        "rate_coercion_debt": "clear_concern",
+        "rate_relationships_older_partner": "possible_concern",
+        "rate_trauma_sexual_abuse": "not_enough_info",
+        "rate_signs_fear": "no_concern",
+        "rate_health_injuries": "no_concern",
+    }
+    saved = screenings.save_answers(
+        db, keys, registry, user, screening.id, AnswersSave(version=screening.version, answers=answers)
+    )
+    screenings.complete(db, keys, registry, user, screening.id, saved.version)
