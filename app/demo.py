@@ -57,7 +57,7 @@ def seed(db: Session, keys: KeyRing, registry: Registry) -> bool:
     if db.exec(select(Agency).where(Agency.name == AGENCIES[0][0])).first() is not None:
         return False
     agencies: dict[str, Agency] = {}
-    for name, kind, slug in AGENCIES:
+    for name, kind, _slug in AGENCIES:
         agency = accounts.create_agency(db, AgencyCreate(name=name, kind=kind), None)
         agency.resources = RESOURCES
         db.add(agency)

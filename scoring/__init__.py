@@ -1,7 +1,17 @@
 """Scoring: pure functions from (instrument, answers) to an explained result. No web, no database."""
 
-from scoring.answers import AnswerError, AnswerProblem, check_answers
+from scoring.answers import AnswerError, AnswerProblem, answer_problem, check_answers, visible_only
 from scoring.engine import ENGINE_VERSION, score, score_checked
 from scoring.result import ScoreResult
 
-__all__ = ["ENGINE_VERSION", "AnswerError", "AnswerProblem", "ScoreResult", "check_answers", "score", "score_checked"]
+__all__ = [
+    "ENGINE_VERSION",
+    "AnswerError",
+    "AnswerProblem",
+    "ScoreResult",
+    "answer_problem",
+    "check_answers",
+    "score",
+    "score_checked",
+    "visible_only",
+]

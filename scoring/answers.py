@@ -68,6 +68,38 @@ def check_answers(instrument: CompiledInstrument, answers: Mapping[str, Any]) ->
     return values
 
 
+def answer_problem(instrument: CompiledInstrument, item_id: str, value: Any) -> str | None:
+    """Why `value` is not a valid answer to one item (ignoring show_if), or None when it is."""
+    item = instrument.items.get(item_id)
+    if item is None:
+        return "there is no such item in this instrument"
+    if value is None:
+        return None
+    if value == NOT_ASKED:
+        return "'not_asked' is set by the engine, not given as an answer"
+    return _check_value(instrument, item, value)
+
+
+def visible_only(instrument: CompiledInstrument, answers: Mapping[str, Any]) -> dict[str, Any]:
+    """The answers to items that show_if shows, given the other answers; hidden ones are left out.
+
+    Stored answers to items that a later change hid are kept by the caller, never deleted; this
+    only decides what is scored.
+    """
+    values: dict[str, Any] = {}
+    context = Context(values)
+    kept: dict[str, Any] = {}
+    for item_id in instrument.visibility_order:
+        condition = instrument.show_if.get(item_id)
+        if condition is not None and not condition.truth(context):
+            values[item_id] = NOT_ASKED
+            continue
+        values[item_id] = answers.get(item_id)
+        if item_id in answers:
+            kept[item_id] = answers[item_id]
+    return kept
+
+
 def _check_value(instrument: CompiledInstrument, item: Item, value: Any) -> str | None:
     """Why `value` is not a valid answer to `item`, or None when it is."""
     if value == DECLINED:
