@@ -148,7 +148,20 @@ def load_registry(paths: Iterable[Path | str] | None = None) -> tuple[Registry, 
 
 
 def _cross_references(registry: Registry) -> list[Problem]:
+    """Checks across instruments: recommended instruments exist; shared indicators mean the same."""
     problems = []
+    seen: dict[str, tuple[str, bool, CompiledInstrument]] = {}
+    for compiled in registry.all():
+        for indicator_id, domain_id in compiled.indicator_domain.items():
+            key = indicator_id in compiled.key_indicators
+            first = seen.setdefault(indicator_id, (domain_id, key, compiled))
+            if (first[0], first[1]) != (domain_id, key):
+                problems.append(Problem(
+                    "indicator_mismatch",
+                    f"indicator '{indicator_id}' is in domain '{domain_id}' (key: {key}) here but in domain "
+                    f"'{first[0]}' (key: {first[1]}) in {first[2].id} {first[2].version}; answers carried between "
+                    "instruments need shared indicators to mean the same",
+                    compiled.file, None, "domains"))
     for compiled in registry.all():
         for level, steps in compiled.definition.next_steps.items():
             for index, step in enumerate(steps):
