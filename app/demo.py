@@ -27,11 +27,11 @@ AGENCIES = [
 ]
 RESOURCES = {
     "en": [
-        "National Human Trafficking Hotline: call 1-888-373-7888 or text 233733 (24/7, confidential)",
+        "Riverbend drop-in center: 412 Alder Street, open every day 10am-8pm (synthetic demo address)",
         "988 Suicide & Crisis Lifeline: call or text 988",
     ],
     "es": [
-        "Línea Nacional contra la Trata de Personas: llama al 1-888-373-7888 o envía un texto al 233733",
+        "Centro de Riverbend: 412 Alder Street, abierto todos los días de 10 a 20 h (dirección ficticia)",
         "Línea 988 de Prevención del Suicidio y Crisis: llama o envía un texto al 988",
     ],
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -40,6 +41,14 @@ class LoginRequired(AppError):
     code = "not_authenticated"
 
 
+class DeviceLocked(AppError):
+    """Staff pages stay closed while a youth has the device; the staff password reopens them."""
+
+    status = 423
+    code = "device_locked"
+    redirect = "/unlock"
+
+
 @dataclass
 class WebAuth:
     """The signed-in user of a page request, with their session (for CSRF tokens)."""
@@ -60,7 +69,14 @@ def web_auth(request: Request, db: SessionDep, settings: SettingsDep) -> WebAuth
     if resolved is None:
         raise LoginRequired("Please sign in.", keep_writes=True)
     record, user = resolved
-    request.state.user = user
+    # Plain values for error pages: a failed request's rollback expires (and closing detaches) the
+    # ORM user, so rendering it after the error would fail.
+    request.state.user = SimpleNamespace(
+        id=user.id, agency_id=user.agency_id, role=user.role, display_name=user.display_name
+    )
+    request.state.csrf_token = sessions.csrf_token(record)
+    if record.locked_for is not None:
+        raise DeviceLocked("This device was handed to a youth. Enter your password to continue.")
     return WebAuth(user, record)
 
 
@@ -75,10 +91,15 @@ def api_user(request: Request, db: SessionDep, settings: SettingsDep) -> User:
     return resolved[1]
 
 
+def same_site(request: Request) -> bool:
+    """False when the browser says the request comes from another site (the Origin header)."""
+    origin = request.headers.get("origin")
+    return not origin or origin == "null" or urlsplit(origin).netloc == request.headers.get("host")
+
+
 async def csrf_checked(request: Request, auth: Annotated[WebAuth, Depends(web_auth)]) -> WebAuth:
     """A form post from this session: its CSRF token matches and it comes from this site."""
-    origin = request.headers.get("origin")
-    if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host"):
+    if not same_site(request):
         raise Forbidden("This form was sent from another site.")
     form = await request.form()
     submitted = form.get("csrf_token")

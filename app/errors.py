@@ -10,6 +10,7 @@ class AppError(Exception):
 
     status = 400
     code = "bad_request"
+    redirect: str | None = None  # pages answer with a redirect there instead of an error page
 
     def __init__(self, message: str, detail: Any = None, *, keep_writes: bool = False) -> None:
         super().__init__(message)

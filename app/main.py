@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import lru_cache
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
@@ -13,16 +14,22 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.deps import LoginRequired
-from app.errors import AppError
+from app.errors import AppError, TooManyAttempts
 from app.settings import get_settings
 from app.web import render
-from instruments.loader import load_or_raise
+from instruments.loader import Registry, load_or_raise
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
+
+
+@lru_cache
+def loaded_instruments() -> Registry:
+    """The instruments, loaded and checked once per process (start-up fails on any problem)."""
+    return load_or_raise()
 
 
 def _is_api(request: Request) -> bool:
@@ -50,7 +57,7 @@ def create_app(*, upgrade_database: bool = True) -> FastAPI:
         redoc_url=None,
     )
     app.state.upgrade_database = upgrade_database
-    app.state.registry = load_or_raise()
+    app.state.registry = loaded_instruments()
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -71,16 +78,28 @@ def create_app(*, upgrade_database: bool = True) -> FastAPI:
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> Response:
         if _is_api(request):
-            headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+            headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+            if isinstance(exc, TooManyAttempts):
+                headers["Retry-After"] = str(exc.retry_after)
             body = {"error": exc.code, "detail": exc.detail if exc.detail is not None else exc.message}
             if exc.detail is not None:
                 body["message"] = exc.message
             return JSONResponse(body, status_code=exc.status, headers=headers)
+        if exc.redirect:
+            return RedirectResponse(exc.redirect, status_code=303)
         if isinstance(exc, LoginRequired):
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-        return render(
-            request, "error.html", status_code=exc.status, error=exc, user=getattr(request.state, "user", None)
+        response = render(
+            request,
+            "error.html",
+            status_code=exc.status,
+            error=exc,
+            user=getattr(request.state, "user", None),
+            csrf_token=getattr(request.state, "csrf_token", ""),
         )
+        if isinstance(exc, TooManyAttempts):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid_payload(request: Request, exc: RequestValidationError) -> Response:
@@ -102,11 +121,17 @@ def create_app(*, upgrade_database: bool = True) -> FastAPI:
 
     from app.accounts import api as accounts_api
     from app.accounts import pages as accounts_pages
+    from app.portal import pages as portal_pages
+    from app.portal import staff_pages as portal_staff_pages
+    from app.records import pages as records_pages
     from app.screenings import api as screenings_api
     from app.screenings import pages as screenings_pages
 
+    app.include_router(portal_pages.router)
+    app.include_router(portal_staff_pages.router)
     app.include_router(accounts_pages.router)
     app.include_router(screenings_pages.router)
+    app.include_router(records_pages.router)
     app.include_router(accounts_api.router, prefix="/api/v1")
     app.include_router(screenings_api.router, prefix="/api/v1")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

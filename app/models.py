@@ -114,6 +114,7 @@ class AuthSession(SQLModel, table=True):
     last_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    locked_for: str | None = Field(default=None, max_length=32)  # a screening handed to a youth on this device
 
 
 class RateLimit(SQLModel, table=True):
@@ -211,3 +212,36 @@ class AuditEvent(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, unique=True)
+
+
+class YouthAccess(SQLModel, table=True):
+    """How a youth opens a self-administered screening: handed an agency device, or a private link and code.
+
+    Only keyed hashes of the link token and the resume code are stored.
+    """
+
+    __tablename__ = "youth_access"
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    screening_id: str = Field(foreign_key="screening.id", index=True, max_length=32)
+    kind: str = Field(max_length=16)  # handoff | link
+    link_index: str = Field(max_length=64, unique=True)
+    code_index: str = Field(max_length=64, index=True)
+    created_by: str = Field(foreign_key="user.id", max_length=32)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_by: str | None = Field(default=None, foreign_key="user.id", max_length=32)
+
+
+class YouthSession(SQLModel, table=True):
+    """A youth's session on the self-administered pages; only a hash of the cookie token is kept."""
+
+    __tablename__ = "youth_session"
+    id: str = Field(primary_key=True, max_length=64)
+    access_id: str = Field(foreign_key="youth_access.id", index=True, max_length=32)
+    screening_id: str = Field(foreign_key="screening.id", index=True, max_length=32)
+    csrf_secret: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ended_reason: str | None = Field(default=None, max_length=16)  # exit | pause | finished | idle | revoked

@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     login_attempts_per_address: int = 20
     login_window_minutes: int = 15
     trust_proxy_headers: bool = False
+    youth_access_hours: int = 72
+    youth_idle_minutes: int = 15
+    resume_attempts_per_link: int = 5
+    resume_attempts_per_address: int = 20
+    quick_exit_url: str = "https://www.google.com/"
     base_url: str = "http://127.0.0.1:8000"
 
     @model_validator(mode="after")

@@ -11,6 +11,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from app.i18n import translations
+from instruments.compiled import YES_NO_LABELS
+
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
@@ -30,6 +33,10 @@ templates.env.globals["LEVEL_LABELS"] = {
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """Render a page; `auth` in the context gives the template the user and a CSRF token."""
     auth = context.get("auth")
+    language = context.get("lang")
+    if language:
+        catalog = translations(language)
+        context.update(_=catalog.gettext, gettext=catalog.gettext, ngettext=catalog.ngettext)
     context.setdefault("user", auth.user if auth is not None else None)
     context.setdefault("csrf_token", auth.csrf_token if auth is not None else "")
     return templates.TemplateResponse(request, template, context, status_code=status_code)
@@ -42,5 +49,13 @@ def text(value: dict[str, str] | None, language: str = "en", default: str = "en"
     return value.get(language) or value.get(default) or next(iter(value.values()))
 
 
+def options_of(item: Any, language: str) -> list[dict[str, str]]:
+    """An item's answer choices with labels in a language (yes/no items have built-in labels)."""
+    if item.type == "yes_no":
+        return [{"code": code, "label": labels.get(language, labels["en"])} for code, labels in YES_NO_LABELS.items()]
+    return [{"code": o.code, "label": text(o.label, language)} for o in getattr(item, "options", ())]
+
+
 templates.env.filters["t"] = text
+templates.env.globals["options_of"] = options_of
 _ = gettext.gettext

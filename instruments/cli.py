@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from instruments.compiled import json_schema
-from instruments.loader import configured_paths, load_registry
+from instruments.loader import configured_paths, load_registry, validate_files
 
 cli = typer.Typer(help="Check and list instrument definitions.", no_args_is_help=True)
 
@@ -21,13 +21,13 @@ def validate(
     ] = None,
 ) -> None:
     """Check instrument files; exit non-zero listing every problem with its file and line."""
-    registry, problems = load_registry(paths or configured_paths())
+    checked, problems = validate_files(paths or configured_paths())
     for problem in problems:
         typer.echo(str(problem), err=True)
     if problems:
         typer.echo(f"{len(problems)} problem(s) found.", err=True)
         raise typer.Exit(1)
-    for compiled in registry.all():
+    for compiled in checked:
         typer.echo(f"ok  {compiled.id} {compiled.version}  ({compiled.file})")
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from instruments.expressions import Expression
 from instruments.model import Instrument, Item
+from instruments.source import Source
 
 YES_NO_LABELS: dict[str, dict[str, str]] = {
     "yes": {"en": "Yes", "es": "Sí"},
@@ -60,6 +61,11 @@ class CompiledInstrument:
     domain_rules: tuple[CompiledRule, ...]
     overall_rules: tuple[CompiledRule, ...]
     allows_not_enough_info: bool
+    source: Source  # the file it came from, to locate problems found across instruments
+
+    def line_of(self, *path: str | int) -> int | None:
+        """The line in the definition file of the value at `path`."""
+        return self.source.line_of(path)
 
     @property
     def id(self) -> str:

@@ -37,6 +37,9 @@ class _Collector:
         except ExpressionError as exc:
             self.add("expression", f'{what}: {exc.message} (at character {exc.column} of "{source.strip()}")', path)
             return None
+        except RecursionError:
+            self.add("expression", f"{what}: this expression is nested too deeply to read", path)
+            return None
 
 
 def compile_instrument(definition: Instrument, source: Source) -> tuple[CompiledInstrument | None, list[Problem]]:
@@ -68,12 +71,13 @@ def compile_instrument(definition: Instrument, source: Source) -> tuple[Compiled
             if expr is not None:
                 show_if[item.id] = expr
     order = _visibility_order(definition, show_if, out)
-    feeds = _feeds(definition, indicator_table, item_scope, out)
+    named: set[str] = set()  # indicators some item feeds, even through a rule that has a problem of its own
+    feeds = _feeds(definition, indicator_table, item_scope, out, named)
     _check_modes(definition, out)
     _check_never_shown(definition, show_if, infos, out)
     for d_index, domain in enumerate(definition.domains):
         for i_index, indicator in enumerate(domain.indicators):
-            if not feeds.get(indicator.id):
+            if indicator.id not in named:
                 out.add(
                     "unfed_indicator",
                     f"no item feeds indicator '{indicator.id}'",
@@ -117,6 +121,7 @@ def compile_instrument(definition: Instrument, source: Source) -> tuple[Compiled
         domain_rules=domain_rules,
         overall_rules=overall_rules,
         allows_not_enough_info=bool({"practitioner", "interview"} & set(definition.modes)),
+        source=source,
     )
     return compiled, []
 
@@ -154,6 +159,10 @@ def _texts(value: Any, path: Path_) -> Iterator[tuple[dict[str, str], Path_]]:
 
 def _check_translations(definition: Instrument, out: _Collector) -> None:
     languages = set(definition.languages)
+    if definition.default_language not in languages:
+        out.add(
+            "schema", f"default_language '{definition.default_language}' is not in languages", ("default_language",)
+        )
     for text, path in _texts(definition, ()):
         missing = sorted(languages - set(text))
         extra = sorted(set(text) - languages)
@@ -203,8 +212,9 @@ def _check_ids(definition: Instrument, out: _Collector) -> None:
 
 
 def _feeds(
-    definition: Instrument, indicators: dict[str, tuple[str, bool]], scope: Scope, out: _Collector
+    definition: Instrument, indicators: dict[str, tuple[str, bool]], scope: Scope, out: _Collector, named: set[str]
 ) -> dict[str, list[Feed]]:
+    """How items feed indicators; `named` gets every known indicator an item means to feed."""
     feeds: dict[str, list[Feed]] = {}
     for index, item in enumerate(definition.items):
         if item.type == "indicator_rating":
@@ -215,6 +225,7 @@ def _feeds(
                     ("items", index, "indicator"),
                 )
             else:
+                named.add(item.indicator)
                 feeds.setdefault(item.indicator, []).append(Feed(item.id, item.indicator, "rating", rating=True))
             continue
         codes = scope.items[item.id].codes
@@ -227,6 +238,7 @@ def _feeds(
                     (*path, "indicator"),
                 )
                 continue
+            named.add(rule.indicator)
             when = None
             if rule.answers is not None:
                 if codes is None:

@@ -103,7 +103,8 @@ def compile_expression(source: str, scope: Scope) -> Expression:
     try:
         tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError as exc:
-        column = exc.offset or 1
+        text = source.strip()
+        column = exc.offset if exc.offset and 0 < exc.offset <= len(text) else len(text) + 1
         raise ExpressionError(f"cannot read this expression: {exc.msg}", column) from None
     compiler = _Compiler(scope)
     evaluate = compiler.node(tree.body)
@@ -131,10 +132,12 @@ def _compare(op: ast.cmpop, left: Any, right: Any) -> bool:
             return bool(left == right)
         if isinstance(op, ast.NotEq):
             return bool(left != right)
-        if isinstance(op, ast.In):
-            return left in right if isinstance(right, (list, tuple, frozenset, set, str)) else False
-        if isinstance(op, ast.NotIn):
-            return left not in right if isinstance(right, (list, tuple, frozenset, set, str)) else False
+        if isinstance(op, (ast.In, ast.NotIn)):
+            # A single answer is a one-element collection: 'no' in x is x == 'no', never a substring test.
+            collection = (right,) if isinstance(right, str) else right
+            if not isinstance(collection, (list, tuple, frozenset, set)):
+                return False
+            return (left in collection) == isinstance(op, ast.In)
         if isinstance(op, ast.Lt):
             return bool(left < right)
         if isinstance(op, ast.LtE):
@@ -312,6 +315,9 @@ class _Compiler:
         if len(node.args) != 1 or not isinstance(node.args[0], ast.Name) or node.args[0].id not in COLLECTIONS:
             raise ExpressionError(f"{name}() needs one of items, indicators, domains as first argument", _col(node))
         collection = node.args[0].id
+        for kw in node.keywords:
+            if kw.arg is None:
+                raise ExpressionError("write each filter as name=value; ** is not allowed", _col(kw))
         filters = {kw.arg: kw.value for kw in node.keywords if kw.arg is not None}
         if collection == "weights" or name == "sum":
             if name != "sum" or collection not in ("weights", "items"):

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from instruments import model
 from instruments.compiled import CompiledInstrument
 from instruments.compiler import compile_instrument
 from instruments.model import Instrument
@@ -18,6 +19,15 @@ from instruments.source import Problem, data_path, format_path, read_source
 BUNDLED_DIR = Path(__file__).parent / "bundled"
 PATH_VARIABLE = "TELLONCE_INSTRUMENT_PATH"
 SUFFIXES = (".yaml", ".yml")
+
+
+PATTERN_HINTS = {
+    model.ID_PATTERN: "is not a valid id here (use lowercase letters, digits and _, starting with a letter)",
+    model.INSTRUMENT_ID_PATTERN: "is not a valid instrument id (use lowercase letters, digits and dashes)",
+    model.INDICATOR_ID_PATTERN: "is not a valid indicator id (lowercase words joined by dots, like housing.unstable)",
+    model.SEMVER_PATTERN: "is not a version: write MAJOR.MINOR.PATCH, like 1.0.0",
+    model.LANGUAGE_PATTERN: "is not a language code (like en or es)",
+}
 
 
 class InstrumentError(Exception):
@@ -44,7 +54,9 @@ def _schema_problem(error: Any, source_file: str, data: Any, line_of: Any) -> Pr
     else:
         message = error["msg"].removeprefix("Value error, ")
         if kind == "string_pattern_mismatch":
-            message = f"{error['input']!r} is not a valid id here (use lowercase letters, digits and _)"
+            message = (
+                f"{error['input']!r} {PATTERN_HINTS.get(error.get('ctx', {}).get('pattern', ''), 'is not valid here')}"
+            )
     return Problem("schema", message, source_file, line_of(path), format_path(path, data))
 
 
@@ -137,7 +149,7 @@ def load_registry(paths: Iterable[Path | str] | None = None) -> tuple[Registry, 
                         "this one a new version"
                     ),
                     str(file),
-                    1,
+                    compiled.line_of("version"),
                     "version",
                 )
             )
@@ -156,12 +168,17 @@ def _cross_references(registry: Registry) -> list[Problem]:
             key = indicator_id in compiled.key_indicators
             first = seen.setdefault(indicator_id, (domain_id, key, compiled))
             if (first[0], first[1]) != (domain_id, key):
-                problems.append(Problem(
-                    "indicator_mismatch",
-                    f"indicator '{indicator_id}' is in domain '{domain_id}' (key: {key}) here but in domain "
-                    f"'{first[0]}' (key: {first[1]}) in {first[2].id} {first[2].version}; answers carried between "
-                    "instruments need shared indicators to mean the same",
-                    compiled.file, None, "domains"))
+                problems.append(
+                    Problem(
+                        "indicator_mismatch",
+                        f"indicator '{indicator_id}' is in domain '{domain_id}' (key: {key}) here but in domain "
+                        f"'{first[0]}' (key: {first[1]}) in {first[2].id} {first[2].version}; answers carried between "
+                        "instruments need shared indicators to mean the same",
+                        compiled.file,
+                        compiled.line_of("domains"),
+                        "domains",
+                    )
+                )
     for compiled in registry.all():
         for level, steps in compiled.definition.next_steps.items():
             for index, step in enumerate(steps):
@@ -171,11 +188,25 @@ def _cross_references(registry: Registry) -> list[Problem]:
                             "unknown_instrument",
                             f"next step recommends unknown instrument '{step.instrument}'",
                             compiled.file,
-                            None,
+                            compiled.line_of("next_steps", level, index, "instrument"),
                             f"next_steps.{level}[{index}].instrument",
                         )
                     )
     return problems
+
+
+def validate_files(paths: Iterable[Path | str]) -> tuple[list[CompiledInstrument], list[Problem]]:
+    """Check the files in `paths` beside every configured instrument (so references between them resolve).
+
+    Returns the instruments from those files and only the problems located in them.
+    """
+    wanted = [f.resolve() for f in instrument_files(paths)]
+    context = [f.resolve() for f in instrument_files(configured_paths())]
+    files = [f for f in context if f not in wanted] + wanted
+    registry, problems = load_registry(files)
+    chosen = set(wanted)
+    checked = [c for c in registry.all() if Path(c.file).resolve() in chosen]
+    return checked, [p for p in problems if Path(p.file).resolve() in chosen]
 
 
 def load_or_raise(paths: Iterable[Path | str] | None = None) -> Registry:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 INDICATOR_ID_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$"
+INSTRUMENT_ID_PATTERN = r"^[a-z][a-z0-9-]*$"
 SEMVER_PATTERN = r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$"
 LANGUAGE_PATTERN = r"^[a-z]{2,3}(-[A-Z]{2})?$"
 
@@ -228,7 +229,7 @@ class Provenance(Frozen):
 class Instrument(Frozen):
     """One version of one instrument."""
 
-    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$")]
+    id: Annotated[str, Field(pattern=INSTRUMENT_ID_PATTERN)]
     version: Annotated[str, Field(pattern=SEMVER_PATTERN)]
     title: Text
     description: Text
@@ -243,12 +244,6 @@ class Instrument(Frozen):
     items: Annotated[tuple[Item, ...], Field(min_length=1)]
     scoring: Scoring
     next_steps: dict[Level, tuple[NextStep, ...]] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _default_language_declared(self) -> Instrument:
-        if self.default_language not in self.languages:
-            raise ValueError(f"default_language '{self.default_language}' is not in languages")
-        return self
 
 
 def is_semver(version: str) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,22 @@ class Source:
         return None
 
 
+MAX_VALUES = 200_000
+"""More values than any instrument needs: a file that expands past this through aliases is refused."""
+
+
+class _TooLarge(Exception):
+    """The file expands to more than MAX_VALUES values (e.g. aliases nested to multiply)."""
+
+
+@dataclass
+class _Walk:
+    """What `_build` tracks across the whole file: containers being built, and values built so far."""
+
+    active: set[int] = field(default_factory=set)
+    count: int = 0
+
+
 def read_source(file: Path | str, text: str | None = None) -> tuple[Source | None, list[Problem]]:
     """Read YAML text keeping lines; returns the source, or the problems that stopped it."""
     name = str(file)
@@ -74,11 +90,17 @@ def read_source(file: Path | str, text: str | None = None) -> tuple[Source | Non
             return None, [Problem("empty", "the file is empty", name, 1)]
         problems: list[Problem] = []
         lines: dict[Path_, int] = {}
-        data = _build(loader, node, (), lines, problems, name)
+        data = _build(loader, node, (), lines, problems, name, _Walk())
+    except _TooLarge:
+        return None, [Problem("yaml", f"the file expands to more than {MAX_VALUES} values through its aliases", name)]
+    except RecursionError:
+        return None, [Problem("yaml", "the file is nested too deeply to read", name)]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         detail = exc.problem or str(exc)
+        if exc.context and exc.context_mark and exc.problem_mark and exc.context_mark.line != exc.problem_mark.line:
+            detail += f" ({exc.context} that starts on line {exc.context_mark.line + 1})"
         return None, [Problem("yaml", f"this is not valid YAML: {detail}", name, line)]
     except yaml.YAMLError as exc:
         return None, [Problem("yaml", f"this is not valid YAML: {exc}", name)]
@@ -92,9 +114,41 @@ def read_source(file: Path | str, text: str | None = None) -> tuple[Source | Non
 
 
 def _build(
-    loader: _Loader, node: yaml.Node, path: Path_, lines: dict[Path_, int], problems: list[Problem], name: str
+    loader: _Loader,
+    node: yaml.Node,
+    path: Path_,
+    lines: dict[Path_, int],
+    problems: list[Problem],
+    name: str,
+    walk: _Walk,
 ) -> Any:
+    walk.count += 1
+    if walk.count > MAX_VALUES:
+        raise _TooLarge
     lines[path] = node.start_mark.line + 1
+    if id(node) in walk.active:  # an alias inside the very value it names: it would never end
+        problems.append(
+            Problem("yaml", "this value contains an alias to itself", name, node.start_mark.line + 1, format_path(path))
+        )
+        return None
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+        walk.active.add(id(node))
+        try:
+            return _build_container(loader, node, path, lines, problems, name, walk)
+        finally:
+            walk.active.discard(id(node))
+    return loader.construct_object(node, deep=True)
+
+
+def _build_container(
+    loader: _Loader,
+    node: yaml.Node,
+    path: Path_,
+    lines: dict[Path_, int],
+    problems: list[Problem],
+    name: str,
+    walk: _Walk,
+) -> Any:
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)
         result: dict[Any, Any] = {}
@@ -114,11 +168,9 @@ def _build(
                     )
                 )
                 continue
-            result[key] = _build(loader, value_node, (*path, str(key)), lines, problems, name)
+            result[key] = _build(loader, value_node, (*path, str(key)), lines, problems, name, walk)
         return result
-    if isinstance(node, yaml.SequenceNode):
-        return [_build(loader, child, (*path, i), lines, problems, name) for i, child in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
+    return [_build(loader, child, (*path, i), lines, problems, name, walk) for i, child in enumerate(node.value)]
 
 
 def format_path(path: Path_, data: Any = None) -> str:

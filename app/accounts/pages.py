@@ -11,8 +11,8 @@ from pydantic import ValidationError
 from app.accounts import service, sessions
 from app.accounts.schemas import AgencyCreate, UserCreate, UserUpdate
 from app.db import SessionDep
-from app.deps import ADMINS, FormAuthDep, SettingsDep, WebAuthDep, client_address, cookie_name, require_role
-from app.errors import AppError
+from app.deps import ADMINS, FormAuthDep, SettingsDep, WebAuthDep, client_address, cookie_name, require_role, same_site
+from app.errors import AppError, Forbidden
 from app.models import AgencyKind, Role
 from app.web import render
 
@@ -40,6 +40,8 @@ def login(
     password: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/",
 ) -> Response:
+    if not same_site(request):  # login CSRF: another site must not sign a user into its own account
+        raise Forbidden("This form was sent from another site.")
     try:
         user = service.authenticate(db, email, password, client_address(request, settings), settings)
     except AppError as exc:

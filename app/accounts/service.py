@@ -95,9 +95,12 @@ def create_user(db: Session, data: UserCreate, actor: User | None) -> User:
 
 
 def get_user_for(db: Session, actor: User, user_id: str) -> User:
-    """A user the actor may manage: anyone for system admins, their own agency's for agency admins."""
+    """A user the actor may manage: anyone for system admins; for agency admins, their own agency's
+    users other than system admins (an agency admin may not disable or demote a system admin)."""
     user = db.get(User, user_id)
-    if user is None or (actor.role != Role.system_admin and user.agency_id != actor.agency_id):
+    if user is None or (
+        actor.role != Role.system_admin and (user.agency_id != actor.agency_id or user.role == Role.system_admin)
+    ):
         raise NotFound("No such user.")
     return user
 
@@ -114,7 +117,8 @@ def update_user(db: Session, actor: User, user_id: str, data: UserUpdate) -> Use
         raise NotFound("No such user.")
     if user.id == actor.id and (data.is_active is False or (data.role and data.role != actor.role)):
         raise InvalidInput("You cannot disable yourself or change your own role.")
-    changes = data.model_dump(exclude_unset=True, exclude={"version"})
+    # explicit nulls mean "no change" (role, name and active state are never empty)
+    changes = data.model_dump(exclude_unset=True, exclude_none=True, exclude={"version"})
     for field, value in changes.items():
         setattr(user, field, value)
     user.version += 1

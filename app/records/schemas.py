@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class YouthCreate(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True)
+
     given_name: str = Field(min_length=1, max_length=100)
     family_name: str = Field(min_length=1, max_length=100)
     birth_date: date
+    case_number: str = Field(min_length=1, max_length=64)
+
+
+class CaseNumberQuery(BaseModel):
     case_number: str = Field(min_length=1, max_length=64)
 
 

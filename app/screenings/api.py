@@ -11,7 +11,7 @@ from app.db import SessionDep
 from app.deps import ApiUserDep, KeysDep, RegistryDep
 from app.errors import NotFound
 from app.records import service as records
-from app.records.schemas import YouthCreate, YouthPublic
+from app.records.schemas import CaseNumberQuery, YouthCreate, YouthPublic
 from app.screenings import service
 from app.screenings.schemas import AnswersSave, Complete, ScreeningCreate, ScreeningPublic
 from app.screenings.schemas_api import InstrumentSummary
@@ -41,10 +41,10 @@ def create_youth(data: YouthCreate, db: SessionDep, keys: KeysDep, user: ApiUser
     return records.public(db, keys, user, youth)
 
 
-@router.get("/youth", response_model=YouthPublic, tags=["youth"])
-def find_youth(case_number: str, db: SessionDep, keys: KeysDep, user: ApiUserDep) -> YouthPublic:
-    """Find a youth by the caller's agency's case number."""
-    youth = records.find_by_case_number(db, keys, user, case_number)
+@router.post("/youth/search", response_model=YouthPublic, tags=["youth"])
+def find_youth(query: CaseNumberQuery, db: SessionDep, keys: KeysDep, user: ApiUserDep) -> YouthPublic:
+    """Find a youth by the caller's agency's case number (sent in the body, so it stays out of URLs and logs)."""
+    youth = records.find_by_case_number(db, keys, user, query.case_number)
     return records.view(db, keys, user, youth.id)
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 AnswerValue = str | int | float | list[str] | None
 
@@ -56,9 +56,16 @@ class ScreeningPublic(BaseModel):
 
 
 class DashboardFilter(BaseModel):
+    """Filters of the dashboard; a date-time without a time zone is taken as UTC."""
+
     level: Literal["clear_concern", "possible_concern", "no_concern"] | None = None
     instrument_id: str | None = None
     screener_id: str | None = None
     status: Literal["in_progress", "completed"] | None = None
     date_from: datetime | None = None
     date_to: datetime | None = None
+
+    @field_validator("date_from", "date_to")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value

@@ -105,6 +105,13 @@ def save_answers(
 ) -> Screening:
     """Store answers (all checked first; nothing is saved if any is invalid)."""
     screening = access.writable_screening(db, user, screening_id)
+    return store_answers(db, keys, registry, screening, data, user.id)
+
+
+def store_answers(
+    db: Session, keys: KeyRing, registry: Registry, screening: Screening, data: AnswersSave, actor_id: str | None
+) -> Screening:
+    """Store answers to a screening the caller was allowed to change (a user's, or a youth's own)."""
     if screening.status == ScreeningStatus.completed:
         raise Conflict("This screening is completed; its answers can no longer change.")
     instrument = instrument_of(registry, screening)
@@ -121,12 +128,12 @@ def save_answers(
             continue
         encrypted = keys.encrypt_json(value, "answer", "value", _row_id(screening.id, item_id))
         if row is None:
-            row = Answer(screening_id=screening.id, item_id=item_id, value_enc=encrypted, updated_by=user.id)
+            row = Answer(screening_id=screening.id, item_id=item_id, value_enc=encrypted, updated_by=actor_id)
         else:
             row.value_enc, row.updated_at, row.updated_by, row.source, row.carried_from = (
                 encrypted,
                 now,
-                user.id,
+                actor_id,
                 "given",
                 None,
             )
@@ -138,11 +145,11 @@ def save_answers(
     audit.record(
         db,
         "screening.save",
-        actor_id=user.id,
-        agency_id=user.agency_id,
+        actor_id=actor_id,
+        agency_id=screening.agency_id,
         object_type="screening",
         object_id=screening.id,
-        detail={"items": len(data.answers)},
+        detail={"items": len(data.answers), "by": "user" if actor_id else "youth"},
     )
     return screening
 
@@ -150,6 +157,13 @@ def save_answers(
 def complete(db: Session, keys: KeyRing, registry: Registry, user: User, screening_id: str, version: int) -> Screening:
     """Score the visible answers and store the result with its reasons."""
     screening = access.writable_screening(db, user, screening_id)
+    return finish(db, keys, registry, screening, version, user.id)
+
+
+def finish(
+    db: Session, keys: KeyRing, registry: Registry, screening: Screening, version: int, actor_id: str | None
+) -> Screening:
+    """Complete a screening the caller was allowed to change (a user's, or a youth's own)."""
     if screening.status == ScreeningStatus.completed:
         raise Conflict("This screening is already completed.")
     instrument = instrument_of(registry, screening)
@@ -176,8 +190,8 @@ def complete(db: Session, keys: KeyRing, registry: Registry, user: User, screeni
     audit.record(
         db,
         "screening.complete",
-        actor_id=user.id,
-        agency_id=user.agency_id,
+        actor_id=actor_id,
+        agency_id=screening.agency_id,
         object_type="screening",
         object_id=screening.id,
     )

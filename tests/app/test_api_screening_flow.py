@@ -19,7 +19,8 @@ def test_practitioner_screening_through_the_api(client: TestClient, world: World
     )
     assert youth.status_code == 201, youth.text
     youth_id = youth.json()["id"]
-    assert client.get("/api/v1/youth", params={"case_number": "ns-0001"}, headers=auth).json()["id"] == youth_id
+    found = client.post("/api/v1/youth/search", json={"case_number": "ns-0001"}, headers=auth)
+    assert found.json()["id"] == youth_id
 
     started = client.post(
         "/api/v1/screenings",

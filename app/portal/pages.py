@@ -1,0 +1,302 @@
+"""The youth's pages: neutral addresses and titles, every question skippable, a quick exit everywhere.
+
+Works without JavaScript. `/static/portal.js` only adds the quick-exit keyboard shortcut and
+replaces the page with the neutral site so Back does not return.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from app import i18n
+from app.db import SessionDep
+from app.deps import KeysDep, RegistryDep, SettingsDep, client_address
+from app.errors import AppError, Conflict, Forbidden
+from app.models import Agency, Screening, YouthSession
+from app.portal import flow, service
+from app.portal.answers import parse_page
+from app.screenings import service as screenings
+from app.screenings.schemas import AnswersSave
+from app.settings import Settings
+from app.web import render
+
+router = APIRouter(include_in_schema=False)
+COOKIE = "tellonce_y"
+
+
+class YouthContext:
+    """Everything a youth page needs: the session, the screening, its instrument and language."""
+
+    def __init__(self, record: YouthSession, screening: Screening, request: Request, settings: Settings) -> None:
+        self.record, self.screening, self.settings = record, screening, settings
+        self.instrument = screenings.instrument_of(request.app.state.registry, screening)
+        self.lang = i18n.pick_language(screening.language, list(self.instrument.definition.languages))
+        self.pages = flow.pages(self.instrument)
+
+    @property
+    def csrf(self) -> str:
+        return service.csrf_token(self.record)
+
+
+def youth_context(request: Request, db: SessionDep, settings: SettingsDep) -> YouthContext:
+    """The youth session of this request, or a polite end: back to the code page."""
+    token = request.cookies.get(COOKIE)
+    record = service.resolve(db, token, settings) if token else None
+    screening = db.get(Screening, record.screening_id) if record else None
+    if record is None or screening is None:
+        raise SessionEnded("This check-in is closed.", keep_writes=True)
+    return YouthContext(record, screening, request, settings)
+
+
+YouthDep = Annotated[YouthContext, Depends(youth_context)]
+
+
+class SessionEnded(AppError):
+    """The youth's session is over (exit, pause, idle, revoked): back to the neutral code page."""
+
+    status = 401
+    code = "youth_session_ended"
+    redirect = "/go?ended=1"
+
+
+def _page(request: Request, ctx: YouthContext, template: str, status_code: int = 200, **context: Any) -> Response:
+    return render(
+        request,
+        f"portal/{template}",
+        status_code=status_code,
+        lang=ctx.lang,
+        csrf_token=ctx.csrf,
+        exit_url=ctx.settings.quick_exit_url,
+        ctx=ctx,
+        **context,
+    )
+
+
+def _check_csrf(ctx: YouthContext, submitted: str | None) -> None:
+    if not submitted or not hmac.compare_digest(ctx.csrf, submitted):
+        raise Forbidden("This page has expired. Please go back and try again.")
+
+
+@router.get("/go")
+@router.get("/go/{link_token}")
+def code_page(
+    request: Request, settings: SettingsDep, link_token: str = "", lang: str = "en", ended: bool = False
+) -> Response:
+    language = i18n.pick_language(lang, i18n.LANGUAGES)
+    return render(
+        request,
+        "portal/code.html",
+        lang=language,
+        link_token=link_token,
+        ended=ended,
+        exit_url=settings.quick_exit_url,
+        ctx=None,
+    )
+
+
+@router.post("/go")
+def open_with_code(
+    request: Request,
+    db: SessionDep,
+    keys: KeysDep,
+    settings: SettingsDep,
+    code: Annotated[str, Form()] = "",
+    link_token: Annotated[str, Form()] = "",
+    lang: Annotated[str, Form()] = "en",
+) -> Response:
+    language = i18n.pick_language(lang, i18n.LANGUAGES)
+    try:
+        _, token = service.open_with_code(
+            db, keys, code, link_token or None, client_address(request, settings), settings
+        )
+    except AppError as exc:
+        return render(
+            request,
+            "portal/code.html",
+            status_code=exc.status,
+            lang=language,
+            link_token=link_token,
+            error=exc.code,
+            exit_url=settings.quick_exit_url,
+            ctx=None,
+        )
+    response = RedirectResponse("/s/0", status_code=303)
+    set_youth_cookie(response, token, settings)
+    return response
+
+
+def set_youth_cookie(response: Response, token: str, settings: Settings) -> None:
+    """The youth's session cookie: HttpOnly, SameSite=Strict, gone when the browser closes."""
+    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=settings.secure_cookies, path="/")
+
+
+@router.get("/s/0")
+def welcome(request: Request, ctx: YouthDep, db: SessionDep) -> Response:
+    agency = db.get(Agency, ctx.screening.agency_id)
+    notice = (agency.confidentiality_notice or {}).get(ctx.lang) if agency else None
+    return _page(
+        request,
+        ctx,
+        "welcome.html",
+        agency_notice=notice,
+        languages=[
+            (code, i18n.LANGUAGE_NAMES[code])
+            for code in ctx.instrument.definition.languages
+            if code in i18n.LANGUAGE_NAMES
+        ],
+    )
+
+
+@router.post("/s/language")
+def choose_language(
+    request: Request,
+    ctx: YouthDep,
+    db: SessionDep,
+    csrf_token: Annotated[str, Form()] = "",
+    lang: Annotated[str, Form()] = "en",
+) -> Response:
+    _check_csrf(ctx, csrf_token)
+    ctx.screening.language = i18n.pick_language(lang, list(ctx.instrument.definition.languages))
+    db.add(ctx.screening)
+    return RedirectResponse("/s/0", status_code=303)
+
+
+@router.get("/s/done")
+def done(request: Request, db: SessionDep, settings: SettingsDep) -> Response:
+    token = request.cookies.get(COOKIE)
+    record = db.get(YouthSession, hashlib.sha256(token.encode()).hexdigest()) if token else None
+    screening = db.get(Screening, record.screening_id) if record and record.ended_reason == "finished" else None
+    agency = db.get(Agency, screening.agency_id) if screening else None
+    lang = screening.language if screening else "en"
+    resources = (agency.resources or {}).get(lang, []) if agency else []
+    response = render(
+        request,
+        "portal/done.html",
+        lang=lang,
+        resources=resources,
+        agency=agency,
+        exit_url=settings.quick_exit_url,
+        ctx=None,
+    )
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+@router.get("/s/{number}")
+def question_page(
+    request: Request, number: int, ctx: YouthDep, db: SessionDep, keys: KeysDep, seen: bool = False, more: bool = False
+) -> Response:
+    if not 1 <= number <= len(ctx.pages):
+        return RedirectResponse("/s/0", status_code=303)
+    page = ctx.pages[number - 1]
+    answers = screenings.answer_values(db, keys, ctx.screening)
+    if page.first_of_section and page.section.notice and not seen:
+        return _page(request, ctx, "notice.html", page=page, total=len(ctx.pages))
+    return _page(
+        request,
+        ctx,
+        "page.html",
+        page=page,
+        total=len(ctx.pages),
+        answers=answers,
+        more=more,
+        items=[ctx.instrument.items[i] for i in flow.shown_items(ctx.instrument, page, answers)],
+        is_last=flow.next_page(ctx.instrument, ctx.pages, number, answers) is None,
+    )
+
+
+@router.post("/s/{number}")
+async def save_page(
+    request: Request, number: int, ctx: YouthDep, db: SessionDep, keys: KeysDep, registry: RegistryDep
+) -> Response:
+    form = await request.form()
+    _check_csrf(ctx, str(form.get("csrf_token") or ""))
+    if not 1 <= number <= len(ctx.pages):
+        return RedirectResponse("/s/0", status_code=303)
+    page = ctx.pages[number - 1]
+    action = str(form.get("action") or "next")
+    stored = screenings.answer_values(db, keys, ctx.screening)
+    if action == "skip_section":
+        shown = [i for i in page.items if ctx.instrument.items[i].type != "notice"]
+        answers = {i: "declined" for i in shown}
+    else:
+        shown = flow.shown_items(ctx.instrument, page, stored)
+        answers, errors = parse_page(ctx.instrument, shown, form)
+        if errors:
+            return _page(
+                request,
+                ctx,
+                "page.html",
+                status_code=400,
+                page=page,
+                total=len(ctx.pages),
+                answers={**stored, **answers},
+                errors=errors,
+                items=[ctx.instrument.items[i] for i in shown],
+                is_last=flow.next_page(ctx.instrument, ctx.pages, number, stored) is None,
+            )
+    try:
+        screenings.store_answers(
+            db, keys, registry, ctx.screening, AnswersSave(version=ctx.screening.version, answers=answers), None
+        )
+    except Conflict:
+        db.rollback()
+        return _page(
+            request,
+            ctx,
+            "page.html",
+            status_code=409,
+            page=page,
+            total=len(ctx.pages),
+            answers=stored,
+            errors={"_": "changed"},
+            items=[ctx.instrument.items[i] for i in shown],
+            is_last=False,
+        )
+    merged = {**stored, **{k: v for k, v in answers.items() if v is not None}}
+    if action == "pause":
+        code = service.new_code_for(db, keys, ctx.record)
+        response = _page(
+            request,
+            ctx,
+            "paused.html",
+            code=service.format_code(code),
+            go_url=f"{ctx.settings.base_url.rstrip('/')}/go",
+        )
+        response.delete_cookie(COOKIE, path="/")
+        return response
+    if action == "back":
+        target = flow.next_page(ctx.instrument, ctx.pages, number, merged, step=-1)
+        return RedirectResponse(f"/s/{target}?seen=1" if target else "/s/0", status_code=303)
+    appeared = [
+        i
+        for i in flow.shown_items(ctx.instrument, page, merged)
+        if i not in shown and ctx.instrument.items[i].type != "notice"
+    ]
+    if appeared and action == "next":  # a follow-up question opened on this page: ask it before moving on
+        return RedirectResponse(f"/s/{number}?seen=1&more=1#q_{appeared[0]}", status_code=303)
+    target = flow.next_page(ctx.instrument, ctx.pages, number, merged)
+    if target is not None:
+        return RedirectResponse(f"/s/{target}", status_code=303)
+    screenings.finish(db, keys, registry, ctx.screening, ctx.screening.version, None)
+    service.end(db, ctx.record, "finished")
+    return RedirectResponse("/s/done", status_code=303)
+
+
+@router.get("/exit")
+@router.post("/exit")
+def quick_exit(request: Request, db: SessionDep, settings: SettingsDep) -> Response:
+    """End the youth's session and leave for the neutral site. Works with or without JavaScript."""
+    token = request.cookies.get(COOKIE)
+    record = db.get(YouthSession, hashlib.sha256(token.encode()).hexdigest()) if token else None
+    if record is not None:
+        service.end(db, record, "exit")
+    response = RedirectResponse(settings.quick_exit_url, status_code=303)
+    response.delete_cookie(COOKIE, path="/")
+    response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
+    return response

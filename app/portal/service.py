@@ -1,0 +1,259 @@
+"""Self-administered screenings: access for a youth (hand-off or private link and code) and youth sessions.
+
+A link alone never shows anything a youth said: opening a screening needs the resume code, and
+wrong codes are rate-limited per link and per address. Codes and link tokens are stored only as
+keyed hashes; a code is shown once, and "save and finish later" issues a fresh one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlmodel import Session, col, select, update
+
+from app import access, audit, ratelimit
+from app.crypto import KeyRing
+from app.errors import Conflict, InvalidInput, NotFound, TooManyAttempts
+from app.models import AuthSession, Screening, ScreeningStatus, User, YouthAccess, YouthSession, utcnow
+from app.settings import Settings
+from instruments.loader import Registry
+
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: easy to read aloud and type
+CODE_LENGTH = 8
+
+
+@dataclass(frozen=True)
+class IssuedAccess:
+    """What staff hand to a youth: shown once, never stored in the clear."""
+
+    access: YouthAccess
+    link_token: str
+    code: str
+
+    @property
+    def formatted_code(self) -> str:
+        """The code in two groups of four, easier to read."""
+        return format_code(self.code)
+
+
+def format_code(code: str) -> str:
+    """ABCD-EFGH."""
+    return f"{code[:4]}-{code[4:]}"
+
+
+def normalize_code(text: str) -> str:
+    """What the youth typed, without spaces or dashes, in capitals."""
+    return "".join(c for c in text.upper() if c.isalnum())
+
+
+def _new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def _code_index(keys: KeyRing, code: str) -> str:
+    return keys.blind_index("resume-code", normalize_code(code))
+
+
+def _link_index(keys: KeyRing, token: str) -> str:
+    return keys.blind_index("youth-link", token)
+
+
+def issue(
+    db: Session, keys: KeyRing, registry: Registry, user: User, screening_id: str, kind: str, settings: Settings
+) -> IssuedAccess:
+    """Give a youth access to a self-administered screening of the user's agency."""
+    screening = access.writable_screening(db, user, screening_id)
+    if screening.status == ScreeningStatus.completed:
+        raise Conflict("This screening is already completed.")
+    if screening.mode != "self":
+        raise InvalidInput("Only a screening started in the self-administered mode can be handed to a youth.")
+    token, code = secrets.token_urlsafe(24), _new_code()
+    hours = 4 if kind == "handoff" else settings.youth_access_hours
+    record = YouthAccess(
+        screening_id=screening.id,
+        kind=kind,
+        link_index=_link_index(keys, token),
+        code_index=_code_index(keys, code),
+        created_by=user.id,
+        expires_at=utcnow() + timedelta(hours=hours),
+    )
+    db.add(record)
+    db.flush()
+    audit.record(
+        db,
+        "youth_access.issue",
+        actor_id=user.id,
+        agency_id=user.agency_id,
+        object_type="screening",
+        object_id=screening.id,
+        detail={"kind": kind},
+    )
+    return IssuedAccess(record, token, code)
+
+
+def revoke(db: Session, user: User, access_id: str) -> YouthAccess:
+    """Revoke a link and code; the youth's open session ends on its next request."""
+    record = db.get(YouthAccess, access_id)
+    if record is None:
+        raise NotFound("No such access.")
+    access.writable_screening(db, user, record.screening_id)
+    if record.revoked_at is None:
+        record.revoked_at, record.revoked_by = utcnow(), user.id
+        db.add(record)
+        _end_sessions(db, record.id, "revoked")
+        audit.record(
+            db,
+            "youth_access.revoke",
+            actor_id=user.id,
+            agency_id=user.agency_id,
+            object_type="screening",
+            object_id=record.screening_id,
+        )
+    return record
+
+
+def accesses(db: Session, user: User, screening_id: str) -> list[YouthAccess]:
+    """The accesses of a screening, newest first."""
+    screening = access.readable_screening(db, user, screening_id)
+    return list(
+        db.exec(
+            select(YouthAccess)
+            .where(YouthAccess.screening_id == screening.id)
+            .order_by(col(YouthAccess.created_at).desc())
+        )
+    )
+
+
+def _usable(record: YouthAccess | None) -> bool:
+    return record is not None and record.revoked_at is None and record.expires_at > utcnow()
+
+
+def open_with_code(
+    db: Session, keys: KeyRing, code: str, link_token: str | None, address: str, settings: Settings
+) -> tuple[YouthSession, str]:
+    """Start a youth session from a resume code (and the private link, when the youth used it)."""
+    window = timedelta(minutes=15)
+    subjects = [("resume-address", address, settings.resume_attempts_per_address)]
+    if link_token:
+        subjects.append(("resume-link", link_token, settings.resume_attempts_per_link))
+    wait = max(ratelimit.seconds_blocked(db, scope, subject, limit, window) for scope, subject, limit in subjects)
+    if wait:
+        raise TooManyAttempts("Too many tries. Please wait a few minutes and try again.", wait)
+    record = db.exec(select(YouthAccess).where(YouthAccess.code_index == _code_index(keys, code))).first()
+    link_ok = not link_token or (
+        record is not None and hmac.compare_digest(record.link_index, _link_index(keys, link_token))
+    )
+    screening = db.get(Screening, record.screening_id) if record is not None else None
+    if not (_usable(record) and link_ok and screening is not None and screening.status != ScreeningStatus.completed):
+        for scope, subject, _limit in subjects:
+            ratelimit.hit(db, scope, subject, window)
+        audit.record(db, "youth_access.open", outcome="failed")
+        raise InvalidInput(
+            "That code does not work. Check it and try again, or ask the person who gave it to you.", keep_writes=True
+        )
+    if record is None or screening is None:  # unreachable: _usable() and the check above cover it
+        raise InvalidInput("That code does not work.")
+    return start_session(db, record, screening)
+
+
+def start_session(db: Session, record: YouthAccess, screening: Screening) -> tuple[YouthSession, str]:
+    """A new youth session on one screening; returns it and its cookie token."""
+    _end_sessions(db, record.id, "replaced")
+    token = secrets.token_urlsafe(32)
+    youth_session = YouthSession(
+        id=hashlib.sha256(token.encode()).hexdigest(),
+        access_id=record.id,
+        screening_id=screening.id,
+        csrf_secret=secrets.token_hex(32),
+    )
+    db.add(youth_session)
+    db.flush()
+    audit.record(
+        db, "youth_access.open", agency_id=screening.agency_id, object_type="screening", object_id=screening.id
+    )
+    return youth_session, token
+
+
+def hand_off(
+    db: Session,
+    keys: KeyRing,
+    registry: Registry,
+    user: User,
+    staff_session: AuthSession,
+    screening_id: str,
+    settings: Settings,
+) -> tuple[YouthSession, str]:
+    """Hand this device to the youth: lock the staff session and open the youth's session here."""
+    issued = issue(db, keys, registry, user, screening_id, "handoff", settings)
+    screening = access.writable_screening(db, user, screening_id)
+    staff_session.locked_for = screening.id
+    db.add(staff_session)
+    return start_session(db, issued.access, screening)
+
+
+def end_hand_off(db: Session, user: User, screening_id: str) -> None:
+    """Staff took the device back: the hand-off access and any youth session on it end now."""
+    grants = db.exec(
+        select(YouthAccess).where(
+            YouthAccess.screening_id == screening_id,
+            YouthAccess.kind == "handoff",
+            col(YouthAccess.revoked_at).is_(None),
+        )
+    )
+    for grant in grants.all():
+        revoke(db, user, grant.id)
+
+
+def resolve(db: Session, token: str, settings: Settings) -> YouthSession | None:
+    """The live youth session for a cookie token, touching its idle timer; None when it has ended."""
+    record = db.get(YouthSession, hashlib.sha256(token.encode()).hexdigest())
+    if record is None or record.ended_at is not None:
+        return None
+    now = utcnow()
+    grant = db.get(YouthAccess, record.access_id)
+    if not _usable(grant):
+        end(db, record, "revoked")
+        return None
+    if now - record.last_seen_at > timedelta(minutes=settings.youth_idle_minutes):
+        end(db, record, "idle")
+        return None
+    record.last_seen_at = now
+    db.add(record)
+    return record
+
+
+def end(db: Session, record: YouthSession, reason: str) -> None:
+    """End a youth session (quick exit, pause, finish, idle, revoked)."""
+    if record.ended_at is None:
+        record.ended_at, record.ended_reason = utcnow(), reason
+        db.add(record)
+        audit.record(db, f"youth_session.{reason}", object_type="screening", object_id=record.screening_id)
+
+
+def new_code_for(db: Session, keys: KeyRing, record: YouthSession) -> str:
+    """Save and finish later: a fresh code for the same access (the old one stops working)."""
+    grant = db.get(YouthAccess, record.access_id)
+    if grant is None:
+        raise NotFound("No such access.")
+    code = _new_code()
+    grant.code_index = _code_index(keys, code)
+    db.add(grant)
+    end(db, record, "pause")
+    return code
+
+
+def _end_sessions(db: Session, access_id: str, reason: str) -> None:
+    db.exec(  # type: ignore[call-overload]
+        update(YouthSession)
+        .where(col(YouthSession.access_id) == access_id, col(YouthSession.ended_at).is_(None))
+        .values(ended_at=utcnow(), ended_reason=reason)
+    )
+
+
+def csrf_token(record: YouthSession) -> str:
+    """The token the youth's forms carry."""
+    return hmac.new(record.csrf_secret.encode(), b"youth-csrf", hashlib.sha256).hexdigest()

@@ -1,0 +1,178 @@
+"""Practitioner pages for youth records: the list and search, the add form, and one youth's record."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from app.crypto import KeyRing
+from app.db import SessionDep
+from app.deps import FormAuthDep, KeysDep, RegistryDep, WebAuth, WebAuthDep
+from app.errors import InvalidInput, NotFound
+from app.records import service as records
+from app.records.schemas import YouthCreate
+from app.screenings import service as screenings
+from app.web import _, render, text
+from instruments.loader import Registry
+
+router = APIRouter(include_in_schema=False)
+
+FIELDS = {
+    "given_name": _("Given name"),
+    "family_name": _("Family name"),
+    "birth_date": _("Date of birth"),
+    "case_number": _("Case number"),
+}
+MODE_LABELS = {
+    "practitioner": _("completed by staff from what they know, not read to the youth"),
+    "interview": _("interview, staff read the questions aloud"),
+    "self": _("self-administered, the youth answers on their own"),
+}
+LANGUAGE_LABELS = {"en": "English", "es": "Español"}
+
+
+@router.get("/youth", response_class=HTMLResponse)
+def youth_list(
+    request: Request, db: SessionDep, keys: KeysDep, auth: WebAuthDep, case_number: str | None = None
+) -> Response:
+    """The agency's youth, and a search by case number that opens the record it finds."""
+    searched = (case_number or "").strip()
+    if searched:
+        try:
+            youth = records.find_by_case_number(db, keys, auth.user, searched)
+        except NotFound:
+            pass
+        else:
+            return RedirectResponse(f"/youth/{youth.id}", status_code=303)
+    return render(
+        request,
+        "youth/list.html",
+        auth=auth,
+        youth=records.list_for(db, keys, auth.user),
+        case_number=searched,
+        not_found=bool(searched),
+    )
+
+
+@router.get("/youth/new", response_class=HTMLResponse)
+def youth_new(request: Request, auth: WebAuthDep) -> Response:
+    """The form to add a youth."""
+    return render(request, "youth/new.html", auth=auth, values={}, errors={}, summary=[], labels=FIELDS)
+
+
+@router.post("/youth")
+async def youth_create(request: Request, db: SessionDep, keys: KeysDep, auth: FormAuthDep) -> Response:
+    """Add a youth; bad input shows the form again with the values kept, and changes nothing."""
+    form = await request.form()
+    values = {name: str(form.get(name) or "").strip() for name in FIELDS}
+    try:
+        youth = records.create(db, keys, auth.user, YouthCreate.model_validate(values))
+    except ValidationError as exc:
+        errors = _field_errors(exc)
+    except InvalidInput as exc:
+        db.rollback()
+        field = exc.detail.get("field") if isinstance(exc.detail, dict) else None
+        errors = {field if field in FIELDS else "form": exc.message}
+    else:
+        return RedirectResponse(f"/youth/{youth.id}", status_code=303)
+    summary = [(field if field in FIELDS else "main", message) for field, message in errors.items()]
+    return render(
+        request,
+        "youth/new.html",
+        status_code=400,
+        auth=auth,
+        values=values,
+        errors=errors,
+        summary=summary,
+        labels=FIELDS,
+    )
+
+
+def _field_errors(exc: ValidationError) -> dict[str, str]:
+    """Pydantic's errors as one plain message per form field."""
+    errors: dict[str, str] = {}
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else "form"
+        label = FIELDS.get(field, field)
+        kind = error["type"]
+        if kind in ("string_too_short", "missing"):
+            message = _("Enter the %s.") % label.lower()
+        elif kind == "string_too_long":
+            message = _("%s is too long.") % label
+        elif field == "birth_date":
+            message = _("Enter the date of birth as a real date, for example 2010-04-02.")
+        else:
+            message = f"{label}: {error['msg']}"
+        errors.setdefault(field, message)
+    return errors
+
+
+@router.get("/youth/{youth_id}", response_class=HTMLResponse)
+def youth_detail(
+    request: Request,
+    youth_id: str,
+    db: SessionDep,
+    keys: KeysDep,
+    registry: RegistryDep,
+    auth: WebAuthDep,
+    instrument: str | None = None,
+) -> Response:
+    """One youth's record (an audited view), their screenings, and the form to start one."""
+    return youth_page(request, db, keys, registry, auth, youth_id, chosen_instrument=instrument)
+
+
+def youth_page(
+    request: Request,
+    db: Session,
+    keys: KeyRing,
+    registry: Registry,
+    auth: WebAuth,
+    youth_id: str,
+    *,
+    status_code: int = 200,
+    error: str | None = None,
+    chosen_instrument: str | None = None,
+    chosen: str | None = None,
+    language: str | None = None,
+) -> Response:
+    """Render the youth page (also after a refused start, with the error and the choices kept)."""
+    youth = records.view(db, keys, auth.user, youth_id)
+    options = start_options(registry)
+    if chosen is None and chosen_instrument:
+        chosen = next((value for value, iid, _label in options if iid == chosen_instrument), None)
+    rows = [
+        {"screening": s, "title": _title(registry, s.instrument_id, s.instrument_version)}
+        for s in screenings.for_youth(db, auth.user, youth.id)
+    ]
+    languages = sorted({lang for c in registry.latest() for lang in c.definition.languages})
+    return render(
+        request,
+        "youth/detail.html",
+        status_code=status_code,
+        auth=auth,
+        youth=youth,
+        screenings=rows,
+        options=options,
+        chosen=chosen,
+        languages=[(code, LANGUAGE_LABELS.get(code, code)) for code in languages],
+        language=language or "en",
+        error=error,
+    )
+
+
+def start_options(registry: Registry) -> list[tuple[str, str, str]]:
+    """(form value, instrument id, label) for each loaded instrument in each mode it allows."""
+    out = []
+    for compiled in registry.latest():
+        title = text(compiled.definition.title)
+        for mode in compiled.definition.modes:
+            label = f"{title} ({compiled.version}): {MODE_LABELS.get(mode, mode)}"
+            out.append((f"{compiled.id}|{compiled.version}|{mode}", compiled.id, label))
+    return out
+
+
+def _title(registry: Registry, instrument_id: str, version: str) -> str:
+    compiled = registry.get(instrument_id, version)
+    return text(compiled.definition.title) if compiled else instrument_id

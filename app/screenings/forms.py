@@ -1,0 +1,242 @@
+"""The screening form as HTML: which items a page shows, how answers read as labels, and parsing a posted page.
+
+Pure helpers over a compiled instrument (no database): the page routes call them around the service.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.datastructures import FormData
+
+from app.web import _, text
+from instruments.compiled import RATING_CODES, YES_NO_LABELS, CompiledInstrument
+from instruments.expressions import Context
+from instruments.model import DECLINED, NOT_ASKED, NOT_ENOUGH_INFO, Item, Section
+
+FIELD = "answer."  # form field prefix: item ids may not collide with csrf_token, version, notes, action
+SPECIAL = ".special"  # suffix of the "prefer not to answer" box beside number, date and text inputs
+# Answer labels shown beside the instrument's own options, so in the screening's language.
+ANSWER_TEXTS: dict[str, dict[str, str]] = {
+    "no_concern": {"en": "No concern", "es": "Sin preocupación"},
+    "possible_concern": {"en": "Possible concern", "es": "Posible preocupación"},
+    "clear_concern": {"en": "Clear concern", "es": "Preocupación clara"},
+    DECLINED: {"en": "Prefer not to answer", "es": "Prefiero no responder"},
+    NOT_ENOUGH_INFO: {"en": "Not enough information", "es": "No hay suficiente información"},
+    NOT_ASKED: {"en": "Not asked", "es": "No se preguntó"},
+}
+SPECIAL_CODES = frozenset({DECLINED, NOT_ENOUGH_INFO, NOT_ASKED})
+RADIO_TYPES = frozenset({"yes_no", "single_choice", "indicator_rating"})
+INPUT_TYPES = frozenset({"number", "date", "short_text", "long_text"})
+
+
+@dataclass
+class Question:
+    """One item as the form shows it: its choices, the value to show, and any error."""
+
+    item: Item
+    text: str
+    help: str
+    guidance: str = ""  # the rater guidance of an indicator_rating item's indicator
+    choices: list[tuple[str, str]] = field(default_factory=list)  # (code, label), options first
+    specials: list[tuple[str, str]] = field(default_factory=list)  # special answers beside an input
+    value: Any = None
+    error: str | None = None
+
+    @property
+    def id(self) -> str:
+        """The item id."""
+        return self.item.id
+
+    @property
+    def name(self) -> str:
+        """The form field name."""
+        return FIELD + self.item.id
+
+    @property
+    def input_value(self) -> str:
+        """What goes in a number, date or text input (a special answer shows as an empty box)."""
+        if self.value is None or self.special:
+            return ""
+        number = self.value
+        return str(int(number)) if isinstance(number, float) and number.is_integer() else str(number)
+
+    @property
+    def special(self) -> str:
+        """The special answer chosen beside a number, date or text input, or ''."""
+        return self.value if isinstance(self.value, str) and self.value in SPECIAL_CODES else ""
+
+    @property
+    def described_by(self) -> str:
+        """The ids of the texts that describe the question (guidance, help, error)."""
+        parts = (("g-", self.guidance), ("h-", self.help), ("e-", self.error))
+        return " ".join(prefix + self.item.id for prefix, present in parts if present)
+
+    def checked(self, code: str) -> bool:
+        """Whether a radio button or check box is selected."""
+        return code in self.value if isinstance(self.value, list) else self.value == code
+
+
+def label(code: str, language: str) -> str:
+    """A rating or special answer in a language (English when it has no translation)."""
+    texts = ANSWER_TEXTS[code]
+    return texts.get(language, texts["en"])
+
+
+def sections(instrument: CompiledInstrument) -> tuple[Section, ...]:
+    """The pages of the form, in order."""
+    return instrument.definition.sections
+
+
+def visible_ids(instrument: CompiledInstrument, answers: Mapping[str, Any]) -> set[str]:
+    """The items that show_if shows given the answers (evaluated as scoring.answers does)."""
+    values: dict[str, Any] = {}
+    context = Context(values)
+    shown: set[str] = set()
+    for item_id in instrument.visibility_order:
+        condition = instrument.show_if.get(item_id)
+        if condition is not None and not condition.truth(context):
+            values[item_id] = NOT_ASKED
+            continue
+        values[item_id] = answers.get(item_id)
+        shown.add(item_id)
+    for item in instrument.definition.items:
+        if item.type == "notice":
+            condition = instrument.show_if.get(item.id)
+            if condition is None or condition.truth(context):
+                shown.add(item.id)
+    return shown
+
+
+def page_items(instrument: CompiledInstrument, page: int, answers: Mapping[str, Any]) -> list[Item]:
+    """The items of a page (1-based) that are shown given the answers."""
+    section = sections(instrument)[page - 1]
+    shown = visible_ids(instrument, answers)
+    return [i for i in instrument.definition.items if i.section == section.id and i.id in shown]
+
+
+def questions(
+    instrument: CompiledInstrument,
+    items: list[Item],
+    values: Mapping[str, Any],
+    language: str,
+    mode: str,
+    errors: Mapping[str, str] | None = None,
+) -> list[Question]:
+    """The view of each item for the form template."""
+    default = instrument.definition.default_language
+    indicators = {i.id: i for d in instrument.definition.domains for i in d.indicators}
+    offer_not_enough_info = instrument.allows_not_enough_info and mode != "self"
+    out = []
+    for item in items:
+        question = Question(
+            item=item,
+            text=text(item.text, language, default),
+            help=text(item.help, language, default),
+            value=values.get(item.id),
+            error=(errors or {}).get(item.id),
+        )
+        if item.type == "indicator_rating":
+            indicator = indicators.get(item.indicator)
+            question.guidance = text(indicator.guidance, language, default) if indicator else ""
+            question.choices = [(c, label(c, language)) for c in (*RATING_CODES, NOT_ENOUGH_INFO)]
+        elif item.type != "notice":
+            if item.type == "yes_no":
+                question.choices = [(c, YES_NO_LABELS[c].get(language, c)) for c in ("yes", "no")]
+            else:
+                question.choices = [(o.code, text(o.label, language, default)) for o in getattr(item, "options", ())]
+            extra = [(DECLINED, label(DECLINED, language))]
+            if offer_not_enough_info:
+                extra.append((NOT_ENOUGH_INFO, label(NOT_ENOUGH_INFO, language)))
+            if item.type in INPUT_TYPES:
+                question.specials = extra
+            else:
+                question.choices += extra
+        out.append(question)
+    return out
+
+
+def answer_label(instrument: CompiledInstrument, item_id: str, value: Any, language: str) -> str:
+    """An answer as a person reads it."""
+    if value is None:
+        return _("No answer")
+    if isinstance(value, list):
+        return ", ".join(answer_label(instrument, item_id, v, language) for v in value) or _("None chosen")
+    if isinstance(value, str) and value in SPECIAL_CODES:
+        return label(value, language)
+    item = instrument.items.get(item_id)
+    if item is not None and item.type == "indicator_rating" and value in RATING_CODES:
+        return label(value, language)
+    if item is not None and item.type in ("yes_no", "single_choice", "multiple_choice") and isinstance(value, str):
+        return instrument.option_label(item_id, value, language)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+_INTEGER = re.compile(r"^[+-]?\d+$")
+
+
+def parse_page(
+    instrument: CompiledInstrument, items: list[Item], form: FormData
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The answers a posted page gives its items (None = unanswered or cleared), and per-item errors."""
+    answers: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for item in items:
+        name = FIELD + item.id
+        if item.type in RADIO_TYPES:
+            answers[item.id] = _str(form.get(name)) or None
+        elif item.type == "multiple_choice":
+            chosen = [v for v in form.getlist(name) if isinstance(v, str) and v]
+            specials = [v for v in chosen if v in (DECLINED, NOT_ENOUGH_INFO)]
+            if specials and len(chosen) > 1:
+                errors[item.id] = _("Choose answers, or a special answer such as 'Prefer not to answer', not both.")
+            answers[item.id] = specials[0] if specials else (chosen or None)
+        elif item.type in INPUT_TYPES:
+            raw = _str(form.get(name)).strip()
+            special = _str(form.get(name + SPECIAL))
+            if special and raw:
+                errors[item.id] = _("Fill in an answer, or choose a special answer, not both.")
+            value: Any = special or raw or None
+            if value is not None and not special and item.type == "number":
+                value, problem = _number(raw)
+                if problem:
+                    errors[item.id] = problem
+            answers[item.id] = value
+    return answers, errors
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _number(raw: str) -> tuple[Any, str | None]:
+    cleaned = raw.replace(",", "")
+    if _INTEGER.match(cleaned):
+        return int(cleaned), None
+    try:
+        return float(cleaned), None
+    except ValueError:
+        return raw, _("Enter a number, for example 12.")
+
+
+def form_fields(answers: Mapping[str, Any], instrument: CompiledInstrument) -> list[tuple[str, str]]:
+    """(name, value) pairs that post these answers again (to re-send them after a conflict)."""
+    pairs: list[tuple[str, str]] = []
+    for item_id, value in answers.items():
+        item = instrument.items.get(item_id)
+        if value is None or item is None:
+            continue
+        name = FIELD + item_id
+        if isinstance(value, list):
+            pairs += [(name, v) for v in value]
+        elif item.type in INPUT_TYPES and isinstance(value, str) and value in SPECIAL_CODES:
+            pairs.append((name + SPECIAL, value))
+        else:
+            number = value
+            pairs.append((name, str(int(number)) if isinstance(number, float) and number.is_integer() else str(number)))
+    return pairs

@@ -1,0 +1,140 @@
+"""Practitioner pages after the form: review the answers, complete the screening, read the explained result."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session
+
+from app import access, audit
+from app.crypto import KeyRing
+from app.db import SessionDep
+from app.deps import FormAuthDep, KeysDep, RegistryDep, WebAuth, WebAuthDep
+from app.errors import Conflict, InvalidInput
+from app.models import Agency, Screening, ScreeningStatus
+from app.screenings import service, views
+from app.web import _, render, text
+from instruments.compiled import CompiledInstrument
+from instruments.loader import Registry
+
+router = APIRouter(include_in_schema=False)
+
+
+def see_other(url: str) -> RedirectResponse:
+    """Redirect after a form post (or to the right page for a screening's state)."""
+    return RedirectResponse(url, status_code=303)
+
+
+def open_screening(
+    db: Session, auth: WebAuth, registry: Registry, screening_id: str
+) -> tuple[Screening, CompiledInstrument]:
+    """A screening the user may read, with the instrument version it was taken under (else not found)."""
+    screening = access.readable_screening(db, auth.user, screening_id)
+    return screening, service.instrument_of(registry, screening)
+
+
+def viewed(db: Session, auth: WebAuth, screening: Screening, page: str) -> None:
+    """Audit a view of a screening's answers or result."""
+    audit.record(
+        db,
+        "screening.view",
+        actor_id=auth.user.id,
+        agency_id=auth.user.agency_id,
+        object_type="screening",
+        object_id=screening.id,
+        detail={"page": page},
+    )
+
+
+@router.get("/screenings/{screening_id}/review", response_class=HTMLResponse)
+def review_page(
+    request: Request, screening_id: str, db: SessionDep, keys: KeysDep, registry: RegistryDep, auth: WebAuthDep
+) -> Response:
+    """Every answer by section, with links to change it, and the form to complete the screening."""
+    screening, instrument = open_screening(db, auth, registry, screening_id)
+    if screening.status == ScreeningStatus.completed:
+        return see_other(f"/screenings/{screening.id}/result")
+    viewed(db, auth, screening, "review")
+    return _review(request, db, keys, auth, screening, instrument)
+
+
+def _review(
+    request: Request,
+    db: Session,
+    keys: KeyRing,
+    auth: WebAuth,
+    screening: Screening,
+    instrument: CompiledInstrument,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    current = service.public(db, keys, screening)
+    stored = {k: v.value for k, v in current.answers.items()}
+    sections = views.review(instrument, stored, screening.language)
+    return render(
+        request,
+        "screening/review.html",
+        status_code=status_code,
+        auth=auth,
+        screening=screening,
+        title=text(instrument.definition.title, screening.language, instrument.definition.default_language),
+        sections=sections,
+        unanswered=sum(1 for s in sections for row in s.rows if not row.answered),
+        notes=current.notes,
+        error=error,
+    )
+
+
+@router.post("/screenings/{screening_id}/complete")
+async def complete(
+    request: Request, screening_id: str, db: SessionDep, keys: KeysDep, registry: RegistryDep, auth: FormAuthDep
+) -> Response:
+    """Score the screening; a stale version shows the review again with the latest answers."""
+    screening, instrument = open_screening(db, auth, registry, screening_id)
+    if screening.status == ScreeningStatus.completed:
+        return see_other(f"/screenings/{screening.id}/result")
+    form = await request.form()
+    raw = form.get("version")
+    try:
+        version = int(raw if isinstance(raw, str) else "")
+    except ValueError as exc:
+        raise InvalidInput(_("This form is missing its version. Reload the page and try again.")) from exc
+    try:
+        service.complete(db, keys, registry, auth.user, screening.id, version)
+    except Conflict:
+        db.rollback()
+        db.refresh(screening)
+        if screening.status == ScreeningStatus.completed:
+            return see_other(f"/screenings/{screening.id}/result")
+        message = _(
+            "Someone else saved answers after you opened this page. Check the answers below, then complete again."
+        )
+        return _review(request, db, keys, auth, screening, instrument, error=message, status_code=409)
+    except InvalidInput as exc:
+        db.rollback()
+        return _review(request, db, keys, auth, screening, instrument, error=exc.message, status_code=400)
+    return see_other(f"/screenings/{screening.id}/result")
+
+
+@router.get("/screenings/{screening_id}/result", response_class=HTMLResponse)
+def result_page(
+    request: Request, screening_id: str, db: SessionDep, keys: KeysDep, registry: RegistryDep, auth: WebAuthDep
+) -> Response:
+    """The explained result: overall level, domains, evidence, completeness, next steps and resources."""
+    screening, instrument = open_screening(db, auth, registry, screening_id)
+    if screening.status != ScreeningStatus.completed:
+        return see_other(f"/screenings/{screening.id}?page=1")
+    result = service.result_of(db, keys, auth.user, screening.id)
+    agency = db.get(Agency, auth.user.agency_id)
+    viewed(db, auth, screening, "result")
+    notes = service.public(db, keys, screening).notes
+    return render(
+        request,
+        "screening/result.html",
+        auth=auth,
+        screening=screening,
+        view=views.result_view(instrument, result, screening.language, registry),
+        resources=views.resource_lines(agency.resources if agency else None, screening.language),
+        notes=notes,
+    )

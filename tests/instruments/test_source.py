@@ -1,0 +1,99 @@
+"""Reading definition files: YAML 1.2 booleans, the line of every value, and the content hash."""
+
+from __future__ import annotations
+
+import instruments
+from instruments.source import read_source
+from tests.instruments.malformed_base import BASE, edit
+
+
+def test_yes_and_no_stay_text_only_true_and_false_are_booleans() -> None:
+    text = "a: yes\nb: no\nc: on\nd: off\ne: y\nf: true\ng: False\nh: [yes, no]\n"
+    source, problems = read_source("f.yaml", text)
+    assert problems == []
+    assert source is not None
+    assert source.data == {
+        "a": "yes",
+        "b": "no",
+        "c": "on",
+        "d": "off",
+        "e": "y",
+        "f": True,
+        "g": False,
+        "h": ["yes", "no"],
+    }
+
+
+def test_an_option_coded_yes_keeps_its_code() -> None:
+    compiled, problems = instruments.load_text(BASE)
+    assert problems == []
+    assert compiled is not None
+    assert compiled.codes["slept_elsewhere"] == {"yes", "no", "not_sure"}
+
+
+def test_every_nested_value_has_its_line() -> None:
+    text = (
+        "id: x\n"  # 1
+        "items:\n"  # 2
+        "  - id: first\n"  # 3
+        "    options:\n"  # 4
+        "      - {code: a, label: {en: A}}\n"  # 5
+        "      - code: b\n"  # 6
+        "        label:\n"  # 7
+        "          en: B\n"  # 8
+        "  - id: second\n"  # 9
+        "    show_if: >-\n"  # 10
+        "      first == 'a'\n"  # 11
+    )
+    source, problems = read_source("f.yaml", text)
+    assert problems == []
+    assert source is not None
+    assert source.line_of(("id",)) == 1
+    assert source.line_of(("items", 0)) == 3
+    assert source.line_of(("items", 0, "options", 0, "label", "en")) == 5
+    assert source.line_of(("items", 0, "options", 1, "code")) == 6
+    assert source.line_of(("items", 0, "options", 1, "label", "en")) == 8
+    assert source.line_of(("items", 1, "id")) == 9
+    assert source.line_of(("items", 1, "show_if")) == 10
+    assert source.data["items"][1]["show_if"] == "first == 'a'"
+    # a path with no value of its own falls back to its nearest ancestor
+    assert source.line_of(("items", 1, "text")) == 9
+    assert source.line_of(("items", 0, "options", 1, "weight")) == 6
+
+
+def hash_of(text: str) -> str:
+    compiled, problems = instruments.load_text(text)
+    assert problems == []
+    assert compiled is not None
+    return compiled.content_hash
+
+
+def test_the_content_hash_ignores_key_order_comments_and_layout() -> None:
+    original = hash_of(BASE)
+    reordered = edit(
+        ("id: base-check\nversion: 1.0.0\n", "version: 1.0.0\nid: base-check\n"),
+        ("{code: money, label: {en: Money, es: Dinero}}", "{label: {es: Dinero, en: Money}, code: money}"),
+    )
+    commented = edit(
+        ("license: CC-BY-4.0\n", "# who may reuse it\nlicense: CC-BY-4.0   # an open licence\n\n"),
+        text=reordered,
+    )
+    restyled = edit(
+        ("    minimum: 0\n    maximum: 168\n", "    minimum:   0\n    maximum: 168.0\n"),
+        ("authors: [TellOnce tests]\n", "authors:\n  - TellOnce tests\n"),
+        text=commented,
+    )
+    assert hash_of(reordered) == original
+    assert hash_of(commented) == original
+    assert hash_of(restyled) == original
+
+
+def test_the_content_hash_changes_with_a_wording() -> None:
+    original = hash_of(BASE)
+    reworded = edit(("{en: Food, es: Comida}", "{en: Meals, es: Comida}"))
+    assert hash_of(reworded) != original
+    assert hash_of(edit(("{en: Food, es: Comida}", "{en: Food, es: Comidas}"))) not in (original, hash_of(reworded))
+
+
+def test_the_content_hash_changes_with_logic() -> None:
+    assert hash_of(edit(('when: "hours >= 40"', 'when: "hours >= 45"'))) != hash_of(BASE)
