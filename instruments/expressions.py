@@ -15,6 +15,7 @@ Semantics worth knowing:
 from __future__ import annotations
 
 import ast
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -173,10 +174,7 @@ class _Compiler:
 
     def node(self, node: ast.expr) -> Evaluator:
         if isinstance(node, ast.BoolOp):
-            parts = [self.node(v) for v in node.values]
-            if isinstance(node.op, ast.And):
-                return lambda ctx: all(p(ctx) for p in parts)
-            return lambda ctx: any(p(ctx) for p in parts)
+            return _bool_op(isinstance(node.op, ast.And), [self.node(v) for v in node.values])
         if isinstance(node, ast.UnaryOp):
             operand = self.node(node.operand)
             if isinstance(node.op, ast.Not):
@@ -244,6 +242,12 @@ class _Compiler:
         ops = list(node.ops)
         if len(ops) == 1:
             first_op, first, second = ops[0], compiled[0], compiled[1]
+            right = node.comparators[0]
+            ordering = _ORDERING.get(type(first_op))
+            if ordering is not None and isinstance(right, ast.Constant) and type(right.value) in (int, float):
+                # the common `count(...) >= 2`: no need for the general comparison's checks
+                bound = right.value
+                return lambda ctx: type(v := first(ctx)) in (int, float) and ordering(v, bound)
             return lambda ctx: _compare(first_op, first(ctx), second(ctx))
 
         def chain(ctx: Context) -> bool:
@@ -429,22 +433,24 @@ class _Compiler:
         table = self.scope.indicators
         self.uses_levels = True
 
-        def chosen(ctx: Context) -> list[str]:
-            pool: Sequence[str] = ctx.scope_indicators
-            return [
+        # The scope (all indicators, or one domain's) is the same tuple on every call: filter it once.
+        filtered: dict[int, tuple[Sequence[str], tuple[str, ...]]] = {}
+
+        def chosen(ctx: Context) -> tuple[str, ...]:
+            pool = ctx.scope_indicators
+            entry = filtered.get(id(pool))
+            if entry is not None and entry[0] is pool:
+                return entry[1]
+            selection = tuple(
                 i
                 for i in pool
                 if (key is _MISSING or table[i][1] == bool(key)) and (domain is _MISSING or table[i][0] == domain)
-            ]
+            )
+            if len(filtered) < 1024:
+                filtered[id(pool)] = (pool, selection)
+            return selection
 
-        def hit(ctx: Context, indicator: str) -> bool:
-            return levels is None or ctx.indicator_levels.get(indicator, "unknown") in levels
-
-        if name == "all":
-            return lambda ctx: all(hit(ctx, i) for i in chosen(ctx))
-        if name == "any":
-            return lambda ctx: any(hit(ctx, i) for i in chosen(ctx))
-        return lambda ctx: sum(1 for i in chosen(ctx) if hit(ctx, i))
+        return _over(name, chosen, levels, lambda ctx: ctx.indicator_levels)
 
     def over_domains(self, node: ast.Call, name: str, filters: dict[str, ast.expr]) -> Evaluator:
         if self.scope.domains is None or self.scope.in_domain_rule:
@@ -454,14 +460,67 @@ class _Compiler:
         domains = tuple(sorted(self.scope.domains))
         self.uses_domains = True
 
-        def hit(ctx: Context, domain: str) -> bool:
-            return levels is None or ctx.domain_levels.get(domain, "unknown") in levels
+        return _over(name, lambda ctx: domains, levels, lambda ctx: ctx.domain_levels)
 
-        if name == "all":
-            return lambda ctx: all(hit(ctx, d) for d in domains)
-        if name == "any":
-            return lambda ctx: any(hit(ctx, d) for d in domains)
-        return lambda ctx: sum(1 for d in domains if hit(ctx, d))
+
+_ORDERING: dict[type, Callable[[Any, Any], bool]] = {
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+}
+
+
+def _bool_op(conjunction: bool, parts: list[Evaluator]) -> Evaluator:
+    """and/or with short-circuit, without a generator per call."""
+    if len(parts) == 2:
+        first, second = parts
+        if conjunction:
+            return lambda ctx: bool(first(ctx)) and bool(second(ctx))
+        return lambda ctx: bool(first(ctx)) or bool(second(ctx))
+
+    def evaluate(ctx: Context) -> bool:
+        for part in parts:
+            if bool(part(ctx)) != conjunction:
+                return not conjunction
+        return conjunction
+
+    return evaluate
+
+
+def _over(
+    name: str,
+    members: Callable[[Context], Sequence[str]],
+    levels: frozenset[str] | None,
+    table: Callable[[Context], Mapping[str, str]],
+) -> Evaluator:
+    """count / any / all over indicators or domains whose level is among `levels` (None: any level)."""
+    if levels is None:
+        if name == "count":
+            return lambda ctx: len(members(ctx))
+        return lambda ctx: bool(members(ctx)) if name == "any" else True
+
+    def count(ctx: Context) -> int:
+        get = table(ctx).get
+        return sum(1 for m in members(ctx) if get(m, "unknown") in levels)
+
+    def any_(ctx: Context) -> bool:
+        get = table(ctx).get
+        for m in members(ctx):  # noqa: SIM110 (a plain loop: no generator per call on the hot path)
+            if get(m, "unknown") in levels:
+                return True
+        return False
+
+    def all_(ctx: Context) -> bool:
+        get = table(ctx).get
+        for m in members(ctx):  # noqa: SIM110 (a plain loop: no generator per call on the hot path)
+            if get(m, "unknown") not in levels:
+                return False
+        return True
+
+    return {"count": count, "any": any_}.get(name, all_)
 
 
 def _informative(value: Any) -> bool:

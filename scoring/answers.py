@@ -6,9 +6,10 @@ import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from instruments.compiled import CompiledInstrument
-from instruments.expressions import Context
+from instruments.expressions import Context, Expression
 from instruments.model import DECLINED, NOT_ASKED, NOT_ENOUGH_INFO, Item
 
 
@@ -37,32 +38,45 @@ def check_answers(instrument: CompiledInstrument, answers: Mapping[str, Any]) ->
     Raises AnswerError listing every problem: unknown items, wrong types, options not offered,
     answers to items that show_if hides.
     """
+    plan = _plan(instrument)
+    if plan.quick is not None and plan.answerable.issuperset(answers):
+        # No show_if, and every item takes one code: valid answers need no more than a set lookup each.
+        get = answers.get
+        quick = {item_id: get(item_id) for item_id in instrument.visibility_order}
+        try:
+            if all(map(frozenset.__contains__, plan.quick, quick.values())):
+                return quick
+        except TypeError:  # an unhashable answer: the checks below say what is wrong with it
+            pass
     problems = [
         AnswerProblem(k, "there is no such item in this instrument") for k in answers if k not in instrument.items
     ]
     values: dict[str, Any] = {}
     context = Context(values)
-    for item_id in instrument.visibility_order:
+    for item_id, condition, accepted in plan.steps:
         given = answers.get(item_id)
-        condition = instrument.show_if.get(item_id)
         if condition is not None and not condition.truth(context):
             if given is not None and given != NOT_ASKED:
                 problems.append(AnswerProblem(item_id, "was answered, but its show_if hides it"))
             values[item_id] = NOT_ASKED
             continue
+        if given is None or (accepted is not None and type(given) is str and given in accepted):
+            values[item_id] = given  # no answer, or one of the codes the item takes: nothing to check
+            continue
         if given == NOT_ASKED:
             problems.append(AnswerProblem(item_id, "is shown, so it cannot be 'not_asked'"))
             given = None
-        elif given is not None:
+        else:
             message = _check_value(instrument, instrument.items[item_id], given)
             if message:
                 problems.append(AnswerProblem(item_id, message))
                 given = None
         values[item_id] = given
-    for item_id, given in answers.items():
-        item = instrument.items.get(item_id)
-        if item is not None and item.type == "notice" and given is not None:
-            problems.append(AnswerProblem(item_id, "is a notice and takes no answer"))
+    if plan.notices and not plan.notices.isdisjoint(answers):
+        for item_id, given in answers.items():
+            item = instrument.items.get(item_id)
+            if item is not None and item.type == "notice" and given is not None:
+                problems.append(AnswerProblem(item_id, "is a notice and takes no answer"))
     if problems:
         raise AnswerError(problems)
     return values
@@ -98,6 +112,45 @@ def visible_only(instrument: CompiledInstrument, answers: Mapping[str, Any]) -> 
         if item_id in answers:
             kept[item_id] = answers[item_id]
     return kept
+
+
+class _Plan:
+    """Per instrument, computed once: each answerable item in visibility order, with its show_if
+    and, for items answered with one code, every code it takes (`_check_value` accepts exactly
+    these plain strings, and `not_asked` is never among them); the ids of notice items."""
+
+    __slots__ = ("answerable", "notices", "quick", "steps")
+
+    def __init__(self, instrument: CompiledInstrument) -> None:
+        self.steps: list[tuple[str, Expression | None, frozenset[str] | None]] = []
+        for item_id in instrument.visibility_order:
+            item = instrument.items[item_id]
+            codes = instrument.codes.get(item_id)
+            accepted = None
+            if item.type in ("yes_no", "single_choice", "indicator_rating") and codes is not None:
+                nei = item.type == "indicator_rating" or instrument.allows_not_enough_info
+                accepted = frozenset({*codes, DECLINED, *([NOT_ENOUGH_INFO] if nei else [])})
+            self.steps.append((item_id, instrument.show_if.get(item_id), accepted))
+        self.notices = frozenset(i for i, item in instrument.items.items() if item.type == "notice")
+        self.answerable = frozenset(instrument.visibility_order)
+        # when no item has a show_if and every item takes one code: the codes of every item, and
+        # None (no answer), in visibility order
+        simple = not instrument.show_if and all(accepted is not None for _, _, accepted in self.steps)
+        self.quick: tuple[frozenset[str | None], ...] | None = (
+            tuple(frozenset({*accepted, None}) for _, _, accepted in self.steps if accepted is not None)
+            if simple
+            else None
+        )
+
+
+_PLANS: WeakKeyDictionary[CompiledInstrument, _Plan] = WeakKeyDictionary()
+
+
+def _plan(instrument: CompiledInstrument) -> _Plan:
+    plan = _PLANS.get(instrument)
+    if plan is None:
+        plan = _PLANS[instrument] = _Plan(instrument)
+    return plan
 
 
 def _check_value(instrument: CompiledInstrument, item: Item, value: Any) -> str | None:
