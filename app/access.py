@@ -1,27 +1,86 @@
 """The one access-decision function for youth data. Every page, API route, search and export asks it.
 
-For now an agency sees the youth it has linked to and its own screenings. Sharing across agencies
-under consent extends these functions, and nothing else, when it arrives.
-A denied read is reported as "not found", never as "forbidden", so it reveals nothing.
+An agency reads its own records. It reads another agency's screenings of the same person only
+when its own record is linked to that person and, at this moment, an active consent from that
+agency to it covers the category and the purpose, or the user holds an active break-glass.
+The decision is made in the database query, never after it; a denied read is "not found".
+Nothing here is cached, so a revocation takes effect on the very next request.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, exists
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, and_, exists, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from app.errors import NotFound
-from app.models import Screening, User, Youth, YouthLink
+from app.models import Screening, User, Youth, YouthLink, utcnow
+from app.models_sharing import BreakGlass, Category, Consent, Purpose
+
+DEFAULT_PURPOSE = Purpose.care_coordination
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Why a read of another agency's screening is allowed: a consent or a break-glass."""
+
+    consent_id: str | None
+    break_glass_id: str | None
 
 
 def youth_readable_clause(user: User) -> ColumnElement[bool]:
-    """A WHERE clause selecting the youth records `user` may read (filtering happens in the query)."""
+    """Youth records the user may read: those their agency has linked (its own records)."""
     return exists().where(col(YouthLink.youth_id) == col(Youth.id), col(YouthLink.agency_id) == user.agency_id)
 
 
-def screening_readable_clause(user: User) -> ColumnElement[bool]:
-    """A WHERE clause selecting the screenings `user` may read."""
-    return col(Screening.agency_id) == user.agency_id
+def _person_of_screening() -> ColumnElement[str]:
+    subject = aliased(Youth)
+    return select(subject.person_id).where(subject.id == col(Screening.youth_id)).scalar_subquery()
+
+
+def _consent_clause(user: User, category: Category, purpose: str) -> ColumnElement[bool]:
+    now = utcnow()
+    return exists().where(
+        col(Consent.person_id) == _person_of_screening(),
+        col(Consent.from_agency_id) == col(Screening.agency_id),
+        col(Consent.to_agency_id) == user.agency_id,
+        getattr(Consent, category.value).is_(True),
+        col(Consent.purpose) == purpose,
+        col(Consent.starts_at) <= now,
+        col(Consent.ends_at) > now,
+        col(Consent.revoked_at).is_(None),
+        col(Consent.superseded_at).is_(None),
+    )
+
+
+def _break_glass_clause(user: User) -> ColumnElement[bool]:
+    now = utcnow()
+    return exists().where(
+        col(BreakGlass.user_id) == user.id,
+        col(BreakGlass.person_id) == _person_of_screening(),
+        col(BreakGlass.expires_at) > now,
+        col(BreakGlass.ended_at).is_(None),
+    )
+
+
+def _linked_clause(user: User) -> ColumnElement[bool]:
+    """The user's agency holds a record of the screening's person."""
+    own = aliased(Youth)
+    return exists().where(
+        col(YouthLink.agency_id) == user.agency_id,
+        col(YouthLink.youth_id) == own.id,
+        own.person_id == _person_of_screening(),
+    )
+
+
+def screening_readable_clause(
+    user: User, category: Category = Category.result_summary, purpose: str = DEFAULT_PURPOSE
+) -> ColumnElement[bool]:
+    """A WHERE clause selecting the screenings `user` may read for that category and purpose, now."""
+    shared = and_(_linked_clause(user), or_(_consent_clause(user, category, purpose), _break_glass_clause(user)))
+    return or_(col(Screening.agency_id) == user.agency_id, shared)
 
 
 def readable_youth(db: Session, user: User, youth_id: str) -> Youth:
@@ -32,17 +91,59 @@ def readable_youth(db: Session, user: User, youth_id: str) -> Youth:
     return youth
 
 
-def readable_screening(db: Session, user: User, screening_id: str) -> Screening:
-    """The screening, if `user` may read it; otherwise NotFound."""
-    screening = db.exec(select(Screening).where(Screening.id == screening_id, screening_readable_clause(user))).first()
+def readable_screening(
+    db: Session,
+    user: User,
+    screening_id: str,
+    category: Category = Category.result_summary,
+    purpose: str = DEFAULT_PURPOSE,
+) -> Screening:
+    """The screening, if `user` may read that category of it for that purpose now; otherwise NotFound."""
+    screening = db.exec(
+        select(Screening).where(Screening.id == screening_id, screening_readable_clause(user, category, purpose))
+    ).first()
     if screening is None:
         raise NotFound("No such screening.")
     return screening
 
 
+def grant_for(db: Session, user: User, screening: Screening, category: Category, purpose: str) -> Grant | None:
+    """The consent or break-glass that lets `user` read another agency's screening (None for their own)."""
+    if screening.agency_id == user.agency_id:
+        return None
+    person = db.get(Youth, screening.youth_id)
+    now = utcnow()
+    consent = db.exec(
+        select(Consent.id).where(
+            Consent.person_id == (person.person_id if person else ""),
+            Consent.from_agency_id == screening.agency_id,
+            Consent.to_agency_id == user.agency_id,
+            getattr(Consent, category.value).is_(True),
+            Consent.purpose == purpose,
+            col(Consent.starts_at) <= now,
+            col(Consent.ends_at) > now,
+            col(Consent.revoked_at).is_(None),
+            col(Consent.superseded_at).is_(None),
+        )
+    ).first()
+    if consent is not None:
+        return Grant(consent, None)
+    glass = db.exec(
+        select(BreakGlass.id).where(
+            BreakGlass.user_id == user.id,
+            BreakGlass.person_id == (person.person_id if person else ""),
+            col(BreakGlass.expires_at) > now,
+            col(BreakGlass.ended_at).is_(None),
+        )
+    ).first()
+    return Grant(None, glass) if glass is not None else Grant(None, None)
+
+
 def writable_screening(db: Session, user: User, screening_id: str) -> Screening:
-    """A screening `user` may change: one of their own agency's."""
-    screening = readable_screening(db, user, screening_id)
-    if screening.agency_id != user.agency_id:
+    """A screening `user` may change: only their own agency's, whatever is shared."""
+    screening = db.exec(
+        select(Screening).where(Screening.id == screening_id, Screening.agency_id == user.agency_id)
+    ).first()
+    if screening is None:
         raise NotFound("No such screening.")
     return screening

@@ -135,6 +135,9 @@ class Youth(SQLModel, table=True):
     birth_date_enc: str
     name_index: str = Field(index=True, max_length=64)
     birth_date_index: str = Field(index=True, max_length=64)
+    # Records with the same person_id are one person, linked across agencies under consent
+    # (never automatically). A new record is its own person.
+    person_id: str = Field(index=True, max_length=32)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     created_by: str = Field(foreign_key="user.id", max_length=32)
     version: int = 1
@@ -245,3 +248,14 @@ class YouthSession(SQLModel, table=True):
     last_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     ended_reason: str | None = Field(default=None, max_length=16)  # exit | pause | finished | idle | revoked
+
+
+from app.models_sharing import (  # noqa: E402  (registers the sharing tables on the same metadata)
+    BreakGlass,
+    Consent,
+    Disclosure,
+    MatchKey,
+    RecordLink,
+)
+
+__all__ = ["BreakGlass", "Consent", "Disclosure", "MatchKey", "RecordLink"]

@@ -260,13 +260,13 @@ async def save_page(
         )
     merged = {**stored, **{k: v for k, v in answers.items() if v is not None}}
     if action == "pause":
-        code = service.new_code_for(db, keys, ctx.record)
+        code = service.new_code_for(db, keys, ctx.record, ctx.settings)
         response = _page(
             request,
             ctx,
             "paused.html",
             code=service.format_code(code),
-            go_url=f"{ctx.settings.base_url.rstrip('/')}/go",
+            go_url=f"{ctx.settings.base_url.rstrip('/')}/go" + ("?lang=es" if ctx.lang == "es" else ""),
         )
         response.delete_cookie(COOKIE, path="/")
         return response
@@ -279,7 +279,7 @@ async def save_page(
         if i not in shown and ctx.instrument.items[i].type != "notice"
     ]
     if appeared and action == "next":  # a follow-up question opened on this page: ask it before moving on
-        return RedirectResponse(f"/s/{number}?seen=1&more=1#q_{appeared[0]}", status_code=303)
+        return RedirectResponse(f"/s/{number}?seen=1&more=1#more", status_code=303)
     target = flow.next_page(ctx.instrument, ctx.pages, number, merged)
     if target is not None:
         return RedirectResponse(f"/s/{target}", status_code=303)

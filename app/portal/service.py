@@ -234,13 +234,20 @@ def end(db: Session, record: YouthSession, reason: str) -> None:
         audit.record(db, f"youth_session.{reason}", object_type="screening", object_id=record.screening_id)
 
 
-def new_code_for(db: Session, keys: KeyRing, record: YouthSession) -> str:
-    """Save and finish later: a fresh code for the same access (the old one stops working)."""
+def new_code_for(db: Session, keys: KeyRing, record: YouthSession, settings: Settings) -> str:
+    """Save and finish later: a fresh code for the same access (the old one stops working).
+
+    A youth who pauses on a handed-over device finishes later on their own: the access becomes a
+    code that lasts like a private link's, and staff taking the device back does not end it.
+    """
     grant = db.get(YouthAccess, record.access_id)
     if grant is None:
         raise NotFound("No such access.")
     code = _new_code()
     grant.code_index = _code_index(keys, code)
+    if grant.kind == "handoff":
+        grant.kind = "link"
+        grant.expires_at = utcnow() + timedelta(hours=settings.youth_access_hours)
     db.add(grant)
     end(db, record, "pause")
     return code

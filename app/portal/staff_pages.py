@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from app import access
+from app import access, audit, ratelimit
 from app.accounts import passwords, sessions
 from app.db import SessionDep
 from app.deps import FormAuthDep, KeysDep, RegistryDep, SettingsDep, WebAuthDep, cookie_name
-from app.errors import AppError
 from app.portal import service
 from app.portal.pages import COOKIE, set_youth_cookie
 from app.web import render
@@ -89,9 +89,15 @@ def unlock(request: Request, db: SessionDep, settings: SettingsDep, password: An
     if resolved is None:
         return RedirectResponse("/login", status_code=303)
     record, user = resolved
-    if not passwords.verify_password(user.password_hash, password):
-        error = AppError("That password is not right.")
-        return render(request, "portal_staff/unlock.html", status_code=403, error=error.message)
+    window = timedelta(minutes=settings.login_window_minutes)
+    wait = ratelimit.seconds_blocked(db, "unlock", user.id, settings.login_attempts_per_account, window)
+    if wait or not passwords.verify_password(user.password_hash, password):
+        if not wait:
+            ratelimit.hit(db, "unlock", user.id, window)
+        audit.record(db, "unlock", actor_id=user.id, agency_id=user.agency_id, outcome="failed")
+        message = "Too many tries. Wait a few minutes." if wait else "That password is not right."
+        return render(request, "portal_staff/unlock.html", status_code=429 if wait else 403, error=message)
+    ratelimit.clear(db, "unlock", user.id)
     screening_id = record.locked_for
     record.locked_for = None
     db.add(record)

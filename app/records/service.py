@@ -36,8 +36,15 @@ def create(db: Session, keys: KeyRing, user: User, data: YouthCreate) -> Youth:
     if taken is not None:
         raise InvalidInput("Your agency already has a youth with that case number.", {"field": "case_number"})
     youth = Youth(
-        given_name_enc="", family_name_enc="", birth_date_enc="", name_index="", birth_date_index="", created_by=user.id
+        given_name_enc="",
+        family_name_enc="",
+        birth_date_enc="",
+        name_index="",
+        birth_date_index="",
+        person_id="",
+        created_by=user.id,
     )
+    youth.person_id = youth.id
     youth.given_name_enc = keys.encrypt(data.given_name.strip(), "youth", "given_name", youth.id)
     youth.family_name_enc = keys.encrypt(data.family_name.strip(), "youth", "family_name", youth.id)
     youth.birth_date_enc = keys.encrypt(data.birth_date.isoformat(), "youth", "birth_date", youth.id)

@@ -75,7 +75,7 @@ def test_youth_completes_with_link_and_code_and_never_sees_a_result(client: Test
         follow_redirects=False,
     )
     assert saved.status_code == 303
-    assert saved.headers["location"] == "/s/1?seen=1&more=1#q_stay_in_return"  # the follow-up is asked next
+    assert saved.headers["location"] == "/s/1?seen=1&more=1#more"  # the follow-up is asked next
     again = client.get("/s/1?seen=1&more=1")
     assert 'name="q_stay_in_return"' in again.text and "one more question" in again.text
     saved = client.post(
@@ -215,3 +215,20 @@ def test_spanish_pages_show_spanish_interface_and_questions(client: TestClient, 
     assert "Prefiero no responder" in page and "Siguiente" in page
     assert "¿" in page  # the instrument's Spanish wording
     assert client.get(f"/api/v1/screenings/{screening_id}", headers=auth).json()["language"] == "es"
+
+
+def test_inactivity_ends_the_session_and_keeps_the_answers(client: TestClient, world: World, session: Session) -> None:
+    screening_id, auth, csrf = self_screening(client, world)
+    link, code = issue_link(client, screening_id, csrf)
+    youth = TestClient(client.app)
+    token = youth_csrf(youth.post("/go", data={"code": code, "link_token": link}).text)
+    youth.post("/s/1", data={"csrf_token": token, "action": "next", "q_no_safe_place": "not_sure"})
+    record = session.exec(select(YouthSession)).one()
+    record.last_seen_at = utcnow() - timedelta(minutes=16)
+    session.add(record)
+    session.commit()
+    assert youth.get("/s/2", follow_redirects=False).headers["location"] == "/go?ended=1"
+    session.expire_all()
+    assert session.exec(select(YouthSession)).one().ended_reason == "idle"
+    answers = client.get(f"/api/v1/screenings/{screening_id}", headers=auth).json()["answers"]
+    assert answers["no_safe_place"]["value"] == "not_sure"

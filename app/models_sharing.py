@@ -1,0 +1,131 @@
+"""Tables for sharing across agencies: consent, record links, break-glass, the disclosure ledger.
+
+Imported by `app.models`, so every table is on the one metadata.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column
+from sqlmodel import Field, SQLModel
+
+from app.models import UTCDateTime, new_id, utcnow
+
+
+class Category(StrEnum):
+    """What a consent lets one agency see of another's records."""
+
+    result_summary = "result_summary"
+    item_answers = "item_answers"
+    notes = "notes"
+
+
+class Purpose(StrEnum):
+    care_coordination = "care_coordination"
+    referral = "referral"
+    treatment = "treatment"
+
+
+class Grantor(StrEnum):
+    youth = "youth"
+    parent_guardian = "parent_guardian"
+    custodial_agency = "custodial_agency"
+    court = "court"
+
+
+class ConsentMethod(StrEnum):
+    written = "written"
+    electronic_signature = "electronic_signature"
+    verbal_pending_written = "verbal_pending_written"
+
+
+class Consent(SQLModel, table=True):
+    """A release of information from one agency to another about one person, for a time.
+
+    Modelled close to FHIR Consent. A change creates a new consent that supersedes the old one.
+    """
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    person_id: str = Field(index=True, max_length=32)
+    from_agency_id: str = Field(foreign_key="agency.id", index=True, max_length=32)
+    to_agency_id: str = Field(foreign_key="agency.id", index=True, max_length=32)
+    grantor: str = Field(max_length=32)
+    authority: str = Field(max_length=200)
+    # One column per category, so the access check filters in SQL the same way on every engine.
+    result_summary: bool = False
+    item_answers: bool = False
+    notes: bool = False
+    purpose: str = Field(max_length=32)
+    starts_at: datetime = Field(sa_type=UTCDateTime)
+    ends_at: datetime = Field(sa_type=UTCDateTime)
+    method: str = Field(max_length=32)
+    recorded_by: str = Field(foreign_key="user.id", max_length=32)
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_by: str | None = Field(default=None, foreign_key="user.id", max_length=32)
+    supersedes: str | None = Field(default=None, foreign_key="consent.id", max_length=32)
+    superseded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    @property
+    def categories(self) -> list[str]:
+        """The categories this consent covers."""
+        return [c.value for c in Category if getattr(self, c.value)]
+
+
+class RecordLink(SQLModel, table=True):
+    """An agency's record joined to a person's record elsewhere, under a consent or a break-glass."""
+
+    __tablename__ = "record_link"
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    youth_id: str = Field(foreign_key="youth.id", index=True, max_length=32)
+    previous_person_id: str = Field(max_length=32)
+    person_id: str = Field(index=True, max_length=32)
+    linked_by: str = Field(foreign_key="user.id", max_length=32)
+    consent_id: str | None = Field(default=None, foreign_key="consent.id", max_length=32)
+    break_glass_id: str | None = Field(default=None, foreign_key="break_glass.id", max_length=32)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    undone_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    undone_by: str | None = Field(default=None, foreign_key="user.id", max_length=32)
+
+
+class BreakGlass(SQLModel, table=True):
+    """A supervisor's time-limited, reasoned, always-audited access to another agency's records."""
+
+    __tablename__ = "break_glass"
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    user_id: str = Field(foreign_key="user.id", index=True, max_length=32)
+    agency_id: str = Field(foreign_key="agency.id", index=True, max_length=32)
+    person_id: str = Field(index=True, max_length=32)
+    reason_enc: str
+    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Disclosure(SQLModel, table=True):
+    """One cross-agency view or export: who saw what of whom, when, and under which authority."""
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    at: datetime = Field(default_factory=utcnow, index=True, sa_type=UTCDateTime)
+    person_id: str = Field(index=True, max_length=32)
+    viewer_id: str = Field(foreign_key="user.id", max_length=32)
+    viewer_agency_id: str = Field(foreign_key="agency.id", index=True, max_length=32)
+    owner_agency_id: str = Field(foreign_key="agency.id", index=True, max_length=32)
+    screening_id: str | None = Field(default=None, foreign_key="screening.id", max_length=32)
+    kind: str = Field(max_length=16)  # view | export | carry_forward
+    categories: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    purpose: str = Field(max_length=32)
+    consent_id: str | None = Field(default=None, foreign_key="consent.id", max_length=32)
+    break_glass_id: str | None = Field(default=None, foreign_key="break_glass.id", max_length=32)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class MatchKey(SQLModel, table=True):
+    """A keyed blind index of one normalized or variant form of a record's identifiers."""
+
+    __tablename__ = "match_key"
+    youth_id: str = Field(foreign_key="youth.id", primary_key=True, max_length=32)
+    key: str = Field(primary_key=True, max_length=64, index=True)
