@@ -86,6 +86,7 @@ def seed(db: Session, keys: KeyRing, registry: Registry) -> bool:
 def _completed_screening(db: Session, keys: KeyRing, registry: Registry, user: User, youth_id: str) -> None:
     screening = screenings.start(
         db,
+        keys,
         registry,
         user,
         ScreeningCreate(youth_id=youth_id, instrument_id="tellonce-practitioner-indicators", mode="practitioner"),

@@ -58,6 +58,9 @@ def create(db: Session, keys: KeyRing, user: User, data: YouthCreate) -> Youth:
     link.case_number_enc = keys.encrypt(data.case_number.strip(), "youth_link", "case_number", link.id)
     db.add(link)
     db.flush()
+    from app.sharing.links import index_record  # here, not at the top: sharing builds on records
+
+    index_record(db, keys, youth)
     audit.record(
         db, "youth.create", actor_id=user.id, agency_id=user.agency_id, object_type="youth", object_id=youth.id
     )

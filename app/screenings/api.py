@@ -59,7 +59,7 @@ def start_screening(
     data: ScreeningCreate, db: SessionDep, keys: KeysDep, registry: RegistryDep, user: ApiUserDep
 ) -> ScreeningPublic:
     """Start a screening of a youth with an instrument and a mode it allows."""
-    return service.public(db, keys, service.start(db, registry, user, data))
+    return service.public(db, keys, service.start(db, keys, registry, user, data))
 
 
 @router.get("/screenings/{screening_id}", response_model=ScreeningPublic, tags=["screenings"])

@@ -98,7 +98,7 @@ async def start(
             {"youth_id": youth_id, "instrument_id": instrument_id, "instrument_version": version or None}
             | {"mode": mode, "language": language}
         )
-        screening = service.start(db, registry, auth.user, data)
+        screening = service.start(db, keys, registry, auth.user, data)
     except ValidationError:
         message = _("Choose what to use, and how it is given.")
     except InvalidInput as exc:

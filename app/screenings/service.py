@@ -24,8 +24,12 @@ def instrument_of(registry: Registry, screening: Screening) -> CompiledInstrumen
     return instrument
 
 
-def start(db: Session, registry: Registry, user: User, data: ScreeningCreate) -> Screening:
-    """Begin a screening of a youth the user may read, with an instrument in a mode it allows."""
+def start(db: Session, keys: KeyRing, registry: Registry, user: User, data: ScreeningCreate) -> Screening:
+    """Begin a screening of a youth the user may read, with an instrument in a mode it allows.
+
+    Answers the youth already gave (here, or at an agency that consented to share item answers)
+    are carried forward with their source, so nobody asks again.
+    """
     youth = access.readable_youth(db, user, data.youth_id)
     instrument = registry.get(data.instrument_id, data.instrument_version)
     if instrument is None:
@@ -59,6 +63,9 @@ def start(db: Session, registry: Registry, user: User, data: ScreeningCreate) ->
         object_id=screening.id,
         detail={"instrument": instrument.id, "version": instrument.version},
     )
+    from app.sharing.tellonce import carry_forward  # sharing builds on screenings; import where used
+
+    carry_forward(db, keys, user, screening, instrument)
     return screening
 
 
@@ -126,6 +133,11 @@ def store_answers(
             if row is not None:
                 db.delete(row)
             continue
+        if (
+            row is not None
+            and keys.decrypt_json(row.value_enc, "answer", "value", _row_id(screening.id, item_id)) == value
+        ):
+            continue  # unchanged: a confirmed carried answer keeps its source
         encrypted = keys.encrypt_json(value, "answer", "value", _row_id(screening.id, item_id))
         if row is None:
             row = Answer(screening_id=screening.id, item_id=item_id, value_enc=encrypted, updated_by=actor_id)

@@ -1,0 +1,147 @@
+"""Consent (release of information): record, supersede, revoke, and list. The access function reads it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import Session, col, select
+
+from app import access, audit
+from app.errors import Conflict, InvalidInput, NotFound
+from app.models import Agency, User, Youth, utcnow
+from app.models_sharing import Category, Consent
+from app.sharing.schemas import ConsentCreate, ConsentPublic
+
+MAX_CONSENT_DAYS = 365  # agency policy may shorten it; the end date is always required
+
+
+def is_active(consent: Consent) -> bool:
+    """In force right now: started, not ended, not revoked, not superseded."""
+    now = utcnow()
+    return consent.starts_at <= now < consent.ends_at and consent.revoked_at is None and consent.superseded_at is None
+
+
+def public(consent: Consent) -> ConsentPublic:
+    """A consent for pages and the API."""
+    return ConsentPublic.model_validate(consent).model_copy(
+        update={"categories": consent.categories, "active": is_active(consent)}
+    )
+
+
+def record(db: Session, user: User, data: ConsentCreate, supersedes: Consent | None = None) -> Consent:
+    """Record a release from the user's agency about one of its youth to another agency."""
+    youth = access.readable_youth(db, user, data.youth_id)
+    recipient = db.get(Agency, data.to_agency_id)
+    if recipient is None or recipient.id == user.agency_id:
+        raise InvalidInput("Choose another agency to share with.", {"field": "to_agency_id"})
+    starts = data.starts_at or utcnow()
+    ends = data.ends_at if data.ends_at.tzinfo else data.ends_at.replace(tzinfo=starts.tzinfo)
+    if ends <= utcnow():
+        raise InvalidInput("The end date must be in the future.", {"field": "ends_at"})
+    if ends - starts > timedelta(days=MAX_CONSENT_DAYS):
+        raise InvalidInput(f"A consent may last at most {MAX_CONSENT_DAYS} days.", {"field": "ends_at"})
+    consent = Consent(
+        person_id=youth.person_id,
+        from_agency_id=user.agency_id,
+        to_agency_id=recipient.id,
+        grantor=data.grantor,
+        authority=data.authority,
+        purpose=data.purpose,
+        starts_at=starts,
+        ends_at=ends,
+        method=data.method,
+        recorded_by=user.id,
+        supersedes=supersedes.id if supersedes else None,
+        **{c.value: c in data.categories for c in Category},
+    )
+    db.add(consent)
+    db.flush()
+    audit.record(
+        db,
+        "consent.record",
+        actor_id=user.id,
+        agency_id=user.agency_id,
+        object_type="consent",
+        object_id=consent.id,
+        detail={
+            "to_agency": recipient.id,
+            "categories": consent.categories,
+            "purpose": consent.purpose,
+            "supersedes": consent.supersedes,
+        },
+    )
+    return consent
+
+
+def owned(db: Session, user: User, consent_id: str) -> Consent:
+    """A consent the user's agency recorded (only the disclosing agency changes it)."""
+    consent = db.get(Consent, consent_id)
+    if consent is None or consent.from_agency_id != user.agency_id:
+        raise NotFound("No such consent.")
+    return consent
+
+
+def supersede(db: Session, user: User, consent_id: str, data: ConsentCreate) -> Consent:
+    """Change a consent: a new one replaces it; the old one is kept, marked superseded."""
+    old = owned(db, user, consent_id)
+    if old.revoked_at is not None or old.superseded_at is not None:
+        raise Conflict("This consent is no longer in force; record a new one instead.")
+    old.superseded_at = utcnow()
+    db.add(old)
+    return record(db, user, data, supersedes=old)
+
+
+def revoke(db: Session, user: User, consent_id: str) -> Consent:
+    """Revoke a consent: it stops covering anything on the very next request."""
+    consent = owned(db, user, consent_id)
+    if consent.revoked_at is None:
+        consent.revoked_at, consent.revoked_by = utcnow(), user.id
+        db.add(consent)
+        audit.record(
+            db,
+            "consent.revoke",
+            actor_id=user.id,
+            agency_id=user.agency_id,
+            object_type="consent",
+            object_id=consent.id,
+        )
+    return consent
+
+
+def for_youth(db: Session, user: User, youth_id: str) -> list[Consent]:
+    """Consents about this youth's person that the user's agency gave or received, newest first."""
+    youth = access.readable_youth(db, user, youth_id)
+    return list(
+        db.exec(
+            select(Consent)
+            .where(Consent.person_id == youth.person_id)
+            .where((col(Consent.from_agency_id) == user.agency_id) | (col(Consent.to_agency_id) == user.agency_id))
+            .order_by(col(Consent.recorded_at).desc())
+        )
+    )
+
+
+def active_from(db: Session, person_id: str, from_agency_id: str, to_agency_id: str) -> list[Consent]:
+    """Consents in force now from one agency to another about a person."""
+    now = utcnow()
+    return list(
+        db.exec(
+            select(Consent).where(
+                Consent.person_id == person_id,
+                Consent.from_agency_id == from_agency_id,
+                Consent.to_agency_id == to_agency_id,
+                col(Consent.starts_at) <= now,
+                col(Consent.ends_at) > now,
+                col(Consent.revoked_at).is_(None),
+                col(Consent.superseded_at).is_(None),
+            )
+        )
+    )
+
+
+def person_of(db: Session, youth_id: str) -> str:
+    """The person a record belongs to."""
+    youth = db.get(Youth, youth_id)
+    if youth is None:
+        raise NotFound("No such youth.")
+    return youth.person_id

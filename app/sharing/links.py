@@ -1,0 +1,151 @@
+"""Finding the same person at other agencies, and linking records under consent or break-glass.
+
+A user learns only that a possible match exists and that linking needs the youth's consent,
+never whose record it is or where. Records are never merged by themselves: a person's records
+are joined by giving them one person id, which a wrong link's undo restores.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlmodel import Session, col, select
+
+from app import access, audit
+from app.crypto import KeyRing
+from app.errors import InvalidInput, NotFound
+from app.models import Agency, AgencyKind, User, Youth, YouthLink, utcnow
+from app.models_sharing import BreakGlass, MatchKey, RecordLink
+from app.records.matching import Identity, blocking_keys, is_possible_match, similarity
+from app.sharing import consent as consents
+from app.sharing.breakglass import open_glass
+from app.sharing.schemas import BreakGlassCreate
+
+
+def identity_of(keys: KeyRing, youth: Youth) -> Identity:
+    """A record's identifiers, decrypted for matching (never shown to the other agency)."""
+    return Identity(
+        given_name=keys.decrypt(youth.given_name_enc, "youth", "given_name", youth.id),
+        family_name=keys.decrypt(youth.family_name_enc, "youth", "family_name", youth.id),
+        birth_date=date.fromisoformat(keys.decrypt(youth.birth_date_enc, "youth", "birth_date", youth.id)),
+    )
+
+
+def index_record(db: Session, keys: KeyRing, youth: Youth) -> None:
+    """Store the record's blocking keys (keyed hashes) so later records can find it."""
+    for key in blocking_keys(keys, identity_of(keys, youth)):
+        db.add(MatchKey(youth_id=youth.id, key=key))
+    db.flush()
+
+
+def candidates(db: Session, keys: KeyRing, user: User, youth_id: str) -> list[Youth]:
+    """Other people's records that may be this youth, best first; none held only by victim-service agencies
+    that have not consented to this agency (telling that a record exists is itself a disclosure)."""
+    youth = access.readable_youth(db, user, youth_id)
+    mine = identity_of(keys, youth)
+    shared = select(MatchKey.youth_id).where(
+        col(MatchKey.key).in_(select(MatchKey.key).where(MatchKey.youth_id == youth.id))
+    )
+    rows = db.exec(select(Youth).where(col(Youth.id).in_(shared), Youth.person_id != youth.person_id)).all()
+    scored = []
+    for other in rows:
+        theirs = identity_of(keys, other)
+        if is_possible_match(mine, theirs) and _may_learn_of(db, user, other):
+            scored.append((similarity(mine, theirs), other))
+    scored.sort(key=lambda pair: -pair[0])
+    best: dict[str, Youth] = {}
+    for _score, other in scored:
+        best.setdefault(other.person_id, other)
+    return list(best.values())
+
+
+def _may_learn_of(db: Session, user: User, other: Youth) -> bool:
+    holders = db.exec(
+        select(Agency).join(YouthLink, col(YouthLink.agency_id) == col(Agency.id)).where(YouthLink.youth_id == other.id)
+    ).all()
+    if any(a.kind != AgencyKind.victim_service for a in holders):
+        return True
+    return any(consents.active_from(db, other.person_id, a.id, user.agency_id) for a in holders)
+
+
+def link(
+    db: Session,
+    keys: KeyRing,
+    user: User,
+    youth_id: str,
+    candidate_id: str,
+    break_glass: BreakGlassCreate | None = None,
+) -> RecordLink:
+    """Join this agency's record to a candidate's person, under an active consent to this agency or a break-glass."""
+    youth = access.readable_youth(db, user, youth_id)
+    if not any(c.id == candidate_id for c in candidates(db, keys, user, youth_id)):
+        raise NotFound("No such possible match.")
+    other = db.get(Youth, candidate_id)
+    if other is None:
+        raise NotFound("No such possible match.")
+    granted = db.exec(
+        select(YouthLink.agency_id)
+        .join(Youth, col(Youth.id) == col(YouthLink.youth_id))
+        .where(Youth.person_id == other.person_id)
+    ).all()
+    consent = next(
+        (c for agency in granted for c in consents.active_from(db, other.person_id, agency, user.agency_id)), None
+    )
+    glass: BreakGlass | None = None
+    if consent is None:
+        if break_glass is None:
+            raise InvalidInput(
+                "Linking needs the youth's consent: ask the youth which programs they have worked "
+                "with, and ask that program to record their release to your agency."
+            )
+        glass = open_glass(db, keys, user, youth_id, break_glass)
+        glass.person_id = other.person_id
+        db.add(glass)
+    record = RecordLink(
+        youth_id=youth.id,
+        previous_person_id=youth.person_id,
+        person_id=other.person_id,
+        linked_by=user.id,
+        consent_id=consent.id if consent else None,
+        break_glass_id=glass.id if glass else None,
+    )
+    youth.person_id = other.person_id
+    youth.version += 1
+    db.add(youth)
+    db.add(record)
+    db.flush()
+    audit.record(
+        db,
+        "record.link",
+        actor_id=user.id,
+        agency_id=user.agency_id,
+        object_type="youth",
+        object_id=youth.id,
+        detail={"under": "consent" if consent else "break_glass"},
+    )
+    return record
+
+
+def undo(db: Session, user: User, link_id: str) -> RecordLink:
+    """Undo a wrong link: the record becomes its own person again."""
+    record = db.get(RecordLink, link_id)
+    if record is None or record.undone_at is not None:
+        raise NotFound("No such link.")
+    youth = access.readable_youth(db, user, record.youth_id)
+    youth.person_id = record.previous_person_id
+    youth.version += 1
+    record.undone_at, record.undone_by = utcnow(), user.id
+    db.add(youth)
+    db.add(record)
+    audit.record(
+        db, "record.unlink", actor_id=user.id, agency_id=user.agency_id, object_type="youth", object_id=youth.id
+    )
+    return record
+
+
+def links_of(db: Session, user: User, youth_id: str) -> list[RecordLink]:
+    """The links made for this agency's record, newest first."""
+    youth = access.readable_youth(db, user, youth_id)
+    return list(
+        db.exec(select(RecordLink).where(RecordLink.youth_id == youth.id).order_by(col(RecordLink.created_at).desc()))
+    )
