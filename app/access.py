@@ -35,43 +35,55 @@ def youth_readable_clause(user: User) -> ColumnElement[bool]:
     return exists().where(col(YouthLink.youth_id) == col(Youth.id), col(YouthLink.agency_id) == user.agency_id)
 
 
-def _person_of_screening() -> ColumnElement[str]:
-    subject = aliased(Youth)
-    return select(subject.person_id).where(subject.id == col(Screening.youth_id)).scalar_subquery()
-
-
 def _consent_clause(user: User, category: Category, purpose: str) -> ColumnElement[bool]:
     now = utcnow()
-    return exists().where(
-        col(Consent.person_id) == _person_of_screening(),
-        col(Consent.from_agency_id) == col(Screening.agency_id),
-        col(Consent.to_agency_id) == user.agency_id,
-        getattr(Consent, category.value).is_(True),
-        col(Consent.purpose) == purpose,
-        col(Consent.starts_at) <= now,
-        col(Consent.ends_at) > now,
-        col(Consent.revoked_at).is_(None),
-        col(Consent.superseded_at).is_(None),
+    subject = aliased(Youth)
+    return (
+        select(Consent.id)
+        .join(subject, col(subject.person_id) == col(Consent.person_id))
+        .where(
+            col(subject.id) == col(Screening.youth_id),
+            col(Consent.from_agency_id) == col(Screening.agency_id),
+            col(Consent.to_agency_id) == user.agency_id,
+            getattr(Consent, category.value).is_(True),
+            col(Consent.purpose) == purpose,
+            col(Consent.starts_at) <= now,
+            col(Consent.ends_at) > now,
+            col(Consent.revoked_at).is_(None),
+            col(Consent.superseded_at).is_(None),
+        )
+        .correlate(Screening)
+        .exists()
     )
 
 
 def _break_glass_clause(user: User) -> ColumnElement[bool]:
     now = utcnow()
-    return exists().where(
-        col(BreakGlass.user_id) == user.id,
-        col(BreakGlass.person_id) == _person_of_screening(),
-        col(BreakGlass.expires_at) > now,
-        col(BreakGlass.ended_at).is_(None),
+    subject = aliased(Youth)
+    return (
+        select(BreakGlass.id)
+        .join(subject, col(subject.person_id) == col(BreakGlass.person_id))
+        .where(
+            col(subject.id) == col(Screening.youth_id),
+            col(BreakGlass.user_id) == user.id,
+            col(BreakGlass.expires_at) > now,
+            col(BreakGlass.ended_at).is_(None),
+        )
+        .correlate(Screening)
+        .exists()
     )
 
 
 def _linked_clause(user: User) -> ColumnElement[bool]:
     """The user's agency holds a record of the screening's person."""
-    own = aliased(Youth)
-    return exists().where(
-        col(YouthLink.agency_id) == user.agency_id,
-        col(YouthLink.youth_id) == own.id,
-        own.person_id == _person_of_screening(),
+    own, subject = aliased(Youth), aliased(Youth)
+    return (
+        select(YouthLink.id)
+        .join(own, col(own.id) == col(YouthLink.youth_id))
+        .join(subject, col(subject.person_id) == col(own.person_id))
+        .where(col(YouthLink.agency_id) == user.agency_id, col(subject.id) == col(Screening.youth_id))
+        .correlate(Screening)
+        .exists()
     )
 
 

@@ -18,6 +18,8 @@ db_cli = typer.Typer(help="Database commands.", no_args_is_help=True)
 users_cli = typer.Typer(help="User accounts.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(users_cli, name="users")
+audit_cli = typer.Typer(help="The audit log.", no_args_is_help=True)
+cli.add_typer(audit_cli, name="audit")
 
 
 @db_cli.command("upgrade")
@@ -74,7 +76,7 @@ def users_create(
     typer.echo(f"Created {user.role} {user.email} in {agency}.")
 
 
-@cli.command("audit-verify")
+@audit_cli.command("verify")
 def audit_verify() -> None:
     """Check the audit log's hash chain; name the first broken link."""
     from app import audit

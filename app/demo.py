@@ -6,18 +6,21 @@ TellOnce, never for a real deployment.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlmodel import Session, select
 
 from app.accounts import service as accounts
 from app.accounts.schemas import AgencyCreate, UserCreate
 from app.crypto import KeyRing
-from app.models import Agency, AgencyKind, Role, User
+from app.models import Agency, AgencyKind, Role, User, utcnow
+from app.models_sharing import Category, ConsentMethod, Grantor, Purpose
 from app.records import service as records
 from app.records.schemas import YouthCreate
 from app.screenings import service as screenings
 from app.screenings.schemas import AnswersSave, ScreeningCreate
+from app.sharing import consent, links
+from app.sharing.schemas import ConsentCreate
 from instruments.loader import Registry
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 (printed for the demo; demo data only)
@@ -79,8 +82,49 @@ def seed(db: Session, keys: KeyRing, registry: Registry) -> bool:
         )
     youth = records.find_by_case_number(db, keys, screener, "RB-1001")
     _completed_screening(db, keys, registry, screener, youth.id)
+    _shared_story(db, keys, registry, users, youth.id)
     db.flush()
     return True
+
+
+def _shared_story(
+    db: Session, keys: KeyRing, registry: Registry, users: dict[tuple[str, str], User], youth_id: str
+) -> None:
+    """Tell once, in the demo: the youth agrees that Riverbend shares with Harbor; Harbor adds the youth
+    (spelled a little differently), links the record under that consent and starts its own screening,
+    in which Riverbend's answers are already filled in. Revoking it is left to the person trying the demo."""
+    riverbend, harbor = AGENCIES[0][0], AGENCIES[1][0]
+    sharer, receiver = users[(riverbend, "supervisor")], users[(harbor, "screener")]
+    consent.record(
+        db,
+        sharer,
+        ConsentCreate(
+            youth_id=youth_id,
+            to_agency_id=receiver.agency_id,
+            grantor=Grantor.youth,
+            authority="Youth aged 17, signed the release in person",
+            purpose=Purpose.care_coordination,
+            categories=[Category.result_summary, Category.item_answers],
+            method=ConsentMethod.written,
+            ends_at=utcnow() + timedelta(days=90),
+        ),
+    )
+    own = records.create(
+        db,
+        keys,
+        receiver,
+        YouthCreate(given_name="Avery", family_name="Lindquist", birth_date=date(2009, 3, 14), case_number="HC-2001"),
+    )
+    match = links.candidates(db, keys, receiver, own.id)
+    if match:
+        links.link(db, keys, receiver, own.id, match[0].id)
+    screenings.start(
+        db,
+        keys,
+        registry,
+        receiver,
+        ScreeningCreate(youth_id=own.id, instrument_id="tellonce-practitioner-indicators", mode="practitioner"),
+    )
 
 
 def _completed_screening(db: Session, keys: KeyRing, registry: Registry, user: User, youth_id: str) -> None:

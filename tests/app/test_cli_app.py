@@ -1,0 +1,47 @@
+"""The app's commands: audit verify names the first broken link; demo data tells the whole story."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from app.cli import cli
+from app.models import Answer, Screening, Youth
+from app.models_sharing import Consent, Disclosure, RecordLink
+from tests.app.conftest import World
+
+
+def test_audit_verify_passes_then_names_the_tampered_event(session: Session, world: World) -> None:
+    runner = CliRunner()
+    world.user(world.agency())  # a few audited actions happen through the services below
+    from app import audit
+
+    for action in ("one", "two", "three"):
+        audit.record(session, f"test.{action}")
+    session.commit()
+    ok = runner.invoke(cli, ["audit", "verify"])
+    assert ok.exit_code == 0, ok.output
+    assert "intact" in ok.output
+    second = session.exec(select(audit.AuditEvent).where(audit.AuditEvent.action == "test.two")).one()
+    session.execute(text("UPDATE audit_event SET action = 'test.edited' WHERE seq = :seq"), {"seq": second.seq})
+    session.commit()
+    broken = runner.invoke(cli, ["audit", "verify"])
+    assert broken.exit_code == 1
+    assert f"broken at event {second.seq}" in broken.output
+
+
+def test_demo_data_shows_the_tell_once_story(session: Session) -> None:
+    result = CliRunner().invoke(cli, ["demo"])
+    assert result.exit_code == 0, result.output
+    assert "screener@harbor.example.org" in result.output
+    assert len(session.exec(select(Consent)).all()) == 1
+    link = session.exec(select(RecordLink)).one()
+    linked = session.get(Youth, link.youth_id)
+    assert linked is not None and linked.person_id == link.person_id
+    harbor_screening = session.exec(select(Screening).where(Screening.status == "in_progress")).one()
+    carried = session.exec(select(Answer).where(Answer.screening_id == harbor_screening.id)).all()
+    assert carried and {a.source for a in carried} == {"carried"}
+    assert [d.kind for d in session.exec(select(Disclosure))] == ["carry_forward"]
+    again = CliRunner().invoke(cli, ["demo"])
+    assert "already there" in again.output
