@@ -36,25 +36,7 @@ def youth_readable_clause(user: User) -> ColumnElement[bool]:
 
 
 def _consent_clause(user: User, category: Category, purpose: str) -> ColumnElement[bool]:
-    now = utcnow()
-    subject = aliased(Youth)
-    return (
-        select(Consent.id)
-        .join(subject, col(subject.person_id) == col(Consent.person_id))
-        .where(
-            col(subject.id) == col(Screening.youth_id),
-            col(Consent.from_agency_id) == col(Screening.agency_id),
-            col(Consent.to_agency_id) == user.agency_id,
-            getattr(Consent, category.value).is_(True),
-            col(Consent.purpose) == purpose,
-            col(Consent.starts_at) <= now,
-            col(Consent.ends_at) > now,
-            col(Consent.revoked_at).is_(None),
-            col(Consent.superseded_at).is_(None),
-        )
-        .correlate(Screening)
-        .exists()
-    )
+    return shared_with_clause(user.agency_id, category, purpose)
 
 
 def _break_glass_clause(user: User) -> ColumnElement[bool]:
@@ -93,6 +75,34 @@ def screening_readable_clause(
     """A WHERE clause selecting the screenings `user` may read for that category and purpose, now."""
     shared = and_(_linked_clause(user), or_(_consent_clause(user, category, purpose), _break_glass_clause(user)))
     return or_(col(Screening.agency_id) == user.agency_id, shared)
+
+
+def shared_with_clause(recipient_agency_id: str, category: Category, purpose: str) -> ColumnElement[bool]:
+    """Screenings that a recipient agency may receive, for an export by their owning agency, right now.
+
+    The same rule as a read by the recipient: an active consent from the screening's agency to the
+    recipient about the screening's person covering the category and the purpose. (No break-glass:
+    break-glass is one supervisor's emergency view, never a bulk export.)
+    """
+    now = utcnow()
+    subject = aliased(Youth)
+    return (
+        select(Consent.id)
+        .join(subject, col(subject.person_id) == col(Consent.person_id))
+        .where(
+            col(subject.id) == col(Screening.youth_id),
+            col(Consent.from_agency_id) == col(Screening.agency_id),
+            col(Consent.to_agency_id) == recipient_agency_id,
+            getattr(Consent, category.value).is_(True),
+            col(Consent.purpose) == purpose,
+            col(Consent.starts_at) <= now,
+            col(Consent.ends_at) > now,
+            col(Consent.revoked_at).is_(None),
+            col(Consent.superseded_at).is_(None),
+        )
+        .correlate(Screening)
+        .exists()
+    )
 
 
 def readable_youth(db: Session, user: User, youth_id: str) -> Youth:
