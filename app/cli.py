@@ -8,12 +8,14 @@ from typing import Annotated
 import typer
 from sqlmodel import Session
 
+from app.exports.cli import export_command
 from instruments.cli import cli as instruments_cli
 from scoring.cli import score_command
 
 cli = typer.Typer(help="TellOnce: trauma-informed screening, told once.", no_args_is_help=True)
 cli.add_typer(instruments_cli, name="instruments")
 cli.command("score")(score_command)
+cli.command("export")(export_command)
 db_cli = typer.Typer(help="Database commands.", no_args_is_help=True)
 users_cli = typer.Typer(help="User accounts.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")

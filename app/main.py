@@ -121,19 +121,33 @@ def create_app(*, upgrade_database: bool = True) -> FastAPI:
 
     from app.accounts import api as accounts_api
     from app.accounts import pages as accounts_pages
+    from app.exports import api as exports_api
+    from app.exports import fhir_api as exports_fhir_api
+    from app.exports import pages as exports_pages
     from app.portal import pages as portal_pages
     from app.portal import staff_pages as portal_staff_pages
     from app.records import pages as records_pages
+    from app.reports import api as reports_api
+    from app.reports import pages as reports_pages
     from app.screenings import api as screenings_api
     from app.screenings import pages as screenings_pages
+    from app.sharing import api as sharing_api
+    from app.sharing import pages as sharing_pages
 
     app.include_router(portal_pages.router)
     app.include_router(portal_staff_pages.router)
     app.include_router(accounts_pages.router)
     app.include_router(screenings_pages.router)
     app.include_router(records_pages.router)
+    app.include_router(exports_pages.router)
+    app.include_router(reports_pages.router)
+    app.include_router(sharing_pages.router)
     app.include_router(accounts_api.router, prefix="/api/v1")
     app.include_router(screenings_api.router, prefix="/api/v1")
+    app.include_router(exports_api.router, prefix="/api/v1")
+    app.include_router(exports_fhir_api.router, prefix="/api/v1")
+    app.include_router(reports_api.router, prefix="/api/v1")
+    app.include_router(sharing_api.router, prefix="/api/v1")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

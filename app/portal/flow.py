@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,13 +39,19 @@ def shown_items(instrument: CompiledInstrument, page: Page, answers: Mapping[str
 
 
 def next_page(
-    instrument: CompiledInstrument, all_pages: list[Page], after: int, answers: Mapping[str, Any], step: int = 1
+    instrument: CompiledInstrument,
+    all_pages: list[Page],
+    after: int,
+    answers: Mapping[str, Any],
+    step: int = 1,
+    told: Collection[str] = frozenset(),
 ) -> int | None:
-    """The number of the next (or, with step=-1, previous) page that shows a question; None past the end."""
+    """The number of the next (or, with step=-1, previous) page that shows a question not yet `told` (answered
+    already, carried from an earlier screening: the youth is not asked again); None past the end."""
     number = after + step
     while 1 <= number <= len(all_pages):
         shown = shown_items(instrument, all_pages[number - 1], answers)
-        if any(instrument.items[i].type != "notice" for i in shown):
+        if any(instrument.items[i].type != "notice" and i not in told for i in shown):
             return number
         number += step
     return None

@@ -12,8 +12,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
 
 from app import i18n
+from app.crypto import KeyRing
 from app.db import SessionDep
 from app.deps import KeysDep, RegistryDep, SettingsDep, client_address
 from app.errors import AppError, Conflict, Forbidden
@@ -135,15 +137,25 @@ def set_youth_cookie(response: Response, token: str, settings: Settings) -> None
     response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=settings.secure_cookies, path="/")
 
 
+def _told(db: Session, keys: KeyRing, screening: Screening) -> set[str]:
+    """Items whose answers were carried from an earlier screening: not asked again."""
+    return {k for k, v in screenings.stored_answers(db, keys, screening).items() if v.source == "carried"}
+
+
 @router.get("/s/0")
-def welcome(request: Request, ctx: YouthDep, db: SessionDep) -> Response:
+def welcome(request: Request, ctx: YouthDep, db: SessionDep, keys: KeysDep) -> Response:
     agency = db.get(Agency, ctx.screening.agency_id)
     notice = (agency.confidentiality_notice or {}).get(ctx.lang) if agency else None
+    told = _told(db, keys, ctx.screening)
+    answers = screenings.answer_values(db, keys, ctx.screening)
+    first = flow.next_page(ctx.instrument, ctx.pages, 0, answers, told=told) or 1
     return _page(
         request,
         ctx,
         "welcome.html",
         agency_notice=notice,
+        told=bool(told),
+        first=first,
         languages=[
             (code, i18n.LANGUAGE_NAMES[code])
             for code in ctx.instrument.definition.languages
@@ -195,6 +207,7 @@ def question_page(
         return RedirectResponse("/s/0", status_code=303)
     page = ctx.pages[number - 1]
     answers = screenings.answer_values(db, keys, ctx.screening)
+    told = _told(db, keys, ctx.screening)
     if page.first_of_section and page.section.notice and not seen:
         return _page(request, ctx, "notice.html", page=page, total=len(ctx.pages))
     return _page(
@@ -206,7 +219,7 @@ def question_page(
         answers=answers,
         more=more,
         items=[ctx.instrument.items[i] for i in flow.shown_items(ctx.instrument, page, answers)],
-        is_last=flow.next_page(ctx.instrument, ctx.pages, number, answers) is None,
+        is_last=flow.next_page(ctx.instrument, ctx.pages, number, answers, told=told) is None,
     )
 
 
@@ -221,6 +234,7 @@ async def save_page(
     page = ctx.pages[number - 1]
     action = str(form.get("action") or "next")
     stored = screenings.answer_values(db, keys, ctx.screening)
+    told = _told(db, keys, ctx.screening)
     if action == "skip_section":
         shown = [i for i in page.items if ctx.instrument.items[i].type != "notice"]
         answers = {i: "declined" for i in shown}
@@ -238,7 +252,7 @@ async def save_page(
                 answers={**stored, **answers},
                 errors=errors,
                 items=[ctx.instrument.items[i] for i in shown],
-                is_last=flow.next_page(ctx.instrument, ctx.pages, number, stored) is None,
+                is_last=flow.next_page(ctx.instrument, ctx.pages, number, stored, told=told) is None,
             )
     try:
         screenings.store_answers(
@@ -271,7 +285,7 @@ async def save_page(
         response.delete_cookie(COOKIE, path="/")
         return response
     if action == "back":
-        target = flow.next_page(ctx.instrument, ctx.pages, number, merged, step=-1)
+        target = flow.next_page(ctx.instrument, ctx.pages, number, merged, step=-1, told=told)
         return RedirectResponse(f"/s/{target}?seen=1" if target else "/s/0", status_code=303)
     appeared = [
         i
@@ -280,7 +294,7 @@ async def save_page(
     ]
     if appeared and action == "next":  # a follow-up question opened on this page: ask it before moving on
         return RedirectResponse(f"/s/{number}?seen=1&more=1#more", status_code=303)
-    target = flow.next_page(ctx.instrument, ctx.pages, number, merged)
+    target = flow.next_page(ctx.instrument, ctx.pages, number, merged, told=told)
     if target is not None:
         return RedirectResponse(f"/s/{target}", status_code=303)
     screenings.finish(db, keys, registry, ctx.screening, ctx.screening.version, None)

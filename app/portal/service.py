@@ -100,7 +100,10 @@ def revoke(db: Session, user: User, access_id: str) -> YouthAccess:
     record = db.get(YouthAccess, access_id)
     if record is None:
         raise NotFound("No such access.")
-    access.writable_screening(db, user, record.screening_id)
+    try:
+        access.writable_screening(db, user, record.screening_id)
+    except NotFound:  # the same answer as for an access that does not exist
+        raise NotFound("No such access.") from None
     if record.revoked_at is None:
         record.revoked_at, record.revoked_by = utcnow(), user.id
         db.add(record)
@@ -117,8 +120,8 @@ def revoke(db: Session, user: User, access_id: str) -> YouthAccess:
 
 
 def accesses(db: Session, user: User, screening_id: str) -> list[YouthAccess]:
-    """The accesses of a screening, newest first."""
-    screening = access.readable_screening(db, user, screening_id)
+    """The accesses of a screening of the user's agency, newest first."""
+    screening = access.writable_screening(db, user, screening_id)
     return list(
         db.exec(
             select(YouthAccess)

@@ -21,7 +21,7 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/screenings/{screening_id}/self")
 def self_access_page(request: Request, screening_id: str, db: SessionDep, auth: WebAuthDep) -> Response:
-    screening = access.readable_screening(db, auth.user, screening_id)
+    screening = access.writable_screening(db, auth.user, screening_id)
     return render(
         request,
         "portal_staff/access.html",

@@ -147,6 +147,8 @@ def youth_page(
         for s in screenings.for_youth(db, auth.user, youth.id)
     ]
     languages = sorted({lang for c in registry.latest() for lang in c.definition.languages})
+    from app.sharing.pages import sharing_context  # sharing builds on records; import where used
+
     return render(
         request,
         "youth/detail.html",
@@ -159,6 +161,7 @@ def youth_page(
         languages=[(code, LANGUAGE_LABELS.get(code, code)) for code in languages],
         language=language or "en",
         error=error,
+        sharing=sharing_context(db, keys, registry, auth, youth.id),
     )
 
 

@@ -64,10 +64,10 @@ def start_screening(
 
 @router.get("/screenings/{screening_id}", response_model=ScreeningPublic, tags=["screenings"])
 def get_screening(screening_id: str, db: SessionDep, keys: KeysDep, user: ApiUserDep) -> ScreeningPublic:
-    """A screening with its answers and its version (send it back when saving)."""
+    """A screening of the caller's agency with its answers, notes and version (send it back when saving)."""
     from app import access
 
-    screening = access.readable_screening(db, user, screening_id)
+    screening = access.writable_screening(db, user, screening_id)
     audit.record(
         db,
         "screening.view",

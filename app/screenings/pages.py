@@ -22,6 +22,7 @@ from app.records.pages import youth_page
 from app.screenings import forms, result_pages, service
 from app.screenings.result_pages import open_screening, see_other, viewed
 from app.screenings.schemas import AnswersSave, DashboardFilter, ScreeningCreate
+from app.sharing import tellonce
 from app.web import _, render, text
 from instruments.compiled import CompiledInstrument
 
@@ -138,7 +139,10 @@ def form_page(
     stored = {k: v.value for k, v in current.answers.items()}
     viewed(db, auth, screening, "form")
     page = _page_in_range(instrument, page)
-    return _form(request, auth, screening, instrument, page, stored, stored, {}, current.notes, more=bool(more))
+    carried = tellonce.provenance(db, screening)
+    return _form(
+        request, auth, screening, instrument, page, stored, stored, {}, current.notes, more=bool(more), carried=carried
+    )
 
 
 def _form(
@@ -154,6 +158,7 @@ def _form(
     *,
     more: bool = False,
     status_code: int = 200,
+    carried: dict[str, tuple[str, datetime]] | None = None,
 ) -> Response:
     sections = forms.sections(instrument)
     items = forms.page_items(instrument, page, stored)
@@ -176,6 +181,7 @@ def _form(
         summary=summary,
         notes=notes,
         more=more,
+        carried=carried or {},
     )
 
 
@@ -220,7 +226,10 @@ async def save_page(
             errors = dict(detail) if isinstance(detail, dict) else {"form": exc.message}
     if errors:
         values = {**stored, **answers}
-        return _form(request, auth, screening, instrument, page, stored, values, errors, notes, status_code=400)
+        carried = tellonce.provenance(db, screening)
+        return _form(
+            request, auth, screening, instrument, page, stored, values, errors, notes, status_code=400, carried=carried
+        )
     action = _field(form, "action") or "next"
     shown_before = {i.id for i in items}
     appeared = [i.id for i in forms.page_items(instrument, page, {**stored, **answers}) if i.id not in shown_before]

@@ -10,9 +10,11 @@ from app import access, audit
 from app.crypto import KeyRing
 from app.db import SessionDep
 from app.deps import FormAuthDep, KeysDep, RegistryDep, WebAuth, WebAuthDep
-from app.errors import Conflict, InvalidInput
-from app.models import Agency, Screening, ScreeningStatus
+from app.errors import Conflict, InvalidInput, NotFound
+from app.models import Agency, Screening, ScreeningStatus, Youth
+from app.models_sharing import Category
 from app.screenings import service, views
+from app.sharing import ledger
 from app.web import _, render, text
 from instruments.compiled import CompiledInstrument
 from instruments.loader import Registry
@@ -26,10 +28,16 @@ def see_other(url: str) -> RedirectResponse:
 
 
 def open_screening(
-    db: Session, auth: WebAuth, registry: Registry, screening_id: str
+    db: Session, auth: WebAuth, registry: Registry, screening_id: str, *, shared: bool = False
 ) -> tuple[Screening, CompiledInstrument]:
-    """A screening the user may read, with the instrument version it was taken under (else not found)."""
-    screening = access.readable_screening(db, auth.user, screening_id)
+    """A screening of the user's agency (or, when `shared`, one another agency shares with it), with its instrument.
+
+    The form, review and completion are the agency's own working copy: sharing never opens them.
+    """
+    if shared:
+        screening = access.readable_screening(db, auth.user, screening_id)
+    else:
+        screening = access.writable_screening(db, auth.user, screening_id)
     return screening, service.instrument_of(registry, screening)
 
 
@@ -122,19 +130,49 @@ def result_page(
     request: Request, screening_id: str, db: SessionDep, keys: KeysDep, registry: RegistryDep, auth: WebAuthDep
 ) -> Response:
     """The explained result: overall level, domains, evidence, completeness, next steps and resources."""
-    screening, instrument = open_screening(db, auth, registry, screening_id)
+    screening, instrument = open_screening(db, auth, registry, screening_id, shared=True)
     if screening.status != ScreeningStatus.completed:
         return see_other(f"/screenings/{screening.id}?page=1")
     result = service.result_of(db, keys, auth.user, screening.id)
     agency = db.get(Agency, auth.user.agency_id)
     viewed(db, auth, screening, "result")
-    notes = service.public(db, keys, screening).notes
+    own = screening.agency_id == auth.user.agency_id  # notes are their own category; a summary share omits them
+    notes = service.public(db, keys, screening).notes if own else None
+    with_answers = own or _answers_shown(db, auth, screening)  # the evidence quotes answers
     return render(
         request,
         "screening/result.html",
         auth=auth,
         screening=screening,
-        view=views.result_view(instrument, result, screening.language, registry),
+        view=views.result_view(instrument, result, screening.language, registry, with_answers=with_answers),
         resources=views.resource_lines(agency.resources if agency else None, screening.language),
         notes=notes,
+        shared_by=None if own else _agency_name(db, screening.agency_id),
     )
+
+
+def _agency_name(db: Session, agency_id: str) -> str:
+    agency = db.get(Agency, agency_id)
+    return agency.name if agency else ""
+
+
+def _answers_shown(db: Session, auth: WebAuth, screening: Screening) -> bool:
+    """Whether another agency's answers may be shown; if so, that is a disclosure of its own in the ledger."""
+    answers, purpose = Category.item_answers, access.DEFAULT_PURPOSE
+    try:
+        access.readable_screening(db, auth.user, screening.id, answers, purpose)
+    except NotFound:
+        return False
+    youth = db.get(Youth, screening.youth_id)
+    ledger.disclose(
+        db,
+        auth.user,
+        owner_agency_id=screening.agency_id,
+        person_id=youth.person_id if youth else "",
+        kind="view",
+        categories=[answers.value],
+        purpose=purpose,
+        grant=access.grant_for(db, auth.user, screening, answers, purpose),
+        screening_id=screening.id,
+    )
+    return True

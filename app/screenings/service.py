@@ -9,8 +9,10 @@ from sqlmodel import Session, col, select, update
 from app import access, audit
 from app.crypto import KeyRing
 from app.errors import Conflict, InvalidInput, NotFound
-from app.models import Answer, Screening, ScreeningResult, ScreeningStatus, User, utcnow
+from app.models import Answer, Screening, ScreeningResult, ScreeningStatus, User, Youth, utcnow
+from app.models_sharing import Category
 from app.screenings.schemas import AnswersSave, DashboardFilter, ScreeningCreate, ScreeningPublic, StoredAnswer
+from app.sharing.ledger import disclose
 from instruments.compiled import CompiledInstrument
 from instruments.loader import Registry
 from scoring import AnswerError, answer_problem, score, visible_only
@@ -211,11 +213,25 @@ def finish(
 
 
 def result_of(db: Session, keys: KeyRing, user: User, screening_id: str) -> dict[str, Any]:
-    """The stored result of a completed screening."""
+    """The stored result of a completed screening; another agency's view of it goes in the disclosure ledger."""
     screening = access.readable_screening(db, user, screening_id)
     row = db.get(ScreeningResult, screening.id)
     if row is None:
         raise NotFound("This screening has no result yet; complete it first.")
+    if screening.agency_id != user.agency_id:
+        summary, purpose = Category.result_summary, access.DEFAULT_PURPOSE
+        youth = db.get(Youth, screening.youth_id)
+        disclose(
+            db,
+            user,
+            owner_agency_id=screening.agency_id,
+            person_id=youth.person_id if youth else "",
+            kind="view",
+            categories=[summary.value],
+            purpose=purpose,
+            grant=access.grant_for(db, user, screening, summary, purpose),
+            screening_id=screening.id,
+        )
     result: dict[str, Any] = keys.decrypt_json(row.result_enc, "screening_result", "result", screening.id)
     return result
 
@@ -241,7 +257,7 @@ def for_youth(db: Session, user: User, youth_id: str) -> list[Screening]:
 
 def dashboard(db: Session, user: User, filters: DashboardFilter, limit: int = 100) -> list[Screening]:
     """Recent screenings of the user's agency, filtered."""
-    query = select(Screening).where(access.screening_readable_clause(user))
+    query = select(Screening).where(Screening.agency_id == user.agency_id)
     if filters.level:
         query = query.where(Screening.overall_level == filters.level)
     if filters.instrument_id:

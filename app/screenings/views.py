@@ -102,9 +102,15 @@ class ResultView:
 
 
 def result_view(
-    instrument: CompiledInstrument, result: Mapping[str, Any], language: str, registry: Registry
+    instrument: CompiledInstrument,
+    result: Mapping[str, Any],
+    language: str,
+    registry: Registry,
+    *,
+    with_answers: bool = True,
 ) -> ResultView:
-    """The stored result, with every id turned into the instrument's words."""
+    """The stored result, with every id turned into the instrument's words (the evidence, which quotes
+    answers, only `with_answers`)."""
     definition = instrument.definition
     default = definition.default_language
 
@@ -125,7 +131,7 @@ def result_view(
                     item_texts.get(e["item_id"], e["item_id"]),
                     answer_label(instrument, e["item_id"], e["answer"], language),
                 )
-                for e in i["evidence"]
+                for e in (i["evidence"] if with_answers else ())
             ],
         )
         for i in result["indicators"]

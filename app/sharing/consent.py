@@ -86,6 +86,8 @@ def supersede(db: Session, user: User, consent_id: str, data: ConsentCreate) -> 
     old = owned(db, user, consent_id)
     if old.revoked_at is not None or old.superseded_at is not None:
         raise Conflict("This consent is no longer in force; record a new one instead.")
+    if access.readable_youth(db, user, data.youth_id).person_id != old.person_id:
+        raise InvalidInput("A change of a consent must be about the same youth.", {"field": "youth_id"})
     old.superseded_at = utcnow()
     db.add(old)
     return record(db, user, data, supersedes=old)

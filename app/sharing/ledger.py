@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import Session, col, select
 
 from app.access import Grant
@@ -41,6 +43,54 @@ def disclose(
     return entry
 
 
-def account(db: Session, person_id: str) -> list[Disclosure]:
-    """Who has seen this person's records, oldest first: the basis of an accounting of disclosures."""
-    return list(db.exec(select(Disclosure).where(Disclosure.person_id == person_id).order_by(col(Disclosure.at))))
+def record_export(
+    db: Session,
+    exporter: User,
+    *,
+    recipient_agency_id: str,
+    person_id: str,
+    screening_id: str,
+    categories: list[str],
+    purpose: str,
+    consent_id: str | None,
+    detail: dict[str, Any] | None = None,
+) -> Disclosure | None:
+    """Record that `exporter` sent one of their agency's screenings to another agency in an export.
+
+    The entry reads "exported to <recipient agency> by <exporter>": the recipient is the agency the
+    data is disclosed to (`viewer_agency_id`), the user who ran the export is `viewer_id`, and the
+    exporter's agency owns the data. Nothing is recorded for an agency's export to itself. The entry
+    is added to the session (not flushed), so a batch of an export is written in one round trip.
+    """
+    if recipient_agency_id == exporter.agency_id:
+        return None
+    entry = Disclosure(
+        person_id=person_id,
+        viewer_id=exporter.id,
+        viewer_agency_id=recipient_agency_id,
+        owner_agency_id=exporter.agency_id,
+        screening_id=screening_id,
+        kind="export",
+        categories=categories,
+        purpose=purpose,
+        consent_id=consent_id,
+        detail={"exported_by": exporter.id, "exporter_agency_id": exporter.agency_id, **(detail or {})},
+    )
+    db.add(entry)
+    return entry
+
+
+def account(db: Session, person_id: str, agency_id: str) -> list[Disclosure]:
+    """Who has seen this person's records held by `agency_id`, or what that agency saw elsewhere, oldest first.
+
+    An agency's account stays within what it already knows: listing views of a third agency's records
+    would tell it that the third agency holds a record of the person.
+    """
+    return list(
+        db.exec(
+            select(Disclosure)
+            .where(Disclosure.person_id == person_id)
+            .where((col(Disclosure.owner_agency_id) == agency_id) | (col(Disclosure.viewer_agency_id) == agency_id))
+            .order_by(col(Disclosure.at))
+        )
+    )

@@ -131,7 +131,10 @@ def undo(db: Session, user: User, link_id: str) -> RecordLink:
     record = db.get(RecordLink, link_id)
     if record is None or record.undone_at is not None:
         raise NotFound("No such link.")
-    youth = access.readable_youth(db, user, record.youth_id)
+    try:
+        youth = access.readable_youth(db, user, record.youth_id)
+    except NotFound:  # the same answer as for a link that does not exist: another agency learns nothing
+        raise NotFound("No such link.") from None
     youth.person_id = record.previous_person_id
     youth.version += 1
     record.undone_at, record.undone_by = utcnow(), user.id

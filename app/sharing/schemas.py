@@ -9,11 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from app.models_sharing import Category, ConsentMethod, Grantor, Purpose
 
 
-class ConsentCreate(BaseModel):
-    """A release from the recording user's agency to another agency, about one of its youth."""
+class ConsentTerms(BaseModel):
+    """What a release says: to whom, what, why, from when and until when, given how (the API's body)."""
 
     model_config = ConfigDict(str_strip_whitespace=True)
-    youth_id: str
     to_agency_id: str
     grantor: Grantor
     authority: str = Field(min_length=2, max_length=200)
@@ -24,10 +23,16 @@ class ConsentCreate(BaseModel):
     method: ConsentMethod
 
     @model_validator(mode="after")
-    def _ends_after_start(self) -> ConsentCreate:
+    def _ends_after_start(self) -> ConsentTerms:
         if self.starts_at is not None and self.ends_at <= self.starts_at:
             raise ValueError("the end date must be after the start date")
         return self
+
+
+class ConsentCreate(ConsentTerms):
+    """A release from the recording user's agency to another agency, about one of its youth."""
+
+    youth_id: str
 
 
 class ConsentPublic(BaseModel):
@@ -54,3 +59,63 @@ class BreakGlassCreate(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True)
     reason: str = Field(min_length=20, max_length=2000)
     hours: int = Field(default=24, ge=1, le=72)
+
+
+class LinkRequest(BaseModel):
+    """Link this record to a possible match (an opaque handle), under consent or, failing that, break-glass."""
+
+    candidate: str = Field(min_length=1, max_length=64)
+    break_glass: BreakGlassCreate | None = None
+
+
+class CandidatePublic(BaseModel):
+    """A possible match: an opaque handle, nothing about whose record it is or where."""
+
+    candidate: str
+
+
+class RecordLinkPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    youth_id: str
+    created_at: datetime
+    consent_id: str | None
+    break_glass_id: str | None
+    undone_at: datetime | None
+
+
+class BreakGlassPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    started_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None
+
+
+class TimelineEntryPublic(BaseModel):
+    """One screening of the person, here or at an agency that shares its summary."""
+
+    model_config = ConfigDict(from_attributes=True)
+    screening_id: str
+    agency_name: str
+    own: bool
+    instrument_id: str
+    instrument_version: str
+    started_at: datetime
+    completed_at: datetime | None
+    overall_level: str | None
+
+
+class DisclosurePublic(BaseModel):
+    """One line of the account of disclosures: who saw what of the person's records, when, and why."""
+
+    at: datetime
+    kind: str
+    viewer_agency: str
+    viewer_name: str
+    viewer_role: str
+    owner_agency: str
+    categories: list[str]
+    purpose: str
+    consent_id: str | None
+    break_glass_id: str | None

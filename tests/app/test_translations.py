@@ -10,8 +10,9 @@ from babel.messages.pofile import read_po
 from app.i18n import LOCALE_DIR, translations
 
 ROOT = Path(__file__).resolve().parents[2]
-METHOD_MAP = [("templates/portal/**.html", "jinja2")]
-OPTIONS = {"templates/portal/**.html": {"extensions": "jinja2.ext.i18n"}}
+YOUTH_FACING = ("templates/portal/**.html", "templates/sharing/consent_form.html")
+METHOD_MAP = [(pattern, "jinja2") for pattern in YOUTH_FACING]
+OPTIONS = {pattern: {"extensions": "jinja2.ext.i18n"} for pattern in YOUTH_FACING}
 
 
 def source_messages() -> set[str]:
@@ -22,6 +23,7 @@ def source_messages() -> set[str]:
 def test_the_extractor_finds_the_youth_pages_strings() -> None:
     messages = source_messages()
     assert {"Leave now", "Prefer not to answer", "Save and finish later"} <= messages
+    assert {"Permission to share information", "You can take it back at any time"} <= messages  # the release form
     assert len(messages) > 30
 
 

@@ -44,7 +44,7 @@ def test_save_and_finish_later_gives_a_new_code_that_resumes_with_the_answers_ke
 ) -> None:
     staff, youth = page, phone
     guard_network(youth.context)
-    screening_id = start_self_screening(staff, live_server, case="RB-1001")
+    screening_id = start_self_screening(staff, live_server)
     link, code = create_link(staff, screening_id)
     open_with_code(youth, link, code)
     to_first_questions(youth)
@@ -124,7 +124,7 @@ def test_wrong_codes_get_a_plain_answer_and_repeated_guessing_on_a_link_is_slowe
 ) -> None:
     staff, youth = page, phone
     guard_network(youth.context)
-    screening_id = start_self_screening(staff, live_server, case="RB-1003")
+    screening_id = start_self_screening(staff, live_server)
     link, code = create_link(staff, screening_id)
     youth.goto(link)
 

@@ -154,7 +154,7 @@ def test_the_practitioner_pages_that_start_and_hand_over_a_check_in_pass_axe(
     check_accessibility(page, "the practitioner screening form")
     screenshot(page, "practitioner-screening-form-1280")
 
-    screening_id = start_self_screening(page, live_server, case="RB-1003")
+    screening_id = start_self_screening(page, live_server)
     check_accessibility(page, "the self-administered check-in page")
     screenshot(page, "youth-self-access-1280")
     create_link(page, screening_id)
@@ -167,7 +167,7 @@ def test_a_follow_up_opens_on_the_same_page_in_view_below_the_exit_bar(
 ) -> None:
     staff, youth = page, phone
     guard_network(youth.context)
-    link, code = create_link(staff, start_self_screening(staff, live_server, case="RB-1001"))
+    link, code = create_link(staff, start_self_screening(staff, live_server))
     youth.goto(link)
     enter_code(youth, code)
     click_and_wait(youth, youth.get_by_role("link", name=EN.start, exact=True))

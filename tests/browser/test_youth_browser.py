@@ -7,6 +7,8 @@ quick exit opens) are shared by the other tests/browser/test_youth_*.py files.
 from __future__ import annotations
 
 import hashlib
+import itertools
+import os
 import re
 import sqlite3
 import time
@@ -56,9 +58,25 @@ def guard_network(context: BrowserContext) -> None:
 # ---- the screener's side ----
 
 
-def start_self_screening(staff: Page, live_server: LiveServer, *, case: str = "RB-1002", language: str = "en") -> str:
-    """Sign in as the demo screener, open the youth with this case number, start a self-administered check-in."""
+_FRESH = itertools.count(1)
+
+
+def start_self_screening(staff: Page, live_server: LiveServer, *, case: str | None = None, language: str = "en") -> str:
+    """Sign in as the demo screener, open a youth, start a self-administered check-in.
+
+    Without a case number, a new synthetic youth is added first: the tests share one server, and a youth
+    who already finished a check-in would have their answers carried forward (and not be asked again).
+    """
     login(staff, live_server, SCREENER)
+    if case is None:
+        case = f"BT-{next(_FRESH):04d}-{os.getpid()}"
+        staff.goto("/youth/new")
+        staff.fill("#given_name", "Robin")
+        staff.fill("#family_name", f"Browsertest{case[3:7]}")
+        staff.fill("#birth_date", "2010-02-03")
+        staff.fill("#case_number", case)
+        with staff.expect_navigation():
+            staff.get_by_role("button", name="Add youth").click()
     staff.goto(f"/youth?case_number={case}")
     assert re.search(r"/youth/[^/?]+$", staff.url), f"the case number search did not open the record: {staff.url}"
     staff.locator(f'input[name="instrument"][value^="{SELF_REPORT}|"][value$="|self"]').check()
@@ -322,8 +340,7 @@ def test_english_check_in_on_a_phone_from_link_to_explained_result(
     assert_no_judgement(youth)
     assert errors == [], errors
 
-    staff.goto("/youth?case_number=RB-1002")
-    staff.locator(f'a[href="/screenings/{screening_id}/result"]').click()
+    staff.goto(f"/screenings/{screening_id}")  # the screening's own page sends a completed one to its result
     staff.wait_for_url(f"**/screenings/{screening_id}/result")
     # One area (housing) at clear concern, one (relationships) at possible concern: possible concern overall.
     expect(staff.locator("#overall-heading")).to_have_text("Overall: Possible concern")

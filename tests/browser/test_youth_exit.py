@@ -154,7 +154,7 @@ def test_taking_a_handed_over_device_back_needs_the_password_and_ends_the_youth_
 ) -> None:
     device = page
     guard_network(device.context)
-    screening_id = start_self_screening(device, live_server, case="RB-1003")
+    screening_id = start_self_screening(device, live_server)
     open_self_access(device, screening_id)
     click_and_wait(device, device.get_by_role("button", name="Hand this device to the youth"))
     click_and_wait(device, device.get_by_role("link", name=EN.start, exact=True))
@@ -178,7 +178,7 @@ def test_the_whole_check_in_and_leave_now_work_without_javascript(
 ) -> None:
     staff, youth = page, no_js_page
     guard_network(youth.context)
-    screening_id = start_self_screening(staff, live_server, case="RB-1003")
+    screening_id = start_self_screening(staff, live_server)
     link, code = create_link(staff, screening_id)
     open_with_code(youth, link, code)
 

@@ -1,0 +1,125 @@
+"""API: data exports for a recipient agency, streamed (CSV, JSON, NDJSON, FHIR), and the CSV's codebook."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response, StreamingResponse
+from sqlmodel import Session
+
+from app.crypto import KeyRing
+from app.db import SessionDep, get_engine
+from app.deps import ApiUserDep, KeysDep, RegistryDep
+from app.exports import tabular
+from app.exports.plan import Plan
+from app.models_sharing import Purpose
+from instruments.loader import Registry
+
+router = APIRouter(tags=["exports"])
+CHUNK = 64 * 1024
+Format = Literal["csv", "json", "ndjson", "fhir-bundle", "fhir-ndjson"]
+STREAM_CONTENT = {
+    "text/csv": {"schema": {"type": "string"}},
+    "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+    "application/x-ndjson": {"schema": {"type": "string"}},
+    "application/fhir+json": {"schema": {"type": "object"}},
+    "application/fhir+ndjson": {"schema": {"type": "string"}},
+}
+
+
+def chunked(pieces: Iterable[str], size: int = CHUNK) -> Iterator[str]:
+    """Join small pieces into chunks of about `size` characters (fewer, larger writes)."""
+    buffer: list[str] = []
+    length = 0
+    for piece in pieces:
+        buffer.append(piece)
+        length += len(piece)
+        if length >= size:
+            yield "".join(buffer)
+            buffer, length = [], 0
+    if buffer:
+        yield "".join(buffer)
+
+
+def filename(planned: Plan, extension: str) -> str:
+    """A neutral file name: the dates only."""
+    req = planned.request
+    return f"tellonce-export-{req.date_from.isoformat()}-{req.date_to.isoformat()}.{extension}"
+
+
+def download_headers(name: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
+
+
+def streamed(planned: Plan, fmt: str, keys: KeyRing, registry: Registry) -> StreamingResponse:
+    """The export as a streamed download. It runs in its own database session: the request's is closed
+    once the response starts, and each batch's ledger entries are committed before the batch is sent."""
+    media_type, extension = tabular.FORMATS[fmt]
+
+    def body() -> Iterator[str]:
+        with Session(get_engine(), expire_on_commit=False) as db:
+            yield from chunked(tabular.stream(db, keys, registry, planned, fmt))
+
+    return StreamingResponse(body(), media_type=media_type, headers=download_headers(filename(planned, extension)))
+
+
+def codebook_download(planned: Plan) -> Response:
+    from app.exports import writers
+
+    name = filename(planned, "codebook.csv")
+    return Response(writers.codebook_csv(planned), media_type="text/csv; charset=utf-8", headers=download_headers(name))
+
+
+def categories_of(values: list[str]) -> list[str]:
+    """Categories given repeated or comma-separated."""
+    return [c.strip() for value in values for c in value.split(",") if c.strip()]
+
+
+Recipient = Annotated[str, Query(description="The recipient agency's id (your own agency's id for an internal export)")]
+From = Annotated[date, Query(alias="from", description="First completion date, inclusive (YYYY-MM-DD)")]
+To = Annotated[date, Query(alias="to", description="Last completion date, inclusive (YYYY-MM-DD)")]
+Categories = Annotated[
+    list[str],
+    Query(description="result_summary (always required), item_answers, notes; repeated or comma-separated"),
+]
+
+
+@router.get("/exports", response_class=StreamingResponse, responses={200: {"content": STREAM_CONTENT}})
+def export(
+    db: SessionDep,
+    keys: KeysDep,
+    registry: RegistryDep,
+    user: ApiUserDep,
+    recipient: Recipient,
+    date_from: From,
+    date_to: To,
+    format: Format = "csv",
+    categories: Categories = ["result_summary"],  # noqa: B006 (FastAPI copies query defaults)
+    purpose: Purpose = Purpose.care_coordination,
+) -> StreamingResponse:
+    """Your agency's completed screenings for a recipient, filtered by consent, streamed, written to the ledger."""
+    planned = tabular.prepare(
+        db, registry, user, recipient, date_from, date_to, categories_of(categories), purpose.value
+    )
+    return streamed(planned, format, keys, registry)
+
+
+@router.get("/exports/codebook", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
+def export_codebook(
+    db: SessionDep,
+    registry: RegistryDep,
+    user: ApiUserDep,
+    recipient: Recipient,
+    date_from: From,
+    date_to: To,
+    categories: Categories = ["result_summary"],  # noqa: B006
+    purpose: Purpose = Purpose.care_coordination,
+) -> Response:
+    """The codebook of the CSV export with the same terms: every column and every code."""
+    planned = tabular.prepare(
+        db, registry, user, recipient, date_from, date_to, categories_of(categories), purpose.value
+    )
+    return codebook_download(planned)

@@ -1,0 +1,89 @@
+"""`tellonce export`: an export for a recipient agency, written to a file with a progress bar.
+
+It acts as a named user (`--as`), so the ledger and the audit log know who exported; the same checks,
+consent filter and ledger entries apply as in the pages and the API.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+FORMAT_HELP = (
+    "csv (with a codebook file beside it), json (an array), ndjson (one screening a line), "
+    "fhir-bundle (one FHIR R4 Bundle) or fhir-ndjson (one FHIR resource a line)"
+)
+
+
+def export_command(
+    recipient: Annotated[str, typer.Option("--recipient", help="The recipient agency's name or id")],
+    date_from: Annotated[
+        datetime, typer.Option("--from", formats=["%Y-%m-%d"], help="First completion date, inclusive")
+    ],
+    date_to: Annotated[datetime, typer.Option("--to", formats=["%Y-%m-%d"], help="Last completion date, inclusive")],
+    as_user: Annotated[str, typer.Option("--as", help="The e-mail of the user running the export")],
+    out: Annotated[Path, typer.Option("--out", help="The file to write", dir_okay=False)],
+    fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "csv",
+    categories: Annotated[
+        str, typer.Option("--categories", help="Comma-separated: result_summary (always), item_answers, notes")
+    ] = "result_summary",
+    purpose: Annotated[str, typer.Option("--purpose", help="care_coordination, referral or treatment")] = (
+        "care_coordination"
+    ),
+    codebook: Annotated[bool, typer.Option("--codebook/--no-codebook", help="Also write the codebook")] = True,
+) -> None:
+    """Export your agency's completed screenings for a recipient agency: filtered by consent, in the ledger."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from sqlmodel import Session, or_, select
+
+    from app.crypto import get_key_ring
+    from app.db import get_engine
+    from app.errors import AppError, InvalidInput
+    from app.exports import tabular, writers
+    from app.models import Agency, User
+    from instruments.loader import load_or_raise
+
+    console = Console(stderr=True)
+    with Session(get_engine(), expire_on_commit=False) as db:
+        user = db.exec(select(User).where(User.email == as_user.strip().lower())).first()
+        if user is None or not user.is_active:
+            typer.echo(f"No active user with the e-mail {as_user}.", err=True)
+            raise typer.Exit(1)
+        agency = db.exec(select(Agency).where(or_(Agency.id == recipient, Agency.name == recipient))).first()
+        if agency is None:
+            typer.echo(f"No agency named {recipient!r}.", err=True)
+            raise typer.Exit(1)
+        registry = load_or_raise()
+        try:
+            if fmt not in tabular.FORMATS:
+                raise InvalidInput(f"Unknown format '{fmt}' (expected {tabular.FORMAT_NAMES}).")
+            planned = tabular.prepare(
+                db, registry, user, agency.id, date_from.date(), date_to.date(), categories.split(","), purpose
+            )
+            total, done = tabular.count(db, planned.request), list[int]()
+            db.commit()
+            columns = (TextColumn("Exporting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+            with Progress(*columns, console=console) as bar, out.open("w", encoding="utf-8", newline="") as file:
+                task = bar.add_task("export", total=total)
+
+                def advance(rows: int) -> None:
+                    done.append(rows)
+                    bar.advance(task, rows)
+
+                lines = tabular.stream(db, get_key_ring(), registry, planned, fmt, progress=advance)
+                for line in lines:
+                    file.write(line)
+        except AppError as exc:
+            db.rollback()
+            typer.echo(f"Not exported: {exc.message}", err=True)
+            raise typer.Exit(1) from None
+        written = [str(out)]
+        if fmt == "csv" and codebook:
+            beside = out.with_name(out.stem + ".codebook.csv")
+            beside.write_text(writers.codebook_csv(planned), encoding="utf-8", newline="")
+            written.append(str(beside))
+    typer.echo(f"Exported {sum(done)} screening(s) to {agency.name}: {', '.join(written)}")

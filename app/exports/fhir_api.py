@@ -1,0 +1,167 @@
+"""API: FHIR R4. An instrument version's Questionnaire; a screening as a Bundle or NDJSON; imports.
+
+A screening's FHIR export holds its item answers, so reading it needs the `item_answers` category:
+the agency's own screening, or another agency's under an active consent covering item answers
+(a break-glass view is never exported). Another agency's export is written to the disclosure
+ledger. Importing a Questionnaire returns an instrument definition to review; it installs nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Query
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field
+from sqlmodel import Session, col, select
+
+from app import access, audit
+from app.crypto import KeyRing
+from app.db import SessionDep
+from app.deps import ApiUserDep, KeysDep, RegistryDep, require_role
+from app.errors import NotFound
+from app.exports import fhir
+from app.exports.fhir_import import ImportProblem, ImportReport, import_questionnaire, import_responses
+from app.models import Agency, Role, Screening, User, Youth, utcnow
+from app.models_sharing import Category, Consent
+from app.screenings import service
+from app.settings import get_settings
+from app.sharing.ledger import disclose
+from instruments.loader import Registry
+
+router = APIRouter(tags=["fhir"])
+FHIR_JSON = "application/fhir+json"
+FHIR_NDJSON = "application/fhir+ndjson"
+
+
+class QuestionnaireImport(BaseModel):
+    """A FHIR R4 Questionnaire to turn into an instrument definition, with its weighted-sum thresholds."""
+
+    questionnaire: dict[str, Any]
+    thresholds: dict[str, float] = Field(description="possible_concern and/or clear_concern: sums of weights")
+    instrument_id: str = Field(min_length=1, max_length=100)
+    version: str = "1.0.0"
+
+
+class QuestionnaireImported(BaseModel):
+    """The definition's YAML text (to review and save into a folder on TELLONCE_INSTRUMENT_PATH)."""
+
+    yaml: str
+    problems: list[ImportProblem]
+
+
+def covering_consents(db: Session, user: User, screening: Screening, person_id: str) -> list[Consent]:
+    """Consents in force now from the screening's agency about its person (to the user's agency, if not its own)."""
+    now = utcnow()
+    query = select(Consent).where(
+        Consent.person_id == person_id,
+        Consent.from_agency_id == screening.agency_id,
+        col(Consent.starts_at) <= now,
+        col(Consent.ends_at) > now,
+        col(Consent.revoked_at).is_(None),
+        col(Consent.superseded_at).is_(None),
+    )
+    if screening.agency_id != user.agency_id:
+        query = query.where(Consent.to_agency_id == user.agency_id, col(Consent.item_answers).is_(True))
+    return list(db.exec(query.order_by(col(Consent.recorded_at))))
+
+
+def export_screening(
+    db: Session, keys: KeyRing, registry: Registry, user: User, screening_id: str
+) -> list[dict[str, Any]]:
+    """The Patient, QuestionnaireResponse and covering Consents of a screening the user may export."""
+    screening = access.readable_screening(db, user, screening_id, Category.item_answers)
+    youth = db.get(Youth, screening.youth_id)
+    if youth is None:
+        raise NotFound("No such screening.")
+    if screening.agency_id != user.agency_id:
+        grant = access.grant_for(db, user, screening, Category.item_answers, access.DEFAULT_PURPOSE)
+        if grant is None or grant.consent_id is None:
+            raise NotFound("No such screening.")  # break-glass is a view in an emergency, never an export
+        disclose(
+            db,
+            user,
+            owner_agency_id=screening.agency_id,
+            person_id=youth.person_id,
+            kind="export",
+            categories=[Category.item_answers.value],
+            purpose=access.DEFAULT_PURPOSE,
+            grant=grant,
+            screening_id=screening.id,
+        )
+    instrument = service.instrument_of(registry, screening)
+    reference = fhir.patient_reference(youth, keys)
+    consents = covering_consents(db, user, screening, youth.person_id)
+    agency_ids = {c.from_agency_id for c in consents} | {c.to_agency_id for c in consents}
+    names = {a.id: a.name for a in db.exec(select(Agency).where(col(Agency.id).in_(agency_ids)))}
+    audit.record(
+        db,
+        "screening.export",
+        actor_id=user.id,
+        agency_id=user.agency_id,
+        object_type="screening",
+        object_id=screening.id,
+        detail={"format": "fhir"},
+    )
+    answers = service.stored_answers(db, keys, screening)
+    source = get_settings().base_url
+    return [
+        fhir.patient(youth, keys),
+        fhir.questionnaire_response(screening, answers, instrument, reference, source),
+        *(fhir.consent(c, reference, names) for c in consents),
+    ]
+
+
+@router.get("/instruments/{instrument_id}/{version}/fhir", response_class=JSONResponse)
+def instrument_questionnaire(instrument_id: str, version: str, registry: RegistryDep, user: ApiUserDep) -> Response:
+    """One instrument version as a FHIR R4 Questionnaire."""
+    compiled = registry.get(instrument_id, version)
+    if compiled is None:
+        raise NotFound("No such instrument version.")
+    return JSONResponse(fhir.questionnaire(compiled), media_type=FHIR_JSON)
+
+
+@router.get("/screenings/{screening_id}/fhir", response_class=JSONResponse)
+def screening_fhir(
+    screening_id: str,
+    db: SessionDep,
+    keys: KeysDep,
+    registry: RegistryDep,
+    user: ApiUserDep,
+    format: Annotated[Literal["bundle", "ndjson"], Query()] = "bundle",
+) -> Response:
+    """A screening as a FHIR Bundle (Patient, QuestionnaireResponse, Consents), or as NDJSON lines."""
+    resources = export_screening(db, keys, registry, user, screening_id)
+    if format == "ndjson":
+        return StreamingResponse(fhir.ndjson(resources), media_type=FHIR_NDJSON)
+    return JSONResponse(fhir.bundle(resources), media_type=FHIR_JSON)
+
+
+@router.post("/youth/{youth_id}/fhir-import", response_model=ImportReport)
+def import_bundle(
+    youth_id: str,
+    bundle: Annotated[dict[str, Any], Body()],
+    db: SessionDep,
+    keys: KeysDep,
+    registry: RegistryDep,
+    user: ApiUserDep,
+) -> ImportReport:
+    """Attach a partner's Bundle of completed QuestionnaireResponses to one of this agency's youth."""
+    return import_responses(db, keys, registry, user, bundle, youth_id)
+
+
+@router.post("/instruments/fhir-import", response_model=QuestionnaireImported)
+def import_instrument(data: QuestionnaireImport, db: SessionDep, user: ApiUserDep) -> QuestionnaireImported:
+    """A FHIR R4 Questionnaire as an instrument definition and what it could not express (system admins)."""
+    require_role(user, Role.system_admin)
+    text, problems = import_questionnaire(data.questionnaire, data.thresholds, data.instrument_id, data.version)
+    audit.record(
+        db,
+        "instrument.import_fhir",
+        actor_id=user.id,
+        agency_id=user.agency_id,
+        object_type="instrument",
+        object_id=data.instrument_id,
+        detail={"version": data.version, "problems": len(problems)},
+    )
+    return QuestionnaireImported(yaml=text, problems=problems)

@@ -1,0 +1,160 @@
+"""Pages: a screening's referral summary (HTML and PDF), and the export form with its streamed downloads."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlmodel import Session, col, select
+
+from app.db import SessionDep
+from app.deps import FormAuthDep, KeysDep, RegistryDep, WebAuth, WebAuthDep
+from app.errors import AppError, InvalidInput
+from app.exports import summary, tabular
+from app.exports.api import codebook_download, streamed
+from app.exports.plan import Plan, require_exporter
+from app.models import Agency, utcnow
+from app.models_sharing import Category, Purpose
+from app.web import _, render
+from instruments.loader import Registry
+
+router = APIRouter(include_in_schema=False)
+CATEGORY_LABELS = {
+    Category.result_summary.value: _("Result summary (levels, domains, reasons)"),
+    Category.item_answers.value: _("Answers to each question"),
+    Category.notes.value: _("Screener's notes"),
+}
+FORMAT_LABELS = (
+    ("csv", _("CSV, one row per screening (open in a spreadsheet; download the codebook too)")),
+    ("json", _("JSON, an array of screenings")),
+    ("ndjson", _("NDJSON, one screening per line")),
+    ("fhir-bundle", _("FHIR R4 Bundle (JSON), for health record systems")),
+    ("fhir-ndjson", _("FHIR R4 NDJSON, one resource per line (bulk data)")),
+)
+
+
+@router.get("/screenings/{screening_id}/summary", response_class=HTMLResponse)
+def summary_page(
+    request: Request,
+    screening_id: str,
+    db: SessionDep,
+    keys: KeysDep,
+    registry: RegistryDep,
+    auth: WebAuthDep,
+    purpose: str | None = None,
+) -> Response:
+    """The readable referral summary: confidentiality header, result, domains, reasons, next steps."""
+    built = summary.build(db, keys, registry, auth.user, screening_id, purpose)
+    return render(request, "exports/summary.html", auth=auth, s=built, confidential=summary.CONFIDENTIAL, pdf=False)
+
+
+@router.get("/screenings/{screening_id}/summary.pdf")
+def summary_pdf(
+    screening_id: str,
+    db: SessionDep,
+    keys: KeysDep,
+    registry: RegistryDep,
+    auth: WebAuthDep,
+    purpose: str | None = None,
+) -> Response:
+    """The referral summary as a PDF, the confidentiality line heading every page."""
+    built = summary.build(db, keys, registry, auth.user, screening_id, purpose)
+    return Response(
+        summary.pdf_bytes(built),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="tellonce-summary-{built.screening.id[:8]}.pdf"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def _form_values(form: Any) -> dict[str, Any]:
+    return {
+        "recipient": str(form.get("recipient") or ""),
+        "date_from": str(form.get("from") or ""),
+        "date_to": str(form.get("to") or ""),
+        "categories": [str(c) for c in form.getlist("categories")],
+        "purpose": str(form.get("purpose") or Purpose.care_coordination.value),
+        "format": str(form.get("format") or "csv"),
+    }
+
+
+def _page(request: Request, db: Session, auth: WebAuth, values: dict[str, Any], error: str | None = None) -> Response:
+    agencies = db.exec(select(Agency).order_by(col(Agency.name))).all()
+    return render(
+        request,
+        "exports/export.html",
+        status_code=400 if error else 200,
+        auth=auth,
+        agencies=agencies,
+        values=values,
+        categories=CATEGORY_LABELS,
+        purposes=[p.value for p in Purpose],
+        formats=FORMAT_LABELS,
+        error=error,
+    )
+
+
+def _planned(db: Session, registry: Registry, auth: WebAuth, values: dict[str, Any]) -> Plan:
+    try:
+        date_from, date_to = date.fromisoformat(values["date_from"]), date.fromisoformat(values["date_to"])
+    except ValueError as exc:
+        raise InvalidInput(_("Enter both dates, like 2025-01-31.")) from exc
+    return tabular.prepare(
+        db, registry, auth.user, values["recipient"], date_from, date_to, values["categories"], values["purpose"]
+    )
+
+
+@router.get("/exports", response_class=HTMLResponse)
+def export_page(request: Request, db: SessionDep, auth: WebAuthDep) -> Response:
+    """Choose a recipient, dates, categories, purpose and format."""
+    require_exporter(auth.user)
+    today = utcnow().date()
+    values = {
+        "recipient": auth.user.agency_id,
+        "date_from": (today - timedelta(days=30)).isoformat(),
+        "date_to": today.isoformat(),
+        "categories": [Category.result_summary.value],
+        "purpose": Purpose.care_coordination.value,
+        "format": "csv",
+    }
+    return _page(request, db, auth, values)
+
+
+async def _submitted(request: Request) -> dict[str, Any]:
+    return _form_values(await request.form())
+
+
+@router.post("/exports")
+async def export_download(
+    request: Request, db: SessionDep, keys: KeysDep, registry: RegistryDep, auth: FormAuthDep
+) -> Response:
+    """The export, streamed as a download (a form post: it writes the ledger, so it carries a CSRF token)."""
+    require_exporter(auth.user)
+    values = await _submitted(request)
+    if values["format"] not in tabular.FORMATS:
+        return _page(request, db, auth, values, _("Choose a format."))
+    try:
+        planned = _planned(db, registry, auth, values)
+    except AppError as exc:
+        if exc.status == 403:
+            raise
+        return _page(request, db, auth, values, exc.message)
+    return streamed(planned, values["format"], keys, registry)
+
+
+@router.post("/exports/codebook")
+async def export_codebook(request: Request, db: SessionDep, registry: RegistryDep, auth: FormAuthDep) -> Response:
+    """The codebook of the CSV export with the chosen terms."""
+    require_exporter(auth.user)
+    values = await _submitted(request)
+    try:
+        planned = _planned(db, registry, auth, values)
+    except AppError as exc:
+        if exc.status == 403:
+            raise
+        return _page(request, db, auth, values, exc.message)
+    return codebook_download(planned)

@@ -1,0 +1,171 @@
+"""The shape of an export, known before its first row: what was asked, and so the columns.
+
+No database here: the tabular exporter plans from the database, the benchmark from synthetic data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from functools import cached_property
+from typing import Any
+
+from app.errors import Forbidden, InvalidInput
+from app.models import Role, User
+from app.models_sharing import Category, Purpose
+from instruments.compiled import CompiledInstrument
+from instruments.loader import Registry
+
+EXPORT_ROLES = (Role.system_admin, Role.agency_admin, Role.supervisor)
+# Codes of CSV cells besides each item's answer codes and the special answers.
+NOT_ASKED_IN_VERSION = "not_asked_in_version"
+NOT_IN_INSTRUMENT = "not_in_instrument"
+NOT_SHARED = "not_shared"
+UNANSWERED = "unanswered"
+NOT_ASSESSED = "not_assessed"
+BASE_COLUMNS = (
+    "person_key",
+    "screening_id",
+    "agency",
+    "instrument_id",
+    "instrument_version",
+    "content_hash",
+    "mode",
+    "language",
+    "started_at",
+    "completed_at",
+    "overall_level",
+)
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What was asked: by whom, for which recipient, which dates (inclusive), categories and purpose."""
+
+    exporter_id: str
+    agency_id: str  # the exporter's agency, which owns the data
+    recipient_agency_id: str
+    date_from: date
+    date_to: date
+    categories: tuple[str, ...]
+    purpose: str
+
+    @property
+    def own(self) -> bool:
+        """An agency exporting its own screenings to itself: no consent needed, nothing disclosed."""
+        return self.recipient_agency_id == self.agency_id
+
+
+def require_exporter(user: User) -> None:
+    """Exports are a supervisor's or an administrator's (DESIGN: who uses it)."""
+    if user.role not in EXPORT_ROLES:
+        raise Forbidden("Exports are run by a supervisor or an administrator.")
+
+
+def request_of(
+    exporter: User,
+    recipient_agency_id: str,
+    date_from: date,
+    date_to: date,
+    categories: Iterable[str],
+    purpose: str,
+) -> ExportRequest:
+    """Check an export's terms: the exporter's role, the dates, the categories and the purpose."""
+    require_exporter(exporter)
+    if date_to < date_from:
+        raise InvalidInput("The end date is before the start date.", {"field": "to"})
+    asked = {str(c).strip() for c in categories if str(c).strip()}
+    unknown = asked - {c.value for c in Category}
+    if unknown:
+        raise InvalidInput(f"Unknown categories: {', '.join(sorted(unknown))}.", {"field": "categories"})
+    if Category.result_summary.value not in asked:
+        raise InvalidInput(
+            "An export always carries the result summary: include result_summary.", {"field": "categories"}
+        )
+    if purpose not in {p.value for p in Purpose}:
+        raise InvalidInput(f"Unknown purpose '{purpose}'.", {"field": "purpose"})
+    return ExportRequest(
+        exporter.id,
+        exporter.agency_id,
+        recipient_agency_id,
+        date_from,
+        date_to,
+        tuple(c.value for c in Category if c.value in asked),
+        purpose,
+    )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """An export's shape, known before its first row: the instruments, and so the columns."""
+
+    request: ExportRequest
+    agency_name: str
+    recipient_name: str
+    instruments: tuple[CompiledInstrument, ...]  # every loaded version of each instrument in the export
+    with_items: bool
+    with_notes: bool
+
+    @cached_property
+    def domains(self) -> tuple[str, ...]:
+        """Domain ids across the instruments, in order of first appearance."""
+        return tuple(dict.fromkeys(d.id for c in self.instruments for d in c.definition.domains))
+
+    @cached_property
+    def items(self) -> tuple[tuple[str, str], ...]:
+        """(instrument id, item id) of every item that takes an answer, in any version: a column each."""
+        if not self.with_items:
+            return ()
+        found = (
+            (c.id, i.id) for c in sorted(self.instruments, key=_order) for i in c.definition.items if i.type != "notice"
+        )
+        return tuple(sorted(dict.fromkeys(found), key=lambda key: key[0]))
+
+    @cached_property
+    def columns(self) -> tuple[str, ...]:
+        """The CSV header."""
+        notes = ("notes",) if self.with_notes else ()
+        items = tuple(f"{i}.{item}" for i, item in self.items)
+        return BASE_COLUMNS + tuple(f"domain.{d}" for d in self.domains) + notes + items
+
+    def item_layout(self, instrument_id: str, version: str) -> tuple[list[str | None], list[tuple[int, str]]]:
+        """For a row of one instrument version: its item cells' fixed codes, and (position, item) to fill."""
+        cache: dict[tuple[str, str], Any] = self.__dict__.setdefault("_layouts", {})
+        key = (instrument_id, version)
+        if key not in cache:
+            compiled = next((c for c in self.instruments if c.key == key), None)
+            present = set(compiled.items) if compiled else set()
+            cells: list[str | None] = []
+            fill = []
+            for position, (owner, item) in enumerate(self.items):
+                if owner != instrument_id:
+                    cells.append(NOT_IN_INSTRUMENT)
+                elif compiled is not None and item not in present:
+                    cells.append(NOT_ASKED_IN_VERSION)
+                else:
+                    cells.append(None)
+                    fill.append((position, item))
+            cache[key] = (cells, fill)
+        layout: tuple[list[str | None], list[tuple[int, str]]] = cache[key]
+        return layout
+
+
+def _order(compiled: CompiledInstrument) -> tuple[str, tuple[int, ...]]:
+    return compiled.id, tuple(int(p) for p in compiled.version.split("."))
+
+
+def plan_for(
+    registry: Registry,
+    req: ExportRequest,
+    instrument_ids: Iterable[str],
+    *,
+    agency_name: str,
+    recipient_name: str,
+    with_items: bool,
+    with_notes: bool,
+) -> Plan:
+    """The plan of an export of screenings of these instruments (no database: the benchmark uses it too)."""
+    ids = set(instrument_ids)
+    instruments = tuple(sorted((c for c in registry.all() if c.id in ids), key=_order))
+    return Plan(req, agency_name, recipient_name, instruments, with_items, with_notes)

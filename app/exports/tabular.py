@@ -1,0 +1,361 @@
+"""Exports of an agency's screenings for a recipient agency: CSV with a codebook, JSON, NDJSON and FHIR.
+
+Every export takes one path: the exporting agency's completed screenings in a date range, narrowed by
+`access.shared_with_clause` to what the recipient may receive right now (an agency exporting to itself
+gets all of its own), read in keyset-paginated batches so memory stays flat whatever the size. Each
+batch is written to the disclosure ledger and committed before its rows are released, so nothing
+leaves without its entry. The writers (`app.exports.writers`, `app.exports.fhir_stream`) turn the rows
+into text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, literal, or_
+from sqlmodel import Session, col, func, select
+
+from app import access, audit
+from app.crypto import KeyRing
+from app.errors import Forbidden, InvalidInput, NotFound
+from app.exports import fhir_stream, writers
+from app.exports.plan import UNANSWERED, ExportRequest, Plan, plan_for, request_of
+from app.models import Agency, Answer, Screening, ScreeningResult, ScreeningStatus, User, Youth
+from app.models_sharing import Category, Consent
+from app.sharing import ledger
+from app.sharing.consent import is_active
+from instruments.compiled import CompiledInstrument
+from instruments.expressions import Context
+from instruments.loader import Registry
+from instruments.model import NOT_ASKED
+
+BATCH_SIZE = 500
+Progress = Callable[[int], None]
+
+
+def _where(req: ExportRequest) -> list[ColumnElement[bool]]:
+    start = datetime.combine(req.date_from, time.min, UTC)
+    end = datetime.combine(req.date_to, time.max, UTC)  # the whole last day (and no overflow at date.max)
+    where = [
+        col(Screening.agency_id) == req.agency_id,
+        col(Screening.status) == ScreeningStatus.completed.value,
+        col(Screening.completed_at) >= start,
+        col(Screening.completed_at) <= end,
+    ]
+    if not req.own:
+        where.append(access.shared_with_clause(req.recipient_agency_id, Category.result_summary, req.purpose))
+    return where
+
+
+def _shared(req: ExportRequest, category: Category) -> ColumnElement[bool]:
+    """Whether the recipient may receive this category of a row (always, for an agency's own export)."""
+    if req.own:
+        return literal(True)
+    return access.shared_with_clause(req.recipient_agency_id, category, req.purpose)
+
+
+def plan(db: Session, registry: Registry, req: ExportRequest) -> Plan:
+    """The plan of an export: the recipient must exist; item and notes columns only when some row may carry them."""
+    recipient = db.get(Agency, req.recipient_agency_id)
+    if recipient is None:
+        raise NotFound("No such agency.")
+    agency = db.get(Agency, req.agency_id)
+    where = _where(req)
+    ids = db.exec(select(Screening.instrument_id).where(*where).distinct()).all()
+
+    def any_shared(category: Category) -> bool:
+        if category.value not in req.categories or not ids:
+            return False
+        if req.own:
+            return True
+        return db.exec(select(func.count()).select_from(Screening).where(*where, _shared(req, category))).one() > 0
+
+    return plan_for(
+        registry,
+        req,
+        ids,
+        agency_name=agency.name if agency else "",
+        recipient_name=recipient.name,
+        with_items=any_shared(Category.item_answers),
+        with_notes=any_shared(Category.notes),
+    )
+
+
+def count(db: Session, req: ExportRequest) -> int:
+    """How many screenings the export holds (for a progress bar)."""
+    return int(db.exec(select(func.count()).select_from(Screening).where(*_where(req))).one())
+
+
+def person_key(keys: KeyRing, recipient_agency_id: str, person_id: str) -> str:
+    """A pseudonym of a person for one recipient: a keyed hash, stable across its exports, never a name."""
+    return keys.blind_index("export_person", f"{recipient_agency_id}\x1f{person_id}")[:32]
+
+
+def item_values(instrument: CompiledInstrument, stored: dict[str, Any]) -> dict[str, Any]:
+    """Every answerable item's value: the answer, `not_asked` when show_if hid it, else `unanswered`."""
+    values: dict[str, Any] = {}
+    context = Context(values)
+    out: dict[str, Any] = {}
+    for item_id in instrument.visibility_order:
+        condition = instrument.show_if.get(item_id)
+        if condition is not None and not condition.truth(context):
+            values[item_id] = out[item_id] = NOT_ASKED
+            continue
+        value = values[item_id] = stored.get(item_id)
+        out[item_id] = UNANSWERED if value is None else value
+    return out
+
+
+def result_summary(result: dict[str, Any], with_answers: bool) -> dict[str, Any]:
+    """The stored result; without item answers, the indicators lose their evidence (it quotes answers)."""
+    if with_answers:
+        return result
+    indicators = [{k: v for k, v in i.items() if k != "evidence"} for i in result.get("indicators", ())]
+    return {**result, "indicators": indicators}
+
+
+def _answers(db: Session, keys: KeyRing, screening_ids: list[str]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    if not screening_ids:
+        return found
+    query = select(Answer.screening_id, Answer.item_id, Answer.value_enc).where(
+        col(Answer.screening_id).in_(screening_ids)
+    )
+    for sid, item, enc in db.exec(query):
+        found.setdefault(sid, {})[item] = keys.decrypt_json(enc, "answer", "value", f"{sid}:{item}")
+    return found
+
+
+def _consents(db: Session, req: ExportRequest, person_ids: set[str]) -> dict[str, list[Consent]]:
+    """The consents in force from the exporter's agency to the recipient about these persons, newest first."""
+    query = (
+        select(Consent)
+        .where(
+            col(Consent.person_id).in_(person_ids),
+            Consent.from_agency_id == req.agency_id,
+            Consent.to_agency_id == req.recipient_agency_id,
+            Consent.purpose == req.purpose,
+            col(Consent.revoked_at).is_(None),
+            col(Consent.superseded_at).is_(None),
+        )
+        .order_by(col(Consent.recorded_at).desc())
+    )
+    found: dict[str, list[Consent]] = {}
+    for consent in db.exec(query):
+        if is_active(consent):
+            found.setdefault(consent.person_id, []).append(consent)
+    return found
+
+
+def _settle(db: Session, commit: bool) -> None:
+    if commit:
+        db.commit()
+    else:
+        db.flush()
+
+
+def export_rows(
+    db: Session,
+    keys: KeyRing,
+    registry: Registry,
+    plan: Plan,
+    *,
+    fmt: str = "rows",
+    batch_size: int = BATCH_SIZE,
+    commit: bool = True,
+    progress: Progress | None = None,
+) -> Iterator[dict[str, Any]]:
+    """The export's rows, batch by batch; each batch is in the ledger (and committed) before it is yielded."""
+    req = plan.request
+    exporter = db.get(User, req.exporter_id)
+    if exporter is None or not exporter.is_active or exporter.agency_id != req.agency_id:
+        raise Forbidden("This account may not export.")
+    audit.record(
+        db,
+        "export",
+        actor_id=exporter.id,
+        agency_id=exporter.agency_id,
+        object_type="agency",
+        object_id=req.recipient_agency_id,
+        detail={
+            "format": fmt,
+            "categories": list(req.categories),
+            "purpose": req.purpose,
+            "from": req.date_from.isoformat(),
+            "to": req.date_to.isoformat(),
+        },
+    )
+    _settle(db, commit)  # the audit chain's lock is not held while rows stream
+    columns = (
+        col(Screening.id),
+        col(Youth.person_id),
+        col(Screening.instrument_id),
+        col(Screening.instrument_version),
+        col(Screening.content_hash),
+        col(Screening.mode),
+        col(Screening.language),
+        col(Screening.started_at),
+        col(Screening.completed_at),
+        col(Screening.notes_enc),
+        col(ScreeningResult.result_enc),
+        (_shared(req, Category.item_answers) if plan.with_items else literal(False)).label("items_ok"),
+        (_shared(req, Category.notes) if plan.with_notes else literal(False)).label("notes_ok"),
+    )
+    base = (
+        select(*columns)
+        .join(ScreeningResult, col(ScreeningResult.screening_id) == col(Screening.id))
+        .join(Youth, col(Youth.id) == col(Screening.youth_id))
+        .where(*_where(req))
+        .order_by(col(Screening.completed_at), col(Screening.id))
+        .limit(batch_size)
+    )
+    after: tuple[datetime, str] | None = None
+    while True:
+        query = base
+        if after is not None:
+            at, last = after
+            later = col(Screening.completed_at) > at
+            query = query.where(or_(later, and_(col(Screening.completed_at) == at, col(Screening.id) > last)))
+        batch = db.execute(query).all()
+        if not batch:
+            return
+        after = (batch[-1].completed_at, batch[-1].id)
+        items_ok = {r.id for r in batch if plan.with_items and r.items_ok}
+        answers = _answers(db, keys, sorted(items_ok))
+        consents = {} if req.own else _consents(db, req, {r.person_id for r in batch})
+        out = []
+        for r in batch:
+            given = consents.get(r.person_id, [])
+            by = {c.value: next((g.id for g in given if getattr(g, c.value)), None) for c in Category}
+            if not req.own and by[Category.result_summary.value] is None:
+                continue  # revoked between the two queries: not sent
+            with_items = r.id in items_ok and (req.own or by[Category.item_answers.value] is not None)
+            with_notes = plan.with_notes and bool(r.notes_ok) and (req.own or by[Category.notes.value] is not None)
+            result = keys.decrypt_json(r.result_enc, "screening_result", "result", r.id)
+            shared = [Category.result_summary.value]
+            row: dict[str, Any] = {
+                "person_key": person_key(keys, req.recipient_agency_id, r.person_id),
+                "screening_id": r.id,
+                "agency": plan.agency_name,
+                "instrument_id": r.instrument_id,
+                "instrument_version": r.instrument_version,
+                "content_hash": r.content_hash,
+                "mode": r.mode,
+                "language": r.language,
+                "started_at": r.started_at.isoformat(),
+                "completed_at": r.completed_at.isoformat(),
+                "overall_level": result["overall"],
+                "domains": {d["id"]: d["level"] for d in result["domains"]},
+                "result": result_summary(result, with_items),
+            }
+            if plan.with_items:
+                instrument = registry.get(r.instrument_id, r.instrument_version)
+                stored = answers.get(r.id, {})
+                row["answers"] = (item_values(instrument, stored) if instrument else stored) if with_items else None
+                shared += [Category.item_answers.value] if with_items else []
+            if plan.with_notes:
+                notes = keys.decrypt(r.notes_enc, "screening", "notes", r.id) if r.notes_enc else ""
+                row["notes"] = notes if with_notes else None
+                shared += [Category.notes.value] if with_notes else []
+            row["categories"] = shared
+            if fmt in fhir_stream.FORMATS:  # the FHIR writer adds the Consent resources that allowed the row
+                row["consents"] = {c: by[c] for c in shared}
+            ledger.record_export(
+                db,
+                exporter,
+                recipient_agency_id=req.recipient_agency_id,
+                person_id=r.person_id,
+                screening_id=r.id,
+                categories=shared,
+                purpose=req.purpose,
+                consent_id=by[Category.result_summary.value],
+                detail={"format": fmt, "consents": {c: by[c] for c in shared}},
+            )
+            out.append(row)
+        _settle(db, commit)
+        yield from out
+        if progress is not None:
+            progress(len(out))
+        if len(batch) < batch_size:
+            return
+
+
+FORMATS = {
+    "csv": ("text/csv; charset=utf-8", "csv"),
+    "json": ("application/json", "json"),
+    "ndjson": ("application/x-ndjson", "ndjson"),
+    "fhir-bundle": ("application/fhir+json", "fhir.json"),
+    "fhir-ndjson": ("application/fhir+ndjson", "fhir.ndjson"),
+}
+FORMAT_NAMES = ", ".join(FORMATS)
+
+
+def prepare(
+    db: Session,
+    registry: Registry,
+    exporter: User,
+    recipient_agency_id: str,
+    date_from: date,
+    date_to: date,
+    categories: Iterable[str],
+    purpose: str,
+) -> Plan:
+    """Check an export's terms and plan it; raises before anything is streamed."""
+    return plan(db, registry, request_of(exporter, recipient_agency_id, date_from, date_to, categories, purpose))
+
+
+def stream(db: Session, keys: KeyRing, registry: Registry, planned: Plan, fmt: str, **options: Any) -> Iterator[str]:
+    """A planned export as text in a format: csv, json (an array), ndjson, fhir-bundle or fhir-ndjson."""
+    if fmt not in FORMATS:
+        raise InvalidInput(f"Unknown format '{fmt}' (expected {FORMAT_NAMES}).", {"field": "format"})
+    exported = export_rows(db, keys, registry, planned, fmt=fmt, **options)
+    if fmt in fhir_stream.FORMATS:
+        return fhir_stream.lines(db, registry, planned, exported, fmt)
+    if fmt == "csv":
+        return writers.csv_lines(planned, exported)
+    return writers.json_lines(exported, ndjson=fmt == "ndjson")
+
+
+def rows(
+    db: Session,
+    keys: KeyRing,
+    registry: Registry,
+    exporter: User,
+    recipient_agency_id: str,
+    date_from: date,
+    date_to: date,
+    categories: Iterable[str],
+    purpose: str,
+    **options: Any,
+) -> Iterator[dict[str, Any]]:
+    """The rows an export to the recipient carries (checked now, read and recorded as they are consumed)."""
+    planned = prepare(db, registry, exporter, recipient_agency_id, date_from, date_to, categories, purpose)
+    return export_rows(db, keys, registry, planned, **options)
+
+
+def csv_stream(
+    db: Session, keys: KeyRing, registry: Registry, exporter: User, *terms: Any, **options: Any
+) -> Iterator[str]:
+    """The CSV export: a header, then a formula-safe line per screening. `terms`: as for `rows`."""
+    return stream(db, keys, registry, prepare(db, registry, exporter, *terms), "csv", **options)
+
+
+def json_stream(
+    db: Session, keys: KeyRing, registry: Registry, exporter: User, *terms: Any, **options: Any
+) -> Iterator[str]:
+    """The JSON export: an array of screening objects, written piece by piece."""
+    return stream(db, keys, registry, prepare(db, registry, exporter, *terms), "json", **options)
+
+
+def ndjson_stream(
+    db: Session, keys: KeyRing, registry: Registry, exporter: User, *terms: Any, **options: Any
+) -> Iterator[str]:
+    """The NDJSON export: one screening object a line."""
+    return stream(db, keys, registry, prepare(db, registry, exporter, *terms), "ndjson", **options)
+
+
+def codebook(db: Session, registry: Registry, exporter: User, *terms: Any) -> str:
+    """The codebook of the CSV export with these terms: every column and every code (CSV)."""
+    return writers.codebook_csv(prepare(db, registry, exporter, *terms))

@@ -1,0 +1,214 @@
+"""Export rows as text: CSV safe against spreadsheet formulas (with its codebook), JSON and NDJSON.
+
+Pure functions over rows and a plan; they stream, one line (or one object) at a time.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from app.exports.plan import (
+    BASE_COLUMNS,
+    NOT_ASKED_IN_VERSION,
+    NOT_ASSESSED,
+    NOT_IN_INSTRUMENT,
+    NOT_SHARED,
+    UNANSWERED,
+    Plan,
+)
+from instruments.compiled import CompiledInstrument
+from instruments.model import DECLINED, NOT_ASKED, NOT_ENOUGH_INFO
+
+# OWASP "CSV Injection": a cell starting with one of these is read as a formula by spreadsheets.
+FORMULA_START = frozenset("=+-@\t\r")
+LEVELS = {
+    "no_concern": "No concern",
+    "possible_concern": "Possible concern",
+    "clear_concern": "Clear concern",
+    "unknown": "Not enough information (domains: nothing informative was said)",
+}
+ITEM_CODES = {
+    DECLINED: "The young person preferred not to answer.",
+    NOT_ENOUGH_INFO: "Not enough information to answer.",
+    NOT_ASKED: "Not asked: an earlier answer made this follow-up unnecessary (its show_if was false).",
+    UNANSWERED: "Shown, but left unanswered.",
+    NOT_ASKED_IN_VERSION: "Not asked in this version: the item did not exist in this row's instrument version.",
+    NOT_IN_INSTRUMENT: "The column belongs to another instrument than this row's.",
+    NOT_SHARED: "Not shared: the consent for this person does not cover item answers for this recipient and purpose.",
+}
+BASE_DESCRIPTIONS = {
+    "person_key": "Pseudonymous person key: a keyed hash (HMAC-SHA-256) of the person, separate for each "
+    "recipient agency and stable across its exports. Never a name; it cannot be reversed.",
+    "screening_id": "The screening's id in TellOnce.",
+    "agency": "The agency that holds the screening and exported it.",
+    "instrument_id": "The instrument the screening used.",
+    "instrument_version": "The exact instrument version (semantic version) the screening was taken under.",
+    "content_hash": "SHA-256 of that instrument version's canonical definition: which wording and rules applied.",
+    "mode": "How it was given: practitioner (rated by staff), interview (asked by staff), self (by the youth).",
+    "language": "The language it was given in (ISO 639 code).",
+    "started_at": "When it was started (ISO 8601, UTC).",
+    "completed_at": "When it was completed and scored (ISO 8601, UTC).",
+    "overall_level": "The overall screening level (a flag to guide next steps; not a finding or a diagnosis).",
+}
+
+
+def safe(value: str) -> str:
+    """A text cell that no spreadsheet runs as a formula: a leading = + - @ tab or CR gets a ' before it."""
+    return "'" + value if value and value[0] in FORMULA_START else value
+
+
+def cell(value: Any) -> str:
+    """One CSV cell: numbers as they are, choices joined by ';', every text formula-safe."""
+    if value.__class__ is str:
+        return "'" + value if value and value[0] in FORMULA_START else value
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return safe(";".join(str(v) for v in value))
+    return safe(str(value))
+
+
+def _texts(values: list[Any]) -> list[str]:
+    """Many cells at once (`cell` inlined for text, the common case)."""
+    return [("'" + v if v and v[0] in FORMULA_START else v) if v.__class__ is str else cell(v) for v in values]
+
+
+def cells(plan: Plan, row: dict[str, Any]) -> list[str]:
+    """The CSV cells of one row, in the plan's column order."""
+    domains = row["domains"]
+    out = _texts([row[name] for name in BASE_COLUMNS] + [domains.get(d, NOT_ASSESSED) for d in plan.domains])
+    if plan.with_notes:
+        notes = row.get("notes")
+        out.append(NOT_SHARED if notes is None else cell(notes))
+    if plan.with_items:
+        fixed, fill = plan.item_layout(row["instrument_id"], row["instrument_version"])
+        items: list[Any] = fixed.copy()
+        answers = row.get("answers")
+        if answers is None:
+            for position, _item in fill:
+                items[position] = NOT_SHARED
+        else:
+            get = answers.get
+            for position, item in fill:
+                value = get(item, UNANSWERED)
+                if value.__class__ is str:  # the common case, inlined: a code or a text
+                    items[position] = "'" + value if value and value[0] in FORMULA_START else value
+                else:
+                    items[position] = cell(value)
+        out += items
+    return out
+
+
+class _Line:
+    """A csv writer that hands back each line instead of writing it somewhere."""
+
+    def __init__(self) -> None:
+        self.buffer = io.StringIO()
+        self.writer = csv.writer(self.buffer, lineterminator="\r\n")
+
+    def __call__(self, values: Sequence[str]) -> str:
+        self.writer.writerow(values)
+        line = self.buffer.getvalue()
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        return line
+
+
+def csv_lines(plan: Plan, rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """The header, then one line per row (RFC 4180, UTF-8)."""
+    line = _Line()
+    yield line(plan.columns)
+    for row in rows:
+        yield line(cells(plan, row))
+
+
+def json_lines(rows: Iterable[dict[str, Any]], *, ndjson: bool = False) -> Iterator[str]:
+    """A JSON array written piece by piece, or NDJSON (one object a line)."""
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    if ndjson:
+        for row in rows:
+            yield encode(row) + "\n"
+        return
+    separator = "[\n"
+    for row in rows:
+        yield separator + encode(row)
+        separator = ",\n"
+    yield "[]\n" if separator == "[\n" else "\n]\n"
+
+
+def _item_entry(plan: Plan, instrument_id: str, item_id: str) -> list[str]:
+    versions = [c for c in plan.instruments if c.id == instrument_id and item_id in c.items]
+    newest: CompiledInstrument = versions[-1]
+    item = newest.items[item_id]
+    language = newest.definition.default_language
+    text = item.text.get(language) or next(iter(item.text.values()))
+    codes = []
+    allowed = newest.codes.get(item_id)
+    if item.type == "indicator_rating":
+        codes = [f"{code}={LEVELS[code]}" for code in ("no_concern", "possible_concern", "clear_concern")]
+    elif allowed:
+        seen: dict[str, str] = {}
+        for version in versions:
+            for code in sorted(version.codes.get(item_id) or ()):
+                if code not in (DECLINED, NOT_ENOUGH_INFO, NOT_ASKED):
+                    seen[code] = version.option_label(item_id, code, language)
+        codes = [f"{code}={label}" for code, label in seen.items()]
+    shape = {
+        "multiple_choice": "codes separated by ';'",
+        "number": "number",
+        "date": "date (YYYY-MM-DD)",
+        "short_text": "free text",
+        "long_text": "free text",
+    }.get(item.type, "code")
+    title = newest.definition.title.get(language, instrument_id)
+    description = (
+        f"{title}, item {item_id} ({item.type}): {text} "
+        f"In versions: {', '.join(v.version for v in versions)}. Value: {shape}."
+    )
+    specials = [f"{code}={meaning}" for code, meaning in ITEM_CODES.items()]
+    return [f"{instrument_id}.{item_id}", "item", description, "; ".join(codes + specials)]
+
+
+def codebook_rows(plan: Plan) -> Iterator[list[str]]:
+    """column, kind, description, codes: every column of the plan's CSV and every code it may hold."""
+    yield ["column", "kind", "description", "codes"]
+    levels = "; ".join(f"{code}={label}" for code, label in LEVELS.items() if code != "unknown")
+    for name in BASE_COLUMNS:
+        yield [name, "screening", BASE_DESCRIPTIONS[name], levels if name == "overall_level" else ""]
+    domain_levels = "; ".join(f"{code}={label}" for code, label in LEVELS.items())
+    for domain in plan.domains:
+        title = next(
+            (d.title.get("en") or next(iter(d.title.values())))
+            for c in reversed(plan.instruments)
+            for d in c.definition.domains
+            if d.id == domain
+        )
+        yield [
+            f"domain.{domain}",
+            "domain",
+            f"Level of the domain '{title}'.",
+            f"{domain_levels}; {NOT_ASSESSED}=The row's instrument version has no such domain.",
+        ]
+    if plan.with_notes:
+        yield [
+            "notes",
+            "notes",
+            "The screener's free-text notes (blank: none written).",
+            f"{NOT_SHARED}=Not shared: the consent for this person does not cover notes.",
+        ]
+    for instrument_id, item_id in plan.items:
+        yield _item_entry(plan, instrument_id, item_id)
+
+
+def codebook_csv(plan: Plan) -> str:
+    """The codebook as CSV, formula-safe like the export itself."""
+    line = _Line()
+    return "".join(line([safe(value) for value in entry]) for entry in codebook_rows(plan))

@@ -1,0 +1,234 @@
+"""The aggregate report: completed screenings counted by month, instrument and agency kind.
+
+For a program evaluator or funder (DESIGN §1, §8): counts and shares of clear, possible and no
+concern, never an identity. The counting is one SQL GROUP BY in the database (UTC calendar month of
+completion, instrument id, the agency's kind), scoped to the user's agency, or to the whole
+deployment for system admins. Rows hold no youth, screening, user or agency id or name.
+
+Small-cell suppression (SUPPRESSION_RULE below says the same in words a reader of the CSV gets):
+
+1. Each row's cells partition its total: total = clear + possible + none + unknown ("not enough
+   information"; a completed screening without one of the three levels).
+2. A row whose total is from 1 to 10 is suppressed whole: its total, every count and every share.
+3. Otherwise each count from 1 to 10 is suppressed (primary suppression). Zero is shown.
+4. Complementary suppression: while a row has suppressed counts and either only one of them, or
+   suppressed counts that add up to less than 11, the smallest count still shown and not zero is
+   suppressed too (ties: in the order clear, possible, none, unknown). As the total is shown, the
+   suppressed counts' sum is known to anyone; with at least two suppressed counts of at least 1
+   each summing to 11 or more, none of them can be worked out by subtraction, and the suppressed
+   group is itself no small cell. (This always ends: a count of 1 to 10 in a total of 11 or more
+   leaves another count that is not zero.)
+5. A share is shown only where its count and the total are shown.
+6. Every suppressed cell looks the same (null in JSON, "suppressed" in CSV and on the page), so a
+   complementary cell cannot be told from a primary one; it is not labelled "<11" because a
+   complementary cell may be 11 or more.
+7. No margins (totals over months, instruments or kinds) are published: a margin minus the shown
+   cells would give the suppressed ones back. Date ranges are whole months, so two reports over
+   ranges a day apart cannot be subtracted to reveal one day's screenings.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import case, extract, func, literal_column
+from sqlmodel import Session, col, select
+
+from app.deps import require_role
+from app.errors import Forbidden
+from app.models import Agency, Role, Screening, ScreeningStatus, User
+
+THRESHOLD = 11  # counts from 1 to THRESHOLD - 1 are suppressed
+CATEGORIES = ("clear", "possible", "none", "unknown")
+LEVEL_OF = {"clear": "clear_concern", "possible": "possible_concern", "none": "no_concern"}
+FIELDS = (
+    "month",
+    "instrument",
+    "agency_kind",
+    "total",
+    *CATEGORIES,
+    *(f"share_{c}" for c in CATEGORIES),
+)
+SUPPRESSION_RULE = (
+    "Counts from 1 to 10 are suppressed; a row whose total is under 11 is suppressed whole; where a row has "
+    "suppressed counts, further counts are suppressed until at least two are and they add up to 11 or more, so "
+    "none can be recovered from the total; shares are shown only where their count is; zero is shown; no totals "
+    "across rows are published."
+)
+ROLES = (Role.system_admin, Role.agency_admin, Role.supervisor)
+_MONTH = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
+
+
+class Scope(StrEnum):
+    agency = "agency"
+    deployment = "deployment"
+
+
+@dataclass(frozen=True)
+class ReportFilter:
+    """What to count: a scope, an optional range of whole months (first days), an optional instrument."""
+
+    scope: Scope = Scope.agency
+    month_from: date | None = None
+    month_to: date | None = None
+    instrument_id: str | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        """The filter as query values (months as YYYY-MM)."""
+        return {
+            "scope": self.scope.value,
+            "date_from": self.month_from.strftime("%Y-%m") if self.month_from else None,
+            "date_to": self.month_to.strftime("%Y-%m") if self.month_to else None,
+            "instrument_id": self.instrument_id,
+        }
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """One published row; None is a suppressed cell."""
+
+    month: str
+    instrument: str
+    agency_kind: str
+    total: int | None
+    counts: dict[str, int | None] = field(default_factory=dict)
+    shares: dict[str, float | None] = field(default_factory=dict)
+
+    @property
+    def suppressed(self) -> list[str]:
+        """The names of this row's suppressed cells."""
+        return [name for name, value in self.as_dict().items() if value is None]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The row with the fields of FIELDS, in that order."""
+        return {
+            "month": self.month,
+            "instrument": self.instrument,
+            "agency_kind": self.agency_kind,
+            "total": self.total,
+            **{c: self.counts[c] for c in CATEGORIES},
+            **{f"share_{c}": self.shares[c] for c in CATEGORIES},
+        }
+
+
+def parse_filter(values: Mapping[str, str], instrument_ids: set[str]) -> tuple[ReportFilter, dict[str, str]]:
+    """A filter from query values, and a message per invalid field (an invalid field is left out).
+
+    Dates are months, `YYYY-MM`; a full date `YYYY-MM-DD` stands for its whole month.
+    """
+    errors: dict[str, str] = {}
+    scope = Scope.agency
+    raw_scope = (values.get("scope") or "").strip()
+    if raw_scope:
+        try:
+            scope = Scope(raw_scope)
+        except ValueError:
+            errors["scope"] = "Choose one of the listed values."
+    months: dict[str, date | None] = {"date_from": None, "date_to": None}
+    for name in months:
+        raw = (values.get(name) or "").strip()
+        if not raw:
+            continue
+        match = _MONTH.match(raw)
+        try:
+            if match is None:
+                raise ValueError(raw)
+            day = date(int(match[1]), int(match[2]), int(match[3] or 1))
+        except ValueError:
+            errors[name] = "Enter a month, for example 2026-01."
+            continue
+        months[name] = day.replace(day=1)
+    if months["date_from"] and months["date_to"] and months["date_from"] > months["date_to"]:
+        errors["date_to"] = "The last month is before the first."
+        months["date_to"] = None
+    instrument = (values.get("instrument_id") or "").strip() or None
+    if instrument is not None and instrument not in instrument_ids:
+        errors["instrument_id"] = "Choose one of the listed values."
+        instrument = None
+    return ReportFilter(scope, months["date_from"], months["date_to"], instrument), errors
+
+
+def authorize(user: User, scope: Scope) -> None:
+    """Supervisors and admins report on their agency; only system admins on the whole deployment."""
+    require_role(user, *ROLES)
+    if scope is Scope.deployment and user.role != Role.system_admin:
+        raise Forbidden("Only system admins may report on the whole deployment.")
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def grouped_counts(db: Session, user: User, report: ReportFilter) -> list[tuple[str, str, str, dict[str, int]]]:
+    """(month, instrument, agency kind, counts by category) per non-empty group, counted in the database."""
+    completed_at: Any = col(Screening.completed_at)
+    if db.get_bind().dialect.name == "postgresql":
+        # The calendar month in UTC whatever the session's time zone (SQLite stores naive UTC already).
+        completed_at = func.timezone(literal_column("'UTC'"), completed_at)
+    year, month = extract("year", completed_at), extract("month", completed_at)
+    level = col(Screening.overall_level)
+
+    def count_of(code: str) -> Any:
+        return func.coalesce(func.sum(case((level == code, 1), else_=0)), 0)
+
+    instrument, kind = col(Screening.instrument_id), col(Agency.kind)
+    statement = (
+        select(year, month, instrument, kind, func.count(), *(count_of(LEVEL_OF[c]) for c in CATEGORIES[:3]))
+        .join(Agency, col(Agency.id) == col(Screening.agency_id))
+        .where(col(Screening.status) == ScreeningStatus.completed, col(Screening.completed_at).is_not(None))
+        .group_by(year, month, instrument, kind)
+        .order_by(year, month, instrument, kind)
+    )
+    if report.scope is Scope.agency:
+        statement = statement.where(col(Screening.agency_id) == user.agency_id)
+    if report.month_from is not None:
+        statement = statement.where(
+            col(Screening.completed_at) >= datetime.combine(report.month_from, datetime.min.time(), UTC)
+        )
+    if report.month_to is not None:
+        end = _next_month(report.month_to)
+        statement = statement.where(col(Screening.completed_at) < datetime.combine(end, datetime.min.time(), UTC))
+    if report.instrument_id is not None:
+        statement = statement.where(instrument == report.instrument_id)
+    groups = []
+    for y, m, instrument_id, agency_kind, total, clear, possible, none in db.exec(statement).all():
+        counts = {"clear": int(clear), "possible": int(possible), "none": int(none)}
+        counts["unknown"] = int(total) - sum(counts.values())
+        groups.append((f"{int(y):04d}-{int(m):02d}", instrument_id, agency_kind, counts))
+    return groups
+
+
+def suppress(month: str, instrument: str, agency_kind: str, counts: Mapping[str, int]) -> ReportRow:
+    """One published row from one group's counts, with the rule of the module docstring applied."""
+    total = sum(counts[c] for c in CATEGORIES)
+    if total < THRESHOLD:
+        return ReportRow(month, instrument, agency_kind, None, dict.fromkeys(CATEGORIES), dict.fromkeys(CATEGORIES))
+    hidden = {c for c in CATEGORIES if 1 <= counts[c] < THRESHOLD}
+    while hidden and (len(hidden) < 2 or sum(counts[c] for c in hidden) < THRESHOLD):
+        shown = [c for c in CATEGORIES if c not in hidden and counts[c] > 0]
+        hidden.add(min(shown, key=lambda c: (counts[c], CATEGORIES.index(c))))
+    shown_counts = {c: None if c in hidden else counts[c] for c in CATEGORIES}
+    shares = {c: None if c in hidden else round(counts[c] / total, 4) for c in CATEGORIES}
+    return ReportRow(month, instrument, agency_kind, total, shown_counts, shares)
+
+
+def report(db: Session, user: User, report_filter: ReportFilter) -> list[ReportRow]:
+    """The published rows for a user and a filter (refuses screeners, and others the deployment)."""
+    authorize(user, report_filter.scope)
+    return [suppress(*group) for group in grouped_counts(db, user, report_filter)]
+
+
+def as_json(rows: list[ReportRow], report_filter: ReportFilter) -> dict[str, Any]:
+    """The report as a JSON document: the filter, the rule, and the rows (null is suppressed)."""
+    return {
+        "filter": report_filter.as_dict(),
+        "threshold": THRESHOLD,
+        "suppression": SUPPRESSION_RULE,
+        "months": "calendar months of completion, UTC",
+        "rows": [row.as_dict() | {"suppressed": row.suppressed} for row in rows],
+    }

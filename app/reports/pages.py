@@ -1,0 +1,233 @@
+"""The aggregate report as a page with server-drawn SVG charts, as CSV and as JSON.
+
+The charts are inline SVG drawn from the published (already suppressed) rows only: one chart per
+instrument and agency kind, a stacked bar per month. Colours are SVG presentation attributes (the
+CSP blocks inline styles), each category also has its own pattern and a printed share, and the table
+beside the charts is their accessible alternative.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlmodel import Session
+
+from app import audit
+from app.db import SessionDep
+from app.deps import RegistryDep, WebAuthDep, require_role
+from app.errors import InvalidInput
+from app.models import User
+from app.reports import aggregate
+from app.reports.aggregate import CATEGORIES, FIELDS, ReportFilter, ReportRow
+from app.web import _, render, text
+from instruments.loader import Registry
+
+router = APIRouter(include_in_schema=False)
+FILTERS = ("scope", "date_from", "date_to", "instrument_id")
+SUPPRESSED = "suppressed"
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+# Geometry of a chart (SVG user units).
+LABEL_W, BAR_W, BAR_H, GAP, TOP, AXIS_H, LEGEND_H = 80, 500, 26, 10, 8, 22, 58
+WIDTH = LABEL_W + BAR_W + 20
+# Category: label, base colour (white text on each has a contrast of at least 4.5:1), pattern.
+STYLE = {
+    "clear": ("Clear concern", "#a4161a"),
+    "possible": ("Possible concern", "#7a4f00"),
+    "none": ("No concern", "#2d6a4f"),
+    "unknown": ("Not enough information", "#4a4a55"),
+}
+HATCH = "#4a4a55"  # suppressed: grey hatching on white
+
+
+def instrument_titles(registry: Registry) -> dict[str, str]:
+    """Instrument id to title, for every loaded instrument."""
+    return {c.id: text(c.definition.title) for c in registry.latest()}
+
+
+def kind_label(kind: str) -> str:
+    """An agency kind for people: `child_welfare` → `Child welfare`."""
+    return kind.replace("_", " ").capitalize()
+
+
+def percent(share: float | None, digits: int = 1) -> str:
+    """A share as a percentage, or the suppressed marker."""
+    return SUPPRESSED if share is None else f"{share * 100:.{digits}f}%"
+
+
+def _prepare(request: Request, user: User, registry: Registry) -> tuple[ReportFilter, dict[str, str], dict[str, str]]:
+    require_role(user, *aggregate.ROLES)  # a screener is refused before anything is parsed or counted
+    raw = {name: request.query_params.get(name, "").strip() for name in FILTERS}
+    report_filter, errors = aggregate.parse_filter(raw, set(instrument_titles(registry)))
+    return report_filter, errors, raw
+
+
+def _audited(db: Session, user: User, report_filter: ReportFilter, rows: list[ReportRow], fmt: str) -> None:
+    detail = {k: v for k, v in report_filter.as_dict().items() if v} | {"format": fmt, "rows": len(rows)}
+    audit.record(db, "report.aggregate", actor_id=user.id, agency_id=user.agency_id, detail=detail)
+
+
+def _rows_or_error(
+    db: Session, request: Request, user: User, registry: Registry, fmt: str
+) -> tuple[ReportFilter, list[ReportRow]]:
+    report_filter, errors, _raw = _prepare(request, user, registry)
+    if errors:
+        raise InvalidInput("Some filters are not valid.", errors)
+    rows = aggregate.report(db, user, report_filter)
+    _audited(db, user, report_filter, rows, fmt)
+    return report_filter, rows
+
+
+def _bar(row: ReportRow, index: int) -> dict[str, Any]:
+    """One month's stacked bar: segments for the shown shares, then one for whatever is suppressed."""
+    segments, x = [], float(LABEL_W)
+    if row.total is not None:
+        for key in CATEGORIES:
+            share = row.shares[key]
+            if not share:
+                continue
+            width = share * BAR_W
+            segments.append(
+                {"key": key, "x": x, "width": width, "fill": f"url(#p-{key}-{index})", "halo": STYLE[key][1]}
+                | {"label": percent(share, 0) if width >= 36 else ""}
+            )
+            x += width
+    rest = LABEL_W + BAR_W - x
+    if row.suppressed and rest > 0.5:
+        label = _("suppressed") if rest >= 80 else ""
+        segments.append(
+            {"key": SUPPRESSED, "x": x, "width": rest, "fill": f"url(#p-suppressed-{index})", "halo": "#ffffff"}
+            | {"label": label}
+        )
+    parts = [f"{_(STYLE[k][0]).lower()} {percent(row.shares[k], 0)}" for k in CATEGORIES if row.total is not None]
+    summary = f"{row.month}: " + (", ".join(parts) if parts else _("all counts suppressed (fewer than 11 screenings)"))
+    return {"month": row.month, "segments": segments, "summary": summary}
+
+
+def charts(rows: list[ReportRow], titles: dict[str, str]) -> list[dict[str, Any]]:
+    """One chart per instrument and agency kind, a bar per month, laid out for the template."""
+    series: dict[tuple[str, str], list[ReportRow]] = {}
+    for row in rows:
+        series.setdefault((row.instrument, row.agency_kind), []).append(row)
+    result = []
+    for index, ((instrument, kind), members) in enumerate(series.items(), start=1):
+        bars = [_bar(row, index) | {"y": TOP + i * (BAR_H + GAP)} for i, row in enumerate(members)]
+        axis_y = TOP + len(bars) * (BAR_H + GAP)
+        title = _("Results by month: %(instrument)s, %(kind)s") % {
+            "instrument": titles.get(instrument, instrument),
+            "kind": kind_label(kind),
+        }
+        result.append(
+            {
+                "index": index,
+                "title": title,
+                "desc": _(
+                    "Stacked bars, one per month, of the shares of clear, possible and no concern among completed "
+                    "screenings; a hatched part is suppressed. The table below gives every figure."
+                )
+                + " "
+                + "; ".join(b["summary"] for b in bars),
+                "bars": bars,
+                "axis_y": axis_y,
+                "ticks": [(LABEL_W + BAR_W * t / 4, f"{t * 25}%") for t in range(5)],
+                "legend_y": axis_y + AXIS_H,
+                "height": axis_y + AXIS_H + LEGEND_H,
+            }
+        )
+    return result
+
+
+def legend() -> list[dict[str, Any]]:
+    """The legend's entries, three per line."""
+    entries = [(key, _(label)) for key, (label, _colour) in STYLE.items()] + [(SUPPRESSED, _("Suppressed"))]
+    return [
+        {"key": key, "label": label, "x": LABEL_W + (i % 3) * 175, "dy": (i // 3) * 24}
+        for i, (key, label) in enumerate(entries)
+    ]
+
+
+def table_rows(rows: list[ReportRow], titles: dict[str, str]) -> list[dict[str, Any]]:
+    """The table's rows: counts and shares as text, suppressed cells marked."""
+    return [
+        {
+            "month": row.month,
+            "instrument": titles.get(row.instrument, row.instrument),
+            "kind": kind_label(row.agency_kind),
+            "total": SUPPRESSED if row.total is None else str(row.total),
+            "cells": [
+                (SUPPRESSED, "") if row.counts[c] is None else (str(row.counts[c]), percent(row.shares[c]))
+                for c in CATEGORIES
+            ],
+        }
+        for row in rows
+    ]
+
+
+@router.get("/reports", response_class=HTMLResponse)
+def aggregate_page(request: Request, db: SessionDep, registry: RegistryDep, auth: WebAuthDep) -> Response:
+    """The aggregate report: filters, charts and the table."""
+    report_filter, errors, raw = _prepare(request, auth.user, registry)
+    rows = aggregate.report(db, auth.user, report_filter)
+    _audited(db, auth.user, report_filter, rows, "html")
+    titles = instrument_titles(registry)
+    query = urlencode({k: v for k, v in report_filter.as_dict().items() if v})
+    return render(
+        request,
+        "reports/aggregate.html",
+        status_code=400 if errors else 200,
+        auth=auth,
+        raw=raw,
+        errors=errors,
+        scope=report_filter.scope.value,
+        may_choose_scope=auth.user.role == "system_admin",
+        instruments=sorted(titles.items(), key=lambda pair: pair[1]),
+        rows=table_rows(rows, titles),
+        charts=charts(rows, titles),
+        legend=legend(),
+        style=STYLE,
+        hatch=HATCH,
+        geometry={"label_w": LABEL_W, "bar_w": BAR_W, "bar_h": BAR_H, "width": WIDTH},
+        query=("?" + query) if query else "",
+        rule=aggregate.SUPPRESSION_RULE,
+    )
+
+
+def _safe(value: object) -> str:
+    """A CSV cell that spreadsheets will not run as a formula."""
+    cell = "" if value is None else str(value)
+    return "'" + cell if cell.startswith(FORMULA_PREFIXES) else cell
+
+
+def csv_text(rows: Iterable[ReportRow]) -> str:
+    """The rows as CSV, with a header of FIELDS; suppressed cells say so."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(FIELDS)
+    for row in rows:
+        writer.writerow([_safe(SUPPRESSED if value is None else value) for value in row.as_dict().values()])
+    return out.getvalue()
+
+
+@router.get("/reports.csv")
+def aggregate_csv(request: Request, db: SessionDep, registry: RegistryDep, auth: WebAuthDep) -> Response:
+    """The aggregate report as CSV."""
+    report_filter, rows = _rows_or_error(db, request, auth.user, registry, "csv")
+    name = f"tellonce-aggregate-{report_filter.scope.value}.csv"
+    return Response(
+        csv_text(rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+    )
+
+
+@router.get("/reports.json")
+def aggregate_json(request: Request, db: SessionDep, registry: RegistryDep, auth: WebAuthDep) -> Response:
+    """The aggregate report as JSON (null is a suppressed cell)."""
+    report_filter, rows = _rows_or_error(db, request, auth.user, registry, "json")
+    return JSONResponse(aggregate.as_json(rows, report_filter), headers={"Cache-Control": "no-store"})

@@ -1,0 +1,382 @@
+"""Sharing pages: the youth page's sharing section, linking, consents, break-glass, the account of disclosures,
+the printable release form, and the break-glass openings an agency's admins review."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from app import access, i18n
+from app.crypto import KeyRing
+from app.db import SessionDep
+from app.deps import ADMINS, FormAuthDep, KeysDep, WebAuth, WebAuthDep, require_role
+from app.errors import InvalidInput
+from app.models import Agency, Role, User
+from app.models_sharing import Category, Consent, ConsentMethod, Grantor, Purpose
+from app.records import service as records
+from app.sharing import breakglass, links, tellonce, views
+from app.sharing import consent as consents
+from app.sharing.schemas import BreakGlassCreate, ConsentCreate
+from app.web import _, render, text
+from instruments.loader import Registry
+
+router = APIRouter(include_in_schema=False)
+BREAK_GLASS_ROLES = (Role.supervisor, Role.agency_admin)
+CONSENT_FIELDS = ("to_agency_id", "grantor", "authority", "purpose", "starts_at", "ends_at", "method")
+LABELS: dict[str, dict[str, str]] = {
+    "grantor": {
+        Grantor.youth: _("The youth"),
+        Grantor.parent_guardian: _("Parent or guardian"),
+        Grantor.custodial_agency: _("Custodial agency"),
+        Grantor.court: _("Court"),
+    },
+    "category": {
+        Category.result_summary: _("Result summary"),
+        Category.item_answers: _("Answers"),
+        Category.notes: _("Notes"),
+    },
+    "purpose": {
+        Purpose.care_coordination: _("Care coordination"),
+        Purpose.referral: _("Referral"),
+        Purpose.treatment: _("Treatment"),
+    },
+    "method": {
+        ConsentMethod.written: _("Written and signed"),
+        ConsentMethod.electronic_signature: _("Electronic signature"),
+        ConsentMethod.verbal_pending_written: _("Spoken, written form to follow"),
+    },
+    "state": {
+        "active": _("Active"),
+        "scheduled": _("Starts later"),
+        "revoked": _("Revoked"),
+        "superseded": _("Replaced by a change"),
+        "expired": _("Expired"),
+    },
+    "kind": {
+        "view": _("Viewed"),
+        "export": _("Exported"),
+        "carry_forward": _("Answers carried into a new screening"),
+    },
+    "role": {
+        Role.system_admin: _("System administrator"),
+        Role.agency_admin: _("Agency administrator"),
+        Role.supervisor: _("Supervisor"),
+        Role.screener: _("Screener"),
+    },
+    "field": {
+        "to_agency_id": _("Share with"),
+        "grantor": _("Who gives consent"),
+        "authority": _("Authority"),
+        "categories": _("What may be shared"),
+        "purpose": _("Purpose"),
+        "starts_at": _("Start date"),
+        "ends_at": _("End date"),
+        "method": _("How consent was given"),
+    },
+}
+
+
+def see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _field(form: Any, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+# The youth page's sharing section ---------------------------------------------------------------------------
+
+
+def sharing_context(db: Session, keys: KeyRing, registry: Registry, auth: WebAuth, youth_id: str) -> dict[str, Any]:
+    """What the sharing section of a youth page shows (the caller has already read the youth through access)."""
+    user = auth.user
+    names = views.agency_names(db)
+    return {
+        "handles": views.candidate_handles(db, keys, user, youth_id),
+        "may_break_glass": user.role in BREAK_GLASS_ROLES,
+        "links": links.links_of(db, user, youth_id),
+        "consents": views.consent_rows(consents.for_youth(db, user, youth_id), user, names),
+        "recipients": views.recipients(db, user),
+        "timeline": _timeline(db, registry, user, youth_id),
+        "values": {"starts_at": _today().isoformat(), "categories": [Category.result_summary.value]},
+        "errors": {},
+        "labels": LABELS,
+    }
+
+
+def _timeline(db: Session, registry: Registry, user: User, youth_id: str) -> list[dict[str, Any]]:
+    rows = []
+    for entry in tellonce.timeline(db, user, youth_id):
+        compiled = registry.get(entry.instrument_id, entry.instrument_version)
+        if entry.completed_at is not None:
+            href: str | None = f"/screenings/{entry.screening_id}/result"
+        else:
+            href = f"/screenings/{entry.screening_id}?page=1" if entry.own else None
+        title = text(compiled.definition.title) if compiled else entry.instrument_id
+        rows.append({"entry": entry, "title": title, "href": href})
+    return rows
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+# Linking and break-glass ------------------------------------------------------------------------------------
+
+
+@router.post("/youth/{youth_id}/links")
+async def link(request: Request, youth_id: str, db: SessionDep, keys: KeysDep, auth: FormAuthDep) -> Response:
+    """Link this record to a possible match: under the youth's consent, or a supervisor's break-glass."""
+    form = await request.form()
+    glass: BreakGlassCreate | None = None
+    if _field(form, "mode") == "break_glass":
+        try:
+            glass = _break_glass(form)
+        except ValidationError:
+            return _refused(request, auth, youth_id, _break_glass_message())
+    candidate = views.candidate_by_handle(db, keys, auth.user, youth_id, _field(form, "candidate"))
+    try:
+        links.link(db, keys, auth.user, youth_id, candidate, glass)
+    except InvalidInput as exc:
+        db.rollback()
+        return _refused(request, auth, youth_id, exc.message)
+    return see_other(f"/youth/{youth_id}#sharing")
+
+
+def _break_glass(form: Any) -> BreakGlassCreate:
+    return BreakGlassCreate.model_validate({"reason": _field(form, "reason"), "hours": _field(form, "hours") or 24})
+
+
+def _break_glass_message() -> str:
+    return _("Write the reason, at least 20 characters, and a number of hours from 1 to 72.")
+
+
+def _refused(request: Request, auth: WebAuth, youth_id: str, message: str) -> Response:
+    return render(request, "sharing/refused.html", status_code=400, auth=auth, youth_id=youth_id, message=message)
+
+
+@router.post("/links/{link_id}/undo")
+def undo_link(link_id: str, db: SessionDep, auth: FormAuthDep) -> Response:
+    """Undo a wrong link: the record is its own person again, and sees nothing of the other records."""
+    record = links.undo(db, auth.user, link_id)
+    return see_other(f"/youth/{record.youth_id}#sharing")
+
+
+@router.post("/youth/{youth_id}/break-glass")
+async def open_break_glass(
+    request: Request, youth_id: str, db: SessionDep, keys: KeysDep, auth: FormAuthDep
+) -> Response:
+    """A supervisor opens the linked records of this youth's person, with a reason, for a time."""
+    require_role(auth.user, *BREAK_GLASS_ROLES)
+    form = await request.form()
+    try:
+        data = _break_glass(form)
+    except ValidationError:
+        return _refused(request, auth, youth_id, _break_glass_message())
+    breakglass.open_glass(db, keys, auth.user, youth_id, data)
+    return see_other(f"/youth/{youth_id}#sharing")
+
+
+# Consents ---------------------------------------------------------------------------------------------------
+
+
+@router.post("/youth/{youth_id}/consents")
+async def record_consent(request: Request, youth_id: str, db: SessionDep, auth: FormAuthDep) -> Response:
+    """Record the youth's release from this agency to another."""
+    return await _save_consent(request, db, auth, youth_id, None)
+
+
+@router.get("/youth/{youth_id}/consents/{consent_id}/change", response_class=HTMLResponse)
+def change_consent_page(request: Request, youth_id: str, consent_id: str, db: SessionDep, auth: WebAuthDep) -> Response:
+    """The form to change a consent this agency gave (the change replaces it; the old one is kept)."""
+    access.readable_youth(db, auth.user, youth_id)
+    consent = consents.owned(db, auth.user, consent_id)
+    return _consent_page(request, db, auth, youth_id, _values_of(consent), {}, consent_id)
+
+
+@router.post("/youth/{youth_id}/consents/{consent_id}/supersede")
+async def supersede_consent(
+    request: Request, youth_id: str, consent_id: str, db: SessionDep, auth: FormAuthDep
+) -> Response:
+    """Save a change to a consent: a new consent replaces it."""
+    return await _save_consent(request, db, auth, youth_id, consent_id)
+
+
+@router.post("/youth/{youth_id}/consents/{consent_id}/revoke")
+def revoke_consent(youth_id: str, consent_id: str, db: SessionDep, auth: FormAuthDep) -> Response:
+    """Revoke a consent this agency gave: it covers nothing from the next request on."""
+    access.readable_youth(db, auth.user, youth_id)
+    consents.revoke(db, auth.user, consent_id)
+    return see_other(f"/youth/{youth_id}#consents")
+
+
+async def _save_consent(request: Request, db: Session, auth: WebAuth, youth_id: str, replacing: str | None) -> Response:
+    form = await request.form()
+    values: dict[str, Any] = {name: _field(form, name) for name in CONSENT_FIELDS}
+    values["categories"] = [c for c in form.getlist("categories") if isinstance(c, str)]
+    errors = {}
+    try:
+        data = ConsentCreate.model_validate(_consent_data(youth_id, values))
+        if replacing is None:
+            consents.record(db, auth.user, data)
+        else:
+            consents.supersede(db, auth.user, replacing, data)
+    except ValidationError as exc:
+        errors = _consent_errors(exc)
+    except InvalidInput as exc:
+        db.rollback()
+        field = exc.detail.get("field") if isinstance(exc.detail, dict) else None
+        errors = {field if field in LABELS["field"] else "form": exc.message}
+    else:
+        return see_other(f"/youth/{youth_id}#consents")
+    return _consent_page(request, db, auth, youth_id, values, errors, replacing, status_code=400)
+
+
+def _consent_data(youth_id: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Form values as ConsentCreate input: a start of today means now; a release runs to the end of its end date."""
+    data = {k: v for k, v in values.items() if v not in ("", [])} | {"youth_id": youth_id}
+    starts = _day(values["starts_at"], "starts_at")
+    data["starts_at"] = None if starts is None or starts <= _today() else datetime.combine(starts, time.min, UTC)
+    ends = _day(values["ends_at"], "ends_at")
+    if ends is not None:
+        data["ends_at"] = datetime.combine(ends, time(23, 59, 59), UTC)
+    return data
+
+
+def _day(value: str, field: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidInput(_("Enter a real date, for example 2026-01-31."), {"field": field}) from exc
+
+
+def _consent_errors(exc: ValidationError) -> dict[str, str]:
+    """Pydantic's errors as one plain message per field of the consent form."""
+    messages = {
+        "to_agency_id": _("Choose the agency to share with."),
+        "grantor": _("Choose who gives consent."),
+        "authority": _("Write the authority, for example: the youth's own consent, or the court order number."),
+        "categories": _("Choose at least one kind of information."),
+        "purpose": _("Choose the purpose."),
+        "ends_at": _("Enter the end date. A release must end."),
+        "method": _("Choose how consent was given."),
+    }
+    errors: dict[str, str] = {}
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else "form"
+        if field not in messages:
+            field, message = "ends_at", _("The end date must be after the start date.")
+        else:
+            message = messages[field]
+        errors.setdefault(field, message)
+    return errors
+
+
+def _values_of(consent: Consent) -> dict[str, Any]:
+    return {
+        "to_agency_id": consent.to_agency_id,
+        "grantor": consent.grantor,
+        "authority": consent.authority,
+        "categories": consent.categories,
+        "purpose": consent.purpose,
+        "starts_at": max(consent.starts_at.date(), _today()).isoformat(),
+        "ends_at": consent.ends_at.date().isoformat(),
+        "method": consent.method,
+    }
+
+
+def _consent_page(
+    request: Request,
+    db: Session,
+    auth: WebAuth,
+    youth_id: str,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    replacing: str | None,
+    *,
+    status_code: int = 200,
+) -> Response:
+    access.readable_youth(db, auth.user, youth_id)
+    anchors = {name: f"c-{name}" for name in LABELS["field"]}
+    summary = [(anchors.get(field, "main"), message) for field, message in errors.items()]
+    action = f"/youth/{youth_id}/consents" + (f"/{replacing}/supersede" if replacing else "")
+    return render(
+        request,
+        "sharing/consent_edit.html",
+        status_code=status_code,
+        auth=auth,
+        youth_id=youth_id,
+        replacing=replacing,
+        action=action,
+        values=values,
+        errors=errors,
+        summary=summary,
+        recipients=views.recipients(db, auth.user),
+        labels=LABELS,
+    )
+
+
+# Printable pages --------------------------------------------------------------------------------------------
+
+
+@router.get("/youth/{youth_id}/disclosures", response_class=HTMLResponse)
+def disclosures_page(request: Request, youth_id: str, db: SessionDep, keys: KeysDep, auth: WebAuthDep) -> Response:
+    """A printable account of who has seen this person's records: when, which agency and user, what, and why."""
+    youth = records.view(db, keys, auth.user, youth_id)
+    person_id = access.readable_youth(db, auth.user, youth_id).person_id
+    return render(
+        request,
+        "sharing/disclosures.html",
+        auth=auth,
+        youth=youth,
+        lines=views.account(db, person_id, auth.user.agency_id),
+        agency=db.get(Agency, auth.user.agency_id),
+        labels=LABELS,
+        printed_at=datetime.now(UTC),
+    )
+
+
+@router.get("/youth/{youth_id}/consent-form", response_class=HTMLResponse)
+def consent_form_page(
+    request: Request, youth_id: str, db: SessionDep, auth: WebAuthDep, lang: str = "en", to: str | None = None
+) -> Response:
+    """A blank release-of-information form to print, in English or Spanish."""
+    access.readable_youth(db, auth.user, youth_id)
+    language = i18n.pick_language(lang, i18n.LANGUAGES)
+    recipient = db.get(Agency, to) if to and to != auth.user.agency_id else None
+    return render(
+        request,
+        "sharing/consent_form.html",
+        auth=auth,
+        lang=language,
+        youth_id=youth_id,
+        agency=db.get(Agency, auth.user.agency_id),
+        recipient=recipient,
+        recipients=views.recipients(db, auth.user),
+        languages=list(i18n.LANGUAGE_NAMES.items()),
+    )
+
+
+@router.get("/admin/break-glass", response_class=HTMLResponse)
+def break_glass_review(request: Request, db: SessionDep, keys: KeysDep, auth: WebAuthDep) -> Response:
+    """For an agency's admins: every break-glass that reached the agency's records, with its reason and views."""
+    require_role(auth.user, *ADMINS)
+    names = views.agency_names(db)
+    openings = [
+        {"glass": glass, "reason": reason, "views": count, "who": breakglass_user(db, glass.user_id)}
+        for glass, reason, count in breakglass.seen_by_others(db, keys, auth.user.agency_id)
+    ]
+    return render(request, "sharing/break_glass.html", auth=auth, openings=openings, names=names, labels=LABELS)
+
+
+def breakglass_user(db: Session, user_id: str) -> User | None:
+    """The user who opened a break-glass (a name and role to show, nothing else)."""
+    return db.get(User, user_id)

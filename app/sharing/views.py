@@ -1,0 +1,116 @@
+"""What the sharing pages and API show: opaque handles for possible matches, consent states, the account lines.
+
+Reads go through the sharing services and `app.access`; nothing here decides access on its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+
+from app.crypto import KeyRing
+from app.errors import NotFound
+from app.models import Agency, User, utcnow
+from app.models_sharing import Consent
+from app.sharing import ledger, links
+from app.sharing.schemas import DisclosurePublic
+
+HANDLE_LENGTH = 32
+
+
+def handle(keys: KeyRing, user: User, youth_id: str, candidate_id: str) -> str:
+    """An opaque handle for a possible match: meaningless outside this agency and this record."""
+    return keys.blind_index("candidate", f"{user.agency_id}|{youth_id}|{candidate_id}")[:HANDLE_LENGTH]
+
+
+def candidate_handles(db: Session, keys: KeyRing, user: User, youth_id: str) -> list[str]:
+    """The possible matches of one of the agency's records, best first, as opaque handles only."""
+    return [handle(keys, user, youth_id, other.id) for other in links.candidates(db, keys, user, youth_id)]
+
+
+def candidate_by_handle(db: Session, keys: KeyRing, user: User, youth_id: str, given: str) -> str:
+    """The record behind a handle, if it is still a possible match of this record for this user."""
+    for other in links.candidates(db, keys, user, youth_id):
+        if handle(keys, user, youth_id, other.id) == given:
+            return other.id
+    raise NotFound("No such possible match.")
+
+
+def agency_names(db: Session) -> dict[str, str]:
+    """Agency id -> name."""
+    return {a.id: a.name for a in db.exec(select(Agency))}
+
+
+def recipients(db: Session, user: User) -> list[Agency]:
+    """The agencies a release from the user's agency can name."""
+    return list(db.exec(select(Agency).where(Agency.id != user.agency_id).order_by(col(Agency.name))))
+
+
+def consent_state(consent: Consent) -> str:
+    """revoked, superseded, expired, scheduled (starts later) or active."""
+    now = utcnow()
+    if consent.revoked_at is not None:
+        return "revoked"
+    if consent.superseded_at is not None:
+        return "superseded"
+    if consent.ends_at <= now:
+        return "expired"
+    if consent.starts_at > now:
+        return "scheduled"
+    return "active"
+
+
+@dataclass(frozen=True)
+class ConsentRow:
+    """A consent as the youth page lists it."""
+
+    consent: Consent
+    from_agency: str
+    to_agency: str
+    state: str
+    given_here: bool  # the agency that gave it is the one that may revoke or change it
+
+    @property
+    def changeable(self) -> bool:
+        return self.given_here and self.state in ("active", "scheduled")
+
+
+def consent_rows(consents: list[Consent], user: User, names: dict[str, str]) -> list[ConsentRow]:
+    """Consents with their agencies' names and their state now."""
+    return [
+        ConsentRow(
+            c,
+            names.get(c.from_agency_id, ""),
+            names.get(c.to_agency_id, ""),
+            consent_state(c),
+            c.from_agency_id == user.agency_id,
+        )
+        for c in consents
+    ]
+
+
+def account(db: Session, person_id: str, agency_id: str) -> list[DisclosurePublic]:
+    """The ledger's entries about a person that concern this agency, oldest first, with agency and user names."""
+    entries = ledger.account(db, person_id, agency_id)
+    names = agency_names(db)
+    viewer_ids = {e.viewer_id for e in entries}
+    viewers = {u.id: u for u in db.exec(select(User).where(col(User.id).in_(viewer_ids)))} if viewer_ids else {}
+    lines = []
+    for entry in entries:
+        viewer = viewers.get(entry.viewer_id)
+        lines.append(
+            DisclosurePublic(
+                at=entry.at,
+                kind=entry.kind,
+                viewer_agency=names.get(entry.viewer_agency_id, ""),
+                viewer_name=viewer.display_name if viewer else "",
+                viewer_role=viewer.role if viewer else "",
+                owner_agency=names.get(entry.owner_agency_id, ""),
+                categories=list(entry.categories),
+                purpose=entry.purpose,
+                consent_id=entry.consent_id,
+                break_glass_id=entry.break_glass_id,
+            )
+        )
+    return lines

@@ -1,0 +1,106 @@
+"""Helpers for the FHIR tests: synthetic youth and screenings, and validation with the fhir.resources models.
+
+`fhir.resources` (8.x) has no R4 package; R4B is its R4-compatible line (see app/exports/fhir.py).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.consent import Consent as FhirConsent
+from fhir.resources.R4B.patient import Patient
+from fhir.resources.R4B.questionnaire import Questionnaire
+from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
+from sqlmodel import Session
+
+from app import crypto
+from app.main import loaded_instruments
+from app.models import Screening, User, Youth, utcnow
+from app.models_sharing import Category, ConsentMethod, Grantor, Purpose
+from app.records import service as records
+from app.records.schemas import YouthCreate
+from app.screenings import service as screenings
+from app.screenings.schemas import AnswersSave, ScreeningCreate
+from app.sharing import consent
+from app.sharing.schemas import ConsentCreate
+
+FIXTURES = Path(__file__).parent / "fixtures" / "fhir"
+MODELS: dict[str, Any] = {
+    "Bundle": Bundle,
+    "Consent": FhirConsent,
+    "Patient": Patient,
+    "Questionnaire": Questionnaire,
+    "QuestionnaireResponse": QuestionnaireResponse,
+}
+SELF_REPORT = "tellonce-youth-self-report"
+PRACTITIONER = "tellonce-practitioner-indicators"
+# Synthetic identifiers that must never appear in a FHIR export.
+GIVEN, FAMILY, BIRTH, CASE = "Marisol", "Quillfeather", date(2009, 7, 14), "CASE-77431"
+SELF_ANSWERS: dict[str, Any] = {
+    "no_safe_place": "yes",
+    "stayed_away": "declined",
+    "stay_in_return": "not_sure",
+    "owes_money": "no",
+    "sex_for_things": "yes",
+    "someone_else_involved": "yes",
+    "unsafe_at_home": "no",
+}
+PRACTITIONER_ANSWERS: dict[str, Any] = {
+    "rate_coercion_debt": "clear_concern",
+    "rate_housing_unstable": "not_enough_info",
+    "rate_housing_runaway": "possible_concern",
+}
+
+
+def fixture(name: str) -> dict[str, Any]:
+    with (FIXTURES / name).open(encoding="utf-8") as handle:
+        data: dict[str, Any] = json.load(handle)
+    return data
+
+
+def validate(resource: dict[str, Any]) -> Any:
+    """Validate a resource (a Bundle's entries too) with its fhir.resources R4B model."""
+    model = MODELS[resource["resourceType"]].model_validate(resource)
+    for entry in resource.get("entry", []):
+        validate(entry["resource"])
+    return model
+
+
+def youth(db: Session, user: User, case_number: str = CASE) -> Youth:
+    data = YouthCreate(given_name=GIVEN, family_name=FAMILY, birth_date=BIRTH, case_number=case_number)
+    record = records.create(db, crypto.get_key_ring(), user, data)
+    db.commit()
+    return record
+
+
+def completed(db: Session, user: User, record: Youth, instrument: str, mode: str, answers: dict[str, Any]) -> Screening:
+    """A screening answered and completed through the screening service."""
+    keys, registry = crypto.get_key_ring(), loaded_instruments()
+    data = ScreeningCreate(youth_id=record.id, instrument_id=instrument, mode=mode)  # type: ignore[arg-type]
+    started = screenings.start(db, keys, registry, user, data)
+    saved = screenings.save_answers(
+        db, keys, registry, user, started.id, AnswersSave(version=started.version, answers=answers)
+    )
+    done = screenings.complete(db, keys, registry, user, saved.id, saved.version)
+    db.commit()
+    return done
+
+
+def release(db: Session, admin: User, record: Youth, to: str, *categories: Category) -> None:
+    """A release of information from the admin's agency to another, for care coordination."""
+    data = ConsentCreate(
+        youth_id=record.id,
+        to_agency_id=to,
+        grantor=Grantor.youth,
+        authority="Signed release of information",
+        categories=list(categories),
+        purpose=Purpose.care_coordination,
+        ends_at=utcnow() + timedelta(days=30),
+        method=ConsentMethod.written,
+    )
+    consent.record(db, admin, data)
+    db.commit()

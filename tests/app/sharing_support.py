@@ -1,0 +1,147 @@
+"""Helpers for the sharing tests: agencies with staff, youth, screenings and consents, made through the API."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from app.models import Agency, User
+from tests.app.conftest import World, bearer
+
+PRACTITIONER = "tellonce-practitioner-indicators"
+SELF_REPORT = "tellonce-youth-self-report"
+ANSWERS = {
+    "rate_housing_unstable": "possible_concern",
+    "rate_housing_runaway": "no_concern",
+    "rate_coercion_debt": "clear_concern",
+}
+KATHERINE = {"given_name": "Katherine", "family_name": "Nowak", "birth_date": "2012-03-09"}
+KATE = {"given_name": "Kate", "family_name": "Nowak", "birth_date": "2012-03-09"}  # a nickname of the same youth
+REASON = "Youth arrived in crisis overnight; the earlier screening is needed now."
+
+
+@dataclass
+class Side:
+    """One agency with a screener, a supervisor and an admin; their API headers are made when first used."""
+
+    client: TestClient
+    agency: Agency
+    users: dict[str, User] = field(default_factory=dict)
+    tokens: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def headers(self, role: str) -> dict[str, str]:
+        if role not in self.tokens:
+            self.tokens[role] = bearer(self.client, self.users[role])
+        return self.tokens[role]
+
+    @property
+    def api(self) -> dict[str, str]:
+        """The screener's API headers."""
+        return self.headers("screener")
+
+
+def side(client: TestClient, world: World, name: str, kind: str = "youth_program") -> Side:
+    made = Side(client, world.agency(name, kind))
+    for role in ("screener", "supervisor", "agency_admin"):
+        made.users[role] = world.user(made.agency, role)
+    return made
+
+
+def add_youth(client: TestClient, at: Side, case_number: str, who: dict[str, str] = KATHERINE) -> str:
+    response = client.post("/api/v1/youth", headers=at.api, json={**who, "case_number": case_number})
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def screen(
+    client: TestClient,
+    at: Side,
+    youth_id: str,
+    answers: dict[str, Any] | None = None,
+    *,
+    instrument: str = PRACTITIONER,
+    mode: str = "practitioner",
+) -> dict[str, Any]:
+    """A completed screening with these answers."""
+    started = client.post(
+        "/api/v1/screenings", headers=at.api, json={"youth_id": youth_id, "instrument_id": instrument, "mode": mode}
+    )
+    assert started.status_code == 201, started.text
+    screening = started.json()
+    saved = client.put(
+        f"/api/v1/screenings/{screening['id']}/answers",
+        headers=at.api,
+        json={"version": screening["version"], "answers": ANSWERS if answers is None else answers},
+    )
+    assert saved.status_code == 200, saved.text
+    done = client.post(
+        f"/api/v1/screenings/{screening['id']}/complete", headers=at.api, json={"version": saved.json()["version"]}
+    )
+    assert done.status_code == 200, done.text
+    return dict(done.json())
+
+
+def consent(
+    client: TestClient,
+    at: Side,
+    youth_id: str,
+    to: Side,
+    categories: tuple[str, ...] = ("result_summary", "item_answers"),
+    days: int = 90,
+) -> dict[str, Any]:
+    """The youth's release from `at` to `to`, recorded through the API."""
+    ends = (datetime.now(UTC) + timedelta(days=days)).isoformat()
+    response = client.post(
+        f"/api/v1/youth/{youth_id}/consents",
+        headers=at.api,
+        json={
+            "to_agency_id": to.agency.id,
+            "grantor": "youth",
+            "authority": "Youth's own signed release",
+            "categories": list(categories),
+            "purpose": "care_coordination",
+            "ends_at": ends,
+            "method": "written",
+        },
+    )
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def candidates(client: TestClient, at: Side, youth_id: str) -> list[str]:
+    response = client.get(f"/api/v1/youth/{youth_id}/candidates", headers=at.api)
+    assert response.status_code == 200, response.text
+    assert all(set(c) == {"candidate"} for c in response.json())
+    return [c["candidate"] for c in response.json()]
+
+
+def link(
+    client: TestClient, at: Side, youth_id: str, role: str = "screener", glass: dict[str, Any] | None = None
+) -> Any:
+    """Link to the one possible match; returns the response."""
+    (handle,) = candidates(client, at, youth_id)
+    body: dict[str, Any] = {"candidate": handle} | ({"break_glass": glass} if glass else {})
+    return client.post(f"/api/v1/youth/{youth_id}/links", headers=at.headers(role), json=body)
+
+
+def timeline_ids(client: TestClient, at: Side, youth_id: str) -> list[str]:
+    response = client.get(f"/api/v1/youth/{youth_id}/timeline", headers=at.api)
+    assert response.status_code == 200, response.text
+    return [e["screening_id"] for e in response.json()]
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match
+    return match.group(1)
+
+
+def section(html: str, element_id: str) -> str:
+    """The HTML of the element with this id, up to the next heading of the same section (enough for asserts)."""
+    start = html.index(f'id="{element_id}"')
+    following = html.find("<h3", start + 1)
+    return html[start : following if following != -1 else len(html)]

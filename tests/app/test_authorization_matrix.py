@@ -1,0 +1,348 @@
+"""The authorization matrix, generated from the route table: a route without an entry here fails the suite.
+
+Every entry says who may use the route. Youth data of another agency is read only under an active
+consent (or the viewer's own break-glass); a denied read answers 404 with the very body of a record
+that does not exist, never 403, never a count; sharing never grants a write. [SECURITY.md 1–3; DESIGN §7]
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from itertools import product
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app import crypto
+from app.models import Role, User
+from app.models_sharing import Category, RecordLink
+from app.sharing.views import handle
+from tests.app.conftest import PASSWORD, World
+from tests.app.matrix_support import (
+    FEW_STATES,
+    NOTES_CANARY,
+    PRACTITIONER,
+    SHARED_STATES,
+    Entry,
+    MatrixWorld,
+    allowed,
+    apply_state,
+    build_world,
+    call,
+    disclosures,
+    may_read,
+    openapi_operations,
+    same_as_missing,
+    served_routes,
+    target_ids,
+)
+
+PUBLIC, YOUTH, STAFF, OWN, ADMIN, SYSTEM_ADMIN, SHARED = (
+    "public",  # anyone: sign-in, the youth's code page, quick exit, static files, API docs
+    "youth",  # the youth's own session on one self-administered screening
+    "staff",  # any signed-in staff member (or the listed roles); lists show the own agency's records only
+    "own",  # an object of the user's own agency: any other agency gets 404, whatever is shared with it
+    "admin",  # agency or system admins; others 403 (another agency's object: 404)
+    "system_admin",  # system admins only; others 403
+    "shared",  # youth data another agency reads under consent or its break-glass; otherwise a plain 404
+)
+SCREENINGS = ("done", "open", "self")
+GLASS = frozenset({Role.supervisor, Role.agency_admin})
+REPORTS = EXPORTERS = frozenset({Role.system_admin, Role.agency_admin, Role.supervisor})
+WRONG, NOBODY = "not the password", "nobody@example.org"
+BUNDLE = {"resourceType": "Bundle", "type": "collection", "entry": []}
+QUESTIONNAIRE = {"questionnaire": {"resourceType": "Questionnaire"}, "thresholds": {}, "instrument_id": "x"}
+NEW_USER = {"email": "new.user@example.org", "display_name": "New", "role": "screener", "password": PASSWORD}
+NEW_YOUTH = {"given_name": "Sam", "family_name": "Example", "birth_date": "2011-01-01", "case_number": "N-9"}
+REASON = "Youth arrived in crisis overnight; prior screening needed now."
+
+
+def _version(w: MatrixWorld, target: str, user: User | None) -> dict[str, Any]:
+    return {"version": w.version(target)}
+
+
+def _terms(w: MatrixWorld, target: str, user: User | None, *, form: bool = False) -> dict[str, Any]:
+    ends, categories = (datetime.now(UTC) + timedelta(days=30)).isoformat(), ["result_summary"]
+    terms = {"to_agency_id": w.agencies["B"].id, "grantor": "youth", "authority": "Signed release", "method": "written"}
+    return terms | {"purpose": "care_coordination", "ends_at": ends[:10] if form else ends, "categories": categories}
+
+
+def _candidate(w: MatrixWorld, target: str, user: User | None) -> dict[str, Any]:
+    """A's other record, as the opaque handle the caller would have been shown."""
+    return {"candidate": handle(crypto.get_key_ring(), user, target, w.ids["youth_a2"]) if user else "x"}
+
+
+def _export(w: MatrixWorld, target: str, user: User | None) -> dict[str, Any]:
+    """The caller's agency's completed screenings of the last month, for the caller's own agency."""
+    today = datetime.now(UTC).date()
+    span = {"from": (today - timedelta(days=30)).isoformat(), "to": today.isoformat()}
+    return {"recipient": user.agency_id if user else "", "format": "csv", "categories": "result_summary"} | span
+
+
+def _relink(w: MatrixWorld) -> None:
+    link = w.session.get(RecordLink, w.ids["link"])
+    assert link is not None
+    link.undone_at = link.undone_by = None
+    w.session.commit()
+
+
+def _body(**fields: Any) -> Any:
+    return lambda w, target, user: dict(fields)
+
+
+MATRIX: dict[tuple[str, str], Entry] = {
+    ("GET", "/openapi.json"): Entry(PUBLIC),
+    ("GET", "/docs"): Entry(PUBLIC),
+    ("GET", "/docs/oauth2-redirect"): Entry(PUBLIC),
+    ("MOUNT", "/static"): Entry(PUBLIC),
+    ("GET", "/login"): Entry(PUBLIC),
+    ("POST", "/login"): Entry(PUBLIC, body=_body(email=NOBODY, password=WRONG), ok=frozenset({401})),
+    ("POST", "/api/v1/auth/token"): Entry(PUBLIC, body=_body(username=NOBODY, password=WRONG), ok=frozenset({401})),
+    ("GET", "/go"): Entry(PUBLIC),
+    ("GET", "/go/{link_token}"): Entry(PUBLIC),
+    ("POST", "/go"): Entry(PUBLIC, body=_body(code="ABCD-2345"), ok=frozenset({400, 401, 404})),
+    ("GET", "/exit"): Entry(PUBLIC, ok=frozenset({303})),
+    ("POST", "/exit"): Entry(PUBLIC, ok=frozenset({303})),
+    ("GET", "/s/done"): Entry(PUBLIC),
+    ("GET", "/unlock"): Entry(PUBLIC),
+    ("GET", "/s/0"): Entry(YOUTH),
+    ("POST", "/s/language"): Entry(YOUTH, body=_body(lang="es")),
+    ("GET", "/s/{number}"): Entry(YOUTH),
+    ("POST", "/s/{number}"): Entry(YOUTH, body=_body(action="next")),
+    ("GET", "/"): Entry(STAFF),
+    ("GET", "/youth"): Entry(STAFF),
+    ("GET", "/youth/new"): Entry(STAFF),
+    ("POST", "/youth"): Entry(STAFF, body=_body(given_name="")),
+    ("POST", "/unlock"): Entry(STAFF, body=_body(password=PASSWORD), ok=frozenset({303})),
+    ("POST", "/logout"): Entry(STAFF, ok=frozenset({303})),
+    ("POST", "/api/v1/auth/logout"): Entry(STAFF, ok=frozenset({204})),
+    ("GET", "/api/v1/me"): Entry(STAFF),
+    ("GET", "/api/v1/agencies"): Entry(STAFF),
+    ("GET", "/api/v1/instruments"): Entry(STAFF),
+    ("GET", "/api/v1/instruments/{instrument_id}/{version}"): Entry(STAFF),
+    ("POST", "/api/v1/youth"): Entry(STAFF, body=_body(**NEW_YOUTH)),
+    ("GET", "/reports"): Entry(STAFF, roles=REPORTS),
+    ("GET", "/reports.csv"): Entry(STAFF, roles=REPORTS),
+    ("GET", "/reports.json"): Entry(STAFF, roles=REPORTS),
+    ("GET", "/api/v1/reports/aggregate"): Entry(STAFF, roles=REPORTS),
+    ("GET", "/exports"): Entry(STAFF, roles=EXPORTERS),
+    ("POST", "/exports"): Entry(STAFF, body=_export, roles=EXPORTERS),
+    ("POST", "/exports/codebook"): Entry(STAFF, body=_export, roles=EXPORTERS),
+    ("GET", "/api/v1/exports"): Entry(STAFF, body=_export, roles=EXPORTERS),
+    ("GET", "/api/v1/exports/codebook"): Entry(STAFF, body=_export, roles=EXPORTERS),
+    ("GET", "/api/v1/instruments/{instrument_id}/{version}/fhir"): Entry(STAFF),
+    ("GET", "/youth/{youth_id}"): Entry(OWN, ("youth",)),
+    ("POST", "/youth/{youth_id}/screenings"): Entry(
+        OWN, ("youth",), _body(instrument=f"{PRACTITIONER}|1.0.0|practitioner", language="en")
+    ),
+    ("GET", "/screenings/{screening_id}"): Entry(OWN, SCREENINGS),
+    ("POST", "/screenings/{screening_id}"): Entry(
+        OWN,
+        SCREENINGS,
+        lambda w, t, u: _version(w, t, u) | {"action": "stay", "answer.rate_housing_unstable": "no_concern"},
+    ),
+    ("GET", "/screenings/{screening_id}/review"): Entry(OWN, SCREENINGS),
+    ("POST", "/screenings/{screening_id}/complete"): Entry(OWN, SCREENINGS, _version),
+    ("GET", "/screenings/{screening_id}/self"): Entry(OWN, SCREENINGS),
+    ("POST", "/screenings/{screening_id}/self/link"): Entry(OWN, SCREENINGS),
+    ("POST", "/screenings/{screening_id}/self/handoff"): Entry(OWN, ("done", "open")),  # not "self": it locks
+    ("POST", "/self-access/{access_id}/revoke"): Entry(OWN, ("self_access",)),
+    ("GET", "/api/v1/youth/{youth_id}"): Entry(OWN, ("youth",)),
+    ("POST", "/api/v1/youth/search"): Entry(OWN, ("case_number",), lambda w, t, u: {"case_number": t}),
+    ("POST", "/api/v1/screenings"): Entry(
+        OWN, ("youth",), lambda w, t, u: {"youth_id": t, "instrument_id": PRACTITIONER, "mode": "practitioner"}
+    ),
+    ("GET", "/api/v1/screenings/{screening_id}"): Entry(OWN, SCREENINGS),  # the working copy: answers and notes
+    ("PUT", "/api/v1/screenings/{screening_id}/answers"): Entry(
+        OWN, SCREENINGS, lambda w, t, u: _version(w, t, u) | {"answers": {"rate_housing_unstable": "no_concern"}}
+    ),
+    ("POST", "/api/v1/screenings/{screening_id}/complete"): Entry(OWN, SCREENINGS, _version),
+    # Sharing: consents, links and break-glass are the disclosing (or linking) agency's own business.
+    ("POST", "/youth/{youth_id}/consents"): Entry(OWN, ("youth",), lambda w, t, u: _terms(w, t, u, form=True)),
+    ("GET", "/youth/{youth_id}/consents/{consent_id}/change"): Entry(OWN, ("consent",)),
+    ("POST", "/youth/{youth_id}/consents/{consent_id}/supersede"): Entry(
+        OWN, ("consent",), lambda w, t, u: _terms(w, t, u, form=True)
+    ),
+    ("POST", "/youth/{youth_id}/consents/{consent_id}/revoke"): Entry(OWN, ("consent",)),
+    ("GET", "/youth/{youth_id}/consent-form"): Entry(OWN, ("youth",)),
+    ("GET", "/youth/{youth_id}/disclosures"): Entry(OWN, ("youth",)),
+    ("POST", "/youth/{youth_id}/links"): Entry(OWN, ("youth",), _candidate),
+    ("POST", "/links/{link_id}/undo"): Entry(OWN, ("link",), reset=_relink),
+    ("POST", "/youth/{youth_id}/break-glass"): Entry(OWN, ("youth",), _body(reason=REASON, hours="2"), roles=GLASS),
+    ("GET", "/api/v1/youth/{youth_id}/consents"): Entry(OWN, ("youth",)),
+    ("POST", "/api/v1/youth/{youth_id}/consents"): Entry(OWN, ("youth",), _terms),
+    ("POST", "/api/v1/consents/{consent_id}/revoke"): Entry(OWN, ("consent",)),
+    ("POST", "/api/v1/consents/{consent_id}/supersede"): Entry(
+        OWN, ("consent",), lambda w, t, u: _terms(w, t, u) | {"youth_id": w.ids["youth"]}
+    ),
+    ("GET", "/api/v1/youth/{youth_id}/candidates"): Entry(OWN, ("youth",)),
+    ("POST", "/api/v1/youth/{youth_id}/links"): Entry(OWN, ("youth",), _candidate),
+    ("POST", "/api/v1/links/{link_id}/undo"): Entry(OWN, ("link",), reset=_relink),
+    ("GET", "/api/v1/youth/{youth_id}/disclosures"): Entry(OWN, ("youth",)),
+    ("POST", "/api/v1/youth/{youth_id}/fhir-import"): Entry(OWN, ("youth",), _body(**BUNDLE)),
+    ("POST", "/api/v1/youth/{youth_id}/break-glass"): Entry(
+        OWN, ("youth",), _body(reason=REASON, hours=2), roles=GLASS
+    ),
+    ("GET", "/admin/users"): Entry(ADMIN),
+    ("POST", "/admin/users"): Entry(ADMIN, body=_body(email="")),
+    ("POST", "/admin/users/{user_id}"): Entry(ADMIN, ("user",), _body(version="999")),
+    ("GET", "/admin/break-glass"): Entry(ADMIN),
+    ("GET", "/api/v1/users"): Entry(ADMIN),
+    ("POST", "/api/v1/users"): Entry(ADMIN, ("agency",), lambda w, t, u: NEW_USER | {"agency_id": t}),
+    ("PATCH", "/api/v1/users/{user_id}"): Entry(ADMIN, ("user",), _body(version=999)),
+    ("GET", "/admin/agencies"): Entry(SYSTEM_ADMIN),
+    ("POST", "/admin/agencies"): Entry(SYSTEM_ADMIN, body=_body(name="")),
+    ("POST", "/api/v1/agencies"): Entry(SYSTEM_ADMIN, body=_body(name="Westside Health", kind="health")),
+    ("POST", "/api/v1/instruments/fhir-import"): Entry(SYSTEM_ADMIN, body=_body(**QUESTIONNAIRE)),
+    ("GET", "/screenings/{screening_id}/result"): Entry(SHARED, ("done",), ok=frozenset({200})),
+    ("GET", "/api/v1/screenings/{screening_id}/result"): Entry(SHARED, ("done",), ok=frozenset({200})),
+    ("GET", "/api/v1/youth/{youth_id}/timeline"): Entry(
+        SHARED, ("own_youth",), ok=frozenset({200})
+    ),  # filtered by consent
+    ("GET", "/screenings/{screening_id}/summary"): Entry(SHARED, ("done",), ok=frozenset({200})),
+    ("GET", "/screenings/{screening_id}/summary.pdf"): Entry(SHARED, ("done",), ok=frozenset({200}), few=True),
+    ("GET", "/api/v1/screenings/{screening_id}/fhir"): Entry(  # the answers themselves, and an export: no break-glass
+        SHARED, ("done",), ok=frozenset({200}), category=Category.item_answers, glass=False
+    ),
+}
+SHARED_LISTS = {("GET", "/youth/{youth_id}"): Entry(SHARED, ("own_youth",), ok=frozenset({200}), few=True)}
+PENDING: set[tuple[str, str]] = set()  # entries written for routes another change is still adding
+
+
+def _of(*kinds: str) -> list[tuple[str, str]]:
+    return [key for key, entry in MATRIX.items() if entry.kind in kinds]
+
+
+def test_every_route_has_an_entry(client: TestClient) -> None:
+    served = served_routes(client.app)  # type: ignore[arg-type]
+    missing = sorted(served - MATRIX.keys())
+    assert not missing, "\n".join(f"route {m} {p} has no entry in the authorization matrix" for m, p in missing)
+    stale = sorted(MATRIX.keys() - served - PENDING)
+    assert not stale, f"matrix entries for routes the app does not serve: {stale}"
+
+
+def test_the_route_walk_finds_every_api_operation(client: TestClient) -> None:
+    served = served_routes(client.app)  # type: ignore[arg-type]
+    assert openapi_operations(client.app) <= served and ("MOUNT", "/static") in served  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def w(world: World) -> MatrixWorld:
+    return build_world(world)
+
+
+def test_signed_out(client: TestClient, w: MatrixWorld) -> None:
+    """Pages send a signed-out visitor to sign in, the API answers 401, the youth's pages go to the code page."""
+    served = served_routes(client.app)  # type: ignore[arg-type]
+    for key, entry in MATRIX.items():
+        if key not in served:
+            continue
+        response = call(client, w, key, entry, None, entry.targets[0] if entry.targets else None)
+        status, where = response.status_code, response.headers.get("location", "")
+        if entry.kind == PUBLIC:
+            assert (allowed(entry, response) if entry.ok else status < 400) and not where.startswith("/login"), key
+        elif entry.kind == YOUTH:
+            assert (status, where) == (303, "/go?ended=1"), key
+        elif key[1].startswith("/api/"):
+            assert status == 401 and response.headers["www-authenticate"] == "Bearer", (key, status)
+        else:
+            assert status == 303 and where.startswith("/login"), (key, status, where)
+
+
+def test_youth_pages_open_only_with_the_youth_session(client: TestClient, w: MatrixWorld) -> None:
+    for key in _of(YOUTH):
+        assert allowed(MATRIX[key], call(client, w, key, MATRIX[key], None, youth=True)), key
+        refused = call(client, w, key, MATRIX[key], w.user("A", Role.screener))  # a staff sign-in is not enough
+        assert (refused.status_code, refused.headers.get("location")) == (303, "/go?ended=1"), key
+
+
+def test_staff_routes_show_only_the_own_agency(client: TestClient, w: MatrixWorld) -> None:
+    """With everything shared and break-glass open, another agency's lists still hold none of A's records."""
+    apply_state(w, "everything")
+    hidden = [w.ids[k] for k in ("done", "open", "youth", "youth_a2")] + [NOTES_CANARY]
+    for key in sorted(_of(STAFF), key=lambda k: "logout" in k[1]):  # signing out last
+        entry = MATRIX[key]
+        viewers = w.viewers() if key != ("POST", "/unlock") else w.viewers()[::4]  # a password check takes 0.3 s
+        for letter, user in viewers:
+            response = call(client, w, key, entry, user)
+            where = (key, user.role, letter, response.status_code, response.text[:200])
+            if entry.refuses(user):
+                assert response.status_code == 403, where
+                continue
+            assert allowed(entry, response), where
+            if letter != "A":
+                assert not [h for h in hidden if h in response.text], where
+
+
+def test_admin_routes(client: TestClient, w: MatrixWorld) -> None:
+    """Admins only (403 for the others); an agency admin gets 404 for another agency's user or agency."""
+    for key in _of(ADMIN, SYSTEM_ADMIN):
+        entry = MATRIX[key]
+        admins = {Role.system_admin} if entry.kind == SYSTEM_ADMIN else {Role.system_admin, Role.agency_admin}
+        target = entry.targets[0] if entry.targets else None
+        for letter, user in w.viewers():
+            response = call(client, w, key, entry, user, target)
+            where = (key, user.role, letter, response.status_code, response.text[:200])
+            if user.role not in admins:
+                assert response.status_code == 403, where
+            elif target and letter != "A" and user.role != Role.system_admin:
+                assert response.status_code == 404, where
+            else:
+                assert allowed(entry, response), where
+
+
+def test_own_agency_routes_refuse_every_other_agency(client: TestClient, w: MatrixWorld, subtests: Any) -> None:
+    """Every consent for every purpose and B's break-glass in force, and still 404 for B and C: sharing never writes."""
+    apply_state(w, "everything")
+    others = [(a, u) for a, u in w.viewers() if a != "A"]
+    owners = [("A", w.user("A", Role.screener)), ("A", w.user("A", Role.supervisor))]
+    for key in _of(OWN):
+        entry = MATRIX[key]
+        with subtests.test(route=" ".join(key)):
+            missing = {u.id: call(client, w, key, entry, u, entry.targets[0], missing=True) for _a, u in others}
+            for target, (letter, user) in product(entry.targets, others + owners):  # owners last: they may write
+                response = call(client, w, key, entry, user, target)
+                where = (key, target, letter, user.role, response.status_code, response.text[:200])
+                if entry.refuses(user):
+                    assert response.status_code == 403, where
+                elif letter == "A":
+                    assert allowed(entry, response), where
+                else:
+                    assert same_as_missing(response, missing[user.id], target_ids(w, target, user)), where
+
+
+def test_shared_reads_follow_consent(client: TestClient, w: MatrixWorld, subtests: Any) -> None:
+    """Every role at A, B and C × every consent state: allowed exactly as DESIGN §7 says, in the ledger, else 404."""
+    shared = {k: e for k, e in MATRIX.items() if e.kind == SHARED} | SHARED_LISTS
+    missing = {
+        (k, u.id): call(client, w, k, e, u, e.targets[0], missing=True)
+        for k, e in shared.items()
+        for _, u in w.viewers(e.few)
+        if e.targets != ("own_youth",)  # a list of the caller's own record is compared with itself instead
+    }
+    unshared: dict[tuple[tuple[str, str], str], Any] = {}
+    for state in SHARED_STATES:
+        apply_state(w, state)
+        for key, entry in shared.items():
+            if entry.few and state not in FEW_STATES:
+                continue
+            with subtests.test(route=" ".join(key), state=state):
+                for letter, user in w.viewers(entry.few):
+                    expected = may_read(letter, Role(user.role), state, entry.category, entry.glass)
+                    before = disclosures(w, user)
+                    response = call(client, w, key, entry, user, entry.targets[0])
+                    where = (key, state, letter, user.role, response.status_code, response.text[:200])
+                    if entry.targets[0] == "own_youth":  # the caller's own record lists A's screening if shared
+                        assert response.status_code == 200 and (w.ids["done"] in response.text) == expected, where
+                        if key[1].startswith("/api/") and not expected:  # no count, no trace: as if none existed
+                            assert response.json() == unshared.setdefault((key, user.id), response.json()), where
+                    elif expected:
+                        assert allowed(entry, response), where
+                    else:
+                        ids = target_ids(w, entry.targets[0], user)
+                        assert same_as_missing(response, missing[(key, user.id)], ids), where
+                    notes = may_read(letter, Role(user.role), state, Category.notes, entry.glass)
+                    assert notes or NOTES_CANARY not in response.text, ("notes need a notes consent", *where)
+                    seen = disclosures(w, user) - before
+                    assert seen > 0 if expected and letter != "A" else seen == 0, ("the ledger", seen, *where)

@@ -1,0 +1,135 @@
+"""Victim-service records stay unproposed; the printable release form and account; the youth is not asked again.
+[DESIGN §6-7; SECURITY.md Access 5]"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from fastapi.testclient import TestClient
+
+from tests.app.conftest import World, sign_in
+from tests.app.sharing_support import (
+    KATE,
+    SELF_REPORT,
+    add_youth,
+    candidates,
+    consent,
+    link,
+    screen,
+    side,
+)
+
+HOME_ANSWERS = {"no_safe_place": "no", "stayed_away": "no", "unsafe_at_home": "yes"}  # the follow-up stays hidden
+
+
+def test_victim_service_records_are_not_proposed_unless_it_consented(client: TestClient, world: World) -> None:
+    shelter = side(client, world, "Harbor Safe Shelter", "victim_service")
+    b = side(client, world, "Eastside Child Welfare", "child_welfare")
+    youth_v = add_youth(client, shelter, "HS-1")
+    screen(client, shelter, youth_v)
+    youth_b = add_youth(client, b, "ES-1", KATE)
+    assert candidates(client, b, youth_b) == []
+    sign_in(client, b.users["screener"])
+    assert 'id="possible-matches"' not in client.get(f"/youth/{youth_b}").text
+
+    consent(client, shelter, youth_v, b, categories=("result_summary",))
+    assert len(candidates(client, b, youth_b)) == 1
+    assert 'id="possible-matches"' in client.get(f"/youth/{youth_b}").text
+    assert link(client, b, youth_b).status_code == 201
+
+
+def test_the_printable_release_form_in_english_and_spanish(client: TestClient, world: World) -> None:
+    a = side(client, world, "Northside Youth Services")
+    b = side(client, world, "Eastside Child Welfare", "child_welfare")
+    youth_a = add_youth(client, a, "NS-1")
+    sign_in(client, a.users["screener"])
+    english = client.get(f"/youth/{youth_a}/consent-form?lang=en&to={b.agency.id}")
+    assert english.status_code == 200
+    text = html.unescape(english.text)
+    assert '<html lang="en">' in text and "<title>Permission to share information</title>" in text
+    assert "Northside Youth Services" in text and "Eastside Child Welfare" in text
+    for words in (
+        "Your answers to the questions",
+        "You must write an end date.",
+        "You can change your mind whenever you want.",
+        "If you say no, the services you get will not change.",
+        "Parent or guardian (if needed)",
+    ):
+        assert words in text
+    assert text.count('class="signature-line"') >= 6 and "/static/print.css" in text
+    assert 'class="site-header"' not in text and "Katherine" not in text  # blank, and nothing to navigate
+
+    spanish = html.unescape(client.get(f"/youth/{youth_a}/consent-form?lang=es").text)
+    assert '<html lang="es">' in spanish and "<title>Permiso para compartir información</title>" in spanish
+    assert "Si dices que no, los servicios que recibes no van a cambiar." in spanish
+    printed = spanish.split('<main id="main">')[1]
+    assert "Northside Youth Services" in printed and "Eastside Child Welfare" not in printed  # left blank
+    assert "Your answers" not in spanish
+    assert "trafficking" not in (text + spanish).lower()
+    sign_in(client, b.users["screener"])
+    assert client.get(f"/youth/{youth_a}/consent-form?lang=en").status_code == 404
+
+
+def test_the_account_prints_without_navigation(client: TestClient, world: World) -> None:
+    a = side(client, world, "Northside Youth Services")
+    youth_a = add_youth(client, a, "NS-1")
+    sign_in(client, a.users["screener"])
+    account = client.get(f"/youth/{youth_a}/disclosures")
+    assert account.status_code == 200
+    assert "<title>Account of disclosures · TellOnce</title>" in account.text
+    assert "No other program has seen these records." in account.text
+    css = client.get("/static/print.css").text
+    assert re.search(r"@media print \{[^}]*\.site-header[^}]*\.no-print[^}]*display: none", css)
+    assert client.get(f"/api/v1/youth/{youth_a}/disclosures", headers=a.api).json() == []
+
+
+def _issue_code(client: TestClient, csrf: str, screening_id: str) -> tuple[str, str]:
+    page = client.post(f"/screenings/{screening_id}/self/link", data={"csrf_token": csrf})
+    assert page.status_code == 200, page.text
+    link_token = re.search(r'id="link">[^<]*/go/([^<]+)<', page.text)
+    code = re.search(r'id="code" class="code">([A-Z0-9-]+)<', page.text)
+    assert link_token and code
+    return link_token.group(1), code.group(1)
+
+
+def test_the_youth_is_not_asked_again_what_they_already_shared(client: TestClient, world: World) -> None:
+    a = side(client, world, "Northside Youth Services")
+    b = side(client, world, "Eastside Child Welfare", "child_welfare")
+    youth_a = add_youth(client, a, "NS-1")
+    screen(client, a, youth_a, HOME_ANSWERS, instrument=SELF_REPORT, mode="interview")
+    consent(client, a, youth_a, b)
+    youth_b = add_youth(client, b, "ES-1", KATE)
+    assert link(client, b, youth_b).status_code == 201
+    started = client.post(
+        "/api/v1/screenings",
+        headers=b.api,
+        json={"youth_id": youth_b, "instrument_id": SELF_REPORT, "mode": "self", "language": "es"},
+    ).json()
+    assert {k: v["source"] for k, v in started["answers"].items()} == dict.fromkeys(HOME_ANSWERS, "carried")
+
+    link_token, code = _issue_code(client, sign_in(client, b.users["screener"]), started["id"])
+    client.cookies.clear()
+    opened = client.post("/go", data={"code": code, "link_token": link_token})
+    assert opened.status_code == 200, opened.text
+    welcome = html.unescape(opened.text)
+    assert "Ya compartiste algunas respuestas con otro programa. No te las vamos a preguntar otra vez." in welcome
+    assert 'href="/s/2"' in welcome and 'href="/s/1"' not in welcome  # the first page holds only what was told
+    second = client.get("/s/2?seen=1")
+    assert second.status_code == 200 and 'name="q_hurt_by_caregiver"' in second.text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', second.text)
+    assert token
+    back = client.post("/s/2", data={"csrf_token": token.group(1), "action": "back"}, follow_redirects=False)
+    assert back.headers["location"] == "/s/0"  # going back skips the page of shared answers too
+
+
+def test_a_youth_with_nothing_carried_starts_at_the_first_page(client: TestClient, world: World) -> None:
+    a = side(client, world, "Northside Youth Services")
+    youth_a = add_youth(client, a, "NS-1")
+    started = client.post(
+        "/api/v1/screenings", headers=a.api, json={"youth_id": youth_a, "instrument_id": SELF_REPORT, "mode": "self"}
+    ).json()
+    link_token, code = _issue_code(client, sign_in(client, a.users["screener"]), started["id"])
+    client.cookies.clear()
+    welcome = client.post("/go", data={"code": code, "link_token": link_token}).text
+    assert 'href="/s/1"' in welcome and "You already shared" not in welcome
