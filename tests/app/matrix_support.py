@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-import httpx
+import httpx2 as httpx  # the test client's HTTP library (starlette now uses httpx2)
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import delete
