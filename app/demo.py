@@ -45,6 +45,17 @@ YOUTH = [
 ]
 
 
+def _resources_of(agency_name: str) -> dict[str, list[str]]:
+    """The demo resources, with each agency's own (synthetic) place instead of Riverbend's."""
+    place = agency_name.split()[0]
+    if place == "Riverbend":
+        return RESOURCES
+    return {
+        language: [line.replace("Riverbend", place).replace("412 Alder Street", "90 Pier Road") for line in lines]
+        for language, lines in RESOURCES.items()
+    }
+
+
 def logins() -> list[tuple[str, str, str]]:
     """(agency, role, email) of every demo account."""
     return [
@@ -62,7 +73,7 @@ def seed(db: Session, keys: KeyRing, registry: Registry) -> bool:
     agencies: dict[str, Agency] = {}
     for name, kind, _slug in AGENCIES:
         agency = accounts.create_agency(db, AgencyCreate(name=name, kind=kind), None)
-        agency.resources = RESOURCES
+        agency.resources = _resources_of(name)
         db.add(agency)
         agencies[name] = agency
     users: dict[tuple[str, str], User] = {}
