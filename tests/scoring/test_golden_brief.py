@@ -10,7 +10,8 @@ Every expected value below was worked out by hand from the instrument, not copie
 - overall: rule 1 possible concern when at least one answer is `yes`, else rule 2 no concern.
   A brief screen never gives clear concern, even for a `yes` on a key indicator.
 
-The overall rule 1 counts items, not indicators or domains, so its reason names neither.
+The overall rule 1 counts items; its reason names the domains and key indicators at possible
+concern or above, which is what supports the level it gives.
 """
 
 from __future__ import annotations
