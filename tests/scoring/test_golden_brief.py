@@ -16,7 +16,6 @@ concern or above, which is what supports the level it gives.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -24,9 +23,19 @@ import pytest
 import instruments
 import scoring
 from instruments.loader import BUNDLED_DIR
-
-NO, POSS, CLEAR, UNK = "no_concern", "possible_concern", "clear_concern", "unknown"
-NEI, DECL, NOT_ASKED = "not_enough_info", "declined", "not_asked"
+from tests.scoring.golden import (
+    CLEAR,
+    DECL,
+    NEI,
+    NO,
+    NOT_ASKED,
+    POSS,
+    UNK,
+    Case,
+    Reason,
+    case_params,
+    expected_levels,
+)
 
 INSTRUMENT = instruments.load_or_raise([BUNDLED_DIR]).get("tellonce-brief-screen", "1.0.0")
 
@@ -39,28 +48,6 @@ INDICATORS = tuple(i for members in DOMAINS.values() for i in members)
 ITEMS = ("nowhere_to_sleep", "debt_work", "pay_kept", "forced_work", "sexual_exchange", "kept_from_leaving")
 ALL_NO = dict.fromkeys(ITEMS, "no")
 ALL_YES = dict.fromkeys(ITEMS, "yes")
-
-
-@dataclass(frozen=True)
-class Reason:
-    rule: int
-    indicators: tuple[str, ...] = ()
-    domains: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Case:
-    id: str
-    answers: dict[str, Any]
-    overall: str
-    domains: dict[str, str] = field(default_factory=dict)
-    other_domains: str | None = None
-    indicators: dict[str, str] = field(default_factory=dict)
-    other_indicators: str | None = None
-    reason: Reason | None = None
-    domain_reasons: dict[str, tuple[int, tuple[str, ...]]] = field(default_factory=dict)
-    evidence: dict[str, tuple[tuple[str, Any, str], ...]] = field(default_factory=dict)
-    completeness: tuple[int, int, int, int, int, int] | None = None  # total, answered, declined, nei, not asked, none
 
 
 CASES = [
@@ -220,14 +207,7 @@ CASES = [
 
 
 def params(*, having: str | None = None) -> list[Any]:
-    return [pytest.param(c, id=c.id) for c in CASES if having is None or getattr(c, having)]
-
-
-def expected_levels(named: dict[str, str], others: str | None, every: tuple[str, ...]) -> dict[str, str]:
-    """The named levels, and `others` for every id not named (when given)."""
-    if others is None:
-        return dict(named)
-    return {i: named.get(i, others) for i in every}
+    return case_params(CASES, having=having)
 
 
 def test_definition_matches_this_table() -> None:

@@ -18,7 +18,6 @@ concern; rule 2: key indicators at possible concern, the clear domain, and the p
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -26,9 +25,19 @@ import pytest
 import instruments
 import scoring
 from instruments.loader import BUNDLED_DIR
-
-NO, POSS, CLEAR, UNK = "no_concern", "possible_concern", "clear_concern", "unknown"
-NEI, DECL, NOT_ASKED = "not_enough_info", "declined", "not_asked"
+from tests.scoring.golden import (
+    CLEAR,
+    DECL,
+    NEI,
+    NO,
+    NOT_ASKED,
+    POSS,
+    UNK,
+    Case,
+    Reason,
+    case_params,
+    expected_levels,
+)
 
 INSTRUMENT = instruments.load_or_raise([BUNDLED_DIR]).get("tellonce-practitioner-indicators", "1.0.0")
 
@@ -83,28 +92,6 @@ def everything(answer: str) -> dict[str, Any]:
 def rate(ratings: dict[str, str]) -> dict[str, Any]:
     """Answers from indicator ids to ratings."""
     return {item(i): r for i, r in ratings.items()}
-
-
-@dataclass(frozen=True)
-class Reason:
-    rule: int
-    indicators: tuple[str, ...] = ()
-    domains: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Case:
-    id: str
-    answers: dict[str, Any]
-    overall: str
-    domains: dict[str, str] = field(default_factory=dict)
-    other_domains: str | None = None  # the level of every domain not named in `domains`
-    indicators: dict[str, str] = field(default_factory=dict)
-    other_indicators: str | None = None
-    reason: Reason | None = None
-    domain_reasons: dict[str, tuple[int, tuple[str, ...]]] = field(default_factory=dict)
-    evidence: dict[str, tuple[tuple[str, Any, str], ...]] = field(default_factory=dict)
-    completeness: tuple[int, int, int, int, int, int] | None = None  # total, answered, declined, nei, not asked, none
 
 
 CASES = [
@@ -350,8 +337,7 @@ CASES = [
 # Cases where the engine disagrees with what the rules say. Each is a bug to fix in the engine,
 # not in the expectation; `strict` makes the test fail once the engine is fixed.
 def params(*, having: str | None = None) -> list[Any]:
-    chosen = [c for c in CASES if having is None or getattr(c, having)]
-    return [pytest.param(c, id=c.id) for c in chosen]
+    return case_params(CASES, having=having)
 
 
 def test_definition_matches_this_table() -> None:
@@ -359,13 +345,6 @@ def test_definition_matches_this_table() -> None:
     assert INSTRUMENT.key_indicators_in_order == KEY
     assert set(INSTRUMENT.visibility_order) == {item(i) for i in INDICATORS}
     assert len({c.id for c in CASES}) == len(CASES)
-
-
-def expected_levels(named: dict[str, str], others: str | None, every: tuple[str, ...]) -> dict[str, str]:
-    """The named levels, and `others` for every id not named (when given)."""
-    if others is None:
-        return dict(named)
-    return {i: named.get(i, others) for i in every}
 
 
 @pytest.mark.parametrize("case", params())
