@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from instruments.model import LEVELS, SPECIAL_ANSWERS
+from instruments.model import LEVELS, SPECIAL_ANSWERS, is_informative
 
 INDICATOR_LEVELS = frozenset(("unknown", *LEVELS))
 COLLECTIONS = ("items", "indicators", "domains", "weights")
@@ -293,7 +293,7 @@ class _Compiler:
             raise ExpressionError("answered() takes one item name", _col(node))
         self.name(node.args[0])
         item_id = node.args[0].id
-        return lambda ctx: _informative(ctx.values.get(item_id))
+        return lambda ctx: is_informative(ctx.values.get(item_id))
 
     def level_of(self, node: ast.Call, name: str) -> Evaluator:
         arg = node.args[0] if len(node.args) == 1 and not node.keywords else None
@@ -379,7 +379,7 @@ class _Compiler:
 
         def matches(value: Any) -> bool:
             if answer is _MISSING:
-                return _informative(value)
+                return is_informative(value)
             if isinstance(value, list):
                 return any(w in value for w in wanted)
             return value in wanted
@@ -521,10 +521,3 @@ def _over(
         return True
 
     return {"count": count, "any": any_}.get(name, all_)
-
-
-def _informative(value: Any) -> bool:
-    """Whether an answer says something: given, and not a special code."""
-    if value is None:
-        return False
-    return not (isinstance(value, str) and value in SPECIAL_ANSWERS)

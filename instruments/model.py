@@ -30,6 +30,12 @@ NOT_ENOUGH_INFO = "not_enough_info"
 NOT_ASKED = "not_asked"
 SPECIAL_ANSWERS: frozenset[str] = frozenset({DECLINED, NOT_ENOUGH_INFO, NOT_ASKED})
 
+
+def is_informative(value: object) -> bool:
+    """Whether an answer says something: given, and not a special code."""
+    return value is not None and not (isinstance(value, str) and value in SPECIAL_ANSWERS)
+
+
 Mode = Literal["practitioner", "interview", "self"]
 
 Text = dict[str, str]

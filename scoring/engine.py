@@ -18,7 +18,7 @@ from weakref import WeakKeyDictionary
 
 from instruments.compiled import CompiledInstrument, CompiledRule
 from instruments.expressions import Context
-from instruments.model import DECLINED, NOT_ASKED, NOT_ENOUGH_INFO, SPECIAL_ANSWERS
+from instruments.model import DECLINED, NOT_ASKED, NOT_ENOUGH_INFO, is_informative
 from scoring.answers import check_answers
 from scoring.result import (
     LEVEL_RANK,
@@ -225,17 +225,13 @@ def _first_match(rules: tuple[CompiledRule, ...], context: Context) -> CompiledR
     raise AssertionError("the loader guarantees a fallback rule")  # pragma: no cover
 
 
-def _informative(value: Any) -> bool:
-    return value is not None and not (isinstance(value, str) and value in SPECIAL_ANSWERS)
-
-
 def _indicator(instrument: CompiledInstrument, indicator_id: str, values: Mapping[str, Any]) -> IndicatorResult:
     level = "unknown"
     evidence: list[Evidence] = []
     context: Context | None = None
     for feed in instrument.feeds[indicator_id]:
         value = values.get(feed.item_id)
-        if not _informative(value):
+        if not is_informative(value):
             continue
         implied: str
         if feed.rating:

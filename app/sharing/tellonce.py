@@ -14,7 +14,7 @@ from app.models import Agency, Answer, Screening, ScreeningStatus, User, Youth, 
 from app.models_sharing import Category
 from app.sharing.ledger import disclose
 from instruments.compiled import CompiledInstrument
-from instruments.model import SPECIAL_ANSWERS
+from instruments.model import is_informative
 from scoring import answer_problem
 
 LOOK_BACK_DAYS = 365
@@ -103,7 +103,7 @@ def carry_forward(db: Session, keys: KeyRing, user: User, screening: Screening, 
             if row.item_id in carried or row.item_id not in instrument.items:
                 continue
             value = keys.decrypt_json(row.value_enc, "answer", "value", f"{source.id}:{row.item_id}")
-            if isinstance(value, str) and value in SPECIAL_ANSWERS:
+            if not is_informative(value):
                 continue
             if answer_problem(instrument, row.item_id, value) is None:
                 origin = _origin(db, row.carried_from) if row.carried_from else None
