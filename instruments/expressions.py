@@ -15,11 +15,12 @@ Semantics worth knowing:
 from __future__ import annotations
 
 import ast
-import operator
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from instruments.evaluation import ORDERING, Evaluator, arith, bool_op, compare_values, over
+from instruments.evaluation import Context as Context  # re-exported: the context expressions run against
 from instruments.model import LEVELS, SPECIAL_ANSWERS, is_informative
 
 INDICATOR_LEVELS = frozenset(("unknown", *LEVELS))
@@ -55,27 +56,6 @@ class Scope:
     indicators: Mapping[str, tuple[str, bool]] | None = None  # id -> (domain, key)
     domains: frozenset[str] | None = None
     in_domain_rule: bool = False
-
-
-class Context:
-    """The values an expression is evaluated against."""
-
-    __slots__ = ("domain_levels", "indicator_levels", "scope_indicators", "values")
-
-    def __init__(
-        self,
-        values: Mapping[str, Any],
-        indicator_levels: Mapping[str, str] | None = None,
-        domain_levels: Mapping[str, str] | None = None,
-        scope_indicators: Sequence[str] = (),
-    ) -> None:
-        self.values = values
-        self.indicator_levels = indicator_levels or {}
-        self.domain_levels = domain_levels or {}
-        self.scope_indicators = scope_indicators
-
-
-Evaluator = Callable[[Context], Any]
 
 
 @dataclass(frozen=True)
@@ -125,43 +105,6 @@ def _col(node: ast.AST) -> int:
     return getattr(node, "col_offset", 0) + 1
 
 
-def _compare(op: ast.cmpop, left: Any, right: Any) -> bool:
-    if left is None or right is None:
-        return False
-    try:
-        if isinstance(op, ast.Eq):
-            return bool(left == right)
-        if isinstance(op, ast.NotEq):
-            return bool(left != right)
-        if isinstance(op, (ast.In, ast.NotIn)):
-            # A single answer is a one-element collection: 'no' in x is x == 'no', never a substring test.
-            collection = (right,) if isinstance(right, str) else right
-            if not isinstance(collection, (list, tuple, frozenset, set)):
-                return False
-            return (left in collection) == isinstance(op, ast.In)
-        if isinstance(op, ast.Lt):
-            return bool(left < right)
-        if isinstance(op, ast.LtE):
-            return bool(left <= right)
-        if isinstance(op, ast.Gt):
-            return bool(left > right)
-        return bool(left >= right)
-    except TypeError:
-        return False
-
-
-def _arith(op: ast.operator, left: Any, right: Any) -> Any:
-    if not isinstance(left, (int, float)) or not isinstance(right, (int, float)):
-        return None
-    if isinstance(op, ast.Add):
-        return left + right
-    if isinstance(op, ast.Sub):
-        return left - right
-    if isinstance(op, ast.Mult):
-        return left * right
-    return None if right == 0 else left / right
-
-
 class _Compiler:
     """Walks one parsed expression and builds closures, collecting what it refers to."""
 
@@ -174,7 +117,7 @@ class _Compiler:
 
     def node(self, node: ast.expr) -> Evaluator:
         if isinstance(node, ast.BoolOp):
-            return _bool_op(isinstance(node.op, ast.And), [self.node(v) for v in node.values])
+            return bool_op(isinstance(node.op, ast.And), [self.node(v) for v in node.values])
         if isinstance(node, ast.UnaryOp):
             operand = self.node(node.operand)
             if isinstance(node.op, ast.Not):
@@ -188,7 +131,7 @@ class _Compiler:
             if not isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)):
                 raise ExpressionError("only + - * / are allowed in arithmetic", _col(node))
             left, right, op = self.node(node.left), self.node(node.right), node.op
-            return lambda ctx: _arith(op, left(ctx), right(ctx))
+            return lambda ctx: arith(op, left(ctx), right(ctx))
         if isinstance(node, ast.Constant):
             value = node.value
             if not isinstance(value, (str, int, float, bool)) and value is not None:
@@ -243,16 +186,16 @@ class _Compiler:
         if len(ops) == 1:
             first_op, first, second = ops[0], compiled[0], compiled[1]
             right = node.comparators[0]
-            ordering = _ORDERING.get(type(first_op))
+            ordering = ORDERING.get(type(first_op))
             if ordering is not None and isinstance(right, ast.Constant) and type(right.value) in (int, float):
                 # the common `count(...) >= 2`: no need for the general comparison's checks
                 bound = right.value
                 return lambda ctx: type(v := first(ctx)) in (int, float) and ordering(v, bound)
-            return lambda ctx: _compare(first_op, first(ctx), second(ctx))
+            return lambda ctx: compare_values(first_op, first(ctx), second(ctx))
 
         def chain(ctx: Context) -> bool:
             values = [c(ctx) for c in compiled]
-            return all(_compare(op, a, b) for op, a, b in zip(ops, values, values[1:], strict=False))
+            return all(compare_values(op, a, b) for op, a, b in zip(ops, values, values[1:], strict=False))
 
         return chain
 
@@ -450,7 +393,7 @@ class _Compiler:
                 filtered[id(pool)] = (pool, selection)
             return selection
 
-        return _over(name, chosen, levels, lambda ctx: ctx.indicator_levels)
+        return over(name, chosen, levels, lambda ctx: ctx.indicator_levels)
 
     def over_domains(self, node: ast.Call, name: str, filters: dict[str, ast.expr]) -> Evaluator:
         if self.scope.domains is None or self.scope.in_domain_rule:
@@ -460,64 +403,4 @@ class _Compiler:
         domains = tuple(sorted(self.scope.domains))
         self.uses_domains = True
 
-        return _over(name, lambda ctx: domains, levels, lambda ctx: ctx.domain_levels)
-
-
-_ORDERING: dict[type, Callable[[Any, Any], bool]] = {
-    ast.Lt: operator.lt,
-    ast.LtE: operator.le,
-    ast.Gt: operator.gt,
-    ast.GtE: operator.ge,
-    ast.Eq: operator.eq,
-    ast.NotEq: operator.ne,
-}
-
-
-def _bool_op(conjunction: bool, parts: list[Evaluator]) -> Evaluator:
-    """and/or with short-circuit, without a generator per call."""
-    if len(parts) == 2:
-        first, second = parts
-        if conjunction:
-            return lambda ctx: bool(first(ctx)) and bool(second(ctx))
-        return lambda ctx: bool(first(ctx)) or bool(second(ctx))
-
-    def evaluate(ctx: Context) -> bool:
-        for part in parts:
-            if bool(part(ctx)) != conjunction:
-                return not conjunction
-        return conjunction
-
-    return evaluate
-
-
-def _over(
-    name: str,
-    members: Callable[[Context], Sequence[str]],
-    levels: frozenset[str] | None,
-    table: Callable[[Context], Mapping[str, str]],
-) -> Evaluator:
-    """count / any / all over indicators or domains whose level is among `levels` (None: any level)."""
-    if levels is None:
-        if name == "count":
-            return lambda ctx: len(members(ctx))
-        return lambda ctx: bool(members(ctx)) if name == "any" else True
-
-    def count(ctx: Context) -> int:
-        get = table(ctx).get
-        return sum(1 for m in members(ctx) if get(m, "unknown") in levels)
-
-    def any_(ctx: Context) -> bool:
-        get = table(ctx).get
-        for m in members(ctx):  # noqa: SIM110 (a plain loop: no generator per call on the hot path)
-            if get(m, "unknown") in levels:
-                return True
-        return False
-
-    def all_(ctx: Context) -> bool:
-        get = table(ctx).get
-        for m in members(ctx):  # noqa: SIM110 (a plain loop: no generator per call on the hot path)
-            if get(m, "unknown") not in levels:
-                return False
-        return True
-
-    return {"count": count, "any": any_}.get(name, all_)
+        return over(name, lambda ctx: domains, levels, lambda ctx: ctx.domain_levels)
