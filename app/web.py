@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from babel import Locale, UnknownLocaleError
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from app import levels
 from app.i18n import translations
 from instruments.compiled import YES_NO_LABELS
 
@@ -22,12 +24,28 @@ _env = jinja2.Environment(
 )
 _env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
 templates = Jinja2Templates(env=_env)
-templates.env.globals["LEVEL_LABELS"] = {
-    "clear_concern": "Clear concern",
-    "possible_concern": "Possible concern",
-    "no_concern": "No concern",
-    "unknown": "Not enough information",
-}
+
+
+@jinja2.pass_context
+def level_label(context: Any, level: str | None) -> str:
+    """A level's words in the page's language."""
+    return levels.label(level, context.get("lang") or "en")
+
+
+@jinja2.pass_context
+def language_name(context: Any, code: str | None) -> str:
+    """A language's name in the page's language, e.g. es -> Spanish / español."""
+    if not code:
+        return ""
+    try:
+        return str(Locale.parse(code).get_display_name(context.get("lang") or "en"))
+    except (ValueError, UnknownLocaleError):
+        return code
+
+
+templates.env.globals["level_label"] = level_label
+templates.env.globals["language_name"] = language_name
+templates.env.globals["LEVEL_ORDER"] = levels.ORDER
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
@@ -36,7 +54,15 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     language = context.get("lang")
     if language:
         catalog = translations(language)
-        context.update(_=catalog.gettext, gettext=catalog.gettext, ngettext=catalog.ngettext)
+
+        def gettext(message: str, **variables: Any) -> str:  # the "newstyle" call templates make
+            translated = catalog.gettext(message)
+            return translated % variables if variables else translated
+
+        def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
+            return catalog.ngettext(singular, plural, num) % {"num": num, **variables}
+
+        context.update(_=gettext, gettext=gettext, ngettext=ngettext)
     context.setdefault("user", auth.user if auth is not None else None)
     context.setdefault("csrf_token", auth.csrf_token if auth is not None else "")
     return templates.TemplateResponse(request, template, context, status_code=status_code)

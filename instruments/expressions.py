@@ -77,6 +77,7 @@ class Part:
     value: Evaluator | None = None  # ctx -> the number compared with `bound`
     op: str | None = None
     bound: float | None = None
+    filters: tuple[tuple[str, Any], ...] = ()  # the aggregate's literal filters, e.g. (("level", "clear_concern"),)
 
 
 @dataclass(frozen=True)
@@ -196,7 +197,14 @@ class _Compiler:
             return Part(source, evaluate)
         collection, members = counted
         value = self.node(target) if op is not None else None
-        return Part(source, evaluate, collection, members, value, op, bound)
+        filters: tuple[tuple[str, Any], ...] = ()
+        if isinstance(target, ast.Call) and collection != "total":
+            filters = tuple(
+                (kw.arg, self.literal_filter_value({kw.arg: kw.value}, kw.arg))
+                for kw in target.keywords
+                if kw.arg is not None
+            )
+        return Part(source, evaluate, collection, members, value, op, bound, filters)
 
     def counted(self, node: ast.expr) -> tuple[str, Evaluator] | None:
         """(collection, members) for an aggregate call, or None for anything else."""

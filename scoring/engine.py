@@ -187,6 +187,7 @@ def _clauses(rule: CompiledRule, context: Context) -> tuple[Clause, ...]:
             _number(part.value(context)) if part.value is not None else None,
             part.op,
             part.bound,
+            dict(part.filters),
         )
         for part in rule.when.parts
         if part.evaluate(context)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 # How concerning each level is. "insufficient_information" ranks with "no_concern": it raises no
@@ -51,6 +51,7 @@ class Clause:
     value: float | None = None
     op: str | None = None
     bound: float | None = None
+    filters: Mapping[str, Any] = field(default_factory=dict)  # e.g. {"level": "clear_concern", "key": True}
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,11 @@ def open_screening(
     return screening, service.instrument_of(registry, screening)
 
 
+def viewer_language(auth: WebAuth) -> str:
+    """The language staff read pages in."""
+    return getattr(auth.user, "language", None) or "en"
+
+
 def viewed(db: Session, auth: WebAuth, screening: Screening, page: str) -> None:
     """Audit a view of a screening's answers or result."""
     audit.record(
@@ -79,16 +84,21 @@ def _review(
 ) -> Response:
     current = service.public(db, keys, screening)
     stored = {k: v.value for k, v in current.answers.items()}
-    sections = views.review(instrument, stored, screening.language)
+    language = viewer_language(auth)
+    sections = views.review(instrument, stored, language)
+    rows = [row for s in sections for row in s.rows]
     return render(
         request,
         "screening/review.html",
         status_code=status_code,
         auth=auth,
         screening=screening,
-        title=text(instrument.definition.title, screening.language, instrument.definition.default_language),
+        lang=language,
+        title=text(instrument.definition.title, language, instrument.definition.default_language),
         sections=sections,
-        unanswered=sum(1 for s in sections for row in s.rows if not row.answered),
+        unanswered=sum(1 for row in rows if not row.answered),
+        lines=len(rows),
+        without_information=sum(1 for row in rows if not row.informative),
         notes=current.notes,
         error=error,
     )
@@ -139,13 +149,15 @@ def result_page(
     own = screening.agency_id == auth.user.agency_id  # notes are their own category; a summary share omits them
     notes = service.public(db, keys, screening).notes if own else None
     with_answers = own or _answers_shown(db, auth, screening)  # the evidence quotes answers
+    language = viewer_language(auth)
     return render(
         request,
         "screening/result.html",
         auth=auth,
+        lang=language,
         screening=screening,
-        view=views.result_view(instrument, result, screening.language, registry, with_answers=with_answers),
-        resources=views.resource_lines(agency.resources if agency else None, screening.language),
+        view=views.result_view(instrument, result, language, registry, with_answers=with_answers),
+        resources=views.resource_lines(agency.resources if agency else None, language),
         notes=notes,
         shared_by=None if own else _agency_name(db, screening.agency_id),
     )
