@@ -48,21 +48,26 @@ templates.env.globals["language_name"] = language_name
 templates.env.globals["LEVEL_ORDER"] = levels.ORDER
 
 
+def gettext_context(language: str) -> dict[str, Any]:
+    """The translation functions a template calls, in one language ("newstyle": they take variables)."""
+    catalog = translations(language)
+
+    def gettext(message: str, **variables: Any) -> str:
+        translated = catalog.gettext(message)
+        return translated % variables if variables else translated
+
+    def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
+        return catalog.ngettext(singular, plural, num) % {"num": num, **variables}
+
+    return {"_": gettext, "gettext": gettext, "ngettext": ngettext, "lang": language}
+
+
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """Render a page; `auth` in the context gives the template the user and a CSRF token."""
     auth = context.get("auth")
     language = context.get("lang")
     if language:
-        catalog = translations(language)
-
-        def gettext(message: str, **variables: Any) -> str:  # the "newstyle" call templates make
-            translated = catalog.gettext(message)
-            return translated % variables if variables else translated
-
-        def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
-            return catalog.ngettext(singular, plural, num) % {"num": num, **variables}
-
-        context.update(_=gettext, gettext=gettext, ngettext=ngettext)
+        context.update(gettext_context(language))
     context.setdefault("user", auth.user if auth is not None else None)
     context.setdefault("csrf_token", auth.csrf_token if auth is not None else "")
     return templates.TemplateResponse(request, template, context, status_code=status_code)

@@ -47,7 +47,15 @@ def summary_page(
 ) -> Response:
     """The readable referral summary: confidentiality header, result, domains, reasons, next steps."""
     built = summary.build(db, keys, registry, auth.user, screening_id, purpose)
-    return render(request, "exports/summary.html", auth=auth, s=built, confidential=summary.CONFIDENTIAL, pdf=False)
+    return render(
+        request,
+        "exports/summary.html",
+        auth=auth,
+        lang=built.language,
+        s=built,
+        confidential=summary.CONFIDENTIAL,
+        pdf=False,
+    )
 
 
 @router.get("/screenings/{screening_id}/summary.pdf")

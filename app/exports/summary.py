@@ -20,7 +20,7 @@ from app.models import Agency, Screening, ScreeningResult, ScreeningStatus, User
 from app.models_sharing import Category, Purpose
 from app.screenings import service, views
 from app.sharing import ledger
-from app.web import templates
+from app.web import gettext_context, templates
 from instruments.loader import Registry
 
 CONFIDENTIAL = "Confidential: contains information about a young person, shared under their consent. Do not redisclose."
@@ -47,6 +47,7 @@ class Summary:
     notes: str | None = None
     generated_at: datetime = field(default_factory=utcnow)
     generated_by: str = ""
+    language: str = "en"  # the reader's
 
     @property
     def category_labels(self) -> list[str]:
@@ -85,7 +86,8 @@ def build(
     ]
     with_answers = Category.item_answers.value in categories
     result = keys.decrypt_json(result_row.result_enc, "screening_result", "result", screening.id)
-    view = views.result_view(instrument, result, screening.language, registry, with_answers=with_answers)
+    language = getattr(user, "language", None) or "en"  # the reader's language, not the youth's
+    view = views.result_view(instrument, result, language, registry, with_answers=with_answers)
     owner, viewer = db.get(Agency, screening.agency_id), db.get(Agency, user.agency_id)
     summary = Summary(
         screening=screening,
@@ -95,11 +97,12 @@ def build(
         own=own,
         purpose=purpose,
         categories=categories,
-        notice=_notice(owner, screening.language),
+        notice=_notice(owner, language),
+        language=language,
         generated_by=user.display_name,
     )
     if with_answers:
-        summary.answers = views.review(instrument, service.answer_values(db, keys, screening), screening.language)
+        summary.answers = views.review(instrument, service.answer_values(db, keys, screening), language)
     if Category.notes.value in categories and screening.notes_enc:
         summary.notes = keys.decrypt(screening.notes_enc, "screening", "notes", screening.id)
     if not own:
@@ -130,7 +133,9 @@ def build(
 def html(summary: Summary, *, pdf: bool, **context: Any) -> str:
     """The summary rendered as a standalone document (for the PDF) or a page body context."""
     template = templates.env.get_template("exports/summary.html")
-    return template.render(s=summary, confidential=CONFIDENTIAL, pdf=pdf, **context)
+    return template.render(
+        s=summary, confidential=CONFIDENTIAL, pdf=pdf, **gettext_context(summary.language), **context
+    )
 
 
 def _no_fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:

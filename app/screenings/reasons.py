@@ -104,7 +104,8 @@ def clause_text(
     if op in _BOUNDS and bound is not None:
         needs = _(_BOUNDS[op]) % {"bound": number(bound)}
         head += " (" + _("this rule needs %(needs)s") % {"needs": needs} + ")"
-    return head + (": " + "; ".join(shown) if shown else "")
+    separator = ", " if collection == "domains" else "; "  # domain names are short; indicator texts are phrases
+    return head + (": " + separator.join(shown) if shown else "")
 
 
 def threshold_text(threshold: Mapping[str, Any], language: str) -> str:
