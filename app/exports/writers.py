@@ -1,6 +1,10 @@
 """Export rows as text: CSV safe against spreadsheet formulas (with its codebook), JSON and NDJSON.
 
-Pure functions over rows and a plan; they stream, one line (or one object) at a time.
+Pure functions over rows and a plan; they stream, one line (or one object) at a time. Level words
+come from `app.levels`, the one vocabulary: "insufficient_information" is an outcome of its own,
+never a kind of "no_concern". Besides the levels, a row says what the result rests on: the
+instrument's total and its thresholds, the sections with no informative answer, and the parts of
+the overall rule that held (`RESULT_COLUMNS`, right after `overall_level`).
 """
 
 from __future__ import annotations
@@ -8,9 +12,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+from app import levels
 from app.exports.plan import (
     BASE_COLUMNS,
     NOT_ASKED_IN_VERSION,
@@ -20,17 +25,17 @@ from app.exports.plan import (
     UNANSWERED,
     Plan,
 )
-from instruments.compiled import CompiledInstrument
-from instruments.model import DECLINED, NOT_ASKED, NOT_ENOUGH_INFO
+from instruments.compiled import RATING_CODES, CompiledInstrument
+from instruments.model import DECLINED, INSUFFICIENT, NOT_ASKED, NOT_ENOUGH_INFO
 
 # OWASP "CSV Injection": a cell starting with one of these is read as a formula by spreadsheets.
 FORMULA_START = frozenset("=+-@\t\r")
-LEVELS = {
-    "no_concern": "No concern",
-    "possible_concern": "Possible concern",
-    "clear_concern": "Clear concern",
-    "unknown": "Not enough information (domains: nothing informative was said)",
-}
+# The columns of what a result rests on, after `overall_level` (the plan's columns know nothing of them).
+RESULT_COLUMNS = ("total", "total_thresholds", "skipped_sections", "reason_clauses")
+CLAUSE_SEPARATOR = " | "  # between clauses (an expression may hold ';' or ',', never ' | ')
+# What each result level means in the codebook: the words every page shows, and what they do not say.
+LEVEL_MEANINGS = {code: levels.LABELS[code]["en"] for code in levels.ORDER}
+LEVEL_MEANINGS[INSUFFICIENT] += ": too little was known to say whether there is a concern, NOT a 'no concern'"
 ITEM_CODES = {
     DECLINED: "The young person preferred not to answer.",
     NOT_ENOUGH_INFO: "Not enough information to answer.",
@@ -52,8 +57,24 @@ BASE_DESCRIPTIONS = {
     "language": "The language it was given in (ISO 639 code).",
     "started_at": "When it was started (ISO 8601, UTC).",
     "completed_at": "When it was completed and scored (ISO 8601, UTC).",
-    "overall_level": "The overall screening level (a flag to guide next steps; not a finding or a diagnosis).",
+    "overall_level": "The overall screening level (a flag to guide next steps; not a finding or a diagnosis). "
+    "insufficient_information is an outcome of its own: too little was known to conclude anything.",
 }
+RESULT_DESCRIPTIONS = {
+    "total": "The instrument's declared total, a number (e.g. how many questions were answered 'yes', or a "
+    "weighted sum), which overall rules compare with total_thresholds. Blank: the row's instrument version "
+    "declares no total.",
+    "total_thresholds": "The bounds the overall rules compare the total with, each as level, comparison and "
+    "bound (e.g. possible_concern>=1), separated by ';'. Blank: the row's instrument declares no total.",
+    "skipped_sections": "Sections that were shown but got no informative answer at all (every question declined, "
+    "not enough information, or left unanswered), as section ids separated by ';'. Blank: none.",
+    "reason_clauses": "The parts of the overall rule's condition that were true, i.e. why overall_level is what it "
+    "is, each as the rule's expression, separated by ' | '. Blank: the rule that applied has no condition "
+    "(the instrument's last, default rule), or the result was scored before clauses were recorded.",
+}
+OLDER_UNKNOWN = (
+    " Results scored before instrument version 1.1 called this 'unknown'; it is written as insufficient_information."
+)
 
 
 def safe(value: str) -> str:
@@ -81,10 +102,39 @@ def _texts(values: list[Any]) -> list[str]:
     return [("'" + v if v and v[0] in FORMULA_START else v) if v.__class__ is str else cell(v) for v in values]
 
 
+def number(value: float | None) -> str:
+    """A total or a bound as a CSV number, without a needless '.0' (blank for none)."""
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def threshold(entry: Mapping[str, Any]) -> str:
+    """A total's threshold as `level<op><bound>`, e.g. possible_concern>=1."""
+    return f"{entry.get('level')}{entry.get('op')}{number(entry.get('bound'))}"
+
+
+def result_cells(result: Mapping[str, Any]) -> list[str]:
+    """The RESULT_COLUMNS cells of a stored result (blank where a result scored before 1.1 has nothing)."""
+    total = result.get("total") or {}
+    thresholds = ";".join(threshold(t) for t in total.get("thresholds") or ())
+    clauses = CLAUSE_SEPARATOR.join(str(c.get("source", "")) for c in (result.get("reason") or {}).get("clauses") or ())
+    skipped = ";".join(result.get("skipped_sections") or ())
+    return [number(total.get("value")), safe(thresholds), safe(skipped), safe(clauses)]
+
+
+def columns(plan: Plan) -> tuple[str, ...]:
+    """The CSV header: the plan's columns with RESULT_COLUMNS after `overall_level`."""
+    at = len(BASE_COLUMNS)
+    return plan.columns[:at] + RESULT_COLUMNS + plan.columns[at:]
+
+
 def cells(plan: Plan, row: dict[str, Any]) -> list[str]:
-    """The CSV cells of one row, in the plan's column order."""
+    """The CSV cells of one row, in the order of `columns(plan)`."""
     domains = row["domains"]
-    out = _texts([row[name] for name in BASE_COLUMNS] + [domains.get(d, NOT_ASSESSED) for d in plan.domains])
+    out = _texts([row[name] for name in BASE_COLUMNS])
+    out += result_cells(row["result"])
+    out += _texts([domains.get(d, NOT_ASSESSED) for d in plan.domains])
     if plan.with_notes:
         notes = row.get("notes")
         out.append(NOT_SHARED if notes is None else cell(notes))
@@ -125,7 +175,7 @@ class _Line:
 def csv_lines(plan: Plan, rows: Iterable[dict[str, Any]]) -> Iterator[str]:
     """The header, then one line per row (RFC 4180, UTF-8)."""
     line = _Line()
-    yield line(plan.columns)
+    yield line(columns(plan))
     for row in rows:
         yield line(cells(plan, row))
 
@@ -153,7 +203,7 @@ def _item_entry(plan: Plan, instrument_id: str, item_id: str) -> list[str]:
     codes = []
     allowed = newest.codes.get(item_id)
     if item.type == "indicator_rating":
-        codes = [f"{code}={LEVELS[code]}" for code in ("no_concern", "possible_concern", "clear_concern")]
+        codes = [f"{code}={levels.LABELS[code]['en']}" for code in RATING_CODES]
     elif allowed:
         seen: dict[str, str] = {}
         for version in versions:
@@ -177,13 +227,37 @@ def _item_entry(plan: Plan, instrument_id: str, item_id: str) -> list[str]:
     return [f"{instrument_id}.{item_id}", "item", description, "; ".join(codes + specials)]
 
 
+def _result_entries(plan: Plan, result_levels: str) -> Iterator[list[str]]:
+    """The codebook entries of RESULT_COLUMNS, naming what each instrument of the export totals."""
+    totals = []
+    for c in plan.instruments:
+        declared = c.definition.scoring.total
+        if declared is not None:
+            words = declared.label.get("en") or next(iter(declared.label.values()))
+            totals.append(f"{c.id} {c.version}: {words} ({declared.of})")
+    counted = f" Declared here by {'; '.join(totals)}." if totals else " No instrument in this export declares one."
+    yield ["total", "result", RESULT_DESCRIPTIONS["total"] + counted, ""]
+    yield ["total_thresholds", "result", RESULT_DESCRIPTIONS["total_thresholds"], result_levels]
+    sections: dict[str, str] = {}
+    for c in plan.instruments:
+        for section in c.definition.sections:
+            sections.setdefault(section.id, section.title.get("en") or next(iter(section.title.values())))
+    yield [
+        "skipped_sections",
+        "result",
+        RESULT_DESCRIPTIONS["skipped_sections"],
+        "; ".join(f"{section}={title}" for section, title in sections.items()),
+    ]
+    yield ["reason_clauses", "result", RESULT_DESCRIPTIONS["reason_clauses"], ""]
+
+
 def codebook_rows(plan: Plan) -> Iterator[list[str]]:
     """column, kind, description, codes: every column of the plan's CSV and every code it may hold."""
     yield ["column", "kind", "description", "codes"]
-    levels = "; ".join(f"{code}={label}" for code, label in LEVELS.items() if code != "unknown")
+    result_levels = "; ".join(f"{code}={meaning}" for code, meaning in LEVEL_MEANINGS.items())
     for name in BASE_COLUMNS:
-        yield [name, "screening", BASE_DESCRIPTIONS[name], levels if name == "overall_level" else ""]
-    domain_levels = "; ".join(f"{code}={label}" for code, label in LEVELS.items())
+        yield [name, "screening", BASE_DESCRIPTIONS[name], result_levels if name == "overall_level" else ""]
+    yield from _result_entries(plan, result_levels)
     for domain in plan.domains:
         title = next(
             (d.title.get("en") or next(iter(d.title.values())))
@@ -194,8 +268,8 @@ def codebook_rows(plan: Plan) -> Iterator[list[str]]:
         yield [
             f"domain.{domain}",
             "domain",
-            f"Level of the domain '{title}'.",
-            f"{domain_levels}; {NOT_ASSESSED}=The row's instrument version has no such domain.",
+            f"Level of the domain '{title}'.{OLDER_UNKNOWN}",
+            f"{result_levels}; {NOT_ASSESSED}=The row's instrument version has no such domain.",
         ]
     if plan.with_notes:
         yield [
