@@ -30,8 +30,6 @@ from instruments.model import DECLINED, INSUFFICIENT, NOT_ASKED, NOT_ENOUGH_INFO
 
 # OWASP "CSV Injection": a cell starting with one of these is read as a formula by spreadsheets.
 FORMULA_START = frozenset("=+-@\t\r")
-# The columns of what a result rests on, after `overall_level` (the plan's columns know nothing of them).
-RESULT_COLUMNS = ("total", "total_thresholds", "skipped_sections", "reason_clauses")
 CLAUSE_SEPARATOR = " | "  # between clauses (an expression may hold ';' or ',', never ' | ')
 # What each result level means in the codebook: the words every page shows, and what they do not say.
 LEVEL_MEANINGS = {code: levels.LABELS[code]["en"] for code in levels.ORDER}
@@ -123,14 +121,8 @@ def result_cells(result: Mapping[str, Any]) -> list[str]:
     return [number(total.get("value")), safe(thresholds), safe(skipped), safe(clauses)]
 
 
-def columns(plan: Plan) -> tuple[str, ...]:
-    """The CSV header: the plan's columns with RESULT_COLUMNS after `overall_level`."""
-    at = len(BASE_COLUMNS)
-    return plan.columns[:at] + RESULT_COLUMNS + plan.columns[at:]
-
-
 def cells(plan: Plan, row: dict[str, Any]) -> list[str]:
-    """The CSV cells of one row, in the order of `columns(plan)`."""
+    """The CSV cells of one row, in the order of `plan.columns`."""
     domains = row["domains"]
     out = _texts([row[name] for name in BASE_COLUMNS])
     out += result_cells(row["result"])
@@ -175,7 +167,7 @@ class _Line:
 def csv_lines(plan: Plan, rows: Iterable[dict[str, Any]]) -> Iterator[str]:
     """The header, then one line per row (RFC 4180, UTF-8)."""
     line = _Line()
-    yield line(columns(plan))
+    yield line(plan.columns)
     for row in rows:
         yield line(cells(plan, row))
 
