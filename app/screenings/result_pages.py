@@ -13,7 +13,7 @@ from app.deps import FormAuthDep, KeysDep, RegistryDep, WebAuth, WebAuthDep
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import Agency, Screening, ScreeningStatus, Youth
 from app.models_sharing import Category
-from app.screenings import service, views
+from app.screenings import revisions, service, views
 from app.sharing import ledger
 from app.web import _, render, text
 from instruments.compiled import CompiledInstrument
@@ -133,6 +133,7 @@ def result_page(
     screening, instrument = open_screening(db, auth, registry, screening_id, shared=True)
     if screening.status != ScreeningStatus.completed:
         return see_other(f"/screenings/{screening.id}?page=1")
+    history = revisions.panel(db, keys, auth.user, screening)  # before this view is in the ledger
     result = service.result_of(db, keys, auth.user, screening.id)
     agency = db.get(Agency, auth.user.agency_id)
     viewed(db, auth, screening, "result")
@@ -148,6 +149,7 @@ def result_page(
         resources=views.resource_lines(agency.resources if agency else None, screening.language),
         notes=notes,
         shared_by=None if own else _agency_name(db, screening.agency_id),
+        revisions=history,
     )
 
 

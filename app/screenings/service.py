@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select, update
 from app import access, audit
 from app.crypto import KeyRing
 from app.errors import Conflict, InvalidInput, NotFound
-from app.models import Answer, Screening, ScreeningResult, ScreeningStatus, User, Youth, utcnow
+from app.models import Answer, Screening, ScreeningResult, ScreeningRevision, ScreeningStatus, User, Youth, utcnow
 from app.models_sharing import Category
 from app.screenings.schemas import AnswersSave, DashboardFilter, ScreeningCreate, ScreeningPublic, StoredAnswer
 from app.sharing.ledger import disclose
@@ -94,7 +94,7 @@ def answer_values(db: Session, keys: KeyRing, screening: Screening) -> dict[str,
     return {k: v.value for k, v in stored_answers(db, keys, screening).items()}
 
 
-def _bump_version(db: Session, screening: Screening, expected: int) -> None:
+def bump_version(db: Session, screening: Screening, expected: int) -> None:
     """Compare-and-swap on the version: a stale write is refused, never silently applied."""
     result = db.exec(  # type: ignore[call-overload]
         update(Screening)
@@ -121,15 +121,41 @@ def store_answers(
     db: Session, keys: KeyRing, registry: Registry, screening: Screening, data: AnswersSave, actor_id: str | None
 ) -> Screening:
     """Store answers to a screening the caller was allowed to change (a user's, or a youth's own)."""
-    if screening.status == ScreeningStatus.completed:
-        raise Conflict("This screening is completed; its answers can no longer change.")
+    refuse_unless_in_progress(screening)
     instrument = instrument_of(registry, screening)
     problems = {item: p for item, value in data.answers.items() if (p := answer_problem(instrument, item, value))}
     if problems:
         raise InvalidInput("Some answers are not valid.", {"answers": problems})
-    _bump_version(db, screening, data.version)
+    bump_version(db, screening, data.version)
+    write_answers(db, keys, screening, data.answers, actor_id)
+    if data.notes is not None:
+        screening.notes_enc = keys.encrypt(data.notes, "screening", "notes", screening.id) if data.notes else None
+        db.add(screening)
+    db.flush()
+    audit.record(
+        db,
+        "screening.save",
+        actor_id=actor_id,
+        agency_id=screening.agency_id,
+        object_type="screening",
+        object_id=screening.id,
+        detail={"items": len(data.answers), "by": "user" if actor_id else "youth"},
+    )
+    return screening
+
+
+def refuse_unless_in_progress(screening: Screening) -> None:
+    """Answers change only while a screening is in progress (a completed one is amended instead)."""
+    if screening.status == ScreeningStatus.completed:
+        raise Conflict("This screening is completed; its answers can no longer change.")
+
+
+def write_answers(
+    db: Session, keys: KeyRing, screening: Screening, answers: dict[str, Any], actor_id: str | None
+) -> None:
+    """Store checked answers (None clears one); an unchanged answer keeps its source and date."""
     now = utcnow()
-    for item_id, value in data.answers.items():
+    for item_id, value in answers.items():
         row = db.get(Answer, (screening.id, item_id))
         if value is None:
             if row is not None:
@@ -152,20 +178,6 @@ def store_answers(
                 None,
             )
         db.add(row)
-    if data.notes is not None:
-        screening.notes_enc = keys.encrypt(data.notes, "screening", "notes", screening.id) if data.notes else None
-        db.add(screening)
-    db.flush()
-    audit.record(
-        db,
-        "screening.save",
-        actor_id=actor_id,
-        agency_id=screening.agency_id,
-        object_type="screening",
-        object_id=screening.id,
-        detail={"items": len(data.answers), "by": "user" if actor_id else "youth"},
-    )
-    return screening
 
 
 def complete(db: Session, keys: KeyRing, registry: Registry, user: User, screening_id: str, version: int) -> Screening:
@@ -180,6 +192,7 @@ def finish(
     """Complete a screening the caller was allowed to change (a user's, or a youth's own)."""
     if screening.status == ScreeningStatus.completed:
         raise Conflict("This screening is already completed.")
+    refuse_unless_in_progress(screening)
     instrument = instrument_of(registry, screening)
     answers = visible_only(instrument, answer_values(db, keys, screening))
     try:
@@ -187,7 +200,7 @@ def finish(
     except AnswerError as exc:  # stored answers were checked one by one; this is a safety net
         problems = {p.item_id: p.message for p in exc.problems}
         raise InvalidInput("The answers cannot be scored.", {"answers": problems}) from exc
-    _bump_version(db, screening, version)
+    bump_version(db, screening, version)
     screening.status = ScreeningStatus.completed
     screening.completed_at = utcnow()
     screening.overall_level = result.overall
@@ -200,6 +213,7 @@ def finish(
             result_enc=keys.encrypt_json(result.to_dict(), "screening_result", "result", screening.id),
         )
     )
+    record_revision(db, keys, screening, 1, stored_answers(db, keys, screening), result.to_dict(), actor_id)
     db.flush()
     audit.record(
         db,
@@ -210,6 +224,36 @@ def finish(
         object_id=screening.id,
     )
     return screening
+
+
+def record_revision(
+    db: Session,
+    keys: KeyRing,
+    screening: Screening,
+    number: int,
+    answers: dict[str, StoredAnswer],
+    result: dict[str, Any],
+    author_id: str | None,
+    reason: str | None = None,
+) -> ScreeningRevision:
+    """Keep one revision of a completed screening: its answers and result as they stand, and why it changed."""
+    revision = ScreeningRevision(
+        screening_id=screening.id,
+        number=number,
+        overall_level=result["overall"],
+        engine_version=result["engine_version"],
+        author_id=author_id,
+        answers_enc="",
+        result_enc="",
+    )
+    kept = {"value", "source", "carried_from"}
+    snapshot = {item: a.model_dump(mode="json", include=kept) for item, a in answers.items()}
+    revision.answers_enc = keys.encrypt_json(snapshot, "screening_revision", "answers", revision.id)
+    revision.result_enc = keys.encrypt_json(result, "screening_revision", "result", revision.id)
+    if reason is not None:
+        revision.reason_enc = keys.encrypt(reason, "screening_revision", "reason", revision.id)
+    db.add(revision)
+    return revision
 
 
 def result_of(db: Session, keys: KeyRing, user: User, screening_id: str) -> dict[str, Any]:

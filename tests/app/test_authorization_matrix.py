@@ -87,6 +87,14 @@ def _relink(w: MatrixWorld) -> None:
     w.session.commit()
 
 
+def _amendment(w: MatrixWorld, target: str, user: User | None, *, form: bool = False) -> dict[str, Any]:
+    """A correction of one rating, with a reason (a page posts it as form fields, the API as JSON)."""
+    fields = {"version": w.version(target), "reason": "Rated the wrong line by mistake."}
+    if form:
+        return fields | {"answer.rate_housing_unstable": "no_concern"}
+    return fields | {"answers": {"rate_housing_unstable": "no_concern"}}
+
+
 def _body(**fields: Any) -> Any:
     return lambda w, target, user: dict(fields)
 
@@ -158,6 +166,13 @@ MATRIX: dict[tuple[str, str], Entry] = {
         OWN, SCREENINGS, lambda w, t, u: _version(w, t, u) | {"answers": {"rate_housing_unstable": "no_concern"}}
     ),
     ("POST", "/api/v1/screenings/{screening_id}/complete"): Entry(OWN, SCREENINGS, _version),
+    # Corrections: amending a completed screening is the owning agency's alone.
+    ("GET", "/screenings/{screening_id}/amend"): Entry(OWN, SCREENINGS),
+    ("POST", "/screenings/{screening_id}/amend"): Entry(
+        OWN, SCREENINGS, lambda w, t, u: _amendment(w, t, u, form=True)
+    ),
+    ("POST", "/api/v1/screenings/{screening_id}/revisions"): Entry(OWN, SCREENINGS, _amendment),
+    ("GET", "/api/v1/screenings/{screening_id}/revisions"): Entry(OWN, ("done",)),  # with who amended it and why
     # Sharing: consents, links and break-glass are the disclosing (or linking) agency's own business.
     ("POST", "/youth/{youth_id}/consents"): Entry(OWN, ("youth",), lambda w, t, u: _terms(w, t, u, form=True)),
     ("GET", "/youth/{youth_id}/consents/{consent_id}/change"): Entry(OWN, ("consent",)),
@@ -197,6 +212,8 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/instruments/fhir-import"): Entry(SYSTEM_ADMIN, body=_body(**QUESTIONNAIRE)),
     ("GET", "/screenings/{screening_id}/result"): Entry(SHARED, ("done",), ok=frozenset({200})),
     ("GET", "/api/v1/screenings/{screening_id}/result"): Entry(SHARED, ("done",), ok=frozenset({200})),
+    ("GET", "/screenings/{screening_id}/revisions/{number}"): Entry(SHARED, ("done",), ok=frozenset({200})),
+    ("GET", "/api/v1/screenings/{screening_id}/revisions/{number}"): Entry(SHARED, ("done",), ok=frozenset({200})),
     ("GET", "/api/v1/youth/{youth_id}/timeline"): Entry(
         SHARED, ("own_youth",), ok=frozenset({200})
     ),  # filtered by consent

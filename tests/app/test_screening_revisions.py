@@ -1,0 +1,269 @@
+"""Corrections after completion: amending a completed screening as a new revision.
+
+A correction is rescored on the same instrument version, keeps the earlier revision readable with who
+amended it, when and why, refuses a stale version with 409, and is the owning agency's alone; a partner
+sees which revision it is reading, and the ledger records it. Reasons are free text: encrypted, and
+never in the audit log or the logs.
+[DESIGN §5, §7; SECURITY.md 13-16]
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import re
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import delete, text
+from sqlmodel import Session, col, select
+
+from app.main import loaded_instruments
+from app.models import AuditEvent, ScreeningRevision
+from app.models_sharing import Category
+from app.screenings import revisions
+from app.screenings.schemas import Amend
+from tests.app.accounts_support import dump_database, reload
+from tests.app.conftest import World, sign_in
+from tests.app.exports_support import PRACTITIONER, make_scene
+from tests.app.sharing_support import Side, add_youth, consent, link, screen, side
+
+AMEND_REASON = "Canary amend 7e2d: the debt line was rated for a different youth"
+CORRECTION = {"rate_coercion_debt": "no_concern"}  # the clear-concern line of sharing_support.ANSWERS
+PRACTITIONER_CHOICE = "tellonce-practitioner-indicators|1.0.0|practitioner"
+SELF_REPORT = "tellonce-youth-self-report"
+
+
+def _result(client: TestClient, at: Side, screening_id: str) -> dict[str, Any]:
+    response = client.get(f"/api/v1/screenings/{screening_id}/result", headers=at.api)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def _version(client: TestClient, at: Side, screening_id: str) -> int:
+    response = client.get(f"/api/v1/screenings/{screening_id}", headers=at.api)
+    assert response.status_code == 200, response.text
+    return int(response.json()["version"])
+
+
+def _amend_api(
+    client: TestClient,
+    at: Side,
+    screening_id: str,
+    version: int,
+    answers: dict[str, Any] = CORRECTION,
+    role: str = "screener",
+) -> Any:
+    body = {"version": version, "answers": answers, "reason": AMEND_REASON}
+    return client.post(f"/api/v1/screenings/{screening_id}/revisions", headers=at.headers(role), json=body)
+
+
+def _checked(page: str, item_id: str, code: str) -> bool:
+    return f'id="q-{item_id}-{code}" name="answer.{item_id}" value="{code}" checked' in page
+
+
+def _amend_form(page: str) -> dict[str, Any]:
+    """What the amend page's form would post unchanged: its hidden fields and every checked answer."""
+    fields: dict[str, Any] = {}
+    for name in ("csrf_token", "version", "shown"):
+        match = re.search(rf'name="{name}" value="([^"]*)"', page)
+        assert match, name
+        fields[name] = html.unescape(match.group(1))
+    fields.update(re.findall(r'name="(answer\.[^"]+)" value="([^"]+)" checked', page))
+    return fields
+
+
+def _text(page: str) -> str:
+    """A page's text, tags dropped and whitespace collapsed, for asserting on what a person reads."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
+def test_an_amendment_rescores_and_keeps_the_earlier_revision_readable(client: TestClient, world: World) -> None:
+    a = side(client, world, "Northside Youth Services")
+    done = screen(client, a, add_youth(client, a, "NS-0001"))
+    assert _result(client, a, done["id"])["overall"] == "clear_concern"
+    sign_in(client, a.users["supervisor"])
+
+    page = client.get(f"/screenings/{done['id']}/amend")
+    assert page.status_code == 200
+    assert "This result is revision 1." in _text(page.text)
+    form = _amend_form(page.text)
+    assert form["answer.rate_coercion_debt"] == "clear_concern"  # the form opens on the answers as they are
+    form |= {"answer.rate_coercion_debt": "no_concern", "reason": AMEND_REASON}
+    saved = client.post(f"/screenings/{done['id']}/amend", data=form, follow_redirects=False)
+    assert saved.status_code == 303 and saved.headers["location"] == f"/screenings/{done['id']}/result"
+
+    # Rescored on the same instrument version; the API's result is the new one and says its revision.
+    result = client.get(f"/api/v1/screenings/{done['id']}/result", headers=a.api)
+    assert result.json()["overall"] != "clear_concern"
+    assert result.json()["instrument_version"] == done["instrument_version"]
+    assert result.headers["TellOnce-Revision"] == "2"
+
+    # The result page lists both revisions, with who amended it and why (read here by a colleague).
+    sign_in(client, a.users["agency_admin"])
+    shown = _text(client.get(f"/screenings/{done['id']}/result").text)
+    assert "Revision 2 of 2. The answers were corrected after completion:" in shown
+    assert AMEND_REASON in shown and "The result as first completed" in shown
+    assert "Test supervisor" in shown and "Test screener" in shown  # who amended it, and who completed it
+
+    # Revision 1 is still readable as it was: its level, its answer, and that it is no longer current.
+    first = _text(client.get(f"/screenings/{done['id']}/revisions/1").text)
+    assert "Result: revision 1 of 2" in first and "This is not the current result" in first
+    assert "Overall: Clear concern" in first
+    assert "The youth is made to work or do things to pay off a debt. Clear concern" in first
+    second = _text(client.get(f"/screenings/{done['id']}/revisions/2").text)
+    assert "Overall: Clear concern" not in second and AMEND_REASON in second and "Test supervisor" in second
+    assert "The youth is made to work or do things to pay off a debt. No concern" in second
+
+    listed = client.get(f"/api/v1/screenings/{done['id']}/revisions", headers=a.api).json()
+    assert [(r["number"], r["amended"], r["reason"]) for r in listed] == [(1, False, None), (2, True, AMEND_REASON)]
+    assert listed[1]["author_id"] == a.users["supervisor"].id and listed[0]["author_id"] == a.users["screener"].id
+    old = client.get(f"/api/v1/screenings/{done['id']}/revisions/1", headers=a.api).json()
+    assert (old["of"], old["overall_level"], old["answers"]["rate_coercion_debt"]) == (
+        2,
+        "clear_concern",
+        "clear_concern",
+    )
+
+
+def test_an_amendment_needs_a_reason_and_a_change(client: TestClient, world: World) -> None:
+    a = side(client, world, "Northside Youth Services")
+    done = screen(client, a, add_youth(client, a, "NS-0001"))
+    sign_in(client, a.users["screener"])
+    form = _amend_form(client.get(f"/screenings/{done['id']}/amend").text) | {"answer.rate_coercion_debt": "no_concern"}
+    no_reason = client.post(f"/screenings/{done['id']}/amend", data=form | {"reason": "  "})
+    assert no_reason.status_code == 400 and "Say why the answers are being corrected." in no_reason.text
+    assert _checked(no_reason.text, "rate_coercion_debt", "no_concern")  # the change is kept to send again
+    unchanged = _amend_api(client, a, done["id"], _version(client, a, done["id"]), {})
+    assert unchanged.status_code == 422  # an empty correction is not a correction
+    same = _amend_api(client, a, done["id"], _version(client, a, done["id"]), {"rate_coercion_debt": "clear_concern"})
+    assert same.status_code == 400 and "changes nothing" in same.json()["message"]
+    assert _result(client, a, done["id"])["overall"] == "clear_concern"
+    assert len(client.get(f"/api/v1/screenings/{done['id']}/revisions", headers=a.api).json()) == 1
+
+
+def test_a_stale_amendment_answers_409_and_changes_nothing(client: TestClient, world: World) -> None:
+    a = side(client, world, "Northside Youth Services")
+    done = screen(client, a, add_youth(client, a, "NS-0001"))
+    read = _version(client, a, done["id"])
+    sign_in(client, a.users["screener"])
+    form = _amend_form(client.get(f"/screenings/{done['id']}/amend").text)
+
+    assert _amend_api(client, a, done["id"], read).status_code == 201  # someone else corrects it first
+    after = _result(client, a, done["id"])
+    stale = _amend_api(client, a, done["id"], read, {"rate_housing_unstable": "clear_concern"})
+    assert stale.status_code == 409 and stale.json()["error"] == "conflict"
+
+    page = client.post(
+        f"/screenings/{done['id']}/amend",
+        data=form | {"answer.rate_housing_unstable": "clear_concern", "reason": "A second, late correction"},
+    )
+    assert page.status_code == 409
+    assert "Someone else changed this screening after you opened this page" in page.text
+    assert _checked(page.text, "rate_coercion_debt", "no_concern")  # the form now shows the latest answers
+    assert _checked(page.text, "rate_housing_unstable", "possible_concern")
+
+    assert _result(client, a, done["id"]) == after
+    listed = client.get(f"/api/v1/screenings/{done['id']}/revisions", headers=a.api).json()
+    assert [r["number"] for r in listed] == [1, 2]
+    answers = client.get(f"/api/v1/screenings/{done['id']}", headers=a.api).json()["answers"]
+    assert answers["rate_housing_unstable"]["value"] == "possible_concern"
+
+
+def test_another_agency_cannot_amend_and_sees_which_revision_it_reads(client: TestClient, world: World) -> None:
+    a = side(client, world, "Northside Youth Services")
+    b = side(client, world, "Eastside Child Welfare", "child_welfare")
+    youth_a = add_youth(client, a, "NS-0001")
+    done = screen(client, a, youth_a)
+    consent(client, a, youth_a, b, categories=("result_summary",))
+    youth_b = add_youth(client, b, "ES-7")
+    assert link(client, b, youth_b).status_code == 201
+
+    # B may read A's result under the consent, and still never correct it.
+    version = _version(client, a, done["id"])
+    refused = _amend_api(client, b, done["id"], version)
+    assert refused.status_code == 404 and refused.json()["detail"] == "No such screening."
+    b_csrf = sign_in(client, b.users["screener"])
+    form = {"csrf_token": b_csrf, "version": str(version), "reason": "x", "answer.rate_coercion_debt": "no_concern"}
+    assert client.post(f"/screenings/{done['id']}/amend", data=form).status_code == 404
+    assert client.get(f"/screenings/{done['id']}/amend").status_code == 404
+    assert client.get(f"/api/v1/screenings/{done['id']}/revisions", headers=b.api).status_code == 404
+
+    seen = _text(client.get(f"/screenings/{done['id']}/result").text)
+    assert "Revision 1 of 1. Not corrected since it was completed." in seen and "Correct the answers" not in seen
+
+    assert _amend_api(client, a, done["id"], version, role="supervisor").status_code == 201
+    seen = _text(client.get(f"/screenings/{done['id']}/result").text)
+    assert "Revision 2 of 2. The answers were corrected after completion:" in seen
+    assert "Your agency last saw revision 1 of this result" in seen and "It has been corrected since." in seen
+    assert AMEND_REASON not in seen and "Test supervisor" not in seen  # why and by whom stay with A
+    again = _text(client.get(f"/screenings/{done['id']}/result").text)
+    assert "Your agency last saw revision 1" not in again  # B has now seen the current revision
+
+    earlier = _text(client.get(f"/screenings/{done['id']}/revisions/1").text)
+    assert "Result: revision 1 of 2" in earlier and "Overall: Clear concern" in earlier
+    assert "The answers are not shared with your agency." in earlier  # the consent covers the result only
+    assert AMEND_REASON not in earlier
+    api = client.get(f"/api/v1/screenings/{done['id']}/revisions/1", headers=b.api).json()
+    assert (api["number"], api["of"], api["overall_level"]) == (1, 2, "clear_concern")
+    assert api["answers"] is None and api["reason"] is None and api["author_id"] is None
+
+    # The ledger names the revision each view disclosed; A's account of disclosures shows it.
+    account = client.get(f"/api/v1/youth/{youth_a}/disclosures", headers=a.api).json()
+    views = [(e["viewer_agency"], e["revision"]) for e in account if e["kind"] == "view"]
+    assert views == [("Eastside Child Welfare", n) for n in (1, 2, 2, 1, 1)]
+    sign_in(client, a.users["screener"])
+    listed = _text(client.get(f"/youth/{youth_a}/disclosures").text)
+    assert "Revision 1 of the result" in listed and "Revision 2 of the result" in listed
+
+
+def test_an_export_to_a_partner_records_the_revision_it_sent(world: World) -> None:
+    scene = make_scene(world, loaded_instruments())
+    done = scene.screen({"rate_coercion_debt": "clear_concern"}, instrument=PRACTITIONER, version=None)
+    correction = Amend(version=done.version, answers=CORRECTION, reason=AMEND_REASON)
+    revisions.amend(scene.db, scene.keys, scene.registry, scene.screener, done.id, correction)
+    scene.db.commit()
+    scene.consent(Category.result_summary)
+    sent = scene.export("csv", categories=[Category.result_summary.value])
+    assert done.id in sent and AMEND_REASON not in sent
+    assert [(e.screening_id, e.revision) for e in scene.ledger()] == [(done.id, 2)]
+
+
+def test_a_screening_completed_before_revisions_were_kept_can_be_amended(
+    client: TestClient, world: World, session: Session
+) -> None:
+    a = side(client, world, "Northside Youth Services")
+    done = screen(client, a, add_youth(client, a, "NS-0001"))
+    session.exec(delete(ScreeningRevision).where(col(ScreeningRevision.screening_id) == done["id"]))  # type: ignore[call-overload]
+    session.commit()
+    only = client.get(f"/api/v1/screenings/{done['id']}/revisions", headers=a.api).json()
+    assert [(r["number"], r["overall_level"]) for r in only] == [(1, "clear_concern")]
+
+    assert _amend_api(client, a, done["id"], _version(client, a, done["id"])).status_code == 201
+    first = client.get(f"/api/v1/screenings/{done['id']}/revisions/1", headers=a.api).json()
+    assert (first["overall_level"], first["answers"]["rate_coercion_debt"]) == ("clear_concern", "clear_concern")
+    assert first["author_id"] is None  # who completed it was not recorded then
+    sign_in(client, a.users["screener"])
+    assert "Not recorded" in _text(client.get(f"/screenings/{done['id']}/result").text)
+
+
+def test_reasons_never_reach_the_audit_log_or_the_logs(
+    client: TestClient, world: World, session: Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    a = side(client, world, "Northside Youth Services")
+    youth = add_youth(client, a, "NS-0001")
+    with caplog.at_level(logging.DEBUG):
+        done = screen(client, a, youth)
+        assert _amend_api(client, a, done["id"], _version(client, a, done["id"])).status_code == 201
+    reload(session)
+    actions = [e.action for e in session.exec(select(AuditEvent).order_by(col(AuditEvent.seq)))]
+    assert "screening.amend" in actions
+    rows = session.execute(text("SELECT * FROM audit_event ORDER BY seq")).all()
+    audited = "\n".join(json.dumps([str(v) for v in row]) for row in rows)
+    logged = "\n".join(f"{r.getMessage()} {r.args!r}" for r in caplog.records)
+    stored = dump_database(session)
+    for canary in (AMEND_REASON,):
+        assert canary not in audited and canary not in logged, canary
+        assert not [table for table, content in stored.items() if canary in content], canary  # encrypted at rest
