@@ -18,6 +18,7 @@ from app.screenings.schemas import (
     Amend,
     AnswersSave,
     Complete,
+    Discard,
     RevisionPublic,
     RevisionSummary,
     ScreeningCreate,
@@ -143,3 +144,11 @@ def get_revision(screening_id: str, number: int, db: SessionDep, keys: KeysDep, 
     screening = access.readable_screening(db, user, screening_id)
     revision = revisions.read(db, keys, user, screening, number)
     return revisions.public(screening, revision, own=screening.agency_id == user.agency_id)
+
+
+@router.post("/screenings/{screening_id}/discard", response_model=ScreeningPublic, tags=["screenings"])
+def discard_screening(
+    screening_id: str, data: Discard, db: SessionDep, keys: KeysDep, user: ApiUserDep
+) -> ScreeningPublic:
+    """Discard a draft nobody will finish, with a reason: hidden from lists, no longer resumable, kept in the audit."""
+    return service.public(db, keys, revisions.discard(db, keys, user, screening_id, data))

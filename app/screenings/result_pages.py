@@ -10,7 +10,7 @@ from app import access, audit
 from app.crypto import KeyRing
 from app.db import SessionDep
 from app.deps import FormAuthDep, KeysDep, RegistryDep, WebAuth, WebAuthDep
-from app.errors import Conflict, InvalidInput, NotFound
+from app.errors import Conflict, Gone, InvalidInput, NotFound
 from app.models import Agency, Screening, ScreeningStatus, Youth
 from app.models_sharing import Category
 from app.screenings import revisions, service, views
@@ -38,6 +38,8 @@ def open_screening(
         screening = access.readable_screening(db, auth.user, screening_id)
     else:
         screening = access.writable_screening(db, auth.user, screening_id)
+        if screening.status == ScreeningStatus.discarded:
+            raise Gone(_("This draft was discarded, so it cannot be resumed."))
     return screening, service.instrument_of(registry, screening)
 
 

@@ -1,4 +1,4 @@
-"""Practitioner pages for corrections: amend a completed screening, read a revision."""
+"""Practitioner pages for corrections: amend a completed screening, read a revision, discard a draft."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from app.errors import Conflict, InvalidInput
 from app.models import Agency, Screening, ScreeningStatus, User
 from app.screenings import forms, revisions, service, views
 from app.screenings.result_pages import open_screening, see_other, viewed
-from app.screenings.schemas import Amend
+from app.screenings.schemas import Amend, Discard
 from app.sharing import tellonce
 from app.web import _, render, text
 from instruments.compiled import CompiledInstrument
@@ -180,3 +180,64 @@ def revision_page(
         view=views.result_view(instrument, revision.result, screening.language, registry, with_answers=with_answers),
         sections=views.review(instrument, revision.answers, screening.language) if with_answers else None,
     )
+
+
+@router.get("/screenings/{screening_id}/discard", response_class=HTMLResponse)
+def discard_page(
+    request: Request, screening_id: str, db: SessionDep, registry: RegistryDep, auth: WebAuthDep
+) -> Response:
+    """Ask why a draft is being discarded, and say what discarding does."""
+    screening, instrument = open_screening(db, auth, registry, screening_id)
+    if screening.status == ScreeningStatus.completed:
+        return see_other(f"/screenings/{screening.id}/result")
+    return _discard_form(request, auth, screening, instrument)
+
+
+def _discard_form(
+    request: Request,
+    auth: WebAuth,
+    screening: Screening,
+    instrument: CompiledInstrument,
+    *,
+    reason: str = "",
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "screening/discard.html",
+        status_code=status_code,
+        auth=auth,
+        screening=screening,
+        title=_title(instrument, screening),
+        reason=reason,
+        error=error,
+    )
+
+
+@router.post("/screenings/{screening_id}/discard")
+async def discard(
+    request: Request, screening_id: str, db: SessionDep, keys: KeysDep, registry: RegistryDep, auth: FormAuthDep
+) -> Response:
+    """Discard a draft with a reason, then go back to the youth's record (where it no longer shows)."""
+    screening, instrument = open_screening(db, auth, registry, screening_id)
+    if screening.status == ScreeningStatus.completed:
+        return see_other(f"/screenings/{screening.id}/result")
+    form = await request.form()
+    version = _version(form)
+    reason = _field(form, "reason").strip()
+    try:
+        data = Discard(version=version, reason=reason)
+    except ValidationError:
+        error = _("Say why the draft is being discarded.") if not reason else _("The reason is too long.")
+        return _discard_form(request, auth, screening, instrument, reason=reason, error=error, status_code=400)
+    try:
+        revisions.discard(db, keys, auth.user, screening.id, data)
+    except Conflict:
+        db.rollback()
+        db.refresh(screening)
+        if screening.status != ScreeningStatus.in_progress:
+            return see_other(f"/youth/{screening.youth_id}")
+        error = _("Someone else saved this draft after you opened this page. Check it is still to be discarded.")
+        return _discard_form(request, auth, screening, instrument, reason=reason, error=error, status_code=409)
+    return see_other(f"/youth/{screening.youth_id}")

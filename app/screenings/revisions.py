@@ -1,4 +1,5 @@
-"""Corrections after completion: amend a completed screening as a new revision, and read earlier revisions.
+"""Corrections after completion: amend a completed screening as a new revision, read earlier revisions,
+and discard a draft nobody will finish.
 
 A correction never rewrites history. The revision that was current stays readable with its answers
 and result; the `answer` and `screening_result` rows move on to the new revision, so every other
@@ -26,11 +27,12 @@ from app.models import (
     ScreeningStatus,
     User,
     Youth,
+    YouthAccess,
     utcnow,
 )
 from app.models_sharing import Category, Disclosure
 from app.screenings import service
-from app.screenings.schemas import Amend, RevisionPublic, RevisionSummary, StoredAnswer
+from app.screenings.schemas import Amend, Discard, RevisionPublic, RevisionSummary, StoredAnswer
 from app.sharing import ledger
 from instruments.loader import Registry
 from scoring import AnswerError, answer_problem, score, visible_only
@@ -241,6 +243,38 @@ def _keep_original(db: Session, keys: KeyRing, screening: Screening, answers: di
     current = _current(db, keys, screening)
     row = service.record_revision(db, keys, screening, current.number, answers, current.result, None)
     row.created_at = current.created_at
+
+
+def discard(db: Session, keys: KeyRing, user: User, screening_id: str, data: Discard) -> Screening:
+    """Discard a draft of the user's agency that nobody will finish: kept for the audit, hidden from lists,
+    no longer resumable (any link or code given to the youth stops working). A stale `version` is refused."""
+    screening = access.writable_screening(db, user, screening_id)
+    if screening.status == ScreeningStatus.completed:
+        raise Conflict("A completed screening cannot be discarded; amend it to correct its answers.")
+    if screening.status == ScreeningStatus.discarded:
+        raise Conflict("This draft was already discarded.")
+    service.bump_version(db, screening, data.version)
+    screening.status = ScreeningStatus.discarded
+    screening.discarded_at, screening.discarded_by = utcnow(), user.id
+    screening.discard_reason_enc = keys.encrypt(data.reason, "screening", "discard_reason", screening.id)
+    db.add(screening)
+    from app.portal import service as portal  # the youth's access builds on screenings; import where used
+
+    open_accesses = select(YouthAccess.id).where(
+        YouthAccess.screening_id == screening.id, col(YouthAccess.revoked_at).is_(None)
+    )
+    for access_id in db.exec(open_accesses).all():
+        portal.revoke(db, user, access_id)
+    db.flush()
+    audit.record(
+        db,
+        "screening.discard",
+        actor_id=user.id,
+        agency_id=user.agency_id,
+        object_type="screening",
+        object_id=screening.id,
+    )
+    return screening
 
 
 @dataclass

@@ -52,6 +52,8 @@ class ScreeningPublic(BaseModel):
     overall_level: str | None
     version: int
     revision: int = 1  # the current revision of the result (an amendment adds one)
+    discarded_at: datetime | None = None
+    discard_reason: str | None = None
     answers: dict[str, StoredAnswer] = Field(default_factory=dict)
     notes: str | None = None
 
@@ -81,6 +83,13 @@ class Amend(BaseModel):
 
     version: int
     answers: dict[str, AnswerValue] = Field(min_length=1)
+    reason: Reason
+
+
+class Discard(BaseModel):
+    """Discard a draft nobody will finish, saying why; `version` is the one you last read."""
+
+    version: int
     reason: Reason
 
 

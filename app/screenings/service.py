@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select, update
 
 from app import access, audit
@@ -148,6 +149,8 @@ def refuse_unless_in_progress(screening: Screening) -> None:
     """Answers change only while a screening is in progress (a completed one is amended instead)."""
     if screening.status == ScreeningStatus.completed:
         raise Conflict("This screening is completed; its answers can no longer change.")
+    if screening.status == ScreeningStatus.discarded:
+        raise Conflict("This draft was discarded; it cannot be resumed.")
 
 
 def write_answers(
@@ -283,8 +286,11 @@ def result_of(db: Session, keys: KeyRing, user: User, screening_id: str) -> dict
 def public(db: Session, keys: KeyRing, screening: Screening) -> ScreeningPublic:
     """A screening with its answers, for pages and the API."""
     notes = keys.decrypt(screening.notes_enc, "screening", "notes", screening.id) if screening.notes_enc else None
+    reason = screening.discard_reason_enc
+    discarded = keys.decrypt(reason, "screening", "discard_reason", screening.id) if reason else None
     return ScreeningPublic.model_validate(
         {**screening.model_dump(), "answers": stored_answers(db, keys, screening), "notes": notes}
+        | {"discard_reason": discarded}
     )
 
 
@@ -293,7 +299,7 @@ def for_youth(db: Session, user: User, youth_id: str) -> list[Screening]:
     return list(
         db.exec(
             select(Screening)
-            .where(Screening.youth_id == youth_id, access.screening_readable_clause(user))
+            .where(Screening.youth_id == youth_id, access.screening_readable_clause(user), _not_discarded())
             .order_by(col(Screening.started_at).desc())
         )
     )
@@ -301,7 +307,7 @@ def for_youth(db: Session, user: User, youth_id: str) -> list[Screening]:
 
 def dashboard(db: Session, user: User, filters: DashboardFilter, limit: int = 100) -> list[Screening]:
     """Recent screenings of the user's agency, filtered."""
-    query = select(Screening).where(Screening.agency_id == user.agency_id)
+    query = select(Screening).where(Screening.agency_id == user.agency_id, _not_discarded())
     if filters.level:
         query = query.where(Screening.overall_level == filters.level)
     if filters.instrument_id:
@@ -315,3 +321,8 @@ def dashboard(db: Session, user: User, filters: DashboardFilter, limit: int = 10
     if filters.date_to:
         query = query.where(col(Screening.started_at) <= filters.date_to)
     return list(db.exec(query.order_by(col(Screening.started_at).desc()).limit(limit)))
+
+
+def _not_discarded() -> ColumnElement[bool]:
+    """Lists leave out discarded drafts (the audit keeps them)."""
+    return col(Screening.status) != ScreeningStatus.discarded

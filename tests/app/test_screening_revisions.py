@@ -1,9 +1,9 @@
-"""Corrections after completion: amending a completed screening as a new revision.
+"""Corrections after completion: amending a completed screening as a new revision, and discarding a draft.
 
 A correction is rescored on the same instrument version, keeps the earlier revision readable with who
 amended it, when and why, refuses a stale version with 409, and is the owning agency's alone; a partner
-sees which revision it is reading, and the ledger records it. Reasons are free text: encrypted, and
-never in the audit log or the logs.
+sees which revision it is reading, and the ledger records it. A discarded draft leaves every list and
+cannot be resumed. Reasons are free text: encrypted, and never in the audit log or the logs.
 [DESIGN §5, §7; SECURITY.md 13-16]
 """
 
@@ -31,6 +31,7 @@ from tests.app.exports_support import PRACTITIONER, make_scene
 from tests.app.sharing_support import Side, add_youth, consent, link, screen, side
 
 AMEND_REASON = "Canary amend 7e2d: the debt line was rated for a different youth"
+DISCARD_REASON = "Canary discard 91ab: started for the wrong youth by mistake"
 CORRECTION = {"rate_coercion_debt": "no_concern"}  # the clear-concern line of sharing_support.ANSWERS
 PRACTITIONER_CHOICE = "tellonce-practitioner-indicators|1.0.0|practitioner"
 SELF_REPORT = "tellonce-youth-self-report"
@@ -231,6 +232,83 @@ def test_an_export_to_a_partner_records_the_revision_it_sent(world: World) -> No
     assert [(e.screening_id, e.revision) for e in scene.ledger()] == [(done.id, 2)]
 
 
+def test_a_discarded_draft_leaves_the_lists_and_cannot_be_resumed(client: TestClient, world: World) -> None:
+    a = side(client, world, "Northside Youth Services")
+    b = side(client, world, "Eastside Child Welfare", "child_welfare")
+    youth = add_youth(client, a, "NS-0001")
+    kept = screen(client, a, youth)
+    csrf = sign_in(client, a.users["screener"])
+    started = client.post(
+        f"/youth/{youth}/screenings", data={"csrf_token": csrf, "instrument": PRACTITIONER_CHOICE, "language": "en"}
+    )
+    draft = re.search(r'action="/screenings/([0-9a-f]{32})\?page=1"', started.text)
+    assert started.status_code == 200 and draft
+    draft_id = draft.group(1)
+    assert draft_id in client.get("/").text and f"/screenings/{draft_id}/discard" in client.get(f"/youth/{youth}").text
+
+    # Another agency's staff cannot discard it (as if it did not exist); nor can anyone without a reason.
+    version = _version(client, a, draft_id)
+    refused = client.post(
+        f"/api/v1/screenings/{draft_id}/discard", headers=b.api, json={"version": version, "reason": "x"}
+    )
+    assert refused.status_code == 404
+    confirm = client.get(f"/screenings/{draft_id}/discard")
+    assert confirm.status_code == 200 and "It is not erased" in confirm.text
+    blank = client.post(f"/screenings/{draft_id}/discard", data={"csrf_token": csrf, "version": version, "reason": ""})
+    assert blank.status_code == 400 and "Say why the draft is being discarded." in blank.text
+
+    gone = client.post(
+        f"/screenings/{draft_id}/discard",
+        data={"csrf_token": csrf, "version": version, "reason": DISCARD_REASON},
+        follow_redirects=False,
+    )
+    assert gone.status_code == 303 and gone.headers["location"] == f"/youth/{youth}"
+
+    # Gone from the dashboard, the youth's record and the timeline; the completed screening stays.
+    dashboard, record = client.get("/").text, client.get(f"/youth/{youth}").text
+    assert draft_id not in dashboard and draft_id not in record and kept["id"] in record
+    timeline = client.get(f"/api/v1/youth/{youth}/timeline", headers=a.api).json()
+    assert [e["screening_id"] for e in timeline] == [kept["id"]]
+
+    # Not resumable, by page or API; its agency can still read that, when and why it was discarded.
+    resumed = client.get(f"/screenings/{draft_id}?page=1")
+    assert resumed.status_code == 410 and "This draft was discarded, so it cannot be resumed." in resumed.text
+    put = client.put(
+        f"/api/v1/screenings/{draft_id}/answers",
+        headers=a.api,
+        json={"version": version + 1, "answers": {"rate_housing_unstable": "clear_concern"}},
+    )
+    assert put.status_code == 409
+    complete = client.post(f"/api/v1/screenings/{draft_id}/complete", headers=a.api, json={"version": version + 1})
+    assert complete.status_code == 409
+    stored = client.get(f"/api/v1/screenings/{draft_id}", headers=a.api).json()
+    assert (stored["status"], stored["discard_reason"]) == ("discarded", DISCARD_REASON)
+    assert stored["discarded_at"] is not None
+
+
+def test_a_discarded_self_screening_closes_the_youth_code(client: TestClient, world: World) -> None:
+    a = side(client, world, "Northside Youth Services")
+    youth = add_youth(client, a, "NS-0001")
+    started = client.post(
+        "/api/v1/screenings", headers=a.api, json={"youth_id": youth, "instrument_id": SELF_REPORT, "mode": "self"}
+    )
+    draft = started.json()
+    csrf = sign_in(client, a.users["screener"])
+    issued = client.post(f"/screenings/{draft['id']}/self/link", data={"csrf_token": csrf})
+    code = re.search(r'id="code" class="code">([A-Z0-9-]+)<', issued.text)
+    assert issued.status_code == 200 and code
+
+    body = {"version": _version(client, a, draft["id"]), "reason": DISCARD_REASON}
+    discarded = client.post(f"/api/v1/screenings/{draft['id']}/discard", headers=a.api, json=body)
+    assert discarded.status_code == 200 and discarded.json()["status"] == "discarded"
+    youth_client = TestClient(client.app)
+    assert youth_client.post("/go", data={"code": code.group(1)}).status_code == 400
+    again = client.post(f"/screenings/{draft['id']}/self/link", data={"csrf_token": csrf})
+    assert again.status_code == 409  # and no new code can be issued for it
+    twice = client.post(f"/api/v1/screenings/{draft['id']}/discard", headers=a.api, json=body | {"version": 99})
+    assert twice.status_code == 409
+
+
 def test_a_screening_completed_before_revisions_were_kept_can_be_amended(
     client: TestClient, world: World, session: Session
 ) -> None:
@@ -257,13 +335,20 @@ def test_reasons_never_reach_the_audit_log_or_the_logs(
     with caplog.at_level(logging.DEBUG):
         done = screen(client, a, youth)
         assert _amend_api(client, a, done["id"], _version(client, a, done["id"])).status_code == 201
+        draft = client.post(
+            "/api/v1/screenings",
+            headers=a.api,
+            json={"youth_id": youth, "instrument_id": "tellonce-practitioner-indicators", "mode": "practitioner"},
+        ).json()
+        body = {"version": draft["version"], "reason": DISCARD_REASON}
+        assert client.post(f"/api/v1/screenings/{draft['id']}/discard", headers=a.api, json=body).status_code == 200
     reload(session)
     actions = [e.action for e in session.exec(select(AuditEvent).order_by(col(AuditEvent.seq)))]
-    assert "screening.amend" in actions
+    assert "screening.amend" in actions and "screening.discard" in actions
     rows = session.execute(text("SELECT * FROM audit_event ORDER BY seq")).all()
     audited = "\n".join(json.dumps([str(v) for v in row]) for row in rows)
     logged = "\n".join(f"{r.getMessage()} {r.args!r}" for r in caplog.records)
     stored = dump_database(session)
-    for canary in (AMEND_REASON,):
+    for canary in (AMEND_REASON, DISCARD_REASON):
         assert canary not in audited and canary not in logged, canary
         assert not [table for table, content in stored.items() if canary in content], canary  # encrypted at rest
