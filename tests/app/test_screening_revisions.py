@@ -145,6 +145,29 @@ def test_an_amendment_needs_a_reason_and_a_change(client: TestClient, world: Wor
     assert len(client.get(f"/api/v1/screenings/{done['id']}/revisions", headers=a.api).json()) == 1
 
 
+def test_a_correction_that_opens_a_follow_up_question_asks_it_before_saving(client: TestClient, world: World) -> None:
+    a = side(client, world, "Northside Youth Services")
+    done = screen(
+        client, a, add_youth(client, a, "NS-0001"), {"owes_money": "no"}, instrument=SELF_REPORT, mode="interview"
+    )
+    sign_in(client, a.users["screener"])
+    page = client.get(f"/screenings/{done['id']}/amend").text
+    follow_up = "Have you had to work, or do things you did not want to do, to pay it back?"
+    assert follow_up not in page
+
+    form = _amend_form(page) | {"answer.owes_money": "yes", "reason": AMEND_REASON}
+    asked = client.post(f"/screenings/{done['id']}/amend", data=form)
+    assert asked.status_code == 200 and "Your changes opened more questions" in asked.text
+    assert follow_up in asked.text and _checked(asked.text, "owes_money", "yes") and AMEND_REASON in asked.text
+    assert len(client.get(f"/api/v1/screenings/{done['id']}/revisions", headers=a.api).json()) == 1  # not saved yet
+
+    again = _amend_form(asked.text) | {"answer.work_to_pay": "yes", "reason": AMEND_REASON}
+    saved = client.post(f"/screenings/{done['id']}/amend", data=again, follow_redirects=False)
+    assert saved.status_code == 303
+    latest = client.get(f"/api/v1/screenings/{done['id']}/revisions/2", headers=a.api).json()
+    assert (latest["answers"]["owes_money"], latest["answers"]["work_to_pay"]) == ("yes", "yes")
+
+
 def test_a_stale_amendment_answers_409_and_changes_nothing(client: TestClient, world: World) -> None:
     a = side(client, world, "Northside Youth Services")
     done = screen(client, a, add_youth(client, a, "NS-0001"))
