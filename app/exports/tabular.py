@@ -232,6 +232,7 @@ def export_rows(
         col(Screening.started_at),
         col(Screening.completed_at),
         col(Screening.notes_enc),
+        col(Screening.revision),
         col(ScreeningResult.result_enc),
         (_shared(req, Category.item_answers) if plan.with_items else literal(False)).label("items_ok"),
         (_shared(req, Category.notes) if plan.with_notes else literal(False)).label("notes_ok"),
@@ -306,6 +307,7 @@ def export_rows(
                 purpose=req.purpose,
                 consent_id=by[Category.result_summary.value],
                 detail={"format": fmt, "consents": {c: by[c] for c in shared}},
+                revision=r.revision,
             )
             out.append(row)
         _settle(db, commit)

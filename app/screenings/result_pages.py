@@ -10,10 +10,10 @@ from app import access, audit
 from app.crypto import KeyRing
 from app.db import SessionDep
 from app.deps import FormAuthDep, KeysDep, RegistryDep, WebAuth, WebAuthDep
-from app.errors import Conflict, InvalidInput, NotFound
+from app.errors import Conflict, Gone, InvalidInput, NotFound
 from app.models import Agency, Screening, ScreeningStatus, Youth
 from app.models_sharing import Category
-from app.screenings import service, views
+from app.screenings import revisions, service, views
 from app.sharing import ledger
 from app.web import _, render, text
 from instruments.compiled import CompiledInstrument
@@ -38,6 +38,8 @@ def open_screening(
         screening = access.readable_screening(db, auth.user, screening_id)
     else:
         screening = access.writable_screening(db, auth.user, screening_id)
+        if screening.status == ScreeningStatus.discarded:
+            raise Gone(_("This draft was discarded, so it cannot be resumed."))
     return screening, service.instrument_of(registry, screening)
 
 
@@ -143,6 +145,7 @@ def result_page(
     screening, instrument = open_screening(db, auth, registry, screening_id, shared=True)
     if screening.status != ScreeningStatus.completed:
         return see_other(f"/screenings/{screening.id}?page=1")
+    history = revisions.panel(db, keys, auth.user, screening)  # before this view is in the ledger
     result = service.result_of(db, keys, auth.user, screening.id)
     agency = db.get(Agency, auth.user.agency_id)
     viewed(db, auth, screening, "result")
@@ -160,6 +163,7 @@ def result_page(
         resources=views.resource_lines(agency.resources if agency else None, language),
         notes=notes,
         shared_by=None if own else _agency_name(db, screening.agency_id),
+        revisions=history,
     )
 
 
