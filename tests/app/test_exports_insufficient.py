@@ -37,6 +37,7 @@ from tests.app.exports_support import (
 
 INSUFFICIENT = "insufficient_information"
 WHY_INSUFFICIENT = "any(domains, level='insufficient_information')"
+UNKNOWN_INDICATORS = "any(indicators, level='unknown')"
 ONE_YES = {
     "nowhere_to_sleep": "yes",
     "debt_work": "no",
@@ -99,7 +100,7 @@ def test_nothing_known_is_insufficient_information_in_the_csv_and_its_codebook(s
     assert instrument is not None
     assert {row[f"domain.{d.id}"] for d in instrument.definition.domains} == {INSUFFICIENT}
     assert row["skipped_sections"] == ";".join(s.id for s in instrument.definition.sections)
-    assert row["reason_clauses"] == WHY_INSUFFICIENT
+    assert row["reason_clauses"] == f"{WHY_INSUFFICIENT} | {UNKNOWN_INDICATORS}"  # both parts of the rule held
     assert (row["total"], row["total_thresholds"]) == ("", "")  # the rating declares no total
     assert {row[f"{PRACTITIONER}.{item}"] for item in instrument.items} == {"not_enough_info"}
     at = header.index("overall_level")
@@ -128,9 +129,10 @@ def test_nothing_known_is_insufficient_information_in_json_and_ndjson(scene: Sce
     assert obj["overall_level"] == obj["result"]["overall"] == INSUFFICIENT
     assert set(obj["domains"].values()) == {INSUFFICIENT}
     assert obj["result"]["total"] is None and len(obj["result"]["skipped_sections"]) == 8
-    [clause] = obj["result"]["reason"]["clauses"]
+    clause, unknown = obj["result"]["reason"]["clauses"]
     assert clause["source"] == WHY_INSUFFICIENT and clause["collection"] == "domains"
     assert len(clause["members"]) == 8  # domains are the result summary's: they go without item answers
+    assert unknown["source"] == UNKNOWN_INDICATORS and len(unknown["members"]) == 34  # so are indicators
     [line] = [json.loads(text) for text in scene.export("ndjson").splitlines()]
     assert line["overall_level"] == INSUFFICIENT and line["result"]["reason"] == obj["result"]["reason"]
 
