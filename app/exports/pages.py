@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session, col, select
 
+from app import i18n
 from app.db import SessionDep
 from app.deps import FormAuthDep, KeysDep, RegistryDep, WebAuth, WebAuthDep
 from app.errors import AppError, InvalidInput
@@ -52,6 +53,7 @@ def summary_page(
 
 @router.get("/screenings/{screening_id}/summary.pdf")
 def summary_pdf(
+    request: Request,
     screening_id: str,
     db: SessionDep,
     keys: KeysDep,
@@ -61,8 +63,10 @@ def summary_pdf(
 ) -> Response:
     """The referral summary as a PDF, the confidentiality line heading every page."""
     built = summary.build(db, keys, registry, auth.user, screening_id, purpose)
+    with i18n.rendering_in(i18n.staff_language(request, auth.user)):
+        document = summary.pdf_bytes(built)
     return Response(
-        summary.pdf_bytes(built),
+        document,
         media_type="application/pdf",
         headers={
             "Content-Disposition": f'attachment; filename="tellonce-summary-{built.screening.id[:8]}.pdf"',
@@ -157,4 +161,5 @@ async def export_codebook(request: Request, db: SessionDep, registry: RegistryDe
         if exc.status == 403:
             raise
         return _page(request, db, auth, values, exc.message)
-    return codebook_download(planned)
+    with i18n.rendering_in(i18n.staff_language(request, auth.user)):
+        return codebook_download(planned)

@@ -20,39 +20,44 @@ from app.exports.plan import (
     UNANSWERED,
     Plan,
 )
+from app.i18n import _, content_language, page_language
 from instruments.compiled import CompiledInstrument
 from instruments.model import DECLINED, NOT_ASKED, NOT_ENOUGH_INFO
 
 # OWASP "CSV Injection": a cell starting with one of these is read as a formula by spreadsheets.
 FORMULA_START = frozenset("=+-@\t\r")
 LEVELS = {
-    "no_concern": "No concern",
-    "possible_concern": "Possible concern",
-    "clear_concern": "Clear concern",
-    "unknown": "Not enough information (domains: nothing informative was said)",
+    "no_concern": _("No concern"),
+    "possible_concern": _("Possible concern"),
+    "clear_concern": _("Clear concern"),
+    "unknown": _("Not enough information (domains: nothing informative was said)"),
 }
 ITEM_CODES = {
-    DECLINED: "The young person preferred not to answer.",
-    NOT_ENOUGH_INFO: "Not enough information to answer.",
-    NOT_ASKED: "Not asked: an earlier answer made this follow-up unnecessary (its show_if was false).",
-    UNANSWERED: "Shown, but left unanswered.",
-    NOT_ASKED_IN_VERSION: "Not asked in this version: the item did not exist in this row's instrument version.",
-    NOT_IN_INSTRUMENT: "The column belongs to another instrument than this row's.",
-    NOT_SHARED: "Not shared: the consent for this person does not cover item answers for this recipient and purpose.",
+    DECLINED: _("The young person preferred not to answer."),
+    NOT_ENOUGH_INFO: _("Not enough information to answer."),
+    NOT_ASKED: _("Not asked: an earlier answer made this follow-up unnecessary (its show_if was false)."),
+    UNANSWERED: _("Shown, but left unanswered."),
+    NOT_ASKED_IN_VERSION: _("Not asked in this version: the item did not exist in this row's instrument version."),
+    NOT_IN_INSTRUMENT: _("The column belongs to another instrument than this row's."),
+    NOT_SHARED: _(
+        "Not shared: the consent for this person does not cover item answers for this recipient and purpose."
+    ),
 }
 BASE_DESCRIPTIONS = {
-    "person_key": "Pseudonymous person key: a keyed hash (HMAC-SHA-256) of the person, separate for each "
-    "recipient agency and stable across its exports. Never a name; it cannot be reversed.",
-    "screening_id": "The screening's id in TellOnce.",
-    "agency": "The agency that holds the screening and exported it.",
-    "instrument_id": "The instrument the screening used.",
-    "instrument_version": "The exact instrument version (semantic version) the screening was taken under.",
-    "content_hash": "SHA-256 of that instrument version's canonical definition: which wording and rules applied.",
-    "mode": "How it was given: practitioner (rated by staff), interview (asked by staff), self (by the youth).",
-    "language": "The language it was given in (ISO 639 code).",
-    "started_at": "When it was started (ISO 8601, UTC).",
-    "completed_at": "When it was completed and scored (ISO 8601, UTC).",
-    "overall_level": "The overall screening level (a flag to guide next steps; not a finding or a diagnosis).",
+    "person_key": _(
+        "Pseudonymous person key: a keyed hash (HMAC-SHA-256) of the person, separate for each "
+        "recipient agency and stable across its exports. Never a name; it cannot be reversed."
+    ),
+    "screening_id": _("The screening's id in TellOnce."),
+    "agency": _("The agency that holds the screening and exported it."),
+    "instrument_id": _("The instrument the screening used."),
+    "instrument_version": _("The exact instrument version (semantic version) the screening was taken under."),
+    "content_hash": _("SHA-256 of that instrument version's canonical definition: which wording and rules applied."),
+    "mode": _("How it was given: practitioner (rated by staff), interview (asked by staff), self (by the youth)."),
+    "language": _("The language it was given in (ISO 639 code)."),
+    "started_at": _("When it was started (ISO 8601, UTC)."),
+    "completed_at": _("When it was completed and scored (ISO 8601, UTC)."),
+    "overall_level": _("The overall screening level (a flag to guide next steps; not a finding or a diagnosis)."),
 }
 
 
@@ -148,7 +153,7 @@ def _item_entry(plan: Plan, instrument_id: str, item_id: str) -> list[str]:
     versions = [c for c in plan.instruments if c.id == instrument_id and item_id in c.items]
     newest: CompiledInstrument = versions[-1]
     item = newest.items[item_id]
-    language = newest.definition.default_language
+    language = content_language(newest, page_language())
     text = item.text.get(language) or next(iter(item.text.values()))
     codes = []
     allowed = newest.codes.get(item_id)
@@ -162,17 +167,21 @@ def _item_entry(plan: Plan, instrument_id: str, item_id: str) -> list[str]:
                     seen[code] = version.option_label(item_id, code, language)
         codes = [f"{code}={label}" for code, label in seen.items()]
     shape = {
-        "multiple_choice": "codes separated by ';'",
-        "number": "number",
-        "date": "date (YYYY-MM-DD)",
-        "short_text": "free text",
-        "long_text": "free text",
-    }.get(item.type, "code")
+        "multiple_choice": _("codes separated by ';'"),
+        "number": _("number"),
+        "date": _("date (YYYY-MM-DD)"),
+        "short_text": _("free text"),
+        "long_text": _("free text"),
+    }.get(item.type, _("code"))
     title = newest.definition.title.get(language, instrument_id)
-    description = (
-        f"{title}, item {item_id} ({item.type}): {text} "
-        f"In versions: {', '.join(v.version for v in versions)}. Value: {shape}."
-    )
+    description = _("%(title)s, item %(item)s (%(type)s): %(text)s In versions: %(versions)s. Value: %(shape)s.") % {
+        "title": title,
+        "item": item_id,
+        "type": item.type,
+        "text": text,
+        "versions": ", ".join(v.version for v in versions),
+        "shape": shape,
+    }
     specials = [f"{code}={meaning}" for code, meaning in ITEM_CODES.items()]
     return [f"{instrument_id}.{item_id}", "item", description, "; ".join(codes + specials)]
 
@@ -186,7 +195,7 @@ def codebook_rows(plan: Plan) -> Iterator[list[str]]:
     domain_levels = "; ".join(f"{code}={label}" for code, label in LEVELS.items())
     for domain in plan.domains:
         title = next(
-            (d.title.get("en") or next(iter(d.title.values())))
+            (d.title.get(content_language(c, page_language())) or next(iter(d.title.values())))
             for c in reversed(plan.instruments)
             for d in c.definition.domains
             if d.id == domain
@@ -194,21 +203,21 @@ def codebook_rows(plan: Plan) -> Iterator[list[str]]:
         yield [
             f"domain.{domain}",
             "domain",
-            f"Level of the domain '{title}'.",
-            f"{domain_levels}; {NOT_ASSESSED}=The row's instrument version has no such domain.",
+            _("Level of the domain '%(title)s'.") % {"title": title},
+            f"{domain_levels}; {NOT_ASSESSED}=" + _("The row's instrument version has no such domain."),
         ]
     if plan.with_notes:
         yield [
             "notes",
             "notes",
-            "The screener's free-text notes (blank: none written).",
-            f"{NOT_SHARED}=Not shared: the consent for this person does not cover notes.",
+            _("The screener's free-text notes (blank: none written)."),
+            f"{NOT_SHARED}=" + _("Not shared: the consent for this person does not cover notes."),
         ]
     for instrument_id, item_id in plan.items:
         yield _item_entry(plan, instrument_id, item_id)
 
 
 def codebook_csv(plan: Plan) -> str:
-    """The codebook as CSV, formula-safe like the export itself."""
+    """The codebook as CSV, formula-safe like the export itself, in the language it is rendered in."""
     line = _Line()
-    return "".join(line([safe(value) for value in entry]) for entry in codebook_rows(plan))
+    return "".join(line([safe(str(value)) for value in entry]) for entry in codebook_rows(plan))

@@ -11,6 +11,7 @@ from app.crypto import KeyRing
 from app.db import SessionDep
 from app.deps import FormAuthDep, KeysDep, RegistryDep, WebAuth, WebAuthDep
 from app.errors import Conflict, InvalidInput, NotFound
+from app.i18n import content_language, staff_language
 from app.models import Agency, Screening, ScreeningStatus, Youth
 from app.models_sharing import Category
 from app.screenings import service, views
@@ -79,14 +80,16 @@ def _review(
 ) -> Response:
     current = service.public(db, keys, screening)
     stored = {k: v.value for k, v in current.answers.items()}
-    sections = views.review(instrument, stored, screening.language)
+    language = content_language(instrument, staff_language(request, auth.user))
+    sections = views.review(instrument, stored, language)
     return render(
         request,
         "screening/review.html",
         status_code=status_code,
         auth=auth,
         screening=screening,
-        title=text(instrument.definition.title, screening.language, instrument.definition.default_language),
+        content_lang=language,
+        title=text(instrument.definition.title, language, instrument.definition.default_language),
         sections=sections,
         unanswered=sum(1 for s in sections for row in s.rows if not row.answered),
         notes=current.notes,
@@ -139,13 +142,16 @@ def result_page(
     own = screening.agency_id == auth.user.agency_id  # notes are their own category; a summary share omits them
     notes = service.public(db, keys, screening).notes if own else None
     with_answers = own or _answers_shown(db, auth, screening)  # the evidence quotes answers
+    viewer = staff_language(request, auth.user)
+    language = content_language(instrument, viewer)
     return render(
         request,
         "screening/result.html",
         auth=auth,
         screening=screening,
-        view=views.result_view(instrument, result, screening.language, registry, with_answers=with_answers),
-        resources=views.resource_lines(agency.resources if agency else None, screening.language),
+        content_lang=language,
+        view=views.result_view(instrument, result, language, registry, with_answers=with_answers),
+        resources=views.resource_lines(agency.resources if agency else None, viewer),
         notes=notes,
         shared_by=None if own else _agency_name(db, screening.agency_id),
     )
