@@ -123,6 +123,11 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(_page_language.get()).ngettext(singular, plural, n)
 
 
+def pgettext(context: str, message: str) -> str:
+    """`message` as meant in `context` (one English word, two Spanish ones), in the page's language."""
+    return translations(_page_language.get()).pgettext(context, message)
+
+
 def _plain(value: Any) -> Any:
     """The English of a lazy string (an exact `str`), anything else as it is."""
     return str.__str__(value) if isinstance(value, LazyText) else value

@@ -22,7 +22,9 @@ _env = jinja2.Environment(
     extensions=["jinja2.ext.i18n"],
 )
 # The callables read the language of the page being rendered (see app.i18n.rendering_in).
-_env.install_gettext_callables(gettext=i18n.gettext, ngettext=i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+_env.install_gettext_callables(  # type: ignore[attr-defined]
+    gettext=i18n.gettext, ngettext=i18n.ngettext, pgettext=i18n.pgettext, newstyle=True
+)
 templates = Jinja2Templates(env=_env)
 templates.env.globals["LEVEL_LABELS"] = {
     "clear_concern": _("Clear concern"),
