@@ -63,8 +63,10 @@ def test_spanish_check_in_chosen_on_the_welcome_page(page: Page, phone: Page, li
     assert youth.evaluate("document.documentElement.lang") == "es"
     assert_no_judgement(youth)
 
+    # The youth answered in Spanish; the staff member reads English, so the result reads in English.
     staff.goto(f"/screenings/{screening_id}/result")
     expect(staff.get_by_text("Language: es")).to_be_visible()
-    expect(staff.locator("#d-housing")).to_contain_text("Vivienda y cuidado")
-    expect(staff.locator("#d-housing")).to_contain_text("¿Te sientes en peligro con alguna de las personas")
+    expect(staff.locator("#d-housing")).to_contain_text("Housing and caregiving")
+    expect(staff.locator("#d-housing")).to_contain_text("Do you feel unsafe with anyone you live with? → Not sure")
+    expect(staff.locator("#d-housing")).not_to_contain_text("Vivienda y cuidado")
     assert result_facts(staff)["Prefer not to answer"] == "4"
