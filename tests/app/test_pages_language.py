@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -14,7 +15,10 @@ import pytest
 from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 
-from app.i18n import LANGUAGE_COOKIE, LOCALE_DIR
+from app.crypto import get_key_ring
+from app.exports import summary
+from app.i18n import LANGUAGE_COOKIE, LOCALE_DIR, rendering_in
+from app.main import loaded_instruments
 from app.models import User
 from tests.app.conftest import World, sign_in
 from tests.app.sharing_support import ANSWERS, PRACTITIONER, SELF_REPORT, Side, add_youth, consent, side
@@ -245,3 +249,35 @@ def test_youth_pages_keep_the_youths_language_whatever_the_staff_reads(scene: Sc
     )
     assert handed.status_code == 200
     assert '<html lang="en">' in handed.text and "Leave now" in handed.text and "Salir ahora" not in handed.text
+
+
+def test_the_codebook_download_is_in_the_readers_language_and_the_api_one_in_english(
+    scene: Scene, world: World
+) -> None:
+    reads(world, scene.admin, "es")
+    csrf = sign_in(scene.client, scene.admin)
+    today = datetime.now(UTC).date().isoformat()
+    terms = {"recipient": scene.home.agency.id, "from": today, "to": today, "purpose": "care_coordination"}
+    book = scene.client.post("/exports/codebook", data={**terms, "csrf_token": csrf, "categories": "result_summary"})
+    assert book.status_code == 200
+    assert "Clave seudónima de la persona" in book.text and "clear_concern=Preocupación clara" in book.text
+    assert book.text.startswith("column,kind,description,codes")  # the header names columns: it stays as it is
+
+    query = {**terms, "categories": "result_summary"}
+    api = scene.client.get("/api/v1/exports/codebook", params=query, headers=scene.home.headers("agency_admin"))
+    assert api.status_code == 200 and "Pseudonymous person key" in api.text
+
+
+def test_the_referral_summary_pdf_is_laid_out_in_the_readers_language(scene: Scene, world: World) -> None:
+    reads(world, scene.admin, "es")
+    sign_in(scene.client, scene.admin)
+    response = scene.client.get(f"/screenings/{scene.ids['done']}/summary.pdf")
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+
+    # The PDF's text is compressed: check the document WeasyPrint lays out, as the route renders it.
+    built = summary.build(world.session, get_key_ring(), loaded_instruments(), scene.admin, scene.ids["done"])
+    with rendering_in("es"):
+        document = summary.html(built, pdf=True)
+    assert '<html lang="es">' in document
+    assert 'content: "Página " counter(page) " de " counter(pages)' in document
+    assert "Resumen de derivación de TellOnce" in document and "Confidencial: contiene información" in document
