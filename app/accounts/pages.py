@@ -13,7 +13,7 @@ from app.accounts.schemas import AgencyCreate, UserCreate, UserPreferences, User
 from app.db import SessionDep
 from app.deps import ADMINS, FormAuthDep, SettingsDep, WebAuthDep, client_address, cookie_name, require_role, same_site
 from app.errors import AppError, Forbidden, InvalidInput
-from app.i18n import LANGUAGE_COOKIE, _
+from app.i18n import LANGUAGE_COOKIE, _, lazy_join
 from app.models import AgencyKind, Role
 from app.web import render
 
@@ -190,7 +190,22 @@ async def create_agency_page(request: Request, db: SessionDep, auth: FormAuthDep
     return RedirectResponse("/admin/agencies", status_code=303)
 
 
+FIELD_LABELS = {
+    "agency_id": _("Agency"),
+    "email": _("Email"),
+    "display_name": _("Name"),
+    "name": _("Name"),
+    "role": _("Role"),
+    "kind": _("Kind"),
+    "password": _("Password"),
+}
+
+
 def _first_error(exc: ValidationError) -> str:
+    """Pydantic's first error in the reader's words: which field, and whether it is empty or just wrong."""
     error = exc.errors()[0]
     field = ".".join(str(p) for p in error["loc"])
-    return f"{field}: {error['msg']}"
+    label = FIELD_LABELS.get(field, field)
+    if error["type"] in ("missing", "string_too_short"):
+        return lazy_join(": ", [label, _("Fill in this field.")])
+    return _("%s is not valid.") % label

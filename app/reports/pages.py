@@ -79,7 +79,7 @@ def _rows_or_error(
 ) -> tuple[ReportFilter, list[ReportRow]]:
     report_filter, errors, _raw = _prepare(request, user, registry)
     if errors:
-        raise InvalidInput("Some filters are not valid.", errors)
+        raise InvalidInput(_("Some filters are not valid."), errors)
     rows = aggregate.report(db, user, report_filter)
     _audited(db, user, report_filter, rows, fmt)
     return report_filter, rows

@@ -230,6 +230,16 @@ def test_a_form_error_built_in_python_reads_in_the_viewers_language(scene: Scene
     assert "Introduzca el nombre." in text and "Enter the given name." not in text
     assert english_left_in(text) == []
 
+    new_user = {"agency_id": scene.home.agency.id, "display_name": "Robin Example", "role": "screener"}
+    bad_email = scene.client.post(
+        "/admin/users", data={"csrf_token": csrf, **new_user, "email": "robin", "password": "a long enough password"}
+    )
+    assert bad_email.status_code == 400 and "Correo electrónico: el valor no es válido." in visible(bad_email.text)
+    weak = scene.client.post(
+        "/admin/users", data={"csrf_token": csrf, **new_user, "email": "robin@example.org", "password": "short"}
+    )
+    assert weak.status_code == 400 and "Use al menos 8 caracteres (mejor 15 o más)." in visible(weak.text)
+
 
 def test_the_api_lets_a_person_choose_their_language(scene: Scene, world: World) -> None:
     headers = scene.home.headers("agency_admin")
