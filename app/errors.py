@@ -45,6 +45,13 @@ class Conflict(AppError):
     code = "conflict"
 
 
+class Gone(AppError):
+    """The thing existed and was deliberately ended (a discarded draft); it cannot be used again."""
+
+    status = 410
+    code = "gone"
+
+
 class InvalidInput(AppError):
     """Input that is well-formed but wrong (e.g. an answer not offered); changes nothing."""
 

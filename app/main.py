@@ -132,6 +132,7 @@ def create_app(*, upgrade_database: bool = True) -> FastAPI:
     from app.reports import pages as reports_pages
     from app.screenings import api as screenings_api
     from app.screenings import pages as screenings_pages
+    from app.screenings import revision_pages
     from app.sharing import api as sharing_api
     from app.sharing import pages as sharing_pages
 
@@ -139,6 +140,7 @@ def create_app(*, upgrade_database: bool = True) -> FastAPI:
     app.include_router(portal_staff_pages.router)
     app.include_router(accounts_pages.router)
     app.include_router(screenings_pages.router)
+    app.include_router(revision_pages.router)
     app.include_router(records_pages.router)
     app.include_router(exports_pages.router)
     app.include_router(reports_pages.router)

@@ -77,6 +77,7 @@ class Role(StrEnum):
 class ScreeningStatus(StrEnum):
     in_progress = "in_progress"
     completed = "completed"
+    discarded = "discarded"  # a draft nobody will finish: kept for the audit, hidden from lists, not resumable
 
 
 class Agency(SQLModel, table=True):
@@ -177,6 +178,11 @@ class Screening(SQLModel, table=True):
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     overall_level: str | None = Field(default=None, max_length=32, index=True)
     version: int = 1
+    # The number of the current (latest) revision of the result; an amendment adds one.
+    revision: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    discarded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    discarded_by: str | None = Field(default=None, foreign_key="user.id", max_length=32)
+    discard_reason_enc: str | None = None
 
 
 class Answer(SQLModel, table=True):
@@ -200,6 +206,28 @@ class ScreeningResult(SQLModel, table=True):
     result_enc: str
     engine_version: str = Field(max_length=16)
     scored_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ScreeningRevision(SQLModel, table=True):
+    """One revision of a completed screening's answers and result: the original, then each correction.
+
+    The `answer` and `screening_result` rows always hold the latest revision, so every reader of them
+    sees the current result; earlier revisions stay readable here. Answers, result and reason are
+    encrypted JSON/text bound to this row.
+    """
+
+    __tablename__ = "screening_revision"
+    __table_args__ = (UniqueConstraint("screening_id", "number", name="uq_screening_revision_number"),)
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    screening_id: str = Field(foreign_key="screening.id", max_length=32)
+    number: int  # 1 is the result as first completed
+    answers_enc: str  # {item id: {"value", "source", "carried_from"}} as they stood in this revision
+    result_enc: str
+    overall_level: str = Field(max_length=32)
+    engine_version: str = Field(max_length=16)
+    reason_enc: str | None = None  # why it was amended (None for the original)
+    author_id: str | None = Field(default=None, foreign_key="user.id", max_length=32)  # None: the youth, on their own
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class AuditEvent(SQLModel, table=True):

@@ -115,6 +115,7 @@ class Disclosure(SQLModel, table=True):
     viewer_agency_id: str = Field(foreign_key="agency.id", index=True, max_length=32)
     owner_agency_id: str = Field(foreign_key="agency.id", index=True, max_length=32)
     screening_id: str | None = Field(default=None, foreign_key="screening.id", max_length=32)
+    revision: int | None = None  # which revision of the screening's result was disclosed
     kind: str = Field(max_length=16)  # view | export | carry_forward
     categories: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     purpose: str = Field(max_length=32)

@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from babel import Locale, UnknownLocaleError
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from app import i18n
+from app import i18n, levels
 from app.i18n import _
 from instruments.compiled import YES_NO_LABELS
 
@@ -26,12 +27,6 @@ _env.install_gettext_callables(  # type: ignore[attr-defined]
     gettext=i18n.gettext, ngettext=i18n.ngettext, pgettext=i18n.pgettext, newstyle=True
 )
 templates = Jinja2Templates(env=_env)
-templates.env.globals["LEVEL_LABELS"] = {
-    "clear_concern": _("Clear concern"),
-    "possible_concern": _("Possible concern"),
-    "no_concern": _("No concern"),
-    "unknown": _("Not enough information"),
-}
 AGENCY_KIND_LABELS = {
     "child_welfare": _("Child welfare"),
     "probation": _("Probation"),
@@ -51,6 +46,26 @@ templates.env.globals["AGENCY_KIND_LABELS"] = AGENCY_KIND_LABELS
 templates.env.globals["PURPOSE_LABELS"] = PURPOSE_LABELS
 templates.env.globals["page_language"] = i18n.page_language
 templates.env.globals["LANGUAGE_NAMES"] = i18n.LANGUAGE_NAMES
+
+
+def level_label(level: str | None) -> str:
+    """A level's words in the language of the page being rendered."""
+    return levels.label(level, i18n.page_language())
+
+
+def language_name(code: str | None) -> str:
+    """A language's name in the language of the page being rendered, e.g. es -> Spanish / español."""
+    if not code:
+        return ""
+    try:
+        return str(Locale.parse(code).get_display_name(i18n.page_language()))
+    except (ValueError, UnknownLocaleError):
+        return code
+
+
+templates.env.globals["level_label"] = level_label
+templates.env.globals["language_name"] = language_name
+templates.env.globals["LEVEL_ORDER"] = levels.ORDER
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:

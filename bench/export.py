@@ -34,7 +34,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent))
 
 from app.exports import writers  # noqa: E402
-from app.exports.plan import BASE_COLUMNS, ExportRequest, Plan, plan_for  # noqa: E402
+from app.exports.plan import BASE_COLUMNS, RESULT_COLUMNS, ExportRequest, Plan, plan_for  # noqa: E402
 from instruments.compiled import CompiledInstrument  # noqa: E402
 from instruments.loader import BUNDLED_DIR, load_registry  # noqa: E402
 from scoring import answer_problem, score, visible_only  # noqa: E402
@@ -140,8 +140,13 @@ def plain_csv(plan: Plan, rows: Iterable[dict[str, Any]], out: Any) -> None:
             (";".join(v) if isinstance(v := answers.get(item, ""), list) else v) if owner == own else ""
             for owner, item in plan.items
         ]
+        result = [row.get(c, "") for c in RESULT_COLUMNS]
         writer.writerow(
-            [row[c] for c in BASE_COLUMNS] + [domains.get(d, "") for d in plan.domains] + [row["notes"]] + items
+            [row[c] for c in BASE_COLUMNS]
+            + result
+            + [domains.get(d, "") for d in plan.domains]
+            + [row["notes"]]
+            + items
         )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from instruments.compiled import CompiledRule
 from instruments.expressions import Context, Expression, ItemInfo
-from instruments.model import SPECIAL_ANSWERS
+from instruments.model import RESULT_LEVELS, SPECIAL_ANSWERS
 from instruments.source import Path_
 
 MAX_COMBINATIONS = 20_000
@@ -90,9 +90,9 @@ def unreachable_rules(
     overall_exprs = [r.when for r in overall_rules if r.when is not None]
     domains = list(domain_indicators)
     only_domains = not any(e.items or e.uses_indicator_levels for e in overall_exprs)
-    if domains and only_domains and len(LEVEL_VALUES) ** len(domains) <= MAX_COMBINATIONS:
+    if domains and only_domains and len(RESULT_LEVELS) ** len(domains) <= MAX_COMBINATIONS:
         fired = set()
-        for combo in itertools.product(LEVEL_VALUES, repeat=len(domains)):
+        for combo in itertools.product(RESULT_LEVELS, repeat=len(domains)):
             context = Context({}, {}, dict(zip(domains, combo, strict=True)), tuple(indicator_table))
             fired.add(_first_match(overall_rules, context))
         found += [

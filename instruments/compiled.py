@@ -61,6 +61,8 @@ class CompiledInstrument:
     domain_rules: tuple[CompiledRule, ...]
     overall_rules: tuple[CompiledRule, ...]
     allows_not_enough_info: bool
+    every_answer: bool  # scoring.indicator_needs == "every_answer"
+    total: Expression | None  # scoring.total, compiled
     source: Source  # the file it came from, to locate problems found across instruments
 
     def line_of(self, *path: str | int) -> int | None:
@@ -81,6 +83,17 @@ class CompiledInstrument:
     def key(self) -> tuple[str, str]:
         """(id, version): what identifies a published instrument version."""
         return (self.definition.id, self.definition.version)
+
+    @property
+    def total_thresholds(self) -> tuple[tuple[str, str, float], ...]:
+        """(level, operator, bound) for each overall rule clause that compares total() with a number."""
+        return tuple(
+            (rule.level, part.op, part.bound)
+            for rule in self.overall_rules
+            if rule.when is not None
+            for part in rule.when.parts
+            if part.collection == "total" and part.op is not None and part.bound is not None
+        )
 
     def option_label(self, item_id: str, code: str, language: str) -> str:
         """The label of an answer code in a language, for display."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from instruments import analysis
@@ -94,6 +95,10 @@ def compile_instrument(definition: Instrument, source: Source) -> tuple[Compiled
     overall_scope = Scope(
         items=infos, sections=sections, indicators=indicator_table, domains=frozenset(d.id for d in definition.domains)
     )
+    total = None
+    if definition.scoring.total is not None:
+        total = out.expression(definition.scoring.total.of, overall_scope, ("scoring", "total", "of"), "total")
+        overall_scope = replace(overall_scope, total=total)
     domain_rules = _rules(definition.scoring.domain, domain_scope, ("scoring", "domain"), out)
     overall_rules = _rules(definition.scoring.overall, overall_scope, ("scoring", "overall"), out)
     domain_indicators = {d.id: tuple(i.id for i in d.indicators) for d in definition.domains}
@@ -102,6 +107,13 @@ def compile_instrument(definition: Instrument, source: Source) -> tuple[Compiled
             domain_rules, overall_rules, domain_indicators, indicator_table
         ):
             out.add("rule_never_fires", message, path)
+    compares_total = any(p.collection == "total" for r in overall_rules or () if r.when for p in r.when.parts)
+    if definition.scoring.total is not None and total is not None and not compares_total:
+        out.add(
+            "total_unused",
+            "scoring.total is declared but no overall rule compares total() with a number",
+            ("scoring", "total"),
+        )
     if out.problems or domain_rules is None or overall_rules is None:
         return None, out.problems
     compiled = CompiledInstrument(
@@ -121,6 +133,8 @@ def compile_instrument(definition: Instrument, source: Source) -> tuple[Compiled
         domain_rules=domain_rules,
         overall_rules=overall_rules,
         allows_not_enough_info=bool({"practitioner", "interview"} & set(definition.modes)),
+        every_answer=definition.scoring.indicator_needs == "every_answer",
+        total=total,
         source=source,
     )
     return compiled, []

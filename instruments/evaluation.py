@@ -129,3 +129,17 @@ def over(
         return True
 
     return {"count": count, "any": any_}.get(name, all_)
+
+
+def matching(
+    members: Callable[[Context], Sequence[str]],
+    levels: frozenset[str] | None,
+    table: Callable[[Context], Mapping[str, str]],
+) -> Callable[[Context], tuple[str, ...]]:
+    """The members (indicators or domains) whose level is among `levels`: what a clause counted."""
+
+    def chosen(ctx: Context) -> tuple[str, ...]:
+        get = table(ctx).get
+        return tuple(m for m in members(ctx) if levels is None or get(m, "unknown") in levels)
+
+    return chosen

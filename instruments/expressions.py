@@ -15,16 +15,18 @@ Semantics worth knowing:
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from instruments.evaluation import ORDERING, Evaluator, arith, bool_op, compare_values, over
+from instruments.evaluation import ORDERING, Evaluator, arith, bool_op, compare_values, matching, over
 from instruments.evaluation import Context as Context  # re-exported: the context expressions run against
-from instruments.model import LEVELS, SPECIAL_ANSWERS, is_informative
+from instruments.model import LEVELS, RESULT_LEVELS, SPECIAL_ANSWERS, is_informative
 
 INDICATOR_LEVELS = frozenset(("unknown", *LEVELS))
+DOMAIN_LEVELS = frozenset(("unknown", *RESULT_LEVELS))  # "unknown": what results stored before 1.1 called it
 COLLECTIONS = ("items", "indicators", "domains", "weights")
+OPERATORS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
 
 
 class ExpressionError(Exception):
@@ -56,6 +58,26 @@ class Scope:
     indicators: Mapping[str, tuple[str, bool]] | None = None  # id -> (domain, key)
     domains: frozenset[str] | None = None
     in_domain_rule: bool = False
+    total: Expression | None = None  # what `total()` reads, in overall rules
+
+
+@dataclass(frozen=True)
+class Part:
+    """One clause of a condition (a part joined by `or` at the top level, or the whole condition).
+
+    When the clause is an aggregate (count, sum, any, all, total()) it can also say which members it
+    counted and, for a comparison with a number, the number compared and the bound: what a reason
+    needs to name the clause that fired instead of the whole rule.
+    """
+
+    source: str
+    evaluate: Evaluator
+    collection: str | None = None  # items, indicators, domains, weights or total
+    members: Evaluator | None = None  # ctx -> the ids the aggregate counted
+    value: Evaluator | None = None  # ctx -> the number compared with `bound`
+    op: str | None = None
+    bound: float | None = None
+    filters: tuple[tuple[str, Any], ...] = ()  # the aggregate's literal filters, e.g. (("level", "clear_concern"),)
 
 
 @dataclass(frozen=True)
@@ -69,6 +91,7 @@ class Expression:
     uses_indicator_levels: bool
     uses_domain_levels: bool
     is_constant: bool
+    parts: tuple[Part, ...] = ()
 
     def truth(self, context: Context) -> bool:
         """Evaluate as a condition."""
@@ -90,6 +113,10 @@ def compile_expression(source: str, scope: Scope) -> Expression:
     compiler = _Compiler(scope)
     evaluate = compiler.node(tree.body)
     constant = not (compiler.items or compiler.indicators or compiler.uses_levels or compiler.uses_domains)
+    text = source.strip()
+    clauses = (
+        tree.body.values if isinstance(tree.body, ast.BoolOp) and isinstance(tree.body.op, ast.Or) else [tree.body]
+    )
     return Expression(
         source=source,
         evaluate=evaluate,
@@ -98,6 +125,7 @@ def compile_expression(source: str, scope: Scope) -> Expression:
         uses_indicator_levels=compiler.uses_levels,
         uses_domain_levels=compiler.uses_domains,
         is_constant=constant,
+        parts=tuple(compiler.part(node, ast.get_source_segment(text, node) or text) for node in clauses),
     )
 
 
@@ -150,6 +178,57 @@ class _Compiler:
                 _col(node),
             )
         raise ExpressionError(f"'{type(node).__name__}' is not part of the expression language", _col(node))
+
+    def part(self, node: ast.expr, source: str) -> Part:
+        """Compile one clause again, with what it counted when it is an aggregate."""
+        evaluate = self.node(node)
+        target, op, bound = node, None, None
+        if (
+            isinstance(node, ast.Compare)
+            and len(node.ops) == 1
+            and type(node.ops[0]) in OPERATORS
+            and isinstance(node.comparators[0], ast.Constant)
+            and isinstance(node.comparators[0].value, (int, float))
+            and not isinstance(node.comparators[0].value, bool)
+        ):
+            target, op, bound = node.left, OPERATORS[type(node.ops[0])], float(node.comparators[0].value)
+        counted = self.counted(target)
+        if counted is None:
+            return Part(source, evaluate)
+        collection, members = counted
+        value = self.node(target) if op is not None else None
+        filters: tuple[tuple[str, Any], ...] = ()
+        if isinstance(target, ast.Call) and collection != "total":
+            filters = tuple(
+                (kw.arg, self.literal_filter_value({kw.arg: kw.value}, kw.arg))
+                for kw in target.keywords
+                if kw.arg is not None
+            )
+        return Part(source, evaluate, collection, members, value, op, bound, filters)
+
+    def counted(self, node: ast.expr) -> tuple[str, Evaluator] | None:
+        """(collection, members) for an aggregate call, or None for anything else."""
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
+            return None
+        if node.func.id == "total" and self.scope.total is not None:
+            total = self.scope.total.parts[0] if self.scope.total.parts else None
+            members = total.members if total is not None and total.members is not None else (lambda ctx: ())
+            return "total", members
+        if node.func.id not in ("count", "any", "all", "sum") or not node.args:
+            return None
+        first = node.args[0]
+        if not isinstance(first, ast.Name) or first.id not in COLLECTIONS:
+            return None
+        filters = {kw.arg: kw.value for kw in node.keywords if kw.arg is not None}
+        if first.id == "weights" or node.func.id == "sum":
+            return "weights", self.weighted_members(node, filters)
+        if first.id == "items":
+            return "items", self.matching_items(node, filters)
+        if first.id == "indicators":
+            pool, levels = self.indicator_pool(node, filters), self.levels_filter(node, filters)
+            return "indicators", matching(pool, levels, lambda ctx: ctx.indicator_levels)
+        domains, levels = self.all_domains, self.levels_filter(node, filters)
+        return "domains", matching(lambda ctx: domains, levels, lambda ctx: ctx.domain_levels)
 
     def literal(self, node: ast.expr) -> Any:
         if isinstance(node, ast.Constant) and isinstance(node.value, (str, int, float, bool)):
@@ -228,7 +307,9 @@ class _Compiler:
             return self.level_of(node, name)
         if name in ("count", "any", "all", "sum"):
             return self.aggregate(node, name)
-        known = "answered, count, sum, any, all, level, domain_level"
+        if name == "total":
+            return self.total(node)
+        known = "answered, count, sum, any, all, level, domain_level, total"
         raise ExpressionError(f"unknown function '{name}' (known: {known})", _col(node))
 
     def answered(self, node: ast.Call) -> Evaluator:
@@ -237,6 +318,18 @@ class _Compiler:
         self.name(node.args[0])
         item_id = node.args[0].id
         return lambda ctx: is_informative(ctx.values.get(item_id))
+
+    def total(self, node: ast.Call) -> Evaluator:
+        if node.args or node.keywords:
+            raise ExpressionError("total() takes no arguments", _col(node))
+        if self.scope.total is None or self.scope.in_domain_rule or self.scope.domains is None:
+            raise ExpressionError(
+                "total() can only be used in overall rules of an instrument that declares scoring.total", _col(node)
+            )
+        self.items.update(self.scope.total.items)
+        self.uses_levels = self.uses_levels or self.scope.total.uses_indicator_levels
+        self.uses_domains = self.uses_domains or self.scope.total.uses_domain_levels
+        return self.scope.total.evaluate
 
     def level_of(self, node: ast.Call, name: str) -> Evaluator:
         arg = node.args[0] if len(node.args) == 1 and not node.keywords else None
@@ -277,6 +370,9 @@ class _Compiler:
         return self.over_domains(node, name, filters)
 
     def literal_filter(self, node: ast.Call, filters: dict[str, ast.expr], key: str) -> Any:
+        return self.literal_filter_value(filters, key)
+
+    def literal_filter_value(self, filters: dict[str, ast.expr], key: str) -> Any:
         if key not in filters:
             return _MISSING
         value = (
@@ -314,10 +410,8 @@ class _Compiler:
         self.items.update(selected)
         return selected
 
-    def over_items(self, node: ast.Call, name: str, filters: dict[str, ast.expr]) -> Evaluator:
-        self.only(node, filters, {"answer", "section", "among"}, "items")
-        selected = self.item_selection(node, filters)
-        answer = self.literal_filter(node, filters, "answer")
+    def item_matcher(self, filters: dict[str, ast.expr]) -> Callable[[Any], bool]:
+        answer = self.literal_filter_value(filters, "answer")
         wanted = answer if isinstance(answer, tuple) else (answer,)
 
         def matches(value: Any) -> bool:
@@ -327,10 +421,38 @@ class _Compiler:
                 return any(w in value for w in wanted)
             return value in wanted
 
+        return matches
+
+    def matching_items(self, node: ast.Call, filters: dict[str, ast.expr]) -> Evaluator:
+        selected = self.item_selection(node, filters)
+        matches = self.item_matcher(filters)
+        return lambda ctx: tuple(i for i in selected if matches(ctx.values.get(i)))
+
+    def over_items(self, node: ast.Call, name: str, filters: dict[str, ast.expr]) -> Evaluator:
+        self.only(node, filters, {"answer", "section", "among"}, "items")
+        selected = self.item_selection(node, filters)
+        matches = self.item_matcher(filters)
+
         if name == "all":
             return lambda ctx: all(matches(ctx.values.get(i)) for i in selected)
         counter: Evaluator = lambda ctx: sum(1 for i in selected if matches(ctx.values.get(i)))  # noqa: E731
         return counter if name == "count" else (lambda ctx: counter(ctx) > 0)
+
+    def weighted_members(self, node: ast.Call, filters: dict[str, ast.expr]) -> Evaluator:
+        """The items whose chosen answers carry a weight other than 0."""
+        selected = self.item_selection(node, filters)
+        tables = [(i, self.scope.items[i].weights) for i in selected if self.scope.items[i].weights]
+
+        def members(ctx: Context) -> tuple[str, ...]:
+            out = []
+            for item_id, weights in tables:
+                value = ctx.values.get(item_id)
+                chosen = value if isinstance(value, list) else [value]
+                if any(isinstance(v, str) and weights.get(v, 0.0) for v in chosen):
+                    out.append(item_id)
+            return tuple(out)
+
+        return members
 
     def sum_weights(self, node: ast.Call, filters: dict[str, ast.expr]) -> Evaluator:
         self.only(node, filters, {"section", "among"}, "weights")
@@ -356,10 +478,12 @@ class _Compiler:
         if level is _MISSING:
             return None
         levels = level if isinstance(level, tuple) else (level,)
+        first = node.args[0]
+        allowed = DOMAIN_LEVELS if isinstance(first, ast.Name) and first.id == "domains" else INDICATOR_LEVELS
         for value in levels:
-            if value not in INDICATOR_LEVELS:
+            if value not in allowed:
                 raise ExpressionError(
-                    f"unknown level '{value}' (levels: {', '.join(sorted(INDICATOR_LEVELS))})", _col(filters["level"])
+                    f"unknown level '{value}' (levels: {', '.join(sorted(allowed))})", _col(filters["level"])
                 )
         return frozenset(levels)
 
@@ -369,38 +493,35 @@ class _Compiler:
         allowed = {"level", "key"} if self.scope.in_domain_rule else {"level", "key", "domain"}
         self.only(node, filters, allowed, "indicators")
         levels = self.levels_filter(node, filters)
+        self.uses_levels = True
+        return over(name, self.indicator_pool(node, filters), levels, lambda ctx: ctx.indicator_levels)
+
+    def indicator_pool(self, node: ast.Call, filters: dict[str, ast.expr]) -> Callable[[Context], Sequence[str]]:
+        """The indicators in scope (all, or the domain's in a domain rule) that pass the key and domain filters."""
         key = self.literal_filter(node, filters, "key")
         domain = self.literal_filter(node, filters, "domain")
         if domain is not _MISSING and (self.scope.domains is None or domain not in self.scope.domains):
             raise ExpressionError(f"unknown domain '{domain}'", _col(filters["domain"]))
-        table = self.scope.indicators
-        self.uses_levels = True
-
-        # The scope (all indicators, or one domain's) is the same tuple on every call: filter it once.
-        filtered: dict[int, tuple[Sequence[str], tuple[str, ...]]] = {}
+        table = self.scope.indicators or {}
 
         def chosen(ctx: Context) -> tuple[str, ...]:
-            pool = ctx.scope_indicators
-            entry = filtered.get(id(pool))
-            if entry is not None and entry[0] is pool:
-                return entry[1]
-            selection = tuple(
+            return tuple(
                 i
-                for i in pool
+                for i in ctx.scope_indicators
                 if (key is _MISSING or table[i][1] == bool(key)) and (domain is _MISSING or table[i][0] == domain)
             )
-            if len(filtered) < 1024:
-                filtered[id(pool)] = (pool, selection)
-            return selection
 
-        return over(name, chosen, levels, lambda ctx: ctx.indicator_levels)
+        return chosen
 
     def over_domains(self, node: ast.Call, name: str, filters: dict[str, ast.expr]) -> Evaluator:
         if self.scope.domains is None or self.scope.in_domain_rule:
             raise ExpressionError("domains can only be used in overall rules", _col(node))
         self.only(node, filters, {"level"}, "domains")
         levels = self.levels_filter(node, filters)
-        domains = tuple(sorted(self.scope.domains))
         self.uses_domains = True
-
+        domains = self.all_domains
         return over(name, lambda ctx: domains, levels, lambda ctx: ctx.domain_levels)
+
+    @property
+    def all_domains(self) -> tuple[str, ...]:
+        return tuple(sorted(self.scope.domains or ()))

@@ -19,10 +19,16 @@ SEMVER_PATTERN = r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$"
 LANGUAGE_PATTERN = r"^[a-z]{2,3}(-[A-Z]{2})?$"
 
 # Levels, from least to most concerning. The same scale is used for indicators, domains and the
-# overall result; "unknown" marks an indicator or domain about which nothing informative was said.
+# overall result; "unknown" marks an indicator about which nothing informative was said.
 LEVELS: tuple[str, ...] = ("no_concern", "possible_concern", "clear_concern")
-Level = Literal["no_concern", "possible_concern", "clear_concern"]
 IndicatorLevel = Literal["unknown", "no_concern", "possible_concern", "clear_concern"]
+
+# A domain or the overall result can also conclude that too little is known to say anything: an
+# outcome of its own, never a kind of "no concern". It ranks with no_concern (neither raises a
+# concern), so a concerning answer still wins over it; the rules of an instrument say when it applies.
+INSUFFICIENT = "insufficient_information"
+RESULT_LEVELS: tuple[str, ...] = (INSUFFICIENT, *LEVELS)
+Level = Literal["insufficient_information", "no_concern", "possible_concern", "clear_concern"]
 
 # Special answers are codes, never blanks, and none of them counts as "no".
 DECLINED = "declined"
@@ -204,9 +210,29 @@ class Rule(Frozen):
     explain: Text
 
 
-class Scoring(Frozen):
-    """How indicator levels roll up to domain levels and to the overall result."""
+class Total(Frozen):
+    """A number the result reports beside its level, e.g. a weighted sum or a count of 'yes' answers.
 
+    Overall rules read it as `total()`; a rule such as `total() >= 2` makes 2 that level's threshold.
+    """
+
+    of: str
+    label: Text
+
+
+class Scoring(Frozen):
+    """How indicator levels roll up to domain levels and to the overall result.
+
+    `indicator_needs` says when an indicator with no concerning answer is "no concern":
+    - `one_answer` (the default of the first instruments): as soon as one of the items that feed it
+      got an informative answer;
+    - `every_answer`: only when every item that feeds it was answered, or was hidden by show_if
+      conditions over answers that were given; otherwise it stays "unknown". With it, taking an
+      answer away can never turn a concern into "no concern".
+    """
+
+    indicator_needs: Literal["one_answer", "every_answer"] = "one_answer"
+    total: Total | None = None
     domain: Annotated[tuple[Rule, ...], Field(min_length=1)]
     overall: Annotated[tuple[Rule, ...], Field(min_length=1)]
 

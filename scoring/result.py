@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-LEVEL_RANK: Mapping[str, int] = {"unknown": 0, "no_concern": 0, "possible_concern": 1, "clear_concern": 2}
+# How concerning each level is. "insufficient_information" ranks with "no_concern": it raises no
+# concern, and it is never below "no_concern", so nothing can read it as safer than that.
+LEVEL_RANK: Mapping[str, int] = {
+    "unknown": 0,
+    "insufficient_information": 0,
+    "no_concern": 0,
+    "possible_concern": 1,
+    "clear_concern": 2,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,13 +38,31 @@ class IndicatorResult:
 
 
 @dataclass(frozen=True, slots=True)
+class Clause:
+    """One part of a rule's condition that was true: what it counted, and the number against the bound.
+
+    `collection` is items, indicators, domains, weights or total (None for any other condition);
+    `members` the ids it counted; `value`, `op` and `bound` are set for a comparison with a number.
+    """
+
+    source: str
+    collection: str | None = None
+    members: tuple[str, ...] = ()
+    value: float | None = None
+    op: str | None = None
+    bound: float | None = None
+    filters: Mapping[str, Any] = field(default_factory=dict)  # e.g. {"level": "clear_concern", "key": True}
+
+
+@dataclass(frozen=True, slots=True)
 class RuleReason:
     """Which rule gave a domain or the overall result its level, and what it looked at."""
 
     rule: int  # position of the rule in its list, from 1; 0 when no rule ran (nothing known)
     explain: Mapping[str, str]
-    indicators: tuple[str, ...] = ()
-    domains: tuple[str, ...] = ()
+    indicators: tuple[str, ...] = ()  # overall: key indicators at exactly the overall level
+    domains: tuple[str, ...] = ()  # overall: domains at exactly the overall level
+    clauses: tuple[Clause, ...] = ()  # the parts of the rule's condition that were true
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +87,23 @@ class Completeness:
 
 
 @dataclass(frozen=True, slots=True)
+class Threshold:
+    """A bound that an overall rule compares the total with, and the level it gives."""
+
+    level: str
+    op: str
+    bound: float
+
+
+@dataclass(frozen=True, slots=True)
+class Total:
+    """The instrument's declared total (a weighted sum, a count of 'yes', ...) and its thresholds."""
+
+    value: float | None
+    thresholds: tuple[Threshold, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ScoreResult:
     """Everything `scoring.score` concludes about one set of answers."""
 
@@ -73,6 +116,8 @@ class ScoreResult:
     domains: tuple[DomainResult, ...]
     indicators: tuple[IndicatorResult, ...]
     completeness: Completeness
+    skipped_sections: tuple[str, ...] = ()  # sections shown but with no informative answer at all
+    total: Total | None = None
 
     def domain(self, domain_id: str) -> DomainResult:
         """One domain's result by id."""

@@ -9,10 +9,17 @@ line: for the five resources written here R4B has the same elements as R4.
 
 Choices made (and what they cost):
 - `yes_no` items are `choice` items with the codes `yes` and `no` (not `boolean`), so that every
-  coded answer, and every special answer, is a `valueCoding`.
-- Special answers (`declined`, `not_enough_info`) are codings of `urn:tellonce:special-answer`;
-  choice items list them as answer options. On number, date and text items they are still a
-  `valueCoding`, which a strict validator may flag as not matching the item's type.
+  coded answer is a `valueCoding`.
+- Special answers (`declined`, `not_enough_info`) are never an answer in a QuestionnaireResponse:
+  the item is written without `answer` and with the `data-absent-reason` extension (`ABSENT_REASONS`:
+  `asked-declined` for declined, `unknown` for not enough information), so that no reader takes
+  them for a value and number, date and text items stay well typed. An item that show_if hid, or
+  that was left unanswered, is not written at all. In a Questionnaire, choice items still list the
+  special answers as answer options (codings of `urn:tellonce:special-answer`), so that a form
+  filler can offer them; the import reads such a coding as well as the extension.
+- Levels (an indicator rating's answers, and an Observation's overall and domain levels) are codes
+  of `urn:tellonce:concern-level`, displayed with the words of `app.levels`; the codes are the level
+  ids, `insufficient_information` ("Not enough information to conclude") among them.
 - A `show_if` that is a simple comparison or membership (joined by only `or`, or only `and`)
   becomes `enableWhen` with `enableBehavior`; any other `show_if` (`!=`, mixed and/or, functions
   other than `answered`) is kept as the extension `urn:tellonce:show-if` carrying the expression
@@ -29,6 +36,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from app import levels
 from app.crypto import KeyRing, get_key_ring
 from app.exports.fhir_show_if import enable_when
 from app.models import Screening, ScreeningStatus, Youth
@@ -37,7 +45,7 @@ from app.screenings.forms import ANSWER_TEXTS
 from app.settings import get_settings
 from app.sharing.consent import is_active
 from instruments.compiled import RATING_CODES, YES_NO_LABELS, CompiledInstrument
-from instruments.model import CHOICE_TYPES, NOT_ENOUGH_INFO, SPECIAL_ANSWERS, Item
+from instruments.model import CHOICE_TYPES, DECLINED, NOT_ASKED, NOT_ENOUGH_INFO, SPECIAL_ANSWERS, Item
 from scoring import visible_only
 
 SPECIAL_SYSTEM = "urn:tellonce:special-answer"
@@ -57,6 +65,9 @@ EXT_ANSWER_SOURCE = "urn:tellonce:answer-source"
 EXT_MODE = "urn:tellonce:screening-mode"
 EXT_CONTENT_HASH = "urn:tellonce:content-hash"
 EXT_CONSENT_METHOD = "urn:tellonce:consent-method"
+EXT_DATA_ABSENT = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
+# Why an item of a QuestionnaireResponse has no answer (codes of the DataAbsentReason value set).
+ABSENT_REASONS = {DECLINED: "asked-declined", NOT_ENOUGH_INFO: "unknown"}
 FHIR_TYPES = {"date": "date", "short_text": "string", "long_text": "text", "notice": "display"}
 GRANTOR_PERFORMER = {
     "youth": (None, "Youth"),
@@ -114,6 +125,12 @@ def _coding(system: str, code: str, display: Mapping[str, str] | None, lang: str
 
 def _special(code: str, lang: str) -> dict[str, Any]:
     return _coding(SPECIAL_SYSTEM, code, ANSWER_TEXTS.get(code), lang)
+
+
+def level_concept(code: str) -> dict[str, Any]:
+    """A result level as a CodeableConcept of the level code system, in the words every page shows."""
+    words = levels.label(code)
+    return {"coding": [{"system": LEVEL_SYSTEM, "code": code, "display": words}], "text": words}
 
 
 def _choices(instrument: CompiledInstrument, item: Item) -> list[tuple[str, str, Mapping[str, str], float | None]]:
@@ -225,8 +242,7 @@ def questionnaire(instrument: CompiledInstrument) -> dict[str, Any]:
 
 
 def _answer(instrument: CompiledInstrument, item: Item, value: Any, lang: str) -> list[dict[str, Any]]:
-    if isinstance(value, str) and value in SPECIAL_ANSWERS:
-        return [{"valueCoding": _special(value, lang)}]
+    """An ordinary answer as FHIR answers (empty when none of it is one of the item's codes)."""
     if item.type in CHOICE_TYPES:
         labels = {c: (s, label) for s, c, label, _w in _choices(instrument, item)}
         chosen = value if isinstance(value, list) else [value]
@@ -250,7 +266,8 @@ def questionnaire_response(
 
     `answers` maps item ids to stored answers (with `value`, `source`, `carried_from`, as from
     `screenings.service.stored_answers`) or to plain values. Answers that show_if hides are left
-    out; a carried answer names the screening it was first given in. `source` (this deployment's
+    out; a special answer is an item without `answer`, with its `data-absent-reason`; a carried
+    answer names the screening it was first given in. `source` (this deployment's
     address) goes in `meta.source`, so that an importing deployment can say where it came from.
     """
     lang = screening.language if screening.language in instrument.definition.languages else "en"
@@ -270,9 +287,18 @@ def questionnaire_response(
                 extensions.append(
                     {"url": EXT_CARRIED_FROM, "valueIdentifier": {"system": SCREENING_SYSTEM, "value": origin}}
                 )
+            value = visible[item.id]
+            if value == NOT_ASKED:
+                continue  # hidden by an earlier answer: not put, so no item
+            special = value if isinstance(value, str) and value in SPECIAL_ANSWERS else None
+            answer = [] if special else _answer(instrument, item, value, lang)
+            if not answer:  # never an empty answer: the item says why it has none
+                reason = ABSENT_REASONS.get(special or "", "error")
+                extensions.append({"url": EXT_DATA_ABSENT, "valueCode": reason})
+            else:
+                entry["answer"] = answer
             if extensions:
                 entry["extension"] = extensions
-            entry["answer"] = _answer(instrument, item, visible[item.id], lang)
             children.append(entry)
         if children:
             groups.append({"linkId": section_link(section.id), "item": children})

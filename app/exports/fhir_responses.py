@@ -7,6 +7,11 @@ a completed screening of the importing agency, each answer with `source="importe
 and stored by `screenings.service`. Where it came from (the response's id and the partner's
 `meta.source`) is written to the screening's notes and to the audit log, which also keeps the
 same response from being imported twice. A response with any problem saves nothing.
+
+A special answer comes either as an item without answer that carries the `data-absent-reason`
+extension, as TellOnce writes it (`asked-declined` is declined; `unknown`, `asked-unknown` and
+`temp-unknown` are not enough information; any other reason leaves the question unanswered), or,
+from older TellOnce exports and form fillers, as a coding of `urn:tellonce:special-answer`.
 """
 
 from __future__ import annotations
@@ -28,10 +33,17 @@ from app.screenings import service
 from app.screenings.schemas import AnswersSave
 from instruments.compiled import CompiledInstrument
 from instruments.loader import Registry
-from instruments.model import NOT_ASKED, SPECIAL_ANSWERS
+from instruments.model import DECLINED, NOT_ASKED, NOT_ENOUGH_INFO, SPECIAL_ANSWERS
 from scoring import AnswerError, check_answers, score
 
 IMPORT_ACTION = "screening.import"
+# A data-absent-reason as a special answer; a reason not here leaves the question unanswered.
+ABSENT_ANSWERS = {
+    "asked-declined": DECLINED,
+    "unknown": NOT_ENOUGH_INFO,
+    "asked-unknown": NOT_ENOUGH_INFO,
+    "temp-unknown": NOT_ENOUGH_INFO,
+}
 
 
 class ResponseReport(BaseModel):
@@ -60,11 +72,18 @@ def resolve(registry: Registry, reference: str) -> CompiledInstrument | None:
     return next((c for c in registry.all() if c.definition.provenance.citation in wanted), None)
 
 
+def _absent(item: dict[str, Any]) -> str | None:
+    """The special answer an item without answer stands for, by its data-absent-reason (None: none)."""
+    reasons = [e.get("valueCode") for e in item.get("extension") or [] if e.get("url") == fhir.EXT_DATA_ABSENT]
+    return ABSENT_ANSWERS.get(str(reasons[0])) if reasons else None
+
+
 def _answered(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every item with answers, from groups and from items nested under answers."""
+    """Every item with answers, or with a special answer as its data-absent-reason, from groups and
+    from items nested under answers."""
     found = []
     for item in items:
-        if item.get("answer"):
+        if item.get("answer") or (not item.get("item") and _absent(item) is not None):
             found.append(item)
         found += _answered(item.get("item") or [])
         for answer in item.get("answer") or []:
@@ -111,6 +130,9 @@ def answers_from_response(
         item_id = link if link in instrument.items else local_id(link)
         if item_id not in instrument.items or item_id in answers:
             problems.append(ImportProblem(link_id=link, message="no such question, or answered twice"))
+            continue
+        if not entry.get("answer"):
+            answers[item_id] = _absent(entry)
             continue
         values = []
         for answer in entry["answer"]:

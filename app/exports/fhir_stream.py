@@ -9,11 +9,15 @@ CSV and JSON exports), never reads screenings itself. In order:
   its QuestionnaireResponse, and the Consent(s) that allowed it (each once).
 
 What a row may carry decides its resources. The result summary is the category every export carries, so
-every row gets its Observation: the overall level and each domain's level (no reasons, no answers). The
+every row gets its Observation: the overall level and each domain's level (no reasons, no answers), coded in
+`urn:tellonce:concern-level`, where `insufficient_information` is its own code ("Not enough information
+to conclude"), never `no_concern`; and, for an instrument that declares a total, the total as a component
+(`valueQuantity`) with one component per threshold (`valueString`, e.g. `possible_concern>=1`). The
 QuestionnaireResponse holds answers, so it is written only when the consent covers `item_answers` for that
 row; otherwise there is none at all: an empty response would still say "these questions were put", and a
 partial one would leak answers. Notes have no FHIR resource here. Answers that show_if hid, or left
-unanswered, are left out of the response (FHIR has no item for them).
+unanswered, are left out of the response (FHIR has no item for them); a declined or not-enough-information
+answer is an item without answer, with its data-absent-reason (see `app.exports.fhir`).
 
 Memory: the Bundle's envelope is written first, then each entry as its row arrives; only the ids of the
 Patients and Consents already written are kept (so each goes once), a few dozen bytes per person.
@@ -30,14 +34,20 @@ from sqlmodel import Session
 
 from app.exports import fhir
 from app.exports.plan import UNANSWERED, Plan
+from app.exports.writers import threshold
 from app.models import Screening, ScreeningStatus
 from app.models_sharing import Category, Consent
 from app.settings import get_settings
+from instruments.compiled import CompiledInstrument
 from instruments.loader import Registry
 from instruments.model import NOT_ASKED
 
 EXT_QUESTIONNAIRE = "urn:tellonce:questionnaire"
-RESULT_CODE = {"system": "urn:tellonce:result", "code": "overall", "display": "TellOnce screening result"}
+RESULT_SYSTEM = "urn:tellonce:result"
+RESULT_CODE = {"system": RESULT_SYSTEM, "code": "overall", "display": "TellOnce screening result"}
+TOTAL_CODE = {"system": RESULT_SYSTEM, "code": "total", "display": "Total"}
+THRESHOLD_CODE = {"system": RESULT_SYSTEM, "code": "total-threshold", "display": "Threshold of the total"}
+DATA_ABSENT_SYSTEM = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
 FORMATS = ("fhir-bundle", "fhir-ndjson")
 
 
@@ -56,12 +66,42 @@ def patient(person_key: str) -> dict[str, Any]:
     }
 
 
-def _level(code: str) -> dict[str, Any]:
-    return {"coding": [{"system": fhir.LEVEL_SYSTEM, "code": code}]}
+def _quantity(value: float) -> dict[str, Any]:
+    return {"value": int(value) if float(value).is_integer() else value}
 
 
-def observation(row: dict[str, Any], patient_ref: str, with_response: bool) -> dict[str, Any]:
-    """A screening's result summary: the overall level, and each domain's level as a component."""
+def total_components(total: dict[str, Any] | None, label: str | None = None) -> list[dict[str, Any]]:
+    """An instrument's total as an Observation component, then one component per threshold."""
+    if not total:
+        return []
+    code = {**TOTAL_CODE, "display": label or TOTAL_CODE["display"]}
+    component: dict[str, Any] = {"code": {"coding": [code], "text": code["display"]}}
+    if total.get("value") is None:
+        component["dataAbsentReason"] = {"coding": [{"system": DATA_ABSENT_SYSTEM, "code": "unknown"}]}
+    else:
+        component["valueQuantity"] = _quantity(total["value"])
+    thresholds = [
+        {"code": {"coding": [THRESHOLD_CODE], "text": THRESHOLD_CODE["display"]}, "valueString": threshold(t)}
+        for t in total.get("thresholds") or ()
+    ]
+    return [component, *thresholds]
+
+
+def _total_label(instrument: CompiledInstrument | None) -> str | None:
+    """The English words of an instrument's total (its default language's when it has none)."""
+    if instrument is None or instrument.definition.scoring.total is None:
+        return None
+    label = instrument.definition.scoring.total.label
+    return label.get("en") or label.get(instrument.definition.default_language)
+
+
+def observation(
+    row: dict[str, Any], patient_ref: str, with_response: bool, instrument: CompiledInstrument | None = None
+) -> dict[str, Any]:
+    """A screening's result summary: the overall level, each domain's level and the total as components.
+
+    `instrument` (the row's version) gives the total its label; without it the total is called "Total".
+    """
     domains = fhir.canonical(row["instrument_id"]) + ":domain"
     out: dict[str, Any] = {
         "resourceType": "Observation",
@@ -79,12 +119,15 @@ def observation(row: dict[str, Any], patient_ref: str, with_response: bool) -> d
         "code": {"coding": [RESULT_CODE], "text": RESULT_CODE["display"]},
         "subject": {"reference": patient_ref},
         "effectiveDateTime": fhir.fhir_time(datetime.fromisoformat(row["completed_at"])),
-        "valueCodeableConcept": _level(row["overall_level"]),
+        "valueCodeableConcept": fhir.level_concept(row["overall_level"]),
         "component": [
-            {"code": {"coding": [{"system": domains, "code": d}]}, "valueCodeableConcept": _level(level)}
+            {"code": {"coding": [{"system": domains, "code": d}]}, "valueCodeableConcept": fhir.level_concept(level)}
             for d, level in row["domains"].items()
-        ],
+        ]
+        + total_components(row["result"].get("total"), _total_label(instrument)),
     }
+    if not out["component"]:
+        del out["component"]  # FHIR has no empty arrays
     if with_response:
         out["derivedFrom"] = [{"reference": f"QuestionnaireResponse/{row['screening_id']}"}]
     return out
@@ -127,7 +170,8 @@ def resources(db: Session, registry: Registry, plan: Plan, rows: Iterable[dict[s
             people.add(row["person_key"])
             yield patient(row["person_key"])
         answered = response(row, registry, ref) if Category.item_answers.value in row["categories"] else None
-        yield observation(row, ref, answered is not None)
+        version = registry.get(row["instrument_id"], row["instrument_version"])
+        yield observation(row, ref, answered is not None, version)
         if answered is not None:
             yield answered
         for consent_id in dict.fromkeys(row.get("consents", {}).values()):

@@ -48,12 +48,19 @@ def summary_page(
 ) -> Response:
     """The readable referral summary: confidentiality header, result, domains, reasons, next steps."""
     built = summary.build(db, keys, registry, auth.user, screening_id, purpose)
-    return render(request, "exports/summary.html", auth=auth, s=built, confidential=summary.CONFIDENTIAL, pdf=False)
+    return render(
+        request,
+        "exports/summary.html",
+        auth=auth,
+        lang=built.language,
+        s=built,
+        confidential=summary.CONFIDENTIAL,
+        pdf=False,
+    )
 
 
 @router.get("/screenings/{screening_id}/summary.pdf")
 def summary_pdf(
-    request: Request,
     screening_id: str,
     db: SessionDep,
     keys: KeysDep,
@@ -63,10 +70,8 @@ def summary_pdf(
 ) -> Response:
     """The referral summary as a PDF, the confidentiality line heading every page."""
     built = summary.build(db, keys, registry, auth.user, screening_id, purpose)
-    with i18n.rendering_in(i18n.staff_language(request, auth.user)):
-        document = summary.pdf_bytes(built)
     return Response(
-        document,
+        summary.pdf_bytes(built),
         media_type="application/pdf",
         headers={
             "Content-Disposition": f'attachment; filename="tellonce-summary-{built.screening.id[:8]}.pdf"',

@@ -38,6 +38,8 @@ BASE_COLUMNS = (
     "completed_at",
     "overall_level",
 )
+# What a result rests on, after `overall_level`: its total and thresholds, skipped sections, fired clauses.
+RESULT_COLUMNS = ("total", "total_thresholds", "skipped_sections", "reason_clauses")
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,7 @@ class Plan:
         """The CSV header."""
         notes = ("notes",) if self.with_notes else ()
         items = tuple(f"{i}.{item}" for i, item in self.items)
-        return BASE_COLUMNS + tuple(f"domain.{d}" for d in self.domains) + notes + items
+        return BASE_COLUMNS + RESULT_COLUMNS + tuple(f"domain.{d}" for d in self.domains) + notes + items
 
     def item_layout(self, instrument_id: str, version: str) -> tuple[list[str | None], list[tuple[int, str]]]:
         """For a row of one instrument version: its item cells' fixed codes, and (position, item) to fill."""

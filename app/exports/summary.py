@@ -16,7 +16,7 @@ from sqlmodel import Session
 from app import access, audit
 from app.crypto import KeyRing
 from app.errors import InvalidInput, NotFound
-from app.i18n import _, content_language, staff_language
+from app.i18n import _, content_language, rendering_in, staff_language
 from app.models import Agency, Screening, ScreeningResult, ScreeningStatus, User, Youth, utcnow
 from app.models_sharing import Category, Purpose
 from app.screenings import service, views
@@ -50,7 +50,8 @@ class Summary:
     notes: str | None = None
     generated_at: datetime = field(default_factory=utcnow)
     generated_by: str = ""
-    language: str = "en"  # of the instrument's words: the reader's, when the instrument has it
+    language: str = "en"  # the reader's
+    content_language: str = "en"  # of the instrument's words: the reader's, when the instrument has it
 
     @property
     def category_labels(self) -> list[str]:
@@ -89,9 +90,9 @@ def build(
     ]
     with_answers = Category.item_answers.value in categories
     result = keys.decrypt_json(result_row.result_enc, "screening_result", "result", screening.id)
-    reader = staff_language(None, user)
-    language = content_language(instrument, reader)
-    view = views.result_view(instrument, result, language, registry, with_answers=with_answers)
+    language = staff_language(None, user)  # the reader's language, not the youth's
+    content = content_language(instrument, language)
+    view = views.result_view(instrument, result, content, registry, with_answers=with_answers)
     owner, viewer = db.get(Agency, screening.agency_id), db.get(Agency, user.agency_id)
     summary = Summary(
         screening=screening,
@@ -101,12 +102,13 @@ def build(
         own=own,
         purpose=purpose,
         categories=categories,
-        notice=_notice(owner, reader),
-        generated_by=user.display_name,
+        notice=_notice(owner, language),
         language=language,
+        content_language=content,
+        generated_by=user.display_name,
     )
     if with_answers:
-        summary.answers = views.review(instrument, service.answer_values(db, keys, screening), language)
+        summary.answers = views.review(instrument, service.answer_values(db, keys, screening), content)
     if Category.notes.value in categories and screening.notes_enc:
         summary.notes = keys.decrypt(screening.notes_enc, "screening", "notes", screening.id)
     if not own:
@@ -135,9 +137,10 @@ def build(
 
 
 def html(summary: Summary, *, pdf: bool, **context: Any) -> str:
-    """The summary rendered as a standalone document (for the PDF) or a page body context."""
+    """The summary rendered as a standalone document (for the PDF) or a page body context, in the reader's language."""
     template = templates.env.get_template("exports/summary.html")
-    return template.render(s=summary, confidential=CONFIDENTIAL, pdf=pdf, **context)
+    with rendering_in(summary.language):
+        return template.render(s=summary, confidential=CONFIDENTIAL, pdf=pdf, lang=summary.language, **context)
 
 
 def _no_fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:

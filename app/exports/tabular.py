@@ -6,6 +6,12 @@ gets all of its own), read in keyset-paginated batches so memory stays flat what
 batch is written to the disclosure ledger and committed before its rows are released, so nothing
 leaves without its entry. The writers (`app.exports.writers`, `app.exports.fhir_stream`) turn the rows
 into text.
+
+A row's levels are those every page shows (`app.levels.shown`): a domain that a result stored before
+1.1 called "unknown" is `insufficient_information`. Its `result` always has `total`, `skipped_sections`
+and each reason's `clauses` (empty for older results). A clause that counted items, weights or the
+total names the questions behind it in `members`, which quotes what the youth answered: those
+members go only with the row's item answers.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, literal, or_
 from sqlmodel import Session, col, func, select
 
-from app import access, audit
+from app import access, audit, levels
 from app.crypto import KeyRing
 from app.errors import Forbidden, InvalidInput, NotFound
 from app.exports import fhir_stream, writers
@@ -109,12 +115,39 @@ def item_values(instrument: CompiledInstrument, stored: dict[str, Any]) -> dict[
     return out
 
 
+# Clauses over these collections name the questions behind a count or sum: they quote answers.
+ANSWER_COLLECTIONS = frozenset({"items", "weights", "total"})
+
+
+def _reason(reason: dict[str, Any], with_answers: bool) -> dict[str, Any]:
+    clauses = [
+        c if with_answers or c.get("collection") not in ANSWER_COLLECTIONS else {**c, "members": []}
+        for c in reason.get("clauses") or ()
+    ]
+    return {**reason, "clauses": clauses}
+
+
 def result_summary(result: dict[str, Any], with_answers: bool) -> dict[str, Any]:
-    """The stored result; without item answers, the indicators lose their evidence (it quotes answers)."""
-    if with_answers:
-        return result
-    indicators = [{k: v for k, v in i.items() if k != "evidence"} for i in result.get("indicators", ())]
-    return {**result, "indicators": indicators}
+    """The stored result with the levels every page shows, and the same keys whatever its engine version.
+
+    Without item answers, the indicators lose their evidence and the clauses over items, weights or
+    the total their members: both quote answers.
+    """
+    domains = [
+        {**d, "level": levels.shown(d["level"], domain=True), "reason": _reason(d.get("reason") or {}, with_answers)}
+        for d in result.get("domains", ())
+    ]
+    out = {
+        **result,
+        "overall": levels.shown(result["overall"]),
+        "reason": _reason(result.get("reason") or {}, with_answers),
+        "domains": domains,
+        "skipped_sections": list(result.get("skipped_sections") or ()),
+        "total": result.get("total"),
+    }
+    if not with_answers:
+        out["indicators"] = [{k: v for k, v in i.items() if k != "evidence"} for i in result.get("indicators", ())]
+    return out
 
 
 def _answers(db: Session, keys: KeyRing, screening_ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -200,6 +233,7 @@ def export_rows(
         col(Screening.started_at),
         col(Screening.completed_at),
         col(Screening.notes_enc),
+        col(Screening.revision),
         col(ScreeningResult.result_enc),
         (_shared(req, Category.item_answers) if plan.with_items else literal(False)).label("items_ok"),
         (_shared(req, Category.notes) if plan.with_notes else literal(False)).label("notes_ok"),
@@ -235,6 +269,7 @@ def export_rows(
             with_items = r.id in items_ok and (req.own or by[Category.item_answers.value] is not None)
             with_notes = plan.with_notes and bool(r.notes_ok) and (req.own or by[Category.notes.value] is not None)
             result = keys.decrypt_json(r.result_enc, "screening_result", "result", r.id)
+            summary = result_summary(result, with_items)
             shared = [Category.result_summary.value]
             row: dict[str, Any] = {
                 "person_key": person_key(keys, req.recipient_agency_id, r.person_id),
@@ -247,9 +282,9 @@ def export_rows(
                 "language": r.language,
                 "started_at": r.started_at.isoformat(),
                 "completed_at": r.completed_at.isoformat(),
-                "overall_level": result["overall"],
-                "domains": {d["id"]: d["level"] for d in result["domains"]},
-                "result": result_summary(result, with_items),
+                "overall_level": summary["overall"],
+                "domains": {d["id"]: d["level"] for d in summary["domains"]},
+                "result": summary,
             }
             if plan.with_items:
                 instrument = registry.get(r.instrument_id, r.instrument_version)
@@ -273,6 +308,7 @@ def export_rows(
                 purpose=req.purpose,
                 consent_id=by[Category.result_summary.value],
                 detail={"format": fmt, "consents": {c: by[c] for c in shared}},
+                revision=r.revision,
             )
             out.append(row)
         _settle(db, commit)

@@ -1,6 +1,10 @@
 """Export rows as text: CSV safe against spreadsheet formulas (with its codebook), JSON and NDJSON.
 
-Pure functions over rows and a plan; they stream, one line (or one object) at a time.
+Pure functions over rows and a plan; they stream, one line (or one object) at a time. Level words
+come from `app.levels`, the one vocabulary: "insufficient_information" is an outcome of its own,
+never a kind of "no_concern". Besides the levels, a row says what the result rests on: the
+instrument's total and its thresholds, the sections with no informative answer, and the parts of
+the overall rule that held (`RESULT_COLUMNS`, right after `overall_level`).
 """
 
 from __future__ import annotations
@@ -8,9 +12,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+from app import levels
 from app.exports.plan import (
     BASE_COLUMNS,
     NOT_ASKED_IN_VERSION,
@@ -21,17 +26,12 @@ from app.exports.plan import (
     Plan,
 )
 from app.i18n import _, content_language, page_language
-from instruments.compiled import CompiledInstrument
-from instruments.model import DECLINED, NOT_ASKED, NOT_ENOUGH_INFO
+from instruments.compiled import RATING_CODES, CompiledInstrument
+from instruments.model import DECLINED, INSUFFICIENT, NOT_ASKED, NOT_ENOUGH_INFO
 
 # OWASP "CSV Injection": a cell starting with one of these is read as a formula by spreadsheets.
 FORMULA_START = frozenset("=+-@\t\r")
-LEVELS = {
-    "no_concern": _("No concern"),
-    "possible_concern": _("Possible concern"),
-    "clear_concern": _("Clear concern"),
-    "unknown": _("Not enough information (domains: nothing informative was said)"),
-}
+CLAUSE_SEPARATOR = " | "  # between clauses (an expression may hold ';' or ',', never ' | ')
 ITEM_CODES = {
     DECLINED: _("The young person preferred not to answer."),
     NOT_ENOUGH_INFO: _("Not enough information to answer."),
@@ -57,8 +57,42 @@ BASE_DESCRIPTIONS = {
     "language": _("The language it was given in (ISO 639 code)."),
     "started_at": _("When it was started (ISO 8601, UTC)."),
     "completed_at": _("When it was completed and scored (ISO 8601, UTC)."),
-    "overall_level": _("The overall screening level (a flag to guide next steps; not a finding or a diagnosis)."),
+    "overall_level": _(
+        "The overall screening level (a flag to guide next steps; not a finding or a diagnosis). "
+        "insufficient_information is an outcome of its own: too little was known to conclude anything."
+    ),
 }
+RESULT_DESCRIPTIONS = {
+    "total": _(
+        "The instrument's declared total, a number (e.g. how many questions were answered 'yes', or a "
+        "weighted sum), which overall rules compare with total_thresholds. Blank: the row's instrument version "
+        "declares no total."
+    ),
+    "total_thresholds": _(
+        "The bounds the overall rules compare the total with, each as level, comparison and "
+        "bound (e.g. possible_concern>=1), separated by ';'. Blank: the row's instrument declares no total."
+    ),
+    "skipped_sections": _(
+        "Sections that were shown but got no informative answer at all (every question declined, "
+        "not enough information, or left unanswered), as section ids separated by ';'. Blank: none."
+    ),
+    "reason_clauses": _(
+        "The parts of the overall rule's condition that were true, i.e. why overall_level is what it "
+        "is, each as the rule's expression, separated by ' | '. Blank: the rule that applied has no condition "
+        "(the instrument's last, default rule), or the result was scored before clauses were recorded."
+    ),
+}
+OLDER_UNKNOWN = _(
+    "Results scored before instrument version 1.1 called this 'unknown'; it is written as insufficient_information."
+)
+
+
+def level_meanings() -> dict[str, str]:
+    """What each result level means in the codebook: the words every page shows (in the language being
+    rendered), and what they do not say."""
+    meanings = {code: levels.label(code, page_language()) for code in levels.ORDER}
+    meanings[INSUFFICIENT] += ": " + _("too little was known to say whether there is a concern, NOT a 'no concern'")
+    return meanings
 
 
 def safe(value: str) -> str:
@@ -86,10 +120,33 @@ def _texts(values: list[Any]) -> list[str]:
     return [("'" + v if v and v[0] in FORMULA_START else v) if v.__class__ is str else cell(v) for v in values]
 
 
+def number(value: float | None) -> str:
+    """A total or a bound as a CSV number, without a needless '.0' (blank for none)."""
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def threshold(entry: Mapping[str, Any]) -> str:
+    """A total's threshold as `level<op><bound>`, e.g. possible_concern>=1."""
+    return f"{entry.get('level')}{entry.get('op')}{number(entry.get('bound'))}"
+
+
+def result_cells(result: Mapping[str, Any]) -> list[str]:
+    """The RESULT_COLUMNS cells of a stored result (blank where a result scored before 1.1 has nothing)."""
+    total = result.get("total") or {}
+    thresholds = ";".join(threshold(t) for t in total.get("thresholds") or ())
+    clauses = CLAUSE_SEPARATOR.join(str(c.get("source", "")) for c in (result.get("reason") or {}).get("clauses") or ())
+    skipped = ";".join(result.get("skipped_sections") or ())
+    return [number(total.get("value")), safe(thresholds), safe(skipped), safe(clauses)]
+
+
 def cells(plan: Plan, row: dict[str, Any]) -> list[str]:
-    """The CSV cells of one row, in the plan's column order."""
+    """The CSV cells of one row, in the order of `plan.columns`."""
     domains = row["domains"]
-    out = _texts([row[name] for name in BASE_COLUMNS] + [domains.get(d, NOT_ASSESSED) for d in plan.domains])
+    out = _texts([row[name] for name in BASE_COLUMNS])
+    out += result_cells(row["result"])
+    out += _texts([domains.get(d, NOT_ASSESSED) for d in plan.domains])
     if plan.with_notes:
         notes = row.get("notes")
         out.append(NOT_SHARED if notes is None else cell(notes))
@@ -158,7 +215,7 @@ def _item_entry(plan: Plan, instrument_id: str, item_id: str) -> list[str]:
     codes = []
     allowed = newest.codes.get(item_id)
     if item.type == "indicator_rating":
-        codes = [f"{code}={LEVELS[code]}" for code in ("no_concern", "possible_concern", "clear_concern")]
+        codes = [f"{code}={levels.label(code, page_language())}" for code in RATING_CODES]
     elif allowed:
         seen: dict[str, str] = {}
         for version in versions:
@@ -186,13 +243,42 @@ def _item_entry(plan: Plan, instrument_id: str, item_id: str) -> list[str]:
     return [f"{instrument_id}.{item_id}", "item", description, "; ".join(codes + specials)]
 
 
+def _result_entries(plan: Plan, result_levels: str) -> Iterator[list[str]]:
+    """The codebook entries of RESULT_COLUMNS, naming what each instrument of the export totals."""
+    totals = []
+    for c in plan.instruments:
+        declared = c.definition.scoring.total
+        if declared is not None:
+            words = declared.label.get(content_language(c, page_language())) or next(iter(declared.label.values()))
+            totals.append(f"{c.id} {c.version}: {words} ({declared.of})")
+    counted = " " + (
+        _("Declared here by %(totals)s.") % {"totals": "; ".join(totals)}
+        if totals
+        else _("No instrument in this export declares one.")
+    )
+    yield ["total", "result", RESULT_DESCRIPTIONS["total"] + counted, ""]
+    yield ["total_thresholds", "result", RESULT_DESCRIPTIONS["total_thresholds"], result_levels]
+    sections: dict[str, str] = {}
+    for c in plan.instruments:
+        for section in c.definition.sections:
+            title = section.title.get(content_language(c, page_language()))
+            sections.setdefault(section.id, title or next(iter(section.title.values())))
+    yield [
+        "skipped_sections",
+        "result",
+        RESULT_DESCRIPTIONS["skipped_sections"],
+        "; ".join(f"{section}={title}" for section, title in sections.items()),
+    ]
+    yield ["reason_clauses", "result", RESULT_DESCRIPTIONS["reason_clauses"], ""]
+
+
 def codebook_rows(plan: Plan) -> Iterator[list[str]]:
     """column, kind, description, codes: every column of the plan's CSV and every code it may hold."""
     yield ["column", "kind", "description", "codes"]
-    levels = "; ".join(f"{code}={label}" for code, label in LEVELS.items() if code != "unknown")
+    result_levels = "; ".join(f"{code}={meaning}" for code, meaning in level_meanings().items())
     for name in BASE_COLUMNS:
-        yield [name, "screening", BASE_DESCRIPTIONS[name], levels if name == "overall_level" else ""]
-    domain_levels = "; ".join(f"{code}={label}" for code, label in LEVELS.items())
+        yield [name, "screening", BASE_DESCRIPTIONS[name], result_levels if name == "overall_level" else ""]
+    yield from _result_entries(plan, result_levels)
     for domain in plan.domains:
         title = next(
             (d.title.get(content_language(c, page_language())) or next(iter(d.title.values())))
@@ -203,8 +289,8 @@ def codebook_rows(plan: Plan) -> Iterator[list[str]]:
         yield [
             f"domain.{domain}",
             "domain",
-            _("Level of the domain '%(title)s'.") % {"title": title},
-            f"{domain_levels}; {NOT_ASSESSED}=" + _("The row's instrument version has no such domain."),
+            _("Level of the domain '%(title)s'.") % {"title": title} + " " + OLDER_UNKNOWN,
+            f"{result_levels}; {NOT_ASSESSED}=" + _("The row's instrument version has no such domain."),
         ]
     if plan.with_notes:
         yield [

@@ -70,6 +70,8 @@ def issue(
     screening = access.writable_screening(db, user, screening_id)
     if screening.status == ScreeningStatus.completed:
         raise Conflict(_("This screening is already completed."))
+    if screening.status == ScreeningStatus.discarded:
+        raise Conflict(_("This draft was discarded; it cannot be resumed."))
     if screening.mode != "self":
         raise InvalidInput(_("Only a screening started in the self-administered mode can be handed to a youth."))
     token, code = secrets.token_urlsafe(24), _new_code()
@@ -152,7 +154,7 @@ def open_with_code(
         record is not None and hmac.compare_digest(record.link_index, _link_index(keys, link_token))
     )
     screening = db.get(Screening, record.screening_id) if record is not None else None
-    if not (_usable(record) and link_ok and screening is not None and screening.status != ScreeningStatus.completed):
+    if not (_usable(record) and link_ok and screening is not None and screening.status == ScreeningStatus.in_progress):
         for scope, subject, _limit in subjects:
             ratelimit.hit(db, scope, subject, window)
         audit.record(db, "youth_access.open", outcome="failed")

@@ -7,13 +7,13 @@ deployment for system admins. Rows hold no youth, screening, user or agency id o
 
 Small-cell suppression (SUPPRESSION_RULE below says the same in words a reader of the CSV gets):
 
-1. Each row's cells partition its total: total = clear + possible + none + unknown ("not enough
+1. Each row's cells partition its total: total = clear + possible + none + insufficient ("not enough
    information"; a completed screening without one of the three levels).
 2. A row whose total is from 1 to 10 is suppressed whole: its total, every count and every share.
 3. Otherwise each count from 1 to 10 is suppressed (primary suppression). Zero is shown.
 4. Complementary suppression: while a row has suppressed counts and either only one of them, or
    suppressed counts that add up to less than 11, the smallest count still shown and not zero is
-   suppressed too (ties: in the order clear, possible, none, unknown). As the total is shown, the
+   suppressed too (ties: in the order clear, possible, none, insufficient). As the total is shown, the
    suppressed counts' sum is known to anyone; with at least two suppressed counts of at least 1
    each summing to 11 or more, none of them can be worked out by subtraction, and the suppressed
    group is itself no small cell. (This always ends: a count of 1 to 10 in a total of 11 or more
@@ -45,7 +45,7 @@ from app.i18n import _
 from app.models import Agency, Role, Screening, ScreeningStatus, User
 
 THRESHOLD = 11  # counts from 1 to THRESHOLD - 1 are suppressed
-CATEGORIES = ("clear", "possible", "none", "unknown")
+CATEGORIES = ("clear", "possible", "none", "insufficient")
 LEVEL_OF = {"clear": "clear_concern", "possible": "possible_concern", "none": "no_concern"}
 FIELDS = (
     "month",
@@ -199,7 +199,7 @@ def grouped_counts(db: Session, user: User, report: ReportFilter) -> list[tuple[
     groups = []
     for y, m, instrument_id, agency_kind, total, clear, possible, none in db.exec(statement).all():
         counts = {"clear": int(clear), "possible": int(possible), "none": int(none)}
-        counts["unknown"] = int(total) - sum(counts.values())
+        counts["insufficient"] = int(total) - sum(counts.values())  # insufficient_information
         groups.append((f"{int(y):04d}-{int(m):02d}", instrument_id, agency_kind, counts))
     return groups
 

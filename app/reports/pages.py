@@ -18,7 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlmodel import Session
 
-from app import audit
+from app import audit, levels
 from app.db import SessionDep
 from app.deps import RegistryDep, WebAuthDep, require_role
 from app.errors import InvalidInput
@@ -39,10 +39,13 @@ LABEL_W, BAR_W, BAR_H, GAP, TOP, AXIS_H, LEGEND_H = 80, 500, 26, 10, 8, 22, 58
 WIDTH = LABEL_W + BAR_W + 20
 # Category: label, base colour (white text on each has a contrast of at least 4.5:1), pattern.
 STYLE = {
-    "clear": (_("Clear concern"), "#a4161a"),
-    "possible": (_("Possible concern"), "#7a4f00"),
-    "none": (_("No concern"), "#2d6a4f"),
-    "unknown": (_("Not enough information"), "#4a4a55"),
+    category: (text(levels.LABELS[level]), levels.COLOURS[level])  # the words read in the page's language
+    for category, level in (
+        ("clear", levels.CLEAR),
+        ("possible", levels.POSSIBLE),
+        ("insufficient", levels.INSUFFICIENT),
+        ("none", levels.NONE),
+    )
 }
 HATCH = "#4a4a55"  # suppressed: grey hatching on white
 

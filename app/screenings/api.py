@@ -4,16 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
-from app import audit
+from app import access, audit
 from app.db import SessionDep
 from app.deps import ApiUserDep, KeysDep, RegistryDep
 from app.errors import NotFound
+from app.models import Screening, ScreeningStatus
 from app.records import service as records
 from app.records.schemas import CaseNumberQuery, YouthCreate, YouthPublic
-from app.screenings import service
-from app.screenings.schemas import AnswersSave, Complete, ScreeningCreate, ScreeningPublic
+from app.screenings import revisions, service
+from app.screenings.schemas import (
+    Amend,
+    AnswersSave,
+    Complete,
+    Discard,
+    RevisionPublic,
+    RevisionSummary,
+    ScreeningCreate,
+    ScreeningPublic,
+)
 from app.screenings.schemas_api import InstrumentSummary
 
 router = APIRouter()
@@ -65,8 +75,6 @@ def start_screening(
 @router.get("/screenings/{screening_id}", response_model=ScreeningPublic, tags=["screenings"])
 def get_screening(screening_id: str, db: SessionDep, keys: KeysDep, user: ApiUserDep) -> ScreeningPublic:
     """A screening of the caller's agency with its answers, notes and version (send it back when saving)."""
-    from app import access
-
     screening = access.writable_screening(db, user, screening_id)
     audit.record(
         db,
@@ -96,6 +104,51 @@ def complete_screening(
 
 
 @router.get("/screenings/{screening_id}/result", tags=["screenings"])
-def get_result(screening_id: str, db: SessionDep, keys: KeysDep, user: ApiUserDep) -> dict[str, Any]:
-    """The explained result: overall, domains, indicators, reasons, completeness."""
-    return service.result_of(db, keys, user, screening_id)
+def get_result(
+    screening_id: str, response: Response, db: SessionDep, keys: KeysDep, user: ApiUserDep
+) -> dict[str, Any]:
+    """The explained result: overall, domains, indicators, reasons, completeness. The `TellOnce-Revision`
+    header gives its revision (the latest; earlier ones are under `/revisions`)."""
+    result = service.result_of(db, keys, user, screening_id)
+    screening = db.get(Screening, screening_id)  # read (and allowed) just above
+    if screening is not None:
+        response.headers["TellOnce-Revision"] = str(screening.revision)
+    return result
+
+
+@router.post(
+    "/screenings/{screening_id}/revisions", response_model=RevisionPublic, status_code=201, tags=["screenings"]
+)
+def amend_screening(
+    screening_id: str, data: Amend, db: SessionDep, keys: KeysDep, registry: RegistryDep, user: ApiUserDep
+) -> RevisionPublic:
+    """Correct a completed screening: change answers with a reason; it is rescored as a new revision and the
+    previous one stays readable. A stale `version` answers 409 and changes nothing."""
+    revision = revisions.amend(db, keys, registry, user, screening_id, data)
+    return revisions.public(access.writable_screening(db, user, screening_id), revision, own=True)
+
+
+@router.get("/screenings/{screening_id}/revisions", response_model=list[RevisionSummary], tags=["screenings"])
+def list_revisions(screening_id: str, db: SessionDep, keys: KeysDep, user: ApiUserDep) -> list[RevisionSummary]:
+    """Every revision of a completed screening of the caller's agency, oldest first, with who made it and why."""
+    screening = access.writable_screening(db, user, screening_id)
+    if screening.status != ScreeningStatus.completed:
+        raise NotFound("This screening has no result yet; complete it first.")
+    return [revisions.summary_of(r) for r in revisions.history(db, keys, screening)]
+
+
+@router.get("/screenings/{screening_id}/revisions/{number}", response_model=RevisionPublic, tags=["screenings"])
+def get_revision(screening_id: str, number: int, db: SessionDep, keys: KeysDep, user: ApiUserDep) -> RevisionPublic:
+    """One revision's result, "revision `number` of `of`" (another agency reads it as it reads the result, and
+    the disclosure ledger records which revision it saw); its answers, author and reason for the owning agency."""
+    screening = access.readable_screening(db, user, screening_id)
+    revision = revisions.read(db, keys, user, screening, number)
+    return revisions.public(screening, revision, own=screening.agency_id == user.agency_id)
+
+
+@router.post("/screenings/{screening_id}/discard", response_model=ScreeningPublic, tags=["screenings"])
+def discard_screening(
+    screening_id: str, data: Discard, db: SessionDep, keys: KeysDep, user: ApiUserDep
+) -> ScreeningPublic:
+    """Discard a draft nobody will finish, with a reason: hidden from lists, no longer resumable, kept in the audit."""
+    return service.public(db, keys, revisions.discard(db, keys, user, screening_id, data))

@@ -10,11 +10,11 @@ from app import access, audit
 from app.crypto import KeyRing
 from app.db import SessionDep
 from app.deps import FormAuthDep, KeysDep, RegistryDep, WebAuth, WebAuthDep
-from app.errors import Conflict, InvalidInput, NotFound
+from app.errors import Conflict, Gone, InvalidInput, NotFound
 from app.i18n import content_language, staff_language
 from app.models import Agency, Screening, ScreeningStatus, Youth
 from app.models_sharing import Category
-from app.screenings import service, views
+from app.screenings import revisions, service, views
 from app.sharing import ledger
 from app.web import _, render, text
 from instruments.compiled import CompiledInstrument
@@ -39,6 +39,8 @@ def open_screening(
         screening = access.readable_screening(db, auth.user, screening_id)
     else:
         screening = access.writable_screening(db, auth.user, screening_id)
+        if screening.status == ScreeningStatus.discarded:
+            raise Gone(_("This draft was discarded, so it cannot be resumed."))
     return screening, service.instrument_of(registry, screening)
 
 
@@ -82,6 +84,7 @@ def _review(
     stored = {k: v.value for k, v in current.answers.items()}
     language = content_language(instrument, staff_language(request, auth.user))
     sections = views.review(instrument, stored, language)
+    rows = [row for s in sections for row in s.rows]
     return render(
         request,
         "screening/review.html",
@@ -91,7 +94,9 @@ def _review(
         content_lang=language,
         title=text(instrument.definition.title, language, instrument.definition.default_language),
         sections=sections,
-        unanswered=sum(1 for s in sections for row in s.rows if not row.answered),
+        unanswered=sum(1 for row in rows if not row.answered),
+        lines=len(rows),
+        without_information=sum(1 for row in rows if not row.informative),
         notes=current.notes,
         error=error,
     )
@@ -136,6 +141,7 @@ def result_page(
     screening, instrument = open_screening(db, auth, registry, screening_id, shared=True)
     if screening.status != ScreeningStatus.completed:
         return see_other(f"/screenings/{screening.id}?page=1")
+    history = revisions.panel(db, keys, auth.user, screening)  # before this view is in the ledger
     result = service.result_of(db, keys, auth.user, screening.id)
     agency = db.get(Agency, auth.user.agency_id)
     viewed(db, auth, screening, "result")
@@ -154,6 +160,7 @@ def result_page(
         resources=views.resource_lines(agency.resources if agency else None, viewer),
         notes=notes,
         shared_by=None if own else _agency_name(db, screening.agency_id),
+        revisions=history,
     )
 
 

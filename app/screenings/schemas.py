@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 AnswerValue = str | int | float | list[str] | None
 
@@ -51,6 +51,9 @@ class ScreeningPublic(BaseModel):
     completed_at: datetime | None
     overall_level: str | None
     version: int
+    revision: int = 1  # the current revision of the result (an amendment adds one)
+    discarded_at: datetime | None = None
+    discard_reason: str | None = None
     answers: dict[str, StoredAnswer] = Field(default_factory=dict)
     notes: str | None = None
 
@@ -58,7 +61,7 @@ class ScreeningPublic(BaseModel):
 class DashboardFilter(BaseModel):
     """Filters of the dashboard; a date-time without a time zone is taken as UTC."""
 
-    level: Literal["clear_concern", "possible_concern", "no_concern"] | None = None
+    level: Literal["clear_concern", "possible_concern", "insufficient_information", "no_concern"] | None = None
     instrument_id: str | None = None
     screener_id: str | None = None
     status: Literal["in_progress", "completed"] | None = None
@@ -69,3 +72,43 @@ class DashboardFilter(BaseModel):
     @classmethod
     def _utc(cls, value: datetime | None) -> datetime | None:
         return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class Amend(BaseModel):
+    """A correction of a completed screening: the answers to change (None clears one), why, and the
+    `version` you last read. The screening is rescored on the same instrument version."""
+
+    version: int
+    answers: dict[str, AnswerValue] = Field(min_length=1)
+    reason: Reason
+
+
+class Discard(BaseModel):
+    """Discard a draft nobody will finish, saying why; `version` is the one you last read."""
+
+    version: int
+    reason: Reason
+
+
+class RevisionSummary(BaseModel):
+    """One revision in a screening's history (reason and author: the owning agency only)."""
+
+    number: int
+    created_at: datetime
+    overall_level: str
+    amended: bool
+    author_id: str | None = None
+    reason: str | None = None
+
+
+class RevisionPublic(RevisionSummary):
+    """One revision with its result, "revision `number` of `of`"; its answers for the owning agency only."""
+
+    screening_id: str
+    of: int
+    engine_version: str
+    result: dict[str, Any]
+    answers: dict[str, Any] | None = None

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select, update
 
 from app import access, audit
 from app.crypto import KeyRing
 from app.errors import Conflict, InvalidInput, NotFound
 from app.i18n import _
-from app.models import Answer, Screening, ScreeningResult, ScreeningStatus, User, Youth, utcnow
+from app.models import Answer, Screening, ScreeningResult, ScreeningRevision, ScreeningStatus, User, Youth, utcnow
 from app.models_sharing import Category
 from app.screenings.schemas import AnswersSave, DashboardFilter, ScreeningCreate, ScreeningPublic, StoredAnswer
 from app.sharing.ledger import disclose
@@ -103,7 +104,7 @@ def answer_values(db: Session, keys: KeyRing, screening: Screening) -> dict[str,
     return {k: v.value for k, v in stored_answers(db, keys, screening).items()}
 
 
-def _bump_version(db: Session, screening: Screening, expected: int) -> None:
+def bump_version(db: Session, screening: Screening, expected: int) -> None:
     """Compare-and-swap on the version: a stale write is refused, never silently applied."""
     result = db.exec(  # type: ignore[call-overload]
         update(Screening)
@@ -130,15 +131,43 @@ def store_answers(
     db: Session, keys: KeyRing, registry: Registry, screening: Screening, data: AnswersSave, actor_id: str | None
 ) -> Screening:
     """Store answers to a screening the caller was allowed to change (a user's, or a youth's own)."""
-    if screening.status == ScreeningStatus.completed:
-        raise Conflict(_("This screening is completed; its answers can no longer change."))
+    refuse_unless_in_progress(screening)
     instrument = instrument_of(registry, screening)
     problems = {item: p for item, value in data.answers.items() if (p := answer_problem(instrument, item, value))}
     if problems:
         raise InvalidInput(_("Some answers are not valid."), {"answers": problems})
-    _bump_version(db, screening, data.version)
+    bump_version(db, screening, data.version)
+    write_answers(db, keys, screening, data.answers, actor_id)
+    if data.notes is not None:
+        screening.notes_enc = keys.encrypt(data.notes, "screening", "notes", screening.id) if data.notes else None
+        db.add(screening)
+    db.flush()
+    audit.record(
+        db,
+        "screening.save",
+        actor_id=actor_id,
+        agency_id=screening.agency_id,
+        object_type="screening",
+        object_id=screening.id,
+        detail={"items": len(data.answers), "by": "user" if actor_id else "youth"},
+    )
+    return screening
+
+
+def refuse_unless_in_progress(screening: Screening) -> None:
+    """Answers change only while a screening is in progress (a completed one is amended instead)."""
+    if screening.status == ScreeningStatus.completed:
+        raise Conflict(_("This screening is completed; its answers can no longer change."))
+    if screening.status == ScreeningStatus.discarded:
+        raise Conflict(_("This draft was discarded; it cannot be resumed."))
+
+
+def write_answers(
+    db: Session, keys: KeyRing, screening: Screening, answers: dict[str, Any], actor_id: str | None
+) -> None:
+    """Store checked answers (None clears one); an unchanged answer keeps its source and date."""
     now = utcnow()
-    for item_id, value in data.answers.items():
+    for item_id, value in answers.items():
         row = db.get(Answer, (screening.id, item_id))
         if value is None:
             if row is not None:
@@ -161,20 +190,6 @@ def store_answers(
                 None,
             )
         db.add(row)
-    if data.notes is not None:
-        screening.notes_enc = keys.encrypt(data.notes, "screening", "notes", screening.id) if data.notes else None
-        db.add(screening)
-    db.flush()
-    audit.record(
-        db,
-        "screening.save",
-        actor_id=actor_id,
-        agency_id=screening.agency_id,
-        object_type="screening",
-        object_id=screening.id,
-        detail={"items": len(data.answers), "by": "user" if actor_id else "youth"},
-    )
-    return screening
 
 
 def complete(db: Session, keys: KeyRing, registry: Registry, user: User, screening_id: str, version: int) -> Screening:
@@ -189,6 +204,7 @@ def finish(
     """Complete a screening the caller was allowed to change (a user's, or a youth's own)."""
     if screening.status == ScreeningStatus.completed:
         raise Conflict(_("This screening is already completed."))
+    refuse_unless_in_progress(screening)
     instrument = instrument_of(registry, screening)
     answers = visible_only(instrument, answer_values(db, keys, screening))
     try:
@@ -196,7 +212,7 @@ def finish(
     except AnswerError as exc:  # stored answers were checked one by one; this is a safety net
         problems = {p.item_id: p.message for p in exc.problems}
         raise InvalidInput(_("The answers cannot be scored."), {"answers": problems}) from exc
-    _bump_version(db, screening, version)
+    bump_version(db, screening, version)
     screening.status = ScreeningStatus.completed
     screening.completed_at = utcnow()
     screening.overall_level = result.overall
@@ -209,6 +225,7 @@ def finish(
             result_enc=keys.encrypt_json(result.to_dict(), "screening_result", "result", screening.id),
         )
     )
+    record_revision(db, keys, screening, 1, stored_answers(db, keys, screening), result.to_dict(), actor_id)
     db.flush()
     audit.record(
         db,
@@ -219,6 +236,36 @@ def finish(
         object_id=screening.id,
     )
     return screening
+
+
+def record_revision(
+    db: Session,
+    keys: KeyRing,
+    screening: Screening,
+    number: int,
+    answers: dict[str, StoredAnswer],
+    result: dict[str, Any],
+    author_id: str | None,
+    reason: str | None = None,
+) -> ScreeningRevision:
+    """Keep one revision of a completed screening: its answers and result as they stand, and why it changed."""
+    revision = ScreeningRevision(
+        screening_id=screening.id,
+        number=number,
+        overall_level=result["overall"],
+        engine_version=result["engine_version"],
+        author_id=author_id,
+        answers_enc="",
+        result_enc="",
+    )
+    kept = {"value", "source", "carried_from"}
+    snapshot = {item: a.model_dump(mode="json", include=kept) for item, a in answers.items()}
+    revision.answers_enc = keys.encrypt_json(snapshot, "screening_revision", "answers", revision.id)
+    revision.result_enc = keys.encrypt_json(result, "screening_revision", "result", revision.id)
+    if reason is not None:
+        revision.reason_enc = keys.encrypt(reason, "screening_revision", "reason", revision.id)
+    db.add(revision)
+    return revision
 
 
 def result_of(db: Session, keys: KeyRing, user: User, screening_id: str) -> dict[str, Any]:
@@ -248,8 +295,11 @@ def result_of(db: Session, keys: KeyRing, user: User, screening_id: str) -> dict
 def public(db: Session, keys: KeyRing, screening: Screening) -> ScreeningPublic:
     """A screening with its answers, for pages and the API."""
     notes = keys.decrypt(screening.notes_enc, "screening", "notes", screening.id) if screening.notes_enc else None
+    reason = screening.discard_reason_enc
+    discarded = keys.decrypt(reason, "screening", "discard_reason", screening.id) if reason else None
     return ScreeningPublic.model_validate(
         {**screening.model_dump(), "answers": stored_answers(db, keys, screening), "notes": notes}
+        | {"discard_reason": discarded}
     )
 
 
@@ -258,7 +308,7 @@ def for_youth(db: Session, user: User, youth_id: str) -> list[Screening]:
     return list(
         db.exec(
             select(Screening)
-            .where(Screening.youth_id == youth_id, access.screening_readable_clause(user))
+            .where(Screening.youth_id == youth_id, access.screening_readable_clause(user), _not_discarded())
             .order_by(col(Screening.started_at).desc())
         )
     )
@@ -266,7 +316,7 @@ def for_youth(db: Session, user: User, youth_id: str) -> list[Screening]:
 
 def dashboard(db: Session, user: User, filters: DashboardFilter, limit: int = 100) -> list[Screening]:
     """Recent screenings of the user's agency, filtered."""
-    query = select(Screening).where(Screening.agency_id == user.agency_id)
+    query = select(Screening).where(Screening.agency_id == user.agency_id, _not_discarded())
     if filters.level:
         query = query.where(Screening.overall_level == filters.level)
     if filters.instrument_id:
@@ -280,3 +330,8 @@ def dashboard(db: Session, user: User, filters: DashboardFilter, limit: int = 10
     if filters.date_to:
         query = query.where(col(Screening.started_at) <= filters.date_to)
     return list(db.exec(query.order_by(col(Screening.started_at).desc()).limit(limit)))
+
+
+def _not_discarded() -> ColumnElement[bool]:
+    """Lists leave out discarded drafts (the audit keeps them)."""
+    return col(Screening.status) != ScreeningStatus.discarded

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from app import levels
+from app.screenings import reasons
 from app.screenings.forms import answer_label, sections, visible_ids
 from app.web import _, text
 from instruments.compiled import CompiledInstrument
 from instruments.loader import Registry
-from instruments.model import LANGUAGE_PATTERN
+from instruments.model import LANGUAGE_PATTERN, is_informative
 
 _LANGUAGE = re.compile(LANGUAGE_PATTERN)
 CONCERNING = ("clear_concern", "possible_concern")
-NO_RULE = _("Nothing was learned about this domain: every line was unanswered, declined or 'not enough information'.")
+NO_RULE = _(
+    "Nothing was learned about this domain: every line was unanswered, declined or 'not enough information'. "
+    "Too little is known to conclude; this is not 'no concern'."
+)
+FREE_TEXT = frozenset({"short_text", "long_text"})
 
 
 @dataclass
@@ -24,6 +30,7 @@ class ReviewRow:
     text: str
     answer: str
     answered: bool
+    informative: bool  # says something: not unanswered, declined or "not enough information"
 
 
 @dataclass
@@ -45,6 +52,7 @@ def review(instrument: CompiledInstrument, answers: Mapping[str, Any], language:
                 text(item.text, language, default),
                 answer_label(instrument, item.id, answers.get(item.id), language),
                 answers.get(item.id) is not None,
+                is_informative(answers.get(item.id)),
             )
             for item in instrument.definition.items
             if item.section == section.id and item.id in shown and item.type != "notice"
@@ -57,6 +65,7 @@ def review(instrument: CompiledInstrument, answers: Mapping[str, Any], language:
 class EvidenceView:
     item_text: str
     answer: str
+    free_text: bool = False  # the youth's own words: shown as given, in the language they were given in
 
 
 @dataclass
@@ -86,9 +95,17 @@ class NextStepView:
 
 
 @dataclass
+class TotalView:
+    label: str
+    value: str
+    thresholds: list[str]
+
+
+@dataclass
 class ResultView:
     overall: str
     explain: str
+    clauses: list[str]  # the parts of the rule that held, with what they counted
     key_indicators: list[str]
     domains_behind: list[str]
     domains: list[DomainView]
@@ -99,6 +116,8 @@ class ResultView:
     validated: bool
     provenance: str
     citation: str | None
+    skipped_sections: list[str] = field(default_factory=list)
+    total: TotalView | None = None
 
 
 def result_view(
@@ -109,8 +128,8 @@ def result_view(
     *,
     with_answers: bool = True,
 ) -> ResultView:
-    """The stored result, with every id turned into the instrument's words (the evidence, which quotes
-    answers, only `with_answers`)."""
+    """The stored result in the reader's `language`, every id turned into the instrument's words (the
+    evidence, which quotes answers, only `with_answers`). Free-text answers stay as they were given."""
     definition = instrument.definition
     default = definition.default_language
 
@@ -120,6 +139,8 @@ def result_view(
     indicator_texts = {i.id: t(i.text) for d in definition.domains for i in d.indicators}
     domain_titles = {d.id: t(d.title) for d in definition.domains}
     item_texts = {i.id: t(i.text) for i in definition.items}
+    section_titles = {s.id: t(s.title) for s in definition.sections}
+    domain_order = list(domain_titles)
     indicators = [
         IndicatorView(
             id=i["id"],
@@ -130,6 +151,7 @@ def result_view(
                 EvidenceView(
                     item_texts.get(e["item_id"], e["item_id"]),
                     answer_label(instrument, e["item_id"], e["answer"], language),
+                    _item_type(instrument, e["item_id"]) in FREE_TEXT,
                 )
                 for e in (i["evidence"] if with_answers else ())
             ],
@@ -140,15 +162,26 @@ def result_view(
         DomainView(
             id=d["id"],
             title=domain_titles.get(d["id"], d["id"]),
-            level=d["level"],
+            level=levels.shown(d["level"], domain=True) or "",
             explain=t(d["reason"]["explain"]) or NO_RULE,
             behind=[indicator_texts.get(i, i) for i in d["reason"]["indicators"]],
             concerning=[i for i in indicators if _domain_of(instrument, i.id) == d["id"] and i.level in CONCERNING],
         )
         for d in result["domains"]
     ]
+    level_of_domain = {d.id: d.level for d in domains}
+    level_of_indicator = {i.id: i.level for i in indicators}
+    overall = result["overall"]
+
+    def names(collection: str, ids: Sequence[str]) -> list[str]:
+        if collection == "domains":
+            return [domain_titles.get(i, i) for i in sorted(ids, key=_position(domain_order))]
+        if collection == "indicators":
+            return [indicator_texts.get(i, i) for i in ids]
+        return [item_texts.get(i, i) for i in ids]
+
     steps = []
-    for step in definition.next_steps.get(result["overall"], ()):
+    for step in definition.next_steps.get(overall, ()):
         recommended = registry.get(step.instrument) if step.instrument else None
         steps.append(
             NextStepView(
@@ -158,11 +191,24 @@ def result_view(
             )
         )
     reason = result["reason"]
+    # Results stored before engine 1.1 listed what was at the overall level "or above": show exactly
+    # what is at the level (for "insufficient information": the key indicators nothing is known about).
+    key_level = "unknown" if overall == levels.INSUFFICIENT else overall
     return ResultView(
-        overall=result["overall"],
+        overall=overall,
         explain=t(reason["explain"]),
-        key_indicators=[indicator_texts.get(i, i) for i in reason["indicators"]],
-        domains_behind=[domain_titles.get(d, d) for d in reason["domains"]],
+        clauses=[
+            reasons.clause_text(c, instrument, language, names, with_answers=with_answers)
+            for c in reason.get("clauses", ())
+        ],
+        key_indicators=[
+            indicator_texts.get(i, i) for i in reason["indicators"] if level_of_indicator.get(i) == key_level
+        ],
+        domains_behind=[
+            domain_titles.get(d, d)
+            for d in sorted(reason["domains"], key=_position(domain_order))
+            if level_of_domain.get(d) == overall
+        ],
         domains=domains,
         completeness=result["completeness"],
         next_steps=steps,
@@ -171,7 +217,27 @@ def result_view(
         validated=definition.provenance.validated,
         provenance=t(definition.provenance.statement),
         citation=definition.provenance.citation,
+        skipped_sections=[section_titles.get(s, s) for s in result.get("skipped_sections", ())],
+        total=_total_view(instrument, result.get("total"), language),
     )
+
+
+def _total_view(instrument: CompiledInstrument, total: Mapping[str, Any] | None, language: str) -> TotalView | None:
+    declared = instrument.definition.scoring.total
+    if total is None or declared is None:
+        return None
+    label = text(dict(declared.label), language, instrument.definition.default_language)
+    thresholds = [reasons.threshold_text(th, language) for th in total.get("thresholds", ())]
+    return TotalView(label, reasons.number(total.get("value")), thresholds)
+
+
+def _position(order: list[str]) -> Callable[[str], int]:
+    return lambda i: order.index(i) if i in order else len(order)
+
+
+def _item_type(instrument: CompiledInstrument, item_id: str) -> str | None:
+    item = instrument.items.get(item_id)
+    return item.type if item is not None else None
 
 
 def _domain_of(instrument: CompiledInstrument, indicator_id: str) -> str | None:

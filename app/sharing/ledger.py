@@ -7,7 +7,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from app.access import Grant
-from app.models import User
+from app.models import Screening, User
 from app.models_sharing import Disclosure
 
 
@@ -22,16 +22,24 @@ def disclose(
     purpose: str,
     grant: Grant | None,
     screening_id: str | None = None,
+    revision: int | None = None,
 ) -> Disclosure | None:
-    """Record that `viewer` saw another agency's data (nothing is recorded for the agency's own)."""
+    """Record that `viewer` saw another agency's data (nothing is recorded for the agency's own).
+
+    A screening's entry names the revision of its result that was shown: `revision`, else the current one.
+    """
     if owner_agency_id == viewer.agency_id:
         return None
+    if revision is None and screening_id is not None:
+        screening = db.get(Screening, screening_id)  # usually already in the session: no query
+        revision = screening.revision if screening is not None else None
     entry = Disclosure(
         person_id=person_id,
         viewer_id=viewer.id,
         viewer_agency_id=viewer.agency_id,
         owner_agency_id=owner_agency_id,
         screening_id=screening_id,
+        revision=revision,
         kind=kind,
         categories=categories,
         purpose=purpose,
@@ -54,6 +62,7 @@ def record_export(
     purpose: str,
     consent_id: str | None,
     detail: dict[str, Any] | None = None,
+    revision: int | None = None,
 ) -> Disclosure | None:
     """Record that `exporter` sent one of their agency's screenings to another agency in an export.
 
@@ -61,6 +70,7 @@ def record_export(
     data is disclosed to (`viewer_agency_id`), the user who ran the export is `viewer_id`, and the
     exporter's agency owns the data. Nothing is recorded for an agency's export to itself. The entry
     is added to the session (not flushed), so a batch of an export is written in one round trip.
+    `revision` is the revision of the screening's result that was exported.
     """
     if recipient_agency_id == exporter.agency_id:
         return None
@@ -70,6 +80,7 @@ def record_export(
         viewer_agency_id=recipient_agency_id,
         owner_agency_id=exporter.agency_id,
         screening_id=screening_id,
+        revision=revision,
         kind="export",
         categories=categories,
         purpose=purpose,

@@ -119,3 +119,4 @@ class DisclosurePublic(BaseModel):
     purpose: str
     consent_id: str | None
     break_glass_id: str | None
+    revision: int | None = None  # which revision of a screening's result was disclosed

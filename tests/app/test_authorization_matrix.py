@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app import crypto
-from app.models import Role, User
+from app.models import Role, Screening, User
 from app.models_sharing import Category, RecordLink
 from app.sharing.views import handle
 from tests.app.conftest import PASSWORD, World
@@ -85,6 +85,28 @@ def _relink(w: MatrixWorld) -> None:
     assert link is not None
     link.undone_at = link.undone_by = None
     w.session.commit()
+
+
+def _amendment(w: MatrixWorld, target: str, user: User | None, *, form: bool = False) -> dict[str, Any]:
+    """A correction of one rating, with a reason (a page posts it as form fields, the API as JSON)."""
+    fields = {"version": w.version(target), "reason": "Rated the wrong line by mistake."}
+    if form:
+        return fields | {"answer.rate_housing_unstable": "no_concern"}
+    return fields | {"answers": {"rate_housing_unstable": "no_concern"}}
+
+
+def _undiscard(w: MatrixWorld) -> None:
+    """Bring back the draft an allowed discard took away, so every caller tries the same draft."""
+    draft = w.session.get(Screening, w.ids["open"])
+    assert draft is not None
+    w.session.refresh(draft)
+    draft.status, draft.discarded_at, draft.discarded_by, draft.discard_reason_enc = "in_progress", None, None, None
+    w.session.add(draft)
+    w.session.commit()
+
+
+def _discarding(w: MatrixWorld, target: str, user: User | None) -> dict[str, Any]:
+    return {"version": w.version(target), "reason": "Started for the wrong youth."}
 
 
 def _body(**fields: Any) -> Any:
@@ -160,6 +182,16 @@ MATRIX: dict[tuple[str, str], Entry] = {
         OWN, SCREENINGS, lambda w, t, u: _version(w, t, u) | {"answers": {"rate_housing_unstable": "no_concern"}}
     ),
     ("POST", "/api/v1/screenings/{screening_id}/complete"): Entry(OWN, SCREENINGS, _version),
+    # Corrections: amending a completed screening and discarding a draft are the owning agency's alone.
+    ("GET", "/screenings/{screening_id}/amend"): Entry(OWN, SCREENINGS),
+    ("POST", "/screenings/{screening_id}/amend"): Entry(
+        OWN, SCREENINGS, lambda w, t, u: _amendment(w, t, u, form=True)
+    ),
+    ("GET", "/screenings/{screening_id}/discard"): Entry(OWN, SCREENINGS),
+    ("POST", "/screenings/{screening_id}/discard"): Entry(OWN, ("open",), _discarding, reset=_undiscard),
+    ("POST", "/api/v1/screenings/{screening_id}/revisions"): Entry(OWN, SCREENINGS, _amendment),
+    ("GET", "/api/v1/screenings/{screening_id}/revisions"): Entry(OWN, ("done",)),  # with who amended it and why
+    ("POST", "/api/v1/screenings/{screening_id}/discard"): Entry(OWN, ("open",), _discarding, reset=_undiscard),
     # Sharing: consents, links and break-glass are the disclosing (or linking) agency's own business.
     ("POST", "/youth/{youth_id}/consents"): Entry(OWN, ("youth",), lambda w, t, u: _terms(w, t, u, form=True)),
     ("GET", "/youth/{youth_id}/consents/{consent_id}/change"): Entry(OWN, ("consent",)),
@@ -199,6 +231,8 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/instruments/fhir-import"): Entry(SYSTEM_ADMIN, body=_body(**QUESTIONNAIRE)),
     ("GET", "/screenings/{screening_id}/result"): Entry(SHARED, ("done",), ok=frozenset({200})),
     ("GET", "/api/v1/screenings/{screening_id}/result"): Entry(SHARED, ("done",), ok=frozenset({200})),
+    ("GET", "/screenings/{screening_id}/revisions/{number}"): Entry(SHARED, ("done",), ok=frozenset({200})),
+    ("GET", "/api/v1/screenings/{screening_id}/revisions/{number}"): Entry(SHARED, ("done",), ok=frozenset({200})),
     ("GET", "/api/v1/youth/{youth_id}/timeline"): Entry(
         SHARED, ("own_youth",), ok=frozenset({200})
     ),  # filtered by consent

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from fhir.resources.R4B.observation import Observation
 from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
@@ -28,21 +27,11 @@ from app.models_sharing import Consent, Disclosure
 from app.records import service as records
 from app.sharing import consent as consents
 from tests.app.exports_support import ALL, PRACTITIONER, TODAY
-from tests.app.fhir_support import MODELS, completed
+from tests.app.exports_support import validate_fhir as validate
+from tests.app.fhir_support import completed
 
 RIVERBEND, HARBOR = "Riverbend Youth Services", "Harbor County Probation"
 PERSONAL = ("Avery", "Lindqvist", "Lindquist", "2009-03-14", "RB-1001", "HC-2001", "Jordan", "Okafor")
-
-
-def validate(resource: dict[str, Any]) -> Any:
-    """Validate with the fhir.resources R4B models (the Observation of the result summary too)."""
-    if resource["resourceType"] == "Observation":
-        return Observation.model_validate(resource)
-    if resource["resourceType"] == "Bundle":
-        for entry in resource.get("entry", []):
-            validate(entry["resource"])
-        return MODELS["Bundle"].model_validate(resource)
-    return MODELS[resource["resourceType"]].model_validate(resource)
 
 
 def agency(db: Session, name: str) -> Agency:

@@ -181,18 +181,16 @@ def test_a_completed_screening_exports_as_valid_fhir(client: TestClient, world: 
     assert patient["identifier"] == [{"system": fhir.PSEUDONYM_SYSTEM, "value": patient["id"]}]
     assert patient["id"] == crypto.get_key_ring().blind_index("fhir-patient", record.person_id)
 
-    assert qr["status"] == "completed" and qr["questionnaire"] == f"urn:tellonce:instrument:{support.SELF_REPORT}|1.0.0"
+    assert qr["status"] == "completed" and qr["questionnaire"] == f"urn:tellonce:instrument:{support.SELF_REPORT}|1.1.0"
     assert qr["subject"] == {"reference": f"Patient/{patient['id']}"}
     assert bundle["entry"][0]["fullUrl"].endswith(f"/Patient/{patient['id']}")
-    answers = {i["linkId"]: i["answer"] for g in qr["item"] for i in g["item"]}
-    assert set(answers) == set(support.SELF_ANSWERS)
-    declined = answers["stayed_away"][0]["valueCoding"]
-    assert (declined["system"], declined["code"], declined["display"]) == (
-        fhir.SPECIAL_SYSTEM,
-        "declined",
-        "Prefer not to answer",
-    )
-    assert answers["no_safe_place"][0]["valueCoding"]["code"] == "yes"
+    items = {i["linkId"]: i for g in qr["item"] for i in g["item"]}
+    assert set(items) == set(support.SELF_ANSWERS)
+    declined = items["stayed_away"]  # a special answer is no answer: the item says why it has none
+    assert "answer" not in declined
+    assert declined["extension"] == [{"url": fhir.EXT_DATA_ABSENT, "valueCode": "asked-declined"}]
+    assert all(a["valueCoding"]["system"] != fhir.SPECIAL_SYSTEM for i in items.values() for a in i.get("answer", []))
+    assert items["no_safe_place"]["answer"][0]["valueCoding"]["code"] == "yes"
 
     assert consent["status"] == "active" and consent["patient"] == qr["subject"]
     assert consent["category"][0]["coding"][0]["code"] == "59284-0"

@@ -68,7 +68,7 @@ def test_extraction_covers_staff_pages_youth_pages_and_python() -> None:
     assert {"Leave now", "Prefer not to answer", "Save and finish later"} <= messages  # youth pages
     assert {"Permission to share information", "You can take it back at any time"} <= messages  # the release form
     assert {"Recent screenings", "Check the answers", "Export screenings", "Aggregate report"} <= messages  # staff
-    assert {"Clear concern", "No such screening.", "Your role does not allow this."} <= messages  # Python
+    assert {"Care coordination", "No such screening.", "Your role does not allow this."} <= messages  # Python
     assert any(f.startswith("templates/portal/") for f in files)
     assert any(f.startswith("templates/admin/") for f in files)
     assert any(f.startswith("app/") and f.endswith(".py") for f in files)

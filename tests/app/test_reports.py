@@ -25,7 +25,12 @@ from tests.app.conftest import World, bearer, sign_in
 
 BRIEF = "tellonce-brief-screen"
 PRACT = "tellonce-practitioner-indicators"
-LEVEL = {"clear": "clear_concern", "possible": "possible_concern", "none": "no_concern", "unknown": "unknown"}
+LEVEL = {
+    "clear": "clear_concern",
+    "possible": "possible_concern",
+    "none": "no_concern",
+    "insufficient": "insufficient_information",
+}
 S = None  # a suppressed cell
 
 # (agency, month, day, instrument) -> counts by category
@@ -33,7 +38,7 @@ SEED: dict[tuple[str, int, int, str], dict[str, int]] = {
     ("A", 1, 10, BRIEF): {"clear": 12, "possible": 3, "none": 30},  # possible, then clear, suppressed
     ("A", 1, 11, PRACT): {"clear": 2, "possible": 1, "none": 4},  # total 7: the whole row
     ("A", 2, 3, BRIEF): {"clear": 11, "possible": 14, "none": 20},  # nothing suppressed
-    ("A", 2, 4, PRACT): {"clear": 5, "possible": 6, "none": 25, "unknown": 2},  # three small cells
+    ("A", 2, 4, PRACT): {"clear": 5, "possible": 6, "none": 25, "insufficient": 2},  # three small cells
     ("A", 3, 31, BRIEF): {"possible": 4, "none": 7},  # two small cells adding up to 11; zero shown
     ("B", 1, 20, BRIEF): {"clear": 6, "none": 10},
     ("C", 1, 21, BRIEF): {"clear": 5, "possible": 2, "none": 8},

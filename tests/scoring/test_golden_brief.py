@@ -8,10 +8,15 @@ Every expected value below was worked out by hand from the instrument, not copie
 - domains: housing (housing.unstable), coercion (debt and earnings, both key, and movement),
   exploitation (sex_exchange and labor_forced, both key); domain rules as in the full tools;
 - overall: rule 1 possible concern when at least one answer is `yes`, else rule 2 no concern.
-  A brief screen never gives clear concern, even for a `yes` on a key indicator.
+  A brief screen never gives clear concern, even for a `yes` on a key indicator (1.1.0 does);
+- a domain whose indicators are all unknown is `insufficient_information`, with reason rule 0
+  (no domain rule ran) naming no indicator; 1.0.0's overall rules are unchanged, so an empty or
+  all-declined check-in still falls back to overall no concern (1.1.0 concludes insufficient).
 
-The overall rule 1 counts items; its reason names the domains and key indicators at possible
-concern or above, which is what supports the level it gives.
+A reason names what stands at exactly the level it gives: a domain reason the domain's indicators
+at the domain's level (none for no concern); the overall reason the key indicators and the domains
+at exactly the overall level. The overall rule 1 gives possible concern, while a `yes` gives its
+indicator and its domain clear concern, so the overall reason of this instrument names none.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from instruments.loader import BUNDLED_DIR
 from tests.scoring.golden import (
     CLEAR,
     DECL,
+    INS,
     NEI,
     NO,
     NOT_ASKED,
@@ -70,7 +76,7 @@ CASES = [
         other_domains=NO,
         indicators={"housing.unstable": CLEAR},
         other_indicators=NO,
-        reason=Reason(1, (), ("housing",)),
+        reason=Reason(1),
         domain_reasons={"housing": (1, ("housing.unstable",)), "coercion": (3, ())},
         evidence={"housing.unstable": (("nowhere_to_sleep", "yes", CLEAR),)},
     ),
@@ -82,7 +88,7 @@ CASES = [
         other_domains=NO,
         indicators={"coercion.debt": CLEAR},
         other_indicators=NO,
-        reason=Reason(1, ("coercion.debt",), ("coercion",)),
+        reason=Reason(1),  # coercion.debt and coercion are clear, above possible
         domain_reasons={"coercion": (1, ("coercion.debt",))},
         evidence={"coercion.debt": (("debt_work", "yes", CLEAR),)},
     ),
@@ -92,11 +98,7 @@ CASES = [
         overall=POSS,
         other_domains=CLEAR,
         other_indicators=CLEAR,
-        reason=Reason(
-            1,
-            ("coercion.debt", "coercion.earnings", "exploitation.sex_exchange", "exploitation.labor_forced"),
-            ("housing", "coercion", "exploitation"),
-        ),
+        reason=Reason(1),  # every key indicator and every domain is clear: none at exactly possible
         domain_reasons={
             "housing": (1, ("housing.unstable",)),
             "coercion": (1, ("coercion.debt", "coercion.earnings", "coercion.movement")),
@@ -110,7 +112,7 @@ CASES = [
         overall=POSS,
         domains={"housing": NO, "coercion": CLEAR, "exploitation": CLEAR},
         indicators={"coercion.earnings": CLEAR, "exploitation.labor_forced": CLEAR, "coercion.debt": NO},
-        reason=Reason(1, ("coercion.earnings", "exploitation.labor_forced"), ("coercion", "exploitation")),
+        reason=Reason(1),
         domain_reasons={"coercion": (1, ("coercion.earnings",)), "exploitation": (1, ("exploitation.labor_forced",))},
     ),
     Case(
@@ -118,10 +120,10 @@ CASES = [
         {"sexual_exchange": "yes"},
         overall=POSS,
         domains={"exploitation": CLEAR},
-        other_domains=UNK,
+        other_domains=INS,
         indicators={"exploitation.sex_exchange": CLEAR},
         other_indicators=UNK,
-        reason=Reason(1, ("exploitation.sex_exchange",), ("exploitation",)),
+        reason=Reason(1),
         domain_reasons={"exploitation": (1, ("exploitation.sex_exchange",)), "housing": (0, ())},
         completeness=(6, 1, 0, 0, 0, 5),
     ),
@@ -130,10 +132,10 @@ CASES = [
         dict.fromkeys(ITEMS, DECL) | {"kept_from_leaving": "yes"},
         overall=POSS,
         domains={"coercion": CLEAR},
-        other_domains=UNK,
+        other_domains=INS,
         indicators={"coercion.movement": CLEAR},
         other_indicators=UNK,
-        reason=Reason(1, (), ("coercion",)),
+        reason=Reason(1),
         domain_reasons={"coercion": (1, ("coercion.movement",))},
         evidence={"coercion.movement": (("kept_from_leaving", "yes", CLEAR),), "coercion.debt": ()},
         completeness=(6, 1, 5, 0, 0, 0),
@@ -142,17 +144,17 @@ CASES = [
         "declined-everything",
         dict.fromkeys(ITEMS, DECL),
         overall=NO,
-        other_domains=UNK,
+        other_domains=INS,
         other_indicators=UNK,
         reason=Reason(2),
         domain_reasons={"housing": (0, ()), "coercion": (0, ()), "exploitation": (0, ())},
         completeness=(6, 0, 6, 0, 0, 0),
     ),
     Case(
-        "all-not-enough-info-is-unknown-not-no",
+        "all-not-enough-info-is-insufficient-not-no",
         dict.fromkeys(ITEMS, NEI),
-        overall=NO,  # the rules' fallback: no answer was yes (completeness shows why)
-        other_domains=UNK,
+        overall=NO,  # 1.0.0's fallback: no answer was yes (its domains say insufficient information)
+        other_domains=INS,
         other_indicators=UNK,
         reason=Reason(2),
         evidence={"housing.unstable": ()},
@@ -162,7 +164,7 @@ CASES = [
         "nothing-answered",
         {},
         overall=NO,
-        other_domains=UNK,
+        other_domains=INS,
         other_indicators=UNK,
         reason=Reason(2),
         completeness=(6, 0, 0, 0, 0, 6),
@@ -178,7 +180,7 @@ CASES = [
             "sexual_exchange": NEI,
         },
         overall=NO,
-        domains={"housing": NO, "coercion": NO, "exploitation": UNK},
+        domains={"housing": NO, "coercion": NO, "exploitation": INS},
         indicators={
             "housing.unstable": NO,
             "coercion.debt": NO,

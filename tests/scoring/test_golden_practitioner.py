@@ -5,15 +5,17 @@ the engine's output:
 
 - an indicator's level is its rating; `not_enough_info`, `declined` or no answer leave it `unknown`;
 - domain rules: 1 clear if any indicator is clear, 2 possible if any is possible, 3 no concern;
-  a domain whose indicators are all unknown is `unknown` (rule 0);
+  a domain whose indicators are all unknown is `insufficient_information` (rule 0: no domain rule
+  ran, and its reason names no indicator);
 - overall rules: 1 clear if a key indicator is clear or two or more domains are clear;
   2 possible if exactly one domain is clear, a key indicator is possible, or two or more domains
-  are possible; 3 no concern.
+  are possible; 3 no concern. These 1.0.0 rules are unchanged: with nothing known the result
+  still falls back to no concern (1.1.0 concludes insufficient information).
 
-A reason names what the fired rule looked at, at a concern level: a domain reason names the
-domain's indicators at the domain's level; the overall reason names the key indicators and the
-domains that the fired rule's conditions count (rule 1: key indicators and domains at clear
-concern; rule 2: key indicators at possible concern, the clear domain, and the possible domains).
+A reason names what stands at exactly the level it gives: a domain reason names the domain's
+indicators at the domain's level (none for no concern); the overall reason names the key
+indicators and the domains at exactly the overall level (none for no concern). So the clear
+domain behind a rule 2 "possible concern" is not named: it is above the overall level.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from instruments.loader import BUNDLED_DIR
 from tests.scoring.golden import (
     CLEAR,
     DECL,
+    INS,
     NEI,
     NO,
     NOT_ASKED,
@@ -124,7 +127,7 @@ CASES = [
         rate({"coercion.earnings": CLEAR}),
         overall=CLEAR,
         domains={"coercion": CLEAR},
-        other_domains=UNK,
+        other_domains=INS,
         indicators={"coercion.earnings": CLEAR},
         other_indicators=UNK,
         reason=Reason(1, ("coercion.earnings",), ("coercion",)),
@@ -149,7 +152,7 @@ CASES = [
         other_domains=NO,
         indicators={"health.injuries": CLEAR},
         other_indicators=NO,
-        reason=Reason(2, (), ("health",)),
+        reason=Reason(2),  # health is clear, above the overall level
         domain_reasons={"health": (1, ("health.injuries",))},
     ),
     Case(
@@ -239,7 +242,7 @@ CASES = [
         overall=POSS,
         domains={"trauma": CLEAR, "coercion": POSS},
         other_domains=NO,
-        reason=Reason(2, ("coercion.debt",), ("trauma", "coercion")),
+        reason=Reason(2, ("coercion.debt",), ("coercion",)),  # trauma is clear, above possible
     ),
     Case(
         "one-clear-and-two-possible-domains-realistic-mix",
@@ -260,7 +263,7 @@ CASES = [
         domains={"housing": CLEAR, "health": POSS, "relationships": POSS},
         other_domains=NO,
         indicators={"trauma.sexual_abuse": UNK, "environment.online_contacts": UNK, "housing.caregiver_unsafe": POSS},
-        reason=Reason(2, (), ("housing", "health", "relationships")),
+        reason=Reason(2, (), ("health", "relationships")),
         domain_reasons={
             "housing": (1, ("housing.unstable", "housing.runaway")),
             "health": (2, ("health.substances",)),
@@ -272,10 +275,10 @@ CASES = [
         completeness=(34, 32, 1, 1, 0, 0),
     ),
     Case(
-        "all-not-enough-info-leaves-every-domain-unknown-not-no",
+        "all-not-enough-info-leaves-every-domain-insufficient-not-no",
         everything(NEI),
-        overall=NO,  # the rules' fallback: nothing raised a concern (completeness shows why)
-        other_domains=UNK,
+        overall=NO,  # 1.0.0's fallback: nothing raised a concern (its domains say insufficient information)
+        other_domains=INS,
         other_indicators=UNK,
         reason=Reason(3),
         domain_reasons={d: (0, ()) for d in DOMAINS},
@@ -286,7 +289,7 @@ CASES = [
         "declined-everything",
         everything(DECL),
         overall=NO,
-        other_domains=UNK,
+        other_domains=INS,
         other_indicators=UNK,
         reason=Reason(3),
         domain_reasons={"coercion": (0, ())},
@@ -296,7 +299,7 @@ CASES = [
         "nothing-answered",
         {},
         overall=NO,
-        other_domains=UNK,
+        other_domains=INS,
         other_indicators=UNK,
         reason=Reason(3),
         completeness=(34, 0, 0, 0, 0, 34),
@@ -307,7 +310,7 @@ CASES = [
         | rate({"housing.caregiver_unsafe": NO, "housing.exchange": DECL, "trauma.witnessed_violence": POSS}),
         overall=NO,
         domains={"housing": NO, "trauma": POSS},
-        other_domains=UNK,
+        other_domains=INS,
         indicators={
             "housing.unstable": UNK,
             "housing.runaway": UNK,

@@ -9,11 +9,12 @@ Every expected value below was worked out by hand from the instrument, not copie
   `no_safe_place` or `stayed_away`), `work_to_pay` (after `owes_money`) and
   `someone_else_involved` (after `sex_for_things`); a hidden follow-up is `not_asked`;
 - the self-report allows the interview mode, so `not_enough_info` is an answer here;
-- domain and overall rules are the same as the practitioner tool's (see that golden file),
-  and reasons are expected the same way.
-
-The end of the file checks a small self-only instrument, written inline, where
-`not_enough_info` is refused.
+- domain and overall rules are the same as the practitioner tool's 1.0.0 (see that golden file):
+  a domain whose indicators are all unknown is `insufficient_information` (rule 0), while with
+  nothing known the overall result still falls back to no concern (1.1.0 concludes insufficient);
+- reasons are expected the same way: a domain reason names the domain's indicators at exactly the
+  domain's level, the overall reason the key indicators and domains at exactly the overall level,
+  and neither names anything for no concern.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from instruments.loader import BUNDLED_DIR
 from tests.scoring.golden import (
     CLEAR,
     DECL,
+    INS,
     NEI,
     NO,
     NOT_ASKED,
@@ -221,7 +223,7 @@ CASES = [
         domains={"trauma": CLEAR},
         other_domains=NO,
         indicators={"trauma.sexual_abuse": CLEAR},
-        reason=Reason(2, (), ("trauma",)),
+        reason=Reason(2),  # trauma is clear, above the overall level
         domain_reasons={"trauma": (1, ("trauma.sexual_abuse",))},
     ),
     Case(
@@ -286,7 +288,7 @@ CASES = [
         "declined-everything",
         ALL_DECLINED,
         overall=NO,
-        other_domains=UNK,
+        other_domains=INS,
         other_indicators=UNK,
         reason=Reason(3),
         domain_reasons={d: (0, ()) for d in DOMAINS},
@@ -308,7 +310,7 @@ CASES = [
         ALL_DECLINED | {"made_to_work": "yes"},
         overall=CLEAR,
         domains={"exploitation": CLEAR},
-        other_domains=UNK,
+        other_domains=INS,
         indicators={"exploitation.labor_forced": CLEAR},
         other_indicators=UNK,
         reason=Reason(1, ("exploitation.labor_forced",), ("exploitation",)),
@@ -319,7 +321,7 @@ CASES = [
         "not-enough-info-is-an-answer-because-interview-mode-is-allowed",
         ALL_NO | dict.fromkeys(("unsafe_at_home", "older_partner", "gifts", "kept_from_family", "keep_secret"), NEI),
         overall=NO,
-        domains={"relationships": UNK, "housing": NO},
+        domains={"relationships": INS, "housing": NO},
         other_domains=NO,
         indicators={"housing.caregiver_unsafe": UNK, "housing.exchange": UNK, "relationships.isolation": UNK},
         reason=Reason(3),
@@ -330,7 +332,7 @@ CASES = [
         "skipped-everything",
         {},
         overall=NO,
-        other_domains=UNK,
+        other_domains=INS,
         other_indicators=UNK,
         reason=Reason(3),
         completeness=(34, 0, 0, 0, 3, 31),
@@ -431,6 +433,3 @@ def test_check_answers_fills_in_not_asked_and_unanswered() -> None:
     assert values["someone_else_involved"] == NOT_ASKED
     assert values["no_safe_place"] is None
     assert set(values) == set(ALWAYS_SHOWN) | set(FOLLOW_UPS)
-
-
-# ---- a self-only instrument: `not_enough_info` is not an answer there ----

@@ -1,13 +1,18 @@
-"""Properties that hold for every bundled instrument and every valid set of answers (DESIGN §5).
+"""Properties that hold for every bundled instrument (every version) and every valid set of answers (DESIGN §5).
 
 - a more concerning answer never lowers any level (overall, any domain, any indicator);
 - declining, or not enough information, never raises one;
+- under `indicator_needs: every_answer` (the 1.1.0 instruments), removing information never turns
+  an indicator or a domain into no concern unless it already was; nor the overall level of the
+  brief screen. The other two 1.1.0 instruments have a gap there, pinned down below;
 - scoring is deterministic, whatever the order of the answers;
-- every reason points at an answer that was given and is visible, and completeness adds up.
+- every reason points at an answer that was given and is visible, names what stands at exactly the
+  level it gives, and names clauses of the rule that fired; completeness adds up.
 
 The strategy walks `visibility_order`, decides each item's visibility from the answers drawn so
 far (as the engine does), and for a visible item draws a valid answer, `declined`,
-`not_enough_info` where allowed, or nothing. Hidden items get no answer or `not_asked`.
+`not_enough_info` where allowed, or nothing; one answer set in four answers every shown item.
+Hidden items get no answer or `not_asked`.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import scoring
 from instruments.compiled import CompiledInstrument
 from instruments.expressions import Context
 from instruments.loader import BUNDLED_DIR
-from instruments.model import DECLINED, NOT_ASKED, NOT_ENOUGH_INFO, SPECIAL_ANSWERS
+from instruments.model import DECLINED, INSUFFICIENT, NOT_ASKED, NOT_ENOUGH_INFO, RESULT_LEVELS, SPECIAL_ANSWERS
 from scoring.result import LEVEL_RANK, ScoreResult
 
 BUNDLED = instruments.load_or_raise([BUNDLED_DIR]).all()
@@ -38,12 +43,12 @@ EXAMPLES = settings(
 CHOICE_TYPES = ("yes_no", "single_choice", "indicator_rating")
 
 
-BY_ID = {c.id: c for c in BUNDLED}
+BY_ID = {f"{c.id}@{c.version}": c for c in BUNDLED}  # every version: 1.0.0 stays for its screenings
 
 
 def each_instrument(test: Any) -> Any:
-    # parametrized by id, not by the compiled instrument: hypothesis prints the arguments of a
-    # failing example, and the instrument's repr is huge (a warning, so an error here)
+    # parametrized by id@version, not by the compiled instrument: hypothesis prints the arguments of
+    # a failing example, and the instrument's repr is huge (a warning, so an error here)
     return pytest.mark.parametrize("instrument_id", sorted(BY_ID))(test)
 
 
@@ -73,20 +78,29 @@ def value_strategy(instrument: CompiledInstrument, item_id: str) -> st.SearchStr
     if item.type == "date":
         return st.dates(datetime.date(1990, 1, 1), datetime.date(2040, 12, 31)).map(datetime.date.isoformat)
     limit = min(getattr(item, "max_length", 20), 20)
-    return st.text(max_size=limit)
+    # hypothesis also tries strings it finds in the code, such as 'not_asked': a text that is a
+    # special code is that code, not an informative answer
+    return st.text(max_size=limit).filter(lambda text: text not in SPECIAL_ANSWERS)
 
 
-def answer_strategy(instrument: CompiledInstrument, item_id: str, quiet: bool = False) -> st.SearchStrategy[Any]:
+def answer_strategy(
+    instrument: CompiledInstrument, item_id: str, quiet: bool = False, complete: bool = False
+) -> st.SearchStrategy[Any]:
     """Anything a visible item may get: a valid answer, declined, not enough info, or nothing.
 
     `quiet` leaves out the codes that imply any concern, so that answer sets near the thresholds
-    of the rules (where a single answer changes the overall level) come up often."""
-    special = [None, DECLINED] + ([NOT_ENOUGH_INFO] if allows_nei(instrument, item_id) else [])
+    of the rules (where a single answer changes the overall level) come up often; `complete` leaves
+    out the special answers and no answer, so that fully answered sets (where an instrument can
+    conclude no concern) come up often."""
+    special = [] if complete else [None, DECLINED] + ([NOT_ENOUGH_INFO] if allows_nei(instrument, item_id) else [])
     if instrument.items[item_id].type in CHOICE_TYPES:  # one draw: cheaper, and shrinks towards no answer
         codes = sorted(instrument.codes[item_id] or ())
         if quiet:
-            codes = [c for c in codes if not any((implied_ranks(instrument, item_id, c) or {"?": 1}).values())]
+            quiet_codes = [c for c in codes if not any((implied_ranks(instrument, item_id, c) or {"?": 1}).values())]
+            codes = quiet_codes if quiet_codes or special else codes
         return st.sampled_from([*special, *codes])
+    if complete:
+        return value_strategy(instrument, item_id)
     return st.one_of(st.sampled_from(special), value_strategy(instrument, item_id))
 
 
@@ -118,6 +132,7 @@ def answer_sets(draw: st.DrawFn, instrument: CompiledInstrument) -> dict[str, An
     values: dict[str, Any] = {}
     context = Context(values)
     mostly_quiet = draw(st.booleans())  # then about one item in eight may imply a concern
+    complete = draw(st.integers(0, 3)) == 0  # then every shown item gets an informative answer
     for item_id in instrument.visibility_order:
         condition = instrument.show_if.get(item_id)
         if condition is not None and not condition.truth(context):
@@ -126,7 +141,7 @@ def answer_sets(draw: st.DrawFn, instrument: CompiledInstrument) -> dict[str, An
             values[item_id] = NOT_ASKED
             continue
         quiet = mostly_quiet and draw(st.integers(0, 7)) > 0
-        value = draw(answer_strategy(instrument, item_id, quiet))
+        value = draw(answer_strategy(instrument, item_id, quiet, complete))
         if value is not None:
             answers[item_id] = value
         values[item_id] = value
@@ -219,6 +234,118 @@ def test_declining_never_raises_a_level(instrument_id: str, data: st.DataObject)
     assert lowered(after, before) == {}, f"{item_id}: {answers[item_id]!r} -> {replacement}"
 
 
+# Removing information: replacing informative answers by declined (or not enough information where
+# it is allowed), then deciding visibility again (a follow-up of a declined gate is hidden, a newly
+# shown item is unanswered). Under every_answer, an indicator is no concern only when every item
+# feeding it is settled, and a 1.1.0 domain only when all its indicators are no concern; so neither
+# can become no concern by losing information. The overall level of the brief screen cannot either.
+#
+# The practitioner tool and the self-report 1.1.0 can: their domain rule "possible concern when
+# any indicator is possible" fires before the "no concern only when every indicator is" rule, so a
+# possible domain hides that one of its indicators lost its (higher, or only) answer, and their
+# overall rule "insufficient when a domain is insufficient" sees no insufficient domain. Every
+# overall level these two turn into no concern must come from such a possible domain (the two
+# strict xfails below are hand-made cases of it).
+EVERY_ANSWER = sorted(k for k, c in BY_ID.items() if c.every_answer)
+POSSIBLE_DOMAIN_GAP = {"tellonce-practitioner-indicators@1.1.0", "tellonce-youth-self-report@1.1.0"}
+
+
+def without_information(instrument: CompiledInstrument, answers: dict[str, Any], data: st.DataObject) -> dict[str, Any]:
+    """`answers` with a drawn, non-empty set of its informative answers declined or not known."""
+    given_ = sorted(k for k, v in answers.items() if informative(v))
+    removed = data.draw(st.lists(st.sampled_from(given_), min_size=1, unique=True), label="removed")
+    changed = dict(answers)
+    for item_id in removed:
+        specials = [DECLINED, NOT_ENOUGH_INFO] if allows_nei(instrument, item_id) else [DECLINED]
+        changed[item_id] = data.draw(st.sampled_from(specials), label=item_id)
+    return keep_visible(instrument, changed)
+
+
+def became_no_concern(before: ScoreResult, after: ScoreResult) -> dict[str, tuple[str, str]]:
+    b, a = levels(before), levels(after)
+    return {k: (b[k], a[k]) for k in b if a[k] == "no_concern" and b[k] != "no_concern"}
+
+
+def possible_domain_lost_information(before: ScoreResult, after: ScoreResult) -> bool:
+    """Some domain is at possible concern after, with an unknown indicator or a higher level before."""
+    return any(
+        domain.level == "possible_concern"
+        and (
+            any(after.indicator(i.id).level == "unknown" for i in after.indicators if i.domain == domain.id)
+            or before.domain(domain.id).level != "possible_concern"
+        )
+        for domain in after.domains
+    )
+
+
+@pytest.mark.parametrize("instrument_id", EVERY_ANSWER)
+@EXAMPLES
+@given(data=st.data())
+def test_removing_information_never_concludes_no_concern(instrument_id: str, data: st.DataObject) -> None:
+    instrument = BY_ID[instrument_id]
+    answers = data.draw(answer_sets(instrument), label="answers")
+    if not any(informative(v) for v in answers.values()):
+        return
+    changed = without_information(instrument, answers, data)
+    before, after = scoring.score(instrument, answers), scoring.score(instrument, changed)
+    concluded = became_no_concern(before, after)
+    if "overall" in concluded and instrument_id in POSSIBLE_DOMAIN_GAP:
+        assert possible_domain_lost_information(before, after), concluded
+        del concluded["overall"]
+    assert concluded == {}
+
+
+def test_the_1_0_0_practitioner_tool_concludes_no_concern_when_information_is_removed() -> None:
+    """Why 1.1.0 exists: under 1.0.0 a clear key indicator rated 'not enough information' instead
+    leaves its domain "no concern" (one rated line is enough) and the overall result no concern."""
+    v100 = BY_ID["tellonce-practitioner-indicators@1.0.0"]
+    v110 = BY_ID["tellonce-practitioner-indicators@1.1.0"]
+    every_line_no = {f"rate_{i.replace('.', '_')}": "no_concern" for i in v100.all_indicators}
+    answers = every_line_no | {"rate_housing_exchange": "clear_concern"}
+    removed = every_line_no | {"rate_housing_exchange": NOT_ENOUGH_INFO}
+
+    before, after = scoring.score(v100, answers), scoring.score(v100, removed)
+    assert (before.overall, before.domain("housing").level) == ("clear_concern", "clear_concern")
+    assert (after.overall, after.domain("housing").level) == ("no_concern", "no_concern")
+    assert became_no_concern(before, after) == {
+        "overall": ("clear_concern", "no_concern"),
+        "domain housing": ("clear_concern", "no_concern"),
+    }
+    # 1.1.0, the same answers: the line is unknown, so the housing domain and the result are insufficient
+    after = scoring.score(v110, removed)
+    assert (after.overall, after.domain("housing").level) == (INSUFFICIENT, INSUFFICIENT)
+    assert after.reason.indicators == ("housing.exchange",) and after.reason.domains == ("housing",)
+
+
+GAP = pytest.mark.xfail(
+    strict=True,
+    reason="1.1.0 rules: a possible domain hides an indicator that lost its answer, and overall "
+    "'insufficient' looks only at insufficient domains (see the comment above EVERY_ANSWER)",
+)
+
+
+@GAP
+def test_1_1_0_practitioner_a_clear_key_line_not_known_must_not_give_no_concern() -> None:
+    instrument = BY_ID["tellonce-practitioner-indicators@1.1.0"]
+    every_line_no = {f"rate_{i.replace('.', '_')}": "no_concern" for i in instrument.all_indicators}
+    answers = every_line_no | {"rate_housing_runaway": "possible_concern", "rate_housing_exchange": "clear_concern"}
+    assert scoring.score(instrument, answers).overall == "clear_concern"
+    # the key line is now unknown and the housing domain possible (housing.runaway): today, no concern
+    removed = answers | {"rate_housing_exchange": NOT_ENOUGH_INFO}
+    assert scoring.score(instrument, removed).overall != "no_concern"
+
+
+@GAP
+def test_1_1_0_self_report_declining_the_clear_answer_of_a_domain_must_not_give_no_concern() -> None:
+    instrument = BY_ID["tellonce-youth-self-report@1.1.0"]
+    all_no = {i: "no" for i in instrument.visibility_order if i not in instrument.show_if}
+    answers = all_no | {"unwanted_touch": "not_sure", "hurt_by_caregiver": "yes"}
+    assert scoring.score(instrument, answers).overall == "possible_concern"  # one clear domain: trauma
+    # trauma.physical_abuse is now unknown and trauma possible (trauma.sexual_abuse): today, no concern
+    removed = answers | {"hurt_by_caregiver": DECLINED}
+    assert scoring.score(instrument, removed).overall != "no_concern"
+
+
 @each_instrument
 @EXAMPLES
 @given(data=st.data())
@@ -244,11 +371,19 @@ def test_reasons_point_at_visible_informative_answers(instrument_id: str, data: 
     shown = visible_items(instrument, answers)
     indicator_levels = {i.id: i.level for i in result.indicators}
 
-    assert result.overall in ("no_concern", "possible_concern", "clear_concern")
+    values = scoring.check_answers(instrument, answers)
+    indicator_levels = {i.id: i.level for i in result.indicators}
+
+    assert result.overall in RESULT_LEVELS
     assert [i.id for i in result.indicators] == list(instrument.all_indicators)
     for indicator in result.indicators:
         feeding = {f.item_id for f in instrument.feeds[indicator.id]}
-        assert (indicator.level == "unknown") == (not indicator.evidence), indicator
+        if indicator.level == "unknown":
+            assert not indicator.evidence, indicator
+        elif not indicator.evidence:
+            # only under every_answer: no concern because the answers given hid every item feeding it
+            assert instrument.every_answer and indicator.level == "no_concern", indicator
+            assert all(values[i] == NOT_ASKED for i in feeding), indicator
         for evidence in indicator.evidence:
             assert evidence.item_id in shown, evidence
             assert evidence.item_id in feeding, evidence
@@ -259,14 +394,40 @@ def test_reasons_point_at_visible_informative_answers(instrument_id: str, data: 
     assert [d.id for d in result.domains] == list(instrument.domain_indicators)
     for domain in result.domains:
         members = instrument.domain_indicators[domain.id]
-        assert set(domain.reason.indicators) <= set(members), domain
-        assert all(indicator_levels[i] == domain.level for i in domain.reason.indicators), domain
-        assert (domain.level == "unknown") == all(indicator_levels[i] == "unknown" for i in members)
-        assert (domain.reason.rule == 0) == (domain.level == "unknown")
+        nothing_known = all(indicator_levels[i] == "unknown" for i in members)
+        assert (domain.reason.rule == 0) == nothing_known, domain
+        if nothing_known:
+            assert (domain.level, domain.reason.indicators, domain.reason.clauses) == (INSUFFICIENT, (), ()), domain
+            continue
+        rule = instrument.definition.scoring.domain[domain.reason.rule - 1]
+        assert rule.level == domain.level
+        wanted = {"no_concern": None, INSUFFICIENT: "unknown"}.get(domain.level, domain.level)
+        assert domain.reason.indicators == tuple(i for i in members if indicator_levels[i] == wanted), domain
+        assert_clauses_of(rule.when, domain.reason.clauses)
 
-    assert set(result.reason.indicators) <= instrument.key_indicators
-    assert set(result.reason.domains) <= set(instrument.domain_indicators)
-    assert result.reason.rule >= 1
+    rule = instrument.definition.scoring.overall[result.reason.rule - 1]
+    assert result.reason.rule >= 1 and rule.level == result.overall
+    key_level = "unknown" if result.overall == INSUFFICIENT else result.overall
+    concluded = result.overall != "no_concern"
+    keys = instrument.key_indicators_in_order
+    assert result.reason.indicators == tuple(i for i in keys if concluded and indicator_levels[i] == key_level)
+    assert result.reason.domains == tuple(d.id for d in result.domains if concluded and d.level == result.overall)
+    assert_clauses_of(rule.when, result.reason.clauses)
+
+    for section in instrument.definition.sections:
+        section_values = [values[i] for i in shown if instrument.items[i].section == section.id]
+        skipped = bool(section_values) and not any(informative(v) for v in section_values)
+        assert (section.id in result.skipped_sections) == skipped, section.id
+
+
+def assert_clauses_of(when: str | None, clauses: tuple[Any, ...]) -> None:
+    """A rule without a condition names no clause; one with a condition names true parts of it."""
+    if when is None:
+        assert clauses == ()
+        return
+    assert clauses, when
+    for clause in clauses:
+        assert clause.source in when, (clause, when)
 
 
 @each_instrument

@@ -1,0 +1,217 @@
+"""A screening where too little is known reads "Not enough information to conclude" on every staff
+surface, never "No concern": result, review, dashboard and its filter, the youth's record, the
+referral summary and its PDF, and the aggregate report. Also: the reason names the clause that fired,
+a sum instrument shows its total and threshold, and skipped sections are listed."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from instruments.loader import load_registry
+from tests.app.conftest import World, bearer, sign_in
+
+PRACTITIONER, SELF_REPORT, BRIEF = (
+    "tellonce-practitioner-indicators",
+    "tellonce-youth-self-report",
+    "tellonce-brief-screen",
+)
+REGISTRY = load_registry()[0]
+INSUFFICIENT_BADGE = '<span class="level level-insufficient_information">Not enough information to conclude</span>'
+NO_CONCERN_BADGE = '<span class="level level-no_concern">No concern</span>'
+
+
+def _everything(instrument_id: str, code: str, **overrides: str) -> dict[str, str]:
+    """`code` for every item shown whatever the answers (no show_if), with `overrides`."""
+    compiled = REGISTRY.get(instrument_id, "1.1.0")
+    assert compiled is not None
+    answers = {i: code for i in compiled.visibility_order if i not in compiled.show_if}
+    return {**answers, **overrides}
+
+
+def _completed(
+    client: TestClient, auth: dict[str, str], instrument_id: str, mode: str, answers: dict[str, Any], **start: str
+) -> tuple[str, str, dict[str, Any]]:
+    """A youth and a completed screening of it through the API: (youth id, screening id, completion)."""
+    youth = client.post(
+        "/api/v1/youth",
+        headers=auth,
+        json={"given_name": "Rowan", "family_name": "Synthetic", "birth_date": "2009-05-06", "case_number": "SY-0001"},
+    )
+    assert youth.status_code == 201, youth.text
+    youth_id = youth.json()["id"]
+    started = client.post(
+        "/api/v1/screenings",
+        headers=auth,
+        json={"youth_id": youth_id, "instrument_id": instrument_id, "mode": mode, **start},
+    )
+    assert started.status_code == 201, started.text
+    screening = started.json()
+    assert screening["instrument_version"] == "1.1.0"
+    saved = client.put(
+        f"/api/v1/screenings/{screening['id']}/answers",
+        headers=auth,
+        json={"version": screening["version"], "answers": answers},
+    )
+    assert saved.status_code == 200, saved.text
+    done = client.post(
+        f"/api/v1/screenings/{screening['id']}/complete", headers=auth, json={"version": saved.json()["version"]}
+    )
+    assert done.status_code == 200, done.text
+    return youth_id, screening["id"], done.json()
+
+
+def _overall(html: str) -> str:
+    """The overall heading of a result page or a summary."""
+    match = re.search(r'<h2 id="(?:overall-heading|s-overall)">(.*?)</h2>', html, re.S)
+    assert match, "the page has an overall heading"
+    return match.group(1)
+
+
+def test_all_unknown_practitioner_rating_is_insufficient_on_every_staff_page(client: TestClient, world: World) -> None:
+    agency = world.agency()
+    screener = world.user(agency)
+    auth = bearer(client, screener)
+    youth_id, screening_id, done = _completed(
+        client, auth, PRACTITIONER, "practitioner", _everything(PRACTITIONER, "not_enough_info")
+    )
+    assert done["overall_level"] == "insufficient_information"
+    sign_in(client, screener)
+
+    result = client.get(f"/screenings/{screening_id}/result").text
+    assert INSUFFICIENT_BADGE in _overall(result) and "No concern" not in _overall(result)
+    assert "This is not a &#39;no concern&#39; result." in result
+    assert NO_CONCERN_BADGE not in result  # no domain reads "no concern" either
+    assert result.count('<span class="level level-insufficient_information">') == 1 + 8  # overall and 8 domains
+    assert "8 domains have too little information to conclude: Housing and caregiving, Prior abuse" in result
+    assert "Rate the lines marked &#39;not enough information&#39; again within 30 days" in result  # next steps
+
+    dashboard = client.get("/").text
+    assert INSUFFICIENT_BADGE in dashboard and NO_CONCERN_BADGE not in dashboard
+    assert screening_id in client.get("/?level=insufficient_information").text
+    assert screening_id not in client.get("/?level=no_concern").text
+    assert INSUFFICIENT_BADGE in client.get(f"/youth/{youth_id}").text  # the youth's timeline
+
+    summary = client.get(f"/screenings/{screening_id}/summary").text
+    assert INSUFFICIENT_BADGE in _overall(summary) and "This is not a &#39;no concern&#39; result." in summary
+    assert "Skipped, or no information given: Housing and caregiving" in summary
+
+    sign_in(client, world.user(agency, "supervisor"))
+    report = client.get("/reports").text  # its own category in the chart legend (counts: tests/app/test_reports.py)
+    assert "Not enough information to conclude" in report and "No concern" in report
+
+
+def test_the_pdf_says_not_enough_information(client: TestClient, world: World) -> None:
+    from weasyprint import HTML
+
+    from app.deps import get_keys
+    from app.exports import summary
+    from tests.app.test_summary import _pdf_text
+
+    agency = world.agency()
+    screener = world.user(agency)
+    auth = bearer(client, screener)
+    _, screening_id, _ = _completed(client, auth, BRIEF, "practitioner", _everything(BRIEF, "not_enough_info"))
+    sign_in(client, screener)
+    response = client.get(f"/screenings/{screening_id}/summary.pdf")
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    built = summary.build(world.session, get_keys(), REGISTRY, screener, screening_id)
+    text = " ".join(
+        _pdf_text(HTML(string=summary.html(built, pdf=True), url_fetcher=summary._no_fetch).render()).split()
+    )
+    assert "Result: Not enough information to conclude" in text
+    assert "This is not a 'no concern' result." in text
+    assert "Questions answered 'yes': 0" in text and "Possible concern: at least 1" in text
+    assert "Result: No concern" not in text
+
+
+def test_all_declined_check_in_is_insufficient(client: TestClient, world: World) -> None:
+    agency = world.agency()
+    screener = world.user(agency)
+    auth = bearer(client, screener)
+    _, screening_id, done = _completed(client, auth, SELF_REPORT, "interview", _everything(SELF_REPORT, "declined"))
+    assert done["overall_level"] == "insufficient_information"
+    sign_in(client, screener)
+    result = client.get(f"/screenings/{screening_id}/result").text
+    assert INSUFFICIENT_BADGE in _overall(result)
+    assert "Skipped, or no information given: Where you live, Things from before" in result
+
+
+def test_a_skipped_section_is_never_no_concern(client: TestClient, world: World) -> None:
+    agency = world.agency()
+    screener = world.user(agency)
+    auth = bearer(client, screener)
+    personal = ("pictures", "sex_for_things", "pushed_to_others")
+    answers = _everything(SELF_REPORT, "no", **dict.fromkeys(personal, "declined"))
+    _, screening_id, done = _completed(client, auth, SELF_REPORT, "interview", answers)
+    assert done["overall_level"] == "insufficient_information"
+    sign_in(client, screener)
+    for page in (f"/screenings/{screening_id}/result", f"/screenings/{screening_id}/summary"):
+        html = client.get(page).text
+        heading = re.search(r"<h3[^>]*>Exploitation, sexual and labor: (.*?)</h3>", html, re.S)
+        assert (
+            heading
+            and "Not enough information to conclude" in heading.group(1)
+            and "No concern" not in heading.group(1)
+        )
+        assert "Skipped, or no information given: Personal things" in html, page
+        assert "The young person answered questions in this area" not in html
+
+
+def test_the_reason_names_the_clause_that_fired(client: TestClient, world: World) -> None:
+    agency = world.agency()
+    screener = world.user(agency)
+    auth = bearer(client, screener)
+    answers = _everything(
+        PRACTITIONER, "no_concern", rate_housing_unstable="clear_concern", rate_coercion_threats="clear_concern"
+    )
+    _, screening_id, done = _completed(client, auth, PRACTITIONER, "practitioner", answers)
+    assert done["overall_level"] == "clear_concern"
+    sign_in(client, screener)
+    result = client.get(f"/screenings/{screening_id}/result").text
+    assert "2 domains are at clear concern (this rule needs at least 2): Housing and caregiving, Coercion" in result
+    assert "Domains at this level: Housing and caregiving, Coercion" in result
+
+
+def test_a_sum_instrument_shows_its_total_and_threshold(client: TestClient, world: World) -> None:
+    agency = world.agency()
+    screener = world.user(agency)
+    auth = bearer(client, screener)
+    answers = _everything(BRIEF, "no", nowhere_to_sleep="yes")
+    _, screening_id, done = _completed(client, auth, BRIEF, "practitioner", answers)
+    assert done["overall_level"] == "possible_concern"
+    sign_in(client, screener)
+    result = client.get(f"/screenings/{screening_id}/result").text
+    assert "Questions answered &#39;yes&#39;: <strong>1</strong>" in result
+    assert "Possible concern: at least 1" in result
+    assert "Questions answered &#39;yes&#39;: 1 (this rule needs at least 1)" in result  # the clause that fired
+
+
+def test_the_review_page_warns_when_most_lines_carry_no_information(client: TestClient, world: World) -> None:
+    agency = world.agency()
+    screener = world.user(agency)
+    auth = bearer(client, screener)
+    youth = client.post(
+        "/api/v1/youth",
+        headers=auth,
+        json={"given_name": "Kai", "family_name": "Synthetic", "birth_date": "2010-01-02", "case_number": "SY-0002"},
+    ).json()
+    started = client.post(
+        "/api/v1/screenings",
+        headers=auth,
+        json={"youth_id": youth["id"], "instrument_id": PRACTITIONER, "mode": "practitioner"},
+    ).json()
+    answers = {"rate_housing_unstable": "no_concern", "rate_housing_runaway": "not_enough_info"}
+    saved = client.put(
+        f"/api/v1/screenings/{started['id']}/answers",
+        headers=auth,
+        json={"version": started["version"], "answers": answers},
+    )
+    assert saved.status_code == 200
+    sign_in(client, screener)
+    review = client.get(f"/screenings/{started['id']}/review").text
+    assert "33 of 34 lines carry no information" in review
+    assert "the result will most likely be 'Not enough information to conclude'" in unescape(review)
