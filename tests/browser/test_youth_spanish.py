@@ -65,7 +65,7 @@ def test_spanish_check_in_chosen_on_the_welcome_page(page: Page, phone: Page, li
 
     # The youth answered in Spanish; the staff member reads English, so the result reads in English.
     staff.goto(f"/screenings/{screening_id}/result")
-    expect(staff.get_by_text("Language: es")).to_be_visible()
+    expect(staff.get_by_text("Language the questions were asked in: Spanish")).to_be_visible()
     expect(staff.locator("#d-housing")).to_contain_text("Housing and caregiving")
     expect(staff.locator("#d-housing")).to_contain_text("Do you feel unsafe with anyone you live with? → Not sure")
     expect(staff.locator("#d-housing")).not_to_contain_text("Vivienda y cuidado")
