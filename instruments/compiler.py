@@ -93,7 +93,11 @@ def compile_instrument(definition: Instrument, source: Source) -> tuple[Compiled
         in_domain_rule=True,
     )
     overall_scope = Scope(
-        items=infos, sections=sections, indicators=indicator_table, domains=frozenset(d.id for d in definition.domains)
+        items=infos,
+        sections=sections,
+        indicators=indicator_table,
+        domains=frozenset(d.id for d in definition.domains),
+        domain_order=tuple(d.id for d in definition.domains),
     )
     total = None
     if definition.scoring.total is not None:

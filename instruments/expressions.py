@@ -59,6 +59,7 @@ class Scope:
     domains: frozenset[str] | None = None
     in_domain_rule: bool = False
     total: Expression | None = None  # what `total()` reads, in overall rules
+    domain_order: tuple[str, ...] = ()  # the domains in the order of the definition
 
 
 @dataclass(frozen=True)
@@ -267,9 +268,14 @@ class _Compiler:
             right = node.comparators[0]
             ordering = ORDERING.get(type(first_op))
             if ordering is not None and isinstance(right, ast.Constant) and type(right.value) in (int, float):
-                # the common `count(...) >= 2`: no need for the general comparison's checks
+                # the common `count(...) >= 2`: a number (true and false count as 1 and 0, as in the
+                # general comparison) needs none of the general comparison's checks
                 bound = right.value
-                return lambda ctx: type(v := first(ctx)) in (int, float) and ordering(v, bound)
+                return lambda ctx: (
+                    bool(ordering(v, bound))
+                    if isinstance(v := first(ctx), (int, float))
+                    else compare_values(first_op, v, bound)
+                )
             return lambda ctx: compare_values(first_op, first(ctx), second(ctx))
 
         def chain(ctx: Context) -> bool:
@@ -524,4 +530,5 @@ class _Compiler:
 
     @property
     def all_domains(self) -> tuple[str, ...]:
-        return tuple(sorted(self.scope.domains or ()))
+        """The domains in the order of the definition (what a clause lists them in)."""
+        return self.scope.domain_order or tuple(sorted(self.scope.domains or ()))

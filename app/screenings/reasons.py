@@ -72,6 +72,12 @@ def clause_text(
             }
         else:
             head = ngettext("%(n)d domain", "%(n)d domains", n) % {"n": n}
+    elif collection == "indicators" and wanted_levels == ["unknown"]:
+        head = ngettext(
+            "%(n)d indicator has too little information to conclude",
+            "%(n)d indicators have too little information to conclude",
+            n,
+        ) % {"n": n}
     elif collection == "indicators":
         key = bool(filters.get("key"))
         if key:

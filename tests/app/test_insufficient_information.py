@@ -87,6 +87,7 @@ def test_all_unknown_practitioner_rating_is_insufficient_on_every_staff_page(cli
     assert NO_CONCERN_BADGE not in result  # no domain reads "no concern" either
     assert result.count('<span class="level level-insufficient_information">') == 1 + 8  # overall and 8 domains
     assert "8 domains have too little information to conclude: Housing and caregiving, Prior abuse" in result
+    assert "34 indicators have too little information to conclude: No safe, stable place to live;" in result
     assert "Rate the lines marked &#39;not enough information&#39; again within 30 days" in result  # next steps
 
     dashboard = client.get("/").text

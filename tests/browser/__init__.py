@@ -27,6 +27,8 @@ import json
 import os
 import re
 import subprocess
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -208,3 +210,17 @@ def _describe(label: str, url: str, version: str, violations: list[dict[str, Any
         if len(v["nodes"]) > 5:
             lines.append(f"    ... and {len(v['nodes']) - 5} more")
     return "\n".join(lines)
+
+
+def api(live_server: LiveServer, method: str, path: str, token: str | None = None, body: Any = None) -> Any:
+    """Call the live server's JSON API (with no token: the OAuth2 password flow, which takes a form)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    if token is None:  # the OAuth2 password flow takes a form
+        data = urllib.parse.urlencode(body).encode()
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    else:
+        data = json.dumps(body).encode() if body is not None else None
+        headers["Content-Type"] = "application/json"
+    request = urllib.request.Request(live_server.at(path), data=data, method=method, headers=headers)  # noqa: S310
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (the test's own local server)
+        return json.loads(response.read())

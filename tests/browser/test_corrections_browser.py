@@ -6,47 +6,29 @@ are made here through the API, so the shared demo data stays as it was.
 
 from __future__ import annotations
 
-import json
-import urllib.parse
-import urllib.request
-from typing import Any
-
 from playwright.sync_api import Page, expect
 
 from app.demo import DEMO_PASSWORD
-from tests.browser import LiveServer, check_accessibility, login, screenshot, watch_console
+from tests.browser import LiveServer, api, check_accessibility, login, screenshot, watch_console
 
 SCREENER = "screener@riverbend.example.org"
 PRACTITIONER = "tellonce-practitioner-indicators"
 
 
-def _api(live_server: LiveServer, method: str, path: str, token: str | None = None, body: Any = None) -> Any:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    if token is None:  # the OAuth2 password flow takes a form
-        data = urllib.parse.urlencode(body).encode()
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
-    else:
-        data = json.dumps(body).encode() if body is not None else None
-        headers["Content-Type"] = "application/json"
-    request = urllib.request.Request(live_server.at(path), data=data, method=method, headers=headers)  # noqa: S310
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (the test's own local server)
-        return json.loads(response.read())
-
-
 def _screenings(live_server: LiveServer) -> tuple[str, str, str]:
     """A new synthetic youth with one completed screening and one draft; returns (youth, completed, draft) ids."""
-    token = _api(live_server, "POST", "/api/v1/auth/token", body={"username": SCREENER, "password": DEMO_PASSWORD})
+    token = api(live_server, "POST", "/api/v1/auth/token", body={"username": SCREENER, "password": DEMO_PASSWORD})
     token = token["access_token"]
     youth = {"given_name": "Robin", "family_name": "Browsercase", "birth_date": "2011-02-03", "case_number": "BR-77"}
-    youth_id = _api(live_server, "POST", "/api/v1/youth", token, youth)["id"]
+    youth_id = api(live_server, "POST", "/api/v1/youth", token, youth)["id"]
     start = {"youth_id": youth_id, "instrument_id": PRACTITIONER, "mode": "practitioner"}
-    done = _api(live_server, "POST", "/api/v1/screenings", token, start)
+    done = api(live_server, "POST", "/api/v1/screenings", token, start)
     answers = {"rate_coercion_debt": "clear_concern", "rate_housing_unstable": "possible_concern"}
-    saved = _api(
+    saved = api(
         live_server, "PUT", f"/api/v1/screenings/{done['id']}/answers", token, {"version": 1, "answers": answers}
     )
-    _api(live_server, "POST", f"/api/v1/screenings/{done['id']}/complete", token, {"version": saved["version"]})
-    draft = _api(live_server, "POST", "/api/v1/screenings", token, start)
+    api(live_server, "POST", f"/api/v1/screenings/{done['id']}/complete", token, {"version": saved["version"]})
+    draft = api(live_server, "POST", "/api/v1/screenings", token, start)
     return youth_id, done["id"], draft["id"]
 
 

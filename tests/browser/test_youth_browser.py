@@ -353,4 +353,4 @@ def test_english_check_in_on_a_phone_from_link_to_explained_result(
     assert facts["Prefer not to answer"] == "4", facts
     given = [i for i in answered if ENGLISH_ANSWERS[i] != EN.decline]
     assert facts["Answered"] == f"{len(given)} of 34", (facts, answered)
-    expect(staff.get_by_text("Language: en")).to_be_visible()
+    expect(staff.get_by_text("Language the questions were asked in: English")).to_be_visible()

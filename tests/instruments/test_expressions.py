@@ -88,6 +88,33 @@ def test_membership_both_ways(source: str, values: dict[str, Any], expected: boo
     assert run(source, values) is expected
 
 
+@pytest.mark.parametrize(
+    ("source", "values", "expected"),
+    [
+        # true and false are 1 and 0 to a comparison, whichever side the number is written on
+        ("answered(hours) >= 1", {"hours": 3}, True),
+        ("1 <= answered(hours)", {"hours": 3}, True),
+        ("answered(hours) >= 1", {}, False),
+        ("answered(hours) == 1", {"hours": 3}, True),
+        ("answered(hours) == 0", {}, True),
+        ("answered(hours) != 1", {}, True),
+        ("answered(hours) > 0.5", {"hours": 3}, True),
+        ("any(items, answer='no') == 1", {"safe": "no"}, True),
+        ("any(items, answer='no') == 1", {"safe": "yes"}, False),
+        ("answered(hours) + 0 >= 1", {"hours": 3}, True),
+        ("answered(hours) == true", {"hours": 3}, True),
+        # a number on the right against anything else: as the general comparison
+        ("boss >= 1", {"boss": "x"}, False),
+        ("boss != 1", {"boss": "x"}, True),
+        ("hours >= 1", {}, False),
+        ("hours != 1", {}, False),
+        ("hours >= 1", {"hours": 1.0}, True),
+    ],
+)
+def test_a_number_on_the_right_compares_as_on_the_left(source: str, values: dict[str, Any], expected: bool) -> None:
+    assert run(source, values) is expected
+
+
 def test_membership_in_a_single_choice_answer_is_not_a_substring_test() -> None:
     assert run("'no' in slept", {"slept": "not_sure"}) is False
 
@@ -196,6 +223,24 @@ def test_aggregates_over_indicators_and_domains(
     source: str, scope: Scope, among: tuple[str, ...], expected: Any
 ) -> None:
     assert run(source, {}, scope, among) == expected
+
+
+def test_a_clause_lists_the_domains_it_counted_in_the_order_of_the_definition() -> None:
+    """work before housing, as an instrument may define them (not the alphabet)."""
+    scope = Scope(ITEMS, SECTIONS, INDICATORS, DOMAINS, domain_order=("work", "housing"))
+    expression = compile_expression(
+        "count(domains, level=['possible_concern', 'clear_concern']) >= 2 or any(domains)", scope
+    )
+    context = Context({}, LEVELS, DOMAIN_LEVELS, tuple(INDICATORS))
+    counted, every = expression.parts
+    assert counted.members is not None and every.members is not None
+    assert (counted.collection, counted.members(context), counted.op, counted.bound) == (
+        "domains",
+        ("work", "housing"),
+        ">=",
+        2.0,
+    )
+    assert every.members(context) == ("work", "housing")
 
 
 def test_level_and_domain_level() -> None:

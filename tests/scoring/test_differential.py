@@ -10,8 +10,10 @@ their clauses, skipped sections, the total and its thresholds, completeness.
 The inline instruments of tests/app are read from their source with `ast` rather than imported,
 so that these tests do not depend on the application package.
 
-Two disagreements are known, each pinned by a strict xfail at the end: the order of the domains a
-clause counted, and a true or false compared with a number written on the right.
+No disagreement is known, and the comparison hides none: every field is compared as it is, in
+the order it is listed. Two tests at the end pin what once disagreed: the domains a clause counted
+are listed in the order of the definition (as reason.domains lists them), and a true or false
+compared with a number written on the right counts as 1 or 0, as it does written on the left.
 """
 
 from __future__ import annotations
@@ -231,21 +233,12 @@ DIFFERENTIAL = settings(
 )
 
 
-def engine_view(result: ScoreResult, instrument: CompiledInstrument) -> dict[str, Any]:
+def engine_view(result: ScoreResult) -> dict[str, Any]:
     """The engine's result in the reference's terms."""
-    order = {d.id: n for n, d in enumerate(instrument.definition.domains)}
-
-    def members(clause: Any) -> tuple[str, ...]:
-        # The engine lists the domains a clause counted in alphabetical order, the reference (like
-        # reason.domains) in the order of the definition: compared as sets here, and order is
-        # checked by test_domain_members_of_a_clause_follow_the_definition (a known disagreement).
-        if clause.collection == "domains":
-            return tuple(sorted(clause.members, key=order.__getitem__))
-        return tuple(clause.members)
 
     def clauses(reason: Any) -> tuple[reference.Clause, ...]:
         return tuple(
-            reference.Clause(c.source, c.collection, members(c), c.value, c.op, c.bound) for c in reason.clauses
+            reference.Clause(c.source, c.collection, tuple(c.members), c.value, c.op, c.bound) for c in reason.clauses
         )
 
     def reason(r: Any) -> reference.Reason:
@@ -281,7 +274,7 @@ def reference_view(result: reference.Result) -> dict[str, Any]:
 
 def differences(instrument: CompiledInstrument, answers: dict[str, Any]) -> dict[str, Any]:
     """Every field where the engine and the reference disagree, as (engine, reference)."""
-    engine = engine_view(scoring.score(instrument, answers), instrument)
+    engine = engine_view(scoring.score(instrument, answers))
     expected = reference_view(reference.score(instrument.definition, answers))
     found: dict[str, Any] = {}
     for field, value in engine.items():
@@ -402,13 +395,8 @@ def test_exercise_cases(
     assert differences(instrument, answers) == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the engine lists the domains a clause counted alphabetically "
-    "(instruments.expressions sorts the domain ids), while reason.domains and every other list "
-    "of the result follow the order of the definition",
-)
 def test_domain_members_of_a_clause_follow_the_definition() -> None:
+    """trauma comes before signs in the definition (and after it in the alphabet)."""
     instrument = INSTRUMENTS["tellonce-practitioner-indicators@1.1.0"]
     ratings = {f"rate_{i.replace('.', '_')}": "no_concern" for i in instrument.all_indicators}
     result = scoring.score(
@@ -418,19 +406,33 @@ def test_domain_members_of_a_clause_follow_the_definition() -> None:
     (clause,) = result.reason.clauses
     assert (clause.source, clause.value, clause.bound) == ("count(domains, level='clear_concern') >= 2", 2.0, 2.0)
     assert clause.members == ("trauma", "signs")
+    assert (
+        differences(
+            instrument, ratings | {"rate_trauma_sexual_abuse": "clear_concern"} | {"rate_signs_fear": "clear_concern"}
+        )
+        == {}
+    )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the engine compares a value with a number written on the right through a shortcut that "
-    "takes only int and float (instruments.expressions, _Compiler.compare), so `answered(x) >= 1` "
-    "and `any(...) == 1` are false where `1 <= answered(x)`, `answered(x) + 0 >= 1` and "
-    "`answered(x) == true` are true",
+@pytest.mark.parametrize(
+    "condition",
+    [
+        "answered(hours) >= 1",
+        "any(items, answer='no') == 1",
+        "1 <= answered(hours)",
+        "answered(hours) + 0 >= 1",
+        "answered(hours) == true",
+    ],
 )
-@pytest.mark.parametrize("condition", ["answered(hours) >= 1", "any(items, answer='no') == 1"])
 def test_a_true_or_false_compared_with_a_number_on_the_right(condition: str) -> None:
+    """True counts as 1 however the comparison is written (the number on the right once took a
+    shortcut that saw only int and float, and was false)."""
     instrument, problems = instruments.load_text(edit(("sum(weights) >= 1", condition)))
     assert instrument is not None, problems
     answers = {"slept_elsewhere": "no", "hours": 10}
     assert reference.score(instrument.definition, answers).overall == "possible_concern"
+    assert scoring.score(instrument, answers).overall == "possible_concern"
     assert differences(instrument, answers) == {}
+    # and false counts as 0: with nothing answered the condition does not hold
+    assert scoring.score(instrument, {}).overall != "possible_concern"
+    assert differences(instrument, {}) == {}

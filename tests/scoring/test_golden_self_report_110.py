@@ -13,10 +13,12 @@ Every expected value below was worked out by hand from the instrument, not copie
   be no concern; an indicator fed only by follow-ups that its gates' answers hid is no concern;
 - domain and overall rules as the practitioner tool 1.1.0 (see test_golden_practitioner_110.py):
   domains 1 clear, 2 possible, 3 no concern when all are, 4 insufficient; overall 1 clear, 2
-  possible, 3 insufficient when a domain is, 4 no concern;
+  possible, 3 insufficient when a domain is insufficient or an indicator is unknown (so an
+  unsettled question under a possible area is never "no concern"), 4 no concern;
 - a section is skipped when it had a question shown and not one informative answer.
 
-Reasons name what stands at exactly their level (see test_golden_brief_110.py).
+Reasons name what stands at exactly their level (see test_golden_brief_110.py); the clauses of
+rule 3 name the insufficient domains and the unknown indicators, in definition order.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from tests.scoring.golden import (
     expect_params,
 )
 from tests.scoring.test_differential import differences
-from tests.scoring.test_golden_self_report import ALL_DECLINED, ALL_NO, DOMAINS, FOLLOW_UPS
+from tests.scoring.test_golden_self_report import ALL_DECLINED, ALL_NO, DOMAINS, FOLLOW_UPS, INDICATORS
 
 INSTRUMENT = instruments.load_or_raise([BUNDLED_DIR]).get("tellonce-youth-self-report", "1.1.0")
 
@@ -56,8 +58,11 @@ KEYS = (
 )
 KEY_CLEAR = "any(indicators, key=true, level='clear_concern')"
 TWO_CLEAR = "count(domains, level='clear_concern') >= 2"
+ONE_CLEAR = "count(domains, level='clear_concern') == 1"
 KEY_POSSIBLE = "any(indicators, key=true, level='possible_concern')"
+TWO_POSSIBLE = "count(domains, level='possible_concern') >= 2"
 ANY_INSUFFICIENT = "any(domains, level='insufficient_information')"
+ANY_UNKNOWN = "any(indicators, level='unknown')"
 
 
 def personal_skipped(case_id: str, answer: str | None) -> Expect:
@@ -98,7 +103,19 @@ def personal_skipped(case_id: str, answer: str | None) -> Expect:
             },
             completeness=(34, 28, 3, 0, 3, 0) if answer == DECL else (34, 28, 0, 0, 3, 3),
         ),
-        clauses=(Clause(ANY_INSUFFICIENT, "domains", ("coercion", "exploitation")),),
+        clauses=(
+            Clause(ANY_INSUFFICIENT, "domains", ("coercion", "exploitation")),
+            Clause(
+                ANY_UNKNOWN,
+                "indicators",
+                (
+                    "coercion.earnings",
+                    "exploitation.sex_exchange",
+                    "exploitation.third_party",
+                    "exploitation.sexual_images",
+                ),
+            ),
+        ),
         domain_clauses={"exploitation": ()},
         skipped=("personal",),
     )
@@ -131,7 +148,7 @@ CASES = [
             domain_reasons={d: (0, ()) for d in DOMAINS},
             completeness=(34, 0, 31, 0, 3, 0),
         ),
-        clauses=(Clause(ANY_INSUFFICIENT, "domains", tuple(DOMAINS)),),
+        clauses=(Clause(ANY_INSUFFICIENT, "domains", tuple(DOMAINS)), Clause(ANY_UNKNOWN, "indicators", INDICATORS)),
         skipped=SECTIONS,
     ),
     personal_skipped("personal-section-declined-is-insufficient-never-no-concern", DECL),
@@ -155,7 +172,10 @@ CASES = [
             evidence={"housing.exchange": ()},
             completeness=(34, 3, 0, 0, 3, 28),  # work_to_pay and someone_else_involved: gates unanswered
         ),
-        clauses=(Clause(ANY_INSUFFICIENT, "domains", tuple(DOMAINS)[1:]),),
+        clauses=(
+            Clause(ANY_INSUFFICIENT, "domains", tuple(DOMAINS)[1:]),
+            Clause(ANY_UNKNOWN, "indicators", INDICATORS[len(DOMAINS["housing"]) :]),  # all but housing's
+        ),
         skipped=SECTIONS[1:],
     ),
     Expect(
@@ -171,7 +191,10 @@ CASES = [
             domain_reasons={"housing": (4, ("housing.unstable", "housing.exchange"))},
             completeness=(34, 30, 1, 0, 3, 0),
         ),
-        clauses=(Clause(ANY_INSUFFICIENT, "domains", ("housing",)),),
+        clauses=(
+            Clause(ANY_INSUFFICIENT, "domains", ("housing",)),
+            Clause(ANY_UNKNOWN, "indicators", ("housing.unstable", "housing.exchange")),
+        ),
         skipped=(),
     ),
     Expect(
@@ -218,21 +241,45 @@ CASES = [
     ),
     Expect(
         Case(
-            # The rules' gap (see test_properties.py): 'not sure' about having no safe place shows the
-            # follow-up about a place to stay in exchange; left unanswered, housing.exchange (a key
-            # indicator) is unknown, but the housing domain is possible and no domain is insufficient.
-            "a-key-follow-up-left-unanswered-under-a-possible-domain-gives-no-concern",
+            # 'not sure' about having no safe place shows the follow-up about a place to stay in
+            # exchange; left unanswered, housing.exchange (a key indicator) is unknown. The housing
+            # area is possible (housing.unstable) and no area is insufficient, but an indicator is
+            # unknown: rule 3 by its second part, naming the key indicator and no domain.
+            "a-key-follow-up-left-unanswered-under-a-possible-domain-is-insufficient",
             ALL_NO | {"no_safe_place": "not_sure"},
-            overall=NO,
+            overall=INS,
             domains={"housing": POSS},
             other_domains=NO,
             indicators={"housing.unstable": POSS, "housing.exchange": UNK},
             other_indicators=NO,
-            reason=Reason(4),
+            reason=Reason(3, ("housing.exchange",)),
             domain_reasons={"housing": (2, ("housing.unstable",))},
             completeness=(34, 31, 0, 0, 2, 1),
         ),
-        clauses=(),
+        clauses=(Clause(ANY_UNKNOWN, "indicators", ("housing.exchange",)),),
+        skipped=(),
+    ),
+    Expect(
+        Case(
+            # 'not sure' about unwanted touching makes trauma possible; declining the question about
+            # being hurt by a caregiver leaves trauma.physical_abuse (not key) unknown. No area is
+            # insufficient and nothing key is unknown, so the reason names nothing; the clause names
+            # the indicator (see test_properties.py: before declining, trauma was clear).
+            "a-declined-question-under-a-possible-domain-is-insufficient",
+            ALL_NO | {"unwanted_touch": "not_sure", "hurt_by_caregiver": DECL},
+            overall=INS,
+            domains={"trauma": POSS},
+            other_domains=NO,
+            indicators={"trauma.sexual_abuse": POSS, "trauma.physical_abuse": UNK},
+            other_indicators=NO,
+            reason=Reason(3),
+            domain_reasons={"trauma": (2, ("trauma.sexual_abuse",))},
+            completeness=(34, 30, 1, 0, 3, 0),
+        ),
+        clauses=(Clause(ANY_UNKNOWN, "indicators", ("trauma.physical_abuse",)),),
+        domain_clauses={
+            "trauma": (Clause("any(indicators, level='possible_concern')", "indicators", ("trauma.sexual_abuse",)),)
+        },
         skipped=(),
     ),
 ]
@@ -249,10 +296,21 @@ def test_reference_agrees(expect: Expect) -> None:
 
 
 def test_definition_matches_this_table() -> None:
-    assert dict(INSTRUMENT.domain_indicators) == DOMAINS
+    assert list(INSTRUMENT.domain_indicators.items()) == list(DOMAINS.items())  # in order: clauses list them so
     assert INSTRUMENT.key_indicators_in_order == KEYS
     assert tuple(s.id for s in INSTRUMENT.definition.sections) == SECTIONS
     assert tuple(i.id for i in INSTRUMENT.definition.items if i.section == "personal") == PERSONAL
     assert set(INSTRUMENT.show_if) == set(FOLLOW_UPS)
     assert INSTRUMENT.every_answer and INSTRUMENT.total is None
     assert len({e.case.id for e in CASES}) == len(CASES)
+
+
+def test_the_overall_rules_are_those_worked_from() -> None:
+    """Rule 3 looks at indicators as well as domains: what the insufficient cases above rest on."""
+    rules = [(r.level, r.when) for r in INSTRUMENT.definition.scoring.overall]
+    assert rules == [
+        (CLEAR, f"{KEY_CLEAR} or {TWO_CLEAR}"),
+        (POSS, f"{ONE_CLEAR} or {KEY_POSSIBLE} or {TWO_POSSIBLE}"),
+        (INS, f"{ANY_INSUFFICIENT} or {ANY_UNKNOWN}"),
+        (NO, None),
+    ]

@@ -3,8 +3,7 @@
 - a more concerning answer never lowers any level (overall, any domain, any indicator);
 - declining, or not enough information, never raises one;
 - under `indicator_needs: every_answer` (the 1.1.0 instruments), removing information never turns
-  an indicator or a domain into no concern unless it already was; nor the overall level of the
-  brief screen. The other two 1.1.0 instruments have a gap there, pinned down below;
+  the overall level, a domain or an indicator into no concern unless it already was;
 - scoring is deterministic, whatever the order of the answers;
 - every reason points at an answer that was given and is visible, names what stands at exactly the
   level it gives, and names clauses of the rule that fired; completeness adds up.
@@ -238,16 +237,15 @@ def test_declining_never_raises_a_level(instrument_id: str, data: st.DataObject)
 # it is allowed), then deciding visibility again (a follow-up of a declined gate is hidden, a newly
 # shown item is unanswered). Under every_answer, an indicator is no concern only when every item
 # feeding it is settled, and a 1.1.0 domain only when all its indicators are no concern; so neither
-# can become no concern by losing information. The overall level of the brief screen cannot either.
-#
-# The practitioner tool and the self-report 1.1.0 can: their domain rule "possible concern when
-# any indicator is possible" fires before the "no concern only when every indicator is" rule, so a
-# possible domain hides that one of its indicators lost its (higher, or only) answer, and their
-# overall rule "insufficient when a domain is insufficient" sees no insufficient domain. Every
-# overall level these two turn into no concern must come from such a possible domain (the two
-# strict xfails below are hand-made cases of it).
+# can become no concern by losing information. Nor can the overall level: an indicator that lost
+# an answer is unknown unless another answer still raises it, and an unknown indicator keeps the
+# overall result from no concern. The brief screen's domains have no "possible" rule, so a domain
+# with an unknown indicator is clear or insufficient, and its overall "insufficient" rule, which
+# looks at domains, sees it. The practitioner tool and the self-report do have one, and it fires
+# before "no concern only when every indicator is": a possible domain can hide an unknown
+# indicator, so their overall "insufficient" rule looks at indicators as well as domains (before
+# it did, both turned results into no concern; the two hand-made cases below are such results).
 EVERY_ANSWER = sorted(k for k, c in BY_ID.items() if c.every_answer)
-POSSIBLE_DOMAIN_GAP = {"tellonce-practitioner-indicators@1.1.0", "tellonce-youth-self-report@1.1.0"}
 
 
 def without_information(instrument: CompiledInstrument, answers: dict[str, Any], data: st.DataObject) -> dict[str, Any]:
@@ -266,18 +264,6 @@ def became_no_concern(before: ScoreResult, after: ScoreResult) -> dict[str, tupl
     return {k: (b[k], a[k]) for k in b if a[k] == "no_concern" and b[k] != "no_concern"}
 
 
-def possible_domain_lost_information(before: ScoreResult, after: ScoreResult) -> bool:
-    """Some domain is at possible concern after, with an unknown indicator or a higher level before."""
-    return any(
-        domain.level == "possible_concern"
-        and (
-            any(after.indicator(i.id).level == "unknown" for i in after.indicators if i.domain == domain.id)
-            or before.domain(domain.id).level != "possible_concern"
-        )
-        for domain in after.domains
-    )
-
-
 @pytest.mark.parametrize("instrument_id", EVERY_ANSWER)
 @EXAMPLES
 @given(data=st.data())
@@ -288,11 +274,18 @@ def test_removing_information_never_concludes_no_concern(instrument_id: str, dat
         return
     changed = without_information(instrument, answers, data)
     before, after = scoring.score(instrument, answers), scoring.score(instrument, changed)
-    concluded = became_no_concern(before, after)
-    if "overall" in concluded and instrument_id in POSSIBLE_DOMAIN_GAP:
-        assert possible_domain_lost_information(before, after), concluded
-        del concluded["overall"]
-    assert concluded == {}
+    assert became_no_concern(before, after) == {}
+
+
+def test_every_1_1_0_instrument_is_tested_for_removing_information() -> None:
+    """The removal property runs on every 1.1.0 instrument, with no exception."""
+    every_1_1_0 = sorted(k for k in BY_ID if k.endswith("@1.1.0"))
+    assert every_1_1_0 == EVERY_ANSWER
+    assert every_1_1_0 == [
+        "tellonce-brief-screen@1.1.0",
+        "tellonce-practitioner-indicators@1.1.0",
+        "tellonce-youth-self-report@1.1.0",
+    ]
 
 
 def test_the_1_0_0_practitioner_tool_concludes_no_concern_when_information_is_removed() -> None:
@@ -317,33 +310,41 @@ def test_the_1_0_0_practitioner_tool_concludes_no_concern_when_information_is_re
     assert after.reason.indicators == ("housing.exchange",) and after.reason.domains == ("housing",)
 
 
-GAP = pytest.mark.xfail(
-    strict=True,
-    reason="1.1.0 rules: a possible domain hides an indicator that lost its answer, and overall "
-    "'insufficient' looks only at insufficient domains (see the comment above EVERY_ANSWER)",
-)
+# A possible domain hiding an indicator that lost its answer, by hand: the overall result is
+# insufficient by the second part of rule 3 (no domain is insufficient). Under the first 1.1.0 rule 3
+# ("insufficient when a domain is") both gave no concern.
 
 
-@GAP
-def test_1_1_0_practitioner_a_clear_key_line_not_known_must_not_give_no_concern() -> None:
+def test_1_1_0_practitioner_a_clear_key_line_not_known_is_insufficient() -> None:
     instrument = BY_ID["tellonce-practitioner-indicators@1.1.0"]
     every_line_no = {f"rate_{i.replace('.', '_')}": "no_concern" for i in instrument.all_indicators}
     answers = every_line_no | {"rate_housing_runaway": "possible_concern", "rate_housing_exchange": "clear_concern"}
     assert scoring.score(instrument, answers).overall == "clear_concern"
-    # the key line is now unknown and the housing domain possible (housing.runaway): today, no concern
+    # the key line is now unknown and the housing domain possible (housing.runaway)
     removed = answers | {"rate_housing_exchange": NOT_ENOUGH_INFO}
-    assert scoring.score(instrument, removed).overall != "no_concern"
+    after = scoring.score(instrument, removed)
+    assert (after.overall, after.domain("housing").level) == (INSUFFICIENT, "possible_concern")
+    assert (after.reason.rule, after.reason.indicators, after.reason.domains) == (3, ("housing.exchange",), ())
+    assert [(c.source, c.members) for c in after.reason.clauses] == [
+        ("any(indicators, level='unknown')", ("housing.exchange",))
+    ]
+    assert became_no_concern(scoring.score(instrument, answers), after) == {}
 
 
-@GAP
-def test_1_1_0_self_report_declining_the_clear_answer_of_a_domain_must_not_give_no_concern() -> None:
+def test_1_1_0_self_report_declining_the_clear_answer_of_a_domain_is_insufficient() -> None:
     instrument = BY_ID["tellonce-youth-self-report@1.1.0"]
     all_no = {i: "no" for i in instrument.visibility_order if i not in instrument.show_if}
     answers = all_no | {"unwanted_touch": "not_sure", "hurt_by_caregiver": "yes"}
     assert scoring.score(instrument, answers).overall == "possible_concern"  # one clear domain: trauma
-    # trauma.physical_abuse is now unknown and trauma possible (trauma.sexual_abuse): today, no concern
+    # trauma.physical_abuse (not key) is now unknown and trauma possible (trauma.sexual_abuse)
     removed = answers | {"hurt_by_caregiver": DECLINED}
-    assert scoring.score(instrument, removed).overall != "no_concern"
+    after = scoring.score(instrument, removed)
+    assert (after.overall, after.domain("trauma").level) == (INSUFFICIENT, "possible_concern")
+    assert (after.reason.rule, after.reason.indicators, after.reason.domains) == (3, (), ())
+    assert [(c.source, c.members) for c in after.reason.clauses] == [
+        ("any(indicators, level='unknown')", ("trauma.physical_abuse",))
+    ]
+    assert became_no_concern(scoring.score(instrument, answers), after) == {}
 
 
 @each_instrument
