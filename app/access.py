@@ -16,6 +16,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from app.errors import NotFound
+from app.i18n import _
 from app.models import Screening, User, Youth, YouthLink, utcnow
 from app.models_sharing import BreakGlass, Category, Consent, Purpose
 
@@ -109,7 +110,7 @@ def readable_youth(db: Session, user: User, youth_id: str) -> Youth:
     """The youth record, if `user` may read it; otherwise NotFound."""
     youth = db.exec(select(Youth).where(Youth.id == youth_id, youth_readable_clause(user))).first()
     if youth is None:
-        raise NotFound("No such youth.")
+        raise NotFound(_("No such youth."))
     return youth
 
 
@@ -125,7 +126,7 @@ def readable_screening(
         select(Screening).where(Screening.id == screening_id, screening_readable_clause(user, category, purpose))
     ).first()
     if screening is None:
-        raise NotFound("No such screening.")
+        raise NotFound(_("No such screening."))
     return screening
 
 
@@ -167,5 +168,5 @@ def writable_screening(db: Session, user: User, screening_id: str) -> Screening:
         select(Screening).where(Screening.id == screening_id, Screening.agency_id == user.agency_id)
     ).first()
     if screening is None:
-        raise NotFound("No such screening.")
+        raise NotFound(_("No such screening."))
     return screening

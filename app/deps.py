@@ -13,6 +13,7 @@ from app.accounts import sessions
 from app.crypto import KeyRing, get_key_ring
 from app.db import SessionDep
 from app.errors import AppError, Forbidden, NotAuthenticated
+from app.i18n import _
 from app.models import AuthSession, Role, User
 from app.settings import Settings, get_settings
 from instruments.loader import Registry
@@ -67,23 +68,23 @@ def web_auth(request: Request, db: SessionDep, settings: SettingsDep) -> WebAuth
     token = request.cookies.get(cookie_name(settings))
     resolved = sessions.resolve(db, token, "web", settings) if token else None
     if resolved is None:
-        raise LoginRequired("Please sign in.", keep_writes=True)
+        raise LoginRequired(_("Please sign in."), keep_writes=True)
     record, user = resolved
     # Plain values for error pages: a failed request's rollback expires (and closing detaches) the
     # ORM user, so rendering it after the error would fail.
     request.state.user = SimpleNamespace(
-        id=user.id, agency_id=user.agency_id, role=user.role, display_name=user.display_name
+        id=user.id, agency_id=user.agency_id, role=user.role, display_name=user.display_name, language=user.language
     )
     request.state.csrf_token = sessions.csrf_token(record)
     if record.locked_for is not None:
-        raise DeviceLocked("This device was handed to a youth. Enter your password to continue.")
+        raise DeviceLocked(_("This device was handed to a youth. Enter your password to continue."))
     return WebAuth(user, record)
 
 
 def api_user(request: Request, db: SessionDep, settings: SettingsDep) -> User:
     """The user of an API request, from its bearer token."""
     header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
+    scheme, _sep, token = header.partition(" ")
     resolved = sessions.resolve(db, token.strip(), "api", settings) if scheme.lower() == "bearer" and token else None
     if resolved is None:
         raise NotAuthenticated("A valid bearer token is required.", keep_writes=True)
@@ -100,11 +101,11 @@ def same_site(request: Request) -> bool:
 async def csrf_checked(request: Request, auth: Annotated[WebAuth, Depends(web_auth)]) -> WebAuth:
     """A form post from this session: its CSRF token matches and it comes from this site."""
     if not same_site(request):
-        raise Forbidden("This form was sent from another site.")
+        raise Forbidden(_("This form was sent from another site."))
     form = await request.form()
     submitted = form.get("csrf_token")
     if not sessions.csrf_valid(auth.session, submitted if isinstance(submitted, str) else None):
-        raise Forbidden("This form has expired. Go back, reload the page and try again.")
+        raise Forbidden(_("This form has expired. Go back, reload the page and try again."))
     return auth
 
 
@@ -125,7 +126,7 @@ ADMINS = (Role.system_admin, Role.agency_admin)
 def require_role(user: User, *roles: Role) -> None:
     """Refuse a user whose role is not among `roles`."""
     if user.role not in roles:
-        raise Forbidden("Your role does not allow this.")
+        raise Forbidden(_("Your role does not allow this."))
 
 
 def get_keys() -> KeyRing:

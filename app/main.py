@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.deps import LoginRequired
 from app.errors import AppError, TooManyAttempts
+from app.i18n import _
 from app.settings import get_settings
 from app.web import render
 from instruments.loader import Registry, load_or_raise
@@ -107,7 +108,7 @@ def create_app(*, upgrade_database: bool = True) -> FastAPI:
         if _is_api(request):
             return JSONResponse({"error": "invalid_payload", "detail": errors}, status_code=422)
         return render(
-            request, "error.html", status_code=400, error=AppError("Some of what was sent is not valid.", errors)
+            request, "error.html", status_code=400, error=AppError(_("Some of what was sent is not valid."), errors)
         )
 
     @app.exception_handler(StarletteHTTPException)
@@ -115,7 +116,7 @@ def create_app(*, upgrade_database: bool = True) -> FastAPI:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         if _is_api(request):
             return JSONResponse({"error": code, "detail": exc.detail}, status_code=exc.status_code)
-        error = AppError("Page not found." if exc.status_code == 404 else str(exc.detail))
+        error = AppError(_("Page not found.") if exc.status_code == 404 else str(exc.detail))
         error.status = exc.status_code
         return render(request, "error.html", status_code=exc.status_code, error=error)
 

@@ -101,6 +101,8 @@ class User(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     version: int = 1
+    # The language this person reads TellOnce in (app.i18n.LANGUAGES), whatever language a youth answers in.
+    language: str = Field(default="en", max_length=8, sa_column_kwargs={"server_default": "en"})
 
 
 class AuthSession(SQLModel, table=True):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import gettext
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +12,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from app import levels
-from app.i18n import translations
+from app import i18n, levels
+from app.i18n import _
 from instruments.compiled import YES_NO_LABELS
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -22,23 +22,43 @@ _env = jinja2.Environment(
     autoescape=jinja2.select_autoescape(default=True),
     extensions=["jinja2.ext.i18n"],
 )
-_env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+# The callables read the language of the page being rendered (see app.i18n.rendering_in).
+_env.install_gettext_callables(  # type: ignore[attr-defined]
+    gettext=i18n.gettext, ngettext=i18n.ngettext, pgettext=i18n.pgettext, newstyle=True
+)
 templates = Jinja2Templates(env=_env)
+AGENCY_KIND_LABELS = {
+    "child_welfare": _("Child welfare"),
+    "probation": _("Probation"),
+    "health": _("Health care"),
+    "school": _("School"),
+    "shelter": _("Shelter"),
+    "youth_program": _("Youth program"),
+    "victim_service": _("Victim service provider"),
+    "other": _("Other"),
+}
+PURPOSE_LABELS = {
+    "care_coordination": _("Care coordination"),
+    "referral": _("Referral"),
+    "treatment": _("Treatment"),
+}
+templates.env.globals["AGENCY_KIND_LABELS"] = AGENCY_KIND_LABELS
+templates.env.globals["PURPOSE_LABELS"] = PURPOSE_LABELS
+templates.env.globals["page_language"] = i18n.page_language
+templates.env.globals["LANGUAGE_NAMES"] = i18n.LANGUAGE_NAMES
 
 
-@jinja2.pass_context
-def level_label(context: Any, level: str | None) -> str:
-    """A level's words in the page's language."""
-    return levels.label(level, context.get("lang") or "en")
+def level_label(level: str | None) -> str:
+    """A level's words in the language of the page being rendered."""
+    return levels.label(level, i18n.page_language())
 
 
-@jinja2.pass_context
-def language_name(context: Any, code: str | None) -> str:
-    """A language's name in the page's language, e.g. es -> Spanish / español."""
+def language_name(code: str | None) -> str:
+    """A language's name in the language of the page being rendered, e.g. es -> Spanish / español."""
     if not code:
         return ""
     try:
-        return str(Locale.parse(code).get_display_name(context.get("lang") or "en"))
+        return str(Locale.parse(code).get_display_name(i18n.page_language()))
     except (ValueError, UnknownLocaleError):
         return code
 
@@ -48,35 +68,28 @@ templates.env.globals["language_name"] = language_name
 templates.env.globals["LEVEL_ORDER"] = levels.ORDER
 
 
-def gettext_context(language: str) -> dict[str, Any]:
-    """The translation functions a template calls, in one language ("newstyle": they take variables)."""
-    catalog = translations(language)
-
-    def gettext(message: str, **variables: Any) -> str:
-        translated = catalog.gettext(message)
-        return translated % variables if variables else translated
-
-    def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
-        return catalog.ngettext(singular, plural, num) % {"num": num, **variables}
-
-    return {"_": gettext, "gettext": gettext, "ngettext": ngettext, "lang": language}
-
-
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    """Render a page; `auth` in the context gives the template the user and a CSRF token."""
+    """Render a page; `auth` in the context gives the template the user and a CSRF token.
+
+    Youth pages pass their `lang`; every other page is in the viewer's language (`staff_language`).
+    """
     auth = context.get("auth")
-    language = context.get("lang")
-    if language:
-        context.update(gettext_context(language))
     context.setdefault("user", auth.user if auth is not None else None)
     context.setdefault("csrf_token", auth.csrf_token if auth is not None else "")
-    return templates.TemplateResponse(request, template, context, status_code=status_code)
+    language = context.get("lang") or i18n.staff_language(request, context["user"])
+    context["lang"] = language
+    with i18n.rendering_in(language):
+        return templates.TemplateResponse(request, template, context, status_code=status_code)
 
 
-def text(value: dict[str, str] | None, language: str = "en", default: str = "en") -> str:
-    """Pick a language from an instrument text mapping."""
+def text(value: Mapping[str, str] | None, language: str | None = None, default: str = "en") -> str:
+    """Pick a language from an instrument text mapping; without a language, the language of the page that
+    shows it (so an instrument's title reads in the viewer's language wherever it is listed)."""
     if not value:
         return ""
+    if language is None:
+        mapping = dict(value)
+        return i18n.LazyText(text(mapping, "en", default), lambda: text(mapping, i18n.page_language(), default))
     return value.get(language) or value.get(default) or next(iter(value.values()))
 
 
@@ -89,4 +102,3 @@ def options_of(item: Any, language: str) -> list[dict[str, str]]:
 
 templates.env.filters["t"] = text
 templates.env.globals["options_of"] = options_of
-_ = gettext.gettext

@@ -8,7 +8,15 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.accounts import service, sessions
-from app.accounts.schemas import AgencyCreate, AgencyPublic, Token, UserCreate, UserPublic, UserUpdate
+from app.accounts.schemas import (
+    AgencyCreate,
+    AgencyPublic,
+    Token,
+    UserCreate,
+    UserPreferences,
+    UserPublic,
+    UserUpdate,
+)
 from app.db import SessionDep
 from app.deps import ADMINS, ApiUserDep, SettingsDep, client_address, require_role
 from app.models import Role
@@ -36,6 +44,12 @@ def revoke_token(request: Request, db: SessionDep, user: ApiUserDep) -> None:
 def me(user: ApiUserDep) -> UserPublic:
     """The signed-in user."""
     return UserPublic.model_validate(user)
+
+
+@router.patch("/me", response_model=UserPublic)
+def update_me(data: UserPreferences, db: SessionDep, user: ApiUserDep) -> UserPublic:
+    """Change your own preferences: the language the pages are shown to you in."""
+    return UserPublic.model_validate(service.set_preferences(db, user, data))
 
 
 @router.get("/users", response_model=list[UserPublic])

@@ -9,10 +9,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from app.accounts import service, sessions
-from app.accounts.schemas import AgencyCreate, UserCreate, UserUpdate
+from app.accounts.schemas import AgencyCreate, UserCreate, UserPreferences, UserUpdate
 from app.db import SessionDep
 from app.deps import ADMINS, FormAuthDep, SettingsDep, WebAuthDep, client_address, cookie_name, require_role, same_site
-from app.errors import AppError, Forbidden
+from app.errors import AppError, Forbidden, InvalidInput
+from app.i18n import LANGUAGE_COOKIE, _, lazy_join
 from app.models import AgencyKind, Role
 from app.web import render
 
@@ -41,7 +42,7 @@ def login(
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     if not same_site(request):  # login CSRF: another site must not sign a user into its own account
-        raise Forbidden("This form was sent from another site.")
+        raise Forbidden(_("This form was sent from another site."))
     try:
         user = service.authenticate(db, email, password, client_address(request, settings), settings)
     except AppError as exc:
@@ -63,6 +64,30 @@ def logout(request: Request, db: SessionDep, settings: SettingsDep, auth: FormAu
         sessions.end(db, token)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(cookie_name(settings), path="/")
+    return response
+
+
+@router.post("/account/language")
+async def choose_language(request: Request, db: SessionDep, settings: SettingsDep, auth: FormAuthDep) -> Response:
+    """Save the language the signed-in person reads TellOnce in, and go back to the page they were on."""
+    form = await request.form()
+    try:
+        choice = UserPreferences.model_validate({"language": form.get("language")})
+    except ValidationError as exc:
+        raise InvalidInput(_("Choose English or Spanish.")) from exc
+    service.set_preferences(db, auth.user, choice)
+    back = form.get("next")
+    response = RedirectResponse(_safe_next(back if isinstance(back, str) else None), status_code=303)
+    # Kept for the sign-in page, which is shown before anyone is known.
+    response.set_cookie(
+        LANGUAGE_COOKIE,
+        choice.language,
+        max_age=365 * 24 * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        path="/",
+    )
     return response
 
 
@@ -165,7 +190,22 @@ async def create_agency_page(request: Request, db: SessionDep, auth: FormAuthDep
     return RedirectResponse("/admin/agencies", status_code=303)
 
 
+FIELD_LABELS = {
+    "agency_id": _("Agency"),
+    "email": _("Email"),
+    "display_name": _("Name"),
+    "name": _("Name"),
+    "role": _("Role"),
+    "kind": _("Kind"),
+    "password": _("Password"),
+}
+
+
 def _first_error(exc: ValidationError) -> str:
+    """Pydantic's first error in the reader's words: which field, and whether it is empty or just wrong."""
     error = exc.errors()[0]
     field = ".".join(str(p) for p in error["loc"])
-    return f"{field}: {error['msg']}"
+    label = FIELD_LABELS.get(field, field)
+    if error["type"] in ("missing", "string_too_short"):
+        return lazy_join(": ", [label, _("Fill in this field.")])
+    return _("%s is not valid.") % label

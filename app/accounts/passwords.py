@@ -5,6 +5,8 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from app.i18n import _
+
 _hasher = PasswordHasher()  # argon2id with the library's current defaults
 MIN_LENGTH = 8
 MAX_LENGTH = 128
@@ -64,9 +66,9 @@ def needs_rehash(password_hash: str) -> bool:
 def password_problem(password: str) -> str | None:
     """Why a new password is not acceptable, or None. No composition rules, by design."""
     if len(password) < MIN_LENGTH:
-        return f"Use at least {MIN_LENGTH} characters (15 or more is better)."
+        return _("Use at least %(count)d characters (15 or more is better).") % {"count": MIN_LENGTH}
     if len(password) > MAX_LENGTH:
-        return f"Use at most {MAX_LENGTH} characters."
+        return _("Use at most %(count)d characters.") % {"count": MAX_LENGTH}
     if password.lower() in COMMON:
-        return "That password is too common. Choose another."
+        return _("That password is too common. Choose another.")
     return None

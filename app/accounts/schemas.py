@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -36,6 +37,12 @@ class UserUpdate(BaseModel):
     is_active: bool | None = None
 
 
+class UserPreferences(BaseModel):
+    """What people choose for themselves: the language they read TellOnce in."""
+
+    language: Literal["en", "es"]
+
+
 class UserPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: str
@@ -46,6 +53,7 @@ class UserPublic(BaseModel):
     is_active: bool
     last_login_at: datetime | None
     version: int
+    language: str
 
 
 class Token(BaseModel):

@@ -8,8 +8,9 @@ from sqlmodel import Session, col, select
 
 from app import audit, ratelimit
 from app.accounts import passwords, sessions
-from app.accounts.schemas import AgencyCreate, UserCreate, UserUpdate
+from app.accounts.schemas import AgencyCreate, UserCreate, UserPreferences, UserUpdate
 from app.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, TooManyAttempts
+from app.i18n import _
 from app.models import Agency, Role, User, utcnow
 from app.settings import Settings
 
@@ -24,16 +25,16 @@ def authenticate(db: Session, email: str, password: str, address: str, settings:
     )
     if wait:
         audit.record(db, "login", outcome="rate_limited")
-        raise TooManyAttempts("Too many sign-in attempts. Wait a few minutes and try again.", wait)
+        raise TooManyAttempts(_("Too many sign-in attempts. Wait a few minutes and try again."), wait)
     user = db.exec(select(User).where(User.email == email)).first()
     if not passwords.verify_password(user.password_hash if user else None, password) or user is None:
         ratelimit.hit(db, "login-account", email, window)
         ratelimit.hit(db, "login-address", address, window)
         audit.record(db, "login", actor_id=user.id if user else None, outcome="failed")
-        raise NotAuthenticated("That email and password do not match an account.", keep_writes=True)
+        raise NotAuthenticated(_("That email and password do not match an account."), keep_writes=True)
     if not user.is_active:
         audit.record(db, "login", actor_id=user.id, agency_id=user.agency_id, outcome="disabled")
-        raise NotAuthenticated("That email and password do not match an account.", keep_writes=True)
+        raise NotAuthenticated(_("That email and password do not match an account."), keep_writes=True)
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     user.last_login_at = utcnow()
@@ -46,7 +47,7 @@ def authenticate(db: Session, email: str, password: str, address: str, settings:
 def create_agency(db: Session, data: AgencyCreate, actor: User | None) -> Agency:
     """Add an agency (system admins only)."""
     if db.exec(select(Agency).where(Agency.name == data.name)).first():
-        raise InvalidInput(f"An agency named '{data.name}' already exists.", {"field": "name"})
+        raise InvalidInput(_("An agency named '%(name)s' already exists.") % {"name": data.name}, {"field": "name"})
     agency = Agency.model_validate(data)
     db.add(agency)
     db.flush()
@@ -65,15 +66,15 @@ def create_user(db: Session, data: UserCreate, actor: User | None) -> User:
     """Add a user; agency admins may only add users to their own agency, and not system admins."""
     outside_own_agency = data.agency_id != actor.agency_id or data.role == Role.system_admin if actor else False
     if actor is not None and actor.role != Role.system_admin and outside_own_agency:
-        raise NotFound("No such agency.")
+        raise NotFound(_("No such agency."))
     if db.get(Agency, data.agency_id) is None:
-        raise InvalidInput("No such agency.", {"field": "agency_id"})
+        raise InvalidInput(_("No such agency."), {"field": "agency_id"})
     problem = passwords.password_problem(data.password)
     if problem:
         raise InvalidInput(problem, {"field": "password"})
     email = data.email.strip().lower()
     if db.exec(select(User).where(User.email == email)).first():
-        raise InvalidInput("An account with that email already exists.", {"field": "email"})
+        raise InvalidInput(_("An account with that email already exists."), {"field": "email"})
     user = User(
         agency_id=data.agency_id,
         email=email,
@@ -101,7 +102,7 @@ def get_user_for(db: Session, actor: User, user_id: str) -> User:
     if user is None or (
         actor.role != Role.system_admin and (user.agency_id != actor.agency_id or user.role == Role.system_admin)
     ):
-        raise NotFound("No such user.")
+        raise NotFound(_("No such user."))
     return user
 
 
@@ -110,13 +111,13 @@ def update_user(db: Session, actor: User, user_id: str, data: UserUpdate) -> Use
     user = get_user_for(db, actor, user_id)
     if user.version != data.version:
         raise Conflict(
-            "Someone else changed this user since you opened it. Reload to see their changes.",
+            _("Someone else changed this user since you opened it. Reload to see their changes."),
             {"current_version": user.version},
         )
     if data.role == Role.system_admin and actor.role != Role.system_admin:
-        raise NotFound("No such user.")
+        raise NotFound(_("No such user."))
     if user.id == actor.id and (data.is_active is False or (data.role and data.role != actor.role)):
-        raise InvalidInput("You cannot disable yourself or change your own role.")
+        raise InvalidInput(_("You cannot disable yourself or change your own role."))
     # explicit nulls mean "no change" (role, name and active state are never empty)
     changes = data.model_dump(exclude_unset=True, exclude_none=True, exclude={"version"})
     for field, value in changes.items():
@@ -134,6 +135,14 @@ def update_user(db: Session, actor: User, user_id: str, data: UserUpdate) -> Use
         object_id=user.id,
         detail={"fields": sorted(changes)},
     )
+    return user
+
+
+def set_preferences(db: Session, user: User, data: UserPreferences) -> User:
+    """Save a person's own choices. No version check: only they change these, and admins' edits never touch them."""
+    user.language = data.language
+    db.add(user)
+    db.flush()
     return user
 
 

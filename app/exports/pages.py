@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session, col, select
 
+from app import i18n
 from app.db import SessionDep
 from app.deps import FormAuthDep, KeysDep, RegistryDep, WebAuth, WebAuthDep
 from app.errors import AppError, InvalidInput
@@ -165,4 +166,5 @@ async def export_codebook(request: Request, db: SessionDep, registry: RegistryDe
         if exc.status == 403:
             raise
         return _page(request, db, auth, values, exc.message)
-    return codebook_download(planned)
+    with i18n.rendering_in(i18n.staff_language(request, auth.user)):
+        return codebook_download(planned)

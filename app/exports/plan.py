@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import Any
 
 from app.errors import Forbidden, InvalidInput
+from app.i18n import _
 from app.models import Role, User
 from app.models_sharing import Category, Purpose
 from instruments.compiled import CompiledInstrument
@@ -62,7 +63,7 @@ class ExportRequest:
 def require_exporter(user: User) -> None:
     """Exports are a supervisor's or an administrator's (DESIGN: who uses it)."""
     if user.role not in EXPORT_ROLES:
-        raise Forbidden("Exports are run by a supervisor or an administrator.")
+        raise Forbidden(_("Exports are run by a supervisor or an administrator."))
 
 
 def request_of(
@@ -76,17 +77,19 @@ def request_of(
     """Check an export's terms: the exporter's role, the dates, the categories and the purpose."""
     require_exporter(exporter)
     if date_to < date_from:
-        raise InvalidInput("The end date is before the start date.", {"field": "to"})
+        raise InvalidInput(_("The end date is before the start date."), {"field": "to"})
     asked = {str(c).strip() for c in categories if str(c).strip()}
     unknown = asked - {c.value for c in Category}
     if unknown:
-        raise InvalidInput(f"Unknown categories: {', '.join(sorted(unknown))}.", {"field": "categories"})
+        raise InvalidInput(
+            _("Unknown categories: %(codes)s.") % {"codes": ", ".join(sorted(unknown))}, {"field": "categories"}
+        )
     if Category.result_summary.value not in asked:
         raise InvalidInput(
-            "An export always carries the result summary: include result_summary.", {"field": "categories"}
+            _("An export always carries the result summary: include result_summary."), {"field": "categories"}
         )
     if purpose not in {p.value for p in Purpose}:
-        raise InvalidInput(f"Unknown purpose '{purpose}'.", {"field": "purpose"})
+        raise InvalidInput(_("Unknown purpose '%(purpose)s'.") % {"purpose": purpose}, {"field": "purpose"})
     return ExportRequest(
         exporter.id,
         exporter.agency_id,

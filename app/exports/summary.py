@@ -16,18 +16,21 @@ from sqlmodel import Session
 from app import access, audit
 from app.crypto import KeyRing
 from app.errors import InvalidInput, NotFound
+from app.i18n import _, content_language, rendering_in, staff_language
 from app.models import Agency, Screening, ScreeningResult, ScreeningStatus, User, Youth, utcnow
 from app.models_sharing import Category, Purpose
 from app.screenings import service, views
 from app.sharing import ledger
-from app.web import gettext_context, templates
+from app.web import templates
 from instruments.loader import Registry
 
-CONFIDENTIAL = "Confidential: contains information about a young person, shared under their consent. Do not redisclose."
+CONFIDENTIAL = _(
+    "Confidential: contains information about a young person, shared under their consent. Do not redisclose."
+)
 CATEGORY_LABELS = {
-    Category.result_summary.value: "Result summary",
-    Category.item_answers.value: "Answers to each question",
-    Category.notes.value: "Screener's notes",
+    Category.result_summary.value: _("Result summary"),
+    Category.item_answers.value: _("Answers to each question"),
+    Category.notes.value: _("Screener's notes"),
 }
 
 
@@ -48,6 +51,7 @@ class Summary:
     generated_at: datetime = field(default_factory=utcnow)
     generated_by: str = ""
     language: str = "en"  # the reader's
+    content_language: str = "en"  # of the instrument's words: the reader's, when the instrument has it
 
     @property
     def category_labels(self) -> list[str]:
@@ -74,11 +78,11 @@ def build(
     """The summary of a completed screening the user may read; a view by another agency is disclosed."""
     purpose = purpose or access.DEFAULT_PURPOSE.value
     if purpose not in {p.value for p in Purpose}:
-        raise InvalidInput(f"Unknown purpose '{purpose}'.", {"field": "purpose"})
+        raise InvalidInput(_("Unknown purpose '%(purpose)s'.") % {"purpose": purpose}, {"field": "purpose"})
     screening = access.readable_screening(db, user, screening_id, Category.result_summary, purpose)
     result_row = db.get(ScreeningResult, screening.id)
     if screening.status != ScreeningStatus.completed or result_row is None:
-        raise NotFound("This screening has no result yet; complete it first.")
+        raise NotFound(_("This screening has no result yet; complete it first."))
     instrument = service.instrument_of(registry, screening)
     own = screening.agency_id == user.agency_id
     categories = [Category.result_summary.value] + [
@@ -86,8 +90,9 @@ def build(
     ]
     with_answers = Category.item_answers.value in categories
     result = keys.decrypt_json(result_row.result_enc, "screening_result", "result", screening.id)
-    language = getattr(user, "language", None) or "en"  # the reader's language, not the youth's
-    view = views.result_view(instrument, result, language, registry, with_answers=with_answers)
+    language = staff_language(None, user)  # the reader's language, not the youth's
+    content = content_language(instrument, language)
+    view = views.result_view(instrument, result, content, registry, with_answers=with_answers)
     owner, viewer = db.get(Agency, screening.agency_id), db.get(Agency, user.agency_id)
     summary = Summary(
         screening=screening,
@@ -99,10 +104,11 @@ def build(
         categories=categories,
         notice=_notice(owner, language),
         language=language,
+        content_language=content,
         generated_by=user.display_name,
     )
     if with_answers:
-        summary.answers = views.review(instrument, service.answer_values(db, keys, screening), language)
+        summary.answers = views.review(instrument, service.answer_values(db, keys, screening), content)
     if Category.notes.value in categories and screening.notes_enc:
         summary.notes = keys.decrypt(screening.notes_enc, "screening", "notes", screening.id)
     if not own:
@@ -131,11 +137,10 @@ def build(
 
 
 def html(summary: Summary, *, pdf: bool, **context: Any) -> str:
-    """The summary rendered as a standalone document (for the PDF) or a page body context."""
+    """The summary rendered as a standalone document (for the PDF) or a page body context, in the reader's language."""
     template = templates.env.get_template("exports/summary.html")
-    return template.render(
-        s=summary, confidential=CONFIDENTIAL, pdf=pdf, **gettext_context(summary.language), **context
-    )
+    with rendering_in(summary.language):
+        return template.render(s=summary, confidential=CONFIDENTIAL, pdf=pdf, lang=summary.language, **context)
 
 
 def _no_fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from app.crypto import KeyRing
 from app.errors import Forbidden, InvalidInput, NotFound
 from app.exports import fhir_stream, writers
 from app.exports.plan import UNANSWERED, ExportRequest, Plan, plan_for, request_of
+from app.i18n import _
 from app.models import Agency, Answer, Screening, ScreeningResult, ScreeningStatus, User, Youth
 from app.models_sharing import Category, Consent
 from app.sharing import ledger
@@ -66,7 +67,7 @@ def plan(db: Session, registry: Registry, req: ExportRequest) -> Plan:
     """The plan of an export: the recipient must exist; item and notes columns only when some row may carry them."""
     recipient = db.get(Agency, req.recipient_agency_id)
     if recipient is None:
-        raise NotFound("No such agency.")
+        raise NotFound(_("No such agency."))
     agency = db.get(Agency, req.agency_id)
     where = _where(req)
     ids = db.exec(select(Screening.instrument_id).where(*where).distinct()).all()
@@ -204,7 +205,7 @@ def export_rows(
     req = plan.request
     exporter = db.get(User, req.exporter_id)
     if exporter is None or not exporter.is_active or exporter.agency_id != req.agency_id:
-        raise Forbidden("This account may not export.")
+        raise Forbidden(_("This account may not export."))
     audit.record(
         db,
         "export",

@@ -25,54 +25,74 @@ from app.exports.plan import (
     UNANSWERED,
     Plan,
 )
+from app.i18n import _, content_language, page_language
 from instruments.compiled import RATING_CODES, CompiledInstrument
 from instruments.model import DECLINED, INSUFFICIENT, NOT_ASKED, NOT_ENOUGH_INFO
 
 # OWASP "CSV Injection": a cell starting with one of these is read as a formula by spreadsheets.
 FORMULA_START = frozenset("=+-@\t\r")
 CLAUSE_SEPARATOR = " | "  # between clauses (an expression may hold ';' or ',', never ' | ')
-# What each result level means in the codebook: the words every page shows, and what they do not say.
-LEVEL_MEANINGS = {code: levels.LABELS[code]["en"] for code in levels.ORDER}
-LEVEL_MEANINGS[INSUFFICIENT] += ": too little was known to say whether there is a concern, NOT a 'no concern'"
 ITEM_CODES = {
-    DECLINED: "The young person preferred not to answer.",
-    NOT_ENOUGH_INFO: "Not enough information to answer.",
-    NOT_ASKED: "Not asked: an earlier answer made this follow-up unnecessary (its show_if was false).",
-    UNANSWERED: "Shown, but left unanswered.",
-    NOT_ASKED_IN_VERSION: "Not asked in this version: the item did not exist in this row's instrument version.",
-    NOT_IN_INSTRUMENT: "The column belongs to another instrument than this row's.",
-    NOT_SHARED: "Not shared: the consent for this person does not cover item answers for this recipient and purpose.",
+    DECLINED: _("The young person preferred not to answer."),
+    NOT_ENOUGH_INFO: _("Not enough information to answer."),
+    NOT_ASKED: _("Not asked: an earlier answer made this follow-up unnecessary (its show_if was false)."),
+    UNANSWERED: _("Shown, but left unanswered."),
+    NOT_ASKED_IN_VERSION: _("Not asked in this version: the item did not exist in this row's instrument version."),
+    NOT_IN_INSTRUMENT: _("The column belongs to another instrument than this row's."),
+    NOT_SHARED: _(
+        "Not shared: the consent for this person does not cover item answers for this recipient and purpose."
+    ),
 }
 BASE_DESCRIPTIONS = {
-    "person_key": "Pseudonymous person key: a keyed hash (HMAC-SHA-256) of the person, separate for each "
-    "recipient agency and stable across its exports. Never a name; it cannot be reversed.",
-    "screening_id": "The screening's id in TellOnce.",
-    "agency": "The agency that holds the screening and exported it.",
-    "instrument_id": "The instrument the screening used.",
-    "instrument_version": "The exact instrument version (semantic version) the screening was taken under.",
-    "content_hash": "SHA-256 of that instrument version's canonical definition: which wording and rules applied.",
-    "mode": "How it was given: practitioner (rated by staff), interview (asked by staff), self (by the youth).",
-    "language": "The language it was given in (ISO 639 code).",
-    "started_at": "When it was started (ISO 8601, UTC).",
-    "completed_at": "When it was completed and scored (ISO 8601, UTC).",
-    "overall_level": "The overall screening level (a flag to guide next steps; not a finding or a diagnosis). "
-    "insufficient_information is an outcome of its own: too little was known to conclude anything.",
+    "person_key": _(
+        "Pseudonymous person key: a keyed hash (HMAC-SHA-256) of the person, separate for each "
+        "recipient agency and stable across its exports. Never a name; it cannot be reversed."
+    ),
+    "screening_id": _("The screening's id in TellOnce."),
+    "agency": _("The agency that holds the screening and exported it."),
+    "instrument_id": _("The instrument the screening used."),
+    "instrument_version": _("The exact instrument version (semantic version) the screening was taken under."),
+    "content_hash": _("SHA-256 of that instrument version's canonical definition: which wording and rules applied."),
+    "mode": _("How it was given: practitioner (rated by staff), interview (asked by staff), self (by the youth)."),
+    "language": _("The language it was given in (ISO 639 code)."),
+    "started_at": _("When it was started (ISO 8601, UTC)."),
+    "completed_at": _("When it was completed and scored (ISO 8601, UTC)."),
+    "overall_level": _(
+        "The overall screening level (a flag to guide next steps; not a finding or a diagnosis). "
+        "insufficient_information is an outcome of its own: too little was known to conclude anything."
+    ),
 }
 RESULT_DESCRIPTIONS = {
-    "total": "The instrument's declared total, a number (e.g. how many questions were answered 'yes', or a "
-    "weighted sum), which overall rules compare with total_thresholds. Blank: the row's instrument version "
-    "declares no total.",
-    "total_thresholds": "The bounds the overall rules compare the total with, each as level, comparison and "
-    "bound (e.g. possible_concern>=1), separated by ';'. Blank: the row's instrument declares no total.",
-    "skipped_sections": "Sections that were shown but got no informative answer at all (every question declined, "
-    "not enough information, or left unanswered), as section ids separated by ';'. Blank: none.",
-    "reason_clauses": "The parts of the overall rule's condition that were true, i.e. why overall_level is what it "
-    "is, each as the rule's expression, separated by ' | '. Blank: the rule that applied has no condition "
-    "(the instrument's last, default rule), or the result was scored before clauses were recorded.",
+    "total": _(
+        "The instrument's declared total, a number (e.g. how many questions were answered 'yes', or a "
+        "weighted sum), which overall rules compare with total_thresholds. Blank: the row's instrument version "
+        "declares no total."
+    ),
+    "total_thresholds": _(
+        "The bounds the overall rules compare the total with, each as level, comparison and "
+        "bound (e.g. possible_concern>=1), separated by ';'. Blank: the row's instrument declares no total."
+    ),
+    "skipped_sections": _(
+        "Sections that were shown but got no informative answer at all (every question declined, "
+        "not enough information, or left unanswered), as section ids separated by ';'. Blank: none."
+    ),
+    "reason_clauses": _(
+        "The parts of the overall rule's condition that were true, i.e. why overall_level is what it "
+        "is, each as the rule's expression, separated by ' | '. Blank: the rule that applied has no condition "
+        "(the instrument's last, default rule), or the result was scored before clauses were recorded."
+    ),
 }
-OLDER_UNKNOWN = (
-    " Results scored before instrument version 1.1 called this 'unknown'; it is written as insufficient_information."
+OLDER_UNKNOWN = _(
+    "Results scored before instrument version 1.1 called this 'unknown'; it is written as insufficient_information."
 )
+
+
+def level_meanings() -> dict[str, str]:
+    """What each result level means in the codebook: the words every page shows (in the language being
+    rendered), and what they do not say."""
+    meanings = {code: levels.label(code, page_language()) for code in levels.ORDER}
+    meanings[INSUFFICIENT] += ": " + _("too little was known to say whether there is a concern, NOT a 'no concern'")
+    return meanings
 
 
 def safe(value: str) -> str:
@@ -190,12 +210,12 @@ def _item_entry(plan: Plan, instrument_id: str, item_id: str) -> list[str]:
     versions = [c for c in plan.instruments if c.id == instrument_id and item_id in c.items]
     newest: CompiledInstrument = versions[-1]
     item = newest.items[item_id]
-    language = newest.definition.default_language
+    language = content_language(newest, page_language())
     text = item.text.get(language) or next(iter(item.text.values()))
     codes = []
     allowed = newest.codes.get(item_id)
     if item.type == "indicator_rating":
-        codes = [f"{code}={levels.LABELS[code]['en']}" for code in RATING_CODES]
+        codes = [f"{code}={levels.label(code, page_language())}" for code in RATING_CODES]
     elif allowed:
         seen: dict[str, str] = {}
         for version in versions:
@@ -204,17 +224,21 @@ def _item_entry(plan: Plan, instrument_id: str, item_id: str) -> list[str]:
                     seen[code] = version.option_label(item_id, code, language)
         codes = [f"{code}={label}" for code, label in seen.items()]
     shape = {
-        "multiple_choice": "codes separated by ';'",
-        "number": "number",
-        "date": "date (YYYY-MM-DD)",
-        "short_text": "free text",
-        "long_text": "free text",
-    }.get(item.type, "code")
+        "multiple_choice": _("codes separated by ';'"),
+        "number": _("number"),
+        "date": _("date (YYYY-MM-DD)"),
+        "short_text": _("free text"),
+        "long_text": _("free text"),
+    }.get(item.type, _("code"))
     title = newest.definition.title.get(language, instrument_id)
-    description = (
-        f"{title}, item {item_id} ({item.type}): {text} "
-        f"In versions: {', '.join(v.version for v in versions)}. Value: {shape}."
-    )
+    description = _("%(title)s, item %(item)s (%(type)s): %(text)s In versions: %(versions)s. Value: %(shape)s.") % {
+        "title": title,
+        "item": item_id,
+        "type": item.type,
+        "text": text,
+        "versions": ", ".join(v.version for v in versions),
+        "shape": shape,
+    }
     specials = [f"{code}={meaning}" for code, meaning in ITEM_CODES.items()]
     return [f"{instrument_id}.{item_id}", "item", description, "; ".join(codes + specials)]
 
@@ -225,15 +249,20 @@ def _result_entries(plan: Plan, result_levels: str) -> Iterator[list[str]]:
     for c in plan.instruments:
         declared = c.definition.scoring.total
         if declared is not None:
-            words = declared.label.get("en") or next(iter(declared.label.values()))
+            words = declared.label.get(content_language(c, page_language())) or next(iter(declared.label.values()))
             totals.append(f"{c.id} {c.version}: {words} ({declared.of})")
-    counted = f" Declared here by {'; '.join(totals)}." if totals else " No instrument in this export declares one."
+    counted = " " + (
+        _("Declared here by %(totals)s.") % {"totals": "; ".join(totals)}
+        if totals
+        else _("No instrument in this export declares one.")
+    )
     yield ["total", "result", RESULT_DESCRIPTIONS["total"] + counted, ""]
     yield ["total_thresholds", "result", RESULT_DESCRIPTIONS["total_thresholds"], result_levels]
     sections: dict[str, str] = {}
     for c in plan.instruments:
         for section in c.definition.sections:
-            sections.setdefault(section.id, section.title.get("en") or next(iter(section.title.values())))
+            title = section.title.get(content_language(c, page_language()))
+            sections.setdefault(section.id, title or next(iter(section.title.values())))
     yield [
         "skipped_sections",
         "result",
@@ -246,13 +275,13 @@ def _result_entries(plan: Plan, result_levels: str) -> Iterator[list[str]]:
 def codebook_rows(plan: Plan) -> Iterator[list[str]]:
     """column, kind, description, codes: every column of the plan's CSV and every code it may hold."""
     yield ["column", "kind", "description", "codes"]
-    result_levels = "; ".join(f"{code}={meaning}" for code, meaning in LEVEL_MEANINGS.items())
+    result_levels = "; ".join(f"{code}={meaning}" for code, meaning in level_meanings().items())
     for name in BASE_COLUMNS:
         yield [name, "screening", BASE_DESCRIPTIONS[name], result_levels if name == "overall_level" else ""]
     yield from _result_entries(plan, result_levels)
     for domain in plan.domains:
         title = next(
-            (d.title.get("en") or next(iter(d.title.values())))
+            (d.title.get(content_language(c, page_language())) or next(iter(d.title.values())))
             for c in reversed(plan.instruments)
             for d in c.definition.domains
             if d.id == domain
@@ -260,21 +289,21 @@ def codebook_rows(plan: Plan) -> Iterator[list[str]]:
         yield [
             f"domain.{domain}",
             "domain",
-            f"Level of the domain '{title}'.{OLDER_UNKNOWN}",
-            f"{result_levels}; {NOT_ASSESSED}=The row's instrument version has no such domain.",
+            _("Level of the domain '%(title)s'.") % {"title": title} + " " + OLDER_UNKNOWN,
+            f"{result_levels}; {NOT_ASSESSED}=" + _("The row's instrument version has no such domain."),
         ]
     if plan.with_notes:
         yield [
             "notes",
             "notes",
-            "The screener's free-text notes (blank: none written).",
-            f"{NOT_SHARED}=Not shared: the consent for this person does not cover notes.",
+            _("The screener's free-text notes (blank: none written)."),
+            f"{NOT_SHARED}=" + _("Not shared: the consent for this person does not cover notes."),
         ]
     for instrument_id, item_id in plan.items:
         yield _item_entry(plan, instrument_id, item_id)
 
 
 def codebook_csv(plan: Plan) -> str:
-    """The codebook as CSV, formula-safe like the export itself."""
+    """The codebook as CSV, formula-safe like the export itself, in the language it is rendered in."""
     line = _Line()
-    return "".join(line([safe(value) for value in entry]) for entry in codebook_rows(plan))
+    return "".join(line([safe(str(value)) for value in entry]) for entry in codebook_rows(plan))

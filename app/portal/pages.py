@@ -19,6 +19,7 @@ from app.crypto import KeyRing
 from app.db import SessionDep
 from app.deps import KeysDep, RegistryDep, SettingsDep, client_address
 from app.errors import AppError, Conflict, Forbidden
+from app.i18n import _
 from app.models import Agency, Screening, YouthSession
 from app.portal import flow, service
 from app.portal.answers import parse_page
@@ -51,7 +52,7 @@ def youth_context(request: Request, db: SessionDep, settings: SettingsDep) -> Yo
     record = service.resolve(db, token, settings) if token else None
     screening = db.get(Screening, record.screening_id) if record else None
     if record is None or screening is None:
-        raise SessionEnded("This check-in is closed.", keep_writes=True)
+        raise SessionEnded(_("This check-in is closed."), keep_writes=True)
     return YouthContext(record, screening, request, settings)
 
 
@@ -81,7 +82,7 @@ def _page(request: Request, ctx: YouthContext, template: str, status_code: int =
 
 def _check_csrf(ctx: YouthContext, submitted: str | None) -> None:
     if not submitted or not hmac.compare_digest(ctx.csrf, submitted):
-        raise Forbidden("This page has expired. Please go back and try again.")
+        raise Forbidden(_("This page has expired. Please go back and try again."))
 
 
 @router.get("/go")
@@ -113,7 +114,7 @@ def open_with_code(
 ) -> Response:
     language = i18n.pick_language(lang, i18n.LANGUAGES)
     try:
-        _, token = service.open_with_code(
+        _session, token = service.open_with_code(
             db, keys, code, link_token or None, client_address(request, settings), settings
         )
     except AppError as exc:

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select, update
 from app import access, audit, ratelimit
 from app.crypto import KeyRing
 from app.errors import Conflict, InvalidInput, NotFound, TooManyAttempts
+from app.i18n import _
 from app.models import AuthSession, Screening, ScreeningStatus, User, YouthAccess, YouthSession, utcnow
 from app.settings import Settings
 from instruments.loader import Registry
@@ -68,11 +69,11 @@ def issue(
     """Give a youth access to a self-administered screening of the user's agency."""
     screening = access.writable_screening(db, user, screening_id)
     if screening.status == ScreeningStatus.completed:
-        raise Conflict("This screening is already completed.")
+        raise Conflict(_("This screening is already completed."))
     if screening.status == ScreeningStatus.discarded:
-        raise Conflict("This draft was discarded; it cannot be resumed.")
+        raise Conflict(_("This draft was discarded; it cannot be resumed."))
     if screening.mode != "self":
-        raise InvalidInput("Only a screening started in the self-administered mode can be handed to a youth.")
+        raise InvalidInput(_("Only a screening started in the self-administered mode can be handed to a youth."))
     token, code = secrets.token_urlsafe(24), _new_code()
     hours = 4 if kind == "handoff" else settings.youth_access_hours
     record = YouthAccess(
@@ -101,11 +102,11 @@ def revoke(db: Session, user: User, access_id: str) -> YouthAccess:
     """Revoke a link and code; the youth's open session ends on its next request."""
     record = db.get(YouthAccess, access_id)
     if record is None:
-        raise NotFound("No such access.")
+        raise NotFound(_("No such access."))
     try:
         access.writable_screening(db, user, record.screening_id)
     except NotFound:  # the same answer as for an access that does not exist
-        raise NotFound("No such access.") from None
+        raise NotFound(_("No such access.")) from None
     if record.revoked_at is None:
         record.revoked_at, record.revoked_by = utcnow(), user.id
         db.add(record)
@@ -147,7 +148,7 @@ def open_with_code(
         subjects.append(("resume-link", link_token, settings.resume_attempts_per_link))
     wait = max(ratelimit.seconds_blocked(db, scope, subject, limit, window) for scope, subject, limit in subjects)
     if wait:
-        raise TooManyAttempts("Too many tries. Please wait a few minutes and try again.", wait)
+        raise TooManyAttempts(_("Too many tries. Please wait a few minutes and try again."), wait)
     record = db.exec(select(YouthAccess).where(YouthAccess.code_index == _code_index(keys, code))).first()
     link_ok = not link_token or (
         record is not None and hmac.compare_digest(record.link_index, _link_index(keys, link_token))
@@ -158,10 +159,11 @@ def open_with_code(
             ratelimit.hit(db, scope, subject, window)
         audit.record(db, "youth_access.open", outcome="failed")
         raise InvalidInput(
-            "That code does not work. Check it and try again, or ask the person who gave it to you.", keep_writes=True
+            _("That code does not work. Check it and try again, or ask the person who gave it to you."),
+            keep_writes=True,
         )
     if record is None or screening is None:  # unreachable: _usable() and the check above cover it
-        raise InvalidInput("That code does not work.")
+        raise InvalidInput(_("That code does not work."))
     return start_session(db, record, screening)
 
 
@@ -247,7 +249,7 @@ def new_code_for(db: Session, keys: KeyRing, record: YouthSession, settings: Set
     """
     grant = db.get(YouthAccess, record.access_id)
     if grant is None:
-        raise NotFound("No such access.")
+        raise NotFound(_("No such access."))
     code = _new_code()
     grant.code_index = _code_index(keys, code)
     if grant.kind == "handoff":

@@ -12,6 +12,7 @@ from app import access, audit, ratelimit
 from app.accounts import passwords, sessions
 from app.db import SessionDep
 from app.deps import FormAuthDep, KeysDep, RegistryDep, SettingsDep, WebAuthDep, cookie_name
+from app.i18n import _
 from app.portal import service
 from app.portal.pages import COOKIE, set_youth_cookie
 from app.web import render
@@ -65,7 +66,7 @@ def hand_off(
     settings: SettingsDep,
     auth: FormAuthDep,
 ) -> Response:
-    _, token = service.hand_off(db, keys, registry, auth.user, auth.session, screening_id, settings)
+    _session, token = service.hand_off(db, keys, registry, auth.user, auth.session, screening_id, settings)
     response = RedirectResponse("/s/0", status_code=303)
     set_youth_cookie(response, token, settings)
     return response
@@ -79,6 +80,7 @@ def revoke(request: Request, access_id: str, db: SessionDep, auth: FormAuthDep) 
 
 @router.get("/unlock")
 def unlock_page(request: Request) -> Response:
+    # No session lookup (it would touch the idle timer), so no header and the browser's language.
     return render(request, "portal_staff/unlock.html")
 
 
@@ -95,7 +97,7 @@ def unlock(request: Request, db: SessionDep, settings: SettingsDep, password: An
         if not wait:
             ratelimit.hit(db, "unlock", user.id, window)
         audit.record(db, "unlock", actor_id=user.id, agency_id=user.agency_id, outcome="failed")
-        message = "Too many tries. Wait a few minutes." if wait else "That password is not right."
+        message = _("Too many tries. Wait a few minutes.") if wait else _("That password is not right.")
         return render(request, "portal_staff/unlock.html", status_code=429 if wait else 403, error=message)
     ratelimit.clear(db, "unlock", user.id)
     screening_id = record.locked_for

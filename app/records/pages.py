@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
+from app import i18n
 from app.crypto import KeyRing
 from app.db import SessionDep
 from app.deps import FormAuthDep, KeysDep, RegistryDep, WebAuth, WebAuthDep
@@ -25,12 +26,17 @@ FIELDS = {
     "birth_date": _("Date of birth"),
     "case_number": _("Case number"),
 }
+REQUIRED = {
+    "given_name": _("Enter the given name."),
+    "family_name": _("Enter the family name."),
+    "birth_date": _("Enter the date of birth."),
+    "case_number": _("Enter the case number."),
+}
 MODE_LABELS = {
     "practitioner": _("completed by staff from what they know, not read to the youth"),
     "interview": _("interview, staff read the questions aloud"),
     "self": _("self-administered, the youth answers on their own"),
 }
-LANGUAGE_LABELS = {"en": "English", "es": "Español"}
 
 
 @router.get("/youth", response_class=HTMLResponse)
@@ -98,13 +104,13 @@ def _field_errors(exc: ValidationError) -> dict[str, str]:
         label = FIELDS.get(field, field)
         kind = error["type"]
         if kind in ("string_too_short", "missing"):
-            message = _("Enter the %s.") % label.lower()
+            message = REQUIRED.get(field, _("Fill in this field."))
         elif kind == "string_too_long":
             message = _("%s is too long.") % label
         elif field == "birth_date":
             message = _("Enter the date of birth as a real date, for example 2010-04-02.")
         else:
-            message = f"{label}: {error['msg']}"
+            message = _("%s is not valid.") % label
         errors.setdefault(field, message)
     return errors
 
@@ -158,7 +164,7 @@ def youth_page(
         screenings=rows,
         options=options,
         chosen=chosen,
-        languages=[(code, LANGUAGE_LABELS.get(code, code)) for code in languages],
+        languages=[(code, i18n.LANGUAGE_NAMES.get(code, code)) for code in languages],
         language=language or "en",
         error=error,
         sharing=sharing_context(db, keys, registry, auth, youth.id),
@@ -171,7 +177,11 @@ def start_options(registry: Registry) -> list[tuple[str, str, str]]:
     for compiled in registry.latest():
         title = text(compiled.definition.title)
         for mode in compiled.definition.modes:
-            label = f"{title} ({compiled.version}): {MODE_LABELS.get(mode, mode)}"
+            label = _("%(title)s (%(version)s): %(mode)s") % {
+                "title": title,
+                "version": compiled.version,
+                "mode": MODE_LABELS.get(mode, mode),
+            }
             out.append((f"{compiled.id}|{compiled.version}|{mode}", compiled.id, label))
     return out
 

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 from app import access, audit
 from app.crypto import KeyRing
 from app.errors import InvalidInput, NotFound
+from app.i18n import _
 from app.models import User, Youth, YouthLink
 from app.records.schemas import YouthCreate, YouthPublic
 
@@ -28,13 +29,13 @@ def _case_index(keys: KeyRing, agency_id: str, case_number: str) -> str:
 def create(db: Session, keys: KeyRing, user: User, data: YouthCreate) -> Youth:
     """Add a youth and link it to the user's agency under its case number."""
     if data.birth_date > date.today():
-        raise InvalidInput("The date of birth is in the future.", {"field": "birth_date"})
+        raise InvalidInput(_("The date of birth is in the future."), {"field": "birth_date"})
     index = _case_index(keys, user.agency_id, data.case_number)
     taken = db.exec(
         select(YouthLink).where(YouthLink.agency_id == user.agency_id, YouthLink.case_number_index == index)
     ).first()
     if taken is not None:
-        raise InvalidInput("Your agency already has a youth with that case number.", {"field": "case_number"})
+        raise InvalidInput(_("Your agency already has a youth with that case number."), {"field": "case_number"})
     youth = Youth(
         given_name_enc="",
         family_name_enc="",
@@ -99,7 +100,7 @@ def find_by_case_number(db: Session, keys: KeyRing, user: User, case_number: str
         .where(YouthLink.agency_id == user.agency_id, YouthLink.case_number_index == index)
     ).first()
     if youth is None:
-        raise NotFound("No youth with that case number in your agency.")
+        raise NotFound(_("No youth with that case number in your agency."))
     return youth
 
 

@@ -41,6 +41,7 @@ from sqlmodel import Session, col, select
 
 from app.deps import require_role
 from app.errors import Forbidden
+from app.i18n import _
 from app.models import Agency, Role, Screening, ScreeningStatus, User
 
 THRESHOLD = 11  # counts from 1 to THRESHOLD - 1 are suppressed
@@ -54,7 +55,7 @@ FIELDS = (
     *CATEGORIES,
     *(f"share_{c}" for c in CATEGORIES),
 )
-SUPPRESSION_RULE = (
+SUPPRESSION_RULE = _(
     "Counts from 1 to 10 are suppressed; a row whose total is under 11 is suppressed whole; where a row has "
     "suppressed counts, further counts are suppressed until at least two are and they add up to 11 or more, so "
     "none can be recovered from the total; shares are shown only where their count is; zero is shown; no totals "
@@ -128,7 +129,7 @@ def parse_filter(values: Mapping[str, str], instrument_ids: set[str]) -> tuple[R
         try:
             scope = Scope(raw_scope)
         except ValueError:
-            errors["scope"] = "Choose one of the listed values."
+            errors["scope"] = _("Choose one of the listed values.")
     months: dict[str, date | None] = {"date_from": None, "date_to": None}
     for name in months:
         raw = (values.get(name) or "").strip()
@@ -140,15 +141,15 @@ def parse_filter(values: Mapping[str, str], instrument_ids: set[str]) -> tuple[R
                 raise ValueError(raw)
             day = date(int(match[1]), int(match[2]), int(match[3] or 1))
         except ValueError:
-            errors[name] = "Enter a month, for example 2026-01."
+            errors[name] = _("Enter a month, for example 2026-01.")
             continue
         months[name] = day.replace(day=1)
     if months["date_from"] and months["date_to"] and months["date_from"] > months["date_to"]:
-        errors["date_to"] = "The last month is before the first."
+        errors["date_to"] = _("The last month is before the first.")
         months["date_to"] = None
     instrument = (values.get("instrument_id") or "").strip() or None
     if instrument is not None and instrument not in instrument_ids:
-        errors["instrument_id"] = "Choose one of the listed values."
+        errors["instrument_id"] = _("Choose one of the listed values.")
         instrument = None
     return ReportFilter(scope, months["date_from"], months["date_to"], instrument), errors
 
@@ -157,7 +158,7 @@ def authorize(user: User, scope: Scope) -> None:
     """Supervisors and admins report on their agency; only system admins on the whole deployment."""
     require_role(user, *ROLES)
     if scope is Scope.deployment and user.role != Role.system_admin:
-        raise Forbidden("Only system admins may report on the whole deployment.")
+        raise Forbidden(_("Only system admins may report on the whole deployment."))
 
 
 def _next_month(day: date) -> date:

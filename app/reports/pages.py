@@ -22,10 +22,11 @@ from app import audit, levels
 from app.db import SessionDep
 from app.deps import RegistryDep, WebAuthDep, require_role
 from app.errors import InvalidInput
+from app.i18n import lazy_join
 from app.models import User
 from app.reports import aggregate
 from app.reports.aggregate import CATEGORIES, FIELDS, ReportFilter, ReportRow
-from app.web import _, render, text
+from app.web import AGENCY_KIND_LABELS, _, render, text
 from instruments.loader import Registry
 
 router = APIRouter(include_in_schema=False)
@@ -38,7 +39,7 @@ LABEL_W, BAR_W, BAR_H, GAP, TOP, AXIS_H, LEGEND_H = 80, 500, 26, 10, 8, 22, 58
 WIDTH = LABEL_W + BAR_W + 20
 # Category: label, base colour (white text on each has a contrast of at least 4.5:1), pattern.
 STYLE = {
-    category: (levels.LABELS[level]["en"], levels.COLOURS[level])
+    category: (text(levels.LABELS[level]), levels.COLOURS[level])  # the words read in the page's language
     for category, level in (
         ("clear", levels.CLEAR),
         ("possible", levels.POSSIBLE),
@@ -55,8 +56,8 @@ def instrument_titles(registry: Registry) -> dict[str, str]:
 
 
 def kind_label(kind: str) -> str:
-    """An agency kind for people: `child_welfare` → `Child welfare`."""
-    return kind.replace("_", " ").capitalize()
+    """An agency kind for people: `child_welfare` → `Child welfare`, in the page's language."""
+    return AGENCY_KIND_LABELS.get(kind) or kind.replace("_", " ").capitalize()
 
 
 def percent(share: float | None, digits: int = 1) -> str:
@@ -81,7 +82,7 @@ def _rows_or_error(
 ) -> tuple[ReportFilter, list[ReportRow]]:
     report_filter, errors, _raw = _prepare(request, user, registry)
     if errors:
-        raise InvalidInput("Some filters are not valid.", errors)
+        raise InvalidInput(_("Some filters are not valid."), errors)
     rows = aggregate.report(db, user, report_filter)
     _audited(db, user, report_filter, rows, fmt)
     return report_filter, rows
@@ -108,8 +109,11 @@ def _bar(row: ReportRow, index: int) -> dict[str, Any]:
             {"key": SUPPRESSED, "x": x, "width": rest, "fill": f"url(#p-suppressed-{index})", "halo": "#ffffff"}
             | {"label": label}
         )
-    parts = [f"{_(STYLE[k][0]).lower()} {percent(row.shares[k], 0)}" for k in CATEGORIES if row.total is not None]
-    summary = f"{row.month}: " + (", ".join(parts) if parts else _("all counts suppressed (fewer than 11 screenings)"))
+    shares = {k: _("suppressed") if row.shares[k] is None else percent(row.shares[k], 0) for k in CATEGORIES}
+    parts = [lazy_join(" ", [STYLE[k][0], shares[k]]) for k in CATEGORIES if row.total is not None]
+    summary = f"{row.month}: " + (
+        lazy_join(", ", parts) if parts else _("all counts suppressed (fewer than 11 screenings)")
+    )
     return {"month": row.month, "segments": segments, "summary": summary}
 
 
@@ -135,7 +139,7 @@ def charts(rows: list[ReportRow], titles: dict[str, str]) -> list[dict[str, Any]
                     "screenings; a hatched part is suppressed. The table below gives every figure."
                 )
                 + " "
-                + "; ".join(b["summary"] for b in bars),
+                + lazy_join("; ", [b["summary"] for b in bars]),
                 "bars": bars,
                 "axis_y": axis_y,
                 "ticks": [(LABEL_W + BAR_W * t / 4, f"{t * 25}%") for t in range(5)],

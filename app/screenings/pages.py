@@ -16,6 +16,7 @@ from app.crypto import KeyRing
 from app.db import SessionDep
 from app.deps import FormAuthDep, KeysDep, RegistryDep, WebAuth, WebAuthDep
 from app.errors import Conflict, InvalidInput
+from app.i18n import lazy_join
 from app.models import Screening, ScreeningStatus
 from app.records import service as records
 from app.records.pages import youth_page
@@ -163,7 +164,7 @@ def _form(
     sections = forms.sections(instrument)
     items = forms.page_items(instrument, page, stored)
     questions = forms.questions(instrument, items, values, screening.language, screening.mode, errors)
-    summary = [(f"q-{q.id}", f"{q.text}: {q.error}") for q in questions if q.error]
+    summary = [(f"q-{q.id}", lazy_join(": ", [q.text, q.error])) for q in questions if q.error]
     summary += [
         (f"{key}-field" if key == "notes" else "main", msg) for key, msg in errors.items() if key in ("notes", "form")
     ]

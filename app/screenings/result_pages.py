@@ -11,6 +11,7 @@ from app.crypto import KeyRing
 from app.db import SessionDep
 from app.deps import FormAuthDep, KeysDep, RegistryDep, WebAuth, WebAuthDep
 from app.errors import Conflict, Gone, InvalidInput, NotFound
+from app.i18n import content_language, staff_language
 from app.models import Agency, Screening, ScreeningStatus, Youth
 from app.models_sharing import Category
 from app.screenings import revisions, service, views
@@ -41,11 +42,6 @@ def open_screening(
         if screening.status == ScreeningStatus.discarded:
             raise Gone(_("This draft was discarded, so it cannot be resumed."))
     return screening, service.instrument_of(registry, screening)
-
-
-def viewer_language(auth: WebAuth) -> str:
-    """The language staff read pages in."""
-    return getattr(auth.user, "language", None) or "en"
 
 
 def viewed(db: Session, auth: WebAuth, screening: Screening, page: str) -> None:
@@ -86,7 +82,7 @@ def _review(
 ) -> Response:
     current = service.public(db, keys, screening)
     stored = {k: v.value for k, v in current.answers.items()}
-    language = viewer_language(auth)
+    language = content_language(instrument, staff_language(request, auth.user))
     sections = views.review(instrument, stored, language)
     rows = [row for s in sections for row in s.rows]
     return render(
@@ -95,7 +91,7 @@ def _review(
         status_code=status_code,
         auth=auth,
         screening=screening,
-        lang=language,
+        content_lang=language,
         title=text(instrument.definition.title, language, instrument.definition.default_language),
         sections=sections,
         unanswered=sum(1 for row in rows if not row.answered),
@@ -152,15 +148,16 @@ def result_page(
     own = screening.agency_id == auth.user.agency_id  # notes are their own category; a summary share omits them
     notes = service.public(db, keys, screening).notes if own else None
     with_answers = own or _answers_shown(db, auth, screening)  # the evidence quotes answers
-    language = viewer_language(auth)
+    viewer = staff_language(request, auth.user)
+    language = content_language(instrument, viewer)
     return render(
         request,
         "screening/result.html",
         auth=auth,
-        lang=language,
         screening=screening,
+        content_lang=language,
         view=views.result_view(instrument, result, language, registry, with_answers=with_answers),
-        resources=views.resource_lines(agency.resources if agency else None, language),
+        resources=views.resource_lines(agency.resources if agency else None, viewer),
         notes=notes,
         shared_by=None if own else _agency_name(db, screening.agency_id),
         revisions=history,

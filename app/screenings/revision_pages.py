@@ -12,6 +12,7 @@ from sqlmodel import Session
 from app.db import SessionDep
 from app.deps import FormAuthDep, KeysDep, RegistryDep, WebAuth, WebAuthDep
 from app.errors import Conflict, InvalidInput
+from app.i18n import content_language, staff_language
 from app.models import Agency, Screening, ScreeningStatus, User
 from app.screenings import forms, revisions, service, views
 from app.screenings.result_pages import open_screening, see_other, viewed
@@ -168,6 +169,7 @@ def revision_page(
     with_answers = own or revisions.answers_shared(db, auth.user, screening, number)
     author = db.get(User, revision.author_id) if revision.author_id else None
     owner = None if own else db.get(Agency, screening.agency_id)
+    language = content_language(instrument, staff_language(request, auth.user))  # the reader's, not the youth's
     return render(
         request,
         "screening/revision.html",
@@ -177,8 +179,9 @@ def revision_page(
         own=own,
         author=author.display_name if author else None,
         shared_by=owner.name if owner else None,
-        view=views.result_view(instrument, revision.result, screening.language, registry, with_answers=with_answers),
-        sections=views.review(instrument, revision.answers, screening.language) if with_answers else None,
+        content_lang=language,
+        view=views.result_view(instrument, revision.result, language, registry, with_answers=with_answers),
+        sections=views.review(instrument, revision.answers, language) if with_answers else None,
     )
 
 

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, func, select
 from app import access, audit
 from app.crypto import KeyRing
 from app.errors import Conflict, InvalidInput, NotFound
+from app.i18n import _
 from app.models import (
     Screening,
     ScreeningResult,
@@ -82,7 +83,7 @@ def _current(db: Session, keys: KeyRing, screening: Screening) -> Revision:
     """The current answers and result as a revision (a screening completed before revisions were kept has no row)."""
     result_row = db.get(ScreeningResult, screening.id)
     if result_row is None:
-        raise NotFound("No such revision.")
+        raise NotFound(_("No such revision."))
     answers = service.stored_answers(db, keys, screening)
     return Revision(
         number=screening.revision,
@@ -119,7 +120,7 @@ def read(db: Session, keys: KeyRing, user: User, screening: Screening, number: i
     answers are returned, and shown to another agency only where `answers_shared` allows.
     """
     if screening.status != ScreeningStatus.completed or not 1 <= number <= screening.revision:
-        raise NotFound("No such revision.")
+        raise NotFound(_("No such revision."))
     of_screening = ScreeningRevision.screening_id == screening.id
     row = db.exec(select(ScreeningRevision).where(of_screening, ScreeningRevision.number == number)).first()
     if row is None:
@@ -182,29 +183,29 @@ def amend(db: Session, keys: KeyRing, registry: Registry, user: User, screening_
     version, and keep the result that was current as the previous revision. A stale `version` is refused."""
     screening = access.writable_screening(db, user, screening_id)
     if screening.status != ScreeningStatus.completed:
-        raise Conflict("Only a completed screening can be amended; a draft's answers can still be changed.")
+        raise Conflict(_("Only a completed screening can be amended; a draft's answers can still be changed."))
     instrument = service.instrument_of(registry, screening)
     problems = {item: p for item, value in data.answers.items() if (p := answer_problem(instrument, item, value))}
     if problems:
-        raise InvalidInput("Some answers are not valid.", {"answers": problems})
+        raise InvalidInput(_("Some answers are not valid."), {"answers": problems})
     before = service.stored_answers(db, keys, screening)
     values = {item: a.value for item, a in before.items()}
     changes = {item: value for item, value in data.answers.items() if values.get(item) != value}
     if not changes:
-        raise InvalidInput("Change at least one answer: this correction changes nothing.", {"field": "answers"})
+        raise InvalidInput(_("Change at least one answer: this correction changes nothing."), {"field": "answers"})
     after = {item: value for item, value in {**values, **changes}.items() if value is not None}
     try:
         result = score(instrument, visible_only(instrument, after)).to_dict()
     except AnswerError as exc:
         problems = {p.item_id: p.message for p in exc.problems}
-        raise InvalidInput("The answers cannot be scored.", {"answers": problems}) from exc
+        raise InvalidInput(_("The answers cannot be scored."), {"answers": problems}) from exc
     service.bump_version(db, screening, data.version)
     _keep_original(db, keys, screening, before)
     service.write_answers(db, keys, screening, changes, user.id)
     db.flush()
     result_row = db.get(ScreeningResult, screening.id)
     if result_row is None:  # a completed screening always has one; a safety net
-        raise NotFound("This screening has no result to amend.")
+        raise NotFound(_("This screening has no result to amend."))
     result_row.overall_level, result_row.engine_version = result["overall"], result["engine_version"]
     result_row.result_enc = keys.encrypt_json(result, "screening_result", "result", screening.id)
     result_row.scored_at = utcnow()
@@ -250,9 +251,9 @@ def discard(db: Session, keys: KeyRing, user: User, screening_id: str, data: Dis
     no longer resumable (any link or code given to the youth stops working). A stale `version` is refused."""
     screening = access.writable_screening(db, user, screening_id)
     if screening.status == ScreeningStatus.completed:
-        raise Conflict("A completed screening cannot be discarded; amend it to correct its answers.")
+        raise Conflict(_("A completed screening cannot be discarded; amend it to correct its answers."))
     if screening.status == ScreeningStatus.discarded:
-        raise Conflict("This draft was already discarded.")
+        raise Conflict(_("This draft was already discarded."))
     service.bump_version(db, screening, data.version)
     screening.status = ScreeningStatus.discarded
     screening.discarded_at, screening.discarded_by = utcnow(), user.id

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select, update
 from app import access, audit
 from app.crypto import KeyRing
 from app.errors import Conflict, InvalidInput, NotFound
+from app.i18n import _
 from app.models import Answer, Screening, ScreeningResult, ScreeningRevision, ScreeningStatus, User, Youth, utcnow
 from app.models_sharing import Category
 from app.screenings.schemas import AnswersSave, DashboardFilter, ScreeningCreate, ScreeningPublic, StoredAnswer
@@ -23,7 +24,10 @@ def instrument_of(registry: Registry, screening: Screening) -> CompiledInstrumen
     """The exact instrument version a screening was taken under."""
     instrument = registry.get(screening.instrument_id, screening.instrument_version)
     if instrument is None or instrument.content_hash != screening.content_hash:
-        raise NotFound(f"Instrument {screening.instrument_id} {screening.instrument_version} is not loaded.")
+        raise NotFound(
+            _("Instrument %(instrument)s %(version)s is not loaded.")
+            % {"instrument": screening.instrument_id, "version": screening.instrument_version}
+        )
     return instrument
 
 
@@ -36,15 +40,20 @@ def start(db: Session, keys: KeyRing, registry: Registry, user: User, data: Scre
     youth = access.readable_youth(db, user, data.youth_id)
     instrument = registry.get(data.instrument_id, data.instrument_version)
     if instrument is None:
-        raise InvalidInput(f"No instrument '{data.instrument_id}'.", {"field": "instrument_id"})
+        raise InvalidInput(_("No instrument '%(id)s'.") % {"id": data.instrument_id}, {"field": "instrument_id"})
     definition = instrument.definition
     if data.mode not in definition.modes:
         raise InvalidInput(
-            f"{definition.id} cannot be used in the '{data.mode}' mode (it allows: {', '.join(definition.modes)}).",
+            _("%(instrument)s cannot be used in the '%(mode)s' mode (it allows: %(modes)s).")
+            % {"instrument": definition.id, "mode": data.mode, "modes": ", ".join(definition.modes)},
             {"field": "mode"},
         )
     if data.language not in definition.languages:
-        raise InvalidInput(f"{definition.id} is not available in '{data.language}'.", {"field": "language"})
+        raise InvalidInput(
+            _("%(instrument)s is not available in '%(language)s'.")
+            % {"instrument": definition.id, "language": data.language},
+            {"field": "language"},
+        )
     screening = Screening(
         youth_id=youth.id,
         agency_id=user.agency_id,
@@ -105,7 +114,7 @@ def bump_version(db: Session, screening: Screening, expected: int) -> None:
     if result.rowcount != 1:
         db.refresh(screening)
         raise Conflict(
-            "This screening was changed by someone else since you opened it.", {"current_version": screening.version}
+            _("This screening was changed by someone else since you opened it."), {"current_version": screening.version}
         )
     db.refresh(screening)
 
@@ -126,7 +135,7 @@ def store_answers(
     instrument = instrument_of(registry, screening)
     problems = {item: p for item, value in data.answers.items() if (p := answer_problem(instrument, item, value))}
     if problems:
-        raise InvalidInput("Some answers are not valid.", {"answers": problems})
+        raise InvalidInput(_("Some answers are not valid."), {"answers": problems})
     bump_version(db, screening, data.version)
     write_answers(db, keys, screening, data.answers, actor_id)
     if data.notes is not None:
@@ -148,9 +157,9 @@ def store_answers(
 def refuse_unless_in_progress(screening: Screening) -> None:
     """Answers change only while a screening is in progress (a completed one is amended instead)."""
     if screening.status == ScreeningStatus.completed:
-        raise Conflict("This screening is completed; its answers can no longer change.")
+        raise Conflict(_("This screening is completed; its answers can no longer change."))
     if screening.status == ScreeningStatus.discarded:
-        raise Conflict("This draft was discarded; it cannot be resumed.")
+        raise Conflict(_("This draft was discarded; it cannot be resumed."))
 
 
 def write_answers(
@@ -194,7 +203,7 @@ def finish(
 ) -> Screening:
     """Complete a screening the caller was allowed to change (a user's, or a youth's own)."""
     if screening.status == ScreeningStatus.completed:
-        raise Conflict("This screening is already completed.")
+        raise Conflict(_("This screening is already completed."))
     refuse_unless_in_progress(screening)
     instrument = instrument_of(registry, screening)
     answers = visible_only(instrument, answer_values(db, keys, screening))
@@ -202,7 +211,7 @@ def finish(
         result = score(instrument, answers)
     except AnswerError as exc:  # stored answers were checked one by one; this is a safety net
         problems = {p.item_id: p.message for p in exc.problems}
-        raise InvalidInput("The answers cannot be scored.", {"answers": problems}) from exc
+        raise InvalidInput(_("The answers cannot be scored."), {"answers": problems}) from exc
     bump_version(db, screening, version)
     screening.status = ScreeningStatus.completed
     screening.completed_at = utcnow()
@@ -264,7 +273,7 @@ def result_of(db: Session, keys: KeyRing, user: User, screening_id: str) -> dict
     screening = access.readable_screening(db, user, screening_id)
     row = db.get(ScreeningResult, screening.id)
     if row is None:
-        raise NotFound("This screening has no result yet; complete it first.")
+        raise NotFound(_("This screening has no result yet; complete it first."))
     if screening.agency_id != user.agency_id:
         summary, purpose = Category.result_summary, access.DEFAULT_PURPOSE
         youth = db.get(Youth, screening.youth_id)

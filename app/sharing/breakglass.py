@@ -10,6 +10,7 @@ from app import access, audit
 from app.crypto import KeyRing
 from app.deps import require_role
 from app.errors import NotFound
+from app.i18n import _
 from app.models import Role, User, utcnow
 from app.models_sharing import BreakGlass, Disclosure
 from app.sharing.schemas import BreakGlassCreate
@@ -45,7 +46,7 @@ def close_glass(db: Session, user: User, glass_id: str) -> BreakGlass:
     """End a break-glass early."""
     glass = db.get(BreakGlass, glass_id)
     if glass is None or glass.user_id != user.id:
-        raise NotFound("No such break-glass.")
+        raise NotFound(_("No such break-glass."))
     if glass.ended_at is None:
         glass.ended_at = utcnow()
         db.add(glass)

@@ -8,6 +8,7 @@ from sqlmodel import Session, col, select
 
 from app import access, audit
 from app.errors import Conflict, InvalidInput, NotFound
+from app.i18n import _
 from app.models import Agency, User, Youth, utcnow
 from app.models_sharing import Category, Consent
 from app.sharing.schemas import ConsentCreate, ConsentPublic
@@ -33,13 +34,15 @@ def record(db: Session, user: User, data: ConsentCreate, supersedes: Consent | N
     youth = access.readable_youth(db, user, data.youth_id)
     recipient = db.get(Agency, data.to_agency_id)
     if recipient is None or recipient.id == user.agency_id:
-        raise InvalidInput("Choose another agency to share with.", {"field": "to_agency_id"})
+        raise InvalidInput(_("Choose another agency to share with."), {"field": "to_agency_id"})
     starts = data.starts_at or utcnow()
     ends = data.ends_at if data.ends_at.tzinfo else data.ends_at.replace(tzinfo=starts.tzinfo)
     if ends <= utcnow():
-        raise InvalidInput("The end date must be in the future.", {"field": "ends_at"})
+        raise InvalidInput(_("The end date must be in the future."), {"field": "ends_at"})
     if ends - starts > timedelta(days=MAX_CONSENT_DAYS):
-        raise InvalidInput(f"A consent may last at most {MAX_CONSENT_DAYS} days.", {"field": "ends_at"})
+        raise InvalidInput(
+            _("A consent may last at most %(days)d days.") % {"days": MAX_CONSENT_DAYS}, {"field": "ends_at"}
+        )
     consent = Consent(
         person_id=youth.person_id,
         from_agency_id=user.agency_id,
@@ -77,7 +80,7 @@ def owned(db: Session, user: User, consent_id: str) -> Consent:
     """A consent the user's agency recorded (only the disclosing agency changes it)."""
     consent = db.get(Consent, consent_id)
     if consent is None or consent.from_agency_id != user.agency_id:
-        raise NotFound("No such consent.")
+        raise NotFound(_("No such consent."))
     return consent
 
 
@@ -85,9 +88,9 @@ def supersede(db: Session, user: User, consent_id: str, data: ConsentCreate) -> 
     """Change a consent: a new one replaces it; the old one is kept, marked superseded."""
     old = owned(db, user, consent_id)
     if old.revoked_at is not None or old.superseded_at is not None:
-        raise Conflict("This consent is no longer in force; record a new one instead.")
+        raise Conflict(_("This consent is no longer in force; record a new one instead."))
     if access.readable_youth(db, user, data.youth_id).person_id != old.person_id:
-        raise InvalidInput("A change of a consent must be about the same youth.", {"field": "youth_id"})
+        raise InvalidInput(_("A change of a consent must be about the same youth."), {"field": "youth_id"})
     old.superseded_at = utcnow()
     db.add(old)
     return record(db, user, data, supersedes=old)
@@ -145,5 +148,5 @@ def person_of(db: Session, youth_id: str) -> str:
     """The person a record belongs to."""
     youth = db.get(Youth, youth_id)
     if youth is None:
-        raise NotFound("No such youth.")
+        raise NotFound(_("No such youth."))
     return youth.person_id

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from app import access, audit
 from app.crypto import KeyRing
 from app.errors import InvalidInput, NotFound
+from app.i18n import _
 from app.models import Agency, AgencyKind, User, Youth, YouthLink, utcnow
 from app.models_sharing import BreakGlass, MatchKey, RecordLink
 from app.records.matching import Identity, blocking_keys, is_possible_match, similarity
@@ -79,10 +80,10 @@ def link(
     """Join this agency's record to a candidate's person, under an active consent to this agency or a break-glass."""
     youth = access.readable_youth(db, user, youth_id)
     if not any(c.id == candidate_id for c in candidates(db, keys, user, youth_id)):
-        raise NotFound("No such possible match.")
+        raise NotFound(_("No such possible match."))
     other = db.get(Youth, candidate_id)
     if other is None:
-        raise NotFound("No such possible match.")
+        raise NotFound(_("No such possible match."))
     granted = db.exec(
         select(YouthLink.agency_id)
         .join(Youth, col(Youth.id) == col(YouthLink.youth_id))
@@ -95,8 +96,10 @@ def link(
     if consent is None:
         if break_glass is None:
             raise InvalidInput(
-                "Linking needs the youth's consent: ask the youth which programs they have worked "
-                "with, and ask that program to record their release to your agency."
+                _(
+                    "Linking needs the youth's consent: ask the youth which programs they have worked "
+                    "with, and ask that program to record their release to your agency."
+                )
             )
         glass = open_glass(db, keys, user, youth_id, break_glass)
         glass.person_id = other.person_id
@@ -130,11 +133,11 @@ def undo(db: Session, user: User, link_id: str) -> RecordLink:
     """Undo a wrong link: the record becomes its own person again."""
     record = db.get(RecordLink, link_id)
     if record is None or record.undone_at is not None:
-        raise NotFound("No such link.")
+        raise NotFound(_("No such link."))
     try:
         youth = access.readable_youth(db, user, record.youth_id)
     except NotFound:  # the same answer as for a link that does not exist: another agency learns nothing
-        raise NotFound("No such link.") from None
+        raise NotFound(_("No such link.")) from None
     youth.person_id = record.previous_person_id
     youth.version += 1
     record.undone_at, record.undone_by = utcnow(), user.id

@@ -17,12 +17,12 @@ from app.db import SessionDep
 from app.deps import ADMINS, FormAuthDep, KeysDep, WebAuth, WebAuthDep, require_role
 from app.errors import InvalidInput
 from app.models import Agency, Role, User
-from app.models_sharing import Category, Consent, ConsentMethod, Grantor, Purpose
+from app.models_sharing import Category, Consent, ConsentMethod, Grantor
 from app.records import service as records
 from app.sharing import breakglass, links, tellonce, views
 from app.sharing import consent as consents
 from app.sharing.schemas import BreakGlassCreate, ConsentCreate
-from app.web import _, render, text
+from app.web import PURPOSE_LABELS, _, render, text
 from instruments.loader import Registry
 
 router = APIRouter(include_in_schema=False)
@@ -40,11 +40,7 @@ LABELS: dict[str, dict[str, str]] = {
         Category.item_answers: _("Answers"),
         Category.notes: _("Notes"),
     },
-    "purpose": {
-        Purpose.care_coordination: _("Care coordination"),
-        Purpose.referral: _("Referral"),
-        Purpose.treatment: _("Treatment"),
-    },
+    "purpose": PURPOSE_LABELS,
     "method": {
         ConsentMethod.written: _("Written and signed"),
         ConsentMethod.electronic_signature: _("Electronic signature"),

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from app.crypto import KeyRing
 from app.errors import NotFound
+from app.i18n import _
 from app.models import Agency, User, utcnow
 from app.models_sharing import Consent
 from app.sharing import ledger, links
@@ -34,7 +35,7 @@ def candidate_by_handle(db: Session, keys: KeyRing, user: User, youth_id: str, g
     for other in links.candidates(db, keys, user, youth_id):
         if handle(keys, user, youth_id, other.id) == given:
             return other.id
-    raise NotFound("No such possible match.")
+    raise NotFound(_("No such possible match."))
 
 
 def agency_names(db: Session) -> dict[str, str]:

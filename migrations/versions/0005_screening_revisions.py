@@ -7,7 +7,7 @@ correction records their result as it stood as revision 1 (the app does it; thei
 encrypted, so a migration cannot copy them).
 
 Revision ID: 0005_screening_revisions
-Revises: 0003 (merged after 0004_user_language, only `down_revision` changes)
+Revises: 0004_user_language
 Create Date: 2026-12-06 01:26:27.013662
 """
 
@@ -21,7 +21,7 @@ import app.models
 
 
 revision: str = '0005_screening_revisions'
-down_revision: str | None = '0003'
+down_revision: str | None = '0004_user_language'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -140,6 +140,8 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/logout"): Entry(STAFF, ok=frozenset({303})),
     ("POST", "/api/v1/auth/logout"): Entry(STAFF, ok=frozenset({204})),
     ("GET", "/api/v1/me"): Entry(STAFF),
+    ("PATCH", "/api/v1/me"): Entry(STAFF, body=_body(language="en")),  # one's own preferences, nobody else's
+    ("POST", "/account/language"): Entry(STAFF, body=_body(language="en", next="/"), ok=frozenset({303})),
     ("GET", "/api/v1/agencies"): Entry(STAFF),
     ("GET", "/api/v1/instruments"): Entry(STAFF),
     ("GET", "/api/v1/instruments/{instrument_id}/{version}"): Entry(STAFF),

@@ -65,3 +65,21 @@ def test_sign_in_works_without_javascript(no_js_page: Page, live_server: LiveSer
     login(no_js_page, live_server, "supervisor@riverbend.example.org")
     expect(no_js_page.get_by_role("button", name="Sign out")).to_be_visible()
     check_accessibility(no_js_page, "the page after sign-in, without JavaScript")
+
+
+def test_the_header_switches_the_language_without_javascript(no_js_page: Page, live_server: LiveServer) -> None:
+    page = no_js_page
+    login(page, live_server, "screener@harbor.example.org")  # a login no other browser test uses
+    page.goto(live_server.at("/youth"))
+    with page.expect_navigation():
+        page.get_by_role("button", name="Español").click()
+    assert urlparse(page.url).path == "/youth", "the switch returns to the page it was pressed on"
+    assert page.evaluate("document.documentElement.lang") == "es"
+    expect(page.get_by_role("heading", level=1)).to_have_text("Jóvenes")
+    expect(page.get_by_role("button", name="Cerrar sesión")).to_be_visible()
+    check_accessibility(page, "the youth list in Spanish, without JavaScript")
+
+    with page.expect_navigation():
+        page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Youth")
+    assert page.evaluate("document.documentElement.lang") == "en"
