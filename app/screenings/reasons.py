@@ -16,6 +16,8 @@ def N_(message: str) -> str:
     return message
 
 
+_LISTED = 8  # members a clause names before it counts the rest
+
 # What a comparison asks of the number, as words; each takes the bound as %(bound)s.
 _BOUNDS = {
     ">=": N_("at least %(bound)s"),
@@ -111,6 +113,9 @@ def clause_text(
         needs = _(_BOUNDS[op]) % {"bound": number(bound)}
         head += " (" + _("this rule needs %(needs)s") % {"needs": needs} + ")"
     separator = ", " if collection == "domains" else "; "  # domain names are short; indicator texts are phrases
+    if len(shown) > _LISTED:  # a long list hides the point: name a few, count the rest
+        rest = len(shown) - _LISTED
+        shown = [*shown[:_LISTED], ngettext("and %(n)d more", "and %(n)d more", rest) % {"n": rest}]
     return head + (": " + separator.join(shown) if shown else "")
 
 
