@@ -9,6 +9,7 @@ import re
 from html import unescape
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from instruments.loader import load_registry
@@ -216,3 +217,62 @@ def test_the_review_page_warns_when_most_lines_carry_no_information(client: Test
     review = client.get(f"/screenings/{started['id']}/review").text
     assert "33 of 34 lines carry no information" in review
     assert "the result will most likely be 'Not enough information to conclude'" in unescape(review)
+
+
+EMPTY_SCREENINGS = [
+    pytest.param(PRACTITIONER, "practitioner", "not_enough_info", id="practitioner-all-not-enough-info"),
+    pytest.param(SELF_REPORT, "interview", "declined", id="check-in-all-declined"),
+    pytest.param(BRIEF, "practitioner", "not_enough_info", id="brief-all-not-enough-info"),
+]
+
+
+@pytest.mark.parametrize(("instrument_id", "mode", "code"), EMPTY_SCREENINGS)
+def test_an_empty_screening_is_insufficient_on_every_surface(
+    client: TestClient, world: World, instrument_id: str, mode: str, code: str
+) -> None:
+    from weasyprint import HTML
+
+    from app.deps import get_keys
+    from app.exports import summary
+    from tests.app.test_summary import _pdf_text
+
+    agency = world.agency()
+    screener = world.user(agency)
+    auth = bearer(client, screener)
+    youth_id, screening_id, done = _completed(client, auth, instrument_id, mode, _everything(instrument_id, code))
+    assert done["overall_level"] == "insufficient_information"
+    sign_in(client, screener)
+
+    pages = {
+        "result": unescape(client.get(f"/screenings/{screening_id}/result").text),
+        "summary": unescape(client.get(f"/screenings/{screening_id}/summary").text),
+    }
+    for name, html in pages.items():
+        assert INSUFFICIENT_BADGE in _overall(html) and "No concern" not in _overall(html), name
+        assert NO_CONCERN_BADGE not in html, name
+        assert "This is not a 'no concern' result." in html, name
+    for url in ("/", f"/youth/{youth_id}", "/?level=insufficient_information"):
+        listed = client.get(url).text
+        assert INSUFFICIENT_BADGE in listed and NO_CONCERN_BADGE not in listed, url
+
+    built = summary.build(world.session, get_keys(), REGISTRY, screener, screening_id)
+    pdf = HTML(string=summary.html(built, pdf=True), url_fetcher=summary._no_fetch).render()
+    text = " ".join(_pdf_text(pdf).split())
+    assert "Result: Not enough information to conclude" in text and "Result: No concern" not in text
+
+    today = done["completed_at"][:10]
+    window = {"recipient": agency.id, "from": today, "to": today}
+    supervisor = bearer(client, world.user(agency, "supervisor"))  # exports are run by a supervisor
+    csv = client.get("/api/v1/exports", headers=supervisor, params={**window, "format": "csv"})
+    assert csv.status_code == 200, csv.text
+    assert ",insufficient_information," in csv.text and ",no_concern," not in csv.text
+    [row] = client.get("/api/v1/exports", headers=supervisor, params={**window, "format": "json"}).json()
+    assert row["overall_level"] == "insufficient_information"
+
+    bundle = client.get("/api/v1/exports", headers=supervisor, params={**window, "format": "fhir-bundle"}).json()
+    [result] = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"]
+    assert [c["code"] for c in result["valueCodeableConcept"]["coding"]] == ["insufficient_information"]
+    domain_codes = {
+        c["code"] for part in result["component"] for c in part.get("valueCodeableConcept", {}).get("coding", [])
+    }
+    assert "no_concern" not in domain_codes and "insufficient_information" in domain_codes
