@@ -130,6 +130,15 @@ def readable_screening(
     return screening
 
 
+def may_read(db: Session, user: User, screening_id: str, category: Category, purpose: str = DEFAULT_PURPOSE) -> bool:
+    """Whether `user` may read that category of the screening for that purpose now (no exception)."""
+    try:
+        readable_screening(db, user, screening_id, category, purpose)
+    except NotFound:
+        return False
+    return True
+
+
 def grant_for(db: Session, user: User, screening: Screening, category: Category, purpose: str) -> Grant | None:
     """The consent or break-glass that lets `user` read another agency's screening (None for their own)."""
     if screening.agency_id == user.agency_id:

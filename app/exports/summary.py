@@ -58,14 +58,6 @@ class Summary:
         return [CATEGORY_LABELS[c] for c in self.categories]
 
 
-def _may(db: Session, user: User, screening_id: str, category: Category, purpose: str) -> bool:
-    try:
-        access.readable_screening(db, user, screening_id, category, purpose)
-    except NotFound:
-        return False
-    return True
-
-
 def _notice(agency: Agency | None, language: str) -> str | None:
     notice: Any = (agency.confidentiality_notice or {}) if agency else {}
     value = notice.get(language) or notice.get("en") if isinstance(notice, dict) else None
@@ -86,7 +78,9 @@ def build(
     instrument = service.instrument_of(registry, screening)
     own = screening.agency_id == user.agency_id
     categories = [Category.result_summary.value] + [
-        c.value for c in (Category.item_answers, Category.notes) if own or _may(db, user, screening.id, c, purpose)
+        c.value
+        for c in (Category.item_answers, Category.notes)
+        if own or access.may_read(db, user, screening.id, c, purpose)
     ]
     with_answers = Category.item_answers.value in categories
     result = keys.decrypt_json(result_row.result_enc, "screening_result", "result", screening.id)

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, literal, or_
 from sqlmodel import Session, col, func, select
 
-from app import access, audit, levels
+from app import access, audit
 from app.crypto import KeyRing
 from app.errors import Forbidden, InvalidInput, NotFound
 from app.exports import fhir_stream, writers
@@ -31,6 +31,7 @@ from app.exports.plan import UNANSWERED, ExportRequest, Plan, plan_for, request_
 from app.i18n import _
 from app.models import Agency, Answer, Screening, ScreeningResult, ScreeningStatus, User, Youth
 from app.models_sharing import Category, Consent
+from app.screenings.disclosed import result_summary
 from app.sharing import ledger
 from app.sharing.consent import is_active
 from instruments.compiled import CompiledInstrument
@@ -112,41 +113,6 @@ def item_values(instrument: CompiledInstrument, stored: dict[str, Any]) -> dict[
             continue
         value = values[item_id] = stored.get(item_id)
         out[item_id] = UNANSWERED if value is None else value
-    return out
-
-
-# Clauses over these collections name the questions behind a count or sum: they quote answers.
-ANSWER_COLLECTIONS = frozenset({"items", "weights", "total"})
-
-
-def _reason(reason: dict[str, Any], with_answers: bool) -> dict[str, Any]:
-    clauses = [
-        c if with_answers or c.get("collection") not in ANSWER_COLLECTIONS else {**c, "members": []}
-        for c in reason.get("clauses") or ()
-    ]
-    return {**reason, "clauses": clauses}
-
-
-def result_summary(result: dict[str, Any], with_answers: bool) -> dict[str, Any]:
-    """The stored result with the levels every page shows, and the same keys whatever its engine version.
-
-    Without item answers, the indicators lose their evidence and the clauses over items, weights or
-    the total their members: both quote answers.
-    """
-    domains = [
-        {**d, "level": levels.shown(d["level"], domain=True), "reason": _reason(d.get("reason") or {}, with_answers)}
-        for d in result.get("domains", ())
-    ]
-    out = {
-        **result,
-        "overall": levels.shown(result["overall"]),
-        "reason": _reason(result.get("reason") or {}, with_answers),
-        "domains": domains,
-        "skipped_sections": list(result.get("skipped_sections") or ()),
-        "total": result.get("total"),
-    }
-    if not with_answers:
-        out["indicators"] = [{k: v for k, v in i.items() if k != "evidence"} for i in result.get("indicators", ())]
     return out
 
 

@@ -14,6 +14,7 @@ from app.models import Screening, ScreeningStatus
 from app.records import service as records
 from app.records.schemas import CaseNumberQuery, YouthCreate, YouthPublic
 from app.screenings import revisions, service
+from app.screenings.disclosed import result_summary
 from app.screenings.schemas import (
     Amend,
     AnswersSave,
@@ -111,9 +112,14 @@ def get_result(
     header gives its revision (the latest; earlier ones are under `/revisions`)."""
     result = service.result_of(db, keys, user, screening_id)
     screening = db.get(Screening, screening_id)  # read (and allowed) just above
-    if screening is not None:
-        response.headers["TellOnce-Revision"] = str(screening.revision)
-    return result
+    if screening is None:  # pragma: no cover (result_of found it)
+        raise NotFound("No such screening.")
+    response.headers["TellOnce-Revision"] = str(screening.revision)
+    # The evidence and the clauses over items quote answers: another agency sees them only under a
+    # consent that covers the answers (a disclosure of its own in the ledger).
+    own = screening.agency_id == user.agency_id
+    with_answers = own or revisions.answers_shared(db, user, screening, screening.revision)
+    return result_summary(result, with_answers)
 
 
 @router.post(
@@ -143,7 +149,9 @@ def get_revision(screening_id: str, number: int, db: SessionDep, keys: KeysDep, 
     the disclosure ledger records which revision it saw); its answers, author and reason for the owning agency."""
     screening = access.readable_screening(db, user, screening_id)
     revision = revisions.read(db, keys, user, screening, number)
-    return revisions.public(screening, revision, own=screening.agency_id == user.agency_id)
+    own = screening.agency_id == user.agency_id
+    with_answers = own or revisions.answers_shared(db, user, screening, number)
+    return revisions.public(screening, revision, own=own, with_answers=with_answers)
 
 
 @router.post("/screenings/{screening_id}/discard", response_model=ScreeningPublic, tags=["screenings"])

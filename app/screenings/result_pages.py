@@ -10,7 +10,7 @@ from app import access, audit
 from app.crypto import KeyRing
 from app.db import SessionDep
 from app.deps import FormAuthDep, KeysDep, RegistryDep, WebAuth, WebAuthDep
-from app.errors import Conflict, Gone, InvalidInput, NotFound
+from app.errors import Conflict, Gone, InvalidInput
 from app.i18n import content_language, staff_language
 from app.models import Agency, Screening, ScreeningStatus, Youth
 from app.models_sharing import Category
@@ -172,9 +172,7 @@ def _agency_name(db: Session, agency_id: str) -> str:
 def _answers_shown(db: Session, auth: WebAuth, screening: Screening) -> bool:
     """Whether another agency's answers may be shown; if so, that is a disclosure of its own in the ledger."""
     answers, purpose = Category.item_answers, access.DEFAULT_PURPOSE
-    try:
-        access.readable_screening(db, auth.user, screening.id, answers, purpose)
-    except NotFound:
+    if not access.may_read(db, auth.user, screening.id, answers, purpose):
         return False
     youth = db.get(Youth, screening.youth_id)
     ledger.disclose(

@@ -33,6 +33,7 @@ from app.models import (
 )
 from app.models_sharing import Category, Disclosure
 from app.screenings import service
+from app.screenings.disclosed import result_summary
 from app.screenings.schemas import Amend, Discard, RevisionPublic, RevisionSummary, StoredAnswer
 from app.sharing import ledger
 from instruments.loader import Registry
@@ -154,9 +155,7 @@ def read(db: Session, keys: KeyRing, user: User, screening: Screening, number: i
 
 def answers_shared(db: Session, user: User, screening: Screening, number: int) -> bool:
     """Whether another agency may see a revision's answers now; if so, that is its own ledger entry."""
-    try:
-        access.readable_screening(db, user, screening.id, Category.item_answers)
-    except NotFound:
+    if not access.may_read(db, user, screening.id, Category.item_answers):
         return False
     _disclose(db, user, screening, Category.item_answers, number)
     return True
@@ -349,13 +348,15 @@ def summary_of(revision: Revision) -> RevisionSummary:
     )
 
 
-def public(screening: Screening, revision: Revision, own: bool) -> RevisionPublic:
-    """A revision for the API (its answers for the owning agency only)."""
+def public(screening: Screening, revision: Revision, own: bool, with_answers: bool | None = None) -> RevisionPublic:
+    """A revision for the API: its answers for the owning agency only, and a result that quotes answers
+    only `with_answers` (by default: for the owning agency)."""
+    quoted = own if with_answers is None else with_answers
     return RevisionPublic(
         **summary_of(revision).model_dump(),
         screening_id=screening.id,
         of=revision.of,
         engine_version=revision.engine_version,
-        result=revision.result,
+        result=result_summary(revision.result, quoted) if revision.result else revision.result,
         answers=revision.answers if own else None,
     )
