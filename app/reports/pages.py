@@ -25,7 +25,7 @@ from app.errors import InvalidInput
 from app.i18n import lazy_join
 from app.models import User
 from app.reports import aggregate
-from app.reports.aggregate import CATEGORIES, FIELDS, ReportFilter, ReportRow
+from app.reports.aggregate import FIELDS, ReportFilter, ReportRow
 from app.web import AGENCY_KIND_LABELS, _, render, text
 from instruments.loader import Registry
 
@@ -35,7 +35,7 @@ SUPPRESSED = "suppressed"
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 # Geometry of a chart (SVG user units).
-LABEL_W, BAR_W, BAR_H, GAP, TOP, AXIS_H, LEGEND_H = 80, 500, 26, 10, 8, 22, 58
+LABEL_W, BAR_W, BAR_H, GAP, TOP, AXIS_H, LEGEND_H = 80, 500, 26, 10, 8, 22, 82
 WIDTH = LABEL_W + BAR_W + 20
 # Category: label, base colour (white text on each has a contrast of at least 4.5:1), pattern.
 STYLE = {
@@ -47,6 +47,7 @@ STYLE = {
         ("none", levels.NONE),
     )
 }
+SHOWN = tuple(STYLE)  # the order of the legend, the bars and the table's columns
 HATCH = "#4a4a55"  # suppressed: grey hatching on white
 
 
@@ -92,7 +93,7 @@ def _bar(row: ReportRow, index: int) -> dict[str, Any]:
     """One month's stacked bar: segments for the shown shares, then one for whatever is suppressed."""
     segments, x = [], float(LABEL_W)
     if row.total is not None:
-        for key in CATEGORIES:
+        for key in SHOWN:
             share = row.shares[key]
             if not share:
                 continue
@@ -109,8 +110,8 @@ def _bar(row: ReportRow, index: int) -> dict[str, Any]:
             {"key": SUPPRESSED, "x": x, "width": rest, "fill": f"url(#p-suppressed-{index})", "halo": "#ffffff"}
             | {"label": label}
         )
-    shares = {k: _("suppressed") if row.shares[k] is None else percent(row.shares[k], 0) for k in CATEGORIES}
-    parts = [lazy_join(" ", [STYLE[k][0], shares[k]]) for k in CATEGORIES if row.total is not None]
+    shares = {k: _("suppressed") if row.shares[k] is None else percent(row.shares[k], 0) for k in SHOWN}
+    parts = [lazy_join(" ", [STYLE[k][0], shares[k]]) for k in SHOWN if row.total is not None]
     summary = f"{row.month}: " + (
         lazy_join(", ", parts) if parts else _("all counts suppressed (fewer than 11 screenings)")
     )
@@ -135,8 +136,9 @@ def charts(rows: list[ReportRow], titles: dict[str, str]) -> list[dict[str, Any]
                 "index": index,
                 "title": title,
                 "desc": _(
-                    "Stacked bars, one per month, of the shares of clear, possible and no concern among completed "
-                    "screenings; a hatched part is suppressed. The table below gives every figure."
+                    "Stacked bars, one per month, of the shares of clear concern, possible concern, not enough "
+                    "information to conclude, and no concern among completed screenings; a hatched part is "
+                    "suppressed. The table below gives every figure."
                 )
                 + " "
                 + lazy_join("; ", [b["summary"] for b in bars]),
@@ -151,10 +153,10 @@ def charts(rows: list[ReportRow], titles: dict[str, str]) -> list[dict[str, Any]
 
 
 def legend() -> list[dict[str, Any]]:
-    """The legend's entries, three per line."""
+    """The legend's entries, two per line (the labels are long)."""
     entries = [(key, _(label)) for key, (label, _colour) in STYLE.items()] + [(SUPPRESSED, _("Suppressed"))]
     return [
-        {"key": key, "label": label, "x": LABEL_W + (i % 3) * 175, "dy": (i // 3) * 24}
+        {"key": key, "label": label, "x": LABEL_W + (i % 2) * 260, "dy": (i // 2) * 24}
         for i, (key, label) in enumerate(entries)
     ]
 
@@ -169,7 +171,7 @@ def table_rows(rows: list[ReportRow], titles: dict[str, str]) -> list[dict[str, 
             "total": SUPPRESSED if row.total is None else str(row.total),
             "cells": [
                 (SUPPRESSED, "") if row.counts[c] is None else (str(row.counts[c]), percent(row.shares[c]))
-                for c in CATEGORIES
+                for c in SHOWN
             ],
         }
         for row in rows

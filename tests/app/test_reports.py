@@ -207,7 +207,21 @@ def test_csv_and_page_show_the_same_table_and_no_small_cell(client: TestClient, 
     page = client.get("/reports")
     assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
     cells = re.findall(r'<td class="n">([^<\s]+)', page.text)
-    assert cells[:5] == ["45", "suppressed", "suppressed", "30", "0"]
+    headers = re.findall(r'<th scope="col">([^<]+)</th>', page.text)[3:]
+    assert headers == [
+        "Screenings",
+        "Clear concern",
+        "Possible concern",
+        "Not enough information to conclude",
+        "No concern",
+    ]
+    assert dict(zip(headers, cells[:5], strict=True)) == {  # each count under its own heading
+        "Screenings": "45",
+        "Clear concern": "suppressed",
+        "Possible concern": "suppressed",
+        "Not enough information to conclude": "0",
+        "No concern": "30",
+    }
     assert len(cells) == 5 * len(AGENCY_A) and not any(small(v) for v in cells)
     bar_labels = re.findall(r'font-weight="600">([^<]+)</text>', page.text)
     assert bar_labels and all(re.fullmatch(r"\d+%|suppressed", label) for label in bar_labels)
