@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.models import AgencyKind, Role
+from app.versions import Version
 
 
 class AgencyCreate(BaseModel):
@@ -31,7 +32,7 @@ class UserCreate(BaseModel):
 
 
 class UserUpdate(BaseModel):
-    version: int
+    version: Version
     display_name: str | None = Field(default=None, min_length=1, max_length=200)
     role: Role | None = None
     is_active: bool | None = None
@@ -52,7 +53,7 @@ class UserPublic(BaseModel):
     role: str
     is_active: bool
     last_login_at: datetime | None
-    version: int
+    version: Version
     language: str
 
 

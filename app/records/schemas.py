@@ -6,6 +6,8 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.versions import Version
+
 
 class YouthCreate(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True)
@@ -27,4 +29,4 @@ class YouthPublic(BaseModel):
     birth_date: date
     case_number: str | None
     created_at: datetime
-    version: int
+    version: Version

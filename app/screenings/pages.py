@@ -24,6 +24,7 @@ from app.screenings import forms, result_pages, service
 from app.screenings.result_pages import open_screening, see_other, viewed
 from app.screenings.schemas import AnswersSave, DashboardFilter, ScreeningCreate
 from app.sharing import tellonce
+from app.versions import form_version
 from app.web import _, render, text
 from instruments.compiled import CompiledInstrument
 
@@ -208,10 +209,7 @@ async def save_page(
     answers, errors = forms.parse_page(instrument, items, form)
     last = page == len(forms.sections(instrument))
     notes = _field(form, "notes").strip() if last and "notes" in form else None
-    try:
-        version = int(_field(form, "version"))
-    except ValueError as exc:
-        raise InvalidInput(_("This form is missing its version. Reload the page and try again.")) from exc
+    version = form_version(_field(form, "version"))
     if not errors:
         try:
             data = AnswersSave(version=version, answers=answers, notes=notes)

@@ -16,6 +16,7 @@ from app.models import Agency, Screening, ScreeningStatus, Youth
 from app.models_sharing import Category
 from app.screenings import revisions, service, views
 from app.sharing import ledger
+from app.versions import form_version
 from app.web import _, render, text
 from instruments.compiled import CompiledInstrument
 from instruments.loader import Registry
@@ -111,11 +112,7 @@ async def complete(
     if screening.status == ScreeningStatus.completed:
         return see_other(f"/screenings/{screening.id}/result")
     form = await request.form()
-    raw = form.get("version")
-    try:
-        version = int(raw if isinstance(raw, str) else "")
-    except ValueError as exc:
-        raise InvalidInput(_("This form is missing its version. Reload the page and try again.")) from exc
+    version = form_version(form.get("version"))
     try:
         service.complete(db, keys, registry, auth.user, screening.id, version)
     except Conflict:

@@ -18,6 +18,7 @@ from app.screenings import forms, revisions, service, views
 from app.screenings.result_pages import open_screening, see_other, viewed
 from app.screenings.schemas import Amend, Discard
 from app.sharing import tellonce
+from app.versions import form_version
 from app.web import _, render, text
 from instruments.compiled import CompiledInstrument
 
@@ -30,10 +31,7 @@ def _field(form: Any, name: str) -> str:
 
 
 def _version(form: Any) -> int:
-    try:
-        return int(_field(form, "version"))
-    except ValueError as exc:
-        raise InvalidInput(_("This form is missing its version. Reload the page and try again.")) from exc
+    return form_version(_field(form, "version"))
 
 
 def _title(instrument: CompiledInstrument, screening: Screening) -> str:

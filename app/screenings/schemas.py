@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
+from app.versions import Version
+
 AnswerValue = str | int | float | list[str] | None
 
 
@@ -21,13 +23,13 @@ class ScreeningCreate(BaseModel):
 class AnswersSave(BaseModel):
     """Answers to save: item id -> answer (None clears it). `version` is the one you last read."""
 
-    version: int
+    version: Version
     answers: dict[str, AnswerValue] = Field(default_factory=dict)
     notes: str | None = Field(default=None, max_length=20000)
 
 
 class Complete(BaseModel):
-    version: int
+    version: Version
 
 
 class StoredAnswer(BaseModel):
@@ -50,7 +52,7 @@ class ScreeningPublic(BaseModel):
     started_at: datetime
     completed_at: datetime | None
     overall_level: str | None
-    version: int
+    version: Version
     revision: int = 1  # the current revision of the result (an amendment adds one)
     discarded_at: datetime | None = None
     discard_reason: str | None = None
@@ -81,7 +83,7 @@ class Amend(BaseModel):
     """A correction of a completed screening: the answers to change (None clears one), why, and the
     `version` you last read. The screening is rescored on the same instrument version."""
 
-    version: int
+    version: Version
     answers: dict[str, AnswerValue] = Field(min_length=1)
     reason: Reason
 
@@ -89,7 +91,7 @@ class Amend(BaseModel):
 class Discard(BaseModel):
     """Discard a draft nobody will finish, saying why; `version` is the one you last read."""
 
-    version: int
+    version: Version
     reason: Reason
 
 

@@ -62,3 +62,30 @@ def test_the_owning_agency_sees_everything(client: TestClient, world: World, sce
     done = scene.screen(ONE_YES, instrument=BRIEF, version="1.1.0")
     result = client.get(f"/api/v1/screenings/{done.id}/result", headers=bearer(client, scene.screener)).json()
     assert result["reason"]["clauses"][0]["members"] == ["kept_from_leaving"]
+
+
+@pytest.mark.parametrize("version", [99999999999999999999999, -1])
+def test_a_version_out_of_range_is_a_clear_error_not_a_crash(
+    client: TestClient, world: World, scene: Scene, version: int
+) -> None:
+    done = scene.screen(ONE_YES, instrument=BRIEF, version="1.1.0")
+    auth = bearer(client, scene.screener)
+    amend = {"version": version, "answers": {"kept_from_leaving": "no"}, "reason": "Typed the wrong answer."}
+    for method, path, body in (
+        ("POST", f"/api/v1/screenings/{done.id}/revisions", amend),
+        ("PUT", f"/api/v1/screenings/{done.id}/answers", {"version": version, "answers": {}}),
+        ("POST", f"/api/v1/screenings/{done.id}/complete", {"version": version}),
+    ):
+        response = client.request(method, path, headers=auth, json=body)
+        assert response.status_code == 422, (path, response.text)
+        assert response.json()["detail"][0]["loc"][-1] == "version"
+
+
+@pytest.mark.parametrize("raw", ["99999999999999999999999", "-1", "", "1e3", None])
+def test_a_form_version_out_of_range_is_refused_with_a_message(raw: str | None) -> None:
+    from app.errors import InvalidInput
+    from app.versions import form_version
+
+    with pytest.raises(InvalidInput, match="missing its version"):
+        form_version(raw)
+    assert form_version("7") == 7
