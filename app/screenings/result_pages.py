@@ -98,6 +98,7 @@ def _review(
         unanswered=sum(1 for row in rows if not row.answered),
         lines=len(rows),
         without_information=sum(1 for row in rows if not row.informative),
+        concludes_insufficient=views.concludes_insufficient(instrument),
         notes=current.notes,
         error=error,
     )

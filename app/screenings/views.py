@@ -94,6 +94,11 @@ class NextStepView:
     instrument_title: str | None = None
 
 
+def concludes_insufficient(instrument: CompiledInstrument) -> bool:
+    """Whether the instrument's rules can conclude "not enough information" (versions before 1.1 cannot)."""
+    return any(rule.level == levels.INSUFFICIENT for rule in instrument.overall_rules)
+
+
 @dataclass
 class TotalView:
     label: str
@@ -118,6 +123,7 @@ class ResultView:
     citation: str | None
     skipped_sections: list[str] = field(default_factory=list)
     total: TotalView | None = None
+    caution: bool = False  # "no concern" from a version that cannot say "not enough information", on little
 
 
 def result_view(
@@ -219,7 +225,15 @@ def result_view(
         citation=definition.provenance.citation,
         skipped_sections=[section_titles.get(s, s) for s in result.get("skipped_sections", ())],
         total=_total_view(instrument, result.get("total"), language),
+        caution=overall == levels.NONE and not concludes_insufficient(instrument) and _little_known(result),
     )
+
+
+def _little_known(result: Mapping[str, Any]) -> bool:
+    """Whether fewer than half of the questions shown got an informative answer."""
+    c = result.get("completeness") or {}
+    shown = int(c.get("total", 0)) - int(c.get("not_asked", 0))
+    return shown > 0 and int(c.get("answered", 0)) * 2 < shown
 
 
 def _total_view(instrument: CompiledInstrument, total: Mapping[str, Any] | None, language: str) -> TotalView | None:

@@ -276,3 +276,39 @@ def test_an_empty_screening_is_insufficient_on_every_surface(
         c["code"] for part in result["component"] for c in part.get("valueCodeableConcept", {}).get("coding", [])
     }
     assert "no_concern" not in domain_codes and "insufficient_information" in domain_codes
+
+
+def test_an_old_version_that_cannot_say_not_enough_information_is_read_with_care(
+    client: TestClient, world: World
+) -> None:
+    """1.0.0 stays as it was for the screenings taken under it, and concludes 'no concern' when nothing is
+    known; its pages say so instead of promising 'not enough information'."""
+    agency = world.agency()
+    screener = world.user(agency)
+    auth = bearer(client, screener)
+    youth = client.post(
+        "/api/v1/youth",
+        headers=auth,
+        json={"given_name": "Ari", "family_name": "Synthetic", "birth_date": "2010-02-03", "case_number": "SY-0003"},
+    ).json()
+    start = {
+        "youth_id": youth["id"],
+        "instrument_id": PRACTITIONER,
+        "instrument_version": "1.0.0",
+        "mode": "practitioner",
+    }
+    started = client.post("/api/v1/screenings", headers=auth, json=start).json()
+    assert started["instrument_version"] == "1.0.0"
+    body = {"version": started["version"], "answers": {"rate_housing_unstable": "not_enough_info"}}
+    saved = client.put(f"/api/v1/screenings/{started['id']}/answers", headers=auth, json=body)
+    sign_in(client, screener)
+    review = unescape(client.get(f"/screenings/{started['id']}/review").text)
+    assert "This version of the instrument cannot conclude 'not enough information'" in review
+    assert "the result will most likely be 'Not enough information to conclude'" not in review
+    done = client.post(
+        f"/api/v1/screenings/{started['id']}/complete", headers=auth, json={"version": saved.json()["version"]}
+    )
+    assert done.json()["overall_level"] == "no_concern"  # 1.0.0's own rules, unchanged
+    for page in (f"/screenings/{started['id']}/result", f"/screenings/{started['id']}/summary"):
+        html = unescape(client.get(page).text)
+        assert "Read this 'no concern' with care." in html, page
