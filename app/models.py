@@ -191,7 +191,7 @@ class Answer(SQLModel, table=True):
     screening_id: str = Field(foreign_key="screening.id", primary_key=True, max_length=32)
     item_id: str = Field(primary_key=True, max_length=100)
     value_enc: str
-    source: str = Field(default="given", max_length=16)  # given | carried
+    source: str = Field(default="given", max_length=16)  # given | carried | corrected (by staff, after completion)
     carried_from: str | None = Field(default=None, foreign_key="screening.id", max_length=32)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_by: str | None = Field(default=None, foreign_key="user.id", max_length=32)

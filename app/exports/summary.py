@@ -102,7 +102,9 @@ def build(
         generated_by=user.display_name,
     )
     if with_answers:
-        summary.answers = views.review(instrument, service.answer_values(db, keys, screening), content)
+        stored = service.stored_answers(db, keys, screening)
+        values, sources = {k: a.value for k, a in stored.items()}, {k: a.source for k, a in stored.items()}
+        summary.answers = views.review(instrument, values, content, sources)
     if Category.notes.value in categories and screening.notes_enc:
         summary.notes = keys.decrypt(screening.notes_enc, "screening", "notes", screening.id)
     if not own:

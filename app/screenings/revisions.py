@@ -200,7 +200,7 @@ def amend(db: Session, keys: KeyRing, registry: Registry, user: User, screening_
         raise InvalidInput(_("The answers cannot be scored."), {"answers": problems}) from exc
     service.bump_version(db, screening, data.version)
     _keep_original(db, keys, screening, before)
-    service.write_answers(db, keys, screening, changes, user.id)
+    service.write_answers(db, keys, screening, changes, user.id, source=service.CORRECTED)
     db.flush()
     result_row = db.get(ScreeningResult, screening.id)
     if result_row is None:  # a completed screening always has one; a safety net

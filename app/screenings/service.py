@@ -162,10 +162,18 @@ def refuse_unless_in_progress(screening: Screening) -> None:
         raise Conflict(_("This draft was discarded; it cannot be resumed."))
 
 
+CORRECTED = "corrected"  # an answer changed by staff after completion: not the youth's own words
+
+
 def write_answers(
-    db: Session, keys: KeyRing, screening: Screening, answers: dict[str, Any], actor_id: str | None
+    db: Session,
+    keys: KeyRing,
+    screening: Screening,
+    answers: dict[str, Any],
+    actor_id: str | None,
+    source: str = "given",
 ) -> None:
-    """Store checked answers (None clears one); an unchanged answer keeps its source and date."""
+    """Store checked answers (None clears one) with their `source`; an unchanged answer keeps its source and date."""
     now = utcnow()
     for item_id, value in answers.items():
         row = db.get(Answer, (screening.id, item_id))
@@ -180,13 +188,15 @@ def write_answers(
             continue  # unchanged: a confirmed carried answer keeps its source
         encrypted = keys.encrypt_json(value, "answer", "value", _row_id(screening.id, item_id))
         if row is None:
-            row = Answer(screening_id=screening.id, item_id=item_id, value_enc=encrypted, updated_by=actor_id)
+            row = Answer(
+                screening_id=screening.id, item_id=item_id, value_enc=encrypted, updated_by=actor_id, source=source
+            )
         else:
             row.value_enc, row.updated_at, row.updated_by, row.source, row.carried_from = (
                 encrypted,
                 now,
                 actor_id,
-                "given",
+                source,
                 None,
             )
         db.add(row)

@@ -31,6 +31,7 @@ class ReviewRow:
     answer: str
     answered: bool
     informative: bool  # says something: not unanswered, declined or "not enough information"
+    corrected: bool = False  # changed by staff after completion: not the youth's own words
 
 
 @dataclass
@@ -40,8 +41,13 @@ class ReviewSection:
     rows: list[ReviewRow]
 
 
-def review(instrument: CompiledInstrument, answers: Mapping[str, Any], language: str) -> list[ReviewSection]:
-    """Every shown question with its answer, by page."""
+def review(
+    instrument: CompiledInstrument,
+    answers: Mapping[str, Any],
+    language: str,
+    sources: Mapping[str, str] | None = None,
+) -> list[ReviewSection]:
+    """Every shown question with its answer, by page (`sources`: item id -> given, carried or corrected)."""
     default = instrument.definition.default_language
     shown = visible_ids(instrument, answers)
     out = []
@@ -53,6 +59,7 @@ def review(instrument: CompiledInstrument, answers: Mapping[str, Any], language:
                 answer_label(instrument, item.id, answers.get(item.id), language),
                 answers.get(item.id) is not None,
                 is_informative(answers.get(item.id)),
+                (sources or {}).get(item.id) == "corrected",
             )
             for item in instrument.definition.items
             if item.section == section.id and item.id in shown and item.type != "notice"

@@ -12,6 +12,7 @@ from app import access
 from app.crypto import KeyRing
 from app.models import Agency, Answer, Screening, ScreeningStatus, User, Youth, utcnow
 from app.models_sharing import Category
+from app.screenings.service import CORRECTED
 from app.sharing.ledger import disclose
 from instruments.compiled import CompiledInstrument
 from instruments.model import is_informative
@@ -102,8 +103,8 @@ def carry_forward(db: Session, keys: KeyRing, user: User, screening: Screening, 
     carried: dict[str, tuple[Any, Screening]] = {}
     for source in earlier:  # newest first
         for row in db.exec(select(Answer).where(Answer.screening_id == source.id)):
-            if row.item_id in carried or row.item_id not in instrument.items:
-                continue
+            if row.item_id in carried or row.item_id not in instrument.items or row.source == CORRECTED:
+                continue  # a staff correction is not the youth's own words: it never carries
             value = keys.decrypt_json(row.value_enc, "answer", "value", f"{source.id}:{row.item_id}")
             if not is_informative(value):
                 continue

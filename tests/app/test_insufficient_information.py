@@ -312,3 +312,24 @@ def test_an_old_version_that_cannot_say_not_enough_information_is_read_with_care
     for page in (f"/screenings/{started['id']}/result", f"/screenings/{started['id']}/summary"):
         html = unescape(client.get(page).text)
         assert "Read this 'no concern' with care." in html, page
+
+
+def test_a_staff_correction_is_marked_and_never_carried_as_the_youths_words(client: TestClient, world: World) -> None:
+    agency = world.agency()
+    screener = world.user(agency)
+    auth = bearer(client, screener)
+    youth_id, screening_id, _done = _completed(client, auth, SELF_REPORT, "interview", _everything(SELF_REPORT, "no"))
+    screening = client.get(f"/api/v1/screenings/{screening_id}", headers=auth).json()
+    amend = {"version": screening["version"], "answers": {"pictures": "yes"}, "reason": "The youth told me later."}
+    amended = client.post(f"/api/v1/screenings/{screening_id}/revisions", headers=auth, json=amend)
+    assert amended.status_code == 201, amended.text
+    sign_in(client, screener)
+    summary = unescape(client.get(f"/screenings/{screening_id}/summary").text)
+    assert summary.count("(corrected by staff after completion)") == 1
+    assert "corrected after completion; the earlier revisions are kept" in summary
+
+    start = {"youth_id": youth_id, "instrument_id": SELF_REPORT, "mode": "interview"}
+    again = client.post("/api/v1/screenings", headers=auth, json=start).json()
+    answers = client.get(f"/api/v1/screenings/{again['id']}", headers=auth).json()["answers"]
+    assert "pictures" not in answers  # the staff's correction is not carried as the youth's answer
+    assert answers["sex_for_things"]["source"] == "carried"
