@@ -42,7 +42,13 @@ PURPOSE_LABELS = {
     "referral": _("Referral"),
     "treatment": _("Treatment"),
 }
+MODE_LABELS = {
+    "practitioner": _("completed by staff from what they know, not read to the youth"),
+    "interview": _("interview, staff read the questions aloud"),
+    "self": _("self-administered, the youth answers on their own"),
+}
 templates.env.globals["AGENCY_KIND_LABELS"] = AGENCY_KIND_LABELS
+templates.env.globals["MODE_LABELS"] = MODE_LABELS
 templates.env.globals["PURPOSE_LABELS"] = PURPOSE_LABELS
 templates.env.globals["page_language"] = i18n.page_language
 templates.env.globals["LANGUAGE_NAMES"] = i18n.LANGUAGE_NAMES

@@ -15,7 +15,7 @@ from app.errors import InvalidInput, NotFound
 from app.records import service as records
 from app.records.schemas import YouthCreate
 from app.screenings import service as screenings
-from app.web import _, render, text
+from app.web import MODE_LABELS, _, render, text
 from instruments.loader import Registry
 
 router = APIRouter(include_in_schema=False)
@@ -31,11 +31,6 @@ REQUIRED = {
     "family_name": _("Enter the family name."),
     "birth_date": _("Enter the date of birth."),
     "case_number": _("Enter the case number."),
-}
-MODE_LABELS = {
-    "practitioner": _("completed by staff from what they know, not read to the youth"),
-    "interview": _("interview, staff read the questions aloud"),
-    "self": _("self-administered, the youth answers on their own"),
 }
 
 
