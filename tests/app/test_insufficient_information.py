@@ -6,7 +6,9 @@ a sum instrument shows its total and threshold, and skipped sections are listed.
 from __future__ import annotations
 
 import re
+from csv import DictReader
 from html import unescape
+from io import StringIO
 from typing import Any
 
 import pytest
@@ -161,6 +163,16 @@ def test_a_skipped_section_is_never_no_concern(client: TestClient, world: World)
         )
         assert "Skipped, or no information given: Personal things" in html, page
         assert "The young person answered questions in this area" not in html
+
+    today = done["completed_at"][:10]
+    window = {"recipient": agency.id, "from": today, "to": today}
+    supervisor = bearer(client, world.user(agency, "supervisor"))
+    [row] = client.get("/api/v1/exports", headers=supervisor, params={**window, "format": "json"}).json()
+    assert row["domains"]["exploitation"] == "insufficient_information"
+    assert row["result"]["skipped_sections"] == ["personal"]
+    csv = client.get("/api/v1/exports", headers=supervisor, params={**window, "format": "csv"}).text
+    [cells] = list(DictReader(StringIO(csv.lstrip("\ufeff"))))
+    assert cells["domain.exploitation"] == "insufficient_information" and cells["skipped_sections"] == "personal"
 
 
 def test_the_reason_names_the_clause_that_fired(client: TestClient, world: World) -> None:
