@@ -114,12 +114,10 @@ def _indicator(
     level = "unknown"
     evidence: list[Evidence] = []
     every_feed_settled = True
-    context = Context(values)
     feeds = instrument.feeds[indicator_id]
     for feed in feeds:
-        if settled is not None:
-            needs = {feed.item_id} | (feed.when.items if feed.when is not None else set())
-            every_feed_settled = every_feed_settled and needs <= settled
+        if settled is not None and every_feed_settled:
+            every_feed_settled = feed.item_id in settled and (feed.when is None or feed.when.items <= settled)
         value = values.get(feed.item_id)
         if not is_informative(value):
             continue
@@ -129,7 +127,7 @@ def _indicator(
             chosen = value if isinstance(value, list) else [value]
             implied = feed.level if any(v in feed.answers for v in chosen) else "no_concern"
         else:
-            implied = feed.level if feed.when is not None and feed.when.truth(context) else "no_concern"
+            implied = feed.level if feed.when is not None and feed.when.truth(Context(values)) else "no_concern"
         if level == "unknown" or LEVEL_RANK[implied] > LEVEL_RANK[level]:
             level, evidence = implied, [Evidence(feed.item_id, value, implied)]
         elif LEVEL_RANK[implied] == LEVEL_RANK[level] and all(e.item_id != feed.item_id for e in evidence):
