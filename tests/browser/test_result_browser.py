@@ -50,3 +50,13 @@ def test_the_result_of_an_all_unknown_rating_says_not_enough_information(page: P
     check_accessibility(page, "the result page of an all-unknown rating")
     screenshot(page, "result-insufficient-information")
     assert errors == [], errors
+
+
+def test_a_youth_record_with_screenings_fits_a_phone(phone: Page, live_server: LiveServer) -> None:
+    """Tables scroll inside their box; nothing (not even a visually hidden heading) widens the page."""
+    login(phone, live_server, SCREENER)
+    phone.goto(live_server.at("/youth"))
+    phone.locator("tr:has-text('RB-1001') a[href^='/youth/']").first.click()
+    expect(phone.get_by_role("heading", name="Screenings", exact=True)).to_be_visible()
+    width = (phone.viewport_size or {"width": 360})["width"]  # on a phone, innerWidth grows with the content
+    assert phone.evaluate("document.documentElement.scrollWidth") <= width, "the youth record scrolls sideways"
