@@ -201,7 +201,7 @@ class _Compiler:
         filters: tuple[tuple[str, Any], ...] = ()
         if isinstance(target, ast.Call) and collection != "total":
             filters = tuple(
-                (kw.arg, self.literal_filter_value({kw.arg: kw.value}, kw.arg))
+                (kw.arg, self.literal_filter({kw.arg: kw.value}, kw.arg))
                 for kw in target.keywords
                 if kw.arg is not None
             )
@@ -375,10 +375,8 @@ class _Compiler:
             return self.over_indicators(node, name, filters)
         return self.over_domains(node, name, filters)
 
-    def literal_filter(self, node: ast.Call, filters: dict[str, ast.expr], key: str) -> Any:
-        return self.literal_filter_value(filters, key)
-
-    def literal_filter_value(self, filters: dict[str, ast.expr], key: str) -> Any:
+    def literal_filter(self, filters: dict[str, ast.expr], key: str) -> Any:
+        """The literal value (or tuple of values) of a filter such as level='clear_concern', or _MISSING."""
         if key not in filters:
             return _MISSING
         value = (
@@ -399,8 +397,8 @@ class _Compiler:
                 )
 
     def item_selection(self, node: ast.Call, filters: dict[str, ast.expr]) -> tuple[str, ...]:
-        section = self.literal_filter(node, filters, "section")
-        among = self.literal_filter(node, filters, "among")
+        section = self.literal_filter(filters, "section")
+        among = self.literal_filter(filters, "among")
         chosen = list(self.scope.items.values())
         if section is not _MISSING:
             if section not in self.scope.sections:
@@ -417,7 +415,7 @@ class _Compiler:
         return selected
 
     def item_matcher(self, filters: dict[str, ast.expr]) -> Callable[[Any], bool]:
-        answer = self.literal_filter_value(filters, "answer")
+        answer = self.literal_filter(filters, "answer")
         wanted = answer if isinstance(answer, tuple) else (answer,)
 
         def matches(value: Any) -> bool:
@@ -480,7 +478,7 @@ class _Compiler:
         return total
 
     def levels_filter(self, node: ast.Call, filters: dict[str, ast.expr]) -> frozenset[str] | None:
-        level = self.literal_filter(node, filters, "level")
+        level = self.literal_filter(filters, "level")
         if level is _MISSING:
             return None
         levels = level if isinstance(level, tuple) else (level,)
@@ -504,8 +502,8 @@ class _Compiler:
 
     def indicator_pool(self, node: ast.Call, filters: dict[str, ast.expr]) -> Callable[[Context], Sequence[str]]:
         """The indicators in scope (all, or the domain's in a domain rule) that pass the key and domain filters."""
-        key = self.literal_filter(node, filters, "key")
-        domain = self.literal_filter(node, filters, "domain")
+        key = self.literal_filter(filters, "key")
+        domain = self.literal_filter(filters, "domain")
         if domain is not _MISSING and (self.scope.domains is None or domain not in self.scope.domains):
             raise ExpressionError(f"unknown domain '{domain}'", _col(filters["domain"]))
         table = self.scope.indicators or {}
