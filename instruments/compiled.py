@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from instruments.expressions import Expression
@@ -84,7 +85,7 @@ class CompiledInstrument:
         """(id, version): what identifies a published instrument version."""
         return (self.definition.id, self.definition.version)
 
-    @property
+    @cached_property  # read by every scoring of an instrument with a total: worked out once
     def total_thresholds(self) -> tuple[tuple[str, str, float], ...]:
         """(level, operator, bound) for each overall rule clause that compares total() with a number."""
         return tuple(
