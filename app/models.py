@@ -195,6 +195,10 @@ class Answer(SQLModel, table=True):
     carried_from: str | None = Field(default=None, foreign_key="screening.id", max_length=32)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_by: str | None = Field(default=None, foreign_key="user.id", max_length=32)
+    # A carried answer counts only once confirmed: kept by the youth ("still true"), or by staff in a
+    # staff-administered mode. Until then it is shown, never scored. (Given answers need no confirming.)
+    confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    confirmed_by: str | None = Field(default=None, foreign_key="user.id", max_length=32)
 
 
 class ScreeningResult(SQLModel, table=True):

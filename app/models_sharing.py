@@ -66,6 +66,7 @@ class Consent(SQLModel, table=True):
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revoked_by: str | None = Field(default=None, foreign_key="user.id", max_length=32)
+    revoke_reason_enc: str | None = None  # why it was revoked, as told by the person who revoked it
     supersedes: str | None = Field(default=None, foreign_key="consent.id", max_length=32)
     superseded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
