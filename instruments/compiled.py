@@ -64,6 +64,7 @@ class CompiledInstrument:
     allows_not_enough_info: bool
     every_answer: bool  # scoring.indicator_needs == "every_answer"
     total: Expression | None  # scoring.total, compiled
+    carry: Mapping[str, int | None]  # look-back in days per item (item's, else section's, else default); None: never
     source: Source  # the file it came from, to locate problems found across instruments
 
     def line_of(self, *path: str | int) -> int | None:
@@ -96,6 +97,13 @@ class CompiledInstrument:
             if part.collection == "total" and part.op is not None and part.bound is not None
         )
 
+    def carry_days(self, item_id: str) -> int | None:
+        """How many days after it was given an answer to this item may be carried into a new
+        screening, or None when it never carries (a present-state question, or a notice).
+
+        Raises KeyError for an item the instrument does not have."""
+        return self.carry[item_id]
+
     def option_label(self, item_id: str, code: str, language: str) -> str:
         """The label of an answer code in a language, for display."""
         item = self.items[item_id]
@@ -107,11 +115,19 @@ class CompiledInstrument:
         return code
 
 
+# Keys the language gained after versions were published, with the value that means "not written".
+# Left out of the canonical form when so, a published version keeps the hash stored with its screenings.
+ADDED_LATER: dict[str, object] = {"carry": None}
+
+
 def content_hash(definition: Instrument) -> str:
     """SHA-256 over a canonical form: stable across key order, comments and whitespace."""
-    canonical = json.dumps(
-        definition.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
+    data = definition.model_dump(mode="json")
+    for part in (*data["sections"], *data["items"]):
+        for key, absent in ADDED_LATER.items():
+            if key in part and part[key] == absent:
+                del part[key]
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 

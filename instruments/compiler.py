@@ -16,7 +16,7 @@ from instruments.compiled import (
     content_hash,
 )
 from instruments.expressions import Context, Expression, ExpressionError, ItemInfo, Scope, compile_expression
-from instruments.model import Instrument, Item, Rule
+from instruments.model import DEFAULT_CARRY_DAYS, NEVER, CarryFor, Instrument, Item, Rule
 from instruments.source import Path_, Problem, Source, format_path
 
 
@@ -139,9 +139,23 @@ def compile_instrument(definition: Instrument, source: Source) -> tuple[Compiled
         allows_not_enough_info=bool({"practitioner", "interview"} & set(definition.modes)),
         every_answer=definition.scoring.indicator_needs == "every_answer",
         total=total,
+        carry=_carry(definition),
         source=source,
     )
     return compiled, []
+
+
+def _carry(definition: Instrument) -> dict[str, int | None]:
+    """Each item's look-back in days: its own `carry`, else its section's, else the default; None: never."""
+    by_section = {s.id: s.carry for s in definition.sections}
+    out: dict[str, int | None] = {}
+    for item in definition.items:
+        carry = item.carry if item.carry is not None else by_section.get(item.section)
+        if item.type == "notice" or carry == NEVER:
+            out[item.id] = None
+        else:
+            out[item.id] = carry.days if isinstance(carry, CarryFor) else DEFAULT_CARRY_DAYS
+    return out
 
 
 def _item_info(item: Item) -> ItemInfo:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 INDICATOR_ID_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$"
@@ -35,6 +35,13 @@ DECLINED = "declined"
 NOT_ENOUGH_INFO = "not_enough_info"
 NOT_ASKED = "not_asked"
 SPECIAL_ANSWERS: frozenset[str] = frozenset({DECLINED, NOT_ENOUGH_INFO, NOT_ASKED})
+
+
+# How long an earlier answer may be carried into a new screening (shown as "still true?") when
+# neither its item nor its section says: a look-back in days from the day it was given.
+DEFAULT_CARRY_DAYS = 365
+MAX_CARRY_DAYS = 3650
+NEVER = "never"
 
 
 def is_informative(value: object) -> bool:
@@ -69,6 +76,30 @@ class Option(Frozen):
         return code
 
 
+class CarryFor(Frozen):
+    """Carry an answer for at most `days` days after it was given."""
+
+    days: Annotated[int, Field(ge=1, le=MAX_CARRY_DAYS)]
+
+
+def _plain_carry(value: object) -> object:
+    """Refuse a bad `carry` with one plain message (a union would report each of its members)."""
+    if value is None or value == NEVER or isinstance(value, CarryFor):
+        return value
+    if isinstance(value, dict) and set(value) == {"days"}:
+        days = value["days"]
+        if type(days) is int and 1 <= days <= MAX_CARRY_DAYS:
+            return value
+        raise ValueError(f"carry days must be a whole number from 1 to {MAX_CARRY_DAYS}, not {days!r}")
+    hint = f"; for a look-back write {{days: {value}}}" if type(value) is int and value > 0 else ""
+    raise ValueError(f"carry must be 'never' or {{days: N}} with N from 1 to {MAX_CARRY_DAYS}, not {value!r}{hint}")
+
+
+Carry = Annotated[Literal["never"] | CarryFor, BeforeValidator(_plain_carry)]
+"""How long an answer may carry forward: `never` (a present-state question, asked afresh every
+time), or `{days: N}`, a look-back from the day it was given."""
+
+
 class Indicates(Frozen):
     """An answer condition that implies a level for an indicator.
 
@@ -98,6 +129,7 @@ class ItemBase(Frozen):
     show_if: str | None = None
     sensitive: bool = False
     mandated_report: bool = False
+    carry: Carry | None = None  # None: the section's carry, else DEFAULT_CARRY_DAYS
 
 
 class AnsweredItem(ItemBase):
@@ -158,6 +190,14 @@ class NoticeItem(ItemBase):
     """Text shown to the person answering; takes no answer."""
 
     type: Literal["notice"]
+    carry: None = None  # in the JSON Schema too: editors flag it
+
+    @field_validator("carry", mode="before")
+    @classmethod
+    def _nothing_to_carry(cls, carry: object) -> None:
+        if carry is not None:
+            raise ValueError("a notice takes no answer, so it has nothing to carry: remove 'carry'")
+        return None
 
 
 Item = Annotated[
@@ -200,6 +240,7 @@ class Section(Frozen):
     title: Text
     notice: Text | None = None
     one_question_per_page: bool = False
+    carry: Carry | None = None  # for its items that do not say; None: DEFAULT_CARRY_DAYS
 
 
 class Rule(Frozen):

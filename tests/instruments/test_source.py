@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 import instruments
+from instruments.loader import BUNDLED_DIR
 from instruments.source import read_source
 from tests.instruments.malformed_base import BASE, edit
 
@@ -97,3 +100,22 @@ def test_the_content_hash_changes_with_a_wording() -> None:
 
 def test_the_content_hash_changes_with_logic() -> None:
     assert hash_of(edit(('when: "hours >= 40"', 'when: "hours >= 45"'))) != hash_of(BASE)
+
+
+# Every screening stores the hash of the version it was taken under, and is shown only with a loaded
+# version of that hash: a change to the language (a new key such as `carry`) must leave these alone.
+PUBLISHED = {
+    ("tellonce-brief-screen", "1.0.0"): "7d4dceade0c3daa36455463dc6e8c2ecfd307a29e258777c7c138e3d73ab588e",
+    ("tellonce-brief-screen", "1.1.0"): "fd0af34772920c23aae1e3c02855b06d2bba1158b4aa0eeef588caa18cf450ca",
+    ("tellonce-practitioner-indicators", "1.0.0"): "10d494a0848cc49061be0fd248fa4c7683a20d268a968915dcf9676b0f9be993",
+    ("tellonce-practitioner-indicators", "1.1.0"): "aa5ac1dee2c56f6d4ff17edccc78e5eb1b7e5e010504882df7e21a4733a1d965",
+    ("tellonce-youth-self-report", "1.0.0"): "0e495990a5b7fcb8bb02addb9c2838a77397ca162ded04a4f1105c6736bb8315",
+    ("tellonce-youth-self-report", "1.1.0"): "773f737f31174d9413e6afe1b3f59dc9116246c287531929eabff4cfd3e27991",
+}
+
+
+@pytest.mark.parametrize("key", sorted(PUBLISHED), ids="@".join)
+def test_a_published_bundled_version_keeps_its_content_hash(key: tuple[str, str]) -> None:
+    compiled = instruments.load_or_raise([BUNDLED_DIR]).get(*key)
+    assert compiled is not None
+    assert compiled.content_hash == PUBLISHED[key]
