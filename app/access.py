@@ -1,17 +1,26 @@
-"""The one access-decision function for youth data. Every page, API route, search and export asks it.
+"""The one gate for youth data. Every page, API route, search, export and carry-forward asks it.
 
 An agency reads its own records. It reads another agency's screenings of the same person only
-when its own record is linked to that person and, at this moment, an active consent from that
+when its own record is linked to that person and, at this moment, a consent in force from that
 agency to it covers the category and the purpose, or the user holds an active break-glass.
 The decision is made in the database query, never after it; a denied read is "not found".
+A read of another agency's data is written in the disclosure ledger by the same call, in the same
+transaction, naming the consent or break-glass it rests on; there is no disclosure without one.
 Nothing here is cached, so a revocation takes effect on the very next request.
+
+An answer carried from one agency to another keeps its origin. Another agency sees it (in a
+screening, an export or a new screening's carried answers) only under a consent from the agency
+where it was given: consent to B never passes A's answers on to C.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, or_
+from sqlalchemy import ColumnElement, and_, or_, true
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -19,41 +28,110 @@ from app.errors import NotFound
 from app.i18n import _
 from app.models import Screening, User, Youth, YouthLink, utcnow
 from app.models_sharing import BreakGlass, Category, Consent, Purpose
+from app.sharing import ledger
+from app.sharing.ledger import Grant
 
 DEFAULT_PURPOSE = Purpose.care_coordination
 
+__all__ = ["DEFAULT_PURPOSE", "Grant", "Read", "consent_in_force", "is_in_force", "open_screening"]
 
-@dataclass(frozen=True)
-class Grant:
-    """Why a read of another agency's screening is allowed: a consent or a break-glass."""
 
-    consent_id: str | None
-    break_glass_id: str | None
+# The rule of a consent in force: the one place it is written -------------------------------------------
+
+
+def consent_in_force(now: datetime | None = None) -> ColumnElement[bool]:
+    """A consent in force at `now`: started, not ended, not revoked, not superseded."""
+    now = now or utcnow()
+    return and_(
+        col(Consent.starts_at) <= now,
+        col(Consent.ends_at) > now,
+        col(Consent.revoked_at).is_(None),
+        col(Consent.superseded_at).is_(None),
+    )
+
+
+def is_in_force(consent: Consent, now: datetime | None = None) -> bool:
+    """The same rule for a consent already loaded (pages and exports show whether it is active)."""
+    now = now or utcnow()
+    return consent.starts_at <= now < consent.ends_at and consent.revoked_at is None and consent.superseded_at is None
+
+
+def consent_covers(
+    *,
+    person_id: Any,
+    from_agency_id: Any,
+    to_agency_id: Any,
+    category: Category | None = None,
+    purpose: str | None = None,
+    now: datetime | None = None,
+) -> ColumnElement[bool]:
+    """Consents in force from one agency to another about a person, covering a category and a purpose.
+
+    Each argument is a value or a column (so the clause can be correlated with an outer query);
+    no category (or purpose) means any.
+    """
+    return and_(
+        col(Consent.person_id) == person_id,
+        col(Consent.from_agency_id) == from_agency_id,
+        col(Consent.to_agency_id) == to_agency_id,
+        getattr(Consent, category.value).is_(True) if category is not None else true(),
+        col(Consent.purpose) == purpose if purpose is not None else true(),
+        consent_in_force(now),
+    )
+
+
+def consents_in_force(
+    db: Session,
+    person_id: str,
+    to_agency_id: str | None,
+    from_agency_ids: Collection[str] | None = None,
+    category: Category | None = None,
+    purpose: str | None = None,
+) -> list[Consent]:
+    """The consents in force now to an agency (None: any) about a person (from the given agencies), newest first."""
+    query = select(Consent).where(
+        consent_covers(
+            person_id=person_id,
+            from_agency_id=col(Consent.from_agency_id),
+            to_agency_id=to_agency_id if to_agency_id is not None else col(Consent.to_agency_id),
+            category=category,
+            purpose=purpose,
+        )
+    )
+    if from_agency_ids is not None:
+        query = query.where(col(Consent.from_agency_id).in_(list(from_agency_ids)))
+    return list(db.exec(query.order_by(col(Consent.recorded_at).desc())))
+
+
+# Clauses for lists -----------------------------------------------------------------------------------
 
 
 def youth_readable_clause(user: User) -> ColumnElement[bool]:
     """Youth records the user may read: those their agency has linked (its own records)."""
-    return exists().where(col(YouthLink.youth_id) == col(Youth.id), col(YouthLink.agency_id) == user.agency_id)
-
-
-def _consent_clause(user: User, category: Category, purpose: str) -> ColumnElement[bool]:
-    return shared_with_clause(user.agency_id, category, purpose)
+    return (
+        select(YouthLink.id)
+        .where(col(YouthLink.youth_id) == col(Youth.id), col(YouthLink.agency_id) == user.agency_id)
+        .exists()
+    )
 
 
 def _break_glass_clause(user: User) -> ColumnElement[bool]:
-    now = utcnow()
     subject = aliased(Youth)
     return (
         select(BreakGlass.id)
         .join(subject, col(subject.person_id) == col(BreakGlass.person_id))
-        .where(
-            col(subject.id) == col(Screening.youth_id),
-            col(BreakGlass.user_id) == user.id,
-            col(BreakGlass.expires_at) > now,
-            col(BreakGlass.ended_at).is_(None),
-        )
+        .where(col(subject.id) == col(Screening.youth_id), _glass_open(user, col(BreakGlass.person_id)))
         .correlate(Screening)
         .exists()
+    )
+
+
+def _glass_open(user: User, person_id: Any) -> ColumnElement[bool]:
+    return and_(
+        col(BreakGlass.user_id) == user.id,
+        col(BreakGlass.person_id) == person_id,
+        col(BreakGlass.expires_at) > utcnow(),
+        col(BreakGlass.ended_at).is_(None),
     )
 
 
@@ -70,40 +148,41 @@ def _linked_clause(user: User) -> ColumnElement[bool]:
     )
 
 
-def screening_readable_clause(
-    user: User, category: Category = Category.result_summary, purpose: str = DEFAULT_PURPOSE
-) -> ColumnElement[bool]:
-    """A WHERE clause selecting the screenings `user` may read for that category and purpose, now."""
-    shared = and_(_linked_clause(user), or_(_consent_clause(user, category, purpose), _break_glass_clause(user)))
-    return or_(col(Screening.agency_id) == user.agency_id, shared)
-
-
 def shared_with_clause(recipient_agency_id: str, category: Category, purpose: str) -> ColumnElement[bool]:
-    """Screenings that a recipient agency may receive, for an export by their owning agency, right now.
-
-    The same rule as a read by the recipient: an active consent from the screening's agency to the
-    recipient about the screening's person covering the category and the purpose. (No break-glass:
-    break-glass is one supervisor's emergency view, never a bulk export.)
-    """
-    now = utcnow()
+    """Screenings whose agency has a consent in force to the recipient about their person for that category
+    and purpose (a read by the recipient, and an export to it by the screening's agency; no break-glass:
+    break-glass is one supervisor's emergency view, never a bulk export)."""
     subject = aliased(Youth)
     return (
         select(Consent.id)
         .join(subject, col(subject.person_id) == col(Consent.person_id))
         .where(
             col(subject.id) == col(Screening.youth_id),
-            col(Consent.from_agency_id) == col(Screening.agency_id),
-            col(Consent.to_agency_id) == recipient_agency_id,
-            getattr(Consent, category.value).is_(True),
-            col(Consent.purpose) == purpose,
-            col(Consent.starts_at) <= now,
-            col(Consent.ends_at) > now,
-            col(Consent.revoked_at).is_(None),
-            col(Consent.superseded_at).is_(None),
+            consent_covers(
+                person_id=col(subject.person_id),
+                from_agency_id=col(Screening.agency_id),
+                to_agency_id=recipient_agency_id,
+                category=category,
+                purpose=purpose,
+            ),
         )
         .correlate(Screening)
         .exists()
     )
+
+
+def screening_readable_clause(
+    user: User, category: Category = Category.result_summary, purpose: str = DEFAULT_PURPOSE
+) -> ColumnElement[bool]:
+    """A WHERE clause selecting the screenings `user` may read for that category and purpose, now."""
+    shared = and_(
+        _linked_clause(user),
+        or_(shared_with_clause(user.agency_id, category, purpose), _break_glass_clause(user)),
+    )
+    return or_(col(Screening.agency_id) == user.agency_id, shared)
+
+
+# One record ------------------------------------------------------------------------------------------
 
 
 def readable_youth(db: Session, user: User, youth_id: str) -> Youth:
@@ -114,63 +193,6 @@ def readable_youth(db: Session, user: User, youth_id: str) -> Youth:
     return youth
 
 
-def readable_screening(
-    db: Session,
-    user: User,
-    screening_id: str,
-    category: Category = Category.result_summary,
-    purpose: str = DEFAULT_PURPOSE,
-) -> Screening:
-    """The screening, if `user` may read that category of it for that purpose now; otherwise NotFound."""
-    screening = db.exec(
-        select(Screening).where(Screening.id == screening_id, screening_readable_clause(user, category, purpose))
-    ).first()
-    if screening is None:
-        raise NotFound(_("No such screening."))
-    return screening
-
-
-def may_read(db: Session, user: User, screening_id: str, category: Category, purpose: str = DEFAULT_PURPOSE) -> bool:
-    """Whether `user` may read that category of the screening for that purpose now (no exception)."""
-    try:
-        readable_screening(db, user, screening_id, category, purpose)
-    except NotFound:
-        return False
-    return True
-
-
-def grant_for(db: Session, user: User, screening: Screening, category: Category, purpose: str) -> Grant | None:
-    """The consent or break-glass that lets `user` read another agency's screening (None for their own)."""
-    if screening.agency_id == user.agency_id:
-        return None
-    person = db.get(Youth, screening.youth_id)
-    now = utcnow()
-    consent = db.exec(
-        select(Consent.id).where(
-            Consent.person_id == (person.person_id if person else ""),
-            Consent.from_agency_id == screening.agency_id,
-            Consent.to_agency_id == user.agency_id,
-            getattr(Consent, category.value).is_(True),
-            Consent.purpose == purpose,
-            col(Consent.starts_at) <= now,
-            col(Consent.ends_at) > now,
-            col(Consent.revoked_at).is_(None),
-            col(Consent.superseded_at).is_(None),
-        )
-    ).first()
-    if consent is not None:
-        return Grant(consent, None)
-    glass = db.exec(
-        select(BreakGlass.id).where(
-            BreakGlass.user_id == user.id,
-            BreakGlass.person_id == (person.person_id if person else ""),
-            col(BreakGlass.expires_at) > now,
-            col(BreakGlass.ended_at).is_(None),
-        )
-    ).first()
-    return Grant(None, glass) if glass is not None else Grant(None, None)
-
-
 def writable_screening(db: Session, user: User, screening_id: str) -> Screening:
     """A screening `user` may change: only their own agency's, whatever is shared."""
     screening = db.exec(
@@ -179,3 +201,215 @@ def writable_screening(db: Session, user: User, screening_id: str) -> Screening:
     if screening is None:
         raise NotFound(_("No such screening."))
     return screening
+
+
+@dataclass(frozen=True)
+class Read:
+    """What `user` may see of one screening now, and on what authority.
+
+    `categories` are the wanted categories the user may see; `grants` names, for another agency's
+    screening, the consent or break-glass behind each. `answer_origins` are the agencies whose answers
+    (given there, wherever they were carried since) the user may see in it; None means every origin.
+    """
+
+    screening: Screening
+    person_id: str
+    own: bool
+    categories: frozenset[Category]
+    purpose: str = DEFAULT_PURPOSE
+    grants: dict[Category, Grant] = field(default_factory=dict)
+    answer_origins: dict[str, Grant] | None = None
+
+    def covers(self, category: Category) -> bool:
+        return category in self.categories
+
+    def shows_answer_from(self, origin_agency_id: str | None) -> bool:
+        """Whether an answer given at `origin_agency_id` may be shown in this read."""
+        if not self.covers(Category.item_answers):
+            return False
+        return self.answer_origins is None or (origin_agency_id or self.screening.agency_id) in self.answer_origins
+
+
+def disclose_origins(
+    db: Session, user: User, read: Read, origin_agency_ids: Collection[str], kind: str = "view"
+) -> None:
+    """Write in the ledger that answers given at other agencies than the screening's were shown in `read`
+    (each under that agency's own consent, or the reader's break-glass)."""
+    for origin in set(origin_agency_ids) - {read.screening.agency_id, user.agency_id}:
+        if not read.shows_answer_from(origin):
+            continue
+        grant = read.answer_origins[origin] if read.answer_origins is not None else read.grants[Category.item_answers]
+        ledger.disclose(
+            db,
+            user,
+            owner_agency_id=origin,
+            person_id=read.person_id,
+            kind=kind,
+            categories=[Category.item_answers.value],
+            purpose=read.purpose,
+            grant=grant,
+            screening_id=read.screening.id,
+        )
+
+
+def decide(
+    db: Session,
+    user: User,
+    screening_id: str,
+    want: Iterable[Category] = (Category.result_summary,),
+    purpose: str = DEFAULT_PURPOSE,
+    break_glass: bool = True,
+) -> Read:
+    """The decision alone, in one query: NotFound unless the first wanted category is readable."""
+    wanted = list(dict.fromkeys(want))
+    consent_ids = [
+        select(Consent.id)
+        .where(
+            consent_covers(
+                person_id=col(Youth.person_id),
+                from_agency_id=col(Screening.agency_id),
+                to_agency_id=user.agency_id,
+                category=category,
+                purpose=purpose,
+            )
+        )
+        .order_by(col(Consent.recorded_at).desc())
+        .limit(1)
+        .correlate(Screening, Youth)
+        .scalar_subquery()
+        for category in wanted
+    ]
+    glass_id = (
+        select(BreakGlass.id).where(_glass_open(user, col(Youth.person_id))).limit(1).correlate(Youth).scalar_subquery()
+    )
+    row = db.exec(
+        select(Screening, col(Youth.person_id), glass_id, *consent_ids)
+        .join(Youth, col(Youth.id) == col(Screening.youth_id))
+        .where(col(Screening.id) == screening_id)
+        .where(or_(col(Screening.agency_id) == user.agency_id, _linked_clause(user)))
+    ).first()
+    if row is None:
+        raise NotFound(_("No such screening."))
+    screening, person_id, glass, *consents = row
+    if screening.agency_id == user.agency_id:
+        return Read(screening, person_id, True, frozenset(wanted), purpose)
+    glass = glass if break_glass else None
+    grants = {
+        category: Grant(consent, None) if consent else Grant(None, glass)
+        for category, consent in zip(wanted, consents, strict=True)
+        if consent or glass
+    }
+    if not wanted or wanted[0] not in grants:
+        raise NotFound(_("No such screening."))
+    origins: dict[str, Grant] | None = None
+    if Category.item_answers in grants and not grants[Category.item_answers].break_glass_id:
+        origins = answers_shared_by(db, user.agency_id, person_id, purpose)
+    return Read(screening, person_id, False, frozenset(grants), purpose, grants, origins)
+
+
+def open_screening(
+    db: Session,
+    user: User,
+    screening_id: str,
+    want: Iterable[Category] = (Category.result_summary,),
+    purpose: str = DEFAULT_PURPOSE,
+    kind: str = "view",
+    revision: int | None = None,
+    break_glass: bool = True,
+) -> Read:
+    """Decide what `user` may see of a screening and, for another agency's, write it in the ledger.
+
+    The ledger gets one entry per authority (consent or break-glass) with the categories it covered.
+    `kind` is view, export or carry_forward; `revision` the revision of the result shown, if not the current.
+    """
+    read = decide(db, user, screening_id, want, purpose, break_glass)
+    if not read.own:
+        by_grant: dict[Grant, list[str]] = {}
+        for category, grant in read.grants.items():
+            by_grant.setdefault(grant, []).append(category.value)
+        for grant, categories in by_grant.items():
+            ledger.disclose(
+                db,
+                user,
+                owner_agency_id=read.screening.agency_id,
+                person_id=read.person_id,
+                kind=kind,
+                categories=categories,
+                purpose=purpose,
+                grant=grant,
+                screening_id=read.screening.id,
+                revision=revision,
+            )
+    return read
+
+
+def readable_screening(
+    db: Session,
+    user: User,
+    screening_id: str,
+    category: Category = Category.result_summary,
+    purpose: str = DEFAULT_PURPOSE,
+) -> Screening:
+    """The screening, if `user` may read that category of it for that purpose now (no ledger entry:
+    for own-agency work, and for checks before a read that goes through `open_screening`)."""
+    return decide(db, user, screening_id, (category,), purpose).screening
+
+
+def may_read(db: Session, user: User, screening_id: str, category: Category, purpose: str = DEFAULT_PURPOSE) -> bool:
+    """Whether `user` may read that category of the screening for that purpose now (no exception, no ledger)."""
+    try:
+        decide(db, user, screening_id, (category,), purpose)
+    except NotFound:
+        return False
+    return True
+
+
+def answers_shared_by(db: Session, agency_id: str, person_id: str, purpose: str = DEFAULT_PURPOSE) -> dict[str, Grant]:
+    """Agencies whose answers about a person `agency_id` may receive now (carried into a new screening,
+    shown as context, or inside another agency's screening), each with its consent.
+
+    Only consents: a break-glass lets one supervisor look in an emergency, it never fills a new screening.
+    """
+    found: dict[str, Grant] = {}
+    for consent in consents_in_force(db, person_id, agency_id, category=Category.item_answers, purpose=purpose):
+        found.setdefault(consent.from_agency_id, Grant(consent.id, None))
+    return found
+
+
+def disclose_listed(
+    db: Session,
+    user: User,
+    person_id: str,
+    screenings: Iterable[Screening],
+    category: Category,
+    purpose: str = DEFAULT_PURPOSE,
+    kind: str = "view",
+    grants: dict[str, Grant] | None = None,
+) -> None:
+    """Write a list's reads of other agencies' screenings in the ledger, the grants looked up once for all.
+
+    `screenings` were selected with `screening_readable_clause` (or, with `grants`, from agencies in it).
+    """
+    others = [s for s in screenings if s.agency_id != user.agency_id]
+    if not others:
+        return
+    if grants is None:
+        consents = consents_in_force(db, person_id, user.agency_id, {s.agency_id for s in others}, category, purpose)
+        grants = {}
+        for consent in consents:
+            grants.setdefault(consent.from_agency_id, Grant(consent.id, None))
+        glass = db.exec(select(BreakGlass.id).where(_glass_open(user, person_id))).first()
+        if glass is not None:
+            grants = {s.agency_id: grants.get(s.agency_id, Grant(None, glass)) for s in others}
+    for screening in others:
+        ledger.disclose(
+            db,
+            user,
+            owner_agency_id=screening.agency_id,
+            person_id=person_id,
+            kind=kind,
+            categories=[category.value],
+            purpose=purpose,
+            grant=grants.get(screening.agency_id),
+            screening_id=screening.id,
+        )

@@ -102,8 +102,9 @@ def _shared_story(
     db: Session, keys: KeyRing, registry: Registry, users: dict[tuple[str, str], User], youth_id: str
 ) -> None:
     """Tell once, in the demo: the youth agrees that Riverbend shares with Harbor; Harbor adds the youth
-    (spelled a little differently), links the record under that consent and starts its own screening,
-    in which Riverbend's answers are already filled in. Revoking it is left to the person trying the demo."""
+    (spelled a little differently) and links the record under that consent. Harbor's check-in holds what the
+    youth told Riverbend, waiting for the youth to say whether it is still true; Harbor's own rating starts
+    empty, with Riverbend staff's ratings beside it as context only. Revoking is left to the person trying it."""
     riverbend, harbor = AGENCIES[0][0], AGENCIES[1][0]
     sharer, receiver = users[(riverbend, "supervisor")], users[(harbor, "screener")]
     consent.record(
@@ -129,32 +130,43 @@ def _shared_story(
     match = links.candidates(db, keys, receiver, own.id)
     if match:
         links.link(db, keys, receiver, own.id, match[0].id)
-    screenings.start(
-        db,
-        keys,
-        registry,
-        receiver,
-        ScreeningCreate(youth_id=own.id, instrument_id="tellonce-practitioner-indicators", mode="practitioner"),
-    )
+    for instrument, mode in ((SELF_REPORT, "self"), (PRACTITIONER, "practitioner")):
+        screenings.start(
+            db, keys, registry, receiver, ScreeningCreate(youth_id=own.id, instrument_id=instrument, mode=mode)
+        )
+
+
+PRACTITIONER, SELF_REPORT = "tellonce-practitioner-indicators", "tellonce-youth-self-report"
+
+# What Avery told Riverbend in a check-in with a staff member (synthetic): past events carry to Harbor,
+# present-state questions ("do you feel unsafe where you live now?") never do.
+CHECK_IN = {
+    "hurt_by_caregiver": "yes",
+    "saw_violence": "yes",
+    "stayed_away": "yes",
+    "older_partner": "yes",
+    "gifts": "not_sure",
+    "owes_money": "no",
+    "unsafe_at_home": "no",
+}
+
+RATINGS = {
+    "rate_housing_unstable": "possible_concern",
+    "rate_coercion_debt": "clear_concern",
+    "rate_relationships_older_partner": "possible_concern",
+    "rate_trauma_sexual_abuse": "not_enough_info",
+    "rate_signs_fear": "no_concern",
+    "rate_health_injuries": "no_concern",
+}
 
 
 def _completed_screening(db: Session, keys: KeyRing, registry: Registry, user: User, youth_id: str) -> None:
-    screening = screenings.start(
-        db,
-        keys,
-        registry,
-        user,
-        ScreeningCreate(youth_id=youth_id, instrument_id="tellonce-practitioner-indicators", mode="practitioner"),
-    )
-    answers = {
-        "rate_housing_unstable": "possible_concern",
-        "rate_coercion_debt": "clear_concern",
-        "rate_relationships_older_partner": "possible_concern",
-        "rate_trauma_sexual_abuse": "not_enough_info",
-        "rate_signs_fear": "no_concern",
-        "rate_health_injuries": "no_concern",
-    }
-    saved = screenings.save_answers(
-        db, keys, registry, user, screening.id, AnswersSave(version=screening.version, answers=answers)
-    )
-    screenings.complete(db, keys, registry, user, screening.id, saved.version)
+    """Riverbend's check-in with Avery (the youth's words) and its staff's rating (their judgement)."""
+    for instrument, mode, answers in ((SELF_REPORT, "interview", CHECK_IN), (PRACTITIONER, "practitioner", RATINGS)):
+        screening = screenings.start(
+            db, keys, registry, user, ScreeningCreate(youth_id=youth_id, instrument_id=instrument, mode=mode)
+        )
+        saved = screenings.save_answers(
+            db, keys, registry, user, screening.id, AnswersSave(version=screening.version, answers=answers)
+        )
+        screenings.complete(db, keys, registry, user, screening.id, saved.version)

@@ -22,11 +22,10 @@ from app.deps import ApiUserDep, KeysDep, RegistryDep, require_role
 from app.errors import NotFound
 from app.exports import fhir
 from app.exports.fhir_import import ImportProblem, ImportReport, import_questionnaire, import_responses
-from app.models import Agency, Role, Screening, User, Youth, utcnow
+from app.models import Agency, Role, Screening, User, Youth
 from app.models_sharing import Category, Consent
 from app.screenings import service
 from app.settings import get_settings
-from app.sharing.ledger import disclose
 from instruments.loader import Registry
 
 router = APIRouter(tags=["fhir"])
@@ -52,43 +51,27 @@ class QuestionnaireImported(BaseModel):
 
 def covering_consents(db: Session, user: User, screening: Screening, person_id: str) -> list[Consent]:
     """Consents in force now from the screening's agency about its person (to the user's agency, if not its own)."""
-    now = utcnow()
-    query = select(Consent).where(
-        Consent.person_id == person_id,
-        Consent.from_agency_id == screening.agency_id,
-        col(Consent.starts_at) <= now,
-        col(Consent.ends_at) > now,
-        col(Consent.revoked_at).is_(None),
-        col(Consent.superseded_at).is_(None),
+    own = screening.agency_id == user.agency_id
+    to_agency = None if own else user.agency_id
+    found = access.consents_in_force(
+        db, person_id, to_agency, {screening.agency_id}, None if own else Category.item_answers
     )
-    if screening.agency_id != user.agency_id:
-        query = query.where(Consent.to_agency_id == user.agency_id, col(Consent.item_answers).is_(True))
-    return list(db.exec(query.order_by(col(Consent.recorded_at))))
+    return sorted(found, key=lambda c: c.recorded_at)
 
 
 def export_screening(
     db: Session, keys: KeyRing, registry: Registry, user: User, screening_id: str
 ) -> list[dict[str, Any]]:
-    """The Patient, QuestionnaireResponse and covering Consents of a screening the user may export."""
-    screening = access.readable_screening(db, user, screening_id, Category.item_answers)
+    """The Patient, QuestionnaireResponse and covering Consents of a screening the user may export.
+
+    Another agency exports only under a consent covering the answers (break-glass is a view in an
+    emergency, never an export), and only the answers given at agencies that consented to it.
+    """
+    shown = access.open_screening(db, user, screening_id, (Category.item_answers,), kind="export", break_glass=False)
+    screening = shown.screening
     youth = db.get(Youth, screening.youth_id)
     if youth is None:
         raise NotFound("No such screening.")
-    if screening.agency_id != user.agency_id:
-        grant = access.grant_for(db, user, screening, Category.item_answers, access.DEFAULT_PURPOSE)
-        if grant is None or grant.consent_id is None:
-            raise NotFound("No such screening.")  # break-glass is a view in an emergency, never an export
-        disclose(
-            db,
-            user,
-            owner_agency_id=screening.agency_id,
-            person_id=youth.person_id,
-            kind="export",
-            categories=[Category.item_answers.value],
-            purpose=access.DEFAULT_PURPOSE,
-            grant=grant,
-            screening_id=screening.id,
-        )
     instrument = service.instrument_of(registry, screening)
     reference = fhir.patient_reference(youth, keys)
     consents = covering_consents(db, user, screening, youth.person_id)
@@ -103,7 +86,7 @@ def export_screening(
         object_id=screening.id,
         detail={"format": "fhir"},
     )
-    answers = service.stored_answers(db, keys, screening)
+    answers = service.shown_answers(db, user, shown, service.stored_answers(db, keys, screening))
     source = get_settings().base_url
     return [
         fhir.patient(youth, keys),

@@ -17,10 +17,10 @@ from app import access, audit
 from app.crypto import KeyRing
 from app.errors import InvalidInput, NotFound
 from app.i18n import _, content_language, rendering_in, staff_language
-from app.models import Agency, Screening, ScreeningResult, ScreeningStatus, User, Youth, utcnow
+from app.models import Agency, Screening, ScreeningResult, ScreeningStatus, User, utcnow
 from app.models_sharing import Category, Purpose
 from app.screenings import service, views
-from app.sharing import ledger
+from app.screenings.disclosed import without_items
 from app.web import templates
 from instruments.loader import Registry
 
@@ -71,19 +71,19 @@ def build(
     purpose = purpose or access.DEFAULT_PURPOSE.value
     if purpose not in {p.value for p in Purpose}:
         raise InvalidInput(_("Unknown purpose '%(purpose)s'.") % {"purpose": purpose}, {"field": "purpose"})
-    screening = access.readable_screening(db, user, screening_id, Category.result_summary, purpose)
+    wanted = (Category.result_summary, Category.item_answers, Category.notes)
+    shown = access.open_screening(db, user, screening_id, wanted, purpose)  # another agency's read: in the ledger
+    screening, own = shown.screening, shown.own
     result_row = db.get(ScreeningResult, screening.id)
     if screening.status != ScreeningStatus.completed or result_row is None:
-        raise NotFound(_("This screening has no result yet; complete it first."))
+        raise NotFound(_("This screening has no result yet; complete it first."))  # rolls the ledger entry back
     instrument = service.instrument_of(registry, screening)
-    own = screening.agency_id == user.agency_id
-    categories = [Category.result_summary.value] + [
-        c.value
-        for c in (Category.item_answers, Category.notes)
-        if own or access.may_read(db, user, screening.id, c, purpose)
-    ]
-    with_answers = Category.item_answers.value in categories
+    categories = [c.value for c in wanted if shown.covers(c)]
+    with_answers = shown.covers(Category.item_answers)
     result = keys.decrypt_json(result_row.result_enc, "screening_result", "result", screening.id)
+    every = service.stored_answers(db, keys, screening) if with_answers else {}
+    stored = service.shown_answers(db, user, shown, every)
+    result = without_items(result, set(every) - set(stored))
     language = staff_language(None, user)  # the reader's language, not the youth's
     content = content_language(instrument, language)
     view = views.result_view(instrument, result, content, registry, with_answers=with_answers)
@@ -102,24 +102,10 @@ def build(
         generated_by=user.display_name,
     )
     if with_answers:
-        stored = service.stored_answers(db, keys, screening)
         values, sources = {k: a.value for k, a in stored.items()}, {k: a.source for k, a in stored.items()}
         summary.answers = views.review(instrument, values, content, sources)
     if Category.notes.value in categories and screening.notes_enc:
         summary.notes = keys.decrypt(screening.notes_enc, "screening", "notes", screening.id)
-    if not own:
-        youth = db.get(Youth, screening.youth_id)
-        ledger.disclose(
-            db,
-            user,
-            owner_agency_id=screening.agency_id,
-            person_id=youth.person_id if youth else "",
-            kind="view",
-            categories=categories,
-            purpose=purpose,
-            grant=access.grant_for(db, user, screening, Category.result_summary, purpose),
-            screening_id=screening.id,
-        )
     audit.record(
         db,
         "screening.view",

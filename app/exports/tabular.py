@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, literal, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
 from app import access, audit
@@ -31,9 +32,8 @@ from app.exports.plan import UNANSWERED, ExportRequest, Plan, plan_for, request_
 from app.i18n import _
 from app.models import Agency, Answer, Screening, ScreeningResult, ScreeningStatus, User, Youth
 from app.models_sharing import Category, Consent
-from app.screenings.disclosed import result_summary
+from app.screenings.disclosed import result_summary, without_items
 from app.sharing import ledger
-from app.sharing.consent import is_active
 from instruments.compiled import CompiledInstrument
 from instruments.expressions import Context
 from instruments.loader import Registry
@@ -116,36 +116,42 @@ def item_values(instrument: CompiledInstrument, stored: dict[str, Any]) -> dict[
     return out
 
 
-def _answers(db: Session, keys: KeyRing, screening_ids: list[str]) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
+def _answers(db: Session, keys: KeyRing, screening_ids: list[str]) -> dict[str, dict[str, tuple[Any, str | None]]]:
+    """Screening id -> item id -> (value, the agency where the answer was given; None: the screening's own)."""
+    found: dict[str, dict[str, tuple[Any, str | None]]] = {}
     if not screening_ids:
         return found
-    query = select(Answer.screening_id, Answer.item_id, Answer.value_enc).where(
-        col(Answer.screening_id).in_(screening_ids)
+    origin = aliased(Screening)
+    query = (
+        select(Answer.screening_id, Answer.item_id, Answer.value_enc, origin.agency_id)
+        .outerjoin(origin, col(origin.id) == col(Answer.carried_from))
+        .where(col(Answer.screening_id).in_(screening_ids))
     )
-    for sid, item, enc in db.exec(query):
-        found.setdefault(sid, {})[item] = keys.decrypt_json(enc, "answer", "value", f"{sid}:{item}")
+    for sid, item, enc, given_at in db.exec(query):
+        found.setdefault(sid, {})[item] = (keys.decrypt_json(enc, "answer", "value", f"{sid}:{item}"), given_at)
     return found
 
 
 def _consents(db: Session, req: ExportRequest, person_ids: set[str]) -> dict[str, list[Consent]]:
-    """The consents in force from the exporter's agency to the recipient about these persons, newest first."""
+    """The consents in force to the recipient about these persons, newest first: from the exporter's agency (for
+    its rows), and from any agency covering item answers (for answers that were given there)."""
     query = (
         select(Consent)
         .where(
             col(Consent.person_id).in_(person_ids),
-            Consent.from_agency_id == req.agency_id,
-            Consent.to_agency_id == req.recipient_agency_id,
-            Consent.purpose == req.purpose,
-            col(Consent.revoked_at).is_(None),
-            col(Consent.superseded_at).is_(None),
+            access.consent_covers(
+                person_id=col(Consent.person_id),
+                from_agency_id=col(Consent.from_agency_id),
+                to_agency_id=req.recipient_agency_id,
+                purpose=req.purpose,
+            ),
         )
+        .where(or_(col(Consent.from_agency_id) == req.agency_id, col(Consent.item_answers).is_(True)))
         .order_by(col(Consent.recorded_at).desc())
     )
     found: dict[str, list[Consent]] = {}
     for consent in db.exec(query):
-        if is_active(consent):
-            found.setdefault(consent.person_id, []).append(consent)
+        found.setdefault(consent.person_id, []).append(consent)
     return found
 
 
@@ -228,14 +234,21 @@ def export_rows(
         consents = {} if req.own else _consents(db, req, {r.person_id for r in batch})
         out = []
         for r in batch:
-            given = consents.get(r.person_id, [])
+            every = consents.get(r.person_id, [])
+            given = [c for c in every if c.from_agency_id == req.agency_id]
             by = {c.value: next((g.id for g in given if getattr(g, c.value)), None) for c in Category}
+            # Answers given at a third agency go only under that agency's own consent to the recipient.
+            elsewhere = {c.from_agency_id: c.id for c in reversed(every) if c.item_answers}
             if not req.own and by[Category.result_summary.value] is None:
                 continue  # revoked between the two queries: not sent
             with_items = r.id in items_ok and (req.own or by[Category.item_answers.value] is not None)
             with_notes = plan.with_notes and bool(r.notes_ok) and (req.own or by[Category.notes.value] is not None)
+            stored = answers.get(r.id, {})
+            if not req.own:
+                mine = (None, req.agency_id, req.recipient_agency_id)
+                stored = {i: (v, at) for i, (v, at) in stored.items() if at in mine or at in elsewhere}
             result = keys.decrypt_json(r.result_enc, "screening_result", "result", r.id)
-            summary = result_summary(result, with_items)
+            summary = result_summary(without_items(result, set(answers.get(r.id, {})) - set(stored)), with_items)
             shared = [Category.result_summary.value]
             row: dict[str, Any] = {
                 "person_key": person_key(keys, req.recipient_agency_id, r.person_id),
@@ -254,8 +267,8 @@ def export_rows(
             }
             if plan.with_items:
                 instrument = registry.get(r.instrument_id, r.instrument_version)
-                stored = answers.get(r.id, {})
-                row["answers"] = (item_values(instrument, stored) if instrument else stored) if with_items else None
+                values = {i: v for i, (v, _at) in stored.items()}
+                row["answers"] = (item_values(instrument, values) if instrument else values) if with_items else None
                 shared += [Category.item_answers.value] if with_items else []
             if plan.with_notes:
                 notes = keys.decrypt(r.notes_enc, "screening", "notes", r.id) if r.notes_enc else ""
@@ -276,6 +289,21 @@ def export_rows(
                 detail={"format": fmt, "consents": {c: by[c] for c in shared}},
                 revision=r.revision,
             )
+            origins = {at for _v, at in stored.values() if at not in (None, req.agency_id, req.recipient_agency_id)}
+            for origin in origins if with_items else ():
+                ledger.record_export(
+                    db,
+                    exporter,
+                    recipient_agency_id=req.recipient_agency_id,
+                    person_id=r.person_id,
+                    screening_id=r.id,
+                    categories=[Category.item_answers.value],
+                    purpose=req.purpose,
+                    consent_id=elsewhere.get(origin),
+                    detail={"format": fmt, "given_at": origin},
+                    revision=r.revision,
+                    owner_agency_id=origin,
+                )
             out.append(row)
         _settle(db, commit)
         yield from out

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from app import i18n
 from app.crypto import KeyRing
@@ -20,13 +22,15 @@ from app.db import SessionDep
 from app.deps import KeysDep, RegistryDep, SettingsDep, client_address
 from app.errors import AppError, Conflict, Forbidden
 from app.i18n import _
-from app.models import Agency, Screening, YouthSession
+from app.models import Agency, Answer, Screening, YouthSession
 from app.portal import flow, service
 from app.portal.answers import parse_page
 from app.screenings import service as screenings
-from app.screenings.schemas import AnswersSave
+from app.screenings.schemas import AnswersSave, StoredAnswer
 from app.settings import Settings
-from app.web import render
+from app.sharing import tellonce
+from app.web import options_of, render
+from instruments.model import DECLINED
 
 router = APIRouter(include_in_schema=False)
 COOKIE = "tellonce_y"
@@ -138,31 +142,137 @@ def set_youth_cookie(response: Response, token: str, settings: Settings) -> None
     response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=settings.secure_cookies, path="/")
 
 
-def _told(db: Session, keys: KeyRing, screening: Screening) -> set[str]:
-    """Items whose answers were carried from an earlier screening: not asked again."""
-    return {k for k, v in screenings.stored_answers(db, keys, screening).items() if v.source == "carried"}
+def _told(db: Session, screening: Screening) -> set[str]:
+    """Items the youth already settled on the "still true?" page (kept, or rather not say): not asked again."""
+    return set(
+        db.exec(
+            select(Answer.item_id).where(Answer.screening_id == screening.id, col(Answer.confirmed_at).is_not(None))
+        ).all()
+    )
+
+
+def _pending(db: Session, keys: KeyRing, screening: Screening) -> dict[str, StoredAnswer]:
+    """Carried answers waiting for the youth to say whether they are still true (never prefilled on a page)."""
+    tellonce.prune(db, screening)  # a program that stopped sharing: its answers go before the youth sees them
+    return {k: a for k, a in screenings.stored_answers(db, keys, screening).items() if not a.confirmed}
+
+
+def _prefill(db: Session, keys: KeyRing, screening: Screening) -> dict[str, Any]:
+    """The answers a page shows as chosen: the youth's own in this screening, never an unconfirmed carried one."""
+    return {k: a.value for k, a in screenings.stored_answers(db, keys, screening).items() if a.confirmed}
 
 
 @router.get("/s/0")
 def welcome(request: Request, ctx: YouthDep, db: SessionDep, keys: KeysDep) -> Response:
     agency = db.get(Agency, ctx.screening.agency_id)
     notice = (agency.confidentiality_notice or {}).get(ctx.lang) if agency else None
-    told = _told(db, keys, ctx.screening)
-    answers = screenings.answer_values(db, keys, ctx.screening)
-    first = flow.next_page(ctx.instrument, ctx.pages, 0, answers, told=told) or 1
+    pending = _pending(db, keys, ctx.screening)
+    answers = _prefill(db, keys, ctx.screening)
+    first = flow.next_page(ctx.instrument, ctx.pages, 0, answers, told=_told(db, ctx.screening)) or 1
     return _page(
         request,
         ctx,
         "welcome.html",
         agency_notice=notice,
-        told=bool(told),
-        first=first,
+        programs=_programs(db, ctx.screening, pending),
+        first="told" if pending else first,
         languages=[
             (code, i18n.LANGUAGE_NAMES[code])
             for code in ctx.instrument.definition.languages
             if code in i18n.LANGUAGE_NAMES
         ],
     )
+
+
+def _programs(db: Session, screening: Screening, pending: dict[str, StoredAnswer]) -> list[str]:
+    """The names of the other programs the pending answers were told to (this program's is never listed)."""
+    ids = {a.origin_agency_id for a in pending.values() if a.origin_agency_id != screening.agency_id}
+    return sorted(a.name for a in db.exec(select(Agency).where(col(Agency.id).in_(ids)))) if ids else []
+
+
+@dataclass(frozen=True)
+class Group:
+    """Answers the youth told one program on one day, as the "still true?" page lists them."""
+
+    program: str | None  # None: this program ("you told us before")
+    at: datetime
+    rows: list[tuple[Any, str]]  # (item, the answer in words)
+
+
+def _groups(db: Session, ctx: YouthContext, pending: dict[str, StoredAnswer]) -> list[Group]:
+    names = dict(db.exec(select(Agency.id, Agency.name)).all())
+    groups: dict[tuple[str | None, datetime], list[tuple[Any, str]]] = {}
+    for item_id in ctx.instrument.items:  # in the instrument's order
+        if (answer := pending.get(item_id)) is None:
+            continue
+        program = None if answer.origin_agency_id == ctx.screening.agency_id else answer.origin_agency_id
+        key = (program, answer.given_at or answer.updated_at)
+        groups.setdefault(key, []).append((ctx.instrument.items[item_id], _words(ctx, item_id, answer.value)))
+    return [Group(names.get(p, "") if p else None, at, rows) for (p, at), rows in sorted(groups.items(), key=_newest)]
+
+
+def _newest(entry: tuple[tuple[str | None, datetime], Any]) -> datetime:
+    return entry[0][1]
+
+
+def _words(ctx: YouthContext, item_id: str, value: Any) -> str:
+    labels = {o["code"]: o["label"] for o in options_of(ctx.instrument.items[item_id], ctx.lang)}
+    if isinstance(value, list):
+        return ", ".join(labels.get(v, str(v)) for v in value)
+    return labels.get(value, str(value)) if isinstance(value, str) else str(value)
+
+
+@router.get("/s/told")
+def still_true_page(request: Request, ctx: YouthDep, db: SessionDep, keys: KeysDep) -> Response:
+    """What the youth told other programs, grouped: is it still true? Keep, change, or rather not say now."""
+    pending = _pending(db, keys, ctx.screening)
+    if not pending:
+        return RedirectResponse(_first_url(db, keys, ctx), status_code=303)
+    return _page(request, ctx, "told.html", groups=_groups(db, ctx, pending))
+
+
+@router.post("/s/told")
+async def still_true_save(
+    request: Request, ctx: YouthDep, db: SessionDep, keys: KeysDep, registry: RegistryDep
+) -> Response:
+    """Keep: it counts. Change: the question is asked again, empty. Rather not say now: it is not asked."""
+    form = await request.form()
+    _check_csrf(ctx, str(form.get("csrf_token") or ""))
+    pending = _pending(db, keys, ctx.screening)
+    choices = {i: str(form.get(f"k_{i}") or "") for i in pending}
+    if str(form.get("action") or "") == "pause":
+        return _pause(request, ctx, db, keys)
+    changed = {i: None for i, c in choices.items() if c == "change"}
+    declined = {i: DECLINED for i, c in choices.items() if c == "skip"}
+    kept = [i for i, c in choices.items() if c == "keep"]
+    try:
+        saved = AnswersSave(version=ctx.screening.version, answers={**changed, **declined}, confirm=kept)
+        screenings.store_answers(db, keys, registry, ctx.screening, saved, None)
+    except Conflict:
+        db.rollback()
+        return RedirectResponse("/s/told", status_code=303)
+    screenings.settle(db, ctx.screening, list(declined))
+    return RedirectResponse(_first_url(db, keys, ctx), status_code=303)
+
+
+def _pause(request: Request, ctx: YouthContext, db: Session, keys: KeyRing) -> Response:
+    """Save and finish later: a new code to come back with, and the session ends on this device."""
+    code = service.new_code_for(db, keys, ctx.record, ctx.settings)
+    response = _page(
+        request,
+        ctx,
+        "paused.html",
+        code=service.format_code(code),
+        go_url=f"{ctx.settings.base_url.rstrip('/')}/go" + ("?lang=es" if ctx.lang == "es" else ""),
+    )
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+def _first_url(db: Session, keys: KeyRing, ctx: YouthContext) -> str:
+    told = _told(db, ctx.screening)
+    first = flow.next_page(ctx.instrument, ctx.pages, 0, _prefill(db, keys, ctx.screening), told=told)
+    return f"/s/{first}" if first else "/s/1"
 
 
 @router.post("/s/language")
@@ -207,8 +317,8 @@ def question_page(
     if not 1 <= number <= len(ctx.pages):
         return RedirectResponse("/s/0", status_code=303)
     page = ctx.pages[number - 1]
-    answers = screenings.answer_values(db, keys, ctx.screening)
-    told = _told(db, keys, ctx.screening)
+    answers = _prefill(db, keys, ctx.screening)
+    told = _told(db, ctx.screening)
     if page.first_of_section and page.section.notice and not seen:
         return _page(request, ctx, "notice.html", page=page, total=len(ctx.pages))
     return _page(
@@ -234,8 +344,8 @@ async def save_page(
         return RedirectResponse("/s/0", status_code=303)
     page = ctx.pages[number - 1]
     action = str(form.get("action") or "next")
-    stored = screenings.answer_values(db, keys, ctx.screening)
-    told = _told(db, keys, ctx.screening)
+    stored = _prefill(db, keys, ctx.screening)
+    told = _told(db, ctx.screening)
     if action == "skip_section":
         shown = [i for i in page.items if ctx.instrument.items[i].type != "notice"]
         answers = {i: "declined" for i in shown}
@@ -275,16 +385,7 @@ async def save_page(
         )
     merged = {**stored, **{k: v for k, v in answers.items() if v is not None}}
     if action == "pause":
-        code = service.new_code_for(db, keys, ctx.record, ctx.settings)
-        response = _page(
-            request,
-            ctx,
-            "paused.html",
-            code=service.format_code(code),
-            go_url=f"{ctx.settings.base_url.rstrip('/')}/go" + ("?lang=es" if ctx.lang == "es" else ""),
-        )
-        response.delete_cookie(COOKIE, path="/")
-        return response
+        return _pause(request, ctx, db, keys)
     if action == "back":
         target = flow.next_page(ctx.instrument, ctx.pages, number, merged, step=-1, told=told)
         return RedirectResponse(f"/s/{target}?seen=1" if target else "/s/0", status_code=303)

@@ -10,7 +10,8 @@ from app import access, audit
 from app.db import SessionDep
 from app.deps import ApiUserDep, KeysDep, RegistryDep
 from app.errors import NotFound
-from app.models import Screening, ScreeningStatus
+from app.models import ScreeningStatus
+from app.models_sharing import Category
 from app.records import service as records
 from app.records.schemas import CaseNumberQuery, YouthCreate, YouthPublic
 from app.screenings import revisions, service
@@ -110,15 +111,11 @@ def get_result(
 ) -> dict[str, Any]:
     """The explained result: overall, domains, indicators, reasons, completeness. The `TellOnce-Revision`
     header gives its revision (the latest; earlier ones are under `/revisions`)."""
-    result = service.result_of(db, keys, user, screening_id)
-    screening = db.get(Screening, screening_id)  # read (and allowed) just above
-    if screening is None:  # pragma: no cover (result_of found it)
-        raise NotFound("No such screening.")
-    response.headers["TellOnce-Revision"] = str(screening.revision)
+    result, read = service.result_of(db, keys, user, screening_id)
+    response.headers["TellOnce-Revision"] = str(read.screening.revision)
     # The evidence and the clauses over items quote answers: another agency sees them only under a
-    # consent that covers the answers (a disclosure of its own in the ledger).
-    own = screening.agency_id == user.agency_id
-    with_answers = own or revisions.answers_shared(db, user, screening, screening.revision)
+    # consent that covers the answers (a disclosure of its own in the ledger, written by the gate).
+    with_answers = read.covers(Category.item_answers)
     return result_summary(result, with_answers)
 
 
@@ -147,11 +144,10 @@ def list_revisions(screening_id: str, db: SessionDep, keys: KeysDep, user: ApiUs
 def get_revision(screening_id: str, number: int, db: SessionDep, keys: KeysDep, user: ApiUserDep) -> RevisionPublic:
     """One revision's result, "revision `number` of `of`" (another agency reads it as it reads the result, and
     the disclosure ledger records which revision it saw); its answers, author and reason for the owning agency."""
-    screening = access.readable_screening(db, user, screening_id)
-    revision = revisions.read(db, keys, user, screening, number)
-    own = screening.agency_id == user.agency_id
-    with_answers = own or revisions.answers_shared(db, user, screening, number)
-    return revisions.public(screening, revision, own=own, with_answers=with_answers)
+    wanted = (Category.result_summary, Category.item_answers)
+    shown = access.open_screening(db, user, screening_id, wanted, revision=number)
+    revision = revisions.read(db, keys, user, shown, number)
+    return revisions.public(shown.screening, revision, own=shown.own, with_answers=shown.covers(Category.item_answers))
 
 
 @router.post("/screenings/{screening_id}/discard", response_model=ScreeningPublic, tags=["screenings"])

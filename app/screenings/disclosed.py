@@ -7,6 +7,7 @@ total (they name the questions behind a count or sum). Without the item-answers 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from app import levels
@@ -44,3 +45,29 @@ def result_summary(result: dict[str, Any], with_answers: bool) -> dict[str, Any]
     if not with_answers:
         out["indicators"] = [{k: v for k, v in i.items() if k != "evidence"} for i in result.get("indicators", ())]
     return out
+
+
+def without_items(result: dict[str, Any], hidden: Collection[str]) -> dict[str, Any]:
+    """The stored result without the evidence and clause members of the `hidden` items: answers given at
+    an agency that has not consented to the reader (they reached the owner under its own consent)."""
+    if not hidden:
+        return result
+
+    def reason(r: dict[str, Any]) -> dict[str, Any]:
+        clauses = [
+            {**c, "members": [m for m in c.get("members") or () if m not in hidden]}
+            if c.get("collection") in ANSWER_COLLECTIONS
+            else c
+            for c in r.get("clauses") or ()
+        ]
+        return {**r, "clauses": clauses}
+
+    return {
+        **result,
+        "reason": reason(result.get("reason") or {}),
+        "domains": [{**d, "reason": reason(d.get("reason") or {})} for d in result.get("domains", ())],
+        "indicators": [
+            {**i, "evidence": [e for e in i.get("evidence") or () if e.get("item_id") not in hidden]}
+            for i in result.get("indicators", ())
+        ],
+    }

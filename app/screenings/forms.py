@@ -75,6 +75,13 @@ class Question:
         parts = (("g-", self.guidance), ("h-", self.help), ("e-", self.error))
         return " ".join(prefix + self.item.id for prefix, present in parts if present)
 
+    def answer_text(self, value: Any) -> str:
+        """An answer to this question as words (an earlier answer shown beside it)."""
+        words = dict(self.choices + self.specials)
+        if isinstance(value, list):
+            return ", ".join(words.get(v, str(v)) for v in value)
+        return words.get(value, str(value)) if isinstance(value, str) else str(value)
+
     def checked(self, code: str) -> bool:
         """Whether a radio button or check box is selected."""
         return code in self.value if isinstance(self.value, list) else self.value == code

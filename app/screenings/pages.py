@@ -137,13 +137,13 @@ def form_page(
         return see_other(f"/screenings/{screening.id}/result")
     if screening.mode == "self":
         return see_other(f"/screenings/{screening.id}/self")
+    tellonce.prune(db, screening)  # carried answers whose program stopped sharing go before anyone sees them
     current = service.public(db, keys, screening)
     stored = {k: v.value for k, v in current.answers.items()}
     viewed(db, auth, screening, "form")
     page = _page_in_range(instrument, page)
-    carried = tellonce.provenance(db, screening)
     return _form(
-        request, auth, screening, instrument, page, stored, stored, {}, current.notes, more=bool(more), carried=carried
+        request, auth, screening, instrument, page, stored, stored, {}, current.notes, more=bool(more), db=db, keys=keys
     )
 
 
@@ -160,10 +160,13 @@ def _form(
     *,
     more: bool = False,
     status_code: int = 200,
-    carried: dict[str, tuple[str, datetime]] | None = None,
+    db: Session,
+    keys: KeyRing,
 ) -> Response:
     sections = forms.sections(instrument)
     items = forms.page_items(instrument, page, stored)
+    told = tellonce.told(db, auth.user.agency_id, screening)
+    context = tellonce.context(db, keys, auth.user, screening, instrument)
     questions = forms.questions(instrument, items, values, screening.language, screening.mode, errors)
     summary = [(f"q-{q.id}", lazy_join(": ", [q.text, q.error])) for q in questions if q.error]
     summary += [
@@ -183,7 +186,9 @@ def _form(
         summary=summary,
         notes=notes,
         more=more,
-        carried=carried or {},
+        told=told,
+        context=context,
+        confirmable=True,
     )
 
 
@@ -212,7 +217,8 @@ async def save_page(
     version = form_version(_field(form, "version"))
     if not errors:
         try:
-            data = AnswersSave(version=version, answers=answers, notes=notes)
+            confirm = [i for i in form.getlist("confirm") if isinstance(i, str) and i in {it.id for it in items}]
+            data = AnswersSave(version=version, answers=answers, notes=notes, confirm=confirm)
             service.save_answers(db, keys, registry, auth.user, screening.id, data)
         except ValidationError:
             errors["notes"] = _("The notes are too long.")
@@ -225,9 +231,8 @@ async def save_page(
             errors = dict(detail) if isinstance(detail, dict) else {"form": exc.message}
     if errors:
         values = {**stored, **answers}
-        carried = tellonce.provenance(db, screening)
         return _form(
-            request, auth, screening, instrument, page, stored, values, errors, notes, status_code=400, carried=carried
+            request, auth, screening, instrument, page, stored, values, errors, notes, status_code=400, db=db, keys=keys
         )
     action = _field(form, "action") or "next"
     shown_before = {i.id for i in items}

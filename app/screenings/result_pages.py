@@ -12,10 +12,9 @@ from app.db import SessionDep
 from app.deps import FormAuthDep, KeysDep, RegistryDep, WebAuth, WebAuthDep
 from app.errors import Conflict, Gone, InvalidInput
 from app.i18n import content_language, staff_language
-from app.models import Agency, Screening, ScreeningStatus, Youth
+from app.models import Agency, Screening, ScreeningStatus
 from app.models_sharing import Category
 from app.screenings import revisions, service, views
-from app.sharing import ledger
 from app.versions import form_version
 from app.web import _, render, text
 from instruments.compiled import CompiledInstrument
@@ -140,12 +139,12 @@ def result_page(
     if screening.status != ScreeningStatus.completed:
         return see_other(f"/screenings/{screening.id}?page=1")
     history = revisions.panel(db, keys, auth.user, screening)  # before this view is in the ledger
-    result = service.result_of(db, keys, auth.user, screening.id)
+    result, shown = service.result_of(db, keys, auth.user, screening.id)  # the gate writes another agency's read
     agency = db.get(Agency, auth.user.agency_id)
     viewed(db, auth, screening, "result")
-    own = screening.agency_id == auth.user.agency_id  # notes are their own category; a summary share omits them
+    own = shown.own  # notes are their own category; a summary share omits them
     notes = service.public(db, keys, screening).notes if own else None
-    with_answers = own or _answers_shown(db, auth, screening)  # the evidence quotes answers
+    with_answers = shown.covers(Category.item_answers)  # the evidence quotes answers
     viewer = staff_language(request, auth.user)
     language = content_language(instrument, viewer)
     return render(
@@ -165,23 +164,3 @@ def result_page(
 def _agency_name(db: Session, agency_id: str) -> str:
     agency = db.get(Agency, agency_id)
     return agency.name if agency else ""
-
-
-def _answers_shown(db: Session, auth: WebAuth, screening: Screening) -> bool:
-    """Whether another agency's answers may be shown; if so, that is a disclosure of its own in the ledger."""
-    answers, purpose = Category.item_answers, access.DEFAULT_PURPOSE
-    if not access.may_read(db, auth.user, screening.id, answers, purpose):
-        return False
-    youth = db.get(Youth, screening.youth_id)
-    ledger.disclose(
-        db,
-        auth.user,
-        owner_agency_id=screening.agency_id,
-        person_id=youth.person_id if youth else "",
-        kind="view",
-        categories=[answers.value],
-        purpose=purpose,
-        grant=access.grant_for(db, auth.user, screening, answers, purpose),
-        screening_id=screening.id,
-    )
-    return True

@@ -9,11 +9,13 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
+from app import access
 from app.db import SessionDep
 from app.deps import FormAuthDep, KeysDep, RegistryDep, WebAuth, WebAuthDep
 from app.errors import Conflict, InvalidInput
 from app.i18n import content_language, staff_language
 from app.models import Agency, Screening, ScreeningStatus, User
+from app.models_sharing import Category
 from app.screenings import forms, revisions, service, views
 from app.screenings.result_pages import open_screening, see_other, viewed
 from app.screenings.schemas import Amend, Discard
@@ -95,7 +97,7 @@ def _amend_form(
         reason=reason,
         reason_error=errors.get("reason"),
         message=message,
-        carried=tellonce.provenance(db, screening),
+        told=tellonce.told(db, auth.user.agency_id, screening),
     )
 
 
@@ -161,10 +163,11 @@ def revision_page(
     auth: WebAuthDep,
 ) -> Response:
     """One revision of a result: its answers and result, and (for the owning agency) who made it, when and why."""
-    screening, instrument = open_screening(db, auth, registry, screening_id, shared=True)
-    revision = revisions.read(db, keys, auth.user, screening, number)
-    own = screening.agency_id == auth.user.agency_id
-    with_answers = own or revisions.answers_shared(db, auth.user, screening, number)
+    wanted = (Category.result_summary, Category.item_answers)
+    shown = access.open_screening(db, auth.user, screening_id, wanted, revision=number)
+    screening, instrument = shown.screening, service.instrument_of(registry, shown.screening)
+    revision = revisions.read(db, keys, auth.user, shown, number)
+    own, with_answers = shown.own, shown.covers(Category.item_answers)
     author = db.get(User, revision.author_id) if revision.author_id else None
     owner = None if own else db.get(Agency, screening.agency_id)
     language = content_language(instrument, staff_language(request, auth.user))  # the reader's, not the youth's

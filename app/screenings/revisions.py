@@ -27,15 +27,13 @@ from app.models import (
     ScreeningRevision,
     ScreeningStatus,
     User,
-    Youth,
     YouthAccess,
     utcnow,
 )
-from app.models_sharing import Category, Disclosure
+from app.models_sharing import Disclosure
 from app.screenings import service
-from app.screenings.disclosed import result_summary
+from app.screenings.disclosed import result_summary, without_items
 from app.screenings.schemas import Amend, Discard, RevisionPublic, RevisionSummary, StoredAnswer
-from app.sharing import ledger
 from instruments.loader import Registry
 from scoring import AnswerError, answer_problem, score, visible_only
 
@@ -114,19 +112,25 @@ def history(db: Session, keys: KeyRing, screening: Screening) -> list[Revision]:
     ]
 
 
-def read(db: Session, keys: KeyRing, user: User, screening: Screening, number: int) -> Revision:
-    """One revision of a screening the caller may read; another agency's read goes in the ledger with its number.
+def read(db: Session, keys: KeyRing, user: User, shown: access.Read, number: int) -> Revision:
+    """One revision of a screening opened through the gate (`access.open_screening`, with `revision=number`,
+    which wrote another agency's read in the ledger with its number).
 
-    Who amended it and why stay with the owning agency (the reason is free text, like notes); the
-    answers are returned, and shown to another agency only where `answers_shared` allows.
+    Who amended it and why stay with the owning agency (the reason is free text, like notes). Another agency
+    gets the answers, and the evidence quoting them, only as far as `shown` covers them: none without the
+    answers category, and none given at an agency that has not consented to it.
     """
+    screening = shown.screening
     if screening.status != ScreeningStatus.completed or not 1 <= number <= screening.revision:
         raise NotFound(_("No such revision."))
     of_screening = ScreeningRevision.screening_id == screening.id
     row = db.exec(select(ScreeningRevision).where(of_screening, ScreeningRevision.number == number)).first()
+    origins: dict[str, str | None] = {}
     if row is None:
         revision = _current(db, keys, screening)
+        origins = {k: a.origin_agency_id for k, a in service.stored_answers(db, keys, screening).items()}
     else:
+        snapshot = _snapshot(keys, row)
         revision = Revision(
             row.number,
             screening.revision,
@@ -135,12 +139,16 @@ def read(db: Session, keys: KeyRing, user: User, screening: Screening, number: i
             row.engine_version,
             row.author_id,
             _reason(keys, row),
-            {k: v["value"] for k, v in _snapshot(keys, row).items()},
+            {k: v["value"] for k, v in snapshot.items()},
             keys.decrypt_json(row.result_enc, "screening_revision", "result", row.id),
         )
-    if screening.agency_id != user.agency_id:
-        _disclose(db, user, screening, Category.result_summary, number)
+        origins = _origins(db, screening, snapshot)
+    if not shown.own:
         revision.author_id, revision.reason = None, None
+        visible = {k for k, origin in origins.items() if shown.shows_answer_from(origin)}
+        access.disclose_origins(db, user, shown, {origins[k] or "" for k in visible})
+        revision.answers = {k: v for k, v in revision.answers.items() if k in visible}
+        revision.result = without_items(revision.result, set(origins) - visible)
     audit.record(
         db,
         "screening.view",
@@ -153,28 +161,11 @@ def read(db: Session, keys: KeyRing, user: User, screening: Screening, number: i
     return revision
 
 
-def answers_shared(db: Session, user: User, screening: Screening, number: int) -> bool:
-    """Whether another agency may see a revision's answers now; if so, that is its own ledger entry."""
-    if not access.may_read(db, user, screening.id, Category.item_answers):
-        return False
-    _disclose(db, user, screening, Category.item_answers, number)
-    return True
-
-
-def _disclose(db: Session, user: User, screening: Screening, category: Category, number: int) -> None:
-    youth = db.get(Youth, screening.youth_id)
-    ledger.disclose(
-        db,
-        user,
-        owner_agency_id=screening.agency_id,
-        person_id=youth.person_id if youth else "",
-        kind="view",
-        categories=[category.value],
-        purpose=access.DEFAULT_PURPOSE,
-        grant=access.grant_for(db, user, screening, category, access.DEFAULT_PURPOSE),
-        screening_id=screening.id,
-        revision=number,
-    )
+def _origins(db: Session, screening: Screening, snapshot: dict[str, dict[str, Any]]) -> dict[str, str | None]:
+    """Item id -> the agency where a revision's answer was first given."""
+    carried = {v.get("carried_from") for v in snapshot.values() if v.get("carried_from")}
+    agency_of = dict(db.exec(select(Screening.id, Screening.agency_id).where(col(Screening.id).in_(carried))).all())
+    return {k: agency_of.get(v.get("carried_from") or "", screening.agency_id) for k, v in snapshot.items()}
 
 
 def amend(db: Session, keys: KeyRing, registry: Registry, user: User, screening_id: str, data: Amend) -> Revision:

@@ -26,17 +26,37 @@ class AnswersSave(BaseModel):
     version: Version
     answers: dict[str, AnswerValue] = Field(default_factory=dict)
     notes: str | None = Field(default=None, max_length=20000)
+    confirm: list[str] = Field(
+        default_factory=list,
+        description="Carried answers (item ids) that staff confirmed with the youth are still true: "
+        "a carried answer counts in the result only once confirmed.",
+    )
 
 
 class Complete(BaseModel):
     version: Version
 
 
+GivenBy = Literal["self_report", "interview", "staff"]
+
+
 class StoredAnswer(BaseModel):
+    """An answer with where it was first given: `origin_*` is this screening's own agency and screening for a
+    given answer, and the earlier screening for a carried one (kept through any number of hops)."""
+
     value: Any
     source: str
     carried_from: str | None = None
     updated_at: datetime
+    origin_agency_id: str | None = None
+    given_at: datetime | None = None
+    given_by: GivenBy = "staff"
+    confirmed: bool = True  # False for a carried answer nobody has confirmed yet: shown, never scored
+
+    @property
+    def youth_words(self) -> bool:
+        """Said by the youth (self-report or interview), not a staff member's rating or correction."""
+        return self.given_by != "staff" and self.source != "corrected"
 
 
 class ScreeningPublic(BaseModel):

@@ -11,10 +11,10 @@ from app import access, audit
 from app.crypto import KeyRing
 from app.errors import Conflict, InvalidInput, NotFound
 from app.i18n import _
-from app.models import Answer, Screening, ScreeningResult, ScreeningRevision, ScreeningStatus, User, Youth, utcnow
+from app.models import Answer, Screening, ScreeningResult, ScreeningRevision, ScreeningStatus, User, utcnow
 from app.models_sharing import Category
+from app.screenings.disclosed import without_items
 from app.screenings.schemas import AnswersSave, DashboardFilter, ScreeningCreate, ScreeningPublic, StoredAnswer
-from app.sharing.ledger import disclose
 from instruments.compiled import CompiledInstrument
 from instruments.loader import Registry
 from scoring import AnswerError, answer_problem, score, visible_only
@@ -85,23 +85,37 @@ def _row_id(screening_id: str, item_id: str) -> str:
     return f"{screening_id}:{item_id}"
 
 
+CARRIED = "carried"  # from an earlier screening, with its origin; counts once confirmed
+CORRECTED = "corrected"  # an answer changed by staff after completion: not the youth's own words
+GIVEN_BY = {"self": "self_report", "interview": "interview", "practitioner": "staff"}
+
+
 def stored_answers(db: Session, keys: KeyRing, screening: Screening) -> dict[str, StoredAnswer]:
-    """Every stored answer of a screening, decrypted."""
+    """Every stored answer of a screening, decrypted, with where it was first given (two queries in all)."""
     rows = db.exec(select(Answer).where(Answer.screening_id == screening.id)).all()
-    return {
-        row.item_id: StoredAnswer(
+    origin_ids = {row.carried_from for row in rows if row.carried_from}
+    origins = {screening.id: screening}
+    if origin_ids:
+        origins |= {s.id: s for s in db.exec(select(Screening).where(col(Screening.id).in_(origin_ids)))}
+    out = {}
+    for row in rows:
+        origin = origins.get(row.carried_from or screening.id)
+        out[row.item_id] = StoredAnswer(
             value=keys.decrypt_json(row.value_enc, "answer", "value", _row_id(screening.id, row.item_id)),
             source=row.source,
             carried_from=row.carried_from,
             updated_at=row.updated_at,
+            origin_agency_id=origin.agency_id if origin else None,
+            given_at=(origin.completed_at or origin.started_at) if row.carried_from and origin else row.updated_at,
+            given_by=GIVEN_BY.get(origin.mode, "staff") if origin else "staff",  # type: ignore[arg-type]
+            confirmed=row.source != CARRIED or row.confirmed_at is not None,
         )
-        for row in rows
-    }
+    return out
 
 
-def answer_values(db: Session, keys: KeyRing, screening: Screening) -> dict[str, Any]:
-    """Item id -> answer value."""
-    return {k: v.value for k, v in stored_answers(db, keys, screening).items()}
+def answer_values(db: Session, keys: KeyRing, screening: Screening, counted: bool = False) -> dict[str, Any]:
+    """Item id -> answer value; `counted` leaves out carried answers nobody has confirmed (never scored)."""
+    return {k: v.value for k, v in stored_answers(db, keys, screening).items() if v.confirmed or not counted}
 
 
 def bump_version(db: Session, screening: Screening, expected: int) -> None:
@@ -136,8 +150,13 @@ def store_answers(
     problems = {item: p for item, value in data.answers.items() if (p := answer_problem(instrument, item, value))}
     if problems:
         raise InvalidInput(_("Some answers are not valid."), {"answers": problems})
+    carried = _carried_rows(db, screening, data.confirm)
+    if missing := [item for item in data.confirm if item not in carried]:
+        message = _("There is no carried answer to confirm for this question.")
+        raise InvalidInput(_("Some answers are not valid."), {"confirm": dict.fromkeys(missing, message)})
     bump_version(db, screening, data.version)
     write_answers(db, keys, screening, data.answers, actor_id)
+    confirm_carried(db, carried, actor_id)
     if data.notes is not None:
         screening.notes_enc = keys.encrypt(data.notes, "screening", "notes", screening.id) if data.notes else None
         db.add(screening)
@@ -154,6 +173,51 @@ def store_answers(
     return screening
 
 
+def _carried_rows(db: Session, screening: Screening, items: list[str]) -> dict[str, Answer]:
+    if not items:
+        return {}
+    query = select(Answer).where(
+        Answer.screening_id == screening.id, col(Answer.item_id).in_(items), Answer.source == CARRIED
+    )
+    return {row.item_id: row for row in db.exec(query)}
+
+
+def confirm_carried(db: Session, rows: dict[str, Answer], actor_id: str | None) -> None:
+    """Mark carried answers as confirmed still true (by staff, or by the youth when `actor_id` is None).
+    An answer changed in the same save is the new answer's own, and needs no confirming."""
+    now = utcnow()
+    for row in rows.values():
+        if row.source == CARRIED and row.confirmed_at is None:
+            row.confirmed_at, row.confirmed_by = now, actor_id
+            db.add(row)
+
+
+def settle(db: Session, screening: Screening, items: list[str]) -> None:
+    """Mark answers the youth settled on the "still true?" page (here: chose not to say), so they are not
+    asked again on their pages."""
+    if not items:
+        return
+    now = utcnow()
+    for row in db.exec(select(Answer).where(Answer.screening_id == screening.id, col(Answer.item_id).in_(items))):
+        row.confirmed_at = now
+        db.add(row)
+
+
+def drop_unconfirmed(db: Session, screening: Screening, origin_agency_ids: set[str] | None = None) -> int:
+    """Remove carried answers nobody confirmed (all, or those given at the named agencies); returns how many."""
+    query = select(Answer).where(
+        Answer.screening_id == screening.id, Answer.source == CARRIED, col(Answer.confirmed_at).is_(None)
+    )
+    rows = list(db.exec(query))
+    if origin_agency_ids is not None and rows:
+        origins = {row.carried_from for row in rows}
+        agency_of = dict(db.exec(select(Screening.id, Screening.agency_id).where(col(Screening.id).in_(origins))).all())
+        rows = [row for row in rows if agency_of.get(row.carried_from) in origin_agency_ids]
+    for row in rows:
+        db.delete(row)
+    return len(rows)
+
+
 def refuse_unless_in_progress(screening: Screening) -> None:
     """Answers change only while a screening is in progress (a completed one is amended instead)."""
     if screening.status == ScreeningStatus.completed:
@@ -162,7 +226,6 @@ def refuse_unless_in_progress(screening: Screening) -> None:
         raise Conflict(_("This draft was discarded; it cannot be resumed."))
 
 
-CORRECTED = "corrected"  # an answer changed by staff after completion: not the youth's own words
 
 
 def write_answers(
@@ -192,13 +255,8 @@ def write_answers(
                 screening_id=screening.id, item_id=item_id, value_enc=encrypted, updated_by=actor_id, source=source
             )
         else:
-            row.value_enc, row.updated_at, row.updated_by, row.source, row.carried_from = (
-                encrypted,
-                now,
-                actor_id,
-                source,
-                None,
-            )
+            row.value_enc, row.updated_at, row.updated_by, row.source = encrypted, now, actor_id, source
+            row.carried_from, row.confirmed_at, row.confirmed_by = None, None, None
         db.add(row)
 
 
@@ -216,13 +274,14 @@ def finish(
         raise Conflict(_("This screening is already completed."))
     refuse_unless_in_progress(screening)
     instrument = instrument_of(registry, screening)
-    answers = visible_only(instrument, answer_values(db, keys, screening))
+    answers = visible_only(instrument, answer_values(db, keys, screening, counted=True))
     try:
         result = score(instrument, answers)
     except AnswerError as exc:  # stored answers were checked one by one; this is a safety net
         problems = {p.item_id: p.message for p in exc.problems}
         raise InvalidInput(_("The answers cannot be scored."), {"answers": problems}) from exc
     bump_version(db, screening, version)
+    drop_unconfirmed(db, screening)  # nobody said they are still true: they were never part of this screening
     screening.status = ScreeningStatus.completed
     screening.completed_at = utcnow()
     screening.overall_level = result.overall
@@ -278,28 +337,35 @@ def record_revision(
     return revision
 
 
-def result_of(db: Session, keys: KeyRing, user: User, screening_id: str) -> dict[str, Any]:
-    """The stored result of a completed screening; another agency's view of it goes in the disclosure ledger."""
-    screening = access.readable_screening(db, user, screening_id)
-    row = db.get(ScreeningResult, screening.id)
+def result_of(db: Session, keys: KeyRing, user: User, screening_id: str) -> tuple[dict[str, Any], access.Read]:
+    """The stored result of a completed screening and what the user may see of it; another agency's view
+    (the summary, and the answers its evidence quotes where shared) is written in the disclosure ledger.
+
+    Evidence quoting answers the reader may not see (given at an agency that has not consented to it)
+    is left out here; without the answers category, `disclosed.result_summary` leaves out the rest.
+    """
+    read = access.open_screening(db, user, screening_id, (Category.result_summary, Category.item_answers))
+    row = db.get(ScreeningResult, read.screening.id)
     if row is None:
         raise NotFound(_("This screening has no result yet; complete it first."))
-    if screening.agency_id != user.agency_id:
-        summary, purpose = Category.result_summary, access.DEFAULT_PURPOSE
-        youth = db.get(Youth, screening.youth_id)
-        disclose(
-            db,
-            user,
-            owner_agency_id=screening.agency_id,
-            person_id=youth.person_id if youth else "",
-            kind="view",
-            categories=[summary.value],
-            purpose=purpose,
-            grant=access.grant_for(db, user, screening, summary, purpose),
-            screening_id=screening.id,
-        )
-    result: dict[str, Any] = keys.decrypt_json(row.result_enc, "screening_result", "result", screening.id)
-    return result
+    result: dict[str, Any] = keys.decrypt_json(row.result_enc, "screening_result", "result", read.screening.id)
+    if read.own or not read.covers(Category.item_answers):
+        return result, read
+    answers = stored_answers(db, keys, read.screening)
+    shown = shown_answers(db, user, read, answers)
+    return without_items(result, set(answers) - set(shown)), read
+
+
+def shown_answers(
+    db: Session, user: User, read: access.Read, answers: dict[str, StoredAnswer]
+) -> dict[str, StoredAnswer]:
+    """The answers of a read screening the reader may see: all for its own agency; for another agency none
+    without the answers category, and only those given at agencies that consented to it (each in the ledger)."""
+    if read.own:
+        return answers
+    shown = {k: a for k, a in answers.items() if read.shows_answer_from(a.origin_agency_id)}
+    access.disclose_origins(db, user, read, {a.origin_agency_id or "" for a in shown.values()})
+    return shown
 
 
 def public(db: Session, keys: KeyRing, screening: Screening) -> ScreeningPublic:

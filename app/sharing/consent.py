@@ -11,15 +11,15 @@ from app.errors import Conflict, InvalidInput, NotFound
 from app.i18n import _
 from app.models import Agency, User, Youth, utcnow
 from app.models_sharing import Category, Consent
+from app.sharing import tellonce
 from app.sharing.schemas import ConsentCreate, ConsentPublic
 
 MAX_CONSENT_DAYS = 365  # agency policy may shorten it; the end date is always required
 
 
 def is_active(consent: Consent) -> bool:
-    """In force right now: started, not ended, not revoked, not superseded."""
-    now = utcnow()
-    return consent.starts_at <= now < consent.ends_at and consent.revoked_at is None and consent.superseded_at is None
+    """In force right now (the rule is `access.is_in_force`)."""
+    return access.is_in_force(consent)
 
 
 def public(consent: Consent) -> ConsentPublic:
@@ -102,6 +102,7 @@ def revoke(db: Session, user: User, consent_id: str) -> Consent:
     if consent.revoked_at is None:
         consent.revoked_at, consent.revoked_by = utcnow(), user.id
         db.add(consent)
+        tellonce.withdraw(db, consent)  # carried answers nobody confirmed leave the recipient's open drafts
         audit.record(
             db,
             "consent.revoke",
@@ -127,21 +128,8 @@ def for_youth(db: Session, user: User, youth_id: str) -> list[Consent]:
 
 
 def active_from(db: Session, person_id: str, from_agency_id: str, to_agency_id: str) -> list[Consent]:
-    """Consents in force now from one agency to another about a person."""
-    now = utcnow()
-    return list(
-        db.exec(
-            select(Consent).where(
-                Consent.person_id == person_id,
-                Consent.from_agency_id == from_agency_id,
-                Consent.to_agency_id == to_agency_id,
-                col(Consent.starts_at) <= now,
-                col(Consent.ends_at) > now,
-                col(Consent.revoked_at).is_(None),
-                col(Consent.superseded_at).is_(None),
-            )
-        )
-    )
+    """Consents in force now from one agency to another about a person (any category, any purpose)."""
+    return access.consents_in_force(db, person_id, to_agency_id, {from_agency_id})
 
 
 def person_of(db: Session, youth_id: str) -> str:

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session, col, select
 
-from app.access import Grant
 from app.models import Screening, User
 from app.models_sharing import Disclosure
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Why another agency's data may be disclosed: a consent, or a break-glass."""
+
+    consent_id: str | None
+    break_glass_id: str | None
+
+
+class UngrantedDisclosure(RuntimeError):
+    """A disclosure of another agency's data with neither a consent nor a break-glass: a bug, never written."""
 
 
 def disclose(
@@ -27,9 +39,13 @@ def disclose(
     """Record that `viewer` saw another agency's data (nothing is recorded for the agency's own).
 
     A screening's entry names the revision of its result that was shown: `revision`, else the current one.
+    Refuses (raises) an entry with no consent and no break-glass: such a disclosure must not happen.
+    Called by `app.access.open_screening`, which decides and records in one step.
     """
     if owner_agency_id == viewer.agency_id:
         return None
+    if grant is None or not (grant.consent_id or grant.break_glass_id):
+        raise UngrantedDisclosure(f"no grant for {kind} of {owner_agency_id}'s data by {viewer.agency_id}")
     if revision is None and screening_id is not None:
         screening = db.get(Screening, screening_id)  # usually already in the session: no query
         revision = screening.revision if screening is not None else None
@@ -63,6 +79,7 @@ def record_export(
     consent_id: str | None,
     detail: dict[str, Any] | None = None,
     revision: int | None = None,
+    owner_agency_id: str | None = None,
 ) -> Disclosure | None:
     """Record that `exporter` sent one of their agency's screenings to another agency in an export.
 
@@ -70,15 +87,18 @@ def record_export(
     data is disclosed to (`viewer_agency_id`), the user who ran the export is `viewer_id`, and the
     exporter's agency owns the data. Nothing is recorded for an agency's export to itself. The entry
     is added to the session (not flushed), so a batch of an export is written in one round trip.
-    `revision` is the revision of the screening's result that was exported.
+    `revision` is the revision of the screening's result that was exported. `owner_agency_id` names the
+    agency where exported answers were given, when it is not the exporter's (they go under its own consent).
     """
     if recipient_agency_id == exporter.agency_id:
         return None
+    if consent_id is None:
+        raise UngrantedDisclosure(f"no consent for an export to {recipient_agency_id}")
     entry = Disclosure(
         person_id=person_id,
         viewer_id=exporter.id,
         viewer_agency_id=recipient_agency_id,
-        owner_agency_id=exporter.agency_id,
+        owner_agency_id=owner_agency_id or exporter.agency_id,
         screening_id=screening_id,
         revision=revision,
         kind="export",

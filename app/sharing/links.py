@@ -16,9 +16,8 @@ from app.crypto import KeyRing
 from app.errors import InvalidInput, NotFound
 from app.i18n import _
 from app.models import Agency, AgencyKind, User, Youth, YouthLink, utcnow
-from app.models_sharing import BreakGlass, MatchKey, RecordLink
+from app.models_sharing import BreakGlass, Category, Consent, MatchKey, RecordLink
 from app.records.matching import Identity, blocking_keys, is_possible_match, similarity
-from app.sharing import consent as consents
 from app.sharing.breakglass import open_glass
 from app.sharing.schemas import BreakGlassCreate
 
@@ -66,7 +65,13 @@ def _may_learn_of(db: Session, user: User, other: Youth) -> bool:
     ).all()
     if any(a.kind != AgencyKind.victim_service for a in holders):
         return True
-    return any(consents.active_from(db, other.person_id, a.id, user.agency_id) for a in holders)
+    return bool(_linking_consents(db, other.person_id, {a.id for a in holders}, user.agency_id))
+
+
+def _linking_consents(db: Session, person_id: str, holders: set[str], agency_id: str) -> list[Consent]:
+    """Consents in force to the agency from a holder of the person's records that let it link to them: any
+    purpose, covering at least the result summary (a link under which nothing could be read joins nothing)."""
+    return access.consents_in_force(db, person_id, agency_id, holders, Category.result_summary)
 
 
 def link(
@@ -89,9 +94,7 @@ def link(
         .join(Youth, col(Youth.id) == col(YouthLink.youth_id))
         .where(Youth.person_id == other.person_id)
     ).all()
-    consent = next(
-        (c for agency in granted for c in consents.active_from(db, other.person_id, agency, user.agency_id)), None
-    )
+    consent = next(iter(_linking_consents(db, other.person_id, set(granted), user.agency_id)), None)
     glass: BreakGlass | None = None
     if consent is None:
         if break_glass is None:

@@ -1,4 +1,12 @@
-"""Tell once: a youth's consented timeline across agencies, and answers carried forward with their source."""
+"""Tell once: a youth's consented timeline across agencies, and what the youth already said, carried forward.
+
+What carries into a new screening is only what the youth said (self-report or interview answers), given
+at another agency that consents now to share its answers with this one, within the look-back the
+instrument allows for that question (present-state questions never carry). Each carried answer names
+where and when it was given and counts only once the youth (or staff, in a staff-administered mode)
+confirms it is still true. Staff ratings from elsewhere are context for staff, never prefilled.
+A repeat screening at the same agency asks again: the point is to see change.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +14,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from app import access
 from app.crypto import KeyRing
 from app.models import Agency, Answer, Screening, ScreeningStatus, User, Youth, utcnow
-from app.models_sharing import Category
-from app.screenings.service import CORRECTED
-from app.sharing.ledger import disclose
+from app.models_sharing import Category, Consent
+from app.screenings import service
 from instruments.compiled import CompiledInstrument
 from instruments.model import is_informative
 from scoring import answer_problem
 
-LOOK_BACK_DAYS = 365
+YOUTH_MODES = frozenset({"self", "interview"})  # the youth's own words; "practitioner" is staff's judgement
 
 
 @dataclass(frozen=True)
@@ -35,125 +43,186 @@ class TimelineEntry:
     overall_level: str | None
 
 
-def _person_screenings(db: Session, user: User, person_id: str, category: Category) -> list[Screening]:
-    """The person's screenings the user may read, newest first; discarded drafts are left out."""
-    return list(
-        db.exec(
-            select(Screening)
-            .join(Youth, col(Youth.id) == col(Screening.youth_id))
-            .where(Youth.person_id == person_id, access.screening_readable_clause(user, category))
-            .where(col(Screening.status) != ScreeningStatus.discarded)
-            .order_by(col(Screening.started_at).desc())
-        )
-    )
+@dataclass(frozen=True)
+class Told:
+    """Where a carried answer was given: the program (None: this one), when, and whether it was confirmed."""
+
+    agency: str | None
+    at: datetime
+    confirmed: bool
+
+
+@dataclass(frozen=True)
+class Context:
+    """An earlier answer shown to staff beside a question, never filled in: this agency's own earlier
+    answer (a repeat screening asks again), or another agency's staff rating under its consent."""
+
+    agency: str
+    own: bool
+    by_staff: bool
+    at: datetime
+    value: Any
+
+
+def _person_of(db: Session, screening: Screening) -> str | None:
+    youth = db.get(Youth, screening.youth_id)
+    return youth.person_id if youth else None
 
 
 def timeline(db: Session, user: User, youth_id: str) -> list[TimelineEntry]:
     """The person's screenings the user may see as summaries; other agencies' entries are disclosed in the ledger."""
     youth = access.readable_youth(db, user, youth_id)
-    entries = []
-    for screening in _person_screenings(db, user, youth.person_id, Category.result_summary):
-        agency = db.get(Agency, screening.agency_id)
-        own = screening.agency_id == user.agency_id
-        if not own:
-            grant = access.grant_for(db, user, screening, Category.result_summary, access.DEFAULT_PURPOSE)
-            disclose(
-                db,
-                user,
-                owner_agency_id=screening.agency_id,
-                person_id=youth.person_id,
-                kind="view",
-                categories=[Category.result_summary.value],
-                purpose=access.DEFAULT_PURPOSE,
-                grant=grant,
-                screening_id=screening.id,
-            )
-        entries.append(
-            TimelineEntry(
-                screening.id,
-                agency.name if agency else "",
-                own,
-                screening.instrument_id,
-                screening.instrument_version,
-                screening.started_at,
-                screening.completed_at,
-                screening.overall_level if screening.status == ScreeningStatus.completed else None,
-            )
+    summary = Category.result_summary
+    rows = db.exec(
+        select(Screening, Agency.name)
+        .join(Youth, col(Youth.id) == col(Screening.youth_id))
+        .join(Agency, col(Agency.id) == col(Screening.agency_id))
+        .where(Youth.person_id == youth.person_id, access.screening_readable_clause(user, summary))
+        .where(col(Screening.status) != ScreeningStatus.discarded)
+        .order_by(col(Screening.started_at).desc())
+    ).all()
+    access.disclose_listed(db, user, youth.person_id, [s for s, _name in rows], summary)
+    return [
+        TimelineEntry(
+            s.id,
+            name,
+            s.agency_id == user.agency_id,
+            s.instrument_id,
+            s.instrument_version,
+            s.started_at,
+            s.completed_at,
+            s.overall_level if s.status == ScreeningStatus.completed else None,
         )
-    return entries
+        for s, name in rows
+    ]
+
+
+def _originals(
+    db: Session, keys: KeyRing, person_id: str, agencies: set[str], items: set[str]
+) -> list[tuple[Screening, Answer, Any]]:
+    """Answers as first given (not carried, not corrected) in completed screenings of the person at these
+    agencies, newest screening first, decrypted."""
+    if not agencies or not items:
+        return []
+    rows = db.exec(
+        select(Screening, Answer)
+        .join(Answer, col(Answer.screening_id) == col(Screening.id))
+        .join(Youth, col(Youth.id) == col(Screening.youth_id))
+        .where(Youth.person_id == person_id, col(Screening.agency_id).in_(agencies))
+        .where(Screening.status == ScreeningStatus.completed, Answer.source == "given")
+        .where(col(Answer.item_id).in_(items))
+        .order_by(col(Screening.completed_at).desc())
+    ).all()
+    return [(s, a, keys.decrypt_json(a.value_enc, "answer", "value", f"{s.id}:{a.item_id}")) for s, a in rows]
 
 
 def carry_forward(db: Session, keys: KeyRing, user: User, screening: Screening, instrument: CompiledInstrument) -> int:
-    """Prefill a new screening with answers the person already gave, where sharing allows; returns how many.
-
-    An answer carries when an earlier completed screening of the same person (this agency's, or another's
-    under a consent covering item answers), within the look-back period, answered an item with the same id
-    informatively, and that answer is valid for the new instrument. Newest answers win. Each carried answer
-    records the screening it came from; it can be confirmed or changed like any other.
-    """
-    youth = db.get(Youth, screening.youth_id)
-    if youth is None:
+    """Prefill a new screening with what the youth already told other agencies, where sharing allows; returns how
+    many. Carried answers are unconfirmed: shown, never scored, until kept (see the module's rules)."""
+    person_id = _person_of(db, screening)
+    if person_id is None:
         return 0
-    since = utcnow() - timedelta(days=LOOK_BACK_DAYS)
-    earlier = [
-        s
-        for s in _person_screenings(db, user, youth.person_id, Category.item_answers)
-        if s.id != screening.id and s.status == ScreeningStatus.completed and s.started_at >= since
-    ]
-    carried: dict[str, tuple[Any, Screening]] = {}
-    for source in earlier:  # newest first
-        for row in db.exec(select(Answer).where(Answer.screening_id == source.id)):
-            if row.item_id in carried or row.item_id not in instrument.items or row.source == CORRECTED:
-                continue  # a staff correction is not the youth's own words: it never carries
-            value = keys.decrypt_json(row.value_enc, "answer", "value", f"{source.id}:{row.item_id}")
-            if not is_informative(value):
-                continue
-            if answer_problem(instrument, row.item_id, value) is None:
-                origin = _origin(db, row.carried_from) if row.carried_from else None
-                carried[row.item_id] = (value, origin or source)
-    by_source: dict[str, list[str]] = {}
-    for item_id, (value, source) in carried.items():
-        db.add(
-            Answer(
-                screening_id=screening.id,
-                item_id=item_id,
-                source="carried",
-                carried_from=source.id,
-                value_enc=keys.encrypt_json(value, "answer", "value", f"{screening.id}:{item_id}"),
+    shared = access.answers_shared_by(db, user.agency_id, person_id)
+    shared.pop(user.agency_id, None)  # a repeat screening here asks again
+    now = utcnow()
+    askable = {i for i, item in instrument.items.items() if item.type not in ("notice", "indicator_rating")}
+    carried: dict[str, Screening] = {}
+    for source, row, value in _originals(db, keys, person_id, set(shared), askable):
+        days = instrument.carry_days(row.item_id)
+        if row.item_id in carried or source.mode not in YOUTH_MODES or days is None:
+            continue
+        if not is_informative(value) or (source.completed_at or now) < now - timedelta(days=days):
+            continue
+        if answer_problem(instrument, row.item_id, value) is None:
+            carried[row.item_id] = source
+            db.add(
+                Answer(
+                    screening_id=screening.id,
+                    item_id=row.item_id,
+                    source=service.CARRIED,
+                    carried_from=source.id,
+                    value_enc=keys.encrypt_json(value, "answer", "value", f"{screening.id}:{row.item_id}"),
+                )
             )
-        )
-        by_source.setdefault(source.id, []).append(item_id)
-    for source_id in by_source:
-        source = db.get(Screening, source_id)
-        if source is not None and source.agency_id != user.agency_id:
-            grant = access.grant_for(db, user, source, Category.item_answers, access.DEFAULT_PURPOSE)
-            disclose(
-                db,
-                user,
-                owner_agency_id=source.agency_id,
-                person_id=youth.person_id,
-                kind="carry_forward",
-                categories=[Category.item_answers.value],
-                purpose=access.DEFAULT_PURPOSE,
-                grant=grant,
-                screening_id=source.id,
-            )
+    sources = {s.id: s for s in carried.values()}.values()
+    access.disclose_listed(db, user, person_id, sources, Category.item_answers, kind="carry_forward", grants=shared)
     db.flush()
     return len(carried)
 
 
-def _origin(db: Session, screening_id: str) -> Screening | None:
-    """Where a carried answer was first given, so provenance survives being carried twice."""
-    return db.get(Screening, screening_id)
+def context(
+    db: Session, keys: KeyRing, user: User, screening: Screening, instrument: CompiledInstrument
+) -> dict[str, Context]:
+    """For staff: the newest earlier answer to each question that was not carried into this screening —
+    this agency's own (a repeat screening asks again), or another agency's staff rating under its consent
+    (a view of it, in the ledger). Never filled in, never counted."""
+    person_id = _person_of(db, screening)
+    if person_id is None:
+        return {}
+    shared = access.answers_shared_by(db, user.agency_id, person_id)
+    agencies = {user.agency_id, *shared}
+    present = set(db.exec(select(Answer.item_id).where(Answer.screening_id == screening.id)).all())
+    names = dict(db.exec(select(Agency.id, Agency.name).where(col(Agency.id).in_(agencies))).all())
+    found: dict[str, Context] = {}
+    shown: dict[str, Screening] = {}
+    for source, row, value in _originals(db, keys, person_id, agencies, set(instrument.items) - present):
+        own = source.agency_id == user.agency_id
+        by_staff = source.mode not in YOUTH_MODES
+        if source.id == screening.id or row.item_id in found or not (own or by_staff):
+            continue  # another agency's youth answers carry instead, on their own terms
+        at = source.completed_at or source.started_at
+        found[row.item_id] = Context(names.get(source.agency_id, ""), own, by_staff, at, value)
+        if not own:
+            shown[source.id] = source
+    access.disclose_listed(db, user, person_id, shown.values(), Category.item_answers, grants=shared)
+    return found
 
 
-def provenance(db: Session, screening: Screening) -> dict[str, tuple[str, datetime]]:
-    """For each carried answer of a screening: (agency name, date) of where it was given."""
-    rows = db.exec(select(Answer).where(Answer.screening_id == screening.id, Answer.source == "carried")).all()
-    out: dict[str, tuple[str, datetime]] = {}
-    for row in rows:
-        source = db.get(Screening, row.carried_from) if row.carried_from else None
-        agency = db.get(Agency, source.agency_id) if source else None
-        if source is not None and agency is not None:
-            out[row.item_id] = (agency.name, source.completed_at or source.started_at)
-    return out
+def told(db: Session, user_agency_id: str, screening: Screening) -> dict[str, Told]:
+    """For each carried answer of a screening: the program where it was given (None when it is the screening's
+    own program), when, and whether it was confirmed."""
+    origin = aliased(Screening)
+    rows = db.exec(
+        select(Answer, origin, Agency.name)
+        .join(origin, col(origin.id) == col(Answer.carried_from))
+        .join(Agency, col(Agency.id) == col(origin.agency_id))
+        .where(Answer.screening_id == screening.id, Answer.source == service.CARRIED)
+    ).all()
+    return {
+        a.item_id: Told(
+            None if o.agency_id == user_agency_id else name, o.completed_at or o.started_at, a.confirmed_at is not None
+        )
+        for a, o, name in rows
+    }
+
+
+def prune(db: Session, screening: Screening) -> int:
+    """Drop from a draft the carried answers nobody confirmed whose program no longer shares its answers with
+    the screening's agency (a consent revoked, expired or changed); returns how many. Called before a draft
+    is shown or scored, so a revocation takes effect on the next request."""
+    if screening.status != ScreeningStatus.in_progress:
+        return 0
+    person_id = _person_of(db, screening)
+    pending = db.exec(
+        select(Screening.agency_id)
+        .join(Answer, col(Answer.carried_from) == col(Screening.id))
+        .where(Answer.screening_id == screening.id, Answer.source == service.CARRIED)
+        .where(col(Answer.confirmed_at).is_(None))
+    ).all()
+    if not pending or person_id is None:
+        return 0
+    still = set(access.answers_shared_by(db, screening.agency_id, person_id))
+    gone = set(pending) - still
+    return service.drop_unconfirmed(db, screening, gone) if gone else 0
+
+
+def withdraw(db: Session, consent: Consent) -> int:
+    """After a consent is revoked: drop unconfirmed carried answers from the recipient's open drafts of the
+    person, unless another consent from the same agency still covers them; returns how many."""
+    drafts = db.exec(
+        select(Screening)
+        .join(Youth, col(Youth.id) == col(Screening.youth_id))
+        .where(Youth.person_id == consent.person_id, Screening.agency_id == consent.to_agency_id)
+        .where(Screening.status == ScreeningStatus.in_progress)
+    ).all()
+    return sum(prune(db, draft) for draft in drafts)

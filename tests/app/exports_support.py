@@ -178,7 +178,7 @@ def parse(text: str) -> list[dict[str, str]]:
 def bulk(scene: Scene, count: int) -> None:
     """Many completed screenings of the person, written straight to the tables (fast)."""
     model = scene.screen({"unpaid": "yes", "old_question": "no", "employer": "Acme"})
-    result = screenings.result_of(scene.db, scene.keys, scene.supervisor, model.id)
+    result, _read = screenings.result_of(scene.db, scene.keys, scene.supervisor, model.id)
     now, keys = utcnow(), scene.keys
     base = {k: getattr(model, k) for k in ("youth_id", "agency_id", "instrument_id", "instrument_version")}
     base.update(content_hash=model.content_hash, mode="practitioner", language="en", status="completed")

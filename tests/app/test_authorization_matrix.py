@@ -130,6 +130,8 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/unlock"): Entry(PUBLIC),
     ("GET", "/s/0"): Entry(YOUTH),
     ("POST", "/s/language"): Entry(YOUTH, body=_body(lang="es")),
+    ("GET", "/s/told"): Entry(YOUTH),
+    ("POST", "/s/told"): Entry(YOUTH, body=_body(action="next")),
     ("GET", "/s/{number}"): Entry(YOUTH),
     ("POST", "/s/{number}"): Entry(YOUTH, body=_body(action="next")),
     ("GET", "/"): Entry(STAFF),

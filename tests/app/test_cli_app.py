@@ -39,9 +39,14 @@ def test_demo_data_shows_the_tell_once_story(session: Session) -> None:
     link = session.exec(select(RecordLink)).one()
     linked = session.get(Youth, link.youth_id)
     assert linked is not None and linked.person_id == link.person_id
-    harbor_screening = session.exec(select(Screening).where(Screening.status == "in_progress")).one()
-    carried = session.exec(select(Answer).where(Answer.screening_id == harbor_screening.id)).all()
-    assert carried and {a.source for a in carried} == {"carried"}
+    drafts = {s.mode: s for s in session.exec(select(Screening).where(Screening.status == "in_progress"))}
+    assert set(drafts) == {"self", "practitioner"}  # Harbor's check-in and its own rating
+    carried = session.exec(select(Answer).where(Answer.screening_id == drafts["self"].id)).all()
+    # What Avery told Riverbend waits for Avery's "still true?"; the present-state question does not carry.
+    assert carried and {(a.source, a.confirmed_at) for a in carried} == {("carried", None)}
+    assert "unsafe_at_home" not in {a.item_id for a in carried}
+    # Riverbend staff's ratings are never carried into Harbor's rating (they are context on its form).
+    assert session.exec(select(Answer).where(Answer.screening_id == drafts["practitioner"].id)).all() == []
     assert [d.kind for d in session.exec(select(Disclosure))] == ["carry_forward"]
     again = CliRunner().invoke(cli, ["demo"])
     assert "already there" in again.output

@@ -208,24 +208,30 @@ def test_a_completed_screening_exports_as_valid_fhir(client: TestClient, world: 
 
 
 def test_carried_answers_name_their_source_and_open_screenings_are_in_progress(world: World, session: Session) -> None:
-    north = world.agency("North")
-    screener = world.user(north)
+    north, south = world.agency("North"), world.agency("South", "shelter")
+    screener, admin, reader = world.user(north), world.user(north, Role.agency_admin), world.user(south)
     record = support.youth(session, screener)
     first = support.completed(session, screener, record, support.SELF_REPORT, "interview", support.SELF_ANSWERS)
+    support.release(session, admin, record, south.id, Category.result_summary, Category.item_answers)
+    theirs = support.youth(session, reader, "S-1")
+    theirs.person_id = record.person_id  # linked to the same person, as a consented link does
+    session.add(theirs)
+    session.commit()
     keys, registry = crypto.get_key_ring(), loaded_instruments()
-    data = ScreeningCreate(youth_id=record.id, instrument_id=support.SELF_REPORT, mode="interview")
-    second = screenings.start(session, keys, registry, screener, data)
+    data = ScreeningCreate(youth_id=theirs.id, instrument_id=support.SELF_REPORT, mode="interview")
+    second = screenings.start(session, keys, registry, reader, data)
     instrument = screenings.instrument_of(registry, second)
     stored = screenings.stored_answers(session, keys, second)
-    assert stored["no_safe_place"].source == "carried"
-    qr = fhir.questionnaire_response(second, stored, instrument, fhir.patient_reference(record, keys))
+    carried = sorted(k for k, a in stored.items() if a.source == "carried")
+    assert carried and all(stored[k].value == support.SELF_ANSWERS[k] for k in carried)
+    qr = fhir.questionnaire_response(second, stored, instrument, fhir.patient_reference(theirs, keys))
     support.validate(qr)
     assert qr["status"] == "in-progress"
-    item = next(i for g in qr["item"] for i in g["item"] if i["linkId"] == "no_safe_place")
+    item = next(i for g in qr["item"] for i in g["item"] if i["linkId"] == carried[0])
     assert {"url": fhir.EXT_CARRIED_FROM, "valueIdentifier": {"system": fhir.SCREENING_SYSTEM, "value": first.id}} in (
         item["extension"]
     )
-    for line in fhir.ndjson([qr, fhir.patient(record, keys)]):
+    for line in fhir.ndjson([qr, fhir.patient(theirs, keys)]):
         support.validate(json.loads(line))
 
 
