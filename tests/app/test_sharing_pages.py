@@ -20,9 +20,6 @@ from tests.app.sharing_support import (
     side,
 )
 
-HOME_ANSWERS = {"no_safe_place": "no", "stayed_away": "no", "unsafe_at_home": "yes"}  # the follow-up stays hidden
-
-
 def test_victim_service_records_are_not_proposed_unless_it_consented(client: TestClient, world: World) -> None:
     shelter = side(client, world, "Harbor Safe Shelter", "victim_service")
     b = side(client, world, "Eastside Child Welfare", "child_welfare")
@@ -93,11 +90,16 @@ def _issue_code(client: TestClient, csrf: str, screening_id: str) -> tuple[str, 
     return link_token.group(1), code.group(1)
 
 
-def test_the_youth_is_not_asked_again_what_they_already_shared(client: TestClient, world: World) -> None:
+PAST_ANSWERS = {"hurt_by_caregiver": "yes", "saw_violence": "no", "unwanted_touch": "not_sure"}  # past events
+
+
+def test_the_youth_says_whether_what_they_told_another_program_is_still_true(
+    client: TestClient, world: World
+) -> None:
     a = side(client, world, "Northside Youth Services")
     b = side(client, world, "Eastside Child Welfare", "child_welfare")
     youth_a = add_youth(client, a, "NS-1")
-    screen(client, a, youth_a, HOME_ANSWERS, instrument=SELF_REPORT, mode="interview")
+    told = screen(client, a, youth_a, PAST_ANSWERS, instrument=SELF_REPORT, mode="interview")
     consent(client, a, youth_a, b)
     youth_b = add_youth(client, b, "ES-1", KATE)
     assert link(client, b, youth_b).status_code == 201
@@ -106,21 +108,37 @@ def test_the_youth_is_not_asked_again_what_they_already_shared(client: TestClien
         headers=b.api,
         json={"youth_id": youth_b, "instrument_id": SELF_REPORT, "mode": "self", "language": "es"},
     ).json()
-    assert {k: v["source"] for k, v in started["answers"].items()} == dict.fromkeys(HOME_ANSWERS, "carried")
+    assert {k: (v["source"], v["confirmed"]) for k, v in started["answers"].items()} == dict.fromkeys(
+        PAST_ANSWERS, ("carried", False)
+    )
 
     link_token, code = _issue_code(client, sign_in(client, b.users["screener"]), started["id"])
     client.cookies.clear()
     opened = client.post("/go", data={"code": code, "link_token": link_token})
     assert opened.status_code == 200, opened.text
     welcome = html.unescape(opened.text)
-    assert "Ya compartiste algunas respuestas con otro programa. No te las vamos a preguntar otra vez." in welcome
-    assert 'href="/s/2"' in welcome and 'href="/s/1"' not in welcome  # the first page holds only what was told
-    second = client.get("/s/2?seen=1")
-    assert second.status_code == 200 and 'name="q_hurt_by_caregiver"' in second.text
-    token = re.search(r'name="csrf_token" value="([^"]+)"', second.text)
+    assert "Le contaste algunas cosas a Northside Youth Services." in welcome  # the program named, in Spanish
+    assert 'href="/s/told"' in welcome
+    page = html.unescape(client.get("/s/told").text)
+    day = told["completed_at"][:10]
+    assert f"Le contaste a Northside Youth Services el {day}" in page
+    assert page.count('value="keep"') == page.count('value="change"') == page.count('value="skip"') == 3
+    assert "nivel" not in page.lower() and "concern" not in page.lower()  # never a score or label
+
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert token
-    back = client.post("/s/2", data={"csrf_token": token.group(1), "action": "back"}, follow_redirects=False)
-    assert back.headers["location"] == "/s/0"  # going back skips the page of shared answers too
+    form = {"csrf_token": token.group(1), "action": "next"}
+    form |= {"k_hurt_by_caregiver": "keep", "k_saw_violence": "change", "k_unwanted_touch": "skip"}
+    went = client.post("/s/told", data=form, follow_redirects=False)
+    assert went.status_code == 303
+    stored = client.get(f"/api/v1/screenings/{started['id']}", headers=b.api).json()["answers"]
+    assert stored["hurt_by_caregiver"] == {**stored["hurt_by_caregiver"], "source": "carried", "confirmed": True}
+    assert stored["unwanted_touch"]["value"] == "declined"  # "I'd rather not say now"
+    assert "saw_violence" not in stored  # "This changed": asked again, empty
+    assert went.headers["location"] == "/s/1"  # on to the questions nobody answered yet
+    past = client.get("/s/2?seen=1").text  # the page of past events: what changed is asked again, empty
+    assert 'name="q_saw_violence"' in past and not re.search(r'name="q_saw_violence" value="\w+"\s+checked', past)
+    assert re.search(r'name="q_hurt_by_caregiver" value="yes"\s+checked', past)  # kept, shown as kept
 
 
 def test_a_youth_with_nothing_carried_starts_at_the_first_page(client: TestClient, world: World) -> None:
@@ -132,4 +150,4 @@ def test_a_youth_with_nothing_carried_starts_at_the_first_page(client: TestClien
     link_token, code = _issue_code(client, sign_in(client, a.users["screener"]), started["id"])
     client.cookies.clear()
     welcome = client.post("/go", data={"code": code, "link_token": link_token}).text
-    assert 'href="/s/1"' in welcome and "You already shared" not in welcome
+    assert 'href="/s/1"' in welcome and "You told" not in welcome
