@@ -7,9 +7,10 @@ the engine and the hand-written function give equal explained results on every o
 evidence, reasons, completeness) and refuse the same invalid answers, then times both (best of R
 runs) and prints microseconds per scoring. The last line is the ratio engine / hand-written.
 
-The hand-written function knows the rules of the newest version (1.1.0: insufficient information,
-the parts of each rule that hold); the engine interprets the same rules from the definition, plainly
-and without caches (it was made obviously right before fast), so the ratio is what that costs.
+The hand-written function knows the rules of the newest version (those of 1.1.0, which 1.2.0 keeps:
+insufficient information, the parts of each rule that hold); the engine interprets the same rules
+from the definition, plainly and without caches (it was made obviously right before fast), so the
+ratio is what that costs.
 """
 
 from __future__ import annotations

@@ -8,12 +8,15 @@ days, or None when the answer never carries.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import instruments
 from instruments.compiled import CompiledInstrument
+from instruments.loader import BUNDLED_DIR
 from instruments.model import DEFAULT_CARRY_DAYS, MAX_CARRY_DAYS
 from tests.instruments.malformed_base import BASE, add_item, case, check_one_problem, edit
 
@@ -190,3 +193,108 @@ def test_a_bad_carry_is_one_located_plain_problem(
     tmp_path: Path, text: str, code: str, line: str | int, path: str | None, phrase: str | None
 ) -> None:
     check_one_problem(tmp_path, text, code, line, path, phrase)
+
+
+# ---- the bundled instruments: 1.2.0 says how long each answer carries; 1.1.0 and 1.0.0 stay as they were ----
+
+REGISTRY = instruments.load_or_raise([BUNDLED_DIR])
+IDS = ("tellonce-brief-screen", "tellonce-practitioner-indicators", "tellonce-youth-self-report")
+BRIEF, PRACTITIONER, SELF_REPORT = IDS
+
+
+def bundled(instrument_id: str, version: str) -> CompiledInstrument:
+    compiled = REGISTRY.get(instrument_id, version)
+    assert compiled is not None, f"{instrument_id} {version}"
+    return compiled
+
+
+def without_carry(compiled: CompiledInstrument) -> dict[str, Any]:
+    """The definition as data, with the version and every `carry` taken out."""
+    data = compiled.definition.model_dump(mode="json")
+    data.pop("version")
+    for part in (*data["sections"], *data["items"]):
+        part.pop("carry")
+    return data
+
+
+@pytest.mark.parametrize("instrument_id", IDS)
+def test_1_2_0_is_1_1_0_plus_carry_and_nothing_else(instrument_id: str) -> None:
+    """Same questions, options, provenance ("not validated") and scoring rules: only carry is new."""
+    new, old = bundled(instrument_id, "1.2.0"), bundled(instrument_id, "1.1.0")
+    assert without_carry(new) == without_carry(old)
+    assert new.definition.provenance.validated is False
+    assert new.content_hash != old.content_hash
+    assert REGISTRY.get(instrument_id) is new  # the newest version, which new screenings use
+
+
+@pytest.mark.parametrize("instrument_id", IDS)
+def test_every_section_of_1_2_0_says_how_long_its_answers_carry(instrument_id: str) -> None:
+    """An explicit decision everywhere: no answer of 1.2.0 falls back to the default unseen."""
+    sections = bundled(instrument_id, "1.2.0").definition.sections
+    assert [s.id for s in sections if s.carry is None] == []
+
+
+NEVER_CARRIED = {
+    # "How things are now": asked afresh every time, never shown back as "still true?"
+    SELF_REPORT: (
+        "unsafe_at_home",  # Do you feel unsafe with anyone you live with?
+        "id_kept",  # Does someone else keep your ID, papers or phone ...? (its section carries 90 days)
+        "tired_hungry",  # Are you often very tired or hungry because of work ...? (its section carries 180)
+        "cant_leave",  # Do you feel you can't leave a place, a job or a person ...?
+        "threatened",
+        "never_alone",  # Does someone go with you almost everywhere ...?
+        "afraid_to_answer",  # Are you afraid of what someone would do if they knew you answered these questions?
+    ),
+    BRIEF: ("kept_from_leaving",),  # Is someone stopping you from leaving a place, a job or a relationship?
+}
+
+
+@pytest.mark.parametrize(
+    ("instrument_id", "item_id"), [(i, item) for i, items in NEVER_CARRIED.items() for item in items]
+)
+def test_a_present_state_question_of_1_2_0_never_carries(instrument_id: str, item_id: str) -> None:
+    assert bundled(instrument_id, "1.2.0").carry_days(item_id) is None
+
+
+def test_a_practitioner_rating_never_carries() -> None:
+    """A staff judgement, not the youth's words: never carried as an answer (issue 10, §3)."""
+    compiled = bundled(PRACTITIONER, "1.2.0")
+    assert len(compiled.items) == 34
+    assert {compiled.carry_days(i) for i in compiled.items} == {None}
+
+
+CARRIED = {
+    # recent months: money, relationships, going out; the past year
+    (SELF_REPORT, "owes_money"): 90,
+    (SELF_REPORT, "older_partner"): 90,
+    (SELF_REPORT, "parties_hotels"): 90,
+    (SELF_REPORT, "no_safe_place"): 180,  # In the past year ...
+    (SELF_REPORT, "not_paid"): 180,
+    (BRIEF, "debt_work"): 90,
+    (BRIEF, "nowhere_to_sleep"): 180,
+    # whether it ever happened: a "yes" stays true, so it carries longer than the default
+    (SELF_REPORT, "stayed_away"): 730,
+    (SELF_REPORT, "unwanted_touch"): 730,
+    (SELF_REPORT, "sex_for_things"): 730,
+    (SELF_REPORT, "someone_else_involved"): 730,  # a follow-up in the personal section
+    (SELF_REPORT, "made_to_work"): 730,  # its section (work) carries 180
+    (SELF_REPORT, "unwanted_tattoo"): 730,  # its section (health) carries 180
+    (BRIEF, "forced_work"): 730,
+    (BRIEF, "sexual_exchange"): 730,
+}
+
+
+@pytest.mark.parametrize(("key", "days"), [pytest.param(k, d, id="@".join(k)) for k, d in CARRIED.items()])
+def test_a_question_about_the_past_of_1_2_0_carries_for_its_look_back(key: tuple[str, str], days: int) -> None:
+    instrument_id, item_id = key
+    assert bundled(instrument_id, "1.2.0").carry_days(item_id) == days
+
+
+@pytest.mark.parametrize("version", ["1.0.0", "1.1.0"])
+@pytest.mark.parametrize("instrument_id", IDS)
+def test_the_published_versions_say_nothing_of_carry_and_carry_for_365_days(instrument_id: str, version: str) -> None:
+    compiled = bundled(instrument_id, version)
+    assert re.search(r"^\s*-?\s*carry:", Path(compiled.file).read_text(encoding="utf-8"), re.M) is None
+    assert all(s.carry is None for s in compiled.definition.sections)
+    assert all(i.carry is None for i in compiled.definition.items)
+    assert {compiled.carry_days(i) for i in compiled.items} == {DEFAULT_CARRY_DAYS}

@@ -1,5 +1,5 @@
 """What the golden tables of every bundled instrument share: answer codes, the case shape, parametrization,
-and for the 1.1.0 tables one check of everything a case states."""
+and for the 1.1.0 tables one check of everything a case states and the versions they hold for."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ from typing import Any
 
 import pytest
 
+import instruments
 import scoring
+from instruments.compiled import CompiledInstrument
+from instruments.loader import BUNDLED_DIR
 
 NO, POSS, CLEAR, UNK = "no_concern", "possible_concern", "clear_concern", "unknown"
 INS = "insufficient_information"  # a domain or overall result that cannot conclude; never an indicator level
@@ -51,6 +54,19 @@ def expected_levels(named: dict[str, str], others: str | None, every: tuple[str,
 
 
 # ---- what the 1.1.0 tables state besides levels: clauses, skipped sections, the total ----
+
+# The versions the 1.1.0 tables hold for: 1.2.0 asks the same questions with the same scoring rules
+# and only adds `carry` (how long an answer may be carried forward), so it must give every result
+# 1.1.0 gives. A newer version with other rules gets tables of its own.
+RULES_OF_1_1_0 = ("1.1.0", "1.2.0")
+_BUNDLED = instruments.load_or_raise([BUNDLED_DIR])
+
+
+def bundled(instrument_id: str, version: str) -> CompiledInstrument:
+    """A bundled instrument version, which must exist."""
+    compiled = _BUNDLED.get(instrument_id, version)
+    assert compiled is not None, f"{instrument_id} {version} is not bundled"
+    return compiled
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,7 @@
 """Golden cases for the brief check-in 1.1.0 (tellonce-brief-screen 1.1.0).
 
+The same tables hold for 1.2.0, which has the same questions and rules and only adds `carry`.
+
 Every expected value below was worked out by hand from the instrument, not copied from the engine:
 
 - the same six yes/no questions as 1.0.0, no show_if; `yes` implies clear concern for its one
@@ -22,13 +24,34 @@ from __future__ import annotations
 
 import pytest
 
-import instruments
-from instruments.loader import BUNDLED_DIR
+from instruments.compiled import CompiledInstrument
 from scoring import score
-from tests.scoring.golden import CLEAR, DECL, INS, NEI, NO, UNK, Case, Clause, Expect, Reason, check, expect_params
+from tests.scoring.golden import (
+    CLEAR,
+    DECL,
+    INS,
+    NEI,
+    NO,
+    RULES_OF_1_1_0,
+    UNK,
+    Case,
+    Clause,
+    Expect,
+    Reason,
+    bundled,
+    check,
+    expect_params,
+)
 from tests.scoring.test_differential import differences
 
-INSTRUMENT = instruments.load_or_raise([BUNDLED_DIR]).get("tellonce-brief-screen", "1.1.0")
+INSTRUMENT_ID = "tellonce-brief-screen"
+
+
+@pytest.fixture(params=RULES_OF_1_1_0)
+def instrument(request: pytest.FixtureRequest) -> CompiledInstrument:
+    """Each version these tables hold for: 1.1.0, and 1.2.0 (the same rules, with `carry`)."""
+    return bundled(INSTRUMENT_ID, request.param)
+
 
 DOMAINS: dict[str, tuple[str, ...]] = {
     "housing": ("housing.unstable",),
@@ -173,32 +196,32 @@ CASES = [
 
 
 @pytest.mark.parametrize("expect", expect_params(CASES))
-def test_case(expect: Expect) -> None:
-    check(INSTRUMENT, expect, DOMAINS)
+def test_case(instrument: CompiledInstrument, expect: Expect) -> None:
+    check(instrument, expect, DOMAINS)
 
 
 @pytest.mark.parametrize("expect", expect_params(CASES))
-def test_reference_agrees(expect: Expect) -> None:
-    assert differences(INSTRUMENT, expect.case.answers) == {}
+def test_reference_agrees(instrument: CompiledInstrument, expect: Expect) -> None:
+    assert differences(instrument, expect.case.answers) == {}
 
 
-def test_definition_matches_this_table() -> None:
-    assert dict(INSTRUMENT.domain_indicators) == DOMAINS
-    assert INSTRUMENT.visibility_order == ITEMS
-    assert INSTRUMENT.key_indicators_in_order == KEYS
-    assert INSTRUMENT.every_answer
+def test_definition_matches_this_table(instrument: CompiledInstrument) -> None:
+    assert dict(instrument.domain_indicators) == DOMAINS
+    assert instrument.visibility_order == ITEMS
+    assert instrument.key_indicators_in_order == KEYS
+    assert instrument.every_answer
     assert len({e.case.id for e in CASES}) == len(CASES)
 
 
-def test_the_total_has_one_threshold_from_the_possible_rule() -> None:
-    total = score(INSTRUMENT, ALL_NO | {"pay_kept": "yes", "forced_work": "yes"}).total
+def test_the_total_has_one_threshold_from_the_possible_rule(instrument: CompiledInstrument) -> None:
+    total = score(instrument, ALL_NO | {"pay_kept": "yes", "forced_work": "yes"}).total
     assert total is not None
     assert total.value == 2.0
     assert [(t.level, t.op, t.bound) for t in total.thresholds] == [("possible_concern", ">=", 1.0)]
 
 
 def test_a_key_yes_is_clear_in_1_1_0_and_only_possible_in_1_0_0() -> None:
-    v100 = instruments.load_or_raise([BUNDLED_DIR]).get("tellonce-brief-screen", "1.0.0")
+    v100 = bundled(INSTRUMENT_ID, "1.0.0")
     assert score(v100, {"debt_work": "yes"}).overall == "possible_concern"
-    assert score(INSTRUMENT, {"debt_work": "yes"}).overall == CLEAR
+    assert score(bundled(INSTRUMENT_ID, "1.1.0"), {"debt_work": "yes"}).overall == CLEAR
     assert score(v100, {}).total is None  # 1.0.0 declares no total

@@ -1,5 +1,7 @@
 """Golden cases for the practitioner indicator rating 1.1.0 (tellonce-practitioner-indicators 1.1.0).
 
+The same tables hold for 1.2.0, which has the same questions and rules and only adds `carry`.
+
 Every expected value below was worked out by hand from the instrument, not copied from the engine:
 
 - the same 34 lines as 1.0.0, one rating per indicator, no show_if; an indicator's level is its
@@ -28,8 +30,7 @@ from typing import Any
 
 import pytest
 
-import instruments
-from instruments.loader import BUNDLED_DIR
+from instruments.compiled import CompiledInstrument
 from scoring import score
 from tests.scoring.golden import (
     CLEAR,
@@ -38,18 +39,27 @@ from tests.scoring.golden import (
     NEI,
     NO,
     POSS,
+    RULES_OF_1_1_0,
     UNK,
     Case,
     Clause,
     Expect,
     Reason,
+    bundled,
     check,
     expect_params,
 )
 from tests.scoring.test_differential import differences
 from tests.scoring.test_golden_practitioner import DOMAINS, INDICATORS, KEY, everything, rate
 
-INSTRUMENT = instruments.load_or_raise([BUNDLED_DIR]).get("tellonce-practitioner-indicators", "1.1.0")
+INSTRUMENT_ID = "tellonce-practitioner-indicators"
+
+
+@pytest.fixture(params=RULES_OF_1_1_0)
+def instrument(request: pytest.FixtureRequest) -> CompiledInstrument:
+    """Each version these tables hold for: 1.1.0, and 1.2.0 (the same rules, with `carry`)."""
+    return bundled(INSTRUMENT_ID, request.param)
+
 
 ANY_CLEAR = "any(indicators, level='clear_concern')"
 KEY_CLEAR = "any(indicators, key=true, level='clear_concern')"
@@ -274,30 +284,30 @@ CASES = [
 
 
 @pytest.mark.parametrize("expect", expect_params(CASES))
-def test_case(expect: Expect) -> None:
-    check(INSTRUMENT, expect, DOMAINS)
+def test_case(instrument: CompiledInstrument, expect: Expect) -> None:
+    check(instrument, expect, DOMAINS)
 
 
 @pytest.mark.parametrize("expect", expect_params(CASES))
-def test_reference_agrees(expect: Expect) -> None:
-    assert differences(INSTRUMENT, expect.case.answers) == {}
+def test_reference_agrees(instrument: CompiledInstrument, expect: Expect) -> None:
+    assert differences(instrument, expect.case.answers) == {}
 
 
-def test_definition_matches_this_table() -> None:
-    assert list(INSTRUMENT.domain_indicators.items()) == list(DOMAINS.items())  # in order: clauses list them so
-    assert INSTRUMENT.key_indicators_in_order == KEY
-    assert [s.id for s in INSTRUMENT.definition.sections] == list(DOMAINS)
-    assert INSTRUMENT.every_answer
+def test_definition_matches_this_table(instrument: CompiledInstrument) -> None:
+    assert list(instrument.domain_indicators.items()) == list(DOMAINS.items())  # in order: clauses list them so
+    assert instrument.key_indicators_in_order == KEY
+    assert [s.id for s in instrument.definition.sections] == list(DOMAINS)
+    assert instrument.every_answer
     assert len({e.case.id for e in CASES}) == len(CASES)
 
 
-def test_no_total_is_declared() -> None:
-    assert score(INSTRUMENT, everything(NO)).total is None
+def test_no_total_is_declared(instrument: CompiledInstrument) -> None:
+    assert score(instrument, everything(NO)).total is None
 
 
-def test_the_overall_rules_are_those_worked_from() -> None:
+def test_the_overall_rules_are_those_worked_from(instrument: CompiledInstrument) -> None:
     """Rule 3 looks at indicators as well as domains: what the insufficient cases above rest on."""
-    rules = [(r.level, r.when) for r in INSTRUMENT.definition.scoring.overall]
+    rules = [(r.level, r.when) for r in instrument.definition.scoring.overall]
     assert rules == [
         (CLEAR, f"{KEY_CLEAR} or {TWO_CLEAR}"),
         (POSS, f"{ONE_CLEAR} or {KEY_POSSIBLE} or {TWO_POSSIBLE}"),

@@ -1,5 +1,7 @@
 """Golden cases for the youth self-report 1.1.0 (tellonce-youth-self-report 1.1.0).
 
+The same tables hold for 1.2.0, which has the same questions and rules and only adds `carry`.
+
 Every expected value below was worked out by hand from the instrument, not copied from the engine:
 
 - the same questions, follow-ups and answer mapping as 1.0.0 (see test_golden_self_report.py):
@@ -25,26 +27,34 @@ from __future__ import annotations
 
 import pytest
 
-import instruments
-from instruments.loader import BUNDLED_DIR
+from instruments.compiled import CompiledInstrument
 from tests.scoring.golden import (
     CLEAR,
     DECL,
     INS,
     NO,
     POSS,
+    RULES_OF_1_1_0,
     UNK,
     Case,
     Clause,
     Expect,
     Reason,
+    bundled,
     check,
     expect_params,
 )
 from tests.scoring.test_differential import differences
 from tests.scoring.test_golden_self_report import ALL_DECLINED, ALL_NO, DOMAINS, FOLLOW_UPS, INDICATORS
 
-INSTRUMENT = instruments.load_or_raise([BUNDLED_DIR]).get("tellonce-youth-self-report", "1.1.0")
+INSTRUMENT_ID = "tellonce-youth-self-report"
+
+
+@pytest.fixture(params=RULES_OF_1_1_0)
+def instrument(request: pytest.FixtureRequest) -> CompiledInstrument:
+    """Each version these tables hold for: 1.1.0, and 1.2.0 (the same rules, with `carry`)."""
+    return bundled(INSTRUMENT_ID, request.param)
+
 
 SECTIONS = ("home", "past", "health", "people", "places", "money", "work", "personal", "safety")
 PERSONAL = ("pictures", "sex_for_things", "someone_else_involved", "pushed_to_others")  # the third is a follow-up
@@ -286,28 +296,28 @@ CASES = [
 
 
 @pytest.mark.parametrize("expect", expect_params(CASES))
-def test_case(expect: Expect) -> None:
-    check(INSTRUMENT, expect, DOMAINS)
+def test_case(instrument: CompiledInstrument, expect: Expect) -> None:
+    check(instrument, expect, DOMAINS)
 
 
 @pytest.mark.parametrize("expect", expect_params(CASES))
-def test_reference_agrees(expect: Expect) -> None:
-    assert differences(INSTRUMENT, expect.case.answers) == {}
+def test_reference_agrees(instrument: CompiledInstrument, expect: Expect) -> None:
+    assert differences(instrument, expect.case.answers) == {}
 
 
-def test_definition_matches_this_table() -> None:
-    assert list(INSTRUMENT.domain_indicators.items()) == list(DOMAINS.items())  # in order: clauses list them so
-    assert INSTRUMENT.key_indicators_in_order == KEYS
-    assert tuple(s.id for s in INSTRUMENT.definition.sections) == SECTIONS
-    assert tuple(i.id for i in INSTRUMENT.definition.items if i.section == "personal") == PERSONAL
-    assert set(INSTRUMENT.show_if) == set(FOLLOW_UPS)
-    assert INSTRUMENT.every_answer and INSTRUMENT.total is None
+def test_definition_matches_this_table(instrument: CompiledInstrument) -> None:
+    assert list(instrument.domain_indicators.items()) == list(DOMAINS.items())  # in order: clauses list them so
+    assert instrument.key_indicators_in_order == KEYS
+    assert tuple(s.id for s in instrument.definition.sections) == SECTIONS
+    assert tuple(i.id for i in instrument.definition.items if i.section == "personal") == PERSONAL
+    assert set(instrument.show_if) == set(FOLLOW_UPS)
+    assert instrument.every_answer and instrument.total is None
     assert len({e.case.id for e in CASES}) == len(CASES)
 
 
-def test_the_overall_rules_are_those_worked_from() -> None:
+def test_the_overall_rules_are_those_worked_from(instrument: CompiledInstrument) -> None:
     """Rule 3 looks at indicators as well as domains: what the insufficient cases above rest on."""
-    rules = [(r.level, r.when) for r in INSTRUMENT.definition.scoring.overall]
+    rules = [(r.level, r.when) for r in instrument.definition.scoring.overall]
     assert rules == [
         (CLEAR, f"{KEY_CLEAR} or {TWO_CLEAR}"),
         (POSS, f"{ONE_CLEAR} or {KEY_POSSIBLE} or {TWO_POSSIBLE}"),

@@ -31,6 +31,7 @@ from instruments.expressions import Context
 from instruments.loader import BUNDLED_DIR
 from instruments.model import DECLINED, INSUFFICIENT, NOT_ASKED, NOT_ENOUGH_INFO, RESULT_LEVELS, SPECIAL_ANSWERS
 from scoring.result import LEVEL_RANK, ScoreResult
+from tests.scoring.golden import RULES_OF_1_1_0
 
 BUNDLED = instruments.load_or_raise([BUNDLED_DIR]).all()
 EXAMPLES = settings(
@@ -277,14 +278,17 @@ def test_removing_information_never_concludes_no_concern(instrument_id: str, dat
     assert became_no_concern(before, after) == {}
 
 
-def test_every_1_1_0_instrument_is_tested_for_removing_information() -> None:
-    """The removal property runs on every 1.1.0 instrument, with no exception."""
-    every_1_1_0 = sorted(k for k in BY_ID if k.endswith("@1.1.0"))
-    assert every_1_1_0 == EVERY_ANSWER
-    assert every_1_1_0 == [
+def test_every_instrument_from_1_1_0_on_is_tested_for_removing_information() -> None:
+    """The removal property runs on every 1.1.0 and later instrument, with no exception."""
+    from_1_1_0 = sorted(k for k in BY_ID if not k.endswith("@1.0.0"))
+    assert from_1_1_0 == EVERY_ANSWER
+    assert from_1_1_0 == [
         "tellonce-brief-screen@1.1.0",
+        "tellonce-brief-screen@1.2.0",
         "tellonce-practitioner-indicators@1.1.0",
+        "tellonce-practitioner-indicators@1.2.0",
         "tellonce-youth-self-report@1.1.0",
+        "tellonce-youth-self-report@1.2.0",
     ]
 
 
@@ -315,8 +319,9 @@ def test_the_1_0_0_practitioner_tool_concludes_no_concern_when_information_is_re
 # ("insufficient when a domain is") both gave no concern.
 
 
-def test_1_1_0_practitioner_a_clear_key_line_not_known_is_insufficient() -> None:
-    instrument = BY_ID["tellonce-practitioner-indicators@1.1.0"]
+@pytest.mark.parametrize("version", RULES_OF_1_1_0)
+def test_1_1_0_practitioner_a_clear_key_line_not_known_is_insufficient(version: str) -> None:
+    instrument = BY_ID[f"tellonce-practitioner-indicators@{version}"]
     every_line_no = {f"rate_{i.replace('.', '_')}": "no_concern" for i in instrument.all_indicators}
     answers = every_line_no | {"rate_housing_runaway": "possible_concern", "rate_housing_exchange": "clear_concern"}
     assert scoring.score(instrument, answers).overall == "clear_concern"
@@ -331,8 +336,9 @@ def test_1_1_0_practitioner_a_clear_key_line_not_known_is_insufficient() -> None
     assert became_no_concern(scoring.score(instrument, answers), after) == {}
 
 
-def test_1_1_0_self_report_declining_the_clear_answer_of_a_domain_is_insufficient() -> None:
-    instrument = BY_ID["tellonce-youth-self-report@1.1.0"]
+@pytest.mark.parametrize("version", RULES_OF_1_1_0)
+def test_1_1_0_self_report_declining_the_clear_answer_of_a_domain_is_insufficient(version: str) -> None:
+    instrument = BY_ID[f"tellonce-youth-self-report@{version}"]
     all_no = {i: "no" for i in instrument.visibility_order if i not in instrument.show_if}
     answers = all_no | {"unwanted_touch": "not_sure", "hurt_by_caregiver": "yes"}
     assert scoring.score(instrument, answers).overall == "possible_concern"  # one clear domain: trauma
