@@ -7,8 +7,9 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from app.cli import cli
-from app.models import Answer, Screening, Youth
+from app.models import Answer, Screening, User, Youth
 from app.models_sharing import Consent, Disclosure, RecordLink
+from app.sharing import consent
 from tests.app.conftest import World
 
 
@@ -48,5 +49,10 @@ def test_demo_data_shows_the_tell_once_story(session: Session) -> None:
     # Riverbend staff's ratings are never carried into Harbor's rating (they are context on its form).
     assert session.exec(select(Answer).where(Answer.screening_id == drafts["practitioner"].id)).all() == []
     assert [d.kind for d in session.exec(select(Disclosure))] == ["carry_forward"]
+    # Riverbend revokes: nothing Avery has not confirmed stays in Harbor's open check-in.
+    given = session.exec(select(Consent)).one()
+    consent.revoke(session, session.get(User, given.recorded_by), given.id)
+    session.commit()
+    assert session.exec(select(Answer).where(Answer.screening_id == drafts["self"].id)).all() == []
     again = CliRunner().invoke(cli, ["demo"])
     assert "already there" in again.output

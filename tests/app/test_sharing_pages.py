@@ -1,4 +1,4 @@
-"""Victim-service records stay unproposed; the printable release form and account; the youth is not asked again.
+"""Victim-service records stay unproposed; the printable release form and account; the youth says what is still true.
 [DESIGN §6-7; SECURITY.md Access 5]"""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from tests.app.sharing_support import (
     screen,
     side,
 )
+
 
 def test_victim_service_records_are_not_proposed_unless_it_consented(client: TestClient, world: World) -> None:
     shelter = side(client, world, "Harbor Safe Shelter", "victim_service")
@@ -93,9 +94,7 @@ def _issue_code(client: TestClient, csrf: str, screening_id: str) -> tuple[str, 
 PAST_ANSWERS = {"hurt_by_caregiver": "yes", "saw_violence": "no", "unwanted_touch": "not_sure"}  # past events
 
 
-def test_the_youth_says_whether_what_they_told_another_program_is_still_true(
-    client: TestClient, world: World
-) -> None:
+def test_the_youth_says_whether_what_they_told_another_program_is_still_true(client: TestClient, world: World) -> None:
     a = side(client, world, "Northside Youth Services")
     b = side(client, world, "Eastside Child Welfare", "child_welfare")
     youth_a = add_youth(client, a, "NS-1")
@@ -151,3 +150,19 @@ def test_a_youth_with_nothing_carried_starts_at_the_first_page(client: TestClien
     client.cookies.clear()
     welcome = client.post("/go", data={"code": code, "link_token": link_token}).text
     assert 'href="/s/1"' in welcome and "You told" not in welcome
+
+
+def test_a_repeat_check_in_at_the_same_program_asks_every_question_again(client: TestClient, world: World) -> None:
+    a = side(client, world, "Northside Youth Services")
+    youth_a = add_youth(client, a, "NS-1")
+    screen(client, a, youth_a, PAST_ANSWERS, instrument=SELF_REPORT, mode="self")
+    again = client.post(
+        "/api/v1/screenings", headers=a.api, json={"youth_id": youth_a, "instrument_id": SELF_REPORT, "mode": "self"}
+    ).json()
+    assert again["answers"] == {}
+    link_token, code = _issue_code(client, sign_in(client, a.users["screener"]), again["id"])
+    client.cookies.clear()
+    welcome = html.unescape(client.post("/go", data={"code": code, "link_token": link_token}).text)
+    assert 'href="/s/1"' in welcome and "You told" not in welcome and "another program" not in welcome
+    past = client.get("/s/2?seen=1").text  # the page of past events, asked again with nothing chosen
+    assert 'name="q_hurt_by_caregiver"' in past and " checked" not in past

@@ -15,7 +15,6 @@ from fastapi.testclient import TestClient
 
 from tests.app.conftest import World, sign_in
 from tests.app.sharing_support import (
-    ANSWERS,
     KATE,
     add_youth,
     candidates,
