@@ -92,6 +92,26 @@ def audit_verify() -> None:
     typer.echo("The audit chain is intact.")
 
 
+@cli.command("reindex-search")
+def reindex_search() -> None:
+    """Give records from before youth search their search keys (idempotent; `serve` runs it at start-up)."""
+    from app.db import upgrade_database
+
+    upgrade_database()
+    typer.echo(f"Search keys added for {_reindex_search()} youth record(s).")
+
+
+def _reindex_search() -> int:
+    from app.crypto import get_key_ring
+    from app.db import get_engine
+    from app.records.search import reindex_missing
+
+    with Session(get_engine()) as db:
+        indexed = reindex_missing(db, get_key_ring())
+        db.commit()
+    return indexed
+
+
 @cli.command()
 def demo() -> None:
     """Add the synthetic demo data (two agencies, users of every role, youth, a screening)."""
@@ -111,6 +131,7 @@ def serve(
     from app.main import create_app
 
     upgrade_database()
+    _reindex_search()
     if with_demo:
         _seed_demo()
     typer.echo(f"\nTellOnce is running at http://{host}:{port}/  (press Ctrl+C to stop)\n")

@@ -127,6 +127,7 @@ def create_app(*, upgrade_database: bool = True) -> FastAPI:
     from app.exports import pages as exports_pages
     from app.portal import pages as portal_pages
     from app.portal import staff_pages as portal_staff_pages
+    from app.records import api as records_api
     from app.records import pages as records_pages
     from app.reports import api as reports_api
     from app.reports import pages as reports_pages
@@ -147,6 +148,7 @@ def create_app(*, upgrade_database: bool = True) -> FastAPI:
     app.include_router(sharing_pages.router)
     app.include_router(accounts_api.router, prefix="/api/v1")
     app.include_router(screenings_api.router, prefix="/api/v1")
+    app.include_router(records_api.router, prefix="/api/v1")
     app.include_router(exports_api.router, prefix="/api/v1")
     app.include_router(exports_fhir_api.router, prefix="/api/v1")
     app.include_router(reports_api.router, prefix="/api/v1")

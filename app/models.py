@@ -284,6 +284,18 @@ class YouthSession(SQLModel, table=True):
     ended_reason: str | None = Field(default=None, max_length=16)  # exit | pause | finished | idle | revoked
 
 
+class YouthSearchKey(SQLModel, table=True):
+    """A keyed blind index of one search token of an agency's record: a name prefix or part of its case number.
+
+    The agency's id is inside the keyed hash, so the same name at two agencies gives two keys and a search
+    never reaches another agency's record (see `app.records.search`).
+    """
+
+    __tablename__ = "youth_search_key"
+    link_id: str = Field(foreign_key="youth_link.id", primary_key=True, max_length=32)
+    key: str = Field(primary_key=True, max_length=64, index=True)
+
+
 from app.models_sharing import (  # noqa: E402  (registers the sharing tables on the same metadata)
     BreakGlass,
     Consent,

@@ -13,7 +13,7 @@ from app.db import SessionDep
 from app.deps import FormAuthDep, KeysDep, RegistryDep, WebAuth, WebAuthDep
 from app.errors import InvalidInput, NotFound
 from app.records import service as records
-from app.records.schemas import YouthCreate
+from app.records.schemas import YouthCreate, YouthSearch
 from app.screenings import service as screenings
 from app.web import MODE_LABELS, _, render, text
 from instruments.loader import Registry
@@ -38,7 +38,7 @@ REQUIRED = {
 def youth_list(
     request: Request, db: SessionDep, keys: KeysDep, auth: WebAuthDep, case_number: str | None = None
 ) -> Response:
-    """The agency's youth, and a search by case number that opens the record it finds."""
+    """The agency's youth; `?case_number=` (a whole case number, as links carry it) opens the record it finds."""
     searched = (case_number or "").strip()
     if searched:
         try:
@@ -52,8 +52,33 @@ def youth_list(
         "youth/list.html",
         auth=auth,
         youth=records.list_for(db, keys, auth.user),
+        query=searched,
         case_number=searched,
         not_found=bool(searched),
+    )
+
+
+@router.post("/youth/find", response_class=HTMLResponse)
+async def youth_find(request: Request, db: SessionDep, keys: KeysDep, auth: FormAuthDep) -> Response:
+    """The agency's youth matching a name or part of a case number.
+
+    Posted, not a GET query: names stay out of URLs, server logs and the browser's history, which a youth
+    handed this device could see (SECURITY.md 13).
+    """
+    form = await request.form()
+    query = str(form.get("q") or "").strip()
+    try:
+        found = records.search(db, keys, auth.user, YouthSearch.model_validate({"q": query}))
+    except ValidationError:
+        error = _("Search with fewer words.")
+    except InvalidInput as exc:
+        error = exc.message
+    else:
+        return render(
+            request, "youth/list.html", auth=auth, youth=found.youth, more=found.more, query=query, searched=True
+        )
+    return render(
+        request, "youth/list.html", status_code=400, auth=auth, youth=[], query=query, searched=True, error=error
     )
 
 

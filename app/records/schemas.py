@@ -22,6 +22,12 @@ class CaseNumberQuery(BaseModel):
     case_number: str = Field(min_length=1, max_length=64)
 
 
+class YouthSearch(BaseModel):
+    """A search of the caller's agency's youth: words of a name, or part of a case number."""
+
+    q: str = Field(max_length=200, description="Every word must match a name part or part of a case number.")
+
+
 class YouthPublic(BaseModel):
     id: str
     given_name: str
@@ -30,3 +36,10 @@ class YouthPublic(BaseModel):
     case_number: str | None
     created_at: datetime
     version: Version
+
+
+class YouthFound(BaseModel):
+    """The youth a search found, by name; `more` when more matched than are listed (search more narrowly)."""
+
+    youth: list[YouthPublic]
+    more: bool

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import date
 
+from sqlalchemy import and_
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
 
 from app import access, audit
 from app.crypto import KeyRing
 from app.errors import InvalidInput, NotFound
 from app.i18n import _
 from app.models import User, Youth, YouthLink
-from app.records.schemas import YouthCreate, YouthPublic
+from app.records import search as search_keys
+from app.records.schemas import YouthCreate, YouthFound, YouthPublic, YouthSearch
+from app.records.search import normalize
 
-
-def normalize(text: str) -> str:
-    """Lowercase, accents removed, punctuation and spaces collapsed: for blind indexes."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    letters = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join("".join(c if c.isalnum() else " " for c in letters).split())
+SEARCH_LIMIT = 50
+"""The most youth a search lists; past it, the page asks for a narrower search."""
 
 
 def _case_index(keys: KeyRing, agency_id: str, case_number: str) -> str:
@@ -59,6 +59,7 @@ def create(db: Session, keys: KeyRing, user: User, data: YouthCreate) -> Youth:
     link.case_number_enc = keys.encrypt(data.case_number.strip(), "youth_link", "case_number", link.id)
     db.add(link)
     db.flush()
+    search_keys.index_link(db, keys, link, data.given_name, data.family_name, data.case_number)
     from app.sharing.links import index_record  # here, not at the top: sharing builds on records
 
     index_record(db, keys, youth)
@@ -73,6 +74,11 @@ def public(db: Session, keys: KeyRing, user: User, youth: Youth) -> YouthPublic:
     link = db.exec(
         select(YouthLink).where(YouthLink.youth_id == youth.id, YouthLink.agency_id == user.agency_id)
     ).first()
+    return _public(keys, youth, link)
+
+
+def _public(keys: KeyRing, youth: Youth, link: YouthLink | None) -> YouthPublic:
+    """A record and its agency link, decrypted (no query: lists fetch both at once)."""
     return YouthPublic(
         id=youth.id,
         given_name=keys.decrypt(youth.given_name_enc, "youth", "given_name", youth.id),
@@ -104,9 +110,43 @@ def find_by_case_number(db: Session, keys: KeyRing, user: User, case_number: str
     return youth
 
 
+# The agency's own link, aliased: the access clause correlates on `youth_link` in a subquery of its own.
+_LINK = aliased(YouthLink, name="own_link")
+
+
+def _own(user: User) -> Select[Youth, YouthLink]:
+    """The user's agency's records with their links, through the access function, newest first."""
+    return (
+        select(Youth, _LINK)
+        .join(_LINK, and_(col(_LINK.youth_id) == col(Youth.id), col(_LINK.agency_id) == user.agency_id))
+        .where(access.youth_readable_clause(user))
+        .order_by(col(Youth.created_at).desc(), col(Youth.id))
+    )
+
+
 def list_for(db: Session, keys: KeyRing, user: User, limit: int = 200) -> list[YouthPublic]:
-    """The youth the user may read, newest first."""
-    rows = db.exec(
-        select(Youth).where(access.youth_readable_clause(user)).order_by(col(Youth.created_at).desc()).limit(limit)
-    ).all()
-    return [public(db, keys, user, y) for y in rows]
+    """The youth the user may read, newest first (one query, whatever their number)."""
+    return [_public(keys, youth, link) for youth, link in db.exec(_own(user).limit(limit)).all()]
+
+
+def search(db: Session, keys: KeyRing, user: User, data: YouthSearch, limit: int | None = None) -> YouthFound:
+    """The user's agency's youth matching every word searched (name parts or part of a case number), audited.
+
+    The newest `limit` (default SEARCH_LIMIT) matches are listed by family and given name. The audit event
+    counts words and results; the query itself is never stored (it holds identifiers).
+    """
+    limit = SEARCH_LIMIT if limit is None else limit
+    query = search_keys.parse(keys, user.agency_id, data.q)
+    rows = db.exec(_own(user).where(search_keys.matches(query, col(_LINK.id))).limit(limit + 1)).all()
+    youth = [_public(keys, y, link) for y, link in rows[:limit]]
+    youth.sort(key=lambda y: (normalize(y.family_name), normalize(y.given_name), y.case_number or ""))
+    more = len(rows) > limit
+    audit.record(
+        db,
+        "youth.search",
+        actor_id=user.id,
+        agency_id=user.agency_id,
+        object_type="youth",
+        detail={"words": len(query.words), "results": len(youth), "more": more},
+    )
+    return YouthFound(youth=youth, more=more)

@@ -136,6 +136,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/s/{number}"): Entry(YOUTH, body=_body(action="next")),
     ("GET", "/"): Entry(STAFF),
     ("GET", "/youth"): Entry(STAFF),
+    ("POST", "/youth/find"): Entry(STAFF, body=_body(q="Avery")),  # the own agency's youth only (search keys)
     ("GET", "/youth/new"): Entry(STAFF),
     ("POST", "/youth"): Entry(STAFF, body=_body(given_name="")),
     ("POST", "/unlock"): Entry(STAFF, body=_body(password=PASSWORD), ok=frozenset({303})),
@@ -176,6 +177,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/self-access/{access_id}/revoke"): Entry(OWN, ("self_access",)),
     ("GET", "/api/v1/youth/{youth_id}"): Entry(OWN, ("youth",)),
     ("POST", "/api/v1/youth/search"): Entry(OWN, ("case_number",), lambda w, t, u: {"case_number": t}),
+    ("POST", "/api/v1/youth/find"): Entry(STAFF, body=_body(q="Avery")),
     ("POST", "/api/v1/screenings"): Entry(
         OWN, ("youth",), lambda w, t, u: {"youth_id": t, "instrument_id": PRACTITIONER, "mode": "practitioner"}
     ),
