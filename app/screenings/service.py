@@ -226,8 +226,6 @@ def refuse_unless_in_progress(screening: Screening) -> None:
         raise Conflict(_("This draft was discarded; it cannot be resumed."))
 
 
-
-
 def write_answers(
     db: Session,
     keys: KeyRing,
