@@ -63,7 +63,7 @@ def export(db: Session, fmt: str) -> str:
 
 
 def shared_screening_ids(db: Session) -> set[str]:
-    """Riverbend's completed screenings whose person has a consent to Harbor: Avery's only."""
+    """Riverbend's completed screenings whose person has a consent to Harbor: Avery's check-in and rating."""
     person_ids = {c.person_id for c in db.exec(select(Consent))}
     riverbend = agency(db, RIVERBEND)
     done = select(Screening, Youth).join(Youth, col(Youth.id) == col(Screening.youth_id))
@@ -83,8 +83,7 @@ def by_type(resources: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
 
 def test_fhir_bundle_and_ndjson_carry_exactly_the_shared_screening(demo: Session) -> None:
     shared = shared_screening_ids(demo)
-    assert len(shared) == 1
-    [screening_id] = shared
+    assert len(shared) == 2
     bundle = json.loads(export(demo, "fhir-bundle"))
     assert bundle["resourceType"] == "Bundle" and bundle["type"] == "collection"
     validate(bundle)
@@ -98,11 +97,17 @@ def test_fhir_bundle_and_ndjson_carry_exactly_the_shared_screening(demo: Session
     assert [(r["resourceType"], r["id"]) for r in ndjson] == [(r["resourceType"], r["id"]) for r in resources]
 
     found = by_type(resources)
-    assert found["Questionnaire"][0]["url"].endswith(PRACTITIONER)
-    [response] = found["QuestionnaireResponse"]  # item_answers is covered: the answers go
-    [result] = found["Observation"]
-    assert response["id"] == result["id"] == screening_id
-    assert response["item"] and result["valueCodeableConcept"]["coding"][0]["code"] == "clear_concern"
+    assert any(q["url"].endswith(PRACTITIONER) for q in found["Questionnaire"])
+    responses = {r["id"]: r for r in found["QuestionnaireResponse"]}  # item_answers is covered: the answers go
+    results = {r["id"]: r for r in found["Observation"]}
+    assert set(responses) == set(results) == shared
+    rating = next(
+        r for r in found["QuestionnaireResponse"] if r["questionnaire"].split(":")[-1].startswith(PRACTITIONER)
+    )
+    result = results[rating["id"]]
+    assert all(r["item"] for r in responses.values())
+    assert result["valueCodeableConcept"]["coding"][0]["code"] == "clear_concern"
+    response = rating
     [patient] = found["Patient"]
     assert set(patient) == {"resourceType", "id", "meta", "identifier"}  # no name, birth date or case number
     assert response["subject"]["reference"] == f"Patient/{patient['id']}"
@@ -126,8 +131,8 @@ def test_without_item_answers_the_response_is_left_out(demo: Session) -> None:
     validate(bundle)
     found = by_type([e["resource"] for e in bundle["entry"]])
     assert "QuestionnaireResponse" not in found
-    [result] = found["Observation"]
-    assert "derivedFrom" not in result and len(found["Patient"]) == len(found["Consent"]) == 1
+    assert len(found["Observation"]) == 2 and not any("derivedFrom" in r for r in found["Observation"])
+    assert len(found["Patient"]) == len(found["Consent"]) == 1
 
 
 def test_after_revoking_the_consent_no_screening_is_exported(demo: Session) -> None:
@@ -145,8 +150,8 @@ def test_the_csv_of_the_demo_opens_in_a_spreadsheet(demo: Session) -> None:
     text = export(demo, "csv")
     reader = csv.reader(io.StringIO(text, newline=""))
     header, *rows = list(reader)
-    assert "instrument_version" in header and len(rows) == 1
-    assert dict(zip(header, rows[0], strict=True))["screening_id"] in shared_screening_ids(demo)
+    assert "instrument_version" in header and len(rows) == 2
+    assert {dict(zip(header, row, strict=True))["screening_id"] for row in rows} == shared_screening_ids(demo)
 
 
 def test_every_exported_screening_has_a_ledger_entry(demo: Session) -> None:
@@ -154,11 +159,10 @@ def test_every_exported_screening_has_a_ledger_entry(demo: Session) -> None:
     export(demo, "fhir-ndjson")
     demo.expire_all()
     entries = demo.exec(select(Disclosure).where(Disclosure.kind == "export")).all()
-    [screening_id] = shared_screening_ids(demo)
-    assert [(e.screening_id, e.detail["format"]) for e in entries] == [
-        (screening_id, "fhir-bundle"),
-        (screening_id, "fhir-ndjson"),
-    ]
+    shared = shared_screening_ids(demo)
+    assert sorted((e.detail["format"], e.screening_id) for e in entries) == sorted(
+        (fmt, sid) for fmt in ("fhir-bundle", "fhir-ndjson") for sid in shared
+    )
     assert {e.viewer_agency_id for e in entries} == {agency(demo, HARBOR).id}
     assert all(e.categories == ["result_summary", "item_answers"] for e in entries)
 
@@ -170,7 +174,7 @@ def test_the_cli_and_the_api_offer_the_fhir_formats(demo: Session, client: TestC
     result = CliRunner().invoke(cli, [*args, *dates, "--format", "fhir-ndjson", "--categories", ",".join(ALL)])
     assert result.exit_code == 0, result.output
     kinds = [json.loads(line)["resourceType"] for line in out.read_text(encoding="utf-8").splitlines()]
-    assert kinds.count("QuestionnaireResponse") == 1 and "Patient" in kinds
+    assert kinds.count("QuestionnaireResponse") == 2 and "Patient" in kinds
 
     login = {"username": "supervisor@riverbend.example.org", "password": DEMO_PASSWORD}
     token = client.post("/api/v1/auth/token", data=login).json()["access_token"]
