@@ -163,6 +163,6 @@ def test_a_repeat_check_in_at_the_same_program_asks_every_question_again(client:
     link_token, code = _issue_code(client, sign_in(client, a.users["screener"]), again["id"])
     client.cookies.clear()
     welcome = html.unescape(client.post("/go", data={"code": code, "link_token": link_token}).text)
-    assert 'href="/s/1"' in welcome and "You told" not in welcome and "another program" not in welcome
+    assert 'href="/s/1"' in welcome and "You told" not in welcome and "some things before" not in welcome
     past = client.get("/s/2?seen=1").text  # the page of past events, asked again with nothing chosen
     assert 'name="q_hurt_by_caregiver"' in past and " checked" not in past
