@@ -97,7 +97,7 @@ def sharing_context(db: Session, keys: KeyRing, registry: Registry, auth: WebAut
         "handles": views.candidate_handles(db, keys, user, youth_id),
         "may_break_glass": user.role in BREAK_GLASS_ROLES,
         "links": links.links_of(db, user, youth_id),
-        "consents": views.consent_rows(consents.for_youth(db, user, youth_id), user, names),
+        "consents": views.consent_rows(db, keys, consents.for_youth(db, user, youth_id), user, names),
         "recipients": views.recipients(db, user),
         "timeline": _timeline(db, registry, user, youth_id),
         "values": {"starts_at": _today().isoformat(), "categories": [Category.result_summary.value]},
@@ -204,12 +204,60 @@ async def supersede_consent(
     return await _save_consent(request, db, auth, youth_id, consent_id)
 
 
-@router.post("/youth/{youth_id}/consents/{consent_id}/revoke")
-def revoke_consent(youth_id: str, consent_id: str, db: SessionDep, auth: FormAuthDep) -> Response:
-    """Revoke a consent this agency gave: it covers nothing from the next request on."""
+@router.get("/youth/{youth_id}/consents/{consent_id}/revoke", response_class=HTMLResponse)
+def revoke_consent_page(request: Request, youth_id: str, consent_id: str, db: SessionDep, auth: WebAuthDep) -> Response:
+    """Before revoking: what stops and for whom, what the other program keeps, and the reason to write."""
     access.readable_youth(db, auth.user, youth_id)
-    consents.revoke(db, auth.user, consent_id)
-    return see_other(f"/youth/{youth_id}#consents")
+    consent = consents.owned(db, auth.user, consent_id)
+    if consent.revoked_at is not None:
+        return see_other(f"/youth/{youth_id}#consent-{consent.id}")
+    return _revoke_page(request, db, auth, youth_id, consent, "", None)
+
+
+@router.post("/youth/{youth_id}/consents/{consent_id}/revoke")
+async def revoke_consent(
+    request: Request, youth_id: str, consent_id: str, db: SessionDep, keys: KeysDep, auth: FormAuthDep
+) -> Response:
+    """Revoke a consent this agency gave, with the reason: it covers nothing from the next request on."""
+    access.readable_youth(db, auth.user, youth_id)
+    reason = _field(await request.form(), "reason")
+    try:
+        consents.revoke(db, keys, auth.user, consent_id, reason)
+    except InvalidInput:
+        db.rollback()
+        consent = consents.owned(db, auth.user, consent_id)
+        message = _("Write why the consent is revoked, in at most %(max)d characters.") % {
+            "max": consents.MAX_REVOKE_REASON
+        }
+        return _revoke_page(request, db, auth, youth_id, consent, reason, message, status_code=400)
+    return see_other(f"/youth/{youth_id}#consent-{consent_id}")
+
+
+def _revoke_page(
+    request: Request,
+    db: Session,
+    auth: WebAuth,
+    youth_id: str,
+    consent: Consent,
+    reason: str,
+    error: str | None,
+    *,
+    status_code: int = 200,
+) -> Response:
+    names = views.agency_names(db)
+    return render(
+        request,
+        "sharing/revoke.html",
+        status_code=status_code,
+        auth=auth,
+        youth_id=youth_id,
+        consent=consent,
+        to_agency=names.get(consent.to_agency_id, ""),
+        reason=reason,
+        error=error,
+        max_reason=consents.MAX_REVOKE_REASON,
+        labels=LABELS,
+    )
 
 
 async def _save_consent(request: Request, db: Session, auth: WebAuth, youth_id: str, replacing: str | None) -> Response:

@@ -56,6 +56,7 @@ QUESTIONNAIRE = {"questionnaire": {"resourceType": "Questionnaire"}, "thresholds
 NEW_USER = {"email": "new.user@example.org", "display_name": "New", "role": "screener", "password": PASSWORD}
 NEW_YOUTH = {"given_name": "Sam", "family_name": "Example", "birth_date": "2011-01-01", "case_number": "N-9"}
 REASON = "Youth arrived in crisis overnight; prior screening needed now."
+WHY = "The youth asked the programs to stop sharing."  # why a consent is revoked
 
 
 def _version(w: MatrixWorld, target: str, user: User | None) -> dict[str, Any]:
@@ -198,7 +199,8 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/youth/{youth_id}/consents/{consent_id}/supersede"): Entry(
         OWN, ("consent",), lambda w, t, u: _terms(w, t, u, form=True)
     ),
-    ("POST", "/youth/{youth_id}/consents/{consent_id}/revoke"): Entry(OWN, ("consent",)),
+    ("GET", "/youth/{youth_id}/consents/{consent_id}/revoke"): Entry(OWN, ("consent",)),
+    ("POST", "/youth/{youth_id}/consents/{consent_id}/revoke"): Entry(OWN, ("consent",), _body(reason=WHY)),
     ("GET", "/youth/{youth_id}/consent-form"): Entry(OWN, ("youth",)),
     ("GET", "/youth/{youth_id}/disclosures"): Entry(OWN, ("youth",)),
     ("POST", "/youth/{youth_id}/links"): Entry(OWN, ("youth",), _candidate),
@@ -206,7 +208,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/youth/{youth_id}/break-glass"): Entry(OWN, ("youth",), _body(reason=REASON, hours="2"), roles=GLASS),
     ("GET", "/api/v1/youth/{youth_id}/consents"): Entry(OWN, ("youth",)),
     ("POST", "/api/v1/youth/{youth_id}/consents"): Entry(OWN, ("youth",), _terms),
-    ("POST", "/api/v1/consents/{consent_id}/revoke"): Entry(OWN, ("consent",)),
+    ("POST", "/api/v1/consents/{consent_id}/revoke"): Entry(OWN, ("consent",), _body(reason=WHY)),
     ("POST", "/api/v1/consents/{consent_id}/supersede"): Entry(
         OWN, ("consent",), lambda w, t, u: _terms(w, t, u) | {"youth_id": w.ids["youth"]}
     ),
