@@ -171,6 +171,21 @@ def active_from(db: Session, person_id: str, from_agency_id: str, to_agency_id: 
     )
 
 
+def between(db: Session, person_id: str, from_agency_id: str, to_agency_id: str) -> list[Consent]:
+    """Every consent from one agency to another about a person, in any state, newest first."""
+    return list(
+        db.exec(
+            select(Consent)
+            .where(
+                Consent.person_id == person_id,
+                Consent.from_agency_id == from_agency_id,
+                Consent.to_agency_id == to_agency_id,
+            )
+            .order_by(col(Consent.recorded_at).desc())
+        )
+    )
+
+
 def person_of(db: Session, youth_id: str) -> str:
     """The person a record belongs to."""
     youth = db.get(Youth, youth_id)

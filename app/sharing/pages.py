@@ -19,7 +19,7 @@ from app.errors import InvalidInput
 from app.models import Agency, Role, User
 from app.models_sharing import Category, Consent, ConsentMethod, Grantor
 from app.records import service as records
-from app.sharing import breakglass, links, tellonce, views
+from app.sharing import breakglass, linked, links, tellonce, views
 from app.sharing import consent as consents
 from app.sharing.schemas import BreakGlassCreate, ConsentCreate
 from app.web import PURPOSE_LABELS, _, render, text
@@ -93,11 +93,14 @@ def sharing_context(db: Session, keys: KeyRing, registry: Registry, auth: WebAut
     """What the sharing section of a youth page shows (the caller has already read the youth through access)."""
     user = auth.user
     names = views.agency_names(db)
+    given_or_received = consents.for_youth(db, user, youth_id)
+    link_views = linked.link_views(db, keys, user, youth_id)
     return {
         "handles": views.candidate_handles(db, keys, user, youth_id),
         "may_break_glass": user.role in BREAK_GLASS_ROLES,
-        "links": links.links_of(db, user, youth_id),
-        "consents": views.consent_rows(db, keys, consents.for_youth(db, user, youth_id), user, names),
+        "links": link_views,
+        "linked_here": any(v.made_here and v.link.undone_at is None for v in link_views),
+        "consents": views.consent_rows(db, keys, given_or_received, user, names),
         "recipients": views.recipients(db, user),
         "timeline": _timeline(db, registry, user, youth_id),
         "values": {"starts_at": _today().isoformat(), "categories": [Category.result_summary.value]},
