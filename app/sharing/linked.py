@@ -1,4 +1,4 @@
-"""Linked records as each side sees them.
+"""Linked records as each side sees them, and a plain word when a program stopped sharing.
 
 Each side of a link learns the other program's name, when the records were linked and under which
 consent (or break-glass). What it learns stays within what its agency already knows:
@@ -12,14 +12,14 @@ Nothing here grants a read of a screening: that is `app.access`'s alone.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
 from app import access
 from app.crypto import KeyRing
-from app.models import Agency, AgencyKind, User, Youth, YouthLink
-from app.models_sharing import Consent, RecordLink
+from app.models import Agency, AgencyKind, Screening, User, Youth, YouthLink
+from app.models_sharing import Category, Consent, RecordLink
 from app.sharing import consent as consents
 from app.sharing import links, views
 
@@ -41,6 +41,15 @@ class LinkView:
     programs: list[Program]  # the other side; empty when it may not be named
     consent: views.ConsentRow | None  # the consent it was linked under, with its state and any revocation
     break_glass: bool
+
+
+@dataclass(frozen=True)
+class EndedShare:
+    """A program that shared with the viewer's agency and stopped: its last consent was revoked or expired."""
+
+    program: str
+    state: str  # "revoked" or "expired"
+    on: date
 
 
 def link_views(db: Session, keys: KeyRing, user: User, youth_id: str) -> list[LinkView]:
@@ -137,3 +146,52 @@ def _program(
         return Program(names.get(agency_id, ""), [])
     numbers = [keys.decrypt(r.case_number_enc, "youth_link", "case_number", r.id) for r in records]
     return Program(names.get(agency_id, ""), numbers)
+
+
+def ended_share(db: Session, person_id: str, from_agency_id: str, to_agency_id: str) -> EndedShare | None:
+    """Whether sharing from one agency to another about a person ended: none of its consents is in force and the
+    newest was revoked or has expired. (Told only to the recipient, which already knew of the consent.)"""
+    if consents.active_from(db, person_id, from_agency_id, to_agency_id):
+        return None
+    given = consents.between(db, person_id, from_agency_id, to_agency_id)
+    if not given:
+        return None
+    newest, state = given[0], views.consent_state(given[0])
+    if state == "revoked" and newest.revoked_at is not None:
+        on = newest.revoked_at.date()
+    elif state == "expired":
+        on = newest.ends_at.date()
+    else:
+        return None
+    agency = db.get(Agency, from_agency_id)
+    return EndedShare(agency.name if agency else "", state, on)
+
+
+def ended_for_record(db: Session, user: User, person_id: str, received: list[Consent]) -> list[EndedShare]:
+    """The programs that shared this person's records with the user's agency and have stopped."""
+    givers = dict.fromkeys(c.from_agency_id for c in received if c.to_agency_id == user.agency_id)
+    found = (ended_share(db, person_id, giver, user.agency_id) for giver in givers)
+    return [ended for ended in found if ended is not None]
+
+
+def ended_for_screening(db: Session, user: User, screening_id: str) -> tuple[EndedShare, str | None] | None:
+    """When the user's agency may no longer read another agency's screening because that agency's consent to it
+    ended: how it ended, and the agency's own record of the person (if any). None for anyone it was never shared
+    with (they get the ordinary "not found"), and while anything still lets the user read it."""
+    screening = db.get(Screening, screening_id)
+    if screening is None or screening.agency_id == user.agency_id:
+        return None
+    if access.may_read(db, user, screening.id, Category.result_summary):
+        return None
+    subject = db.get(Youth, screening.youth_id)
+    if subject is None:
+        return None
+    ended = ended_share(db, subject.person_id, screening.agency_id, user.agency_id)
+    if ended is None:
+        return None
+    own = db.exec(
+        select(Youth.id)
+        .join(YouthLink, col(YouthLink.youth_id) == col(Youth.id))
+        .where(Youth.person_id == subject.person_id, YouthLink.agency_id == user.agency_id)
+    ).first()
+    return ended, own

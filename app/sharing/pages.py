@@ -3,6 +3,7 @@ the printable release form, and the break-glass openings an agency's admins revi
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -15,7 +16,7 @@ from app import access, i18n
 from app.crypto import KeyRing
 from app.db import SessionDep
 from app.deps import ADMINS, FormAuthDep, KeysDep, WebAuth, WebAuthDep, require_role
-from app.errors import InvalidInput
+from app.errors import Forbidden, InvalidInput, NotFound
 from app.models import Agency, Role, User
 from app.models_sharing import Category, Consent, ConsentMethod, Grantor
 from app.records import service as records
@@ -94,12 +95,14 @@ def sharing_context(db: Session, keys: KeyRing, registry: Registry, auth: WebAut
     user = auth.user
     names = views.agency_names(db)
     given_or_received = consents.for_youth(db, user, youth_id)
+    person_id = access.readable_youth(db, user, youth_id).person_id
     link_views = linked.link_views(db, keys, user, youth_id)
     return {
         "handles": views.candidate_handles(db, keys, user, youth_id),
         "may_break_glass": user.role in BREAK_GLASS_ROLES,
         "links": link_views,
         "linked_here": any(v.made_here and v.link.undone_at is None for v in link_views),
+        "ended": linked.ended_for_record(db, user, person_id, given_or_received),
         "consents": views.consent_rows(db, keys, given_or_received, user, names),
         "recipients": views.recipients(db, user),
         "timeline": _timeline(db, registry, user, youth_id),
@@ -124,6 +127,36 @@ def _timeline(db: Session, registry: Registry, user: User, youth_id: str) -> lis
 
 def _today() -> date:
     return datetime.now(UTC).date()
+
+
+# Another agency's screening, after its consent ended ---------------------------------------------------------
+
+
+class SharingEnded(Forbidden):
+    """Another agency's screening that this agency could read until that agency's consent to it ended."""
+
+    code = "consent_ended"
+    page = "sharing/access_ended.html"
+
+
+def explain_ended_sharing(request: Request, db: SessionDep) -> Iterator[None]:
+    """On pages about a screening: where "not found" means that the consent which let this agency see it has ended,
+    and the agency was a recipient of that consent (so it knows of the screening's program), say so plainly.
+    Everyone else keeps the very same "not found" as for a screening that does not exist."""
+    try:
+        yield
+    except NotFound:
+        screening_id = request.path_params.get("screening_id")
+        viewer = getattr(request.state, "user", None)
+        if request.method != "GET" or not screening_id or viewer is None:
+            raise
+        user = db.get(User, viewer.id)
+        found = linked.ended_for_screening(db, user, screening_id) if user is not None else None
+        if found is None:
+            raise
+        ended, own_record = found
+        detail = {"program": ended.program, "state": ended.state, "on": ended.on.isoformat(), "youth_id": own_record}
+        raise SharingEnded(_("Your agency no longer has access: the consent ended."), detail) from None
 
 
 # Linking and break-glass ------------------------------------------------------------------------------------

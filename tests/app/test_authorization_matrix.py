@@ -3,6 +3,8 @@
 Every entry says who may use the route. Youth data of another agency is read only under an active
 consent (or the viewer's own break-glass); a denied read answers 404 with the very body of a record
 that does not exist, never 403, never a count; sharing never grants a write. [SECURITY.md 1–3; DESIGN §7]
+The one exception: a page that the recipient of a consent now revoked or expired opens says so (403),
+for that agency already knew of the consent (issue 10 §4).
 """
 
 from __future__ import annotations
@@ -248,6 +250,11 @@ SHARED_LISTS = {("GET", "/youth/{youth_id}"): Entry(SHARED, ("own_youth",), ok=f
 PENDING: set[tuple[str, str]] = set()  # entries written for routes another change is still adding
 
 
+def _told_it_ended(key: tuple[str, str], state: str, letter: str) -> bool:
+    """B received A's consent, which was revoked or expired: A's screening's pages (not the API) tell B so."""
+    return letter == "B" and state in ("expired", "revoked") and not key[1].startswith("/api/")
+
+
 def _of(*kinds: str) -> list[tuple[str, str]]:
     return [key for key, entry in MATRIX.items() if entry.kind in kinds]
 
@@ -377,6 +384,8 @@ def test_shared_reads_follow_consent(client: TestClient, w: MatrixWorld, subtest
                             assert response.json() == unshared.setdefault((key, user.id), response.json()), where
                     elif expected:
                         assert allowed(entry, response), where
+                    elif _told_it_ended(key, state, letter):
+                        assert response.status_code == 403 and "stopped sharing on" in response.text, where
                     else:
                         ids = target_ids(w, entry.targets[0], user)
                         assert same_as_missing(response, missing[(key, user.id)], ids), where

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from app.audit import AuditEvent
+from app.models import utcnow
 from app.models_sharing import Consent
 from tests.app.conftest import World, sign_in
 from tests.app.sharing_support import (
@@ -182,3 +183,65 @@ def test_the_api_refuses_a_revocation_without_a_reason_and_changes_nothing(clien
     assert revoked.json()["active"] is False and revoked.json()["revoke_reason"] == REVOKE_REASON
     (received,) = client.get(f"/api/v1/youth/{youth_h}/consents", headers=harbor.api).json()
     assert received["revoke_reason"] == REVOKE_REASON and received["revoked_by"] == river.users["screener"].id
+
+
+def test_the_recipient_is_told_on_its_own_record_when_sharing_stopped(client: TestClient, world: World) -> None:
+    river, harbor, youth_r, youth_h, made = _linked(client, world)
+    sign_in(client, harbor.users["screener"])
+    assert 'id="sharing-ended"' not in client.get(f"/youth/{youth_h}").text
+
+    given = world.session.get(Consent, made["consent"]["id"])
+    assert given is not None
+    given.starts_at, given.ends_at = utcnow() - timedelta(days=30), utcnow() - timedelta(days=2)
+    world.session.commit()
+    expired_on = given.ends_at.date().isoformat()
+    page = client.get(f"/youth/{youth_h}").text
+    told = f"Riverbend Youth Services stopped sharing on {expired_on} (consent expired)."
+    assert f"{told} Your agency no longer sees what that program shared about this youth." in _text(
+        section(page, "sharing-ended")
+    )
+    stale = client.get(f"/screenings/{made['screening']['id']}/result")
+    assert f"Riverbend Youth Services stopped sharing on {expired_on} (consent expired)." in _text(stale.text)
+
+    renewed = consent(client, river, youth_r, harbor)  # a new release: nothing has ended any more
+    assert 'id="sharing-ended"' not in client.get(f"/youth/{youth_h}").text
+    client.post(f"/api/v1/consents/{renewed['id']}/revoke", headers=river.api, json={"reason": REVOKE_REASON})
+    seen = _text(section(client.get(f"/youth/{youth_h}").text, "sharing-ended"))
+    assert f"Riverbend Youth Services stopped sharing on {_today()} (consent revoked)." in seen
+
+    sign_in(client, river.users["screener"])  # the program that stopped sharing is not told it stopped
+    assert 'id="sharing-ended"' not in client.get(f"/youth/{youth_r}").text
+
+
+def test_a_stale_link_tells_the_former_recipient_and_nobody_else(client: TestClient, world: World) -> None:
+    river, harbor, _, youth_h, made = _linked(client, world)
+    eastside = side(client, world, "Eastside Child Welfare", "child_welfare")  # never given anything
+    youth_e = add_youth(client, eastside, "ES-7", KATE)
+    screening = made["screening"]["id"]
+    pages = [
+        f"/screenings/{screening}/result",
+        f"/screenings/{screening}/summary",
+        f"/screenings/{screening}/revisions/1",
+    ]
+    sign_in(client, harbor.users["screener"])
+    assert [client.get(page).status_code for page in pages] == [200, 200, 200]
+
+    client.post(f"/api/v1/consents/{made['consent']['id']}/revoke", headers=river.api, json={"reason": REVOKE_REASON})
+    for page in pages:
+        stale = client.get(page)
+        shown = _text(stale.text)
+        assert stale.status_code == 403, page
+        assert "Your agency no longer has access to this screening" in shown
+        assert f"Riverbend Youth Services stopped sharing on {_today()} (consent revoked)." in shown
+        assert "Something went wrong" not in shown and "Clear concern" not in shown  # no result, no error page
+        assert f'href="/youth/{youth_h}#links"' in stale.text
+    assert client.get(f"/api/v1/screenings/{screening}/result", headers=harbor.api).status_code == 404
+    missing_here = client.get(f"/screenings/{MISSING}/result")
+    assert missing_here.status_code == 404 and "Riverbend" not in missing_here.text
+
+    sign_in(client, eastside.users["screener"])  # an outsider: exactly what a screening that does not exist gives
+    for page in pages:
+        outsider, missing = client.get(page), client.get(page.replace(screening, MISSING))
+        assert outsider.status_code == missing.status_code == 404
+        assert outsider.text.replace(screening, MISSING) == missing.text
+    assert "Riverbend" not in _links(client, youth_e)

@@ -89,10 +89,11 @@ def test_the_whole_story(client: TestClient, world: World) -> None:
     assert finished.status_code == 200, finished.text
     assert finished.json()["overall_level"] == done["overall_level"] == "clear_concern"
 
-    # A revokes: B's very next request finds nothing.
+    # A revokes: B's very next request finds nothing (the page says that the consent ended).
     revoked = client.post(f"/api/v1/consents/{given['id']}/revoke", headers=a.api, json={"reason": REVOKE_REASON})
     assert revoked.status_code == 200 and revoked.json()["revoked_at"] and not revoked.json()["active"]
-    assert client.get(f"/screenings/{done['id']}/result").status_code == 404
+    ended = client.get(f"/screenings/{done['id']}/result")
+    assert ended.status_code == 403 and "Northside Youth Services stopped sharing on" in ended.text
     assert client.get(f"/api/v1/screenings/{done['id']}/result", headers=b.api).status_code == 404
     assert timeline_ids(client, b, youth_b) == [own]
     assert "Northside Youth Services" not in section(client.get(f"/youth/{youth_b}").text, "timeline")
