@@ -11,6 +11,7 @@ class AppError(Exception):
     status = 400
     code = "bad_request"
     redirect: str | None = None  # pages answer with a redirect there instead of an error page
+    page: str | None = None  # pages answer with this template (given the error) instead of the error page
 
     def __init__(self, message: str, detail: Any = None, *, keep_writes: bool = False) -> None:
         super().__init__(message)

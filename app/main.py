@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
@@ -92,7 +92,7 @@ def create_app(*, upgrade_database: bool = True) -> FastAPI:
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
         response = render(
             request,
-            "error.html",
+            exc.page or "error.html",
             status_code=exc.status,
             error=exc,
             user=getattr(request.state, "user", None),
@@ -140,10 +140,12 @@ def create_app(*, upgrade_database: bool = True) -> FastAPI:
     app.include_router(portal_pages.router)
     app.include_router(portal_staff_pages.router)
     app.include_router(accounts_pages.router)
-    app.include_router(screenings_pages.router)
-    app.include_router(revision_pages.router)
+    # Pages that show a screening (its result, revisions, summary) tell a former recipient that the consent ended.
+    ended = [Depends(sharing_pages.explain_ended_sharing, scope="function")]
+    app.include_router(screenings_pages.router, dependencies=ended)
+    app.include_router(revision_pages.router, dependencies=ended)
     app.include_router(records_pages.router)
-    app.include_router(exports_pages.router)
+    app.include_router(exports_pages.router, dependencies=ended)
     app.include_router(reports_pages.router)
     app.include_router(sharing_pages.router)
     app.include_router(accounts_api.router, prefix="/api/v1")

@@ -15,6 +15,7 @@ from app.sharing.schemas import (
     CandidatePublic,
     ConsentCreate,
     ConsentPublic,
+    ConsentRevoke,
     ConsentTerms,
     DisclosurePublic,
     LinkRequest,
@@ -26,28 +27,38 @@ router = APIRouter(tags=["sharing"])
 
 
 @router.get("/youth/{youth_id}/consents", response_model=list[ConsentPublic])
-def list_consents(youth_id: str, db: SessionDep, user: ApiUserDep) -> list[ConsentPublic]:
+def list_consents(youth_id: str, db: SessionDep, keys: KeysDep, user: ApiUserDep) -> list[ConsentPublic]:
     """Consents about this youth that the caller's agency gave or received, newest first."""
-    return [consents.public(c) for c in consents.for_youth(db, user, youth_id)]
+    return [consents.public(keys, c) for c in consents.for_youth(db, user, youth_id)]
 
 
 @router.post("/youth/{youth_id}/consents", response_model=ConsentPublic, status_code=201)
-def record_consent(youth_id: str, terms: ConsentTerms, db: SessionDep, user: ApiUserDep) -> ConsentPublic:
+def record_consent(
+    youth_id: str, terms: ConsentTerms, db: SessionDep, keys: KeysDep, user: ApiUserDep
+) -> ConsentPublic:
     """Record the youth's release from the caller's agency to another agency (an end date is required)."""
     data = ConsentCreate.model_validate({**terms.model_dump(), "youth_id": youth_id})
-    return consents.public(consents.record(db, user, data))
+    return consents.public(keys, consents.record(db, user, data))
 
 
 @router.post("/consents/{consent_id}/revoke", response_model=ConsentPublic)
-def revoke_consent(consent_id: str, db: SessionDep, user: ApiUserDep) -> ConsentPublic:
-    """Revoke a consent the caller's agency gave; it covers nothing from the next request on."""
-    return consents.public(consents.revoke(db, user, consent_id))
+def revoke_consent(
+    consent_id: str, db: SessionDep, keys: KeysDep, user: ApiUserDep, data: ConsentRevoke | None = None
+) -> ConsentPublic:
+    """Revoke a consent the caller's agency gave, with the reason (`{"reason": "..."}`, required; else 400).
+
+    It covers nothing from the next request on. Both agencies of the consent see the reason.
+    """
+    reason = data.reason if data is not None and data.reason is not None else ""
+    return consents.public(keys, consents.revoke(db, keys, user, consent_id, reason))
 
 
 @router.post("/consents/{consent_id}/supersede", response_model=ConsentPublic, status_code=201)
-def supersede_consent(consent_id: str, data: ConsentCreate, db: SessionDep, user: ApiUserDep) -> ConsentPublic:
+def supersede_consent(
+    consent_id: str, data: ConsentCreate, db: SessionDep, keys: KeysDep, user: ApiUserDep
+) -> ConsentPublic:
     """Change a consent: the new one replaces it, the old one is kept and marked superseded."""
-    return consents.public(consents.supersede(db, user, consent_id, data))
+    return consents.public(keys, consents.supersede(db, user, consent_id, data))
 
 
 @router.get("/youth/{youth_id}/candidates", response_model=list[CandidatePublic])

@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlmodel import Session, col, select
 
 from app import access, audit
+from app.crypto import KeyRing
 from app.errors import Conflict, InvalidInput, NotFound
 from app.i18n import _
 from app.models import Agency, User, Youth, utcnow
@@ -15,6 +16,7 @@ from app.sharing import tellonce
 from app.sharing.schemas import ConsentCreate, ConsentPublic
 
 MAX_CONSENT_DAYS = 365  # agency policy may shorten it; the end date is always required
+MAX_REVOKE_REASON = 1000  # characters: a few sentences, shown to both agencies of the consent
 
 
 def is_active(consent: Consent) -> bool:
@@ -22,10 +24,14 @@ def is_active(consent: Consent) -> bool:
     return access.is_in_force(consent)
 
 
-def public(consent: Consent) -> ConsentPublic:
-    """A consent for pages and the API."""
+def public(keys: KeyRing, consent: Consent) -> ConsentPublic:
+    """A consent for the API (its two agencies see why it was revoked)."""
     return ConsentPublic.model_validate(consent).model_copy(
-        update={"categories": consent.categories, "active": is_active(consent)}
+        update={
+            "categories": consent.categories,
+            "active": is_active(consent),
+            "revoke_reason": revoke_reason(keys, consent),
+        }
     )
 
 
@@ -96,12 +102,25 @@ def supersede(db: Session, user: User, consent_id: str, data: ConsentCreate) -> 
     return record(db, user, data, supersedes=old)
 
 
-def revoke(db: Session, user: User, consent_id: str) -> Consent:
-    """Revoke a consent: it stops covering anything on the very next request."""
+def revoke(db: Session, keys: KeyRing, user: User, consent_id: str, reason: str) -> Consent:
+    """Revoke a consent, saying why: it stops covering anything on the very next request.
+
+    The reason is required and kept encrypted; both agencies of the consent see it. Revoking a consent
+    already revoked changes nothing (the first reason stays).
+    """
     consent = owned(db, user, consent_id)
+    reason = reason.strip()
+    if not reason or len(reason) > MAX_REVOKE_REASON:
+        raise InvalidInput(
+            _("Give the reason the consent is revoked (required, at most %(max)d characters).")
+            % {"max": MAX_REVOKE_REASON},
+            {"field": "reason", "max_length": MAX_REVOKE_REASON},
+        )
     if consent.revoked_at is None:
         consent.revoked_at, consent.revoked_by = utcnow(), user.id
+        consent.revoke_reason_enc = keys.encrypt(reason, "consent", "revoke_reason", consent.id)
         db.add(consent)
+        db.flush()
         tellonce.withdraw(db, consent)  # carried answers nobody confirmed leave the recipient's open drafts
         audit.record(
             db,
@@ -112,6 +131,13 @@ def revoke(db: Session, user: User, consent_id: str) -> Consent:
             object_id=consent.id,
         )
     return consent
+
+
+def revoke_reason(keys: KeyRing, consent: Consent) -> str | None:
+    """Why a consent was revoked, as the person who revoked it wrote it (None if not revoked or not told)."""
+    if consent.revoke_reason_enc is None:
+        return None
+    return keys.decrypt(consent.revoke_reason_enc, "consent", "revoke_reason", consent.id)
 
 
 def for_youth(db: Session, user: User, youth_id: str) -> list[Consent]:
@@ -130,6 +156,21 @@ def for_youth(db: Session, user: User, youth_id: str) -> list[Consent]:
 def active_from(db: Session, person_id: str, from_agency_id: str, to_agency_id: str) -> list[Consent]:
     """Consents in force now from one agency to another about a person (any category, any purpose)."""
     return access.consents_in_force(db, person_id, to_agency_id, {from_agency_id})
+
+
+def between(db: Session, person_id: str, from_agency_id: str, to_agency_id: str) -> list[Consent]:
+    """Every consent from one agency to another about a person, in any state, newest first."""
+    return list(
+        db.exec(
+            select(Consent)
+            .where(
+                Consent.person_id == person_id,
+                Consent.from_agency_id == from_agency_id,
+                Consent.to_agency_id == to_agency_id,
+            )
+            .order_by(col(Consent.recorded_at).desc())
+        )
+    )
 
 
 def person_of(db: Session, youth_id: str) -> str:

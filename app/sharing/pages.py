@@ -3,6 +3,7 @@ the printable release form, and the break-glass openings an agency's admins revi
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -15,11 +16,11 @@ from app import access, i18n
 from app.crypto import KeyRing
 from app.db import SessionDep
 from app.deps import ADMINS, FormAuthDep, KeysDep, WebAuth, WebAuthDep, require_role
-from app.errors import InvalidInput
+from app.errors import Forbidden, InvalidInput, NotFound
 from app.models import Agency, Role, User
 from app.models_sharing import Category, Consent, ConsentMethod, Grantor
 from app.records import service as records
-from app.sharing import breakglass, links, tellonce, views
+from app.sharing import breakglass, linked, links, tellonce, views
 from app.sharing import consent as consents
 from app.sharing.schemas import BreakGlassCreate, ConsentCreate
 from app.web import PURPOSE_LABELS, _, render, text
@@ -93,11 +94,16 @@ def sharing_context(db: Session, keys: KeyRing, registry: Registry, auth: WebAut
     """What the sharing section of a youth page shows (the caller has already read the youth through access)."""
     user = auth.user
     names = views.agency_names(db)
+    given_or_received = consents.for_youth(db, user, youth_id)
+    person_id = access.readable_youth(db, user, youth_id).person_id
+    link_views = linked.link_views(db, keys, user, youth_id)
     return {
         "handles": views.candidate_handles(db, keys, user, youth_id),
         "may_break_glass": user.role in BREAK_GLASS_ROLES,
-        "links": links.links_of(db, user, youth_id),
-        "consents": views.consent_rows(consents.for_youth(db, user, youth_id), user, names),
+        "links": link_views,
+        "linked_here": any(v.made_here and v.link.undone_at is None for v in link_views),
+        "ended": linked.ended_for_record(db, user, person_id, given_or_received),
+        "consents": views.consent_rows(db, keys, given_or_received, user, names),
         "recipients": views.recipients(db, user),
         "timeline": _timeline(db, registry, user, youth_id),
         "values": {"starts_at": _today().isoformat(), "categories": [Category.result_summary.value]},
@@ -121,6 +127,36 @@ def _timeline(db: Session, registry: Registry, user: User, youth_id: str) -> lis
 
 def _today() -> date:
     return datetime.now(UTC).date()
+
+
+# Another agency's screening, after its consent ended ---------------------------------------------------------
+
+
+class SharingEnded(Forbidden):
+    """Another agency's screening that this agency could read until that agency's consent to it ended."""
+
+    code = "consent_ended"
+    page = "sharing/access_ended.html"
+
+
+def explain_ended_sharing(request: Request, db: SessionDep) -> Iterator[None]:
+    """On pages about a screening: where "not found" means that the consent which let this agency see it has ended,
+    and the agency was a recipient of that consent (so it knows of the screening's program), say so plainly.
+    Everyone else keeps the very same "not found" as for a screening that does not exist."""
+    try:
+        yield
+    except NotFound:
+        screening_id = request.path_params.get("screening_id")
+        viewer = getattr(request.state, "user", None)
+        if request.method != "GET" or not screening_id or viewer is None:
+            raise
+        user = db.get(User, viewer.id)
+        found = linked.ended_for_screening(db, user, screening_id) if user is not None else None
+        if found is None:
+            raise
+        ended, own_record = found
+        detail = {"program": ended.program, "state": ended.state, "on": ended.on.isoformat(), "youth_id": own_record}
+        raise SharingEnded(_("Your agency no longer has access: the consent ended."), detail) from None
 
 
 # Linking and break-glass ------------------------------------------------------------------------------------
@@ -204,12 +240,60 @@ async def supersede_consent(
     return await _save_consent(request, db, auth, youth_id, consent_id)
 
 
-@router.post("/youth/{youth_id}/consents/{consent_id}/revoke")
-def revoke_consent(youth_id: str, consent_id: str, db: SessionDep, auth: FormAuthDep) -> Response:
-    """Revoke a consent this agency gave: it covers nothing from the next request on."""
+@router.get("/youth/{youth_id}/consents/{consent_id}/revoke", response_class=HTMLResponse)
+def revoke_consent_page(request: Request, youth_id: str, consent_id: str, db: SessionDep, auth: WebAuthDep) -> Response:
+    """Before revoking: what stops and for whom, what the other program keeps, and the reason to write."""
     access.readable_youth(db, auth.user, youth_id)
-    consents.revoke(db, auth.user, consent_id)
-    return see_other(f"/youth/{youth_id}#consents")
+    consent = consents.owned(db, auth.user, consent_id)
+    if consent.revoked_at is not None:
+        return see_other(f"/youth/{youth_id}#consent-{consent.id}")
+    return _revoke_page(request, db, auth, youth_id, consent, "", None)
+
+
+@router.post("/youth/{youth_id}/consents/{consent_id}/revoke")
+async def revoke_consent(
+    request: Request, youth_id: str, consent_id: str, db: SessionDep, keys: KeysDep, auth: FormAuthDep
+) -> Response:
+    """Revoke a consent this agency gave, with the reason: it covers nothing from the next request on."""
+    access.readable_youth(db, auth.user, youth_id)
+    reason = _field(await request.form(), "reason")
+    try:
+        consents.revoke(db, keys, auth.user, consent_id, reason)
+    except InvalidInput:
+        db.rollback()
+        consent = consents.owned(db, auth.user, consent_id)
+        message = _("Write why the consent is revoked, in at most %(max)d characters.") % {
+            "max": consents.MAX_REVOKE_REASON
+        }
+        return _revoke_page(request, db, auth, youth_id, consent, reason, message, status_code=400)
+    return see_other(f"/youth/{youth_id}#consent-{consent_id}")
+
+
+def _revoke_page(
+    request: Request,
+    db: Session,
+    auth: WebAuth,
+    youth_id: str,
+    consent: Consent,
+    reason: str,
+    error: str | None,
+    *,
+    status_code: int = 200,
+) -> Response:
+    names = views.agency_names(db)
+    return render(
+        request,
+        "sharing/revoke.html",
+        status_code=status_code,
+        auth=auth,
+        youth_id=youth_id,
+        consent=consent,
+        to_agency=names.get(consent.to_agency_id, ""),
+        reason=reason,
+        error=error,
+        max_reason=consents.MAX_REVOKE_REASON,
+        labels=LABELS,
+    )
 
 
 async def _save_consent(request: Request, db: Session, auth: WebAuth, youth_id: str, replacing: str | None) -> Response:

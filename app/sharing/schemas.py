@@ -50,9 +50,17 @@ class ConsentPublic(BaseModel):
     recorded_by: str
     recorded_at: datetime
     revoked_at: datetime | None
+    revoked_by: str | None = None
+    revoke_reason: str | None = None
     supersedes: str | None
     superseded_at: datetime | None
     active: bool = False
+
+
+class ConsentRevoke(BaseModel):
+    """Why a consent is revoked (required: the consent service refuses a blank or overlong reason with a 400)."""
+
+    reason: str | None = None
 
 
 class BreakGlassCreate(BaseModel):

@@ -6,6 +6,7 @@ Reads go through the sharing services and `app.access`; nothing here decides acc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlmodel import Session, col, select
 
@@ -14,6 +15,7 @@ from app.errors import NotFound
 from app.i18n import _
 from app.models import Agency, User, utcnow
 from app.models_sharing import Consent
+from app.sharing import consent as consents
 from app.sharing import ledger, links
 from app.sharing.schemas import DisclosurePublic
 
@@ -63,6 +65,26 @@ def consent_state(consent: Consent) -> str:
 
 
 @dataclass(frozen=True)
+class Revocation:
+    """When a consent was revoked, by whom, and why: both agencies of the consent see it."""
+
+    at: datetime
+    by: str  # the person's name
+    by_agency: str
+    reason: str | None
+
+
+def revocation(db: Session, keys: KeyRing, consent: Consent, names: dict[str, str]) -> Revocation | None:
+    """The revocation of a consent, for the agencies that gave or received it (None if it is not revoked)."""
+    if consent.revoked_at is None:
+        return None
+    who = db.get(User, consent.revoked_by) if consent.revoked_by else None
+    agency = names.get(who.agency_id if who else consent.from_agency_id, "")
+    reason = consents.revoke_reason(keys, consent)
+    return Revocation(consent.revoked_at, who.display_name if who else "", agency, reason)
+
+
+@dataclass(frozen=True)
 class ConsentRow:
     """A consent as the youth page lists it."""
 
@@ -71,14 +93,17 @@ class ConsentRow:
     to_agency: str
     state: str
     given_here: bool  # the agency that gave it is the one that may revoke or change it
+    revoked: Revocation | None = None
 
     @property
     def changeable(self) -> bool:
         return self.given_here and self.state in ("active", "scheduled")
 
 
-def consent_rows(consents: list[Consent], user: User, names: dict[str, str]) -> list[ConsentRow]:
-    """Consents with their agencies' names and their state now."""
+def consent_rows(
+    db: Session, keys: KeyRing, found: list[Consent], user: User, names: dict[str, str]
+) -> list[ConsentRow]:
+    """Consents the user's agency gave or received, with their agencies' names, their state now and any revocation."""
     return [
         ConsentRow(
             c,
@@ -86,8 +111,9 @@ def consent_rows(consents: list[Consent], user: User, names: dict[str, str]) -> 
             names.get(c.to_agency_id, ""),
             consent_state(c),
             c.from_agency_id == user.agency_id,
+            revocation(db, keys, c, names),
         )
-        for c in consents
+        for c in found
     ]
 
 

@@ -216,7 +216,7 @@ def apply_state(w: MatrixWorld, state: str) -> None:
             given.starts_at, given.ends_at = utcnow() - timedelta(days=10), utcnow() - timedelta(minutes=1)
             db.add(given)
         elif state == "revoked":
-            consent.revoke(db, w.user("A", Role.agency_admin), given.id)
+            consent.revoke(db, crypto.get_key_ring(), w.user("A", Role.agency_admin), given.id, "Youth asked to stop.")
         elif state == "superseded":  # replaced by a release of item answers only
             _consent(w, old=given, categories=[Category.item_answers])
     elif state == "not_started":

@@ -26,6 +26,7 @@ ANSWERS = {
 KATHERINE = {"given_name": "Katherine", "family_name": "Nowak", "birth_date": "2012-03-09"}
 KATE = {"given_name": "Kate", "family_name": "Nowak", "birth_date": "2012-03-09"}  # a nickname of the same youth
 REASON = "Youth arrived in crisis overnight; the earlier screening is needed now."
+REVOKE_REASON = "The youth asked the programs to stop sharing."
 
 
 @dataclass

@@ -3,6 +3,8 @@
 Every entry says who may use the route. Youth data of another agency is read only under an active
 consent (or the viewer's own break-glass); a denied read answers 404 with the very body of a record
 that does not exist, never 403, never a count; sharing never grants a write. [SECURITY.md 1–3; DESIGN §7]
+The one exception: a page that the recipient of a consent now revoked or expired opens says so (403),
+for that agency already knew of the consent (issue 10 §4).
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ QUESTIONNAIRE = {"questionnaire": {"resourceType": "Questionnaire"}, "thresholds
 NEW_USER = {"email": "new.user@example.org", "display_name": "New", "role": "screener", "password": PASSWORD}
 NEW_YOUTH = {"given_name": "Sam", "family_name": "Example", "birth_date": "2011-01-01", "case_number": "N-9"}
 REASON = "Youth arrived in crisis overnight; prior screening needed now."
+WHY = "The youth asked the programs to stop sharing."  # why a consent is revoked
 
 
 def _version(w: MatrixWorld, target: str, user: User | None) -> dict[str, Any]:
@@ -202,7 +205,8 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/youth/{youth_id}/consents/{consent_id}/supersede"): Entry(
         OWN, ("consent",), lambda w, t, u: _terms(w, t, u, form=True)
     ),
-    ("POST", "/youth/{youth_id}/consents/{consent_id}/revoke"): Entry(OWN, ("consent",)),
+    ("GET", "/youth/{youth_id}/consents/{consent_id}/revoke"): Entry(OWN, ("consent",)),
+    ("POST", "/youth/{youth_id}/consents/{consent_id}/revoke"): Entry(OWN, ("consent",), _body(reason=WHY)),
     ("GET", "/youth/{youth_id}/consent-form"): Entry(OWN, ("youth",)),
     ("GET", "/youth/{youth_id}/disclosures"): Entry(OWN, ("youth",)),
     ("POST", "/youth/{youth_id}/links"): Entry(OWN, ("youth",), _candidate),
@@ -210,7 +214,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/youth/{youth_id}/break-glass"): Entry(OWN, ("youth",), _body(reason=REASON, hours="2"), roles=GLASS),
     ("GET", "/api/v1/youth/{youth_id}/consents"): Entry(OWN, ("youth",)),
     ("POST", "/api/v1/youth/{youth_id}/consents"): Entry(OWN, ("youth",), _terms),
-    ("POST", "/api/v1/consents/{consent_id}/revoke"): Entry(OWN, ("consent",)),
+    ("POST", "/api/v1/consents/{consent_id}/revoke"): Entry(OWN, ("consent",), _body(reason=WHY)),
     ("POST", "/api/v1/consents/{consent_id}/supersede"): Entry(
         OWN, ("consent",), lambda w, t, u: _terms(w, t, u) | {"youth_id": w.ids["youth"]}
     ),
@@ -248,6 +252,11 @@ MATRIX: dict[tuple[str, str], Entry] = {
 }
 SHARED_LISTS = {("GET", "/youth/{youth_id}"): Entry(SHARED, ("own_youth",), ok=frozenset({200}), few=True)}
 PENDING: set[tuple[str, str]] = set()  # entries written for routes another change is still adding
+
+
+def _told_it_ended(key: tuple[str, str], state: str, letter: str) -> bool:
+    """B received A's consent, which was revoked or expired: A's screening's pages (not the API) tell B so."""
+    return letter == "B" and state in ("expired", "revoked") and not key[1].startswith("/api/")
 
 
 def _of(*kinds: str) -> list[tuple[str, str]]:
@@ -379,6 +388,8 @@ def test_shared_reads_follow_consent(client: TestClient, w: MatrixWorld, subtest
                             assert response.json() == unshared.setdefault((key, user.id), response.json()), where
                     elif expected:
                         assert allowed(entry, response), where
+                    elif _told_it_ended(key, state, letter):
+                        assert response.status_code == 403 and "stopped sharing on" in response.text, where
                     else:
                         ids = target_ids(w, entry.targets[0], user)
                         assert same_as_missing(response, missing[(key, user.id)], ids), where

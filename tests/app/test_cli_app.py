@@ -7,6 +7,7 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from app.cli import cli
+from app.crypto import get_key_ring
 from app.models import Answer, Screening, User, Youth
 from app.models_sharing import Consent, Disclosure, RecordLink
 from app.sharing import consent
@@ -51,7 +52,7 @@ def test_demo_data_shows_the_tell_once_story(session: Session) -> None:
     assert [d.kind for d in session.exec(select(Disclosure))] == ["carry_forward"]
     # Riverbend revokes: nothing Avery has not confirmed stays in Harbor's open check-in.
     given = session.exec(select(Consent)).one()
-    consent.revoke(session, session.get(User, given.recorded_by), given.id)
+    consent.revoke(session, get_key_ring(), session.get(User, given.recorded_by), given.id, "The youth asked to stop.")
     session.commit()
     assert session.exec(select(Answer).where(Answer.screening_id == drafts["self"].id)).all() == []
     again = CliRunner().invoke(cli, ["demo"])

@@ -39,6 +39,8 @@ CATEGORIES = st.sets(st.sampled_from(list(Category)), min_size=1)
 OPENERS = st.sampled_from([Role.supervisor, Role.screener])  # who tries to break the glass
 SCREENING = {"instrument_id": "x", "instrument_version": "1", "content_hash": "0", "mode": "self", "language": "en"}
 REASON = "Youth arrived in crisis overnight; prior screening needed now."
+WHY = "The youth asked the programs to stop sharing."  # why a consent is revoked
+KEYS = crypto.get_key_ring
 
 
 class Clock:
@@ -217,10 +219,10 @@ class ConsentLifecycle(RuleBasedStateMachine):
         given = data.draw(st.sampled_from(self.consents))
         if by_recipient:  # only the agency that gave a consent may revoke it; the other learns nothing
             with pytest.raises(NotFound):
-                consent.revoke(self.ctx.session, self.ctx.staff[(given.to, Role.agency_admin)], given.id)
+                consent.revoke(self.ctx.session, KEYS(), self.ctx.staff[(given.to, Role.agency_admin)], given.id, WHY)
             self.ctx.session.rollback()
             return
-        consent.revoke(self.ctx.session, self.ctx.staff[(given.source, Role.agency_admin)], given.id)
+        consent.revoke(self.ctx.session, KEYS(), self.ctx.staff[(given.source, Role.agency_admin)], given.id, WHY)
         self.ctx.session.commit()
         given.revoked = True
 
@@ -336,7 +338,9 @@ def test_a_revocation_takes_effect_on_the_very_next_request(client: TestClient, 
     assert client.get(result, headers=reader).status_code == 200
     assert screening in [e["screening_id"] for e in client.get(timeline, headers=reader).json()]
 
-    revoked = client.post(f"/api/v1/consents/{consent_id}/revoke", headers=_as(w, "A", Role.agency_admin))
+    revoked = client.post(
+        f"/api/v1/consents/{consent_id}/revoke", headers=_as(w, "A", Role.agency_admin), json={"reason": WHY}
+    )
     assert revoked.status_code == 200 and revoked.json()["active"] is False
 
     denied = client.get(result, headers=reader)

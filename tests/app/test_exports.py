@@ -79,7 +79,7 @@ def test_a_revoked_consent_exports_nothing_on_the_next_export(scene: Scene) -> N
     scene.screen({"unpaid": "no"})
     given = scene.consent(Category.result_summary, Category.item_answers)
     assert len(parse(scene.export())) == 1
-    consents.revoke(scene.db, scene.admin, given.id)
+    consents.revoke(scene.db, scene.keys, scene.admin, given.id, "The youth asked to stop sharing.")
     scene.db.commit()
     assert parse(scene.export()) == []
     assert json.loads(scene.export("json")) == []

@@ -137,7 +137,7 @@ def test_without_item_answers_the_response_is_left_out(demo: Session) -> None:
 
 def test_after_revoking_the_consent_no_screening_is_exported(demo: Session) -> None:
     admin = user(demo, "agency.admin@riverbend.example.org")
-    consents.revoke(demo, admin, demo.exec(select(Consent)).one().id)
+    consents.revoke(demo, crypto.get_key_ring(), admin, demo.exec(select(Consent)).one().id, "Youth asked to stop.")
     demo.commit()
     bundle = json.loads(export(demo, "fhir-bundle"))
     validate(bundle)

@@ -15,6 +15,7 @@ from tests.app.conftest import World, sign_in
 from tests.app.sharing_support import (
     KATE,
     REASON,
+    REVOKE_REASON,
     add_youth,
     candidates,
     consent,
@@ -97,8 +98,10 @@ def test_break_glass_on_the_pages_for_a_supervisor(client: TestClient, world: Wo
     notice = section(page, "possible-matches")
     assert "Break glass" in notice and 'name="reason"' in notice and 'value="24"' in notice
     assert link(client, b, youth_b, "supervisor").status_code == 201  # a consent exists: no glass needed
-    assert client.post(f"/api/v1/consents/{given['id']}/revoke", headers=a.api).status_code == 200
-    assert client.get(f"/screenings/{done['id']}/result").status_code == 404
+    revoked = client.post(f"/api/v1/consents/{given['id']}/revoke", headers=a.api, json={"reason": REVOKE_REASON})
+    assert revoked.status_code == 200
+    ended = client.get(f"/screenings/{done['id']}/result")  # B knew of the consent: it is told that it ended
+    assert ended.status_code == 403 and "Northside Youth Services stopped sharing on" in ended.text
 
     too_short = client.post(f"/youth/{youth_b}/break-glass", data={"csrf_token": csrf, "reason": "now"})
     assert too_short.status_code == 400 and "at least 20 characters" in too_short.text

@@ -151,7 +151,9 @@ def test_recording_changing_and_revoking_a_consent_on_the_pages(client: TestClie
     assert "Replaced by a change" in listed and "Active" in listed
 
     revoked = client.post(
-        f"/youth/{youth_a}/consents/{second.id}/revoke", data={"csrf_token": csrf}, follow_redirects=False
+        f"/youth/{youth_a}/consents/{second.id}/revoke",
+        data={"csrf_token": csrf, "reason": "The youth asked to stop sharing."},
+        follow_redirects=False,
     )
     assert revoked.status_code == 303
     world.session.expire_all()

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from tests.app.conftest import World, sign_in
 from tests.app.sharing_support import (
     KATE,
+    REVOKE_REASON,
     add_youth,
     candidates,
     consent,
@@ -87,10 +88,11 @@ def test_the_whole_story(client: TestClient, world: World) -> None:
     assert finished.status_code == 200, finished.text
     assert finished.json()["overall_level"] != done["overall_level"] == "clear_concern"  # A's ratings never counted
 
-    # A revokes: B's very next request finds nothing.
-    revoked = client.post(f"/api/v1/consents/{given['id']}/revoke", headers=a.api)
+    # A revokes: B's very next request finds nothing (the page says that the consent ended).
+    revoked = client.post(f"/api/v1/consents/{given['id']}/revoke", headers=a.api, json={"reason": REVOKE_REASON})
     assert revoked.status_code == 200 and revoked.json()["revoked_at"] and not revoked.json()["active"]
-    assert client.get(f"/screenings/{done['id']}/result").status_code == 404
+    ended = client.get(f"/screenings/{done['id']}/result")
+    assert ended.status_code == 403 and "Northside Youth Services stopped sharing on" in ended.text
     assert client.get(f"/api/v1/screenings/{done['id']}/result", headers=b.api).status_code == 404
     assert timeline_ids(client, b, youth_b) == [own]
     assert "Northside Youth Services" not in section(client.get(f"/youth/{youth_b}").text, "timeline")
@@ -124,7 +126,8 @@ def test_consents_show_on_both_sides_and_only_the_giver_may_change_them(client: 
     assert link(client, b, youth_b).status_code == 201
     received = client.get(f"/api/v1/youth/{youth_b}/consents", headers=b.api).json()
     assert [c["id"] for c in received] == [given["id"]]
-    assert client.post(f"/api/v1/consents/{given['id']}/revoke", headers=b.api).status_code == 404
+    refused = client.post(f"/api/v1/consents/{given['id']}/revoke", headers=b.api, json={"reason": REVOKE_REASON})
+    assert refused.status_code == 404
 
     sign_in(client, b.users["screener"])
     listed = section(client.get(f"/youth/{youth_b}").text, "consents")
