@@ -290,7 +290,8 @@ def decide(
     ).first()
     if row is None:
         raise NotFound(_("No such screening."))
-    screening, person_id, glass, *consents = row
+    screening, person_id, glass = row[0], row[1], row[2]
+    consents: list[str | None] = list(row[3:])
     if screening.agency_id == user.agency_id:
         return Read(screening, person_id, True, frozenset(wanted), purpose)
     glass = glass if break_glass else None
@@ -304,6 +305,7 @@ def decide(
     origins: dict[str, Grant] | None = None
     if Category.item_answers in grants and not grants[Category.item_answers].break_glass_id:
         origins = answers_shared_by(db, user.agency_id, person_id, purpose)
+        origins.setdefault(user.agency_id, grants[Category.item_answers])  # what it was told itself, carried back
     return Read(screening, person_id, False, frozenset(grants), purpose, grants, origins)
 
 

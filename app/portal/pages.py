@@ -28,7 +28,6 @@ from app.portal.answers import parse_page
 from app.screenings import service as screenings
 from app.screenings.schemas import AnswersSave, StoredAnswer
 from app.settings import Settings
-from app.sharing import tellonce
 from app.web import options_of, render
 from instruments.model import DECLINED
 
@@ -152,8 +151,8 @@ def _told(db: Session, screening: Screening) -> set[str]:
 
 
 def _pending(db: Session, keys: KeyRing, screening: Screening) -> dict[str, StoredAnswer]:
-    """Carried answers waiting for the youth to say whether they are still true (never prefilled on a page)."""
-    tellonce.prune(db, screening)  # a program that stopped sharing: its answers go before the youth sees them
+    """Carried answers waiting for the youth to say whether they are still true (never prefilled on a page);
+    those of a program that stopped sharing are gone before the youth sees them (`stored_answers` prunes)."""
     return {k: a for k, a in screenings.stored_answers(db, keys, screening).items() if not a.confirmed}
 
 

@@ -137,7 +137,6 @@ def form_page(
         return see_other(f"/screenings/{screening.id}/result")
     if screening.mode == "self":
         return see_other(f"/screenings/{screening.id}/self")
-    tellonce.prune(db, screening)  # carried answers whose program stopped sharing go before anyone sees them
     current = service.public(db, keys, screening)
     stored = {k: v.value for k, v in current.answers.items()}
     viewed(db, auth, screening, "form")

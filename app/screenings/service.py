@@ -11,10 +11,17 @@ from app import access, audit
 from app.crypto import KeyRing
 from app.errors import Conflict, InvalidInput, NotFound
 from app.i18n import _
-from app.models import Answer, Screening, ScreeningResult, ScreeningRevision, ScreeningStatus, User, utcnow
+from app.models import Answer, Screening, ScreeningResult, ScreeningRevision, ScreeningStatus, User, Youth, utcnow
 from app.models_sharing import Category
 from app.screenings.disclosed import without_items
-from app.screenings.schemas import AnswersSave, DashboardFilter, ScreeningCreate, ScreeningPublic, StoredAnswer
+from app.screenings.schemas import (
+    AnswersSave,
+    DashboardFilter,
+    GivenBy,
+    ScreeningCreate,
+    ScreeningPublic,
+    StoredAnswer,
+)
 from instruments.compiled import CompiledInstrument
 from instruments.loader import Registry
 from scoring import AnswerError, answer_problem, score, visible_only
@@ -87,11 +94,34 @@ def _row_id(screening_id: str, item_id: str) -> str:
 
 CARRIED = "carried"  # from an earlier screening, with its origin; counts once confirmed
 CORRECTED = "corrected"  # an answer changed by staff after completion: not the youth's own words
-GIVEN_BY = {"self": "self_report", "interview": "interview", "practitioner": "staff"}
+GIVEN_BY: dict[str, GivenBy] = {"self": "self_report", "interview": "interview", "practitioner": "staff"}
+
+
+def prune_carried(db: Session, screening: Screening) -> int:
+    """Drop from a draft the carried answers nobody confirmed whose program no longer shares its answers with the
+    screening's agency (a consent revoked, expired, or replaced by one without answers); returns how many.
+
+    Every read of a draft's answers runs it first, so an ended consent takes effect on the very next request.
+    """
+    if screening.status != ScreeningStatus.in_progress:
+        return 0
+    pending = db.exec(
+        select(Screening.agency_id, Youth.person_id)
+        .join(Answer, col(Answer.carried_from) == col(Screening.id))
+        .join(Youth, col(Youth.id) == col(Screening.youth_id))
+        .where(Answer.screening_id == screening.id, Answer.source == CARRIED, col(Answer.confirmed_at).is_(None))
+    ).all()
+    if not pending:
+        return 0
+    still = set(access.answers_shared_by(db, screening.agency_id, pending[0][1]))
+    gone = {agency for agency, _person in pending} - still
+    return drop_unconfirmed(db, screening, gone) if gone else 0
 
 
 def stored_answers(db: Session, keys: KeyRing, screening: Screening) -> dict[str, StoredAnswer]:
-    """Every stored answer of a screening, decrypted, with where it was first given (two queries in all)."""
+    """Every stored answer of a screening, decrypted, with where it was first given (a draft is pruned first)."""
+    if prune_carried(db, screening):
+        db.flush()
     rows = db.exec(select(Answer).where(Answer.screening_id == screening.id)).all()
     origin_ids = {row.carried_from for row in rows if row.carried_from}
     origins = {screening.id: screening}
@@ -107,7 +137,7 @@ def stored_answers(db: Session, keys: KeyRing, screening: Screening) -> dict[str
             updated_at=row.updated_at,
             origin_agency_id=origin.agency_id if origin else None,
             given_at=(origin.completed_at or origin.started_at) if row.carried_from and origin else row.updated_at,
-            given_by=GIVEN_BY.get(origin.mode, "staff") if origin else "staff",  # type: ignore[arg-type]
+            given_by=GIVEN_BY.get(origin.mode, "staff") if origin else "staff",
             confirmed=row.source != CARRIED or row.confirmed_at is not None,
         )
     return out
@@ -150,6 +180,8 @@ def store_answers(
     problems = {item: p for item, value in data.answers.items() if (p := answer_problem(instrument, item, value))}
     if problems:
         raise InvalidInput(_("Some answers are not valid."), {"answers": problems})
+    if prune_carried(db, screening):  # nothing may be confirmed that is no longer shared
+        db.flush()
     carried = _carried_rows(db, screening, data.confirm)
     if missing := [item for item in data.confirm if item not in carried]:
         message = _("There is no carried answer to confirm for this question.")
@@ -210,9 +242,9 @@ def drop_unconfirmed(db: Session, screening: Screening, origin_agency_ids: set[s
     )
     rows = list(db.exec(query))
     if origin_agency_ids is not None and rows:
-        origins = {row.carried_from for row in rows}
+        origins = {row.carried_from for row in rows if row.carried_from}
         agency_of = dict(db.exec(select(Screening.id, Screening.agency_id).where(col(Screening.id).in_(origins))).all())
-        rows = [row for row in rows if agency_of.get(row.carried_from) in origin_agency_ids]
+        rows = [row for row in rows if agency_of.get(row.carried_from or "") in origin_agency_ids]
     for row in rows:
         db.delete(row)
     return len(rows)

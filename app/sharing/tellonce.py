@@ -197,23 +197,9 @@ def told(db: Session, user_agency_id: str, screening: Screening) -> dict[str, To
 
 
 def prune(db: Session, screening: Screening) -> int:
-    """Drop from a draft the carried answers nobody confirmed whose program no longer shares its answers with
-    the screening's agency (a consent revoked, expired or changed); returns how many. Called before a draft
-    is shown or scored, so a revocation takes effect on the next request."""
-    if screening.status != ScreeningStatus.in_progress:
-        return 0
-    person_id = _person_of(db, screening)
-    pending = db.exec(
-        select(Screening.agency_id)
-        .join(Answer, col(Answer.carried_from) == col(Screening.id))
-        .where(Answer.screening_id == screening.id, Answer.source == service.CARRIED)
-        .where(col(Answer.confirmed_at).is_(None))
-    ).all()
-    if not pending or person_id is None:
-        return 0
-    still = set(access.answers_shared_by(db, screening.agency_id, person_id))
-    gone = set(pending) - still
-    return service.drop_unconfirmed(db, screening, gone) if gone else 0
+    """Drop from a draft the unconfirmed carried answers whose program no longer shares them (see
+    `service.prune_carried`, which every read of a draft's answers runs); returns how many."""
+    return service.prune_carried(db, screening)
 
 
 def withdraw(db: Session, consent: Consent) -> int:

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from app import access
 from app.crypto import KeyRing
 from app.errors import NotFound
 from app.i18n import _
@@ -51,17 +52,18 @@ def recipients(db: Session, user: User) -> list[Agency]:
 
 
 def consent_state(consent: Consent) -> str:
-    """revoked, superseded, expired, scheduled (starts later) or active."""
+    """active (in force: the rule is `access.is_in_force`), else why not: revoked, superseded, expired or
+    scheduled (starts later)."""
     now = utcnow()
+    if access.is_in_force(consent, now):
+        return "active"
     if consent.revoked_at is not None:
         return "revoked"
     if consent.superseded_at is not None:
         return "superseded"
     if consent.ends_at <= now:
         return "expired"
-    if consent.starts_at > now:
-        return "scheduled"
-    return "active"
+    return "scheduled"
 
 
 @dataclass(frozen=True)

@@ -178,3 +178,77 @@ def test_an_expired_consent_takes_unconfirmed_answers_out_on_the_next_page(clien
     assert b.client.get(f"/api/v1/screenings/{draft['id']}", headers=b.api).json()["answers"] == {}
     screening = db.exec(select(Screening).where(Screening.id == draft["id"])).one()
     assert tellonce.prune(db, screening) == 0  # nothing left to take out
+
+
+def test_an_ended_consent_leaves_nothing_unconfirmed_to_read_confirm_or_score(client: TestClient, world: World) -> None:
+    """Expiry needs no request of its own: the next read of the draft, by any route, no longer has them."""
+    _a, b, _ya, youth_b, given = _two_agencies(client, world)
+    draft = start(client, b, youth_b)
+    row = world.session.get(Consent, given["id"])
+    assert row is not None
+    row.ends_at = utcnow() - timedelta(minutes=1)
+    world.session.add(row)
+    world.session.commit()
+    confirm = b.client.put(
+        f"/api/v1/screenings/{draft['id']}/answers",
+        headers=b.api,
+        json={"version": draft["version"], "answers": {}, "confirm": ["hurt_by_caregiver"]},
+    )
+    assert confirm.status_code == 400 and "hurt_by_caregiver" in confirm.text  # nothing left to confirm
+    sign_in(client, b.users["screener"])
+    review = html.unescape(client.get(f"/screenings/{draft['id']}/review").text)
+    assert "Northside" not in review and "Not sure" not in review
+    done = b.client.post(
+        f"/api/v1/screenings/{draft['id']}/complete", headers=b.api, json={"version": draft["version"]}
+    )
+    assert done.status_code == 200, done.text
+    assert done.json()["answers"] == {}
+
+
+def test_a_consent_narrowed_to_the_summary_withdraws_unconfirmed_answers(client: TestClient, world: World) -> None:
+    a, b, youth_a, youth_b, given = _two_agencies(client, world)
+    draft = start(client, b, youth_b)
+    narrowed = client.post(
+        f"/api/v1/consents/{given['id']}/supersede",
+        headers=a.api,
+        json={
+            "youth_id": youth_a,
+            "to_agency_id": b.agency.id,
+            "grantor": "youth",
+            "authority": "Youth's own signed release",
+            "categories": ["result_summary"],
+            "purpose": "care_coordination",
+            "ends_at": (utcnow() + timedelta(days=30)).isoformat(),
+            "method": "written",
+        },
+    )
+    assert narrowed.status_code == 201, narrowed.text
+    assert b.client.get(f"/api/v1/screenings/{draft['id']}", headers=b.api).json()["answers"] == {}
+
+
+def test_revoking_one_of_two_consents_from_a_program_withdraws_nothing(client: TestClient, world: World) -> None:
+    a, b, youth_a, youth_b, given = _two_agencies(client, world)
+    second = consent(client, a, youth_a, b)
+    draft = start(client, b, youth_b)
+    why = {"reason": "Replaced by the newer release."}
+    assert client.post(f"/api/v1/consents/{given['id']}/revoke", headers=a.api, json=why).status_code == 200
+    assert set(b.client.get(f"/api/v1/screenings/{draft['id']}", headers=b.api).json()["answers"]) == _carrying()
+    assert client.post(f"/api/v1/consents/{second['id']}/revoke", headers=a.api, json=why).status_code == 200
+    assert b.client.get(f"/api/v1/screenings/{draft['id']}", headers=b.api).json()["answers"] == {}
+
+
+def test_an_agency_sees_its_own_answers_inside_a_partners_screening(client: TestClient, world: World) -> None:
+    """B confirmed what the youth told A; A, reading B's screening under B's consent, sees its own answers."""
+    a, b, _youth_a, youth_b, _given = _two_agencies(client, world)
+    draft = start(client, b, youth_b)
+    saved = b.client.put(
+        f"/api/v1/screenings/{draft['id']}/answers",
+        headers=b.api,
+        json={"version": draft["version"], "answers": {}, "confirm": ["hurt_by_caregiver"]},
+    ).json()
+    b.client.post(f"/api/v1/screenings/{draft['id']}/complete", headers=b.api, json={"version": saved["version"]})
+    consent(client, b, youth_b, a)
+    result = client.get(f"/api/v1/screenings/{draft['id']}/result", headers=a.api)
+    assert result.status_code == 200, result.text
+    evidence = {e["item_id"] for i in result.json()["indicators"] for e in i.get("evidence", ())}
+    assert "hurt_by_caregiver" in evidence
