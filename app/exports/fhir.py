@@ -37,13 +37,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app import levels
+from app.access import is_in_force
 from app.crypto import KeyRing, get_key_ring
 from app.exports.fhir_show_if import enable_when
 from app.models import Screening, ScreeningStatus, Youth
 from app.models_sharing import Consent
 from app.screenings.forms import ANSWER_TEXTS
 from app.settings import get_settings
-from app.sharing.consent import is_active
 from instruments.compiled import RATING_CODES, YES_NO_LABELS, CompiledInstrument
 from instruments.model import CHOICE_TYPES, DECLINED, NOT_ASKED, NOT_ENOUGH_INFO, SPECIAL_ANSWERS, Item
 from scoring import visible_only
@@ -365,7 +365,7 @@ def consent(row: Consent, patient_ref: str, agency_names: Mapping[str, str] | No
         "resourceType": "Consent",
         "id": row.id,
         "extension": [{"url": EXT_CONSENT_METHOD, "valueCode": row.method}],
-        "status": "active" if is_active(row) else "inactive",
+        "status": "active" if is_in_force(row) else "inactive",
         "scope": {
             "coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}]
         },

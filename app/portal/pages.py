@@ -150,24 +150,24 @@ def _told(db: Session, screening: Screening) -> set[str]:
     )
 
 
-def _pending(db: Session, keys: KeyRing, screening: Screening) -> dict[str, StoredAnswer]:
+def _pending(stored: dict[str, StoredAnswer]) -> dict[str, StoredAnswer]:
     """Carried answers waiting for the youth to say whether they are still true (never prefilled on a page);
     those of a program that stopped sharing are gone before the youth sees them (`stored_answers` prunes)."""
-    return {k: a for k, a in screenings.stored_answers(db, keys, screening).items() if not a.confirmed}
+    return {k: a for k, a in stored.items() if not a.confirmed}
 
 
-def _prefill(db: Session, keys: KeyRing, screening: Screening) -> dict[str, Any]:
+def _prefill(stored: dict[str, StoredAnswer]) -> dict[str, Any]:
     """The answers a page shows as chosen: the youth's own in this screening, never an unconfirmed carried one."""
-    return {k: a.value for k, a in screenings.stored_answers(db, keys, screening).items() if a.confirmed}
+    return {k: a.value for k, a in stored.items() if a.confirmed}
 
 
 @router.get("/s/0")
 def welcome(request: Request, ctx: YouthDep, db: SessionDep, keys: KeysDep) -> Response:
     agency = db.get(Agency, ctx.screening.agency_id)
     notice = (agency.confidentiality_notice or {}).get(ctx.lang) if agency else None
-    pending = _pending(db, keys, ctx.screening)
-    answers = _prefill(db, keys, ctx.screening)
-    first = flow.next_page(ctx.instrument, ctx.pages, 0, answers, told=_told(db, ctx.screening)) or 1
+    stored = screenings.stored_answers(db, keys, ctx.screening)
+    pending = _pending(stored)
+    first = flow.next_page(ctx.instrument, ctx.pages, 0, _prefill(stored), told=_told(db, ctx.screening)) or 1
     return _page(
         request,
         ctx,
@@ -224,7 +224,7 @@ def _words(ctx: YouthContext, item_id: str, value: Any) -> str:
 @router.get("/s/told")
 def still_true_page(request: Request, ctx: YouthDep, db: SessionDep, keys: KeysDep) -> Response:
     """What the youth told other programs, grouped: is it still true? Keep, change, or rather not say now."""
-    pending = _pending(db, keys, ctx.screening)
+    pending = _pending(screenings.stored_answers(db, keys, ctx.screening))
     if not pending:
         return RedirectResponse(_first_url(db, keys, ctx), status_code=303)
     return _page(request, ctx, "told.html", groups=_groups(db, ctx, pending))
@@ -237,7 +237,7 @@ async def still_true_save(
     """Keep: it counts. Change: the question is asked again, empty. Rather not say now: it is not asked."""
     form = await request.form()
     _check_csrf(ctx, str(form.get("csrf_token") or ""))
-    pending = _pending(db, keys, ctx.screening)
+    pending = _pending(screenings.stored_answers(db, keys, ctx.screening))
     choices = {i: str(form.get(f"k_{i}") or "") for i in pending}
     if str(form.get("action") or "") == "pause":
         return _pause(request, ctx, db, keys)
@@ -270,7 +270,9 @@ def _pause(request: Request, ctx: YouthContext, db: Session, keys: KeyRing) -> R
 
 def _first_url(db: Session, keys: KeyRing, ctx: YouthContext) -> str:
     told = _told(db, ctx.screening)
-    first = flow.next_page(ctx.instrument, ctx.pages, 0, _prefill(db, keys, ctx.screening), told=told)
+    first = flow.next_page(
+        ctx.instrument, ctx.pages, 0, _prefill(screenings.stored_answers(db, keys, ctx.screening)), told=told
+    )
     return f"/s/{first}" if first else "/s/1"
 
 
@@ -316,7 +318,7 @@ def question_page(
     if not 1 <= number <= len(ctx.pages):
         return RedirectResponse("/s/0", status_code=303)
     page = ctx.pages[number - 1]
-    answers = _prefill(db, keys, ctx.screening)
+    answers = _prefill(screenings.stored_answers(db, keys, ctx.screening))
     told = _told(db, ctx.screening)
     if page.first_of_section and page.section.notice and not seen:
         return _page(request, ctx, "notice.html", page=page, total=len(ctx.pages))
@@ -343,7 +345,7 @@ async def save_page(
         return RedirectResponse("/s/0", status_code=303)
     page = ctx.pages[number - 1]
     action = str(form.get("action") or "next")
-    stored = _prefill(db, keys, ctx.screening)
+    stored = _prefill(screenings.stored_answers(db, keys, ctx.screening))
     told = _told(db, ctx.screening)
     if action == "skip_section":
         shown = [i for i in page.items if ctx.instrument.items[i].type != "notice"]

@@ -19,17 +19,12 @@ MAX_CONSENT_DAYS = 365  # agency policy may shorten it; the end date is always r
 MAX_REVOKE_REASON = 1000  # characters: a few sentences, shown to both agencies of the consent
 
 
-def is_active(consent: Consent) -> bool:
-    """In force right now (the rule is `access.is_in_force`)."""
-    return access.is_in_force(consent)
-
-
 def public(keys: KeyRing, consent: Consent) -> ConsentPublic:
     """A consent for the API (its two agencies see why it was revoked)."""
     return ConsentPublic.model_validate(consent).model_copy(
         update={
             "categories": consent.categories,
-            "active": is_active(consent),
+            "active": access.is_in_force(consent),
             "revoke_reason": revoke_reason(keys, consent),
         }
     )

@@ -26,7 +26,8 @@ from instruments.compiled import CompiledInstrument
 from instruments.model import is_informative
 from scoring import answer_problem
 
-YOUTH_MODES = frozenset({"self", "interview"})  # the youth's own words; "practitioner" is staff's judgement
+# The modes whose answers are the youth's own words ("practitioner" answers are staff's judgement).
+YOUTH_MODES = frozenset(mode for mode, given_by in service.GIVEN_BY.items() if given_by != "staff")
 
 
 @dataclass(frozen=True)
@@ -196,12 +197,6 @@ def told(db: Session, user_agency_id: str, screening: Screening) -> dict[str, To
     }
 
 
-def prune(db: Session, screening: Screening) -> int:
-    """Drop from a draft the unconfirmed carried answers whose program no longer shares them (see
-    `service.prune_carried`, which every read of a draft's answers runs); returns how many."""
-    return service.prune_carried(db, screening)
-
-
 def withdraw(db: Session, consent: Consent) -> int:
     """After a consent is revoked: drop unconfirmed carried answers from the recipient's open drafts of the
     person, unless another consent from the same agency still covers them; returns how many."""
@@ -211,4 +206,4 @@ def withdraw(db: Session, consent: Consent) -> int:
         .where(Youth.person_id == consent.person_id, Screening.agency_id == consent.to_agency_id)
         .where(Screening.status == ScreeningStatus.in_progress)
     ).all()
-    return sum(prune(db, draft) for draft in drafts)
+    return sum(service.prune_carried(db, draft) for draft in drafts)

@@ -292,7 +292,7 @@ class ConsentLifecycle(RuleBasedStateMachine):
     def consents_know_whether_they_are_in_force(self) -> None:
         for model in self.consents:
             row = self.ctx.session.get(Consent, model.id)
-            assert row is not None and consent.is_active(row) == model.in_force(self.clock.now), model
+            assert row is not None and access.is_in_force(row) == model.in_force(self.clock.now), model
 
 
 def test_consent_lifecycle_follows_the_rule(world: World, clock: Clock) -> None:

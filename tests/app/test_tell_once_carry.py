@@ -18,7 +18,7 @@ from sqlmodel import select
 from app.main import loaded_instruments
 from app.models import Screening, utcnow
 from app.models_sharing import Consent
-from app.sharing import tellonce
+from app.screenings import service as screenings
 from tests.app.conftest import World, sign_in
 from tests.app.sharing_support import (
     KATE,
@@ -177,7 +177,7 @@ def test_an_expired_consent_takes_unconfirmed_answers_out_on_the_next_page(clien
     assert page.status_code == 200 and "Northside Youth Services" not in page.text
     assert b.client.get(f"/api/v1/screenings/{draft['id']}", headers=b.api).json()["answers"] == {}
     screening = db.exec(select(Screening).where(Screening.id == draft["id"])).one()
-    assert tellonce.prune(db, screening) == 0  # nothing left to take out
+    assert screenings.prune_carried(db, screening) == 0  # nothing left to take out
 
 
 def test_an_ended_consent_leaves_nothing_unconfirmed_to_read_confirm_or_score(client: TestClient, world: World) -> None:
