@@ -88,6 +88,10 @@ class Agency(SQLModel, table=True):
     confidentiality_notice: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     version: int = 1
+    # A partner outside TellOnce (no accounts): consents name it, referrals to it go out as a PDF and a
+    # FHIR bundle, and the sender records its answers by hand. `contact` is how to reach its intake.
+    external: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    contact: str | None = Field(default=None, max_length=500)
 
 
 class User(SQLModel, table=True):
@@ -303,5 +307,15 @@ from app.models_sharing import (  # noqa: E402  (registers the sharing tables on
     MatchKey,
     RecordLink,
 )
+from app.models_referrals import Referral, ReferralEvent, ReferralScreening  # noqa: E402
 
-__all__ = ["BreakGlass", "Consent", "Disclosure", "MatchKey", "RecordLink"]
+__all__ = [
+    "BreakGlass",
+    "Consent",
+    "Disclosure",
+    "MatchKey",
+    "RecordLink",
+    "Referral",
+    "ReferralEvent",
+    "ReferralScreening",
+]
