@@ -1,8 +1,9 @@
 """The one gate for youth data. Every page, API route, search, export and carry-forward asks it.
 
 An agency reads its own records. It reads another agency's screenings of the same person only
-when its own record is linked to that person and, at this moment, a consent in force from that
-agency to it covers the category and the purpose, or the user holds an active break-glass.
+when it knows that person (its own record is linked to them, or a live referral to it shares the
+screening) and, at this moment, a consent in force from that agency to it covers the category and
+the purpose, or the user holds an active break-glass.
 The decision is made in the database query, never after it; a denied read is "not found".
 A read of another agency's data is written in the disclosure ledger by the same call, in the same
 transaction, naming the consent or break-glass it rests on; there is no disclosure without one.
@@ -20,13 +21,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, true
+from sqlalchemy import ColumnElement, and_, case, or_, true
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from app.errors import NotFound
 from app.i18n import _
 from app.models import Screening, User, Youth, YouthLink, utcnow
+from app.models_referrals import Referral, ReferralScreening, ReferralStatus
 from app.models_sharing import BreakGlass, Category, Consent, Purpose
 from app.sharing import ledger
 from app.sharing.ledger import Grant
@@ -62,7 +64,7 @@ def consent_covers(
     from_agency_id: Any,
     to_agency_id: Any,
     category: Category | None = None,
-    purpose: str | None = None,
+    purpose: Any = None,
     now: datetime | None = None,
 ) -> ColumnElement[bool]:
     """Consents in force from one agency to another about a person, covering a category and a purpose.
@@ -148,6 +150,77 @@ def _linked_clause(user: User) -> ColumnElement[bool]:
     )
 
 
+# A referral's recipient reads the screenings it shares (under a consent, as anyone else) while the
+# referral is live or done; a declined or cancelled referral opens nothing.
+REFERRAL_OPENS = (
+    ReferralStatus.requested,
+    ReferralStatus.received,
+    ReferralStatus.accepted,
+    ReferralStatus.in_progress,
+    ReferralStatus.completed,
+)
+
+
+def _referred_clause(user: User) -> ColumnElement[bool]:
+    """The screening is shared by a live referral to the user's agency."""
+    return (
+        select(ReferralScreening.screening_id)
+        .join(Referral, col(Referral.id) == col(ReferralScreening.referral_id))
+        .where(
+            col(ReferralScreening.screening_id) == col(Screening.id),
+            col(Referral.to_agency_id) == user.agency_id,
+            col(Referral.status).in_([s.value for s in REFERRAL_OPENS]),
+        )
+        .correlate(Screening)
+        .exists()
+    )
+
+
+def _known_clause(user: User) -> ColumnElement[bool]:
+    """The user's agency knows the screening's person: it holds a linked record, or was referred the screening."""
+    return or_(_linked_clause(user), _referred_clause(user))
+
+
+def referral_consent(
+    db: Session, person_id: str, from_agency_id: str, to_agency_id: str, categories: Collection[Category], purpose: str
+) -> Consent | None:
+    """The newest consent in force from one agency to another about a person that covers every category
+    and the purpose: what a referral rests on (None: the referral may not be sent)."""
+    query = select(Consent).where(
+        consent_covers(person_id=person_id, from_agency_id=from_agency_id, to_agency_id=to_agency_id, purpose=purpose)
+    )
+    for category in categories:
+        query = query.where(getattr(Consent, Category(category).value).is_(True))
+    return db.exec(query.order_by(col(Consent.recorded_at).desc()).limit(1)).first()
+
+
+def referral_grant(user: User) -> Any:
+    """For a referral to the user's agency (correlated with `Referral`): the consent in force now from the
+    sender that covers at least the result summary for the referral's purpose, while the referral is live
+    or done; else NULL. The recipient sees who the youth is and why only with it."""
+    consent = (
+        select(Consent.id)
+        .where(
+            consent_covers(
+                person_id=col(Referral.person_id),
+                from_agency_id=col(Referral.from_agency_id),
+                to_agency_id=user.agency_id,
+                category=Category.result_summary,
+                purpose=col(Referral.purpose),
+            )
+        )
+        .order_by(col(Consent.recorded_at).desc())
+        .limit(1)
+        .correlate(Referral)
+        .scalar_subquery()
+    )
+    opens = and_(
+        col(Referral.to_agency_id) == user.agency_id,
+        col(Referral.status).in_([s.value for s in REFERRAL_OPENS]),
+    )
+    return case((opens, consent), else_=None)
+
+
 def shared_with_clause(recipient_agency_id: str, category: Category, purpose: str) -> ColumnElement[bool]:
     """Screenings whose agency has a consent in force to the recipient about their person for that category
     and purpose (a read by the recipient, and an export to it by the screening's agency; no break-glass:
@@ -176,7 +249,7 @@ def screening_readable_clause(
 ) -> ColumnElement[bool]:
     """A WHERE clause selecting the screenings `user` may read for that category and purpose, now."""
     shared = and_(
-        _linked_clause(user),
+        _known_clause(user),
         or_(shared_with_clause(user.agency_id, category, purpose), _break_glass_clause(user)),
     )
     return or_(col(Screening.agency_id) == user.agency_id, shared)
@@ -286,7 +359,7 @@ def decide(
         select(Screening, col(Youth.person_id), glass_id, *consent_ids)
         .join(Youth, col(Youth.id) == col(Screening.youth_id))
         .where(col(Screening.id) == screening_id)
-        .where(or_(col(Screening.agency_id) == user.agency_id, _linked_clause(user)))
+        .where(or_(col(Screening.agency_id) == user.agency_id, _known_clause(user)))
     ).first()
     if row is None:
         raise NotFound(_("No such screening."))

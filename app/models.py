@@ -300,6 +300,7 @@ class YouthSearchKey(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=64, index=True)
 
 
+from app.models_referrals import Referral, ReferralEvent, ReferralScreening  # noqa: E402
 from app.models_sharing import (  # noqa: E402  (registers the sharing tables on the same metadata)
     BreakGlass,
     Consent,
@@ -307,7 +308,6 @@ from app.models_sharing import (  # noqa: E402  (registers the sharing tables on
     MatchKey,
     RecordLink,
 )
-from app.models_referrals import Referral, ReferralEvent, ReferralScreening  # noqa: E402
 
 __all__ = [
     "BreakGlass",

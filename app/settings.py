@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     resume_attempts_per_address: int = 20
     quick_exit_url: str = "https://www.google.com/"
     base_url: str = "http://127.0.0.1:8000"
+    referral_stale_days: int = Field(default=14, ge=1, description="a live referral with no change this long is listed")
 
     @model_validator(mode="after")
     def _production_needs_explicit_database(self) -> Settings:

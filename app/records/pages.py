@@ -173,6 +173,7 @@ def youth_page(
         for s in screenings.for_youth(db, auth.user, youth.id)
     ]
     languages = sorted({lang for c in registry.latest() for lang in c.definition.languages})
+    from app.referrals import pages as referral_pages  # referrals build on records and sharing
     from app.sharing.pages import sharing_context  # sharing builds on records; import where used
 
     return render(
@@ -188,6 +189,7 @@ def youth_page(
         language=language or "en",
         error=error,
         sharing=sharing_context(db, keys, registry, auth, youth.id),
+        referrals=referral_pages.youth_context(db, keys, auth, youth.id),
     )
 
 

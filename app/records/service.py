@@ -74,10 +74,10 @@ def public(db: Session, keys: KeyRing, user: User, youth: Youth) -> YouthPublic:
     link = db.exec(
         select(YouthLink).where(YouthLink.youth_id == youth.id, YouthLink.agency_id == user.agency_id)
     ).first()
-    return _public(keys, youth, link)
+    return public_of(keys, youth, link)
 
 
-def _public(keys: KeyRing, youth: Youth, link: YouthLink | None) -> YouthPublic:
+def public_of(keys: KeyRing, youth: Youth, link: YouthLink | None) -> YouthPublic:
     """A record and its agency link, decrypted (no query: lists fetch both at once)."""
     return YouthPublic(
         id=youth.id,
@@ -126,7 +126,7 @@ def _own(user: User) -> Select[Youth, YouthLink]:
 
 def list_for(db: Session, keys: KeyRing, user: User, limit: int = 200) -> list[YouthPublic]:
     """The youth the user may read, newest first (one query, whatever their number)."""
-    return [_public(keys, youth, link) for youth, link in db.exec(_own(user).limit(limit)).all()]
+    return [public_of(keys, youth, link) for youth, link in db.exec(_own(user).limit(limit)).all()]
 
 
 def search(db: Session, keys: KeyRing, user: User, data: YouthSearch, limit: int | None = None) -> YouthFound:
@@ -138,7 +138,7 @@ def search(db: Session, keys: KeyRing, user: User, data: YouthSearch, limit: int
     limit = SEARCH_LIMIT if limit is None else limit
     query = search_keys.parse(keys, user.agency_id, data.q)
     rows = db.exec(_own(user).where(search_keys.matches(query, col(_LINK.id))).limit(limit + 1)).all()
-    youth = [_public(keys, y, link) for y, link in rows[:limit]]
+    youth = [public_of(keys, y, link) for y, link in rows[:limit]]
     youth.sort(key=lambda y: (normalize(y.family_name), normalize(y.given_name), y.case_number or ""))
     more = len(rows) > limit
     audit.record(

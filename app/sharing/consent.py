@@ -117,6 +117,9 @@ def revoke(db: Session, keys: KeyRing, user: User, consent_id: str, reason: str)
         db.add(consent)
         db.flush()
         tellonce.withdraw(db, consent)  # carried answers nobody confirmed leave the recipient's open drafts
+        from app.referrals.service import consent_revoked  # referrals build on consents
+
+        consent_revoked(db, consent)  # the referrals resting on it are cancelled
         audit.record(
             db,
             "consent.revoke",

@@ -107,15 +107,31 @@ def link(
         glass = open_glass(db, keys, user, youth_id, break_glass)
         glass.person_id = other.person_id
         db.add(glass)
+    return join_person(
+        db,
+        user,
+        youth,
+        other.person_id,
+        consent_id=consent.id if consent else None,
+        glass_id=glass.id if glass else None,
+    )
+
+
+def join_person(
+    db: Session, user: User, youth: Youth, person_id: str, *, consent_id: str | None, glass_id: str | None = None
+) -> RecordLink:
+    """Make the agency's record one of `person_id`'s records, under a consent or a break-glass (kept, undoable).
+
+    Called after the authority was checked: by `link`, and when a partner accepts a referral."""
     record = RecordLink(
         youth_id=youth.id,
         previous_person_id=youth.person_id,
-        person_id=other.person_id,
+        person_id=person_id,
         linked_by=user.id,
-        consent_id=consent.id if consent else None,
-        break_glass_id=glass.id if glass else None,
+        consent_id=consent_id,
+        break_glass_id=glass_id,
     )
-    youth.person_id = other.person_id
+    youth.person_id = person_id
     youth.version += 1
     db.add(youth)
     db.add(record)
@@ -127,7 +143,7 @@ def link(
         agency_id=user.agency_id,
         object_type="youth",
         object_id=youth.id,
-        detail={"under": "consent" if consent else "break_glass"},
+        detail={"under": "consent" if consent_id else "break_glass"},
     )
     return record
 

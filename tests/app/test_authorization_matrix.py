@@ -18,7 +18,11 @@ from fastapi.testclient import TestClient
 
 from app import crypto
 from app.models import Role, Screening, User
+from app.models_referrals import Referral
 from app.models_sharing import Category, RecordLink
+from app.referrals import service as referral_service
+from app.referrals.schemas import ReferralCreate
+from app.sharing import consent
 from app.sharing.views import handle
 from tests.app.conftest import PASSWORD, World
 from tests.app.matrix_support import (
@@ -49,6 +53,7 @@ PUBLIC, YOUTH, STAFF, OWN, ADMIN, SYSTEM_ADMIN, SHARED = (
     "system_admin",  # system admins only; others 403
     "shared",  # youth data another agency reads under consent or its break-glass; otherwise a plain 404
 )
+PARTIES = "parties"  # a referral: its sender, and the partner it was sent to (youth data only under consent); else 404
 SCREENINGS = ("done", "open", "self")
 GLASS = frozenset({Role.supervisor, Role.agency_admin})
 REPORTS = EXPORTERS = frozenset({Role.system_admin, Role.agency_admin, Role.supervisor})
@@ -110,6 +115,32 @@ def _undiscard(w: MatrixWorld) -> None:
 
 def _discarding(w: MatrixWorld, target: str, user: User | None) -> dict[str, Any]:
     return {"version": w.version(target), "reason": "Started for the wrong youth."}
+
+
+def _referral(w: MatrixWorld, target: str, user: User | None, *, form: bool = False) -> dict[str, Any]:
+    """A referral of A's youth to C, under A's release to C (result summary, care coordination)."""
+    fields = {"to_agency_id": w.agencies["C"].id, "purpose": "care_coordination", "reason": "Needs a safe bed tonight."}
+    fields |= {"preparer_contact": "555-0100", "categories": ["result_summary"]}
+    if form:
+        return fields | {"screening_ids": w.ids["done"]}
+    return fields | {"screening_ids": [w.ids["done"]], "youth_id": target}
+
+
+def _move(w: MatrixWorld, user: User | None) -> dict[str, Any]:
+    """The sender cancels (with a reason); the partner marks it received."""
+    if user is not None and user.agency_id == w.agencies["A"].id:
+        return {"status": "cancelled", "reason": "Sent by mistake."}
+    return {"status": "received"}
+
+
+def _unmoved(w: MatrixWorld) -> None:
+    """Put the world's referral back to 'requested' before each call."""
+    referral = w.session.get(Referral, w.ids.get("referral", ""))
+    if referral is not None:
+        w.session.refresh(referral)
+        referral.status, referral.version = "requested", 1
+        w.session.add(referral)
+        w.session.commit()
 
 
 def _body(**fields: Any) -> Any:
@@ -248,6 +279,24 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/screenings/{screening_id}/summary.pdf"): Entry(SHARED, ("done",), ok=frozenset({200}), few=True),
     ("GET", "/api/v1/screenings/{screening_id}/fhir"): Entry(  # the answers themselves, and an export: no break-glass
         SHARED, ("done",), ok=frozenset({200}), category=Category.item_answers, glass=False
+    ),
+    # Referrals: only the sending agency sends; the sender and the partner it sent to read and move a referral.
+    ("GET", "/youth/{youth_id}/referrals/new"): Entry(OWN, ("youth",)),
+    ("POST", "/youth/{youth_id}/referrals"): Entry(OWN, ("youth",), lambda w, t, u: _referral(w, t, u, form=True)),
+    ("POST", "/api/v1/referrals"): Entry(OWN, ("youth",), _referral),
+    ("GET", "/referrals"): Entry(STAFF),
+    ("GET", "/api/v1/referrals"): Entry(STAFF),
+    ("GET", "/referrals/{referral_id}"): Entry(PARTIES, ("referral",)),
+    ("GET", "/api/v1/referrals/{referral_id}"): Entry(PARTIES, ("referral",)),
+    ("POST", "/referrals/{referral_id}/status"): Entry(
+        PARTIES, ("referral",), lambda w, t, u: _move(w, u), ok=frozenset({303}), reset=_unmoved
+    ),
+    ("POST", "/api/v1/referrals/{referral_id}/status"): Entry(
+        PARTIES, ("referral",), lambda w, t, u: _move(w, u), reset=_unmoved
+    ),
+    ("GET", "/referrals/{referral_id}/screenings/{screening_id}"): Entry(PARTIES, ("referral_screening",)),
+    ("GET", "/referrals/{referral_id}/screenings/{screening_id}.pdf"): Entry(
+        PARTIES, ("referral_screening",), few=True
     ),
 }
 SHARED_LISTS = {("GET", "/youth/{youth_id}"): Entry(SHARED, ("own_youth",), ok=frozenset({200}), few=True)}
@@ -397,3 +446,37 @@ def test_shared_reads_follow_consent(client: TestClient, w: MatrixWorld, subtest
                     assert notes or NOTES_CANARY not in response.text, ("notes need a notes consent", *where)
                     seen = disclosures(w, user) - before
                     assert seen > 0 if expected and letter != "A" else seen == 0, ("the ledger", seen, *where)
+
+
+def test_referrals_open_to_their_two_agencies_only(client: TestClient, w: MatrixWorld, subtests: Any) -> None:
+    """A refers its youth to C. A and C read and move the referral; B, which holds a linked record of the same
+    person and every consent from A, gets the answer about a referral that does not exist. When A's release to
+    C is revoked, the referral is cancelled and C keeps only its status: no name, no reason, no screening."""
+    apply_state(w, "everything")
+    sender = w.user("A", Role.screener)
+    data = ReferralCreate.model_validate(_referral(w, w.ids["youth"], sender))
+    w.ids["referral"] = referral_service.send(w.session, crypto.get_key_ring(), sender, data).id
+    w.session.commit()
+    for key in _of(PARTIES):
+        entry = MATRIX[key]
+        with subtests.test(route=" ".join(key)):
+            viewers = w.viewers(entry.few)
+            missing = {u.id: call(client, w, key, entry, u, entry.targets[0], missing=True) for _a, u in viewers}
+            for letter, user in viewers:
+                response = call(client, w, key, entry, user, entry.targets[0])
+                where = (key, letter, user.role, response.status_code, response.text[:200])
+                if letter in ("A", "C"):
+                    assert allowed(entry, response), where
+                else:
+                    ids = target_ids(w, entry.targets[0], user)
+                    assert same_as_missing(response, missing[user.id], ids), where
+    _unmoved(w)
+    consent.revoke(w.session, crypto.get_key_ring(), w.user("A", Role.agency_admin), w.ids["consent"], WHY)
+    w.session.commit()
+    partner = w.user("C", Role.screener)
+    page = call(
+        client, w, ("GET", "/referrals/{referral_id}"), MATRIX[("GET", "/referrals/{referral_id}")], partner, "referral"
+    )
+    assert page.status_code == 200 and "Cancelled" in page.text and "Needs a safe bed" not in page.text
+    key = ("GET", "/referrals/{referral_id}/screenings/{screening_id}")
+    assert call(client, w, key, MATRIX[key], partner, "referral_screening").status_code == 404

@@ -1,0 +1,321 @@
+"""Pages: refer a youth to a partner, the inbox and the sent referrals, one referral with its status and
+history, and the summary of each screening it shares (HTML and PDF)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlmodel import Session, col, select
+
+from app.crypto import KeyRing
+from app.db import SessionDep
+from app.deps import FormAuthDep, KeysDep, RegistryDep, WebAuth, WebAuthDep
+from app.errors import AppError, InvalidInput, NotFound
+from app.exports import summary
+from app.i18n import _
+from app.models import Agency, Screening, ScreeningStatus, utcnow
+from app.models_referrals import Urgency
+from app.models_sharing import Category, Purpose
+from app.records import service as records
+from app.referrals import service
+from app.referrals.labels import ACTION_LABELS, STATUS_LABELS, URGENCY_LABELS, VIA_LABELS
+from app.referrals.schemas import ReferralCreate, StatusChange
+from app.settings import get_settings
+from app.web import PURPOSE_LABELS, render, templates, text
+from instruments.loader import Registry
+
+router = APIRouter(include_in_schema=False)
+templates.env.globals.update(
+    REFERRAL_STATUS_LABELS=STATUS_LABELS, URGENCY_LABELS=URGENCY_LABELS, REFERRAL_VIA_LABELS=VIA_LABELS
+)
+CATEGORY_LABELS = {
+    Category.result_summary.value: _("The result (levels, reasons, next steps)"),
+    Category.item_answers.value: _("The answers to each question"),
+    Category.notes.value: _("The screener's notes"),
+}
+FIELDS = {
+    "to_agency_id": _("Refer to"),
+    "screening_ids": _("Screenings to share"),
+    "categories": _("What to share"),
+    "purpose": _("Purpose"),
+    "urgency": _("How urgent"),
+    "reason": _("Why you are referring this youth"),
+    "recipient_contact": _("Person or desk at the partner (optional)"),
+    "preparer_contact": _("How the partner reaches you"),
+    "due_on": _("Answer wanted by (optional)"),
+}
+
+
+# Sending -----------------------------------------------------------------------------------------------
+
+
+def _form_page(
+    request: Request,
+    db: Session,
+    keys: KeyRing,
+    registry: Registry,
+    auth: WebAuth,
+    youth_id: str,
+    values: dict[str, Any],
+    errors: dict[str, str] | None = None,
+) -> Response:
+    youth = records.view(db, keys, auth.user, youth_id)
+    completed = db.exec(
+        select(Screening)
+        .where(
+            Screening.youth_id == youth.id,
+            Screening.agency_id == auth.user.agency_id,
+            Screening.status == ScreeningStatus.completed,
+        )
+        .order_by(col(Screening.completed_at).desc())
+    ).all()
+    partners = db.exec(
+        select(Agency).where(Agency.id != auth.user.agency_id).order_by(col(Agency.external), col(Agency.name))
+    ).all()
+    errors = errors or {}
+    return render(
+        request,
+        "referrals/new.html",
+        status_code=400 if errors else 200,
+        auth=auth,
+        youth=youth,
+        screenings=[(s, _title(registry, s)) for s in completed],
+        partners=partners,
+        values=values,
+        errors=errors,
+        summary=[(f"f-{field}" if field in FIELDS else "main", message) for field, message in errors.items()],
+        labels=FIELDS,
+        categories=CATEGORY_LABELS,
+        purposes=PURPOSE_LABELS,
+        urgencies=URGENCY_LABELS,
+    )
+
+
+def _title(registry: Registry, screening: Screening) -> str:
+    compiled = registry.get(screening.instrument_id, screening.instrument_version)
+    return text(compiled.definition.title) if compiled else screening.instrument_id
+
+
+@router.get("/youth/{youth_id}/referrals/new", response_class=HTMLResponse)
+def new_referral(
+    request: Request, youth_id: str, db: SessionDep, keys: KeysDep, registry: RegistryDep, auth: WebAuthDep
+) -> Response:
+    """The referral form: partner, screenings and categories, purpose, urgency, reason, contacts."""
+    latest = db.exec(
+        select(Screening.id)
+        .where(
+            Screening.youth_id == youth_id,
+            Screening.agency_id == auth.user.agency_id,
+            Screening.status == ScreeningStatus.completed,
+        )
+        .order_by(col(Screening.completed_at).desc())
+        .limit(1)
+    ).first()
+    values = {
+        "screening_ids": [latest] if latest else [],
+        "categories": [Category.result_summary.value],
+        "purpose": Purpose.referral.value,
+        "urgency": Urgency.routine.value,
+        "preparer_contact": auth.user.email,
+    }
+    return _form_page(request, db, keys, registry, auth, youth_id, values)
+
+
+@router.post("/youth/{youth_id}/referrals")
+async def send_referral(
+    request: Request, youth_id: str, db: SessionDep, keys: KeysDep, registry: RegistryDep, auth: FormAuthDep
+) -> Response:
+    """Send the referral; a refusal (no covering consent, bad input) shows the form again and changes nothing."""
+    form = await request.form()
+    values: dict[str, Any] = {name: str(form.get(name) or "").strip() for name in FIELDS}
+    values["screening_ids"] = [str(v) for v in form.getlist("screening_ids")]
+    values["categories"] = [str(v) for v in form.getlist("categories")]
+    data = {k: v for k, v in values.items() if v not in ("", [])}
+    errors: dict[str, str] = {}
+    try:
+        referral = service.send(db, keys, auth.user, ReferralCreate.model_validate({**data, "youth_id": youth_id}))
+    except ValidationError as exc:
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "main"
+            errors.setdefault(field, _field_message(field))
+    except InvalidInput as exc:
+        db.rollback()
+        where = exc.detail.get("field") if isinstance(exc.detail, dict) else None
+        errors[str(where) if where in FIELDS else "main"] = exc.message
+    else:
+        return RedirectResponse(f"/referrals/{referral.id}", status_code=303)
+    return _form_page(request, db, keys, registry, auth, youth_id, values, errors)
+
+
+def _field_message(field: str) -> str:
+    messages = {
+        "to_agency_id": _("Choose the partner to refer to."),
+        "screening_ids": _("Choose at least one completed screening to share."),
+        "reason": _("Say why you are referring this youth (at least 3 characters, at most 2,000)."),
+        "preparer_contact": _("Say how the partner can reach you (a phone number or an email)."),
+        "recipient_contact": _("Keep the contact at the partner under 500 characters."),
+        "due_on": _("Enter the date like 2026-01-31."),
+    }
+    return str(messages.get(field, _("Check this field.")))
+
+
+# Reading -----------------------------------------------------------------------------------------------
+
+
+@router.get("/referrals", response_class=HTMLResponse)
+def referral_list(
+    request: Request, db: SessionDep, keys: KeysDep, auth: WebAuthDep, box: str = "inbox", status: str = ""
+) -> Response:
+    """The inbox (referrals to the agency) or the sent referrals, filtered by status, with counts per status."""
+    box = box if box in ("inbox", "sent") else "inbox"
+    status = status if status in STATUS_LABELS else ""
+    items = service.listed(db, auth.user, box, status or None)
+    service.record_views(db, auth.user, items)
+    return render(
+        request,
+        "referrals/list.html",
+        auth=auth,
+        box=box,
+        status=status,
+        rows=list(zip(items, service.facts(db, keys, auth.user, items), strict=True)),
+        counts=service.counts(db, auth.user, box),
+    )
+
+
+def _detail(
+    request: Request,
+    db: Session,
+    keys: KeyRing,
+    registry: Registry,
+    auth: WebAuth,
+    referral_id: str,
+    error: str | None = None,
+    values: dict[str, str] | None = None,
+) -> Response:
+    item = service.load(db, auth.user, referral_id)
+    service.record_views(db, auth.user, [item])
+    facts = service.facts(db, keys, auth.user, [item])[0]
+    referral = item.referral
+    recipient = db.get(Agency, referral.to_agency_id)
+    shared = db.exec(select(Screening).where(col(Screening.id).in_(facts.screening_ids))).all() if item.shown else []
+    own = service.own_youth_ids(db, auth.user, [referral]).get(referral.person_id) if item.shown else None
+    return render(
+        request,
+        "referrals/detail.html",
+        status_code=400 if error else 200,
+        auth=auth,
+        item=item,
+        r=referral,
+        f=facts,
+        events=service.events(db, keys, referral),
+        moves=[(code, ACTION_LABELS[code]) for code in service.moves(item, bool(recipient and recipient.external))],
+        shared=[(s, _title(registry, s)) for s in shared],
+        own_youth_id=own,
+        categories=CATEGORY_LABELS,
+        error=error,
+        values=values or {},
+        needs_case_ref=not item.sender and own is None,
+    )
+
+
+@router.get("/referrals/{referral_id}", response_class=HTMLResponse)
+def referral_detail(
+    request: Request, referral_id: str, db: SessionDep, keys: KeysDep, registry: RegistryDep, auth: WebAuthDep
+) -> Response:
+    """One referral: who, why, how urgent, from whom and how to reach them, its status and history, and the
+    screenings it shares; with the actions open to the reader's side."""
+    return _detail(request, db, keys, registry, auth, referral_id)
+
+
+@router.post("/referrals/{referral_id}/status")
+async def referral_status(
+    request: Request, referral_id: str, db: SessionDep, keys: KeysDep, registry: RegistryDep, auth: FormAuthDep
+) -> Response:
+    """Move the referral on; a refusal shows the page again with the reason typed kept."""
+    form = await request.form()
+    values = {name: str(form.get(name) or "").strip() for name in ("status", "reason", "recipient_case_ref", "version")}
+    try:
+        change = StatusChange.model_validate({k: v for k, v in values.items() if v})
+        service.change_status(db, keys, auth.user, referral_id, change)
+    except ValidationError:
+        return _detail(request, db, keys, registry, auth, referral_id, _("Choose one of the actions shown."), values)
+    except AppError as exc:
+        if isinstance(exc, NotFound):
+            raise
+        db.rollback()
+        return _detail(request, db, keys, registry, auth, referral_id, exc.message, values)
+    return RedirectResponse(f"/referrals/{referral_id}#status", status_code=303)
+
+
+def _shared_summary(
+    db: Session, keys: KeyRing, registry: Registry, auth: WebAuth, referral_id: str, screening_id: str
+) -> summary.Summary:
+    item = service.load(db, auth.user, referral_id)
+    facts = service.facts(db, keys, auth.user, [item])[0]
+    if screening_id not in facts.screening_ids:
+        raise NotFound(_("No such screening."))
+    return summary.build(db, keys, registry, auth.user, screening_id, item.referral.purpose, referral=facts)
+
+
+@router.get("/referrals/{referral_id}/screenings/{screening_id}", response_class=HTMLResponse)
+def referral_summary(
+    request: Request,
+    referral_id: str,
+    screening_id: str,
+    db: SessionDep,
+    keys: KeysDep,
+    registry: RegistryDep,
+    auth: WebAuthDep,
+) -> Response:
+    """The referral summary of one shared screening, read through the one gate (in the ledger)."""
+    built = _shared_summary(db, keys, registry, auth, referral_id, screening_id)
+    return render(
+        request,
+        "exports/summary.html",
+        auth=auth,
+        lang=built.language,
+        s=built,
+        confidential=summary.CONFIDENTIAL,
+        pdf=False,
+        pdf_href=f"/referrals/{referral_id}/screenings/{screening_id}.pdf",
+    )
+
+
+@router.get("/referrals/{referral_id}/screenings/{screening_id}.pdf")
+def referral_summary_pdf(
+    referral_id: str, screening_id: str, db: SessionDep, keys: KeysDep, registry: RegistryDep, auth: WebAuthDep
+) -> Response:
+    """The same summary as a PDF: what goes to a partner outside TellOnce."""
+    built = _shared_summary(db, keys, registry, auth, referral_id, screening_id)
+    return Response(
+        summary.pdf_bytes(built),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="tellonce-referral-{referral_id[:8]}.pdf"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def dashboard_context(db: Session, keys: KeyRing, auth: WebAuth) -> dict[str, Any]:
+    """The dashboard's referral lists: new in the inbox, waiting on a partner, declined, no change lately."""
+    stale_days = get_settings().referral_stale_days
+    lists = service.dashboard(db, auth.user, stale_days)
+    everyone = {item.referral.id: item for items in lists.values() for item in items}
+    service.record_views(db, auth.user, lists["new"])
+    by_id = {f.id: f for f in service.facts(db, keys, auth.user, list(everyone.values()))}
+    return {
+        "lists": {name: [(i, by_id[i.referral.id]) for i in items] for name, items in lists.items()},
+        "stale_days": stale_days,
+        "today": utcnow().date(),
+    }
+
+
+def youth_context(db: Session, keys: KeyRing, auth: WebAuth, youth_id: str) -> list[Any]:
+    """The referrals about this youth that the agency sent or received, for the youth's record."""
+    items = service.listed(db, auth.user, "all", youth_id=youth_id)
+    service.record_views(db, auth.user, items)
+    return list(zip(items, service.facts(db, keys, auth.user, items), strict=True))

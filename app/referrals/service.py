@@ -1,0 +1,548 @@
+"""Referrals: send one to a partner under the youth's consent, and follow its status both ways.
+
+The sender chooses a partner, the screenings and categories to share, and says why and how urgent.
+It may send only under a consent in force from it to the partner that covers the categories and the
+purpose (`access.referral_consent`). The partner reads the shared screenings through the one gate,
+like any other shared read, and moves the referral through the FHIR Task lifecycle: received,
+accepted or declined (with a reason), in progress, completed. The sender may cancel; for a partner
+outside TellOnce it records the partner's answers by hand. Revoking the consent a referral rests on
+cancels it. Every change is an event and an audit entry; every view by the partner is in the ledger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from app import access, audit
+from app.crypto import KeyRing
+from app.errors import Conflict, InvalidInput, NotFound
+from app.i18n import _
+from app.models import Agency, Screening, ScreeningStatus, User, Youth, YouthLink, utcnow
+from app.models_referrals import Referral, ReferralEvent, ReferralScreening, ReferralStatus
+from app.models_sharing import Consent
+from app.records import service as records
+from app.records.schemas import YouthCreate, YouthPublic
+from app.referrals.facts import Identity, ReferralFacts
+from app.referrals.labels import STATUS_LABELS
+from app.referrals.schemas import ReferralCreate, StatusChange
+from app.sharing import ledger
+from app.sharing.ledger import Grant
+
+S = ReferralStatus
+# What the receiving side may do from each status (FHIR Task referral lifecycle, as in SDOHCC).
+RECIPIENT_MOVES: dict[str, tuple[str, ...]] = {
+    S.requested: (S.received, S.accepted, S.rejected),
+    S.received: (S.accepted, S.rejected),
+    S.accepted: (S.in_progress, S.completed),
+    S.in_progress: (S.completed,),
+}
+FINAL = (S.rejected, S.completed, S.cancelled)
+NEEDS_REASON = (S.rejected, S.cancelled)
+WAITING = (S.requested, S.received)  # the partner has not answered yet
+VIA = ("app", "by_hand", "fhir", "consent")
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A referral with what the reader's agency may see of it: `grant` is the consent the recipient
+    reads it under now (None: it sees only the status); the sender always sees its own."""
+
+    referral: Referral
+    sender: bool
+    grant: str | None
+
+    @property
+    def shown(self) -> bool:
+        return self.sender or self.grant is not None
+
+
+# Sending -----------------------------------------------------------------------------------------------
+
+
+def send(db: Session, keys: KeyRing, user: User, data: ReferralCreate) -> Referral:
+    """Send a referral of one of the user's agency's youth; refused without a covering consent."""
+    youth = access.readable_youth(db, user, data.youth_id)
+    recipient = db.get(Agency, data.to_agency_id)
+    if recipient is None or recipient.id == user.agency_id:
+        raise InvalidInput(_("Choose the partner to refer to."), {"field": "to_agency_id"})
+    screenings = db.exec(
+        select(Screening).where(
+            col(Screening.id).in_(data.screening_ids),
+            Screening.agency_id == user.agency_id,
+            Screening.youth_id == youth.id,
+            Screening.status == ScreeningStatus.completed,
+        )
+    ).all()
+    if len(screenings) != len(data.screening_ids):
+        raise InvalidInput(
+            _("Choose completed screenings of this youth made at your agency."), {"field": "screening_ids"}
+        )
+    if data.due_on is not None and data.due_on < utcnow().date():
+        raise InvalidInput(_("The answer-by date is in the past."), {"field": "due_on"})
+    consent = access.referral_consent(
+        db, youth.person_id, user.agency_id, recipient.id, data.categories, data.purpose.value
+    )
+    if consent is None:
+        raise InvalidInput(_no_consent_message(db, youth.person_id, user, recipient, data), {"field": "consent"})
+    referral = Referral(
+        person_id=youth.person_id,
+        youth_id=youth.id,
+        from_agency_id=user.agency_id,
+        to_agency_id=recipient.id,
+        consent_id=consent.id,
+        purpose=data.purpose.value,
+        categories=[c.value for c in data.categories],
+        urgency=data.urgency.value,
+        reason_enc="",
+        prepared_by=user.id,
+        preparer_contact_enc="",
+        due_on=data.due_on,
+    )
+    referral.reason_enc = keys.encrypt(data.reason, "referral", "reason", referral.id)
+    referral.preparer_contact_enc = keys.encrypt(data.preparer_contact, "referral", "preparer_contact", referral.id)
+    if data.recipient_contact:
+        referral.recipient_contact_enc = keys.encrypt(
+            data.recipient_contact, "referral", "recipient_contact", referral.id
+        )
+    db.add(referral)
+    db.flush()
+    db.add_all(ReferralScreening(referral_id=referral.id, screening_id=s.id) for s in screenings)
+    db.add(
+        ReferralEvent(referral_id=referral.id, by_user_id=user.id, by_agency_id=user.agency_id, to_status=S.requested)
+    )
+    audit.record(
+        db,
+        "referral.send",
+        actor_id=user.id,
+        agency_id=user.agency_id,
+        object_type="referral",
+        object_id=referral.id,
+        detail={"to_agency_id": recipient.id, "screenings": len(screenings), "categories": referral.categories},
+    )
+    db.flush()
+    return referral
+
+
+def _no_consent_message(db: Session, person_id: str, user: User, recipient: Agency, data: ReferralCreate) -> str:
+    """Say what is missing: any consent to that partner at all, the purpose, or the categories."""
+    names = {"program": recipient.name}
+    to_them = access.consents_in_force(db, person_id, recipient.id, {user.agency_id})
+    if not to_them:
+        return (
+            _(
+                "No consent in force lets your agency share this youth's information with %(program)s. "
+                "Record the youth's release to %(program)s first (Sharing, on the youth's record)."
+            )
+            % names
+        )
+    if not any(c.purpose == data.purpose.value for c in to_them):
+        return (
+            _(
+                "The consent to %(program)s does not cover this purpose. Record a release for it, or choose "
+                "the purpose the youth agreed to."
+            )
+            % names
+        )
+    return (
+        _(
+            "The consent to %(program)s does not cover everything chosen to share. Share less, or record a "
+            "release that covers it."
+        )
+        % names
+    )
+
+
+# Reading -------------------------------------------------------------------------------------------------
+
+
+def _query(user: User) -> Any:
+    grant = access.referral_grant(user).label("grant")
+    mine = (col(Referral.from_agency_id) == user.agency_id) | (col(Referral.to_agency_id) == user.agency_id)
+    return select(Referral, grant).where(mine)
+
+
+def _loaded(user: User, row: Any) -> Loaded:
+    referral, grant = row[0], row[1]
+    return Loaded(referral, referral.from_agency_id == user.agency_id, grant)
+
+
+def load(db: Session, user: User, referral_id: str) -> Loaded:
+    """A referral the user's agency sent or received; otherwise NotFound."""
+    row = db.exec(_query(user).where(col(Referral.id) == referral_id)).first()
+    if row is None:
+        raise NotFound(_("No such referral."))
+    return _loaded(user, row)
+
+
+def listed(
+    db: Session,
+    user: User,
+    box: str,
+    status: str | None = None,
+    youth_id: str | None = None,
+    limit: int = 200,
+) -> list[Loaded]:
+    """The referrals the agency received (`inbox`) or sent (`sent`), or both (`all`) about one youth."""
+    query = _query(user)
+    if box == "inbox":
+        query = query.where(col(Referral.to_agency_id) == user.agency_id)
+    elif box == "sent":
+        query = query.where(col(Referral.from_agency_id) == user.agency_id)
+    if status:
+        query = query.where(col(Referral.status) == status)
+    if youth_id is not None:
+        person = access.readable_youth(db, user, youth_id).person_id
+        query = query.where(col(Referral.person_id) == person)
+    query = query.order_by(col(Referral.status_changed_at).desc()).limit(limit)
+    return [_loaded(user, row) for row in db.exec(query)]
+
+
+def counts(db: Session, user: User, box: str) -> dict[str, int]:
+    """How many referrals the agency received (or sent) are in each status."""
+    side = Referral.to_agency_id if box == "inbox" else Referral.from_agency_id
+    rows = db.exec(
+        select(Referral.status, func.count()).where(col(side) == user.agency_id).group_by(col(Referral.status))
+    ).all()
+    found = {status: int(n) for status, n in rows}
+    return {s.value: found.get(s.value, 0) for s in ReferralStatus}
+
+
+def stale_before(days: int) -> Any:
+    return utcnow() - timedelta(days=days)
+
+
+def dashboard(db: Session, user: User, stale_days: int) -> dict[str, list[Loaded]]:
+    """What the dashboard lists: new in the inbox, sent ones waiting on a partner, declined lately, and
+    live ones with no change for `stale_days` days (in one query)."""
+    lately = utcnow() - timedelta(days=30)
+    live = [s.value for s in ReferralStatus if s not in FINAL]
+    rows = db.exec(
+        _query(user)
+        .where(
+            ((col(Referral.to_agency_id) == user.agency_id) & (col(Referral.status) == S.requested))
+            | (
+                (col(Referral.from_agency_id) == user.agency_id)
+                & (
+                    col(Referral.status).in_(live)
+                    | ((col(Referral.status) == S.rejected) & (col(Referral.status_changed_at) >= lately))
+                )
+            )
+        )
+        .order_by(col(Referral.status_changed_at))
+        .limit(500)
+    ).all()
+    out: dict[str, list[Loaded]] = {"new": [], "waiting": [], "declined": [], "stale": []}
+    cutoff = stale_before(stale_days)
+    for row in rows:
+        item = _loaded(user, row)
+        r = item.referral
+        if not item.sender:
+            out["new"].append(item)
+            continue
+        if r.status == S.rejected:
+            out["declined"].append(item)
+            continue
+        if r.status in WAITING:
+            out["waiting"].append(item)
+        if r.status_changed_at < cutoff:
+            out["stale"].append(item)
+    return out
+
+
+def facts(db: Session, keys: KeyRing, user: User, items: Sequence[Loaded]) -> list[ReferralFacts]:
+    """What each referral says to the user's agency, decrypted, in a constant number of queries."""
+    if not items:
+        return []
+    referrals = [i.referral for i in items]
+    agencies = {a.id: a for a in db.exec(select(Agency).where(col(Agency.id).in_(_agency_ids(referrals))))}
+    users = {u.id: u for u in db.exec(select(User).where(col(User.id).in_({r.prepared_by for r in referrals})))}
+    shown = [i.referral for i in items if i.shown]
+    youth = {y.id: y for y in db.exec(select(Youth).where(col(Youth.id).in_({r.youth_id for r in shown})))}
+    sender_links = {
+        (link.youth_id, link.agency_id): link
+        for link in db.exec(select(YouthLink).where(col(YouthLink.youth_id).in_({r.youth_id for r in shown})))
+    }
+    own_records = _own_records(db, keys, user, {r.person_id for r in shown})
+    shared = _screening_ids(db, [r.id for r in referrals])
+    out = []
+    for item in items:
+        r = item.referral
+        identity = Identity("", "", None)
+        if item.shown:
+            record = records.public_of(keys, youth[r.youth_id], sender_links.get((r.youth_id, r.from_agency_id)))
+            own = own_records.get(r.person_id)
+            recipient_ref = _decrypt(keys, r, "recipient_case_ref")
+            if own is not None and not item.sender:
+                recipient_ref = own.case_number or recipient_ref
+            identity = Identity(
+                record.given_name, record.family_name, record.birth_date, record.case_number, recipient_ref
+            )
+        recipient = agencies.get(r.to_agency_id)
+        contact = _decrypt(keys, r, "recipient_contact")
+        if recipient is not None and recipient.contact:
+            contact = f"{contact}; {recipient.contact}" if contact else recipient.contact
+        preparer = users.get(r.prepared_by)
+        out.append(
+            ReferralFacts(
+                id=r.id,
+                status=r.status,
+                urgency=r.urgency,
+                reason=_decrypt(keys, r, "reason") or "" if item.shown else "",
+                sender=agencies[r.from_agency_id].name if r.from_agency_id in agencies else "",
+                recipient=recipient.name if recipient else "",
+                recipient_external=bool(recipient and recipient.external),
+                recipient_contact=contact,
+                preparer=preparer.display_name if preparer else "",
+                preparer_contact=_decrypt(keys, r, "preparer_contact") or "",
+                sent_at=r.created_at,
+                status_changed_at=r.status_changed_at,
+                status_reason=_decrypt(keys, r, "status_reason"),
+                due_on=r.due_on,
+                identity=identity,
+                categories=list(r.categories),
+                screening_ids=shared.get(r.id, []),
+            )
+        )
+    return out
+
+
+def _agency_ids(referrals: Iterable[Referral]) -> set[str]:
+    return {a for r in referrals for a in (r.from_agency_id, r.to_agency_id)}
+
+
+def _decrypt(keys: KeyRing, referral: Referral, name: str) -> str | None:
+    value: str | None = getattr(referral, f"{name}_enc")
+    return keys.decrypt(value, "referral", name, referral.id) if value else None
+
+
+def _own_records(db: Session, keys: KeyRing, user: User, persons: set[str]) -> dict[str, YouthPublic]:
+    """The user's agency's own records of these people (with its case numbers), by person."""
+    if not persons:
+        return {}
+    rows = db.exec(
+        select(Youth, YouthLink)
+        .join(YouthLink, col(YouthLink.youth_id) == col(Youth.id))
+        .where(col(YouthLink.agency_id) == user.agency_id, col(Youth.person_id).in_(persons))
+    ).all()
+    return {youth.person_id: records.public_of(keys, youth, link) for youth, link in rows}
+
+
+def own_youth_ids(db: Session, user: User, referrals: Iterable[Referral]) -> dict[str, str]:
+    """The user's agency's own record of each referred person, if it holds one: person id -> youth id."""
+    persons = {r.person_id for r in referrals}
+    if not persons:
+        return {}
+    rows = db.exec(
+        select(Youth.person_id, Youth.id)
+        .join(YouthLink, col(YouthLink.youth_id) == col(Youth.id))
+        .where(col(YouthLink.agency_id) == user.agency_id, col(Youth.person_id).in_(persons))
+    ).all()
+    return dict(rows)
+
+
+def _screening_ids(db: Session, referral_ids: list[str]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for row in db.exec(select(ReferralScreening).where(col(ReferralScreening.referral_id).in_(referral_ids))):
+        found.setdefault(row.referral_id, []).append(row.screening_id)
+    return found
+
+
+def events(db: Session, keys: KeyRing, referral: Referral) -> list[dict[str, Any]]:
+    """The referral's status changes, oldest first, with who made them."""
+    rows = db.exec(
+        select(ReferralEvent, User, Agency)
+        .join(Agency, col(Agency.id) == col(ReferralEvent.by_agency_id))
+        .join(User, col(User.id) == col(ReferralEvent.by_user_id), isouter=True)
+        .where(ReferralEvent.referral_id == referral.id)
+        .order_by(col(ReferralEvent.at))
+    ).all()
+    return [
+        {
+            "at": event.at,
+            "by_agency": agency.name,
+            "by": by.display_name if by else None,
+            "from_status": event.from_status,
+            "to_status": event.to_status,
+            "reason": keys.decrypt(event.reason_enc, "referral_event", "reason", event.id)
+            if event.reason_enc
+            else None,
+            "via": event.via,
+        }
+        for event, by, agency in rows
+    ]
+
+
+def record_views(db: Session, user: User, items: Iterable[Loaded]) -> None:
+    """Write in the ledger that the recipient was shown who a referred youth is and why."""
+    for item in items:
+        if item.sender or item.grant is None:
+            continue
+        r = item.referral
+        ledger.disclose(
+            db,
+            user,
+            owner_agency_id=r.from_agency_id,
+            person_id=r.person_id,
+            kind="view",
+            categories=["referral"],
+            purpose=r.purpose,
+            grant=Grant(item.grant, None),
+        )
+
+
+# Status --------------------------------------------------------------------------------------------------
+
+
+def moves(item: Loaded, external: bool) -> tuple[str, ...]:
+    """The statuses the reader's agency may move the referral to now."""
+    status = item.referral.status
+    if status in FINAL:
+        return ()
+    if item.sender:
+        by_hand = RECIPIENT_MOVES.get(status, ()) if external else ()
+        return (*by_hand, S.cancelled)
+    return RECIPIENT_MOVES.get(status, ())
+
+
+def change_status(
+    db: Session, keys: KeyRing, user: User, referral_id: str, change: StatusChange, via: str = "app"
+) -> Referral:
+    """Move a referral to a new status, if the reader's side may; audited and kept as an event."""
+    item = load(db, user, referral_id)
+    referral = item.referral
+    recipient = db.get(Agency, referral.to_agency_id)
+    external = bool(recipient and recipient.external)
+    if change.version is not None and change.version != referral.version:
+        raise Conflict(_("This referral changed since you opened it. Look at it again before you change it."))
+    target = ReferralStatus(change.status)
+    if target.value == referral.status:
+        return referral  # the same answer twice (a double click, a repeated import) changes nothing
+    if target.value not in moves(item, external):
+        raise InvalidInput(
+            _("A referral that is %(now)s cannot be marked %(then)s by your agency.")
+            % {"now": status_label(referral.status), "then": status_label(target.value)},
+            {"field": "status"},
+        )
+    if item.sender and via == "app" and target != S.cancelled:
+        via = "by_hand"  # the sender records what a partner outside TellOnce told it
+    reason = (change.reason or "").strip() or None
+    if target in NEEDS_REASON and not reason:
+        raise InvalidInput(_("Say why (the other agency reads it)."), {"field": "reason"})
+    if target == S.accepted and not item.sender:
+        _take_on(db, keys, user, item, change.recipient_case_ref)
+    elif change.recipient_case_ref:
+        referral.recipient_case_ref_enc = keys.encrypt(
+            change.recipient_case_ref, "referral", "recipient_case_ref", referral.id
+        )
+    _apply(db, keys, referral, target, reason, user=user, by_agency_id=user.agency_id, via=via)
+    return referral
+
+
+def _apply(
+    db: Session,
+    keys: KeyRing | None,
+    referral: Referral,
+    target: ReferralStatus,
+    reason: str | None,
+    *,
+    user: User | None,
+    by_agency_id: str,
+    via: str,
+) -> None:
+    event = ReferralEvent(
+        referral_id=referral.id,
+        by_user_id=user.id if user else None,
+        by_agency_id=by_agency_id,
+        from_status=referral.status,
+        to_status=target.value,
+        via=via,
+    )
+    if reason and keys is not None:
+        event.reason_enc = keys.encrypt(reason, "referral_event", "reason", event.id)
+        referral.status_reason_enc = keys.encrypt(reason, "referral", "status_reason", referral.id)
+    referral.status, referral.status_changed_at = target.value, utcnow()
+    referral.version += 1
+    db.add_all((event, referral))
+    audit.record(
+        db,
+        "referral.status",
+        actor_id=user.id if user else None,
+        agency_id=by_agency_id,
+        object_type="referral",
+        object_id=referral.id,
+        detail={"from": event.from_status, "to": target.value, "via": via},
+    )
+    db.flush()
+
+
+def _take_on(db: Session, keys: KeyRing, user: User, item: Loaded, case_ref: str | None) -> None:
+    """On accepting, the recipient holds a record of the youth: its own, or one made from the referral."""
+    referral = item.referral
+    if item.grant is None:
+        raise InvalidInput(_("Sharing of this referral has ended; it cannot be accepted."))
+    own = db.exec(
+        select(Youth)
+        .join(YouthLink, col(YouthLink.youth_id) == col(Youth.id))
+        .where(col(YouthLink.agency_id) == user.agency_id, col(Youth.person_id) == referral.person_id)
+    ).first()
+    if own is None:
+        if not case_ref:
+            raise InvalidInput(
+                _("Give your agency's case number for this youth: accepting adds the youth to your records."),
+                {"field": "recipient_case_ref"},
+            )
+        sender_youth = db.get(Youth, referral.youth_id)
+        if sender_youth is None:
+            raise NotFound(_("No such referral."))
+        shared = records.public_of(keys, sender_youth, None)
+        own = records.create(
+            db,
+            keys,
+            user,
+            YouthCreate(
+                given_name=shared.given_name,
+                family_name=shared.family_name,
+                birth_date=shared.birth_date,
+                case_number=case_ref,
+            ),
+        )
+        from app.sharing.links import join_person  # sharing builds on records and referrals on both
+
+        join_person(db, user, own, referral.person_id, consent_id=item.grant)
+    if case_ref:
+        referral.recipient_case_ref_enc = keys.encrypt(case_ref, "referral", "recipient_case_ref", referral.id)
+    referral.recipient_youth_id = own.id
+
+
+def consent_revoked(db: Session, consent: Consent) -> int:
+    """Cancel the live referrals that rest on a consent just revoked; returns how many."""
+    live = [s.value for s in ReferralStatus if s not in FINAL]
+    rows = db.exec(select(Referral).where(Referral.consent_id == consent.id, col(Referral.status).in_(live))).all()
+    for referral in rows:
+        _apply(  # no free-text reason: the event's `via` says the consent was revoked
+            db,
+            None,
+            referral,
+            S.cancelled,
+            None,
+            user=None,
+            by_agency_id=consent.from_agency_id,
+            via="consent",
+        )
+    return len(rows)
+
+
+def status_label(code: str) -> str:
+    return str(STATUS_LABELS.get(code, code))
+
+
+def due_soon(referral: Referral, today: date | None = None) -> bool:
+    """The sender asked for an answer by a date that has come, and the partner has not answered."""
+    today = today or utcnow().date()
+    return referral.due_on is not None and referral.due_on <= today and referral.status in WAITING
