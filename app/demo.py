@@ -104,7 +104,8 @@ def _shared_story(
     """Tell once, in the demo: the youth agrees that Riverbend shares with Harbor; Harbor adds the youth
     (spelled a little differently) and links the record under that consent. Harbor's check-in holds what the
     youth told Riverbend, waiting for the youth to say whether it is still true; Harbor's own rating starts
-    empty, with Riverbend staff's ratings beside it as context only. Revoking is left to the person trying it."""
+    empty, with Riverbend staff's ratings beside it as context only. A second release lets Riverbend refer
+    Avery to Harbor. Revoking and referring are left to the person trying it."""
     riverbend, harbor = AGENCIES[0][0], AGENCIES[1][0]
     sharer, receiver = users[(riverbend, "supervisor")], users[(harbor, "screener")]
     consent.record(
@@ -116,6 +117,20 @@ def _shared_story(
             grantor=Grantor.youth,
             authority="Youth aged 17, signed the release in person",
             purpose=Purpose.care_coordination,
+            categories=[Category.result_summary, Category.item_answers],
+            method=ConsentMethod.written,
+            ends_at=utcnow() + timedelta(days=90),
+        ),
+    )
+    consent.record(  # and a release for referrals, so Riverbend can refer Avery to Harbor
+        db,
+        sharer,
+        ConsentCreate(
+            youth_id=youth_id,
+            to_agency_id=receiver.agency_id,
+            grantor=Grantor.youth,
+            authority="Youth aged 17, signed the release in person",
+            purpose=Purpose.referral,
             categories=[Category.result_summary, Category.item_answers],
             method=ConsentMethod.written,
             ends_at=utcnow() + timedelta(days=90),

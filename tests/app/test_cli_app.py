@@ -37,7 +37,8 @@ def test_demo_data_shows_the_tell_once_story(session: Session) -> None:
     result = CliRunner().invoke(cli, ["demo"])
     assert result.exit_code == 0, result.output
     assert "screener@harbor.example.org" in result.output
-    assert len(session.exec(select(Consent)).all()) == 1
+    # A release for care coordination (what carries) and one for referrals (so Riverbend can refer Avery).
+    assert sorted(c.purpose for c in session.exec(select(Consent))) == ["care_coordination", "referral"]
     link = session.exec(select(RecordLink)).one()
     linked = session.get(Youth, link.youth_id)
     assert linked is not None and linked.person_id == link.person_id
@@ -51,7 +52,7 @@ def test_demo_data_shows_the_tell_once_story(session: Session) -> None:
     assert session.exec(select(Answer).where(Answer.screening_id == drafts["practitioner"].id)).all() == []
     assert [d.kind for d in session.exec(select(Disclosure))] == ["carry_forward"]
     # Riverbend revokes: nothing Avery has not confirmed stays in Harbor's open check-in.
-    given = session.exec(select(Consent)).one()
+    given = session.exec(select(Consent).where(Consent.purpose == "care_coordination")).one()
     consent.revoke(session, get_key_ring(), session.get(User, given.recorded_by), given.id, "The youth asked to stop.")
     session.commit()
     assert session.exec(select(Answer).where(Answer.screening_id == drafts["self"].id)).all() == []
