@@ -174,7 +174,8 @@ async def create_agency_page(request: Request, db: SessionDep, auth: FormAuthDep
     require_role(auth.user, Role.system_admin)
     form = dict((await request.form()).items())
     try:
-        service.create_agency(db, AgencyCreate.model_validate(form), auth.user)
+        data = {**form, "external": form.get("external") == "on", "contact": form.get("contact") or None}
+        service.create_agency(db, AgencyCreate.model_validate(data), auth.user)
     except (AppError, ValidationError) as exc:
         message = exc.message if isinstance(exc, AppError) else _first_error(exc)
         return render(

@@ -14,6 +14,9 @@ from app.versions import Version
 class AgencyCreate(BaseModel):
     name: str = Field(min_length=2, max_length=200)
     kind: AgencyKind
+    # A partner outside TellOnce: no accounts; referrals to it go out as a PDF and a FHIR bundle.
+    external: bool = False
+    contact: str | None = Field(default=None, max_length=500, description="how to reach its intake")
 
 
 class AgencyPublic(BaseModel):
@@ -21,6 +24,8 @@ class AgencyPublic(BaseModel):
     id: str
     name: str
     kind: str
+    external: bool = False
+    contact: str | None = None
 
 
 class UserCreate(BaseModel):

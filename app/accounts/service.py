@@ -67,8 +67,14 @@ def create_user(db: Session, data: UserCreate, actor: User | None) -> User:
     outside_own_agency = data.agency_id != actor.agency_id or data.role == Role.system_admin if actor else False
     if actor is not None and actor.role != Role.system_admin and outside_own_agency:
         raise NotFound(_("No such agency."))
-    if db.get(Agency, data.agency_id) is None:
+    agency = db.get(Agency, data.agency_id)
+    if agency is None:
         raise InvalidInput(_("No such agency."), {"field": "agency_id"})
+    if agency.external:
+        raise InvalidInput(
+            _("%(agency)s is a partner outside TellOnce: it has no accounts.") % {"agency": agency.name},
+            {"field": "agency_id"},
+        )
     problem = passwords.password_problem(data.password)
     if problem:
         raise InvalidInput(problem, {"field": "password"})

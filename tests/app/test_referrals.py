@@ -12,10 +12,10 @@ from sqlalchemy import event
 from sqlmodel import col, func, select
 
 from app import access
-from app.models import AuditEvent, Youth, YouthLink
+from app.models import Agency, AuditEvent, Youth, YouthLink
 from app.models_referrals import Referral, ReferralEvent
 from app.models_sharing import Category
-from tests.app.conftest import World, sign_in
+from tests.app.conftest import World, bearer, sign_in
 from tests.app.sharing_support import REVOKE_REASON, Side, add_youth, ledger, screen, side
 
 WHY = "Needs a safe place to stay and a health check this week."
@@ -249,3 +249,21 @@ def test_the_inbox_reads_in_a_constant_number_of_queries(client: TestClient, wor
     for _ in range(6):
         refer(client, a, youth, b, [done])
     assert inbox_queries() == few
+
+
+def test_a_system_admin_adds_a_partner_outside_tellonce(client: TestClient, world: World) -> None:
+    """Such a partner can be named in consents and referrals, and never gets an account."""
+    home = world.agency("Riverside Youth Services")
+    admin = world.user(home, "system_admin")
+    csrf = sign_in(client, admin)
+    form = {"csrf_token": csrf, "name": "Lakeside Community Clinic", "kind": "health", "external": "on"}
+    added = client.post("/admin/agencies", data=form | {"contact": "Intake 555-0199"}, follow_redirects=False)
+    assert added.status_code == 303
+    page = client.get("/admin/agencies").text
+    assert "No: a partner outside TellOnce" in page and "Intake 555-0199" in page
+    clinic = world.session.exec(select(Agency).where(Agency.name == "Lakeside Community Clinic")).one()
+    assert clinic.external and clinic.contact == "Intake 555-0199"
+    body = {"agency_id": clinic.id, "email": "someone@lakeside.example.org", "display_name": "Someone"}
+    body |= {"role": "screener", "password": "a long and unusual passphrase 9"}
+    refused = client.post("/api/v1/users", headers=bearer(client, admin), json=body)
+    assert refused.status_code == 400 and "outside TellOnce" in refused.json()["message"]
