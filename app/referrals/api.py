@@ -99,8 +99,9 @@ def list_referrals(
 
 @router.get("/referrals/{referral_id}", response_model=ReferralPublic)
 def read_referral(referral_id: str, db: SessionDep, keys: KeysDep, user: ApiUserDep) -> ReferralPublic:
-    """One referral your agency sent or received, with its history of status changes."""
-    return public(db, keys, user, service.load(db, user, referral_id), with_events=True)
+    """One referral your agency sent or received, with its history of status changes (the partner's first read
+    marks it received)."""
+    return public(db, keys, user, service.opened(db, keys, user, referral_id), with_events=True)
 
 
 @router.post("/referrals/{referral_id}/status", response_model=ReferralPublic)

@@ -195,7 +195,7 @@ def _detail(
     error: str | None = None,
     values: dict[str, str] | None = None,
 ) -> Response:
-    item = service.load(db, auth.user, referral_id)
+    item = service.opened(db, keys, auth.user, referral_id)
     service.record_views(db, auth.user, [item])
     facts = service.facts(db, keys, auth.user, [item])[0]
     referral = item.referral

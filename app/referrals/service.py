@@ -180,6 +180,14 @@ def load(db: Session, user: User, referral_id: str) -> Loaded:
     return _loaded(user, row)
 
 
+def opened(db: Session, keys: KeyRing, user: User, referral_id: str) -> Loaded:
+    """A referral opened by a person: the partner's first look marks it received (audited, in its history)."""
+    item = load(db, user, referral_id)
+    if not item.sender and item.referral.status == S.requested and item.grant is not None:
+        _apply(db, keys, item.referral, S.received, None, user=user, by_agency_id=user.agency_id, via="app")
+    return item
+
+
 def listed(
     db: Session,
     user: User,

@@ -112,6 +112,9 @@ def test_the_whole_loop(client: TestClient, world: World, parties: Any) -> None:
     assert access.may_read(world.session, b.users["screener"], done, Category.result_summary, "referral")
     assert not access.may_read(world.session, b.users["screener"], done, Category.item_answers, "referral")
 
+    assert client.get(f"/api/v1/referrals/{rid}", headers=a.api).json()["status"] == "requested"
+    opened = client.get(f"/api/v1/referrals/{rid}", headers=b.api).json()  # the partner's first look
+    assert opened["status"] == "received" and opened["events"][-1]["by_agency"] == "Bayview Shelter"
     refused = move(client, b, rid, "accepted")
     assert refused.status_code == 400 and "case number" in refused.json()["message"]
     accepted = move(client, b, rid, "accepted", recipient_case_ref="BV-9")
@@ -126,10 +129,11 @@ def test_the_whole_loop(client: TestClient, world: World, parties: Any) -> None:
     assert move(client, b, rid, "in-progress").status_code == 200
     assert move(client, b, rid, "completed").status_code == 200
     seen = client.get(f"/api/v1/referrals/{rid}", headers=a.api).json()
-    assert [e["to_status"] for e in seen["events"]] == ["requested", "accepted", "in-progress", "completed"]
-    assert [e["by_agency"] for e in seen["events"][1:]] == ["Bayview Shelter"] * 3
+    steps = ["requested", "received", "accepted", "in-progress", "completed"]
+    assert [e["to_status"] for e in seen["events"]] == steps
+    assert [e["by_agency"] for e in seen["events"][1:]] == ["Bayview Shelter"] * 4
     audited = world.session.exec(select(AuditEvent).where(AuditEvent.action == "referral.status")).all()
-    assert [e.detail["to"] for e in audited] == ["accepted", "in-progress", "completed"]
+    assert [e.detail["to"] for e in audited] == steps[1:]
     assert client.get("/api/v1/referrals?box=sent", headers=a.api).json()["counts"]["completed"] == 1
 
 
