@@ -130,6 +130,8 @@ def create_app(*, upgrade_database: bool = True) -> FastAPI:
     from app.records import api as records_api
     from app.records import pages as records_pages
     from app.referrals import api as referrals_api
+    from app.referrals import fhir_api as referrals_fhir_api
+    from app.referrals import fhir_pages as referrals_fhir_pages
     from app.referrals import pages as referrals_pages
     from app.reports import api as reports_api
     from app.reports import pages as reports_pages
@@ -151,6 +153,7 @@ def create_app(*, upgrade_database: bool = True) -> FastAPI:
     app.include_router(reports_pages.router)
     app.include_router(sharing_pages.router)
     app.include_router(referrals_pages.router)
+    app.include_router(referrals_fhir_pages.router)
     app.include_router(accounts_api.router, prefix="/api/v1")
     app.include_router(screenings_api.router, prefix="/api/v1")
     app.include_router(records_api.router, prefix="/api/v1")
@@ -159,6 +162,7 @@ def create_app(*, upgrade_database: bool = True) -> FastAPI:
     app.include_router(reports_api.router, prefix="/api/v1")
     app.include_router(sharing_api.router, prefix="/api/v1")
     app.include_router(referrals_api.router, prefix="/api/v1")
+    app.include_router(referrals_fhir_api.router, prefix="/api/v1")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

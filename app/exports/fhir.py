@@ -26,14 +26,16 @@ Choices made (and what they cost):
   text, which FHIR form renderers do not understand (they will show that item unconditionally).
 - Texts are in the instrument's default language, with the others in the standard translation
   extension.
-- The Patient is a keyed hash of the person id: no name, no birth date, no case number.
+- The Patient is a keyed hash of the person id: no name, no birth date, no case number. The one
+  exception is a referral (`app.exports.fhir_referral`), which shares who the youth is under the
+  youth's consent: it writes `identified_patient`, never this one.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from app import levels
@@ -51,6 +53,7 @@ from scoring import visible_only
 SPECIAL_SYSTEM = "urn:tellonce:special-answer"
 LEVEL_SYSTEM = "urn:tellonce:concern-level"
 PSEUDONYM_SYSTEM = "urn:tellonce:pseudonym"
+CASE_NUMBER_SYSTEM = "urn:tellonce:case-number"  # followed by `:<agency id>`: case numbers are per agency
 SCREENING_SYSTEM = "urn:tellonce:screening"
 AGENCY_SYSTEM = "urn:tellonce:agency"
 EXT_ITEM_WEIGHT = "http://hl7.org/fhir/StructureDefinition/itemWeight"
@@ -344,6 +347,41 @@ def patient(youth: Youth, keys: KeyRing | None = None) -> dict[str, Any]:
         "meta": {"security": [pseudonymized]},
         "identifier": [{"system": PSEUDONYM_SYSTEM, "value": value}],
     }
+
+
+def identified_patient(
+    patient_id: str,
+    given_name: str,
+    family_name: str,
+    birth_date: date | None,
+    case_numbers: Iterable[tuple[str, str, str]] = (),
+) -> dict[str, Any]:
+    """A named Patient, for a referral only: the youth's consent to the partner covers who the youth is.
+
+    `case_numbers` are (agency id, agency name, case number): each agency's own number for the youth.
+    """
+    out: dict[str, Any] = {"resourceType": "Patient", "id": patient_id}
+    identifiers = [
+        {
+            "system": f"{CASE_NUMBER_SYSTEM}:{agency_id}",
+            "value": number,
+            "assigner": {"identifier": {"system": AGENCY_SYSTEM, "value": agency_id}, "display": agency_name},
+        }
+        for agency_id, agency_name, number in case_numbers
+        if number
+    ]
+    if identifiers:
+        out["identifier"] = identifiers
+    name: dict[str, Any] = {"text": f"{given_name} {family_name}".strip()}
+    if family_name:
+        name["family"] = family_name
+    if given_name:
+        name["given"] = [given_name]
+    if name["text"]:
+        out["name"] = [name]
+    if birth_date is not None:
+        out["birthDate"] = birth_date.isoformat()
+    return out
 
 
 def _agency(agency_id: str, names: Mapping[str, str]) -> dict[str, Any]:

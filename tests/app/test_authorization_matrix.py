@@ -17,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app import crypto
+from app.exports.fhir_referral import REFERRAL_SYSTEM
 from app.models import Role, Screening, User
 from app.models_referrals import Referral
 from app.models_sharing import Category, RecordLink
@@ -54,6 +55,7 @@ PUBLIC, YOUTH, STAFF, OWN, ADMIN, SYSTEM_ADMIN, SHARED = (
     "shared",  # youth data another agency reads under consent or its break-glass; otherwise a plain 404
 )
 PARTIES = "parties"  # a referral: its sender, and the partner it was sent to (youth data only under consent); else 404
+SENDER = "sender"  # a referral's sending agency alone (its FHIR export, its partner's Task coming back); else 404
 SCREENINGS = ("done", "open", "self")
 GLASS = frozenset({Role.supervisor, Role.agency_admin})
 REPORTS = EXPORTERS = frozenset({Role.system_admin, Role.agency_admin, Role.supervisor})
@@ -141,6 +143,13 @@ def _unmoved(w: MatrixWorld) -> None:
         referral.status, referral.version = "requested", 1
         w.session.add(referral)
         w.session.commit()
+
+
+def _task(w: MatrixWorld, target: str, user: User | None) -> dict[str, Any]:
+    """A partner's system sends the referral's Task back cancelled (the sender's one move for a partner inside
+    TellOnce), naming the referral in the path."""
+    fields = {"resourceType": "Task", "status": "cancelled", "intent": "order", "statusReason": {"text": WHY}}
+    return fields | {"identifier": [{"system": REFERRAL_SYSTEM, "value": target}]}
 
 
 def _body(**fields: Any) -> Any:
@@ -298,6 +307,10 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/referrals/{referral_id}/screenings/{screening_id}.pdf"): Entry(
         PARTIES, ("referral_screening",), few=True
     ),
+    # A referral as FHIR goes out from its sender (an export to the partner); the partner's Task comes back to it.
+    ("GET", "/referrals/{referral_id}/fhir"): Entry(SENDER, ("referral",), reset=_unmoved),
+    ("GET", "/api/v1/referrals/{referral_id}/fhir"): Entry(SENDER, ("referral",), reset=_unmoved),
+    ("POST", "/api/v1/referrals/{referral_id}/fhir/task"): Entry(SENDER, ("referral",), _task, reset=_unmoved),
 }
 SHARED_LISTS = {("GET", "/youth/{youth_id}"): Entry(SHARED, ("own_youth",), ok=frozenset({200}), few=True)}
 PENDING: set[tuple[str, str]] = set()  # entries written for routes another change is still adding
@@ -450,14 +463,16 @@ def test_shared_reads_follow_consent(client: TestClient, w: MatrixWorld, subtest
 
 def test_referrals_open_to_their_two_agencies_only(client: TestClient, w: MatrixWorld, subtests: Any) -> None:
     """A refers its youth to C. A and C read and move the referral; B, which holds a linked record of the same
-    person and every consent from A, gets the answer about a referral that does not exist. When A's release to
-    C is revoked, the referral is cancelled and C keeps only its status: no name, no reason, no screening."""
+    person and every consent from A, gets the answer about a referral that does not exist. Only A exports it as
+    FHIR and imports its partner's Task: C, like B, gets that same answer. When A's release to C is revoked,
+    the referral is cancelled, A exports it no more, and C keeps only its status: no name, no reason, no
+    screening."""
     apply_state(w, "everything")
     sender = w.user("A", Role.screener)
     data = ReferralCreate.model_validate(_referral(w, w.ids["youth"], sender))
     w.ids["referral"] = referral_service.send(w.session, crypto.get_key_ring(), sender, data).id
     w.session.commit()
-    for key in _of(PARTIES):
+    for key in _of(PARTIES, SENDER):
         entry = MATRIX[key]
         with subtests.test(route=" ".join(key)):
             viewers = w.viewers(entry.few)
@@ -465,7 +480,7 @@ def test_referrals_open_to_their_two_agencies_only(client: TestClient, w: Matrix
             for letter, user in viewers:
                 response = call(client, w, key, entry, user, entry.targets[0])
                 where = (key, letter, user.role, response.status_code, response.text[:200])
-                if letter in ("A", "C"):
+                if letter in (("A", "C") if entry.kind == PARTIES else ("A",)):
                     assert allowed(entry, response), where
                 else:
                     ids = target_ids(w, entry.targets[0], user)
@@ -478,5 +493,7 @@ def test_referrals_open_to_their_two_agencies_only(client: TestClient, w: Matrix
         client, w, ("GET", "/referrals/{referral_id}"), MATRIX[("GET", "/referrals/{referral_id}")], partner, "referral"
     )
     assert page.status_code == 200 and "Cancelled" in page.text and "Needs a safe bed" not in page.text
+    key = ("GET", "/api/v1/referrals/{referral_id}/fhir")
+    assert call(client, w, key, Entry(SENDER, ("referral",)), w.user("A", Role.screener), "referral").status_code == 410
     key = ("GET", "/referrals/{referral_id}/screenings/{screening_id}")
     assert call(client, w, key, MATRIX[key], partner, "referral_screening").status_code == 404
