@@ -51,8 +51,16 @@ def test_the_own_agency_sees_everything_under_the_confidentiality_header(scene: 
     assert page.status_code == 200, page.text
     text = page.text
     assert CONFIDENTIAL in text and text.index(CONFIDENTIAL) < text.index("Referral summary</h1>")
+    assert text.count(CONFIDENTIAL) == 1  # once, at the top: not again in a box or at the bottom
     assert "Clear concern" in text and "Practitioner" in text and "version</" not in text
-    assert "tellonce-practitioner-indicators), version 1.2.0" in text
+    # Who, in a layout that reads as a referral: the youth as the agency's own record has them, and who prepared it.
+    assert "Avery Testcase" in text and "2010-04-02" in text and "A-1 (Northside Youth Services)" in text
+    assert "Test screener, Northside Youth Services" in text
+    # How it was taken, in words; the instrument's id, version and content hash only in the technical details.
+    assert "Rated by staff from what they know" in text and "Mode and language" not in text
+    technical = text.index("Technical details")
+    assert text.index(done.content_hash[:16]) > technical and text.count(done.content_hash[:16]) == 1
+    assert text.index("tellonce-practitioner-indicators, version 1.2.0") > technical
     assert "Not validated." in text and "Next steps" in text and "Domains and reasons" in text
     assert NOTES in text and "Answers</h2>" in text and "→" in text  # answers, evidence and notes
     assert page.headers["cache-control"] == "no-store"
@@ -70,6 +78,8 @@ def test_another_agency_with_a_summary_consent_sees_no_answers_and_is_in_the_led
     assert CONFIDENTIAL in page.text and "Clear concern" in page.text and "Shared with" in page.text
     assert "Answers</h2>" not in page.text and "→" not in page.text  # no answers, no evidence quoting them
     assert NOTES not in page.text
+    # B knows the youth from its own record: its own case number, never A's.
+    assert "Avery Testcase" in page.text and "B-1 (Eastside Child Welfare)" in page.text and "A-1" not in page.text
     [entry] = _views(scene)
     assert (entry.viewer_id, entry.owner_agency_id, entry.screening_id) == (reader.id, scene.a.id, done.id)
     assert entry.categories == ["result_summary"] and entry.consent_id is not None
@@ -138,5 +148,5 @@ def test_the_pdf_is_a_pdf_with_the_level_and_the_header(scene: Scene, client: Te
     document = HTML(string=summary.html(built, pdf=True), url_fetcher=summary._no_fetch).render()
     text = " ".join(_pdf_text(document).split())
     assert "Clear concern" in text and "Referral summary" in text
-    assert text.count(CONFIDENTIAL) >= len(document.pages) + 1  # atop every page, and at the start
+    assert text.count(CONFIDENTIAL) == len(document.pages)  # atop every page, and nowhere else
     assert NOTES not in text and "version 1.2.0" in text
