@@ -33,10 +33,10 @@ from app.models import (
     YouthLink,
     utcnow,
 )
-from app.models_referrals import ReferralStatus, Urgency
 from app.models_sharing import Category, Purpose
 from app.records import service as records
 from app.referrals.facts import Identity, ReferralFacts
+from app.referrals.labels import STATUS_LABELS, URGENCY_LABELS
 from app.screenings import service, views
 from app.screenings.disclosed import without_items
 from app.web import templates
@@ -55,20 +55,6 @@ HOW_TAKEN = {
     "self": _("Answered by the young person on their own, on a tablet or phone"),
     "interview": _("Asked by staff in an interview"),
     "practitioner": _("Rated by staff from what they know; the questions were not read to the young person"),
-}
-STATUS_LABELS = {
-    ReferralStatus.requested.value: _("Sent, not yet received"),
-    ReferralStatus.received.value: _("Received"),
-    ReferralStatus.accepted.value: _("Accepted"),
-    ReferralStatus.rejected.value: _("Declined"),
-    ReferralStatus.in_progress.value: _("In progress"),
-    ReferralStatus.completed.value: _("Completed"),
-    ReferralStatus.cancelled.value: _("Cancelled"),
-}
-URGENCY_LABELS = {
-    Urgency.routine.value: _("Routine"),
-    Urgency.urgent.value: _("Urgent"),
-    Urgency.asap.value: _("As soon as possible"),
 }
 
 
@@ -184,7 +170,9 @@ def build(
     purpose = purpose or access.DEFAULT_PURPOSE.value
     if purpose not in {p.value for p in Purpose}:
         raise InvalidInput(_("Unknown purpose '%(purpose)s'.") % {"purpose": purpose}, {"field": "purpose"})
-    wanted = (Category.result_summary, Category.item_answers, Category.notes)
+    wanted: tuple[Category, ...] = (Category.result_summary, Category.item_answers, Category.notes)
+    if referral is not None:  # a referral's reader sees what it shares, never more (even if a consent would allow)
+        wanted = tuple(c for c in wanted if c.value in referral.categories)
     if referral is not None and screening_id not in referral.screening_ids:
         # A referral's identity is of its own youth: never print it on a screening it does not share.
         raise ValueError(f"referral {referral.id} does not share screening {screening_id}")

@@ -280,11 +280,11 @@ def referral_summary(
         s=built,
         confidential=summary.CONFIDENTIAL,
         pdf=False,
-        pdf_href=f"/referrals/{referral_id}/screenings/{screening_id}.pdf",
+        pdf_href=f"/referrals/{referral_id}/screenings/{screening_id}/summary.pdf",
     )
 
 
-@router.get("/referrals/{referral_id}/screenings/{screening_id}.pdf")
+@router.get("/referrals/{referral_id}/screenings/{screening_id}/summary.pdf")
 def referral_summary_pdf(
     referral_id: str, screening_id: str, db: SessionDep, keys: KeysDep, registry: RegistryDep, auth: WebAuthDep
 ) -> Response:

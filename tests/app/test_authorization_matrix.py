@@ -304,7 +304,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
         PARTIES, ("referral",), lambda w, t, u: _move(w, u), reset=_unmoved
     ),
     ("GET", "/referrals/{referral_id}/screenings/{screening_id}"): Entry(PARTIES, ("referral_screening",)),
-    ("GET", "/referrals/{referral_id}/screenings/{screening_id}.pdf"): Entry(
+    ("GET", "/referrals/{referral_id}/screenings/{screening_id}/summary.pdf"): Entry(
         PARTIES, ("referral_screening",), few=True
     ),
     # A referral as FHIR goes out from its sender (an export to the partner); the partner's Task comes back to it.

@@ -271,3 +271,23 @@ def test_a_system_admin_adds_a_partner_outside_tellonce(client: TestClient, worl
     body |= {"role": "screener", "password": "a long and unusual passphrase 9"}
     refused = client.post("/api/v1/users", headers=bearer(client, admin), json=body)
     assert refused.status_code == 400 and "outside TellOnce" in refused.json()["message"]
+
+
+def test_the_partner_reads_what_the_referral_shares_and_no_more(client: TestClient, world: World, parties: Any) -> None:
+    """The consent covers the answers, the referral shares only the result: the partner's summary (page and PDF)
+    names the youth and the reason and holds no answer; each read is in the ledger."""
+    a, b, _c, youth, done = parties
+    release(client, a, youth, b, categories=("result_summary", "item_answers"))
+    rid = refer(client, a, youth, b, [done], categories=["result_summary"]).json()["id"]
+    sign_in(client, b.users["screener"])
+    before = len(ledger(world, b.agency.id))
+    page = client.get(f"/referrals/{rid}/screenings/{done}")
+    assert page.status_code == 200, page.text
+    assert "Katherine" in page.text and WHY in page.text and "RS-77" in page.text
+    assert 'id="s-answers"' not in page.text and 'class="evidence"' not in page.text
+    pdf = client.get(f"/referrals/{rid}/screenings/{done}/summary.pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    shown = ledger(world, b.agency.id)[before:]
+    assert shown and all(d.categories in (["result_summary"], ["referral"]) for d in shown)
+    other = screen(client, a, youth)["id"]  # not shared by this referral
+    assert client.get(f"/referrals/{rid}/screenings/{other}").status_code == 404
