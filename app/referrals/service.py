@@ -226,9 +226,10 @@ def stale_before(days: int) -> Any:
 
 
 def dashboard(db: Session, user: User, stale_days: int) -> dict[str, list[Loaded]]:
-    """What the dashboard lists: new in the inbox, sent ones waiting on a partner, declined lately, and
-    live ones with no change for `stale_days` days (in one query)."""
-    lately = utcnow() - timedelta(days=30)
+    """What the dashboard lists: new in the inbox, sent ones a partner answered this week (accepted, in
+    progress, completed), sent ones waiting on a partner, declined lately, and live ones with no change for
+    `stale_days` days (in one query)."""
+    lately, this_week = utcnow() - timedelta(days=30), utcnow() - timedelta(days=7)
     live = [s.value for s in ReferralStatus if s not in FINAL]
     rows = db.exec(
         _query(user)
@@ -239,13 +240,14 @@ def dashboard(db: Session, user: User, stale_days: int) -> dict[str, list[Loaded
                 & (
                     col(Referral.status).in_(live)
                     | ((col(Referral.status) == S.rejected) & (col(Referral.status_changed_at) >= lately))
+                    | ((col(Referral.status) == S.completed) & (col(Referral.status_changed_at) >= this_week))
                 )
             )
         )
         .order_by(col(Referral.status_changed_at))
         .limit(500)
     ).all()
-    out: dict[str, list[Loaded]] = {"new": [], "waiting": [], "declined": [], "stale": []}
+    out: dict[str, list[Loaded]] = {"new": [], "answered": [], "waiting": [], "declined": [], "stale": []}
     cutoff = stale_before(stale_days)
     for row in rows:
         item = _loaded(user, row)
@@ -258,7 +260,9 @@ def dashboard(db: Session, user: User, stale_days: int) -> dict[str, list[Loaded
             continue
         if r.status in WAITING:
             out["waiting"].append(item)
-        if r.status_changed_at < cutoff:
+        elif r.status_changed_at >= this_week:
+            out["answered"].append(item)
+        if r.status != S.completed and r.status_changed_at < cutoff:
             out["stale"].append(item)
     return out
 
@@ -549,8 +553,3 @@ def consent_revoked(db: Session, consent: Consent) -> int:
 def status_label(code: str) -> str:
     return str(STATUS_LABELS.get(code, code))
 
-
-def due_soon(referral: Referral, today: date | None = None) -> bool:
-    """The sender asked for an answer by a date that has come, and the partner has not answered."""
-    today = today or utcnow().date()
-    return referral.due_on is not None and referral.due_on <= today and referral.status in WAITING

@@ -214,6 +214,8 @@ def test_dashboard_and_record_show_where_referrals_stand(client: TestClient, wor
     first = refer(client, a, youth, b, [done]).json()["id"]
     second = refer(client, a, youth, b, [done]).json()["id"]
     move(client, b, second, "rejected", reason="Outside our county.")
+    third = refer(client, a, youth, b, [done]).json()["id"]
+    move(client, b, third, "accepted", recipient_case_ref="BV-3")
     old = world.session.get(Referral, first)
     assert old is not None
     old.status_changed_at = datetime.now(UTC) - timedelta(days=20)
@@ -222,9 +224,9 @@ def test_dashboard_and_record_show_where_referrals_stand(client: TestClient, wor
     sign_in(client, a.users["screener"])
     page = client.get("/").text
     assert "Referrals waiting on a partner (1)" in page and "Referrals declined (1)" in page
-    assert "Referrals with no change for 14 days (1)" in page
+    assert "Referrals with no change for 14 days (1)" in page and "Partners' answers this week (1)" in page
     record = client.get(f"/youth/{youth}").text
-    assert record.count('id="referral-') == 2 and "Declined" in record
+    assert record.count('id="referral-') == 3 and "Declined" in record and "Accepted" in record
     sign_in(client, b.users["screener"])
     assert "New referrals to your agency (1)" in client.get("/").text
 
