@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func
@@ -552,4 +552,3 @@ def consent_revoked(db: Session, consent: Consent) -> int:
 
 def status_label(code: str) -> str:
     return str(STATUS_LABELS.get(code, code))
-
