@@ -112,7 +112,7 @@ def test_fhir_bundle_and_ndjson_carry_exactly_the_shared_screening(demo: Session
     assert set(patient) == {"resourceType", "id", "meta", "identifier"}  # no name, birth date or case number
     assert response["subject"]["reference"] == f"Patient/{patient['id']}"
     [consent] = found["Consent"]
-    assert consent["id"] == demo.exec(select(Consent)).one().id
+    assert consent["id"] == demo.exec(select(Consent).where(Consent.purpose == "care_coordination")).one().id
     assert consent["patient"]["reference"] == f"Patient/{patient['id']}"
     text = json.dumps(bundle)
     assert not [word for word in PERSONAL if word in text]  # nothing of the youth without consent either
@@ -137,7 +137,8 @@ def test_without_item_answers_the_response_is_left_out(demo: Session) -> None:
 
 def test_after_revoking_the_consent_no_screening_is_exported(demo: Session) -> None:
     admin = user(demo, "agency.admin@riverbend.example.org")
-    consents.revoke(demo, crypto.get_key_ring(), admin, demo.exec(select(Consent)).one().id, "Youth asked to stop.")
+    given = demo.exec(select(Consent).where(Consent.purpose == "care_coordination")).one()  # not the referral release
+    consents.revoke(demo, crypto.get_key_ring(), admin, given.id, "Youth asked to stop.")
     demo.commit()
     bundle = json.loads(export(demo, "fhir-bundle"))
     validate(bundle)
