@@ -52,7 +52,7 @@ def test_the_own_agency_sees_everything_under_the_confidentiality_header(scene: 
     text = page.text
     assert CONFIDENTIAL in text and text.index(CONFIDENTIAL) < text.index("Referral summary</h1>")
     assert "Clear concern" in text and "Practitioner" in text and "version</" not in text
-    assert "tellonce-practitioner-indicators), version 1.2.0" in text
+    assert "tellonce-practitioner-indicators), version 1.3.0" in text
     assert "Not validated." in text and "Next steps" in text and "Domains and reasons" in text
     assert NOTES in text and "Answers</h2>" in text and "→" in text  # answers, evidence and notes
     assert page.headers["cache-control"] == "no-store"
@@ -139,4 +139,4 @@ def test_the_pdf_is_a_pdf_with_the_level_and_the_header(scene: Scene, client: Te
     text = " ".join(_pdf_text(document).split())
     assert "Clear concern" in text and "Referral summary" in text
     assert text.count(CONFIDENTIAL) >= len(document.pages) + 1  # atop every page, and at the start
-    assert NOTES not in text and "version 1.2.0" in text
+    assert NOTES not in text and "version 1.3.0" in text

@@ -9,14 +9,21 @@ re-screen the next steps of an overall level ask for, or None.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import instruments
+import scoring
 from instruments.compiled import CompiledInstrument, Rescreen
+from instruments.loader import BUNDLED_DIR
 from instruments.model import MAX_SCREEN_AGAIN_DAYS, RESULT_LEVELS
 from tests.instruments.malformed_base import BASE, case, check_one_problem
+from tests.scoring.test_properties import answer_sets
 
 AGAIN_30 = "    - text: {en: Check in again within 30 days, es: Revise de nuevo dentro de 30 días}\n"
 
@@ -135,3 +142,113 @@ def test_a_bad_screen_again_is_one_located_plain_problem(
     tmp_path: Path, text: str, code: str, line: str | int, path: str | None, phrase: str | None
 ) -> None:
     check_one_problem(tmp_path, text, code, line, path, phrase)
+
+
+# ---- the bundled instruments: 1.3.0 says when to screen again; earlier versions stay as they were ----
+
+REGISTRY = instruments.load_or_raise([BUNDLED_DIR])
+IDS = ("tellonce-brief-screen", "tellonce-practitioner-indicators", "tellonce-youth-self-report")
+BRIEF, PRACTITIONER, SELF_REPORT = IDS
+
+
+def bundled(instrument_id: str, version: str) -> CompiledInstrument:
+    compiled = REGISTRY.get(instrument_id, version)
+    assert compiled is not None, f"{instrument_id} {version}"
+    return compiled
+
+
+def steps_of(compiled: CompiledInstrument) -> dict[str, list[dict[str, Any]]]:
+    data = compiled.definition.model_dump(mode="json")
+    return {level: list(steps) for level, steps in data["next_steps"].items()}
+
+
+@pytest.mark.parametrize("instrument_id", IDS)
+def test_1_3_0_is_1_2_0_plus_screen_again_and_nothing_else(instrument_id: str) -> None:
+    """Same questions, options, carry, provenance ("not validated") and scoring rules; the next steps of
+    1.2.0 are all there, in order and unchanged; what 1.3.0 adds is screen_again, and steps that say it."""
+    new, old = bundled(instrument_id, "1.3.0"), bundled(instrument_id, "1.2.0")
+    new_data, old_data = new.definition.model_dump(mode="json"), old.definition.model_dump(mode="json")
+    for data in (new_data, old_data):
+        data.pop("version")
+        data.pop("next_steps")
+    assert new_data == old_data
+    assert new.definition.provenance.validated is False
+    statement = new.definition.provenance.statement
+    assert "It has NOT been validated" in statement["en"] and "NO ha sido validad" in statement["es"]
+    new_steps, old_steps = steps_of(new), steps_of(old)
+    assert new_steps.keys() == old_steps.keys()
+    for level, steps in new_steps.items():
+        kept = [s for s in steps if s["text"] in [o["text"] for o in old_steps[level]]]
+        added = [s for s in steps if s not in kept]
+        assert [{**s, "screen_again": None} for s in kept] == old_steps[level], level
+        assert all(s["screen_again"] is not None for s in added), level
+    assert new.content_hash != old.content_hash
+    assert REGISTRY.get(instrument_id) is new  # the newest version, which new screenings use
+
+
+EXPECTED = {
+    # the practitioner's own "Rate again within 30 days" steps
+    PRACTITIONER: {"possible_concern": 30, "insufficient_information": 30},
+    BRIEF: {"possible_concern": 30, "insufficient_information": 30},
+    SELF_REPORT: {"possible_concern": 30, "insufficient_information": 30},
+}
+
+
+@pytest.mark.parametrize("instrument_id", IDS)
+def test_1_3_0_asks_to_screen_again_after_a_possible_concern_or_too_little_known_and_never_otherwise(
+    instrument_id: str,
+) -> None:
+    """A clear concern calls for safety, a report and a referral, not a date to ask again; no concern asks
+    again only if things change."""
+    compiled = bundled(instrument_id, "1.3.0")
+    asked = {level: r for level in RESULT_LEVELS if (r := compiled.rescreen(level)) is not None}
+    assert {level: r.days for level, r in asked.items()} == EXPECTED[instrument_id]
+    assert {r.instrument_id for r in asked.values()} == {instrument_id}  # again with the same instrument
+
+
+def test_the_practitioner_steps_that_say_rate_again_within_30_days_carry_the_date() -> None:
+    for level in ("possible_concern", "insufficient_information"):
+        (step,) = [s for s in bundled(PRACTITIONER, "1.3.0").definition.next_steps[level] if s.screen_again]
+        assert "again within 30 days" in step.text["en"] and "dentro de 30 días" in step.text["es"]
+
+
+@pytest.mark.parametrize("instrument_id", IDS)
+def test_every_step_with_a_date_says_it_in_every_language(instrument_id: str) -> None:
+    """What staff read and what the record shows agree: the step's own words name the days."""
+    compiled = bundled(instrument_id, "1.3.0")
+    dated = [s for steps in compiled.definition.next_steps.values() for s in steps if s.screen_again]
+    assert dated
+    for step in dated:
+        assert step.screen_again is not None
+        for language in compiled.definition.languages:
+            assert re.search(rf"\b{step.screen_again.days}\b", step.text[language]), (language, step.text)
+
+
+@pytest.mark.parametrize("version", ["1.0.0", "1.1.0", "1.2.0"])
+@pytest.mark.parametrize("instrument_id", IDS)
+def test_the_published_versions_say_nothing_of_screen_again(instrument_id: str, version: str) -> None:
+    compiled = bundled(instrument_id, version)
+    assert "screen_again" not in Path(compiled.file).read_text(encoding="utf-8")
+    assert all(compiled.rescreen(level) is None for level in RESULT_LEVELS)
+
+
+EXAMPLES = settings(
+    max_examples=150,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+@pytest.mark.parametrize("instrument_id", IDS)
+@EXAMPLES
+@given(data=st.data())
+def test_1_3_0_scores_every_answer_set_exactly_as_1_2_0(instrument_id: str, data: st.DataObject) -> None:
+    """The whole result (levels, reasons, clauses, total, completeness) is the same under both versions;
+    only the version it names differs."""
+    old, new = bundled(instrument_id, "1.2.0"), bundled(instrument_id, "1.3.0")
+    answers = data.draw(answer_sets(old), label="answers")
+    before, after = scoring.score(old, answers).to_dict(), scoring.score(new, answers).to_dict()
+    assert (before.pop("instrument_version"), after.pop("instrument_version")) == ("1.2.0", "1.3.0")
+    assert (before.pop("content_hash"), after.pop("content_hash")) == (old.content_hash, new.content_hash)
+    assert after == before
