@@ -14,6 +14,7 @@ from app.deps import FormAuthDep, KeysDep, RegistryDep, WebAuth, WebAuthDep
 from app.errors import InvalidInput, NotFound
 from app.records import service as records
 from app.records.schemas import YouthCreate, YouthSearch
+from app.screenings import followup
 from app.screenings import service as screenings
 from app.web import MODE_LABELS, _, render, text
 from instruments.loader import Registry
@@ -188,6 +189,7 @@ def youth_page(
         language=language or "en",
         error=error,
         sharing=sharing_context(db, keys, registry, auth, youth.id),
+        rescreen=followup.due_for_youth(db, registry, auth.user, youth.id),
     )
 
 
