@@ -8,7 +8,7 @@ known before insert (encryption binds to them) and revealing no counts.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -187,6 +187,9 @@ class Screening(SQLModel, table=True):
     discarded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     discarded_by: str | None = Field(default=None, foreign_key="user.id", max_length=32)
     discard_reason_enc: str | None = None
+    # When to screen the youth again (UTC day), from the next steps of the overall level; with which instrument.
+    rescreen_due_on: date | None = Field(default=None, index=True)
+    rescreen_instrument_id: str | None = Field(default=None, max_length=100)
 
 
 class Answer(SQLModel, table=True):

@@ -33,6 +33,14 @@ class Feed:
 
 
 @dataclass(frozen=True)
+class Rescreen:
+    """Screen the youth again within `days` days of completion, with `instrument_id`."""
+
+    days: int
+    instrument_id: str
+
+
+@dataclass(frozen=True)
 class CompiledRule:
     """A scoring rule ready to run; `when` None is the fallback."""
 
@@ -104,6 +112,16 @@ class CompiledInstrument:
         Raises KeyError for an item the instrument does not have."""
         return self.carry[item_id]
 
+    def rescreen(self, level: str) -> Rescreen | None:
+        """The soonest re-screen the next steps of an overall level ask for (the first step, of equally soon
+        ones), or None when none says `screen_again`. A step that names an instrument asks for that one."""
+        steps = next((steps for key, steps in self.definition.next_steps.items() if key == level), ())
+        dated = [(s.screen_again.days, index, s.instrument) for index, s in enumerate(steps) if s.screen_again]
+        if not dated:
+            return None
+        days, _index, instrument = min(dated, key=lambda d: (d[0], d[1]))
+        return Rescreen(days, instrument or self.id)
+
     def option_label(self, item_id: str, code: str, language: str) -> str:
         """The label of an answer code in a language, for display."""
         item = self.items[item_id]
@@ -115,15 +133,17 @@ class CompiledInstrument:
         return code
 
 
-# Keys the language gained after versions were published, with the value that means "not written".
-# Left out of the canonical form when so, a published version keeps the hash stored with its screenings.
-ADDED_LATER: dict[str, object] = {"carry": None}
+# Keys the language gained after versions were published, with the value that means "not written":
+# `carry` on sections and items, `screen_again` on next steps. Left out of the canonical form when so,
+# a published version keeps the hash stored with its screenings.
+ADDED_LATER: dict[str, object] = {"carry": None, "screen_again": None}
 
 
 def content_hash(definition: Instrument) -> str:
     """SHA-256 over a canonical form: stable across key order, comments and whitespace."""
     data = definition.model_dump(mode="json")
-    for part in (*data["sections"], *data["items"]):
+    steps = [step for level in data["next_steps"].values() for step in level]
+    for part in (*data["sections"], *data["items"], *steps):
         for key, absent in ADDED_LATER.items():
             if key in part and part[key] == absent:
                 del part[key]

@@ -43,6 +43,10 @@ DEFAULT_CARRY_DAYS = 365
 MAX_CARRY_DAYS = 3650
 NEVER = "never"
 
+# The longest a next step may put off screening again: past two years a youth's situation, and often
+# the program, has changed too much for a due date to mean anything.
+MAX_SCREEN_AGAIN_DAYS = 730
+
 
 def is_informative(value: object) -> bool:
     """Whether an answer says something: given, and not a special code."""
@@ -278,11 +282,32 @@ class Scoring(Frozen):
     overall: Annotated[tuple[Rule, ...], Field(min_length=1)]
 
 
+class ScreenAgain(Frozen):
+    """Screen again within `days` days of the day the screening was completed."""
+
+    days: Annotated[int, Field(ge=1, le=MAX_SCREEN_AGAIN_DAYS)]
+
+
+def _plain_screen_again(value: object) -> object:
+    """Refuse a bad `screen_again` with one plain message, as `carry` does."""
+    if value is None or isinstance(value, ScreenAgain):
+        return value
+    if isinstance(value, dict) and set(value) == {"days"}:
+        days = value["days"]
+        if type(days) is int and 1 <= days <= MAX_SCREEN_AGAIN_DAYS:
+            return value
+        raise ValueError(f"screen_again days must be a whole number from 1 to {MAX_SCREEN_AGAIN_DAYS}, not {days!r}")
+    hint = f"; write {{days: {value}}}" if type(value) is int and value > 0 else ""
+    raise ValueError(f"screen_again must be {{days: N}} with N from 1 to {MAX_SCREEN_AGAIN_DAYS}, not {value!r}{hint}")
+
+
 class NextStep(Frozen):
-    """What to do for a given overall level; may recommend another instrument."""
+    """What to do for a given overall level; may recommend another instrument, and say when to screen again
+    (with that instrument, or else the same one)."""
 
     text: Text
     instrument: str | None = None
+    screen_again: Annotated[ScreenAgain | None, BeforeValidator(_plain_screen_again)] = None
 
 
 class Provenance(Frozen):

@@ -29,7 +29,7 @@ from app.errors import InvalidInput
 from app.exports import fhir
 from app.exports.fhir_import import SOURCE_CITATION, ImportProblem, local_id
 from app.models import Answer, AuditEvent, Screening, User, Youth, utcnow
-from app.screenings import service
+from app.screenings import followup, service
 from app.screenings.schemas import AnswersSave
 from instruments.compiled import CompiledInstrument
 from instruments.loader import Registry
@@ -263,6 +263,7 @@ def _save(
     db.exec(update(Answer).where(col(Answer.screening_id) == screening.id).values(source="imported"))  # type: ignore[call-overload]
     service.finish(db, keys, registry, screening, screening.version, user.id)
     screening.completed_at = authored
+    followup.set_due(screening, service.instrument_of(registry, screening))  # from when it was authored, not imported
     db.add(screening)
     db.flush()
     return screening

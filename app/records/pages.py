@@ -14,6 +14,7 @@ from app.deps import FormAuthDep, KeysDep, RegistryDep, WebAuth, WebAuthDep
 from app.errors import InvalidInput, NotFound
 from app.records import service as records
 from app.records.schemas import YouthCreate, YouthSearch
+from app.screenings import followup
 from app.screenings import service as screenings
 from app.web import MODE_LABELS, _, render, text
 from instruments.loader import Registry
@@ -190,6 +191,7 @@ def youth_page(
         error=error,
         sharing=sharing_context(db, keys, registry, auth, youth.id),
         referrals=referral_pages.youth_context(db, keys, auth, youth.id),
+        rescreen=followup.due_for_youth(db, registry, auth.user, youth.id),
     )
 
 

@@ -21,7 +21,7 @@ from app.models import Screening, ScreeningStatus
 from app.records import service as records
 from app.records.pages import youth_page
 from app.referrals import pages as referral_pages
-from app.screenings import forms, result_pages, service
+from app.screenings import followup, forms, result_pages, service
 from app.screenings.result_pages import open_screening, see_other, viewed
 from app.screenings.schemas import AnswersSave, DashboardFilter, ScreeningCreate
 from app.sharing import tellonce
@@ -86,6 +86,7 @@ def dashboard(request: Request, db: SessionDep, keys: KeysDep, registry: Registr
         screeners=sorted(users.items(), key=lambda pair: pair[1]),
         instruments=[(c.id, text(c.definition.title)) for c in registry.latest()],
         referrals=referral_pages.dashboard_context(db, keys, auth),
+        due=followup.due_list(db, keys, registry, auth.user),
     )
 
 

@@ -31,7 +31,7 @@ from app.models import (
     utcnow,
 )
 from app.models_sharing import Disclosure
-from app.screenings import service
+from app.screenings import followup, service
 from app.screenings.disclosed import result_summary, without_items
 from app.screenings.schemas import Amend, Discard, RevisionPublic, RevisionSummary, StoredAnswer
 from instruments.loader import Registry
@@ -201,6 +201,7 @@ def amend(db: Session, keys: KeyRing, registry: Registry, user: User, screening_
     result_row.scored_at = utcnow()
     screening.revision += 1
     screening.overall_level = result["overall"]
+    followup.set_due(screening, instrument)  # a corrected level may call for another date, or none
     db.add_all([result_row, screening])
     now = service.stored_answers(db, keys, screening)
     row = service.record_revision(db, keys, screening, screening.revision, now, result, user.id, data.reason)

@@ -13,6 +13,7 @@ from app.errors import Conflict, InvalidInput, NotFound
 from app.i18n import _
 from app.models import Answer, Screening, ScreeningResult, ScreeningRevision, ScreeningStatus, User, Youth, utcnow
 from app.models_sharing import Category
+from app.screenings import followup
 from app.screenings.disclosed import without_items
 from app.screenings.schemas import (
     AnswersSave,
@@ -315,6 +316,7 @@ def finish(
     screening.status = ScreeningStatus.completed
     screening.completed_at = utcnow()
     screening.overall_level = result.overall
+    followup.set_due(screening, instrument)  # when its next steps say to screen again, if they do
     db.add(screening)
     db.add(
         ScreeningResult(

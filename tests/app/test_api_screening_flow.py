@@ -29,7 +29,7 @@ def test_practitioner_screening_through_the_api(client: TestClient, world: World
     )
     assert started.status_code == 201, started.text
     screening = started.json()
-    assert screening["instrument_version"] == "1.2.0" and len(screening["content_hash"]) == 64
+    assert screening["instrument_version"] == "1.3.0" and len(screening["content_hash"]) == 64
 
     saved = client.put(
         f"/api/v1/screenings/{screening['id']}/answers",

@@ -181,7 +181,7 @@ def test_a_completed_screening_exports_as_valid_fhir(client: TestClient, world: 
     assert patient["identifier"] == [{"system": fhir.PSEUDONYM_SYSTEM, "value": patient["id"]}]
     assert patient["id"] == crypto.get_key_ring().blind_index("fhir-patient", record.person_id)
 
-    assert qr["status"] == "completed" and qr["questionnaire"] == f"urn:tellonce:instrument:{support.SELF_REPORT}|1.2.0"
+    assert qr["status"] == "completed" and qr["questionnaire"] == f"urn:tellonce:instrument:{support.SELF_REPORT}|1.3.0"
     assert qr["subject"] == {"reference": f"Patient/{patient['id']}"}
     assert bundle["entry"][0]["fullUrl"].endswith(f"/Patient/{patient['id']}")
     items = {i["linkId"]: i for g in qr["item"] for i in g["item"]}

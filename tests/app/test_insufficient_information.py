@@ -53,7 +53,7 @@ def _completed(
     )
     assert started.status_code == 201, started.text
     screening = started.json()
-    assert screening["instrument_version"] == "1.2.0"
+    assert screening["instrument_version"] == "1.3.0"
     saved = client.put(
         f"/api/v1/screenings/{screening['id']}/answers",
         headers=auth,

@@ -152,7 +152,7 @@ def test_a_recommended_instrument_links_to_its_start(client: TestClient, world: 
     assert link in result
     assert "Resources from your agency" not in result  # the agency configured none
     youth_page = client.get(f"/youth/{youth_id}?instrument=tellonce-youth-self-report").text
-    assert re.search(r'value="tellonce-youth-self-report\|1\.2\.0\|self" checked', youth_page)
+    assert re.search(r'value="tellonce-youth-self-report\|1\.3\.0\|self" checked', youth_page)
 
 
 def test_a_stale_version_shows_the_conflict_and_loses_nothing(client: TestClient, world: World) -> None:

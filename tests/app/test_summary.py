@@ -60,7 +60,7 @@ def test_the_own_agency_sees_everything_under_the_confidentiality_header(scene: 
     assert "Rated by staff from what they know" in text and "Mode and language" not in text
     technical = text.index("Technical details")
     assert text.index(done.content_hash[:16]) > technical and text.count(done.content_hash[:16]) == 1
-    assert text.index("tellonce-practitioner-indicators, version 1.2.0") > technical
+    assert text.index("tellonce-practitioner-indicators, version 1.3.0") > technical
     assert "Not validated." in text and "Next steps" in text and "Domains and reasons" in text
     assert NOTES in text and "Answers</h2>" in text and "→" in text  # answers, evidence and notes
     assert page.headers["cache-control"] == "no-store"
@@ -149,4 +149,4 @@ def test_the_pdf_is_a_pdf_with_the_level_and_the_header(scene: Scene, client: Te
     text = " ".join(_pdf_text(document).split())
     assert "Clear concern" in text and "Referral summary" in text
     assert text.count(CONFIDENTIAL) == len(document.pages)  # atop every page, and nowhere else
-    assert NOTES not in text and "version 1.2.0" in text
+    assert NOTES not in text and "version 1.3.0" in text

@@ -103,17 +103,21 @@ def test_the_content_hash_changes_with_logic() -> None:
 
 
 # Every screening stores the hash of the version it was taken under, and is shown only with a loaded
-# version of that hash: a change to the language (a new key such as `carry`) must leave these alone.
+# version of that hash: a change to the language (a new key such as `carry` or `screen_again`) must leave
+# these alone.
 PUBLISHED = {
     ("tellonce-brief-screen", "1.0.0"): "7d4dceade0c3daa36455463dc6e8c2ecfd307a29e258777c7c138e3d73ab588e",
     ("tellonce-brief-screen", "1.1.0"): "fd0af34772920c23aae1e3c02855b06d2bba1158b4aa0eeef588caa18cf450ca",
     ("tellonce-brief-screen", "1.2.0"): "941844725e530012ec59a4ff8ac448139e9bddf53a5573b428f673d2ecafdbf8",
+    ("tellonce-brief-screen", "1.3.0"): "5de4632d6fc380f3f9e501aa79b19bd4af966eda16e5b66d67bfa3655e19b8b3",
     ("tellonce-practitioner-indicators", "1.0.0"): "10d494a0848cc49061be0fd248fa4c7683a20d268a968915dcf9676b0f9be993",
     ("tellonce-practitioner-indicators", "1.1.0"): "aa5ac1dee2c56f6d4ff17edccc78e5eb1b7e5e010504882df7e21a4733a1d965",
     ("tellonce-practitioner-indicators", "1.2.0"): "f80f9ae62aa0a3f8a4c9a7ad3ece5ab9781f21eb1f8d8d3c6b9285b1a997a579",
+    ("tellonce-practitioner-indicators", "1.3.0"): "f85baf66ee0e9c026548968b0e308540a981a226986b0840d39c2a4967c81d27",
     ("tellonce-youth-self-report", "1.0.0"): "0e495990a5b7fcb8bb02addb9c2838a77397ca162ded04a4f1105c6736bb8315",
     ("tellonce-youth-self-report", "1.1.0"): "773f737f31174d9413e6afe1b3f59dc9116246c287531929eabff4cfd3e27991",
     ("tellonce-youth-self-report", "1.2.0"): "7e163390cff3358c6d68eab1d447c542e20872ec02973e16e3ca054afa44f7ad",
+    ("tellonce-youth-self-report", "1.3.0"): "a36332ba54ad3ac6d949a1dbfb14aed54bb8a3a14ecc9faabf53bd0b094c3a8b",
 }
 
 

@@ -56,9 +56,10 @@ def expected_levels(named: dict[str, str], others: str | None, every: tuple[str,
 # ---- what the 1.1.0 tables state besides levels: clauses, skipped sections, the total ----
 
 # The versions the 1.1.0 tables hold for: 1.2.0 asks the same questions with the same scoring rules
-# and only adds `carry` (how long an answer may be carried forward), so it must give every result
-# 1.1.0 gives. A newer version with other rules gets tables of its own.
-RULES_OF_1_1_0 = ("1.1.0", "1.2.0")
+# and only adds `carry` (how long an answer may be carried forward), and 1.3.0 only adds
+# `screen_again` to next steps (when to screen again), so each must give every result 1.1.0 gives.
+# A newer version with other rules gets tables of its own.
+RULES_OF_1_1_0 = ("1.1.0", "1.2.0", "1.3.0")
 _BUNDLED = instruments.load_or_raise([BUNDLED_DIR])
 
 

@@ -1,6 +1,7 @@
 """Golden cases for the youth self-report 1.1.0 (tellonce-youth-self-report 1.1.0).
 
-The same tables hold for 1.2.0, which has the same questions and rules and only adds `carry`.
+The same tables hold for 1.2.0 and 1.3.0, which have the same questions and rules and only add `carry`
+(1.2.0) and `screen_again` (1.3.0).
 
 Every expected value below was worked out by hand from the instrument, not copied from the engine:
 
@@ -52,7 +53,7 @@ INSTRUMENT_ID = "tellonce-youth-self-report"
 
 @pytest.fixture(params=RULES_OF_1_1_0)
 def instrument(request: pytest.FixtureRequest) -> CompiledInstrument:
-    """Each version these tables hold for: 1.1.0, and 1.2.0 (the same rules, with `carry`)."""
+    """Each version these tables hold for: 1.1.0, 1.2.0 (with `carry`), 1.3.0 (with `screen_again`)."""
     return bundled(INSTRUMENT_ID, request.param)
 
 

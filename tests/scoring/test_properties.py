@@ -285,10 +285,13 @@ def test_every_instrument_from_1_1_0_on_is_tested_for_removing_information() -> 
     assert from_1_1_0 == [
         "tellonce-brief-screen@1.1.0",
         "tellonce-brief-screen@1.2.0",
+        "tellonce-brief-screen@1.3.0",
         "tellonce-practitioner-indicators@1.1.0",
         "tellonce-practitioner-indicators@1.2.0",
+        "tellonce-practitioner-indicators@1.3.0",
         "tellonce-youth-self-report@1.1.0",
         "tellonce-youth-self-report@1.2.0",
+        "tellonce-youth-self-report@1.3.0",
     ]
 
 
