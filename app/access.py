@@ -161,8 +161,8 @@ REFERRAL_OPENS = (
 )
 
 
-def _referred_clause(user: User) -> ColumnElement[bool]:
-    """The screening is shared by a live referral to the user's agency."""
+def _referred_clause(user: User, purpose: str | None = None) -> ColumnElement[bool]:
+    """The screening is shared by a live referral to the user's agency (for `purpose`, if given)."""
     return (
         select(ReferralScreening.screening_id)
         .join(Referral, col(Referral.id) == col(ReferralScreening.referral_id))
@@ -170,6 +170,7 @@ def _referred_clause(user: User) -> ColumnElement[bool]:
             col(ReferralScreening.screening_id) == col(Screening.id),
             col(Referral.to_agency_id) == user.agency_id,
             col(Referral.status).in_([s.value for s in REFERRAL_OPENS]),
+            col(Referral.purpose) == purpose if purpose is not None else true(),
         )
         .correlate(Screening)
         .exists()
@@ -179,6 +180,22 @@ def _referred_clause(user: User) -> ColumnElement[bool]:
 def _known_clause(user: User) -> ColumnElement[bool]:
     """The user's agency knows the screening's person: it holds a linked record, or was referred the screening."""
     return or_(_linked_clause(user), _referred_clause(user))
+
+
+def _referred_categories(db: Session, user: User, screening_id: str, purpose: str | None) -> set[str]:
+    """The categories live referrals to the user's agency share of a screening (for `purpose`, if given)."""
+    query = (
+        select(Referral.categories)
+        .join(ReferralScreening, col(ReferralScreening.referral_id) == col(Referral.id))
+        .where(
+            col(ReferralScreening.screening_id) == screening_id,
+            col(Referral.to_agency_id) == user.agency_id,
+            col(Referral.status).in_([s.value for s in REFERRAL_OPENS]),
+        )
+    )
+    if purpose is not None:
+        query = query.where(col(Referral.purpose) == purpose)
+    return {category for categories in db.exec(query) for category in categories}
 
 
 def referral_consent(
@@ -248,11 +265,13 @@ def screening_readable_clause(
     user: User, category: Category = Category.result_summary, purpose: str = DEFAULT_PURPOSE
 ) -> ColumnElement[bool]:
     """A WHERE clause selecting the screenings `user` may read for that category and purpose, now."""
-    shared = and_(
-        _known_clause(user),
-        or_(shared_with_clause(user.agency_id, category, purpose), _break_glass_clause(user)),
+    # Read for a referral, a consent opens only what a live referral for that purpose shares (as in `decide`).
+    known = _known_clause(user)
+    consented = and_(
+        _referred_clause(user, purpose) if purpose == Purpose.referral else known,
+        shared_with_clause(user.agency_id, category, purpose),
     )
-    return or_(col(Screening.agency_id) == user.agency_id, shared)
+    return or_(col(Screening.agency_id) == user.agency_id, consented, and_(known, _break_glass_clause(user)))
 
 
 # One record ------------------------------------------------------------------------------------------
@@ -356,15 +375,15 @@ def decide(
         select(BreakGlass.id).where(_glass_open(user, col(Youth.person_id))).limit(1).correlate(Youth).scalar_subquery()
     )
     row = db.exec(
-        select(Screening, col(Youth.person_id), glass_id, *consent_ids)
+        select(Screening, col(Youth.person_id), glass_id, _linked_clause(user), *consent_ids)
         .join(Youth, col(Youth.id) == col(Screening.youth_id))
         .where(col(Screening.id) == screening_id)
         .where(or_(col(Screening.agency_id) == user.agency_id, _known_clause(user)))
     ).first()
     if row is None:
         raise NotFound(_("No such screening."))
-    screening, person_id, glass = row[0], row[1], row[2]
-    consents: list[str | None] = list(row[3:])
+    screening, person_id, glass, linked = row[0], row[1], row[2], row[3]
+    consents: list[str | None] = list(row[4:])
     if screening.agency_id == user.agency_id:
         return Read(screening, person_id, True, frozenset(wanted), purpose)
     glass = glass if break_glass else None
@@ -373,6 +392,11 @@ def decide(
         for category, consent in zip(wanted, consents, strict=True)
         if consent or glass
     }
+    if not linked or purpose == Purpose.referral:
+        # Known through a referral, or read for a referral: a consent opens only what a live referral shares.
+        shared = _referred_categories(db, user, screening.id, purpose if purpose == Purpose.referral else None)
+        kept = {c: g for c, g in grants.items() if g.break_glass_id or c.value in shared}
+        grants = {c: kept.get(c, Grant(None, glass)) for c in grants if c in kept or glass}  # else the break-glass
     if not wanted or wanted[0] not in grants:
         raise NotFound(_("No such screening."))
     origins: dict[str, Grant] | None = None

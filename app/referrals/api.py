@@ -14,6 +14,7 @@ from app.models import User
 from app.models_referrals import ReferralStatus
 from app.referrals import service
 from app.referrals.schemas import (
+    PartnerPublic,
     ReferralCreate,
     ReferralEventPublic,
     ReferralList,
@@ -70,6 +71,12 @@ def _public(
             )
         )
     return out
+
+
+@router.get("/referrals/partners", response_model=list[PartnerPublic])
+def list_partners(db: SessionDep, user: ApiUserDep) -> list[PartnerPublic]:
+    """The agencies your agency may refer to (each needs the youth's consent, checked when you send)."""
+    return [PartnerPublic.model_validate(a) for a in service.partners(db, user)]
 
 
 @router.post("/referrals", response_model=ReferralPublic, status_code=201)

@@ -72,9 +72,7 @@ def _form_page(
         )
         .order_by(col(Screening.completed_at).desc())
     ).all()
-    partners = db.exec(
-        select(Agency).where(Agency.id != auth.user.agency_id).order_by(col(Agency.external), col(Agency.name))
-    ).all()
+    partners = service.partners(db, auth.user)
     errors = errors or {}
     return render(
         request,
@@ -150,7 +148,7 @@ async def send_referral(
     return _form_page(request, db, keys, registry, auth, youth_id, values, errors)
 
 
-def _field_message(field: str) -> str:
+def _field_message(field: str) -> Any:  # lazy: read in the page's language
     messages = {
         "to_agency_id": _("Choose the partner to refer to."),
         "screening_ids": _("Choose at least one completed screening to share."),
@@ -158,8 +156,11 @@ def _field_message(field: str) -> str:
         "preparer_contact": _("Say how the partner can reach you (a phone number or an email)."),
         "recipient_contact": _("Keep the contact at the partner under 500 characters."),
         "due_on": _("Enter the date like 2026-01-31."),
+        "urgency": _("Choose how urgent it is."),
+        "purpose": _("Choose one of the purposes listed."),
+        "categories": _("Choose what to share from the list."),
     }
-    return str(messages.get(field, _("Check this field.")))
+    return messages.get(field, _("Check this field (%(field)s).") % {"field": FIELDS.get(field, field)})
 
 
 # Reading -----------------------------------------------------------------------------------------------
@@ -240,8 +241,16 @@ async def referral_status(
     try:
         change = StatusChange.model_validate({k: v for k, v in values.items() if v})
         service.change_status(db, keys, auth.user, referral_id, change)
-    except ValidationError:
-        return _detail(request, db, keys, registry, auth, referral_id, _("Choose one of the actions shown."), values)
+    except ValidationError as exc:
+        where = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
+        message = (
+            _("Keep the reason under 2,000 characters.")
+            if "reason" in where
+            else _("Keep the case number under 64 characters.")
+            if "recipient_case_ref" in where
+            else _("Choose one of the actions shown.")
+        )
+        return _detail(request, db, keys, registry, auth, referral_id, message, values)
     except AppError as exc:
         if isinstance(exc, NotFound):
             raise
@@ -255,12 +264,12 @@ def _shared_summary(
 ) -> summary.Summary:
     item = service.load(db, auth.user, referral_id)
     facts = service.facts(db, keys, auth.user, [item])[0]
-    if screening_id not in facts.screening_ids:
+    if not item.shown or screening_id not in facts.screening_ids:  # declined, cancelled, or sharing ended
         raise NotFound(_("No such screening."))
     return summary.build(db, keys, registry, auth.user, screening_id, item.referral.purpose, referral=facts)
 
 
-@router.get("/referrals/{referral_id}/screenings/{screening_id}", response_class=HTMLResponse)
+@router.get("/referrals/{referral_id}/screenings/{screening_id}/summary", response_class=HTMLResponse)
 def referral_summary(
     request: Request,
     referral_id: str,

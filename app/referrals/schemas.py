@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -10,6 +11,14 @@ from app.models_referrals import ReferralStatus, Urgency
 from app.models_sharing import Category, Purpose
 
 MAX_REASON = 2000
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _no_control(value: str | None) -> str | None:
+    """Text people type: no NUL or other control characters (line breaks and tabs are fine)."""
+    if value is not None and CONTROL.search(value):
+        raise ValueError("contains a control character (such as NUL); remove it")
+    return value
 
 
 class ReferralCreate(BaseModel):
@@ -46,6 +55,8 @@ class ReferralCreate(BaseModel):
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value or None
 
+    _text = field_validator("reason", "recipient_contact", "preparer_contact")(_no_control)
+
 
 class StatusChange(BaseModel):
     """A new status for a referral; a reason is needed to decline or cancel."""
@@ -55,6 +66,19 @@ class StatusChange(BaseModel):
     reason: str | None = Field(default=None, max_length=MAX_REASON)
     recipient_case_ref: str | None = Field(default=None, max_length=64)
     version: int | None = None  # the version the person saw; a stale one is refused (409)
+
+    _text = field_validator("reason", "recipient_case_ref")(_no_control)
+
+
+class PartnerPublic(BaseModel):
+    """An agency a referral may go to: in this deployment, or outside TellOnce (`external`)."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    name: str
+    kind: str
+    external: bool
+    contact: str | None
 
 
 class ReferralEventPublic(BaseModel):

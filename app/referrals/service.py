@@ -25,7 +25,7 @@ from app.errors import Conflict, InvalidInput, NotFound
 from app.i18n import _
 from app.models import Agency, Screening, ScreeningStatus, User, Youth, YouthLink, utcnow
 from app.models_referrals import Referral, ReferralEvent, ReferralScreening, ReferralStatus
-from app.models_sharing import Consent
+from app.models_sharing import Category, Consent
 from app.records import service as records
 from app.records.schemas import YouthCreate, YouthPublic
 from app.referrals.facts import Identity, ReferralFacts
@@ -85,6 +85,24 @@ def send(db: Session, keys: KeyRing, user: User, data: ReferralCreate) -> Referr
         )
     if data.due_on is not None and data.due_on < utcnow().date():
         raise InvalidInput(_("The answer-by date is in the past."), {"field": "due_on"})
+    open_already = db.exec(
+        select(Referral).where(
+            Referral.person_id == youth.person_id,
+            Referral.from_agency_id == user.agency_id,
+            Referral.to_agency_id == recipient.id,
+            Referral.purpose == data.purpose.value,
+            col(Referral.status).in_([s.value for s in ReferralStatus if s not in FINAL]),
+        )
+    ).first()
+    if open_already is not None:
+        raise InvalidInput(
+            _(
+                "A referral of this youth to %(program)s is still open (sent %(day)s). Open it and update it, "
+                "or cancel it, instead of sending another."
+            )
+            % {"program": recipient.name, "day": open_already.created_at.date().isoformat()},
+            {"field": "to_agency_id"},
+        )
     consent = access.referral_consent(
         db, youth.person_id, user.agency_id, recipient.id, data.categories, data.purpose.value
     )
@@ -158,6 +176,12 @@ def _no_consent_message(db: Session, person_id: str, user: User, recipient: Agen
     )
 
 
+def partners(db: Session, user: User) -> list[Agency]:
+    """Every agency but the user's own: the deployment's, then those outside TellOnce, by name."""
+    query = select(Agency).where(Agency.id != user.agency_id).order_by(col(Agency.external), col(Agency.name))
+    return list(db.exec(query))
+
+
 # Reading -------------------------------------------------------------------------------------------------
 
 
@@ -174,6 +198,7 @@ def _loaded(user: User, row: Any) -> Loaded:
 
 def load(db: Session, user: User, referral_id: str) -> Loaded:
     """A referral the user's agency sent or received; otherwise NotFound."""
+    settle_lapsed(db, user)
     row = db.exec(_query(user).where(col(Referral.id) == referral_id)).first()
     if row is None:
         raise NotFound(_("No such referral."))
@@ -197,6 +222,7 @@ def listed(
     limit: int = 200,
 ) -> list[Loaded]:
     """The referrals the agency received (`inbox`) or sent (`sent`), or both (`all`) about one youth."""
+    settle_lapsed(db, user)
     query = _query(user)
     if box == "inbox":
         query = query.where(col(Referral.to_agency_id) == user.agency_id)
@@ -229,6 +255,7 @@ def dashboard(db: Session, user: User, stale_days: int) -> dict[str, list[Loaded
     """What the dashboard lists: new in the inbox, sent ones a partner answered this week (accepted, in
     progress, completed), sent ones waiting on a partner, declined lately, and live ones with no change for
     `stale_days` days (in one query)."""
+    settle_lapsed(db, user)
     lately, this_week = utcnow() - timedelta(days=30), utcnow() - timedelta(days=7)
     live = [s.value for s in ReferralStatus if s not in FINAL]
     rows = db.exec(
@@ -264,6 +291,8 @@ def dashboard(db: Session, user: User, stale_days: int) -> dict[str, list[Loaded
             out["answered"].append(item)
         if r.status != S.completed and r.status_changed_at < cutoff:
             out["stale"].append(item)
+    for name in ("declined", "answered"):  # the latest answer first; what waits longest first
+        out[name].reverse()
     return out
 
 
@@ -411,6 +440,14 @@ def record_views(db: Session, user: User, items: Iterable[Loaded]) -> None:
 # Status --------------------------------------------------------------------------------------------------
 
 
+def _settable(item: Loaded, external: bool) -> set[str]:
+    """Every status the reader's side may ever set (a repeat of one of its own answers changes nothing)."""
+    partner = {s for targets in RECIPIENT_MOVES.values() for s in targets}
+    if item.sender:
+        return {S.cancelled.value} | (partner if external else set())
+    return partner
+
+
 def moves(item: Loaded, external: bool) -> tuple[str, ...]:
     """The statuses the reader's agency may move the referral to now."""
     status = item.referral.status
@@ -430,11 +467,11 @@ def change_status(
     referral = item.referral
     recipient = db.get(Agency, referral.to_agency_id)
     external = bool(recipient and recipient.external)
+    target = ReferralStatus(change.status)
+    if target.value == referral.status and target.value in _settable(item, external):
+        return referral  # the same answer twice (a double click, a repeated import) changes nothing
     if change.version is not None and change.version != referral.version:
         raise Conflict(_("This referral changed since you opened it. Look at it again before you change it."))
-    target = ReferralStatus(change.status)
-    if target.value == referral.status:
-        return referral  # the same answer twice (a double click, a repeated import) changes nothing
     if target.value not in moves(item, external):
         raise InvalidInput(
             _("A referral that is %(now)s cannot be marked %(then)s by your agency.")
@@ -446,6 +483,12 @@ def change_status(
     reason = (change.reason or "").strip() or None
     if target in NEEDS_REASON and not reason:
         raise InvalidInput(_("Say why (the other agency reads it)."), {"field": "reason"})
+    by_partner = not item.sender or external  # the partner's case number comes from the partner (or, by hand)
+    if change.recipient_case_ref and not (target == S.accepted and by_partner):
+        raise InvalidInput(
+            _("The partner's case number is given when the partner accepts the referral."),
+            {"field": "recipient_case_ref"},
+        )
     if target == S.accepted and not item.sender:
         _take_on(db, keys, user, item, change.recipient_case_ref)
     elif change.recipient_case_ref:
@@ -497,12 +540,15 @@ def _take_on(db: Session, keys: KeyRing, user: User, item: Loaded, case_ref: str
     """On accepting, the recipient holds a record of the youth: its own, or one made from the referral."""
     referral = item.referral
     if item.grant is None:
-        raise InvalidInput(_("Sharing of this referral has ended; it cannot be accepted."))
-    own = db.exec(
-        select(Youth)
+        raise InvalidInput(_("Sharing of this referral has ended; it cannot be accepted."), {"field": "status"})
+    held = db.exec(
+        select(Youth, YouthLink)
         .join(YouthLink, col(YouthLink.youth_id) == col(Youth.id))
         .where(col(YouthLink.agency_id) == user.agency_id, col(Youth.person_id) == referral.person_id)
     ).first()
+    own = held[0] if held else None
+    if held is not None:  # the partner's own record says its case number; a typed one does not override it
+        case_ref = records.public_of(keys, held[0], held[1]).case_number
     if own is None:
         if not case_ref:
             raise InvalidInput(
@@ -533,9 +579,41 @@ def _take_on(db: Session, keys: KeyRing, user: User, item: Loaded, case_ref: str
 
 
 def consent_revoked(db: Session, consent: Consent) -> int:
-    """Cancel the live referrals that rest on a consent just revoked; returns how many."""
+    """Cancel the live referrals between the consent's two agencies about its person that no consent in force
+    covers any more (the one revoked, or one it replaced); returns how many."""
+    return _cancel_lapsed(
+        db,
+        (col(Referral.person_id) == consent.person_id)
+        & (col(Referral.from_agency_id) == consent.from_agency_id)
+        & (col(Referral.to_agency_id) == consent.to_agency_id),
+    )
+
+
+def settle_lapsed(db: Session, user: User) -> int:
+    """Cancel the agency's live referrals (sent or received) whose consent ended without a revocation (it
+    expired, or a change narrowed it): run before the agency's referrals are read."""
+    return _cancel_lapsed(
+        db, (col(Referral.from_agency_id) == user.agency_id) | (col(Referral.to_agency_id) == user.agency_id)
+    )
+
+
+def _cancel_lapsed(db: Session, which: Any) -> int:
     live = [s.value for s in ReferralStatus if s not in FINAL]
-    rows = db.exec(select(Referral).where(Referral.consent_id == consent.id, col(Referral.status).in_(live))).all()
+    covered = (
+        select(Consent.id)
+        .where(
+            access.consent_covers(
+                person_id=col(Referral.person_id),
+                from_agency_id=col(Referral.from_agency_id),
+                to_agency_id=col(Referral.to_agency_id),
+                category=Category.result_summary,
+                purpose=col(Referral.purpose),
+            )
+        )
+        .correlate(Referral)
+        .exists()
+    )
+    rows = db.exec(select(Referral).where(which, col(Referral.status).in_(live), ~covered)).all()
     for referral in rows:
         _apply(  # no free-text reason: the event's `via` says the consent was revoked
             db,
@@ -544,11 +622,12 @@ def consent_revoked(db: Session, consent: Consent) -> int:
             S.cancelled,
             None,
             user=None,
-            by_agency_id=consent.from_agency_id,
+            by_agency_id=referral.from_agency_id,
             via="consent",
         )
     return len(rows)
 
 
 def status_label(code: str) -> str:
-    return str(STATUS_LABELS.get(code, code))
+    """The status in words, translated when shown (kept lazy: an error message is read in the reader's language)."""
+    return STATUS_LABELS.get(code, code)

@@ -40,6 +40,7 @@ LABELS: dict[str, dict[str, str]] = {
         Category.result_summary: _("Result summary"),
         Category.item_answers: _("Answers"),
         Category.notes: _("Notes"),
+        "referral": _("Referral (who the youth is, and why)"),
     },
     "purpose": PURPOSE_LABELS,
     "method": {

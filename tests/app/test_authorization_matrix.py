@@ -295,6 +295,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/referrals"): Entry(OWN, ("youth",), _referral),
     ("GET", "/referrals"): Entry(STAFF),
     ("GET", "/api/v1/referrals"): Entry(STAFF),
+    ("GET", "/api/v1/referrals/partners"): Entry(STAFF),  # agencies, never youth data
     ("GET", "/referrals/{referral_id}"): Entry(PARTIES, ("referral",)),
     ("GET", "/api/v1/referrals/{referral_id}"): Entry(PARTIES, ("referral",)),
     ("POST", "/referrals/{referral_id}/status"): Entry(
@@ -303,7 +304,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/referrals/{referral_id}/status"): Entry(
         PARTIES, ("referral",), lambda w, t, u: _move(w, u), reset=_unmoved
     ),
-    ("GET", "/referrals/{referral_id}/screenings/{screening_id}"): Entry(PARTIES, ("referral_screening",)),
+    ("GET", "/referrals/{referral_id}/screenings/{screening_id}/summary"): Entry(PARTIES, ("referral_screening",)),
     ("GET", "/referrals/{referral_id}/screenings/{screening_id}/summary.pdf"): Entry(
         PARTIES, ("referral_screening",), few=True
     ),
@@ -495,5 +496,5 @@ def test_referrals_open_to_their_two_agencies_only(client: TestClient, w: Matrix
     assert page.status_code == 200 and "Cancelled" in page.text and "Needs a safe bed" not in page.text
     key = ("GET", "/api/v1/referrals/{referral_id}/fhir")
     assert call(client, w, key, Entry(SENDER, ("referral",)), w.user("A", Role.screener), "referral").status_code == 410
-    key = ("GET", "/referrals/{referral_id}/screenings/{screening_id}")
+    key = ("GET", "/referrals/{referral_id}/screenings/{screening_id}/summary")
     assert call(client, w, key, MATRIX[key], partner, "referral_screening").status_code == 404

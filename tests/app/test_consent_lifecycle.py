@@ -141,8 +141,8 @@ class ConsentLifecycle(RuleBasedStateMachine):
 
     def may_read(self, viewer: tuple[str, Role], owner: str, category: Category, purpose: str) -> bool:
         """Its own agency's always; another's only when the viewer's agency holds a record of the same person,
-        and an active consent from the owner to it covers the category and purpose, or the viewer's own
-        break-glass on that person is open."""
+        and an active consent from the owner to it covers the category and purpose (for the referral purpose,
+        only what a live referral shares: none here), or the viewer's own break-glass on that person is open."""
         letter, now = viewer[0], self.clock.now
         if letter == owner:
             return True
@@ -152,7 +152,7 @@ class ConsentLifecycle(RuleBasedStateMachine):
         return any(
             c.person == person and (c.source, c.to) == (owner, letter) and category in c.categories
             for c in self.consents
-            if c.purpose == purpose and c.in_force(now)
+            if c.purpose == purpose and c.in_force(now) and purpose != Purpose.referral
         ) or any(g.opener == viewer and g.person == person and now < g.expires and not g.ended for g in self.glasses)
 
     # Rules -----------------------------------------------------------------------------------------------

@@ -326,14 +326,19 @@ def test_an_invalid_task_is_refused_saying_what_and_where_and_changes_nothing(
 ) -> None:
     referred = _refer(session, world, external=True)
     auth = bearer(client, referred.screener)
+    second = support.youth(session, referred.screener, case_number="N-2")  # one open referral per youth and partner
+    second_done = support.completed(
+        session, referred.screener, second, support.PRACTITIONER, "practitioner", support.PRACTITIONER_ANSWERS
+    )
+    support.release(session, referred.admin, second, referred.partner.id, *ANSWERS_SHARED)
     other = service.send(
         session,
         crypto.get_key_ring(),
         referred.screener,
         ReferralCreate(
-            youth_id=referred.record.id,
+            youth_id=second.id,
             to_agency_id=referred.partner.id,
-            screening_ids=[referred.done[0].id],
+            screening_ids=[second_done.id],
             purpose=Purpose.care_coordination,
             reason=REASON,
             preparer_contact="555-0142",
@@ -427,7 +432,7 @@ def test_after_the_consent_is_revoked_the_referral_is_not_exported(
 def test_an_ended_consent_stops_the_export_of_a_live_referral(
     client: TestClient, world: World, session: Session
 ) -> None:
-    """A consent that expires does not cancel the referral, but nothing goes out under it any more."""
+    """A consent that expires cancels the referral on the next read, and nothing goes out under it any more."""
     referred = _refer(session, world)
     row = session.get(Consent, referred.referral(session).consent_id)
     assert row is not None
@@ -435,7 +440,9 @@ def test_an_ended_consent_stops_the_export_of_a_live_referral(
     session.add(row)
     session.commit()
     response = client.get(f"/api/v1/referrals/{referred.referral_id}/fhir", headers=bearer(client, referred.screener))
-    assert response.status_code == 410 and "no longer covers" in response.json()["detail"]
+    assert response.status_code == 410 and "declined or cancelled" in response.json()["detail"]
+    seen = client.get(f"/api/v1/referrals/{referred.referral_id}", headers=bearer(client, referred.screener))
+    assert seen.json()["status"] == "cancelled" and seen.json()["events"][-1]["via"] == "consent"
     assert _exports(session, referred) == []
 
 

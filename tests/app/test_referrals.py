@@ -14,7 +14,7 @@ from sqlmodel import col, func, select
 from app import access
 from app.models import Agency, AuditEvent, Youth, YouthLink
 from app.models_referrals import Referral, ReferralEvent
-from app.models_sharing import Category
+from app.models_sharing import Category, Consent
 from tests.app.conftest import World, bearer, sign_in
 from tests.app.sharing_support import REVOKE_REASON, Side, add_youth, ledger, screen, side
 
@@ -209,9 +209,10 @@ def test_an_outside_partner_is_answered_by_hand(client: TestClient, world: World
 
 
 def test_dashboard_and_record_show_where_referrals_stand(client: TestClient, world: World, parties: Any) -> None:
-    a, b, _c, youth, done = parties
+    a, b, c, youth, done = parties
     release(client, a, youth, b)
-    first = refer(client, a, youth, b, [done]).json()["id"]
+    release(client, a, youth, c)
+    first = refer(client, a, youth, c, [done]).json()["id"]
     second = refer(client, a, youth, b, [done]).json()["id"]
     move(client, b, second, "rejected", reason="Outside our county.")
     third = refer(client, a, youth, b, [done]).json()["id"]
@@ -227,7 +228,7 @@ def test_dashboard_and_record_show_where_referrals_stand(client: TestClient, wor
     assert "Referrals with no change for 14 days (1)" in page and "Partners' answers this week (1)" in page
     record = client.get(f"/youth/{youth}").text
     assert record.count('id="referral-') == 3 and "Declined" in record and "Accepted" in record
-    sign_in(client, b.users["screener"])
+    sign_in(client, c.users["screener"])
     assert "New referrals to your agency (1)" in client.get("/").text
 
 
@@ -249,12 +250,17 @@ def test_the_inbox_reads_in_a_constant_number_of_queries(client: TestClient, wor
             event.remove(engine, "before_cursor_execute", seen)
         return len([s for s in statements if s.lstrip().upper().startswith("SELECT")])
 
-    refer(client, a, youth, b, [done])
+    def send_again() -> None:  # one open referral per partner at a time: cancel, then send anew
+        rid = refer(client, a, youth, b, [done]).json()["id"]
+        assert move(client, a, rid, "cancelled", reason="Sent again with a new reason.").status_code == 200
+
+    send_again()
     b.api  # noqa: B018  (sign in before counting)
     few = inbox_queries()
     for _ in range(6):
-        refer(client, a, youth, b, [done])
+        send_again()
     assert inbox_queries() == few
+    assert len(client.get("/api/v1/referrals?box=inbox", headers=b.api).json()["items"]) == 7
 
 
 def test_a_system_admin_adds_a_partner_outside_tellonce(client: TestClient, world: World) -> None:
@@ -283,7 +289,7 @@ def test_the_partner_reads_what_the_referral_shares_and_no_more(client: TestClie
     rid = refer(client, a, youth, b, [done], categories=["result_summary"]).json()["id"]
     sign_in(client, b.users["screener"])
     before = len(ledger(world, b.agency.id))
-    page = client.get(f"/referrals/{rid}/screenings/{done}")
+    page = client.get(f"/referrals/{rid}/screenings/{done}/summary")
     assert page.status_code == 200, page.text
     assert "Katherine" in page.text and WHY in page.text and "RS-77" in page.text
     assert 'id="s-answers"' not in page.text and 'class="evidence"' not in page.text
@@ -292,4 +298,113 @@ def test_the_partner_reads_what_the_referral_shares_and_no_more(client: TestClie
     shown = ledger(world, b.agency.id)[before:]
     assert shown and all(d.categories in (["result_summary"], ["referral"]) for d in shown)
     other = screen(client, a, youth)["id"]  # not shared by this referral
-    assert client.get(f"/referrals/{rid}/screenings/{other}").status_code == 404
+    assert client.get(f"/referrals/{rid}/screenings/{other}/summary").status_code == 404
+
+
+def test_the_partner_reads_nothing_beyond_the_referral(client: TestClient, world: World, parties: Any) -> None:
+    """The consent covers answers and notes; the referral shares the result of one screening. Through any route
+    and any purpose, before and after accepting, the partner reads that result and nothing more."""
+    a, b, _c, youth, done = parties
+    second = screen(client, a, youth)["id"]
+    release(client, a, youth, b, categories=("result_summary", "item_answers", "notes"))
+    rid = refer(client, a, youth, b, [done]).json()["id"]
+    sign_in(client, b.users["screener"])
+    general = client.get(f"/screenings/{done}/summary?purpose=referral")
+    assert general.status_code == 200 and 'id="s-answers"' not in general.text  # the result only
+    assert client.get(f"/screenings/{second}/summary?purpose=referral").status_code == 404  # not in the referral
+    assert client.get(f"/screenings/{done}/summary").status_code == 404  # another purpose: no consent for it
+    move(client, b, rid, "accepted", recipient_case_ref="BV-4")
+    assert client.get(f"/screenings/{second}/summary?purpose=referral").status_code == 404  # accepting opens no more
+    after = client.get(f"/screenings/{done}/summary?purpose=referral")
+    assert after.status_code == 200 and 'id="s-answers"' not in after.text
+
+
+def test_a_declined_referral_opens_nothing_even_to_a_linked_partner(
+    client: TestClient, world: World, parties: Any
+) -> None:
+    a, b, _c, youth, done = parties
+    release(client, a, youth, b)
+    rid = refer(client, a, youth, b, [done]).json()["id"]
+    move(client, b, rid, "accepted", recipient_case_ref="BV-5")  # Bayview now holds a linked record
+    move(client, b, rid, "completed")
+    again = refer(client, a, youth, b, [done]).json()["id"]
+    assert move(client, b, again, "rejected", reason="Already served.").status_code == 200
+    sign_in(client, b.users["screener"])
+    assert client.get(f"/referrals/{again}/screenings/{done}/summary").status_code == 404
+    assert client.get(f"/referrals/{again}/screenings/{done}/summary.pdf").status_code == 404
+
+
+def test_a_consent_that_ends_any_way_cancels_the_referral(client: TestClient, world: World, parties: Any) -> None:
+    """Changed and then revoked, or simply expired: the referral is cancelled, and says why."""
+    a, b, c, youth, done = parties
+    given = release(client, a, youth, b)
+    changed = client.post(
+        f"/api/v1/consents/{given['id']}/supersede",
+        headers=a.api,
+        json={
+            **{k: given[k] for k in ("to_agency_id", "grantor", "authority", "categories", "purpose", "method")},
+            "ends_at": given["ends_at"],
+            "youth_id": youth,
+        },
+    )
+    assert changed.status_code == 201, changed.text
+    rid = refer(client, a, youth, b, [done]).json()["id"]
+    assert client.get(f"/api/v1/referrals/{rid}", headers=a.api).json()["status"] == "requested"
+    client.post(f"/api/v1/consents/{changed.json()['id']}/revoke", headers=a.api, json={"reason": REVOKE_REASON})
+    assert client.get(f"/api/v1/referrals/{rid}", headers=a.api).json()["status"] == "cancelled"
+
+    short = release(client, a, youth, c)
+    rid = refer(client, a, youth, c, [done]).json()["id"]
+    lapsed = world.session.get(Consent, short["id"])
+    assert lapsed is not None
+    lapsed.ends_at = datetime.now(UTC) - timedelta(minutes=1)
+    world.session.add(lapsed)
+    world.session.commit()
+    seen = client.get(f"/api/v1/referrals/{rid}", headers=c.api).json()
+    assert seen["status"] == "cancelled" and seen["given_name"] == ""
+    assert seen["events"][-1]["via"] == "consent"
+
+
+def test_a_double_click_changes_nothing_and_each_side_keeps_its_own_case_number(
+    client: TestClient, world: World, parties: Any
+) -> None:
+    a, b, _c, youth, done = parties
+    release(client, a, youth, b)
+    rid = refer(client, a, youth, b, [done]).json()["id"]
+    version = client.get(f"/api/v1/referrals/{rid}", headers=b.api).json()["version"]
+    first = move(client, b, rid, "accepted", recipient_case_ref="BV-6", version=version)
+    twice = move(client, b, rid, "accepted", recipient_case_ref="BV-6", version=version)
+    assert first.status_code == twice.status_code == 200 and len(twice.json()["events"]) == 3
+    assert move(client, a, rid, "accepted").status_code == 400  # the partner's answer is not the sender's to repeat
+    overwrite = move(client, b, rid, "in-progress", recipient_case_ref="HC-BOGUS")
+    assert overwrite.status_code == 400 and overwrite.json()["detail"] == {"field": "recipient_case_ref"}
+    cancel = move(client, a, rid, "cancelled", reason="x", recipient_case_ref="SENDER-FAKE")
+    assert cancel.status_code == 400
+    assert client.get(f"/api/v1/referrals/{rid}", headers=a.api).json()["recipient_case_ref"] == "BV-6"
+
+
+def test_one_open_referral_per_partner_and_clean_text(client: TestClient, world: World, parties: Any) -> None:
+    a, b, _c, youth, done = parties
+    release(client, a, youth, b)
+    assert refer(client, a, youth, b, [done]).status_code == 201
+    again = refer(client, a, youth, b, [done])
+    assert again.status_code == 400 and "still open" in again.json()["message"]
+    assert again.json()["detail"] == {"field": "to_agency_id"}
+    nul = refer(client, a, youth, b, [done], reason="Needs help\x00 now")
+    assert nul.status_code in (400, 422) and "reason" in nul.text
+    assert count(world, Referral) == 1
+    partners = client.get("/api/v1/referrals/partners", headers=a.api).json()
+    assert {p["name"] for p in partners} == {"Bayview Shelter", "Hilltop Clinic"}
+
+
+def test_errors_read_in_the_readers_language(client: TestClient, world: World, parties: Any) -> None:
+    a, b, _c, youth, done = parties
+    release(client, a, youth, b)
+    rid = refer(client, a, youth, b, [done]).json()["id"]
+    assert client.patch("/api/v1/me", headers=b.api, json={"language": "es"}).status_code == 200
+    sign_in(client, b.users["screener"])
+    page = client.get(f"/referrals/{rid}")
+    csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    refused = client.post(f"/referrals/{rid}/status", data={"csrf_token": csrf, "status": "completed"})
+    assert refused.status_code == 400
+    assert "«Completada»" in refused.text and "«Recibida»" in refused.text and "Completed" not in refused.text
