@@ -218,7 +218,8 @@ def _detail(
         categories=CATEGORY_LABELS,
         error=error,
         values=values or {},
-        needs_case_ref=not item.sender and own is None,
+        # The partner gives its case number on accepting (the sender types it for a partner outside TellOnce).
+        needs_case_ref=(not item.sender and own is None) or (item.sender and bool(recipient and recipient.external)),
     )
 
 

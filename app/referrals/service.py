@@ -85,6 +85,7 @@ def send(db: Session, keys: KeyRing, user: User, data: ReferralCreate) -> Referr
         )
     if data.due_on is not None and data.due_on < utcnow().date():
         raise InvalidInput(_("The answer-by date is in the past."), {"field": "due_on"})
+    settle_lapsed(db, user)  # a referral whose consent ended is no longer open
     open_already = db.exec(
         select(Referral).where(
             Referral.person_id == youth.person_id,

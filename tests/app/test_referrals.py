@@ -203,9 +203,11 @@ def test_an_outside_partner_is_answered_by_hand(client: TestClient, world: World
     rid = refer(client, a, youth, outside, [done], recipient_contact="Dr. Example").json()["id"]
     seen = client.get(f"/api/v1/referrals/{rid}", headers=a.api).json()
     assert seen["to_external"] and seen["recipient_contact"] == "Dr. Example; Intake line 555-0199"
-    assert move(client, a, rid, "accepted").status_code == 200
-    events = client.get(f"/api/v1/referrals/{rid}", headers=a.api).json()["events"]
+    assert move(client, a, rid, "accepted", recipient_case_ref="LK-1").status_code == 200
+    seen = client.get(f"/api/v1/referrals/{rid}", headers=a.api).json()
+    events = seen["events"]
     assert events[-1]["via"] == "by_hand" and events[-1]["by_agency"] == "Riverside Youth Services"
+    assert seen["recipient_case_ref"] == "LK-1"  # what the partner told the sender
 
 
 def test_dashboard_and_record_show_where_referrals_stand(client: TestClient, world: World, parties: Any) -> None:
