@@ -108,34 +108,21 @@ def _shared_story(
     Avery to Harbor. Revoking and referring are left to the person trying it."""
     riverbend, harbor = AGENCIES[0][0], AGENCIES[1][0]
     sharer, receiver = users[(riverbend, "supervisor")], users[(harbor, "screener")]
-    consent.record(
-        db,
-        sharer,
-        ConsentCreate(
-            youth_id=youth_id,
-            to_agency_id=receiver.agency_id,
-            grantor=Grantor.youth,
-            authority="Youth aged 17, signed the release in person",
-            purpose=Purpose.care_coordination,
-            categories=[Category.result_summary, Category.item_answers],
-            method=ConsentMethod.written,
-            ends_at=utcnow() + timedelta(days=90),
-        ),
-    )
-    consent.record(  # and a release for referrals, so Riverbend can refer Avery to Harbor
-        db,
-        sharer,
-        ConsentCreate(
-            youth_id=youth_id,
-            to_agency_id=receiver.agency_id,
-            grantor=Grantor.youth,
-            authority="Youth aged 17, signed the release in person",
-            purpose=Purpose.referral,
-            categories=[Category.result_summary, Category.item_answers],
-            method=ConsentMethod.written,
-            ends_at=utcnow() + timedelta(days=90),
-        ),
-    )
+    for purpose in (Purpose.care_coordination, Purpose.referral):  # what carries; and so Riverbend can refer Avery
+        consent.record(
+            db,
+            sharer,
+            ConsentCreate(
+                youth_id=youth_id,
+                to_agency_id=receiver.agency_id,
+                grantor=Grantor.youth,
+                authority="Youth aged 17, signed the release in person",
+                purpose=purpose,
+                categories=[Category.result_summary, Category.item_answers],
+                method=ConsentMethod.written,
+                ends_at=utcnow() + timedelta(days=90),
+            ),
+        )
     own = records.create(
         db,
         keys,

@@ -262,11 +262,6 @@ def _result_row(screening: Screening, summary: dict[str, Any]) -> dict[str, Any]
     }
 
 
-def _decrypt(keys: KeyRing, referral: Referral, name: str) -> str | None:
-    value: str | None = getattr(referral, f"{name}_enc")
-    return keys.decrypt(value, "referral", name, referral.id) if value else None
-
-
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _PHONE = re.compile(r"\+?[\d\s().\-]{7,}(?:\s*(?:x|ext\.?)\s*\d+)?", re.IGNORECASE)
 
@@ -299,7 +294,7 @@ def _organization(keys: KeyRing, referral: Referral, agency: Agency) -> dict[str
     telecom = contact_points(agency.contact)
     if telecom:
         out["telecom"] = telecom
-    addressed = _decrypt(keys, referral, "recipient_contact") if agency.id == referral.to_agency_id else None
+    addressed = service.decrypt(keys, referral, "recipient_contact") if agency.id == referral.to_agency_id else None
     if addressed:
         out["contact"] = [{"name": {"text": addressed}}]
     return out

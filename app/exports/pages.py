@@ -47,16 +47,7 @@ def summary_page(
     purpose: str | None = None,
 ) -> Response:
     """The readable referral summary: confidentiality header, result, domains, reasons, next steps."""
-    built = summary.build(db, keys, registry, auth.user, screening_id, purpose)
-    return render(
-        request,
-        "exports/summary.html",
-        auth=auth,
-        lang=built.language,
-        s=built,
-        confidential=summary.CONFIDENTIAL,
-        pdf=False,
-    )
+    return summary.page_response(request, auth, summary.build(db, keys, registry, auth.user, screening_id, purpose))
 
 
 @router.get("/screenings/{screening_id}/summary.pdf")
@@ -70,14 +61,7 @@ def summary_pdf(
 ) -> Response:
     """The referral summary as a PDF, the confidentiality line heading every page."""
     built = summary.build(db, keys, registry, auth.user, screening_id, purpose)
-    return Response(
-        summary.pdf_bytes(built),
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'attachment; filename="tellonce-summary-{built.screening.id[:8]}.pdf"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return summary.pdf_response(built, f"tellonce-summary-{built.screening.id[:8]}.pdf")
 
 
 def _form_values(form: Any) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from fastapi import Request, Response
 from sqlmodel import Session, col, select
 
 from app import access, audit
@@ -39,7 +40,7 @@ from app.referrals.facts import Identity, ReferralFacts
 from app.referrals.labels import STATUS_LABELS, URGENCY_LABELS
 from app.screenings import service, views
 from app.screenings.disclosed import without_items
-from app.web import templates
+from app.web import render, templates
 from instruments.loader import Registry
 
 CONFIDENTIAL = _(
@@ -241,6 +242,29 @@ def html(summary: Summary, *, pdf: bool, **context: Any) -> str:
 def _no_fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
     """The PDF renderer fetches nothing: no file, no network (everything it needs is inline)."""
     raise ValueError("external resources are not loaded")
+
+
+def page_response(request: Request, auth: Any, summary: Summary, pdf_href: str | None = None) -> Response:
+    """The summary as a page of the app, in the reader's language; `pdf_href` is where its PDF is."""
+    return render(
+        request,
+        "exports/summary.html",
+        auth=auth,
+        lang=summary.language,
+        s=summary,
+        confidential=CONFIDENTIAL,
+        pdf=False,
+        pdf_href=pdf_href,
+    )
+
+
+def pdf_response(summary: Summary, filename: str) -> Response:
+    """The summary as a PDF download, never cached."""
+    return Response(
+        pdf_bytes(summary),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )
 
 
 def pdf_bytes(summary: Summary) -> bytes:

@@ -282,15 +282,8 @@ def referral_summary(
 ) -> Response:
     """The referral summary of one shared screening, read through the one gate (in the ledger)."""
     built = _shared_summary(db, keys, registry, auth, referral_id, screening_id)
-    return render(
-        request,
-        "exports/summary.html",
-        auth=auth,
-        lang=built.language,
-        s=built,
-        confidential=summary.CONFIDENTIAL,
-        pdf=False,
-        pdf_href=f"/referrals/{referral_id}/screenings/{screening_id}/summary.pdf",
+    return summary.page_response(
+        request, auth, built, f"/referrals/{referral_id}/screenings/{screening_id}/summary.pdf"
     )
 
 
@@ -300,14 +293,7 @@ def referral_summary_pdf(
 ) -> Response:
     """The same summary as a PDF: what goes to a partner outside TellOnce."""
     built = _shared_summary(db, keys, registry, auth, referral_id, screening_id)
-    return Response(
-        summary.pdf_bytes(built),
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'attachment; filename="tellonce-referral-{referral_id[:8]}.pdf"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return summary.pdf_response(built, f"tellonce-referral-{referral_id[:8]}.pdf")
 
 
 def dashboard_context(db: Session, keys: KeyRing, auth: WebAuth) -> dict[str, Any]:

@@ -248,10 +248,6 @@ def counts(db: Session, user: User, box: str) -> dict[str, int]:
     return {s.value: found.get(s.value, 0) for s in ReferralStatus}
 
 
-def stale_before(days: int) -> Any:
-    return utcnow() - timedelta(days=days)
-
-
 def dashboard(db: Session, user: User, stale_days: int) -> dict[str, list[Loaded]]:
     """What the dashboard lists: new in the inbox, sent ones a partner answered this week (accepted, in
     progress, completed), sent ones waiting on a partner, declined lately, and live ones with no change for
@@ -276,7 +272,7 @@ def dashboard(db: Session, user: User, stale_days: int) -> dict[str, list[Loaded
         .limit(500)
     ).all()
     out: dict[str, list[Loaded]] = {"new": [], "answered": [], "waiting": [], "declined": [], "stale": []}
-    cutoff = stale_before(stale_days)
+    cutoff = utcnow() - timedelta(days=stale_days)
     for row in rows:
         item = _loaded(user, row)
         r = item.referral
@@ -319,14 +315,14 @@ def facts(db: Session, keys: KeyRing, user: User, items: Sequence[Loaded]) -> li
         if item.shown:
             record = records.public_of(keys, youth[r.youth_id], sender_links.get((r.youth_id, r.from_agency_id)))
             own = own_records.get(r.person_id)
-            recipient_ref = _decrypt(keys, r, "recipient_case_ref")
+            recipient_ref = decrypt(keys, r, "recipient_case_ref")
             if own is not None and not item.sender:
                 recipient_ref = own.case_number or recipient_ref
             identity = Identity(
                 record.given_name, record.family_name, record.birth_date, record.case_number, recipient_ref
             )
         recipient = agencies.get(r.to_agency_id)
-        contact = _decrypt(keys, r, "recipient_contact")
+        contact = decrypt(keys, r, "recipient_contact")
         if recipient is not None and recipient.contact:
             contact = f"{contact}; {recipient.contact}" if contact else recipient.contact
         preparer = users.get(r.prepared_by)
@@ -335,16 +331,16 @@ def facts(db: Session, keys: KeyRing, user: User, items: Sequence[Loaded]) -> li
                 id=r.id,
                 status=r.status,
                 urgency=r.urgency,
-                reason=_decrypt(keys, r, "reason") or "" if item.shown else "",
+                reason=decrypt(keys, r, "reason") or "" if item.shown else "",
                 sender=agencies[r.from_agency_id].name if r.from_agency_id in agencies else "",
                 recipient=recipient.name if recipient else "",
                 recipient_external=bool(recipient and recipient.external),
                 recipient_contact=contact,
                 preparer=preparer.display_name if preparer else "",
-                preparer_contact=_decrypt(keys, r, "preparer_contact") or "",
+                preparer_contact=decrypt(keys, r, "preparer_contact") or "",
                 sent_at=r.created_at,
                 status_changed_at=r.status_changed_at,
-                status_reason=_decrypt(keys, r, "status_reason"),
+                status_reason=decrypt(keys, r, "status_reason"),
                 due_on=r.due_on,
                 identity=identity,
                 categories=list(r.categories),
@@ -358,7 +354,8 @@ def _agency_ids(referrals: Iterable[Referral]) -> set[str]:
     return {a for r in referrals for a in (r.from_agency_id, r.to_agency_id)}
 
 
-def _decrypt(keys: KeyRing, referral: Referral, name: str) -> str | None:
+def decrypt(keys: KeyRing, referral: Referral, name: str) -> str | None:
+    """One of the referral's encrypted fields (`reason`, `recipient_contact`, ...), or None if not given."""
     value: str | None = getattr(referral, f"{name}_enc")
     return keys.decrypt(value, "referral", name, referral.id) if value else None
 
