@@ -262,9 +262,7 @@ def check(session: Session) -> Check:
     heads = {name: (position, hash_) for name, position, hash_ in session.execute(select(_heads))}
     result = Check()
     columns = AuditEvent.__table__.c  # type: ignore[attr-defined]
-    rows = session.execute(
-        select(columns).order_by(columns.chain, columns.position).execution_options(yield_per=1000)
-    )
+    rows = session.execute(select(columns).order_by(columns.chain, columns.position).execution_options(yield_per=1000))
     state: dict[str, tuple[int, str]] = {}  # chain -> (last position, last hash)
     broken: set[str] = set()
     for row in rows:
