@@ -25,6 +25,7 @@ from sqlalchemy import ColumnElement, and_, case, or_, true
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from app import audit
 from app.errors import NotFound
 from app.i18n import _
 from app.models import Screening, User, Youth, YouthLink, utcnow
@@ -281,6 +282,7 @@ def readable_youth(db: Session, user: User, youth_id: str) -> Youth:
     """The youth record, if `user` may read it; otherwise NotFound."""
     youth = db.exec(select(Youth).where(Youth.id == youth_id, youth_readable_clause(user))).first()
     if youth is None:
+        audit.denied(db, user, Youth, youth_id)
         raise NotFound(_("No such youth."))
     return youth
 
@@ -291,6 +293,7 @@ def writable_screening(db: Session, user: User, screening_id: str) -> Screening:
         select(Screening).where(Screening.id == screening_id, Screening.agency_id == user.agency_id)
     ).first()
     if screening is None:
+        audit.denied(db, user, Screening, screening_id)
         raise NotFound(_("No such screening."))
     return screening
 
@@ -351,8 +354,10 @@ def decide(
     want: Iterable[Category] = (Category.result_summary,),
     purpose: str = DEFAULT_PURPOSE,
     break_glass: bool = True,
+    record_denial: bool = True,
 ) -> Read:
-    """The decision alone, in one query: NotFound unless the first wanted category is readable."""
+    """The decision alone, in one query: NotFound unless the first wanted category is readable
+    (audited as a denied read unless `record_denial` is false: a question, not a read)."""
     wanted = list(dict.fromkeys(want))
     consent_ids = [
         select(Consent.id)
@@ -381,6 +386,8 @@ def decide(
         .where(or_(col(Screening.agency_id) == user.agency_id, _known_clause(user)))
     ).first()
     if row is None:
+        if record_denial:
+            audit.denied(db, user, Screening, screening_id)
         raise NotFound(_("No such screening."))
     screening, person_id, glass, linked = row[0], row[1], row[2], row[3]
     consents: list[str | None] = list(row[4:])
@@ -398,6 +405,8 @@ def decide(
         kept = {c: g for c, g in grants.items() if g.break_glass_id or c.value in shared}
         grants = {c: kept.get(c, Grant(None, glass)) for c in grants if c in kept or glass}  # else the break-glass
     if not wanted or wanted[0] not in grants:
+        if record_denial:
+            audit.denied(db, user, Screening, screening_id)
         raise NotFound(_("No such screening."))
     origins: dict[str, Grant] | None = None
     if Category.item_answers in grants and not grants[Category.item_answers].break_glass_id:
@@ -457,7 +466,7 @@ def readable_screening(
 def may_read(db: Session, user: User, screening_id: str, category: Category, purpose: str = DEFAULT_PURPOSE) -> bool:
     """Whether `user` may read that category of the screening for that purpose now (no exception, no ledger)."""
     try:
-        decide(db, user, screening_id, (category,), purpose)
+        decide(db, user, screening_id, (category,), purpose, record_denial=False)
     except NotFound:
         return False
     return True

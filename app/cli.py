@@ -80,16 +80,18 @@ def users_create(
 
 @audit_cli.command("verify")
 def audit_verify() -> None:
-    """Check the audit log's hash chain; name the first broken link."""
+    """Check every audit chain; name the chain and position of the first broken link of each broken chain."""
     from app import audit
     from app.db import get_engine
 
     with Session(get_engine()) as db:
-        broken = audit.verify(db)
-    if broken is not None:
-        typer.echo(f"The audit chain is broken at event {broken}.", err=True)
+        found = audit.check(db)
+    if found.breaks:
+        for broken in found.breaks:
+            typer.echo(f"The audit log is broken at {broken.describe()}.", err=True)
+        typer.echo(f"Checked {found.events} event(s) in {found.chains} chain(s).", err=True)
         raise typer.Exit(1)
-    typer.echo("The audit chain is intact.")
+    typer.echo(f"The audit chain is intact: {found.events} event(s) in {found.chains} chain(s).")
 
 
 @cli.command("reindex-search")

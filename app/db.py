@@ -12,6 +12,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 
+from app import audit
 from app.errors import AppError
 from app.settings import get_settings
 
@@ -59,7 +60,7 @@ def upgrade_database(engine: Engine | None = None) -> None:
 
 
 def get_session() -> Iterator[Session]:
-    """One session per request: commit on success, roll back on any error."""
+    """One session per request: commit on success, roll back on any error (keeping the audit of denied reads)."""
     with Session(get_engine(), expire_on_commit=False) as session:
         try:
             yield session
@@ -69,9 +70,11 @@ def get_session() -> Iterator[Session]:
                 session.commit()
             else:
                 session.rollback()
+                audit.write_denials(session)  # a denied read is recorded even though its 404 rolls back
             raise
         except BaseException:
             session.rollback()
+            audit.write_denials(session)
             raise
 
 

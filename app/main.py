@@ -120,6 +120,7 @@ def create_app(*, upgrade_database: bool = True) -> FastAPI:
         error.status = exc.status_code
         return render(request, "error.html", status_code=exc.status_code, error=error)
 
+    from app import audit_pages
     from app.accounts import api as accounts_api
     from app.accounts import pages as accounts_pages
     from app.exports import api as exports_api
@@ -144,6 +145,7 @@ def create_app(*, upgrade_database: bool = True) -> FastAPI:
     app.include_router(portal_pages.router)
     app.include_router(portal_staff_pages.router)
     app.include_router(accounts_pages.router)
+    app.include_router(audit_pages.router)
     # Pages that show a screening (its result, revisions, summary) tell a former recipient that the consent ended.
     ended = [Depends(sharing_pages.explain_ended_sharing, scope="function")]
     app.include_router(screenings_pages.router, dependencies=ended)

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Dialect, MetaData, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Dialect, Index, MetaData, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -242,10 +242,17 @@ class ScreeningRevision(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
-    """Append-only, hash-chained record of who did what; never names or answers."""
+    """Append-only, hash-chained record of who did what; never names or answers.
+
+    Each event is one link of its chain (its agency's, or "system"): `position` counts from 0 within the
+    chain and `prev_hash` is the hash of the link before. `seq` orders events across chains for display.
+    """
 
     __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_chain_position", "chain", "position", unique=True),)
     seq: int | None = Field(default=None, primary_key=True)
+    chain: str = Field(default="system", max_length=64)
+    position: int = Field(default=-1)  # set when the event is appended, at commit
     at: datetime = Field(default_factory=utcnow, index=True, sa_type=UTCDateTime)
     actor_id: str | None = Field(default=None, max_length=32, index=True)
     agency_id: str | None = Field(default=None, max_length=32, index=True)
@@ -256,6 +263,18 @@ class AuditEvent(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, unique=True)
+
+
+class AuditChain(SQLModel, table=True):
+    """The head of one audit chain: its last event's position and hash (-1 and the genesis hash before any).
+
+    Appending takes this row's lock, so two transactions never extend a chain from the same link.
+    """
+
+    __tablename__ = "audit_chain"
+    name: str = Field(primary_key=True, max_length=64)
+    position: int
+    hash: str = Field(max_length=64)
 
 
 class YouthAccess(SQLModel, table=True):

@@ -270,6 +270,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/admin/users"): Entry(ADMIN, body=_body(email="")),
     ("POST", "/admin/users/{user_id}"): Entry(ADMIN, ("user",), _body(version="999")),
     ("GET", "/admin/break-glass"): Entry(ADMIN),
+    ("GET", "/admin/denials"): Entry(ADMIN),
     ("GET", "/api/v1/users"): Entry(ADMIN),
     ("POST", "/api/v1/users"): Entry(ADMIN, ("agency",), lambda w, t, u: NEW_USER | {"agency_id": t}),
     ("PATCH", "/api/v1/users/{user_id}"): Entry(ADMIN, ("user",), _body(version=999)),
