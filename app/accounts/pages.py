@@ -10,11 +10,11 @@ from pydantic import ValidationError
 
 from app.accounts import devices, service, sessions
 from app.accounts.schemas import AgencyCreate, UserCreate, UserPreferences, UserUpdate
+from app.crypto import get_key_ring
 from app.db import SessionDep
 from app.deps import (
     ADMINS,
     FormAuthDep,
-    KeysDep,
     SettingsDep,
     WebAuthDep,
     client_address,
@@ -47,7 +47,6 @@ def login(
     request: Request,
     db: SessionDep,
     settings: SettingsDep,
-    keys: KeysDep,
     email: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/",
@@ -55,6 +54,7 @@ def login(
     if not same_site(request):  # login CSRF: another site must not sign a user into its own account
         raise Forbidden(_("This form was sent from another site."))
     device_cookie = request.cookies.get(devices.cookie_name(settings))
+    keys = get_key_ring() if device_cookie else None  # a browser without the cookie needs no keys to fail
     try:
         user = service.authenticate(
             db, email, password, client_address(request, settings), settings, keys=keys, device_cookie=device_cookie
@@ -74,7 +74,7 @@ def login(
     # This browser is now known to the account: attempts from it are limited on their own.
     response.set_cookie(
         devices.cookie_name(settings),
-        devices.remember(keys, device_cookie, user.id),
+        devices.remember(get_key_ring(), device_cookie, user.id),
         max_age=settings.device_cookie_days * 24 * 3600,
         httponly=True,
         samesite="lax",
