@@ -37,7 +37,11 @@ def test_passwords_are_stored_as_argon2id(client: TestClient, world: World, sess
     assert not passwords.needs_rehash(stored.password_hash)
 
 
-def test_production_hashes_at_argon2ids_defaults_and_refuses_less(tmp_path: Path) -> None:
+def test_production_hashes_at_argon2ids_defaults_and_refuses_less(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for cost in ("TELLONCE_PASSWORD_HASH_TIME_COST", "TELLONCE_PASSWORD_HASH_MEMORY_KIB"):
+        monkeypatch.delenv(cost, raising=False)  # the suite's cheap costs
     defaults = Settings(_env_file=None, environment="development")
     assert (defaults.password_hash_time_cost, defaults.password_hash_memory_kib) == (3, 65536)
     defaults_hasher = argon2.PasswordHasher()
