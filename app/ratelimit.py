@@ -1,50 +1,163 @@
-"""Fixed-window rate limits kept in the database, so they hold across several app servers."""
+"""Fixed-window rate limits kept in the database, so they hold across several app servers.
+
+An attempt is counted before the expensive work it guards (an argon2 verification, a resume-code
+lookup), by one atomic statement per bucket:
+
+    INSERT INTO rate_limit (key, window_started_at, count) VALUES (:key, :now, 1)
+    ON CONFLICT (key) DO UPDATE SET
+        count = CASE WHEN window expired THEN 1 ELSE count + 1 END,
+        window_started_at = CASE WHEN window expired THEN :now ELSE window_started_at END
+    RETURNING count, window_started_at
+
+run in its own short transaction on its own connection and committed at once. So concurrent
+attempts see each other's counts immediately (the database serialises the upserts on the row), two
+first attempts cannot collide on the key, and a request that later fails and rolls back does not
+undo its count. An attempt whose count is over a bucket's limit is refused without doing the work.
+
+The API cannot be used in the racy order: the only way to learn whether to proceed is
+`count_attempt`, which has already counted. A success then calls `Attempt.succeeded()`: buckets
+that identify the one who proved themselves (an account from one address or one browser, a link)
+start again from zero; shared buckets (a whole account, a whole address) get the slot back, so
+they end up counting failures and attempts still in flight.
+
+On SQLite, call `count_attempt` before the request's own session writes anything: SQLite has one
+writer at a time, and the request's open write would make the rate-limit connection wait for it.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+import math
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
+from sqlalchemy import Engine, case, create_engine, delete, event, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from app.models import RateLimit, utcnow
 
+_TABLE = RateLimit.__table__  # type: ignore[attr-defined]
 
-def _key(scope: str, subject: str) -> str:
+
+def key(scope: str, subject: str) -> str:
+    """The stored key of a bucket: the scope and a hash of the subject (no email or address in clear)."""
     return f"{scope}:{hashlib.sha256(subject.encode()).hexdigest()[:48]}"
 
 
-def seconds_blocked(db: Session, scope: str, subject: str, limit: int, window: timedelta) -> int:
-    """Seconds until `subject` may try again, or 0 if it is under the limit."""
-    row = db.get(RateLimit, _key(scope, subject))
-    if row is None:
-        return 0
+@dataclass(frozen=True)
+class Bucket:
+    """One counter: `limit` attempts per window for `subject` within `scope`."""
+
+    scope: str
+    subject: str
+    limit: int
+    # True: a success starts this bucket again from zero (it names the one who proved themselves);
+    # False: a success only gives its own slot back (a shared bucket, an account or an address).
+    reset_on_success: bool = False
+
+    @property
+    def key(self) -> str:
+        return key(self.scope, self.subject)
+
+
+@dataclass
+class Attempt:
+    """One counted attempt: whether to refuse it, and how to settle it afterwards."""
+
+    engine: Engine
+    counted: list[tuple[Bucket, datetime]]  # each bucket and the start of the window it was counted in
+    retry_after: int  # seconds until every refusing bucket's window ends; 0 means go ahead
+    settled: bool = field(default=False)
+
+    def succeeded(self) -> None:
+        """The attempt proved itself: reset its own buckets, give the slot back in shared ones."""
+        self._settle(reset=True)
+
+    def give_back(self) -> None:
+        """The attempt was never evaluated (the server was busy): return its slot in every bucket."""
+        self._settle(reset=False)
+
+    def _settle(self, *, reset: bool) -> None:
+        if self.settled:
+            return
+        self.settled = True
+        with self.engine.begin() as connection:
+            for bucket, started in sorted(self.counted, key=lambda entry: entry[0].key):
+                if reset and bucket.reset_on_success:
+                    connection.execute(delete(_TABLE).where(_TABLE.c.key == bucket.key))
+                else:
+                    connection.execute(
+                        update(_TABLE)
+                        .where(_TABLE.c.key == bucket.key, _TABLE.c.window_started_at == started, _TABLE.c.count > 0)
+                        .values(count=_TABLE.c.count - 1)
+                    )
+
+
+_side_engines: dict[Engine, Engine] = {}
+_side_lock = threading.Lock()
+
+
+def _engine_of(db: Session) -> Engine:
+    """The engine rate limits run on. On PostgreSQL a small pool of its own: a request holds its
+    session's connection while it counts or settles an attempt, and taking the second connection
+    from the same pool could wait forever once every pooled connection is held by such a request.
+    SQLite's engine has no pool to run out of."""
+    bind = db.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    if engine.dialect.name == "sqlite":
+        return engine
+    with _side_lock:
+        side = _side_engines.get(engine)
+        if side is None:
+            side = _side_engines[engine] = create_engine(engine.url, pool_size=5, max_overflow=10, pool_pre_ping=True)
+            event.listen(engine, "engine_disposed", _dispose_side_engine)
+        return side
+
+
+def _dispose_side_engine(engine: Engine) -> None:
+    with _side_lock:
+        side = _side_engines.pop(engine, None)
+    if side is not None:
+        side.dispose()
+
+
+def _count(connection: Connection, bucket_key: str, now: datetime, window: timedelta) -> tuple[int, datetime]:
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(_TABLE).values(key=bucket_key, window_started_at=now, count=1)
+    expired = _TABLE.c.window_started_at <= now - window
+    statement = insert.on_conflict_do_update(
+        index_elements=[_TABLE.c.key],
+        set_={
+            "count": case((expired, 1), else_=_TABLE.c.count + 1),
+            "window_started_at": case((expired, insert.excluded.window_started_at), else_=_TABLE.c.window_started_at),
+        },
+    ).returning(_TABLE.c.count, _TABLE.c.window_started_at)
+    count, started = connection.execute(statement).one()
+    return int(count), started
+
+
+def count_attempt(db: Session, buckets: Sequence[Bucket], window: timedelta) -> Attempt:
+    """Count one attempt in every bucket, committed at once on a connection of its own; the result
+    says whether the attempt is over a limit (refuse it, without doing the work) or may proceed."""
+    engine = _engine_of(db)
     now = utcnow()
-    if now - row.window_started_at >= window:
-        return 0
-    if row.count >= limit:
-        return max(1, int((row.window_started_at + window - now).total_seconds()))
-    return 0
+    counted: list[tuple[Bucket, datetime]] = []
+    retry_after = 0
+    with engine.begin() as connection:
+        # in key order, so two attempts sharing buckets lock them in the same order (no deadlock)
+        for bucket in sorted(buckets, key=lambda b: b.key):
+            count, started = _count(connection, bucket.key, now, window)
+            counted.append((bucket, started))
+            if count > bucket.limit:
+                retry_after = max(retry_after, math.ceil((started + window - now).total_seconds()), 1)
+    return Attempt(engine, counted, retry_after)
 
 
-def hit(db: Session, scope: str, subject: str, window: timedelta) -> None:
-    """Count one attempt (a failed login, a wrong resume code)."""
-    key = _key(scope, subject)
-    now = utcnow()
-    row = db.get(RateLimit, key)
-    if row is None:
-        db.add(RateLimit(key=key, window_started_at=now, count=1))
-    elif now - row.window_started_at >= window:
-        row.window_started_at, row.count = now, 1
-        db.add(row)
-    else:
-        row.count += 1
-        db.add(row)
-    db.flush()
-
-
-def clear(db: Session, scope: str, subject: str) -> None:
-    """Forget attempts after a success."""
-    row = db.get(RateLimit, _key(scope, subject))
-    if row is not None:
-        db.delete(row)
+def current_count(db: Session, scope: str, subject: str) -> int:
+    """How many attempts the bucket holds now (0 when none); for tests and operators."""
+    row = db.get(RateLimit, key(scope, subject))
+    return row.count if row is not None else 0

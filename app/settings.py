@@ -26,14 +26,30 @@ class Settings(BaseSettings):
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
     api_token_hours: int = 8
-    login_attempts_per_account: int = 5
-    login_attempts_per_address: int = 20
+    # Sign-in limits (see app/accounts/service.py): a browser that signed in to an account before
+    # (its signed device cookie) is limited only by its own count; the others per account and
+    # address pair, and, more loosely, per account and per address.
+    login_attempts_per_device: int = Field(default=5, ge=1, description="per account, per known browser")
+    login_attempts_per_account_address: int = Field(default=5, ge=1, description="per account, per address")
+    login_attempts_per_account: int = Field(default=20, ge=1, description="per account, browsers not known to it")
+    login_attempts_per_address: int = Field(default=100, ge=1, description="per address, browsers not known")
     login_window_minutes: int = 15
+    device_cookie_days: int = Field(default=365, ge=1, description="how long a browser stays known to an account")
+    # argon2id costs: the library's defaults (t=3, 64 MiB, p=4) and never less in production; tests
+    # lower them so the suite runs quickly.
+    password_hash_time_cost: int = Field(default=3, ge=1)
+    password_hash_memory_kib: int = Field(default=65536, ge=1024)
+    # Each hash holds memory_kib of memory while it runs: at most this many at once per process
+    # (2 suits a 2-core server: 2 x 64 MiB); a request that waits longer than
+    # password_hash_wait_seconds for a slot is answered 503 with Retry-After.
+    password_hash_slots: int = Field(default=2, ge=1)
+    password_hash_wait_seconds: float = Field(default=5.0, ge=0)
     trust_proxy_headers: bool = False
     youth_access_hours: int = 72
     youth_idle_minutes: int = 15
     resume_attempts_per_link: int = 5
     resume_attempts_per_address: int = 20
+    resume_window_minutes: int = Field(default=15, ge=1)
     quick_exit_url: str = "https://www.google.com/"
     base_url: str = "http://127.0.0.1:8000"
     referral_stale_days: int = Field(default=14, ge=1, description="a live referral with no change this long is listed")
@@ -45,6 +61,17 @@ class Settings(BaseSettings):
     def _production_needs_explicit_database(self) -> Settings:
         if self.environment == "production" and self.database_url is None and not self.data_dir.is_absolute():
             raise ValueError("in production, set TELLONCE_DATABASE_URL or an absolute TELLONCE_DATA_DIR")
+        return self
+
+    @model_validator(mode="after")
+    def _production_hashes_at_full_strength(self) -> Settings:
+        if self.environment == "production" and (
+            self.password_hash_time_cost < 3 or self.password_hash_memory_kib < 65536
+        ):
+            raise ValueError(
+                "in production, TELLONCE_PASSWORD_HASH_TIME_COST must be at least 3 and "
+                "TELLONCE_PASSWORD_HASH_MEMORY_KIB at least 65536 (argon2id's defaults)"
+            )
         return self
 
     @property

@@ -8,11 +8,21 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from app.accounts import service, sessions
+from app.accounts import devices, service, sessions
 from app.accounts.schemas import AgencyCreate, UserCreate, UserPreferences, UserUpdate
+from app.crypto import get_key_ring
 from app.db import SessionDep
-from app.deps import ADMINS, FormAuthDep, SettingsDep, WebAuthDep, client_address, cookie_name, require_role, same_site
-from app.errors import AppError, Forbidden, InvalidInput
+from app.deps import (
+    ADMINS,
+    FormAuthDep,
+    SettingsDep,
+    WebAuthDep,
+    client_address,
+    cookie_name,
+    require_role,
+    same_site,
+)
+from app.errors import AppError, Forbidden, InvalidInput, TooManyAttempts
 from app.i18n import LANGUAGE_COOKIE, _, lazy_join
 from app.models import AgencyKind, Role
 from app.web import render
@@ -43,16 +53,33 @@ def login(
 ) -> Response:
     if not same_site(request):  # login CSRF: another site must not sign a user into its own account
         raise Forbidden(_("This form was sent from another site."))
+    device_cookie = request.cookies.get(devices.cookie_name(settings))
+    keys = get_key_ring() if device_cookie else None  # a browser without the cookie needs no keys to fail
     try:
-        user = service.authenticate(db, email, password, client_address(request, settings), settings)
+        user = service.authenticate(
+            db, email, password, client_address(request, settings), settings, keys=keys, device_cookie=device_cookie
+        )
     except AppError as exc:
-        return render(
+        page = render(
             request, "login.html", status_code=exc.status, error=exc.message, email=email, next=_safe_next(next)
         )
+        if isinstance(exc, TooManyAttempts):  # also the busy server's 503
+            page.headers["Retry-After"] = str(exc.retry_after)
+        return page
     token = sessions.start(db, user, "web", settings)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         cookie_name(settings), token, httponly=True, samesite="lax", secure=settings.secure_cookies, path="/"
+    )
+    # This browser is now known to the account: attempts from it are limited on their own.
+    response.set_cookie(
+        devices.cookie_name(settings),
+        devices.remember(get_key_ring(), device_cookie, user.id),
+        max_age=settings.device_cookie_days * 24 * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        path="/",
     )
     return response
 

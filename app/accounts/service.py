@@ -1,4 +1,21 @@
-"""Agencies, users and signing in."""
+"""Agencies, users and signing in.
+
+Sign-in limits, so that guessing is slow but a legitimate user is never locked out (OWASP's device
+cookie pattern; ASVS 6.1, 6.3). Every attempt is counted before the password is hashed
+(app/ratelimit.py); an attempt over any of its limits is refused with 429 and Retry-After and
+nothing is hashed. Which limits apply depends on the browser:
+
+- a browser that signed in to this account before (a valid device cookie, app/accounts/devices.py):
+  only its own bucket, `login_attempts_per_device` per window for that (account, browser);
+- any other browser, and every API token request (no cookie): `login_attempts_per_account_address`
+  for that (account, address), plus the looser `login_attempts_per_account` for the account from
+  all such browsers and `login_attempts_per_address` for the address across all accounts.
+
+So an attacker hammering an account from elsewhere, or a neighbour spraying passwords behind an
+agency's shared address, fills buckets that never apply to staff on browsers they signed in on
+before. No lockout is permanent: every window ends on its own. A success starts the (account,
+address) and (account, browser) buckets again from zero and gives its slot back in the shared ones.
+"""
 
 from __future__ import annotations
 
@@ -7,39 +24,64 @@ from datetime import timedelta
 from sqlmodel import Session, col, select
 
 from app import audit, ratelimit
-from app.accounts import passwords, sessions
+from app.accounts import devices, passwords, sessions
 from app.accounts.schemas import AgencyCreate, UserCreate, UserPreferences, UserUpdate
+from app.crypto import KeyRing
 from app.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, TooManyAttempts
 from app.i18n import _
 from app.models import Agency, Role, User, utcnow
 from app.settings import Settings
 
 
-def authenticate(db: Session, email: str, password: str, address: str, settings: Settings) -> User:
-    """The user for these credentials; failures are rate-limited per account and per address, and audited."""
+def _login_buckets(
+    email: str, address: str, user: User | None, device: str | None, settings: Settings
+) -> list[ratelimit.Bucket]:
+    if user is not None and device is not None:
+        return [ratelimit.Bucket("login-device", f"{user.id}|{device}", settings.login_attempts_per_device, True)]
+    return [
+        ratelimit.Bucket("login-pair", f"{email}|{address}", settings.login_attempts_per_account_address, True),
+        ratelimit.Bucket("login-account", email, settings.login_attempts_per_account),
+        ratelimit.Bucket("login-address", address, settings.login_attempts_per_address),
+    ]
+
+
+def authenticate(
+    db: Session,
+    email: str,
+    password: str,
+    address: str,
+    settings: Settings,
+    *,
+    keys: KeyRing | None = None,
+    device_cookie: str | None = None,
+) -> User:
+    """The user for these credentials; attempts are counted first (see the module docstring) and audited."""
     email = email.strip().lower()
-    window = timedelta(minutes=settings.login_window_minutes)
-    wait = max(
-        ratelimit.seconds_blocked(db, "login-account", email, settings.login_attempts_per_account, window),
-        ratelimit.seconds_blocked(db, "login-address", address, settings.login_attempts_per_address, window),
-    )
-    if wait:
-        audit.record(db, "login", outcome="rate_limited")
-        raise TooManyAttempts(_("Too many sign-in attempts. Wait a few minutes and try again."), wait)
     user = db.exec(select(User).where(User.email == email)).first()
-    if not passwords.verify_password(user.password_hash if user else None, password) or user is None:
-        ratelimit.hit(db, "login-account", email, window)
-        ratelimit.hit(db, "login-address", address, window)
+    device = devices.known_device(keys, device_cookie, user.id) if user and keys and device_cookie else None
+    window = timedelta(minutes=settings.login_window_minutes)
+    attempt = ratelimit.count_attempt(db, _login_buckets(email, address, user, device, settings), window)
+    if attempt.retry_after:
+        audit.record(db, "login", outcome="rate_limited")
+        raise TooManyAttempts(_("Too many sign-in attempts. Wait a few minutes and try again."), attempt.retry_after)
+    try:
+        matches = passwords.verify_password(user.password_hash if user else None, password)
+    except passwords.ServerBusy:
+        attempt.give_back()  # never evaluated: it does not count against anyone
+        audit.record(db, "login", outcome="busy")
+        raise
+    if not matches or user is None:
         audit.record(db, "login", actor_id=user.id if user else None, outcome="failed")
         raise NotAuthenticated(_("That email and password do not match an account."), keep_writes=True)
+    attempt.succeeded()
     if not user.is_active:
         audit.record(db, "login", actor_id=user.id, agency_id=user.agency_id, outcome="disabled")
         raise NotAuthenticated(_("That email and password do not match an account."), keep_writes=True)
-    if passwords.needs_rehash(user.password_hash):
-        user.password_hash = passwords.hash_password(password)
+    upgraded = passwords.upgraded_hash(user.password_hash, password)
+    if upgraded is not None:
+        user.password_hash = upgraded
     user.last_login_at = utcnow()
     db.add(user)
-    ratelimit.clear(db, "login-account", email)
     audit.record(db, "login", actor_id=user.id, agency_id=user.agency_id)
     return user
 
@@ -75,7 +117,7 @@ def create_user(db: Session, data: UserCreate, actor: User | None) -> User:
             _("%(agency)s is a partner outside TellOnce: it has no accounts.") % {"agency": agency.name},
             {"field": "agency_id"},
         )
-    problem = passwords.password_problem(data.password)
+    problem = passwords.password_problem(data.password, email=data.email, display_name=data.display_name)
     if problem:
         raise InvalidInput(problem, {"field": "password"})
     email = data.email.strip().lower()

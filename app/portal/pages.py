@@ -256,13 +256,13 @@ async def still_true_save(
 
 def _pause(request: Request, ctx: YouthContext, db: Session, keys: KeyRing) -> Response:
     """Save and finish later: a new code to come back with, and the session ends on this device."""
-    code = service.new_code_for(db, keys, ctx.record, ctx.settings)
+    link, code = service.new_code_for(db, keys, ctx.record, ctx.settings)
     response = _page(
         request,
         ctx,
         "paused.html",
         code=service.format_code(code),
-        go_url=f"{ctx.settings.base_url.rstrip('/')}/go" + ("?lang=es" if ctx.lang == "es" else ""),
+        go_url=f"{ctx.settings.base_url.rstrip('/')}/go/{link}" + ("?lang=es" if ctx.lang == "es" else ""),
     )
     response.delete_cookie(COOKIE, path="/")
     return response

@@ -1,8 +1,9 @@
 """Self-administered screenings: access for a youth (hand-off or private link and code) and youth sessions.
 
-A link alone never shows anything a youth said: opening a screening needs the resume code, and
-wrong codes are rate-limited per link and per address. Codes and link tokens are stored only as
-keyed hashes; a code is shown once, and "save and finish later" issues a fresh one.
+A link alone never shows anything a youth said: opening a screening needs the resume code, and a
+code opens nothing without its link (so a code cannot be guessed against every open screening at
+once). Attempts are counted per link and per address, atomically, before any lookup. Codes and
+link tokens are stored only as keyed hashes; a code is shown once, and "save and finish later" issues a fresh one.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from instruments.loader import Registry
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: easy to read aloud and type
 CODE_LENGTH = 8
+READABLE_LINK_LENGTH = 12  # the link "save and finish later" shows: 59 bits, typed with the 40-bit code
 
 
 @dataclass(frozen=True)
@@ -138,32 +140,43 @@ def _usable(record: YouthAccess | None) -> bool:
     return record is not None and record.revoked_at is None and record.expires_at > utcnow()
 
 
+def normalize_link(token: str) -> str:
+    """A link token as stored: a readable one (from "save and finish later", ABCD-EFGH-JKLM) in any
+    case and spacing; an issued one (32 url-safe characters) exactly as given."""
+    token = token.strip().rsplit("/go/", 1)[-1].split("?", 1)[0]  # the whole address pasted in
+    compact = "".join(c for c in token.upper() if c.isalnum())
+    if len(token) <= 16 and len(compact) == READABLE_LINK_LENGTH:
+        return "-".join(compact[i : i + 4] for i in range(0, READABLE_LINK_LENGTH, 4))
+    return token.strip()
+
+
 def open_with_code(
     db: Session, keys: KeyRing, code: str, link_token: str | None, address: str, settings: Settings
 ) -> tuple[YouthSession, str]:
-    """Start a youth session from a resume code (and the private link, when the youth used it)."""
-    window = timedelta(minutes=15)
-    subjects = [("resume-address", address, settings.resume_attempts_per_address)]
-    if link_token:
-        subjects.append(("resume-link", link_token, settings.resume_attempts_per_link))
-    wait = max(ratelimit.seconds_blocked(db, scope, subject, limit, window) for scope, subject, limit in subjects)
-    if wait:
-        raise TooManyAttempts(_("Too many tries. Please wait a few minutes and try again."), wait)
-    record = db.exec(select(YouthAccess).where(YouthAccess.code_index == _code_index(keys, code))).first()
-    link_ok = not link_token or (
-        record is not None and hmac.compare_digest(record.link_index, _link_index(keys, link_token))
+    """Start a youth session from a resume code and its private link; a code without its link fails
+    exactly like a wrong code. The attempt is counted per link and per address before anything is looked up."""
+    link = normalize_link(link_token) if link_token else None
+    buckets = [ratelimit.Bucket("resume-address", address, settings.resume_attempts_per_address)]
+    if link:
+        buckets.append(ratelimit.Bucket("resume-link", link, settings.resume_attempts_per_link, True))
+    attempt = ratelimit.count_attempt(db, buckets, timedelta(minutes=settings.resume_window_minutes))
+    if attempt.retry_after:
+        audit.record(db, "youth_access.open", outcome="rate_limited")
+        raise TooManyAttempts(_("Too many tries. Please wait a few minutes and try again."), attempt.retry_after)
+    record = (
+        db.exec(select(YouthAccess).where(YouthAccess.link_index == _link_index(keys, link))).first() if link else None
     )
-    screening = db.get(Screening, record.screening_id) if record is not None else None
-    if not (_usable(record) and link_ok and screening is not None and screening.status == ScreeningStatus.in_progress):
-        for scope, subject, _limit in subjects:
-            ratelimit.hit(db, scope, subject, window)
+    code_ok = record is not None and hmac.compare_digest(record.code_index, _code_index(keys, code))
+    screening = db.get(Screening, record.screening_id) if record is not None and code_ok else None
+    if not (_usable(record) and code_ok and screening is not None and screening.status == ScreeningStatus.in_progress):
         audit.record(db, "youth_access.open", outcome="failed")
         raise InvalidInput(
             _("That code does not work. Check it and try again, or ask the person who gave it to you."),
             keep_writes=True,
         )
-    if record is None or screening is None:  # unreachable: _usable() and the check above cover it
+    if record is None or screening is None:  # unreachable: the check above covers it
         raise InvalidInput(_("That code does not work."))
+    attempt.succeeded()
     return start_session(db, record, screening)
 
 
@@ -241,23 +254,29 @@ def end(db: Session, record: YouthSession, reason: str) -> None:
         audit.record(db, f"youth_session.{reason}", object_type="screening", object_id=record.screening_id)
 
 
-def new_code_for(db: Session, keys: KeyRing, record: YouthSession, settings: Settings) -> str:
-    """Save and finish later: a fresh code for the same access (the old one stops working).
+def new_code_for(db: Session, keys: KeyRing, record: YouthSession, settings: Settings) -> tuple[str, str]:
+    """Save and finish later: a fresh private link and code for the same access (the old ones stop
+    working); returns the readable link token and the code.
 
-    A youth who pauses on a handed-over device finishes later on their own: the access becomes a
-    code that lasts like a private link's, and staff taking the device back does not end it.
+    The link is new because a code only opens a screening with its link, and a youth who pauses on a
+    handed-over device never had one; on a private link it also means a link seen earlier, or a
+    message read over the youth's shoulder, opens nothing. The new link is short and readable
+    (ABCD-EFGH-JKLM), to write down. A handed-over access becomes a link that lasts like a private
+    link's, and staff taking the device back does not end it.
     """
     grant = db.get(YouthAccess, record.access_id)
     if grant is None:
         raise NotFound(_("No such access."))
     code = _new_code()
+    link = normalize_link("".join(secrets.choice(CODE_ALPHABET) for _ in range(READABLE_LINK_LENGTH)))
     grant.code_index = _code_index(keys, code)
+    grant.link_index = _link_index(keys, link)
     if grant.kind == "handoff":
         grant.kind = "link"
         grant.expires_at = utcnow() + timedelta(hours=settings.youth_access_hours)
     db.add(grant)
     end(db, record, "pause")
-    return code
+    return link, code
 
 
 def _end_sessions(db: Session, access_id: str, reason: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from typing import Annotated
 
@@ -50,7 +51,6 @@ def create_link(
         auth=auth,
         screening_id=screening_id,
         link=f"{base}/go/{issued.link_token}",
-        go_url=f"{base}/go",
         code=issued.formatted_code,
         expires_at=issued.access.expires_at,
     )
@@ -87,19 +87,30 @@ def unlock_page(request: Request) -> Response:
 @router.post("/unlock")
 def unlock(request: Request, db: SessionDep, settings: SettingsDep, password: Annotated[str, Form()] = "") -> Response:
     token = request.cookies.get(cookie_name(settings))
-    resolved = sessions.resolve(db, token, "web", settings) if token else None
+    if not token:
+        return RedirectResponse("/login", status_code=303)
+    # Counted per staff session (the device held by the youth) before anything else: the session
+    # lookup below may write, and on SQLite the count must not wait behind this request's own write.
+    bucket = ratelimit.Bucket(
+        "unlock", hashlib.sha256(token.encode()).hexdigest(), settings.login_attempts_per_device, True
+    )
+    attempt = ratelimit.count_attempt(db, [bucket], timedelta(minutes=settings.login_window_minutes))
+    resolved = sessions.resolve(db, token, "web", settings)
     if resolved is None:
         return RedirectResponse("/login", status_code=303)
     record, user = resolved
-    window = timedelta(minutes=settings.login_window_minutes)
-    wait = ratelimit.seconds_blocked(db, "unlock", user.id, settings.login_attempts_per_account, window)
-    if wait or not passwords.verify_password(user.password_hash, password):
-        if not wait:
-            ratelimit.hit(db, "unlock", user.id, window)
+    if attempt.retry_after:
+        audit.record(db, "unlock", actor_id=user.id, agency_id=user.agency_id, outcome="rate_limited")
+        return _unlock_refused(request, 429, _("Too many tries. Wait a few minutes."), attempt.retry_after)
+    try:
+        matches = passwords.verify_password(user.password_hash, password)
+    except passwords.ServerBusy as busy:
+        attempt.give_back()
+        return _unlock_refused(request, busy.status, busy.message, busy.retry_after)
+    if not matches:
         audit.record(db, "unlock", actor_id=user.id, agency_id=user.agency_id, outcome="failed")
-        message = _("Too many tries. Wait a few minutes.") if wait else _("That password is not right.")
-        return render(request, "portal_staff/unlock.html", status_code=429 if wait else 403, error=message)
-    ratelimit.clear(db, "unlock", user.id)
+        return render(request, "portal_staff/unlock.html", status_code=403, error=_("That password is not right."))
+    attempt.succeeded()
     screening_id = record.locked_for
     record.locked_for = None
     db.add(record)
@@ -108,3 +119,9 @@ def unlock(request: Request, db: SessionDep, settings: SettingsDep, password: An
     response = RedirectResponse(f"/screenings/{screening_id}/self" if screening_id else "/", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response
+
+
+def _unlock_refused(request: Request, status: int, message: str, retry_after: int) -> Response:
+    page = render(request, "portal_staff/unlock.html", status_code=status, error=message)
+    page.headers["Retry-After"] = str(retry_after)
+    return page

@@ -22,14 +22,19 @@ CANARY = {
 CANARY_NOTES = "Canary note: met Zebulon-Canary at the bus depot"
 
 
-def login(client: TestClient, email: str, password: str = PASSWORD, next: str = "/") -> Any:
+def login(
+    client: TestClient, email: str, password: str = PASSWORD, next: str = "/", headers: dict[str, str] | None = None
+) -> Any:
     """Post the sign-in form; no redirects followed."""
-    return client.post("/login", data={"email": email, "password": password, "next": next}, follow_redirects=False)
+    data = {"email": email, "password": password, "next": next}
+    return client.post("/login", data=data, headers=headers, follow_redirects=False)
 
 
-def token_request(client: TestClient, email: str, password: str = PASSWORD) -> Any:
+def token_request(
+    client: TestClient, email: str, password: str = PASSWORD, headers: dict[str, str] | None = None
+) -> Any:
     """Ask the API for a bearer token."""
-    return client.post("/api/v1/auth/token", data={"username": email, "password": password})
+    return client.post("/api/v1/auth/token", data={"username": email, "password": password}, headers=headers)
 
 
 def csrf_from(html: str) -> str:

@@ -39,6 +39,10 @@ def _configure(url: str, data_dir: Path) -> None:
     os.environ["TELLONCE_DATABASE_URL"] = url
     os.environ["TELLONCE_DATA_DIR"] = str(data_dir)
     os.environ["TELLONCE_ENVIRONMENT"] = "test"
+    # Cheap argon2id (1 pass over 1 MiB instead of 3 over 64 MiB): the suite signs in thousands of
+    # times. Production refuses these values; tests/app/test_password_memory.py runs the real ones.
+    os.environ["TELLONCE_PASSWORD_HASH_TIME_COST"] = "1"  # noqa: S105 (a cost, not a password)
+    os.environ["TELLONCE_PASSWORD_HASH_MEMORY_KIB"] = "1024"  # noqa: S105 (a cost, not a password)
     get_settings.cache_clear()
     db.get_engine.cache_clear()
     crypto.get_key_ring.cache_clear()

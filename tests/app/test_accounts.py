@@ -74,29 +74,34 @@ def test_wrong_password_is_a_plain_message_and_audited(client: TestClient, world
 # --- rate limits ----------------------------------------------------------------------------------
 
 
-def test_five_failures_block_the_account_but_not_others_from_the_same_address(
-    client: TestClient, world: World, session: Session
+def test_five_failures_block_the_account_from_that_address_only(
+    client: TestClient, world: World, session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(get_settings(), "trust_proxy_headers", True)
     agency = world.agency()
     target, bystander = world.user(agency), world.user(agency, "supervisor")
-    for _ in range(get_settings().login_attempts_per_account):
-        assert token_request(client, target.email, WRONG).status_code == 401
-    refused = token_request(client, target.email)
+    here = {"X-Forwarded-For": "198.51.100.7"}
+    for _ in range(get_settings().login_attempts_per_account_address):
+        assert token_request(client, target.email, WRONG, headers=here).status_code == 401
+    refused = token_request(client, target.email, headers=here)
     assert refused.status_code == 429
     assert refused.json()["error"] == "too_many_attempts"
     assert refused.json()["detail"]["retry_after_seconds"] > 0
-    page = login(client, target.email)
-    assert page.status_code == 429 and TOO_MANY in page.text
+    assert int(refused.headers["Retry-After"]) > 0
+    page = login(client, target.email, headers=here)
+    assert page.status_code == 429 and TOO_MANY in page.text and int(page.headers["Retry-After"]) > 0
     assert COOKIE not in client.cookies
     assert _login_events(session, "rate_limited")
     # the same address, another account: still under the per-address limit
-    assert token_request(client, bystander.email).status_code == 200
+    assert token_request(client, bystander.email, headers=here).status_code == 200
+    # the same account from another address: the account-wide limit is looser
+    assert token_request(client, target.email, headers={"X-Forwarded-For": "203.0.113.9"}).status_code == 200
     # the limit is stored without the email in clear
     keys = [row.key for row in session.exec(select(RateLimit))]
     assert keys and not any(target.email in key for key in keys)
 
 
-def test_per_address_limit_blocks_every_account(
+def test_per_address_limit_blocks_unknown_browsers_on_every_account(
     client: TestClient, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(get_settings(), "login_attempts_per_address", 7)
@@ -111,7 +116,7 @@ def test_per_address_limit_blocks_every_account(
 def test_no_permanent_lockout(
     client: TestClient, world: World, session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(get_settings(), "login_attempts_per_account", 2)
+    monkeypatch.setattr(get_settings(), "login_attempts_per_account_address", 2)
     user = world.user(world.agency())
     for _ in range(2):
         login(client, user.email, WRONG)
@@ -127,7 +132,7 @@ def test_a_short_window_expires_on_its_own_and_success_forgets_failures(
     client: TestClient, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = get_settings()
-    monkeypatch.setattr(settings, "login_attempts_per_account", 2)
+    monkeypatch.setattr(settings, "login_attempts_per_account_address", 2)
     user = world.user(world.agency())
     for _ in range(2):
         token_request(client, user.email, WRONG)
@@ -137,6 +142,8 @@ def test_a_short_window_expires_on_its_own_and_success_forgets_failures(
     monkeypatch.setattr(settings, "login_window_minutes", 15)
     token_request(client, user.email, WRONG)
     assert token_request(client, user.email).status_code == 200  # the count started again from zero
+    token_request(client, user.email, WRONG)
+    assert token_request(client, user.email).status_code == 200
 
 
 # --- sessions -------------------------------------------------------------------------------------

@@ -141,20 +141,50 @@ def test_wrong_expired_and_revoked_codes_are_refused_and_guessing_slows_down(
     assert youth.post("/go", data={"code": code3, "link_token": link3}).status_code == 400
 
 
-def test_pause_gives_a_new_code_that_resumes(client: TestClient, world: World, session: Session) -> None:
+def paused_link_and_code(html: str) -> tuple[str, str]:
+    """The address and code "save and finish later" shows."""
+    link = re.search(r'id="link">[^<]*/go/([A-Z0-9-]+)<', html)
+    code = re.search(r'class="code"[^>]*>([A-Z0-9-]+)<', html)
+    assert link and code, html
+    return link.group(1), code.group(1)
+
+
+def test_pause_gives_a_new_link_and_code_that_resume_together(client: TestClient, world: World) -> None:
     screening_id, _, csrf = self_screening(client, world)
     link, code = issue_link(client, screening_id, csrf)
     youth = TestClient(client.app)
     token = youth_csrf(youth.post("/go", data={"code": code, "link_token": link}).text)
     paused = youth.post("/s/1", data={"csrf_token": token, "action": "pause", "q_no_safe_place": "no"})
-    new_code = re.search(r'class="code"[^>]*>([A-Z0-9-]+)<', paused.text)
-    assert new_code and new_code.group(1) != code
+    new_link, new_code = paused_link_and_code(paused.text)
+    assert new_code != code and new_link != link
     assert youth.get("/s/1", follow_redirects=False).status_code == 303
-    assert youth.post("/go", data={"code": code}).status_code == 400
-    resumed = youth.post("/go", data={"code": new_code.group(1)})
+    assert youth.post("/go", data={"code": code, "link_token": link}).status_code == 400  # the old pair ended
+    assert youth.post("/go", data={"code": new_code, "link_token": link}).status_code == 400  # not the old link
+    assert youth.post("/go", data={"code": new_code}).status_code == 400  # not without a link
+    # the readable link works typed on the code page, in any case, or as the whole address
+    assert "Your link" in youth.get("/go").text
+    resumed = youth.post("/go", data={"code": new_code, "link_token": f"http://x/go/{new_link.lower()}"})
     assert resumed.status_code == 200
     page = youth.get("/s/1?seen=1").text
     assert re.search(r'value="no"\s+checked', page)
+
+
+def test_a_youth_who_pauses_a_hand_off_finishes_later_on_their_own(
+    client: TestClient, world: World, session: Session
+) -> None:
+    screening_id, _, csrf = self_screening(client, world)
+    client.post(f"/screenings/{screening_id}/self/handoff", data={"csrf_token": csrf})
+    token = youth_csrf(client.get("/s/1?seen=1").text)
+    paused = client.post("/s/1", data={"csrf_token": token, "action": "pause", "q_no_safe_place": "no"})
+    link, code = paused_link_and_code(paused.text)
+    from tests.app.conftest import PASSWORD
+
+    assert client.post("/unlock", data={"password": PASSWORD}, follow_redirects=False).status_code == 303
+    later = TestClient(client.app)  # the youth's own phone, later
+    assert f'name="link_token" value="{link}"' in later.get(f"/go/{link}").text
+    assert later.post("/go", data={"code": code}).status_code == 400
+    assert later.post("/go", data={"code": code, "link_token": link}).status_code == 200
+    assert re.search(r'value="no"\s+checked', later.get("/s/1?seen=1").text)
 
 
 def test_quick_exit_ends_the_session_without_javascript(client: TestClient, world: World, session: Session) -> None:

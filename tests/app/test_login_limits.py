@@ -1,0 +1,256 @@
+"""Sign-in and resume-code limits under concurrency, and lockout that cannot lock out staff (ASVS 6.1, 6.3).
+
+What was evaluated is counted from the audit log: every password checked leaves a `login` event
+with outcome `failed` (or `ok`), every refused attempt one with `rate_limited`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from typing import Any, TypeVar
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from app import ratelimit
+from app.accounts import passwords
+from app.models import AuditEvent
+from app.settings import get_settings
+from tests.app.accounts_support import login, reload, token_request
+from tests.app.conftest import PASSWORD, World
+from tests.app.test_portal import issue_link, self_screening
+
+WRONG = "not the right password at all"
+DEVICE_COOKIE = "tellonce_device"
+OFFICE, ELSEWHERE, FAR = "192.0.2.10", "203.0.113.66", "198.51.100.23"
+T = TypeVar("T")
+
+
+def _at_once(count: int, call: Callable[[int], T]) -> list[T]:
+    """Run `call(0..count-1)` from `count` threads released together."""
+    barrier = threading.Barrier(count)
+
+    def run(index: int) -> T:
+        barrier.wait()
+        return call(index)
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(run, range(count)))
+
+
+def _events(session: Session, action: str, outcome: str) -> int:
+    reload(session)
+    query = select(AuditEvent).where(AuditEvent.action == action, AuditEvent.outcome == outcome)
+    return len(session.exec(query).all())
+
+
+def _from(address: str) -> dict[str, str]:
+    return {"X-Forwarded-For": address}
+
+
+@pytest.fixture
+def behind_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app trusts X-Forwarded-For, so a test can speak from several addresses."""
+    monkeypatch.setattr(get_settings(), "trust_proxy_headers", True)
+
+
+def _browser(client: TestClient) -> TestClient:
+    """Another browser on the same app, with its own cookies."""
+    return TestClient(client.app, base_url="http://testserver")
+
+
+# --- atomic counting --------------------------------------------------------------------------------
+
+
+def test_forty_concurrent_wrong_passwords_evaluate_only_the_limit(
+    client: TestClient, world: World, session: Session
+) -> None:
+    user = world.user(world.agency())
+    limit = get_settings().login_attempts_per_account_address
+
+    def attempt(index: int) -> int:
+        # half through the sign-in page, half through the API's token endpoint
+        response = login(client, user.email, WRONG) if index % 2 else token_request(client, user.email, WRONG)
+        return int(response.status_code)
+
+    statuses = _at_once(40, attempt)
+    assert set(statuses) <= {401, 429}, statuses  # no server error
+    assert statuses.count(401) == limit
+    assert _events(session, "login", "failed") == limit  # only `limit` passwords were hashed and checked
+    assert _events(session, "login", "rate_limited") == 40 - limit
+    # every attempt was counted, none lost to a race
+    assert ratelimit.current_count(session, "login-pair", f"{user.email}|testclient") == 40
+    assert ratelimit.current_count(session, "login-account", user.email) == 40
+    assert ratelimit.current_count(session, "login-address", "testclient") == 40
+
+
+def test_concurrent_first_attempts_do_not_collide(client: TestClient, world: World, session: Session) -> None:
+    user = world.user(world.agency())
+    emails = [user.email.upper(), *(f"nobody{n}@example.org" for n in range(7))]
+    for email in emails:  # each pair of attempts is the first for its account
+        statuses = _at_once(2, lambda _i, email=email: int(token_request(client, email, WRONG).status_code))
+        assert statuses == [401, 401]
+        assert ratelimit.current_count(session, "login-account", email.lower()) == 2
+    assert _events(session, "login", "failed") == 2 * len(emails)
+
+
+# --- lockout that cannot lock out a legitimate user -----------------------------------------------------
+
+
+def test_a_known_browser_signs_in_while_the_account_is_under_attack(
+    client: TestClient, world: World, session: Session, behind_proxy: None
+) -> None:
+    user = world.user(world.agency())
+    staff = _browser(client)
+    assert login(staff, user.email, headers=_from(OFFICE)).status_code == 303
+    device = staff.cookies[DEVICE_COOKIE]
+    assert user.id in device and PASSWORD not in device
+
+    attacker = _browser(client)
+    statuses = _at_once(40, lambda _i: int(login(attacker, user.email, WRONG, headers=_from(ELSEWHERE)).status_code))
+    assert set(statuses) <= {401, 429}
+    # browsers the account does not know are refused, even with the right password, from anywhere
+    assert login(attacker, user.email, headers=_from(ELSEWHERE)).status_code == 429
+    assert token_request(client, user.email, headers=_from(FAR)).status_code == 429
+    # the browser that signed in before is not: from the office, or from the attacker's network
+    assert login(staff, user.email, headers=_from(OFFICE)).status_code == 303
+    assert login(staff, user.email, headers=_from(ELSEWHERE)).status_code == 303
+    assert _events(session, "login", "ok") == 3
+
+
+def test_a_shared_address_full_of_failures_does_not_block_known_browsers(
+    client: TestClient, world: World, monkeypatch: pytest.MonkeyPatch, behind_proxy: None
+) -> None:
+    monkeypatch.setattr(get_settings(), "login_attempts_per_address", 10)
+    agency = world.agency()
+    staff_user, colleague = world.user(agency), world.user(agency, "supervisor")
+    staff = _browser(client)
+    assert login(staff, staff_user.email, headers=_from(OFFICE)).status_code == 303
+
+    # someone behind the agency's one public address sprays passwords at many accounts
+    sprayer = _browser(client)
+    for n in range(12):
+        login(sprayer, f"someone{n}@example.org", WRONG, headers=_from(OFFICE))
+    assert login(sprayer, "someone.else@example.org", WRONG, headers=_from(OFFICE)).status_code == 429
+    # a browser new to its account waits out the window (and an API client has no cookie) ...
+    assert login(_browser(client), colleague.email, headers=_from(OFFICE)).status_code == 429
+    assert token_request(client, colleague.email, headers=_from(OFFICE)).status_code == 429
+    # ... but staff on the browsers they use are not locked out
+    assert login(staff, staff_user.email, headers=_from(OFFICE)).status_code == 303
+
+
+def test_a_borrowed_or_altered_device_cookie_counts_as_an_unknown_browser(
+    client: TestClient, world: World, behind_proxy: None
+) -> None:
+    agency = world.agency()
+    owner, target = world.user(agency), world.user(agency, "supervisor")
+    staff = _browser(client)
+    assert login(staff, owner.email, headers=_from(OFFICE)).status_code == 303
+    cookie = staff.cookies[DEVICE_COOKIE]
+    limit = get_settings().login_attempts_per_account_address
+
+    borrowed = _browser(client)  # the owner's entry does not make it known to another account
+    borrowed.cookies.set(DEVICE_COOKIE, cookie)
+    for _ in range(limit):
+        assert login(borrowed, target.email, WRONG, headers=_from(ELSEWHERE)).status_code == 401
+    assert login(borrowed, target.email, headers=_from(ELSEWHERE)).status_code == 429
+
+    altered = _browser(client)  # a changed signature is no entry at all
+    altered.cookies.set(DEVICE_COOKIE, cookie[:-1] + ("0" if cookie[-1] != "0" else "1"))
+    for _ in range(limit):
+        assert login(altered, owner.email, WRONG, headers=_from(FAR)).status_code == 401
+    assert login(altered, owner.email, headers=_from(FAR)).status_code == 429
+    assert login(staff, owner.email, headers=_from(FAR)).status_code == 303
+
+
+def test_a_known_browser_has_its_own_small_limit(client: TestClient, world: World, session: Session) -> None:
+    user = world.user(world.agency())
+    assert login(client, user.email).status_code == 303
+    for _ in range(get_settings().login_attempts_per_device):
+        assert login(client, user.email, WRONG).status_code == 401
+    refused = login(client, user.email)
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    # another browser on the same address is not held back by it
+    assert login(_browser(client), user.email).status_code == 303
+
+
+# --- bounded hashing --------------------------------------------------------------------------------
+
+
+def test_when_every_hashing_slot_is_taken_sign_in_answers_503_and_counts_nothing(
+    client: TestClient, world: World, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = get_settings()
+    monkeypatch.setattr(settings, "password_hash_wait_seconds", 0.05)
+    user = world.user(world.agency())
+    with ExitStack() as held:
+        for _ in range(settings.password_hash_slots):
+            held.enter_context(passwords.hashing_slot(settings))
+        api = token_request(client, user.email)
+        page = login(client, user.email)
+    assert api.status_code == 503 and api.json()["error"] == "busy" and int(api.headers["Retry-After"]) >= 1
+    assert page.status_code == 503 and "busy" in page.text and int(page.headers["Retry-After"]) >= 1
+    assert _events(session, "login", "busy") == 2
+    assert ratelimit.current_count(session, "login-pair", f"{user.email}|testclient") == 0  # given back
+    assert token_request(client, user.email).status_code == 200
+
+
+# --- resume codes -------------------------------------------------------------------------------------
+
+
+def test_forty_concurrent_wrong_codes_on_one_link_evaluate_only_the_limit(
+    client: TestClient, world: World, session: Session
+) -> None:
+    screening_id, _, csrf = self_screening(client, world)
+    link, code = issue_link(client, screening_id, csrf)
+    youth = _browser(client)
+    limit = get_settings().resume_attempts_per_link
+
+    def attempt(index: int) -> int:
+        return int(youth.post("/go", data={"code": f"WRNG-{index:04d}", "link_token": link}).status_code)
+
+    statuses = _at_once(40, attempt)
+    assert set(statuses) <= {400, 429}, statuses
+    assert statuses.count(400) == limit
+    assert _events(session, "youth_access.open", "failed") == limit
+    assert ratelimit.current_count(session, "resume-link", link) == 40
+    assert youth.post("/go", data={"code": code, "link_token": link}).status_code == 429  # until the window ends
+
+
+def test_a_right_code_without_its_link_fails_like_a_wrong_code(
+    client: TestClient, world: World, session: Session
+) -> None:
+    screening_id, _, csrf = self_screening(client, world)
+    link, code = issue_link(client, screening_id, csrf)
+    other_link, _other_code = issue_link(client, screening_id, csrf)
+    youth = _browser(client)
+    wrong = youth.post("/go", data={"code": "WRNG-CODE", "link_token": link})
+    without_link = youth.post("/go", data={"code": code})
+    other = youth.post("/go", data={"code": code, "link_token": other_link})
+    for refused in (without_link, other):
+        assert refused.status_code == wrong.status_code == 400
+        assert _error_of(refused.text) == _error_of(wrong.text)
+    assert "tellonce_y" not in youth.cookies
+    assert _events(session, "youth_access.open", "failed") == 3
+    assert ratelimit.current_count(session, "resume-address", "testclient") == 3  # each one counted
+    assert youth.post("/go", data={"code": code, "link_token": link}).status_code == 200
+
+
+def _error_of(html: str) -> Any:
+    start = html.index('<div class="error-summary"')
+    return html[start : html.index("</div>", start)]
+
+
+def test_unlocking_a_handed_over_device_is_limited(client: TestClient, world: World, session: Session) -> None:
+    screening_id, _, csrf = self_screening(client, world)
+    client.post(f"/screenings/{screening_id}/self/handoff", data={"csrf_token": csrf})
+    statuses = _at_once(12, lambda _i: int(client.post("/unlock", data={"password": WRONG}).status_code))
+    limit = get_settings().login_attempts_per_device
+    assert sorted(statuses) == [403] * limit + [429] * (12 - limit)
+    refused = client.post("/unlock", data={"password": PASSWORD})
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert _events(session, "unlock", "failed") == limit
