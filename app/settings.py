@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     quick_exit_url: str = "https://www.google.com/"
     base_url: str = "http://127.0.0.1:8000"
     referral_stale_days: int = Field(default=14, ge=1, description="a live referral with no change this long is listed")
+    pg_bin_dir: Path | None = Field(
+        default=None, description="folder of pg_dump/pg_restore for backups; default: PATH, then /usr/lib/postgresql"
+    )
 
     @model_validator(mode="after")
     def _production_needs_explicit_database(self) -> Settings:
