@@ -161,6 +161,6 @@ def test_restore_with_other_keys_says_the_values_cannot_be_read(drill: Drill, tm
     path = tmp_path / "tellonce.backup"
     backup.backup(drill.url, path)
     env(TELLONCE_KEY_FILE=str(tmp_path / "other-keys.json"))  # a new, different key file
-    restored = CliRunner().invoke(cli, ["restore", str(path), "--yes"])
-    assert restored.exit_code == 1
+    restored = CliRunner().invoke(cli, ["restore", str(path), "--yes"])  # over the database it came from
+    assert restored.exit_code == 1 and "Restored" in restored.output and "audit chain is intact" in restored.output
     assert "cannot be read with the configured keys" in restored.output and "youth.given_name_enc" in restored.output
