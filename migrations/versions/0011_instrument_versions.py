@@ -19,7 +19,7 @@ import app.models
 
 
 revision: str = '0011_instrument_versions'
-down_revision: str | None = '0009_rescreen_due'
+down_revision: str | None = '0010_audit_chains'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
