@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from sqlmodel import Session
 
+from app import ops_cli
 from app.exports.cli import export_command
 from instruments.cli import cli as instruments_cli
 from scoring.cli import score_command
@@ -22,6 +23,9 @@ cli.add_typer(db_cli, name="db")
 cli.add_typer(users_cli, name="users")
 audit_cli = typer.Typer(help="The audit log.", no_args_is_help=True)
 cli.add_typer(audit_cli, name="audit")
+cli.add_typer(ops_cli.keys_cli, name="keys")
+cli.command("backup")(ops_cli.backup_command)
+cli.command("restore")(ops_cli.restore_command)
 
 
 @db_cli.command("upgrade")
@@ -133,11 +137,25 @@ def serve(
     from app.main import create_app
 
     upgrade_database()
+    _refuse_unsafe_start()
     _reindex_search()
     if with_demo:
         _seed_demo()
     typer.echo(f"\nTellOnce is running at http://{host}:{port}/  (press Ctrl+C to stop)\n")
     uvicorn.run(create_app(upgrade_database=False), host=host, port=port, log_level="warning")
+
+
+def _refuse_unsafe_start() -> None:
+    """The start-up checks (keys, instrument versions), with their message instead of a traceback."""
+    from app.db import get_engine
+    from app.main import loaded_instruments
+    from app.startup import StartupRefused, check
+
+    try:
+        check(get_engine(), loaded_instruments())
+    except StartupRefused as exc:
+        typer.echo(f"TellOnce cannot start.\n{exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 def _seed_demo() -> None:

@@ -85,22 +85,112 @@ def _b64key(text: str) -> bytes:
     return key
 
 
+class MissingKeys(Exception):
+    """No keys are configured where TellOnce must not make its own (production)."""
+
+
+@dataclass(frozen=True)
+class EncryptedColumn:
+    """One encrypted column: where the app calls `encrypt`/`encrypt_json` with (table, column, row id).
+
+    The database column is `<column>_enc`; the row id bound in the associated data is the values of
+    `row_id` joined with ':' (an answer is bound to "<screening id>:<item id>").
+    """
+
+    table: str
+    column: str
+    row_id: tuple[str, ...]
+    kind: str  # "text" (encrypt) or "json" (encrypt_json)
+
+    @property
+    def db_column(self) -> str:
+        """The column's name in the database."""
+        return f"{self.column}_enc"
+
+    @property
+    def name(self) -> str:
+        """`table.column`, as the progress of re-encryption names it."""
+        return f"{self.table}.{self.db_column}"
+
+
+# Every encrypted column, once: key rotation re-encrypts these and backups are checked against them.
+# A new `keys.encrypt(..., "table", "column", row_id)` in the app needs its line here; the test that
+# rotates keys over the demo data scans every string column for values left under the old key.
+ENCRYPTED_COLUMNS: tuple[EncryptedColumn, ...] = (
+    EncryptedColumn("youth", "given_name", ("id",), "text"),
+    EncryptedColumn("youth", "family_name", ("id",), "text"),
+    EncryptedColumn("youth", "birth_date", ("id",), "text"),
+    EncryptedColumn("youth_link", "case_number", ("id",), "text"),
+    EncryptedColumn("screening", "notes", ("id",), "text"),
+    EncryptedColumn("screening", "discard_reason", ("id",), "text"),
+    EncryptedColumn("answer", "value", ("screening_id", "item_id"), "json"),
+    EncryptedColumn("screening_result", "result", ("screening_id",), "json"),
+    EncryptedColumn("screening_revision", "answers", ("id",), "json"),
+    EncryptedColumn("screening_revision", "result", ("id",), "json"),
+    EncryptedColumn("screening_revision", "reason", ("id",), "text"),
+    EncryptedColumn("consent", "revoke_reason", ("id",), "text"),
+    EncryptedColumn("break_glass", "reason", ("id",), "text"),
+    EncryptedColumn("referral", "reason", ("id",), "text"),
+    EncryptedColumn("referral", "recipient_contact", ("id",), "text"),
+    EncryptedColumn("referral", "preparer_contact", ("id",), "text"),
+    EncryptedColumn("referral", "status_reason", ("id",), "text"),
+    EncryptedColumn("referral", "recipient_case_ref", ("id",), "text"),
+    EncryptedColumn("referral_event", "reason", ("id",), "text"),
+)
+
+HOW_TO_MAKE_KEYS = (
+    "Create the keys once and give every app server the same ones, either\n"
+    "  - as a key file: `tellonce keys create --file /etc/tellonce/keys.json`, then set\n"
+    "    TELLONCE_KEY_FILE=/etc/tellonce/keys.json on every app server; or\n"
+    "  - in the environment: `tellonce keys create --env`, then set the TELLONCE_ENCRYPTION_KEYS and\n"
+    "    TELLONCE_INDEX_KEY it prints on every app server.\n"
+    "Keep a copy of the keys apart from the database backups: a backup cannot be read without them."
+)
+
+
+def new_key() -> tuple[str, str]:
+    """A fresh (key id, base64 key)."""
+    return secrets.token_hex(4), base64.urlsafe_b64encode(os.urandom(32)).decode()
+
+
 def new_key_file(path: Path) -> None:
-    """Write a fresh key file readable by its owner only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key_id = secrets.token_hex(4)
-    content = {
-        "current": key_id,
-        "keys": {key_id: base64.urlsafe_b64encode(os.urandom(32)).decode()},
-        "index_key": base64.urlsafe_b64encode(os.urandom(32)).decode(),
-    }
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(content, handle, indent=2)
+    """Write a fresh key file readable by its owner only; never overwrites one."""
+    key_id, key = new_key()
+    write_key_file(path, key_id, {key_id: key}, base64.urlsafe_b64encode(os.urandom(32)).decode(), replace=False)
+
+
+def write_key_file(path: Path, current: str, keys: dict[str, str], index_key: str, *, replace: bool) -> None:
+    """Write a key file (0600, in a 0700 folder when it makes one): a new file, or an atomic replacement."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    content = json.dumps({"current": current, "keys": keys, "index_key": index_key}, indent=2).encode()
+    target = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp") if replace else path
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, content)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    if replace:
+        os.replace(target, path)  # readers see the old file or the new one, never half of one
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+
+def read_key_file(path: Path) -> dict[str, Any]:
+    """The key file's content: {"current": id, "keys": {id: base64}, "index_key": base64}."""
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
 
 
 def load_key_ring(settings: Settings) -> KeyRing:
-    """Keys from the environment, else from the key file (created on first run)."""
+    """Keys from the environment, else from the key file.
+
+    Outside production a missing key file is created on first run; in production that would give each
+    app server its own keys, so a missing key file is refused with how to make one.
+    """
     if settings.encryption_keys:
         if not settings.index_key:
             raise ValueError("TELLONCE_INDEX_KEY is required with TELLONCE_ENCRYPTION_KEYS")
@@ -109,8 +199,14 @@ def load_key_ring(settings: Settings) -> KeyRing:
         return KeyRing(keys, pairs[0][0].strip(), _b64key(settings.index_key))
     path = settings.resolved_key_file
     if not path.exists():
+        if settings.environment == "production":
+            raise MissingKeys(
+                f"No encryption keys are configured: TELLONCE_ENCRYPTION_KEYS is not set and there is no key "
+                f"file at {path}. In production TellOnce does not make its own keys (two app servers would "
+                f"each make different ones).\n{HOW_TO_MAKE_KEYS}"
+            )
         new_key_file(path)
-    data = json.loads(path.read_text(encoding="utf-8"))
+    data = read_key_file(path)
     keys = {kid: _b64key(key) for kid, key in data["keys"].items()}
     return KeyRing(keys, data["current"], _b64key(data["index_key"]))
 

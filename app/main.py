@@ -39,11 +39,18 @@ def _is_api(request: Request) -> bool:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    from app.db import upgrade_database
+    from app import backup, startup
+    from app.db import get_engine, upgrade_database
 
     if getattr(app.state, "upgrade_database", True):
         upgrade_database()
-    yield
+    startup.check(get_engine(), app.state.registry)  # keys configured; no published instrument changed
+    lock = backup.hold_server_lock(get_settings().resolved_database_url)  # restore refuses while it is held
+    try:
+        yield
+    finally:
+        if lock is not None:
+            lock.close()
 
 
 def create_app(*, upgrade_database: bool = True) -> FastAPI:

@@ -322,6 +322,19 @@ class YouthSearchKey(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=64, index=True)
 
 
+class InstrumentVersion(SQLModel, table=True):
+    """The content hash of every instrument version a screening used: a published version never changes.
+
+    Start-up refuses a loaded file whose hash differs from the one stored here (see app.instrument_versions).
+    """
+
+    __tablename__ = "instrument_version"
+    instrument_id: str = Field(primary_key=True, max_length=100)
+    version: str = Field(primary_key=True, max_length=32)
+    content_hash: str = Field(max_length=64)
+    first_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 from app.models_referrals import Referral, ReferralEvent, ReferralScreening  # noqa: E402
 from app.models_sharing import (  # noqa: E402  (registers the sharing tables on the same metadata)
     BreakGlass,
@@ -341,3 +354,5 @@ __all__ = [
     "ReferralEvent",
     "ReferralScreening",
 ]
+
+import app.instrument_versions  # noqa: E402,F401  (records the instrument version of every new screening)

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     denial_alert_per_day: int = Field(
         default=20, ge=1, description="denied reads by one user in 24 hours above which the admins' page flags them"
     )
+    pg_bin_dir: Path | None = Field(
+        default=None, description="folder of pg_dump/pg_restore for backups; default: PATH, then /usr/lib/postgresql"
+    )
 
     @model_validator(mode="after")
     def _production_needs_explicit_database(self) -> Settings:

@@ -1,0 +1,29 @@
+"""Checks run once at start-up (`tellonce serve` and the app's lifespan), before any request is served.
+
+- The encryption keys are configured (in production TellOnce never makes its own).
+- No loaded instrument file differs from the version screenings were taken under.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from app import instrument_versions
+from app.crypto import MissingKeys, get_key_ring
+from instruments.loader import Registry
+
+
+class StartupRefused(Exception):
+    """The server must not start; the message says why and what to do."""
+
+
+def check(engine: Engine, registry: Registry) -> None:
+    """Refuse to start without keys, or with an instrument file changed under a published version."""
+    try:
+        get_key_ring()
+    except MissingKeys as exc:
+        raise StartupRefused(str(exc)) from None
+    with engine.begin() as connection:
+        changed = instrument_versions.check(connection, registry)
+    if changed:
+        raise StartupRefused("\n".join(c.message() for c in changed))

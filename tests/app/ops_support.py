@@ -1,0 +1,79 @@
+"""Helpers for the operations tests: a changed environment for one test, and a scan of every encrypted value."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+
+from app import crypto, main
+from app.models import metadata
+from app.settings import get_settings
+from instruments import loader
+
+_COMPILED: dict[tuple[str, bytes], Any] = {}
+_load_file = loader.load_file
+
+
+def _load_file_once(path: Path | str) -> Any:
+    """The loader's load_file, remembered by path and content (compiling every bundled file takes seconds)."""
+    key = (str(path), Path(path).read_bytes())
+    if key not in _COMPILED:
+        _COMPILED[key] = _load_file(path)
+    return _COMPILED[key]
+
+
+class Env:
+    """Set or remove TELLONCE_* variables for one test; the cached settings and keys follow, and the loaded
+    instruments too once TELLONCE_INSTRUMENT_PATH was set (then `env()` reloads edited instrument files)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.monkeypatch = monkeypatch
+        self.instruments = False
+
+    def __call__(self, **variables: str | None) -> None:
+        for name, value in variables.items():
+            if value is None:
+                self.monkeypatch.delenv(name, raising=False)
+            else:
+                self.monkeypatch.setenv(name, value)
+        if loader.PATH_VARIABLE in variables and not self.instruments:
+            self.instruments = True
+            self.monkeypatch.setattr(loader, "load_file", _load_file_once)
+        get_settings.cache_clear()
+        crypto.get_key_ring.cache_clear()
+        if self.instruments:
+            main.loaded_instruments.cache_clear()
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
+    """Change the environment for one test; everything is as before afterwards."""
+    changed = Env(monkeypatch)
+    yield changed
+    monkeypatch.undo()
+    get_settings.cache_clear()
+    crypto.get_key_ring.cache_clear()
+    if changed.instruments:  # load the configured instruments again (from memory) for the tests after this one
+        main.loaded_instruments.cache_clear()
+        loader.load_file = _load_file_once
+        try:
+            main.loaded_instruments()
+        finally:
+            loader.load_file = _load_file
+
+
+def stored_ciphertexts(engine: Engine) -> Counter[tuple[str, str, str]]:
+    """(table, column, key id) of every value in every string column of every table that looks encrypted."""
+    found: Counter[tuple[str, str, str]] = Counter()
+    with engine.connect() as connection:
+        for table in metadata.sorted_tables:
+            for row in connection.execute(select(table)).mappings():
+                for column, value in row.items():
+                    if isinstance(value, str) and value.startswith("v1."):
+                        found[(table.name, column, value.split(".", 2)[1])] += 1
+    return found

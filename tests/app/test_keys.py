@@ -1,0 +1,198 @@
+"""Keys an operator can run: production refuses to invent keys; rotate, re-encrypt (resumable), status, retire.
+
+The rotation test seeds the demo data, rotates, re-encrypts, then scans every string column of every
+table: a value left under the old key (a column missing from app.crypto.ENCRYPTED_COLUMNS) fails it.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from app import demo, keys
+from app.cli import cli
+from app.crypto import ENCRYPTED_COLUMNS, get_key_ring
+from app.main import create_app, loaded_instruments
+from app.models import Screening, User, metadata
+from app.models_sharing import Consent
+from app.sharing import consent
+from app.startup import StartupRefused
+from tests.app.ops_support import Env, env, stored_ciphertexts
+
+__all__ = ["env"]
+RIVERBEND_SCREENER = "screener@riverbend.example.org"
+REVOKE_REASON = "The youth asked to stop sharing."
+
+
+def _run(*args: str) -> str:
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _seed(session: Session) -> None:
+    """The demo data, plus a revoked consent (its reason is encrypted too)."""
+    assert demo.seed(session, get_key_ring(), loaded_instruments())
+    session.commit()
+    given = session.exec(select(Consent).where(Consent.purpose == "care_coordination")).one()
+    revoker = session.get(User, given.recorded_by)
+    assert revoker is not None
+    consent.revoke(session, get_key_ring(), revoker, given.id, REVOKE_REASON)
+    session.commit()
+
+
+def _bearer(client: TestClient) -> dict[str, str]:
+    token = client.post("/api/v1/auth/token", data={"username": RIVERBEND_SCREENER, "password": demo.DEMO_PASSWORD})
+    assert token.status_code == 200, token.text
+    return {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+
+def test_every_encrypted_column_of_the_models_is_listed_once() -> None:
+    listed = [(c.table, c.db_column) for c in ENCRYPTED_COLUMNS]
+    in_models = {(t.name, c.name) for t in metadata.sorted_tables for c in t.columns if c.name.endswith("_enc")}
+    assert len(listed) == len(set(listed)) and set(listed) == in_models
+    for spec in ENCRYPTED_COLUMNS:  # the row id is the table's primary key, in order
+        assert [c.name for c in metadata.tables[spec.table].primary_key.columns] == list(spec.row_id)
+
+
+def test_production_refuses_to_start_without_keys_and_says_how_to_make_them(
+    session: Session, tmp_path: Path, env: Env
+) -> None:
+    key_file = tmp_path / "secrets" / "keys.json"
+    env(TELLONCE_ENVIRONMENT="production", TELLONCE_KEY_FILE=str(key_file))
+    with pytest.raises(StartupRefused) as refused, TestClient(create_app(upgrade_database=False)):
+        pass  # the lifespan refuses before the first request
+    message = str(refused.value)
+    assert str(key_file) in message and "tellonce keys create --file" in message and "--env" in message
+    assert not key_file.exists(), "production never makes its own key file"
+    serve = CliRunner().invoke(cli, ["serve"])  # refused before the server listens
+    assert serve.exit_code == 1 and "TellOnce cannot start" in serve.output and "tellonce keys create" in serve.output
+
+    assert "readable by its owner only" in _run("keys", "create", "--file", str(key_file))
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(key_file.parent.stat().st_mode) == 0o700
+    before = key_file.read_bytes()
+    again = CliRunner().invoke(cli, ["keys", "create", "--file", str(key_file)])
+    assert again.exit_code == 1 and "already exists" in again.output and key_file.read_bytes() == before
+    env()
+    with TestClient(create_app(upgrade_database=False)) as client:
+        assert client.get("/login").status_code == 200
+
+    printed = dict(line.split("=", 1) for line in _run("keys", "create", "--env").splitlines() if "=" in line)
+    env(TELLONCE_KEY_FILE=str(tmp_path / "absent.json"), **printed)
+    assert set(printed) == {"TELLONCE_ENCRYPTION_KEYS", "TELLONCE_INDEX_KEY"}
+    with TestClient(create_app(upgrade_database=False)) as client:
+        assert client.get("/login").status_code == 200
+    assert get_key_ring().current == printed["TELLONCE_ENCRYPTION_KEYS"].split(":")[0]
+    assert not (tmp_path / "absent.json").exists()
+
+
+def test_development_still_makes_its_key_file_on_first_run(session: Session, tmp_path: Path, env: Env) -> None:
+    key_file = tmp_path / "dev" / "keys.json"
+    env(TELLONCE_ENVIRONMENT="development", TELLONCE_KEY_FILE=str(key_file))
+    with TestClient(create_app(upgrade_database=False)):
+        pass
+    assert key_file.exists() and stat.S_IMODE(key_file.stat().st_mode) == 0o600
+
+
+def test_rotate_then_reencrypt_leaves_no_value_under_the_old_key(
+    session: Session, engine: Engine, client: TestClient, tmp_path: Path, env: Env
+) -> None:
+    key_file = tmp_path / "keys.json"
+    env(TELLONCE_KEY_FILE=str(key_file))
+    _seed(session)
+    old = get_key_ring().current
+    before = stored_ciphertexts(engine)
+    assert {k for _, _, k in before} == {old}
+    assert ("consent", "revoke_reason_enc", old) in before
+
+    rotated = _run("keys", "rotate")
+    env()  # every app server restarts with the new key file
+    ring = get_key_ring()
+    assert ring.current != old and set(ring.keys) == {old, ring.current}
+    assert f"Added key {ring.current}" in rotated and stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert f"key {old}: {sum(before.values())} value(s)" in _run("keys", "status")
+
+    output = _run("keys", "reencrypt", "--batch-size", "7")
+    assert f"youth.given_name_enc: {before[('youth', 'given_name_enc', old)]}/" in output
+    assert "Values under older keys: 0" in output
+
+    after = stored_ciphertexts(engine)
+    assert {k for _, _, k in after} == {ring.current}, "every encrypted value of every table is under the new key"
+    assert sum(after.values()) == sum(before.values())
+    assert keys.unreadable(engine, ring) == {}
+    assert f"key {ring.current} (current): {sum(before.values())} value(s)" in _run("keys", "status")
+    assert "Re-encrypted 0 value(s)" in _run("keys", "reencrypt")  # a rerun has nothing to do
+
+    headers = _bearer(client)
+    screening = session.exec(select(Screening).where(Screening.status == "completed")).first()
+    assert screening is not None
+    youth = client.get(f"/api/v1/youth/{screening.youth_id}", headers=headers)
+    assert youth.status_code == 200 and youth.json()["given_name"] == "Avery"
+    result = client.get(f"/api/v1/screenings/{screening.id}/result", headers=headers)
+    assert result.status_code == 200 and result.json()["overall"] and result.json()["domains"]
+
+    refused = CliRunner().invoke(cli, ["keys", "retire", ring.current])
+    assert refused.exit_code == 1 and "current key" in refused.output
+    assert f"Removed key {old}" in _run("keys", "retire", old)
+    env()
+    assert set(get_key_ring().keys) == {ring.current} and keys.unreadable(engine, get_key_ring()) == {}
+
+
+def test_an_interrupted_reencryption_continues_where_it_stopped(
+    session: Session, engine: Engine, tmp_path: Path, env: Env
+) -> None:
+    env(TELLONCE_KEY_FILE=str(tmp_path / "keys.json"))
+    _seed(session)
+    old = get_key_ring().current
+    total = sum(stored_ciphertexts(engine).values())
+    _run("keys", "rotate")
+    env()
+    ring = get_key_ring()
+    batches: list[keys.Progress] = []
+
+    def stop_after_three(step: keys.Progress) -> None:
+        batches.append(step)
+        if len(batches) == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        keys.reencrypt(engine, ring, batch_size=1, progress=stop_after_three)
+    counts = keys.status(engine).per_key
+    assert counts == {ring.current: 3, old: total - 3}, "each batch of one value was committed on its own"
+    assert keys.unreadable(engine, ring) == {}, "a half-done run leaves every value readable"
+    first = batches[0].column
+    assert [b.done for b in batches] == [1, 2, 3] and {b.column for b in batches} == {first}
+
+    output = _run("keys", "reencrypt", "--batch-size", "2")
+    assert output.splitlines()[1].startswith(f"{first}: {min(5, batches[0].total)}/{batches[0].total}")
+    assert f"Re-encrypted {total - 3} value(s)" in output and "Values under older keys: 0" in output
+    assert keys.status(engine).per_key == {ring.current: total}
+
+
+def test_rotating_keys_given_in_the_environment_prints_the_value_to_set(
+    session: Session, engine: Engine, env: Env
+) -> None:
+    old_value = f"old1:{base64.urlsafe_b64encode(os.urandom(32)).decode()}"
+    index = base64.urlsafe_b64encode(os.urandom(32)).decode()
+    env(TELLONCE_ENCRYPTION_KEYS=old_value, TELLONCE_INDEX_KEY=index)
+    _seed(session)
+    output = _run("keys", "rotate")
+    new_value = next(
+        line.split("=", 1)[1] for line in output.splitlines() if line.startswith("TELLONCE_ENCRYPTION_KEYS=")
+    )
+    assert new_value.endswith("," + old_value) and "cannot change" in output
+    env(TELLONCE_ENCRYPTION_KEYS=new_value)
+    assert "Values under older keys: 0" in _run("keys", "reencrypt")
+    retired = _run("keys", "retire", "old1")
+    assert f"TELLONCE_ENCRYPTION_KEYS={new_value.split(',')[0]}" in retired
+    env(TELLONCE_ENCRYPTION_KEYS=new_value.split(",")[0])
+    assert keys.unreadable(engine, get_key_ring()) == {}
