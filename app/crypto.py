@@ -163,14 +163,21 @@ def write_key_file(path: Path, current: str, keys: dict[str, str], index_key: st
     """Write a key file (0600, in a 0700 folder when it makes one): a new file, or an atomic replacement."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     content = json.dumps({"current": current, "keys": keys, "index_key": index_key}, indent=2).encode()
-    target = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp") if replace else path
+    target = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         os.write(fd, content)
         os.fsync(fd)
     finally:
         os.close(fd)
-    if replace:
+    if not replace:
+        # link, not rename: a file that appeared meanwhile (another process's first run) is never replaced,
+        # and readers see no file or the whole file, never half of one
+        try:
+            os.link(target, path)
+        finally:
+            os.unlink(target)
+    else:
         os.replace(target, path)  # readers see the old file or the new one, never half of one
         directory = os.open(path.parent, os.O_RDONLY)
         try:
@@ -205,7 +212,10 @@ def load_key_ring(settings: Settings) -> KeyRing:
                 f"file at {path}. In production TellOnce does not make its own keys (two app servers would "
                 f"each make different ones).\n{HOW_TO_MAKE_KEYS}"
             )
-        new_key_file(path)
+        try:
+            new_key_file(path)
+        except FileExistsError:  # a concurrent first run made it first: use theirs
+            pass
     data = read_key_file(path)
     keys = {kid: _b64key(key) for kid, key in data["keys"].items()}
     return KeyRing(keys, data["current"], _b64key(data["index_key"]))

@@ -63,11 +63,15 @@ def test_every_encrypted_column_of_the_models_is_listed_once() -> None:
         assert [c.name for c in metadata.tables[spec.table].primary_key.columns] == list(spec.row_id)
 
 
+# production refuses the suite's cheap password hashes (tests/app/conftest.py), so say production's own
+PRODUCTION_HASHING = {"TELLONCE_PASSWORD_HASH_TIME_COST": "3", "TELLONCE_PASSWORD_HASH_MEMORY_KIB": "65536"}
+
+
 def test_production_refuses_to_start_without_keys_and_says_how_to_make_them(
     session: Session, tmp_path: Path, env: Env
 ) -> None:
     key_file = tmp_path / "secrets" / "keys.json"
-    env(TELLONCE_ENVIRONMENT="production", TELLONCE_KEY_FILE=str(key_file))
+    env(TELLONCE_ENVIRONMENT="production", TELLONCE_KEY_FILE=str(key_file), **PRODUCTION_HASHING)
     with pytest.raises(StartupRefused) as refused, TestClient(create_app(upgrade_database=False)):
         pass  # the lifespan refuses before the first request
     message = str(refused.value)
@@ -101,6 +105,22 @@ def test_development_still_makes_its_key_file_on_first_run(session: Session, tmp
     with TestClient(create_app(upgrade_database=False)):
         pass
     assert key_file.exists() and stat.S_IMODE(key_file.stat().st_mode) == 0o600
+
+
+def test_servers_starting_together_on_a_fresh_machine_share_one_key_file(tmp_path: Path) -> None:
+    """The first requests of a new deployment race to make the key file: every one must end with the same keys
+    (once, one of them failed with FileExistsError, and two could have read a half-written file)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app.crypto import load_key_ring
+    from app.settings import Settings
+
+    settings = Settings(environment="development", key_file=tmp_path / "fresh" / "keys.json")
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        rings = list(pool.map(lambda _: load_key_ring(settings), range(32)))
+    assert {ring.current for ring in rings} == {rings[0].current}
+    assert {ring.index_key for ring in rings} == {rings[0].index_key}
+    assert [p.name for p in (tmp_path / "fresh").iterdir()] == ["keys.json"]  # no temporary file left behind
 
 
 def test_rotate_then_reencrypt_leaves_no_value_under_the_old_key(
