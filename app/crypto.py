@@ -8,6 +8,7 @@ Several keys can be loaded; the first is used to encrypt, any can decrypt, so ke
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -212,10 +213,8 @@ def load_key_ring(settings: Settings) -> KeyRing:
                 f"file at {path}. In production TellOnce does not make its own keys (two app servers would "
                 f"each make different ones).\n{HOW_TO_MAKE_KEYS}"
             )
-        try:
+        with contextlib.suppress(FileExistsError):  # a concurrent first run made it first: use theirs
             new_key_file(path)
-        except FileExistsError:  # a concurrent first run made it first: use theirs
-            pass
     data = read_key_file(path)
     keys = {kid: _b64key(key) for kid, key in data["keys"].items()}
     return KeyRing(keys, data["current"], _b64key(data["index_key"]))
