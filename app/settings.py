@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     quick_exit_url: str = "https://www.google.com/"
     base_url: str = "http://127.0.0.1:8000"
     referral_stale_days: int = Field(default=14, ge=1, description="a live referral with no change this long is listed")
+    # Request bodies: the largest legitimate ones are FHIR uploads (a youth's Bundle of QuestionnaireResponses,
+    # a Questionnaire); every form and API body is a few kilobytes.
+    max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, description="larger request bodies answer 413")
+    max_import_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, description="the limit for FHIR import routes")
+    max_json_depth: int = Field(default=64, ge=8, description="JSON nested deeper than this answers 422")
 
     @model_validator(mode="after")
     def _production_needs_explicit_database(self) -> Settings:
