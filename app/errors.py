@@ -84,7 +84,6 @@ class TooManyAttempts(AppError):
         self.retry_after = retry_after
 
 
-
 def error_classes() -> list[type[AppError]]:
     """The error classes of this module, by status: what an API operation can answer besides success.
 

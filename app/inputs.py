@@ -144,9 +144,10 @@ def checked_json(body: bytes, max_depth: int) -> Any:
 
 
 def media_type(scope: Scope) -> str:
+    """The request's media type, lowercase, without parameters ("" when it names none)."""
     for name, value in scope.get("headers", ()):
         if name == b"content-type":
-            return value.decode("latin-1").split(";")[0].strip().lower()
+            return str(value.decode("latin-1")).split(";")[0].strip().lower()
     return ""
 
 
@@ -257,7 +258,7 @@ class InputGuard:
                         wrong = text_problem(value, ["body", name])
                     if wrong is not None:
                         found.append(wrong)
-        except Exception:  # noqa: BLE001 (any malformed multipart body is refused the same way)
+        except Exception:
             found.append(problem(["body"], _("is not a readable form"), "invalid_form"))
         return found
 

@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from pathlib import Path
-
 from typing import Any
 
+import swagger_ui_bundle  # type: ignore[import-untyped]
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from swagger_ui_bundle import swagger_ui_path
 
 from app.deps import LoginRequired
 from app.errors import AppError, InvalidPayload, TooManyAttempts, error_classes
@@ -41,7 +42,8 @@ def loaded_instruments() -> Registry:
 MAX_ERRORS = 20  # an error response lists at most this many problems, and counts the rest
 MAX_MESSAGE = 300  # characters of one message
 SIGN_IN_PATHS = ("/login",)  # pages whose form must send its real origin (see app.deps.same_site)
-SWAGGER_UI_PACKAGE = ("swagger_ui_bundle", "vendor/swagger-ui-4.15.5")
+# Swagger UI's files, from the swagger-ui-bundle-v2 package (served under /static beside the app's own).
+SWAGGER_UI = ("swagger_ui_bundle", str(Path(str(swagger_ui_path)).relative_to(Path(swagger_ui_bundle.__file__).parent)))
 DOCS_PAGE = """<!doctype html>
 <html lang="en">
 <head>
@@ -56,6 +58,10 @@ DOCS_PAGE = """<!doctype html>
 </body>
 </html>
 """
+OAUTH2_REDIRECT_PAGE = (
+    '<!doctype html><html lang="en-US"><head><title>TellOnce API</title></head>'
+    '<body><script src="/static/oauth2-redirect.js"></script></body></html>'
+)
 
 
 class ErrorBody(BaseModel):
@@ -274,9 +280,9 @@ def create_app(*, upgrade_database: bool = True) -> FastAPI:
         return HTMLResponse(DOCS_PAGE)
 
     @app.get("/docs/oauth2-redirect", include_in_schema=False)
-    def docs_oauth2_redirect() -> RedirectResponse:
-        """Swagger UI's OAuth2 redirect target; the API's password flow never redirects, so back to the docs."""
-        return RedirectResponse("/docs", status_code=303)
+    def docs_oauth2_redirect() -> HTMLResponse:
+        """Swagger UI's OAuth2 redirect target (its script is a file too)."""
+        return HTMLResponse(OAUTH2_REDIRECT_PAGE)
 
-    app.mount("/static", StaticFiles(directory=STATIC_DIR, packages=[SWAGGER_UI_PACKAGE]), name="static")
+    app.mount("/static", StaticFiles(directory=STATIC_DIR, packages=[SWAGGER_UI]), name="static")
     return app

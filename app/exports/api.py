@@ -13,8 +13,8 @@ from app.crypto import KeyRing
 from app.db import SessionDep, get_engine
 from app.deps import ApiUserDep, KeysDep, RegistryDep
 from app.exports import tabular
-from app.fields import Id, IsoDate
 from app.exports.plan import Plan
+from app.fields import Id, IsoDate
 from app.models_sharing import Purpose
 from instruments.loader import Registry
 
