@@ -17,7 +17,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from app.accounts import sessions
 from app.models import Agency, User
+from app.settings import get_settings
+from tests.app import fhir_support
 from tests.app.accounts_support import dump_database, reload
 from tests.app.conftest import World, bearer, sign_in
 
@@ -28,11 +31,10 @@ ITEM = "rate_coercion_debt"
 
 @dataclass
 class Setup:
-    """A signed-in system admin (API and pages) whose agency holds a youth with a screening in progress."""
+    """A signed-in system admin (API) whose agency holds a youth with a screening in progress."""
 
     client: TestClient
     auth: dict[str, str]
-    csrf: str
     agency: Agency
     admin: User
     youth_id: str
@@ -41,10 +43,11 @@ class Setup:
 
 
 @pytest.fixture
-def setup(client: TestClient, world: World) -> Setup:
+def setup(client: TestClient, world: World, session: Session) -> Setup:
     agency = world.agency()
     admin = world.user(agency, "system_admin")
-    auth = bearer(client, admin)
+    auth = {"Authorization": f"Bearer {sessions.start(session, admin, 'api', get_settings())}"}  # no argon2 per case
+    session.commit()
     youth = client.post(
         "/api/v1/youth",
         headers=auth,
@@ -55,8 +58,7 @@ def setup(client: TestClient, world: World) -> Setup:
         headers=auth,
         json={"youth_id": youth["id"], "instrument_id": INSTRUMENT, "mode": "practitioner"},
     ).json()
-    csrf = sign_in(client, admin)
-    return Setup(client, auth, csrf, agency, admin, youth["id"], screening["id"], screening["version"])
+    return Setup(client, auth, agency, admin, youth["id"], screening["id"], screening["version"])
 
 
 def nested(depth: int) -> dict[str, Any]:
@@ -265,9 +267,10 @@ def test_legitimate_input_still_passes(setup: Setup) -> None:
 
 
 def test_a_lone_surrogate_from_a_page_form_answers_an_error_page(setup: Setup, session: Session) -> None:
+    csrf = sign_in(setup.client, setup.admin)
     reload(session)
     before = dump_database(session)
-    form = f"csrf_token={setup.csrf}&version={setup.version}&notes=%ED%A0%80"
+    form = f"csrf_token={csrf}&version={setup.version}&notes=%ED%A0%80"
     response = setup.client.post(
         f"/screenings/{setup.screening_id}",
         content=form.encode(),
@@ -299,3 +302,20 @@ def test_sign_in_refuses_origin_null_and_accepts_its_own_origin(client: TestClie
     accepted = client.post("/login", data=form, headers={"Origin": "http://testserver"}, follow_redirects=False)
     assert accepted.status_code == 303 and "set-cookie" in accepted.headers
     assert client.get("/youth").headers["referrer-policy"] == "no-referrer"  # every other page keeps no-referrer
+
+
+def test_a_fhir_response_with_a_very_long_reference_imports(client: TestClient, world: World, session: Session) -> None:
+    """A partner's reference and source of any length: the import works, its note quotes their start (was a 500)."""
+    screener, partner = world.user(world.agency("North")), world.user(world.agency("South", "shelter"))
+    record, theirs = fhir_support.youth(session, screener), fhir_support.youth(session, partner, "S-1")
+    done = fhir_support.completed(
+        session, screener, record, fhir_support.SELF_REPORT, "interview", fhir_support.SELF_ANSWERS
+    )
+    exported = client.get(f"/api/v1/screenings/{done.id}/fhir", headers=bearer(client, screener)).json()
+    resources = [entry["resource"] for entry in exported["entry"]]
+    response = next(r for r in resources if r["resourceType"] == "QuestionnaireResponse")
+    response["identifier"] = {"value": "R" * 30_000}
+    response.setdefault("meta", {})["source"] = "https://partner.example/" + "S" * 30_000
+    imported = client.post(f"/api/v1/youth/{theirs.id}/fhir-import", headers=bearer(client, partner), json=exported)
+    assert imported.status_code == 200, imported.text[:500]
+    assert len(imported.json()["imported"]) == 1
