@@ -83,17 +83,19 @@ def _short(text: str) -> str:
 
 def bounded(detail: Any, depth: int = 0) -> tuple[Any, int]:
     """`detail` with at most MAX_ERRORS entries per list or mapping and short strings; and how many
-    entries were left out. An error never echoes a request back, however much was sent."""
+    entries were left out (at any level). An error never echoes a request back, however much was sent."""
     if isinstance(detail, str):
         return _short(detail), 0
     if depth > 4:
         return None, 0
     if isinstance(detail, dict):
         items = list(detail.items())
-        kept = {_short(str(k)): bounded(v, depth + 1)[0] for k, v in items[:MAX_ERRORS]}
-        return kept, max(0, len(items) - MAX_ERRORS)
+        kept_items = {_short(str(k)): bounded(v, depth + 1) for k, v in items[:MAX_ERRORS]}
+        omitted = len(items) - len(kept_items) + sum(n for _v, n in kept_items.values())
+        return {k: v for k, (v, _n) in kept_items.items()}, omitted
     if isinstance(detail, (list, tuple)):
-        return [bounded(v, depth + 1)[0] for v in detail[:MAX_ERRORS]], max(0, len(detail) - MAX_ERRORS)
+        kept = [bounded(v, depth + 1) for v in detail[:MAX_ERRORS]]
+        return [v for v, _n in kept], len(detail) - len(kept) + sum(n for _v, n in kept)
     return detail, 0
 
 

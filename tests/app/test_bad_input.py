@@ -319,3 +319,12 @@ def test_a_fhir_response_with_a_very_long_reference_imports(client: TestClient, 
     imported = client.post(f"/api/v1/youth/{theirs.id}/fhir-import", headers=bearer(client, partner), json=exported)
     assert imported.status_code == 200, imported.text[:500]
     assert len(imported.json()["imported"]) == 1
+
+
+def test_answer_problems_are_bounded_too(setup: Setup) -> None:
+    """Well-formed answers to items that do not exist (a 400 from the answer checks): 20 listed, the rest counted."""
+    response = _answers(setup, json.dumps({f"no_such_item_{i}": "yes" for i in range(900)}))
+    body = response.json()
+    assert response.status_code == 400 and body["error"] == "invalid_input", body
+    assert len(body["detail"]["answers"]) == 20 and body["omitted"] == 880
+    assert len(response.content) < SMALL
