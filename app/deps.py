@@ -92,15 +92,23 @@ def api_user(request: Request, db: SessionDep, settings: SettingsDep) -> User:
     return resolved[1]
 
 
-def same_site(request: Request) -> bool:
-    """False when the browser says the request comes from another site (the Origin header)."""
+def same_site(request: Request, *, allow_null: bool = False) -> bool:
+    """False when the browser says the request comes from another site (the Origin header).
+
+    `Origin: null` is what a browser sends from a page under `Referrer-Policy: no-referrer` (every page
+    here but sign-in), and also from a sandboxed frame or a page of any site that asks for it: only a
+    form that also carries this session's CSRF token may come with it (`allow_null`). The sign-in page
+    is served with `same-origin` so its form sends the real origin.
+    """
     origin = request.headers.get("origin")
-    return not origin or origin == "null" or urlsplit(origin).netloc == request.headers.get("host")
+    if origin == "null":
+        return allow_null
+    return not origin or urlsplit(origin).netloc == request.headers.get("host")
 
 
 async def csrf_checked(request: Request, auth: Annotated[WebAuth, Depends(web_auth)]) -> WebAuth:
     """A form post from this session: its CSRF token matches and it comes from this site."""
-    if not same_site(request):
+    if not same_site(request, allow_null=True):
         raise Forbidden(_("This form was sent from another site."))
     form = await request.form()
     submitted = form.get("csrf_token")

@@ -60,6 +60,21 @@ class InvalidInput(AppError):
     code = "invalid_input"
 
 
+class InvalidPayload(AppError):
+    """A request that cannot be read as the operation's input (wrong types, NUL characters, too deep);
+    `detail` lists where and what: `[{"loc": [...], "msg": ..., "type": ...}]`. Pages answer 400."""
+
+    status = 422
+    code = "invalid_payload"
+
+
+class PayloadTooLarge(AppError):
+    """A request body over the configured size limit; nothing of it was read past the limit."""
+
+    status = 413
+    code = "payload_too_large"
+
+
 class TooManyAttempts(AppError):
     status = 429
     code = "too_many_attempts"
@@ -67,3 +82,14 @@ class TooManyAttempts(AppError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message, {"retry_after_seconds": retry_after}, keep_writes=True)
         self.retry_after = retry_after
+
+
+def error_classes() -> list[type[AppError]]:
+    """The error classes of this module, by status: what an API operation can answer besides success.
+
+    Read when the OpenAPI document is built (`app.main`), so a class added here is documented at once.
+    """
+    found: list[type[AppError]] = [AppError]
+    for cls in found:
+        found.extend(sub for sub in cls.__subclasses__() if sub.__module__ == __name__ and sub not in found)
+    return sorted(found, key=lambda cls: cls.status)

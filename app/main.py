@@ -6,16 +6,22 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
+import swagger_ui_bundle  # type: ignore[import-untyped]
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from swagger_ui_bundle import swagger_ui_path
 
 from app.deps import LoginRequired
-from app.errors import AppError, TooManyAttempts
+from app.errors import AppError, InvalidPayload, TooManyAttempts, error_classes
 from app.i18n import _
+from app.inputs import InputGuard
 from app.settings import get_settings
 from app.web import render
 from instruments.loader import Registry, load_or_raise
@@ -33,8 +39,131 @@ def loaded_instruments() -> Registry:
     return load_or_raise()
 
 
+MAX_ERRORS = 20  # an error response lists at most this many problems, and counts the rest
+MAX_MESSAGE = 300  # characters of one message
+SIGN_IN_PATHS = ("/login",)  # pages whose form must send its real origin (see app.deps.same_site)
+# Swagger UI's files, from the swagger-ui-bundle-v2 package (served under /static beside the app's own).
+SWAGGER_UI = ("swagger_ui_bundle", str(Path(str(swagger_ui_path)).relative_to(Path(swagger_ui_bundle.__file__).parent)))
+DOCS_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>TellOnce API</title>
+<link rel="stylesheet" href="/static/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="/static/swagger-ui-bundle.js"></script>
+<script src="/static/docs.js"></script>
+</body>
+</html>
+"""
+OAUTH2_REDIRECT_PAGE = (
+    '<!doctype html><html lang="en-US"><head><title>TellOnce API</title></head>'
+    '<body><script src="/static/oauth2-redirect.js"></script></body></html>'
+)
+
+
+class ErrorBody(BaseModel):
+    """Every API error: a stable code, what is wrong (a text, or a list of problems with their location)."""
+
+    error: str = Field(description="a stable code, e.g. not_found, invalid_payload, conflict")
+    detail: Any = Field(description="what is wrong: a text, or for invalid_payload a list of {loc, msg, type}")
+    message: str | None = Field(default=None, description="a plain sentence, when detail is structured")
+    omitted: int | None = Field(default=None, description="how many more problems there were than are listed")
+
+
 def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
+
+
+def bounded(detail: Any, depth: int = 0) -> tuple[Any, int]:
+    """`detail` with at most MAX_ERRORS entries per list or mapping and short strings; and how many
+    entries were left out (at any level). An error never echoes a request back, however much was sent."""
+    if isinstance(detail, str):
+        return _short(detail), 0
+    if depth > 4:
+        return None, 0
+    if isinstance(detail, dict):
+        items = list(detail.items())
+        kept_items = {_short(str(k)): bounded(v, depth + 1) for k, v in items[:MAX_ERRORS]}
+        omitted = len(items) - len(kept_items) + sum(n for _v, n in kept_items.values())
+        return {k: v for k, (v, _n) in kept_items.items()}, omitted
+    if isinstance(detail, (list, tuple)):
+        kept = [bounded(v, depth + 1) for v in detail[:MAX_ERRORS]]
+        return [v for v, _n in kept], len(detail) - len(kept) + sum(n for _v, n in kept)
+    return detail, 0
+
+
+async def error_response(request: Request, exc: AppError) -> Response:
+    """An expected failure as JSON for the API, or as a page (the guard of app.inputs answers through it too)."""
+    if _is_api(request):
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+        if isinstance(exc, TooManyAttempts):
+            headers["Retry-After"] = str(exc.retry_after)
+        detail, omitted = bounded(exc.detail if exc.detail is not None else exc.message)
+        body = {"error": exc.code, "detail": detail}
+        if exc.detail is not None and not isinstance(exc, InvalidPayload):
+            body["message"] = exc.message
+        if omitted:
+            body["omitted"] = omitted
+        return JSONResponse(body, status_code=exc.status, headers=headers)
+    if exc.redirect:
+        return RedirectResponse(exc.redirect, status_code=303)
+    if isinstance(exc, LoginRequired):
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    if isinstance(exc, InvalidPayload):
+        exc.status = 400  # a page's form answers 400; the API's 422
+        exc.detail = bounded(exc.detail)[0]
+    response = render(
+        request,
+        exc.page or "error.html",
+        status_code=exc.status,
+        error=exc,
+        user=getattr(request.state, "user", None),
+        csrf_token=getattr(request.state, "csrf_token", ""),
+    )
+    if isinstance(exc, TooManyAttempts):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def _problems(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """Pydantic's errors without the input values: only where and what (`bounded` shortens them)."""
+    return [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+
+
+def api_openapi(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document, with every error status an API operation can answer and its body.
+
+    The statuses come from the error classes of app.errors; 409 only where the operation writes.
+    """
+    if app.openapi_schema is not None:
+        return app.openapi_schema
+    document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas["ErrorBody"] = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    descriptions: dict[int, list[str]] = {}
+    for cls in error_classes():
+        descriptions.setdefault(cls.status, []).append(cls.code)
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    for path, operations in document["paths"].items():
+        if not path.startswith("/api/"):
+            continue
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            for status, codes in descriptions.items():
+                if status == 409 and method == "get":
+                    continue
+                responses[str(status)] = {"description": ", ".join(codes), "content": error}
+    app.openapi_schema = document
+    return document
 
 
 @asynccontextmanager
@@ -61,8 +190,16 @@ def create_app(*, upgrade_database: bool = True) -> FastAPI:
         description="Trauma-informed screening, told once. JSON API under /api/v1.",
         version="0.1.0",
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served below from the swagger-ui-bundle package, under the same CSP as every page
         redoc_url=None,
+    )
+    app.openapi = lambda: api_openapi(app)  # type: ignore[method-assign]
+    app.add_middleware(
+        InputGuard,
+        max_body=settings.max_body_bytes,
+        max_import_body=settings.max_import_bytes,
+        max_depth=settings.max_json_depth,
+        respond=error_response,
     )
     app.state.upgrade_database = upgrade_database
     app.state.registry = loaded_instruments()
@@ -71,9 +208,11 @@ def create_app(*, upgrade_database: bool = True) -> FastAPI:
     async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         response = await call_next(request)
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CSP if request.url.path != "/docs" else _docs_csp())
+        headers.setdefault("Content-Security-Policy", CSP)
         headers["X-Content-Type-Options"] = "nosniff"
-        headers["Referrer-Policy"] = "no-referrer"
+        # The sign-in form must send its real Origin (browsers send "null" under no-referrer), and the
+        # sign-in page links nowhere else, so same-origin reveals nothing to another site.
+        headers["Referrer-Policy"] = "same-origin" if request.url.path in SIGN_IN_PATHS else "no-referrer"
         headers["X-Frame-Options"] = "DENY"
         headers["Cross-Origin-Opener-Policy"] = "same-origin"
         headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
@@ -85,38 +224,11 @@ def create_app(*, upgrade_database: bool = True) -> FastAPI:
 
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> Response:
-        if _is_api(request):
-            headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
-            if isinstance(exc, TooManyAttempts):
-                headers["Retry-After"] = str(exc.retry_after)
-            body = {"error": exc.code, "detail": exc.detail if exc.detail is not None else exc.message}
-            if exc.detail is not None:
-                body["message"] = exc.message
-            return JSONResponse(body, status_code=exc.status, headers=headers)
-        if exc.redirect:
-            return RedirectResponse(exc.redirect, status_code=303)
-        if isinstance(exc, LoginRequired):
-            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-        response = render(
-            request,
-            exc.page or "error.html",
-            status_code=exc.status,
-            error=exc,
-            user=getattr(request.state, "user", None),
-            csrf_token=getattr(request.state, "csrf_token", ""),
-        )
-        if isinstance(exc, TooManyAttempts):
-            response.headers["Retry-After"] = str(exc.retry_after)
-        return response
+        return await error_response(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_payload(request: Request, exc: RequestValidationError) -> Response:
-        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
-        if _is_api(request):
-            return JSONResponse({"error": "invalid_payload", "detail": errors}, status_code=422)
-        return render(
-            request, "error.html", status_code=400, error=AppError(_("Some of what was sent is not valid."), errors)
-        )
+        return await error_response(request, InvalidPayload(_("Some of what was sent is not valid."), _problems(exc)))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -172,14 +284,16 @@ def create_app(*, upgrade_database: bool = True) -> FastAPI:
     app.include_router(sharing_api.router, prefix="/api/v1")
     app.include_router(referrals_api.router, prefix="/api/v1")
     app.include_router(referrals_fhir_api.router, prefix="/api/v1")
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        """The API's Swagger UI, from local files; its start-up code is /static/docs.js (no inline script)."""
+        return HTMLResponse(DOCS_PAGE)
+
+    @app.get("/docs/oauth2-redirect", include_in_schema=False)
+    def docs_oauth2_redirect() -> HTMLResponse:
+        """Swagger UI's OAuth2 redirect target (its script is a file too)."""
+        return HTMLResponse(OAUTH2_REDIRECT_PAGE)
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR, packages=[SWAGGER_UI]), name="static")
     return app
-
-
-def _docs_csp() -> str:
-    # Swagger UI loads its script and style from a CDN and runs an inline starter script.
-    return (
-        "default-src 'self' https://cdn.jsdelivr.net; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-        "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com; "
-        "frame-ancestors 'none'"
-    )

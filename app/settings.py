@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     pg_bin_dir: Path | None = Field(
         default=None, description="folder of pg_dump/pg_restore for backups; default: PATH, then /usr/lib/postgresql"
     )
+    # Request bodies: the largest legitimate ones are FHIR uploads (a youth's Bundle of QuestionnaireResponses,
+    # a Questionnaire); every form and API body is a few kilobytes.
+    max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, description="larger request bodies answer 413")
+    max_import_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, description="the limit for FHIR import routes")
+    max_json_depth: int = Field(default=64, ge=8, description="JSON nested deeper than this answers 422")
 
     @model_validator(mode="after")
     def _production_needs_explicit_database(self) -> Settings:

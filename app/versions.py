@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from app.errors import InvalidInput
+from app.fields import whole_number
 from app.i18n import _
 
 MAX_VERSION = 2**31 - 1  # the largest value of a 32-bit integer column, on SQLite and PostgreSQL
-Version = Annotated[int, Field(ge=0, le=MAX_VERSION, description="The version you last read (409 if stale)")]
+Version = Annotated[
+    int,
+    BeforeValidator(whole_number),  # never JSON true as 1
+    Field(ge=0, le=MAX_VERSION, description="The version you last read (409 if stale)"),
+]
 
 
 def form_version(value: Any) -> int:

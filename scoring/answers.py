@@ -165,7 +165,7 @@ def _check_value(instrument: CompiledInstrument, item: Item, value: Any) -> str 
     kind = item.type
     if kind in ("yes_no", "single_choice", "indicator_rating"):
         if not isinstance(value, str) or codes is None or value not in codes:
-            return f"{value!r} is not one of its answers ({', '.join(sorted(codes or ()))})"
+            return f"{_shown(value)} is not one of its answers ({', '.join(sorted(codes or ()))})"
         return None
     if kind == "multiple_choice":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -194,9 +194,22 @@ def _check_value(instrument: CompiledInstrument, item: Item, value: Any) -> str 
     return "takes no answer"
 
 
+MAX_NUMBER = 10**12  # no item asks for more; a larger (or infinite) number is refused before any arithmetic
+
+
+def _shown(value: Any) -> str:
+    """A wrong answer as it is quoted in a message: short, and never a huge number written out."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_NUMBER:
+        return "a number that large"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _check_number(item: Any, value: Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return "needs a number"
+    if not -MAX_NUMBER <= value <= MAX_NUMBER:  # False for NaN too
+        return f"is outside the range of numbers accepted (at most {MAX_NUMBER:,} either way)"
     if item.integer and not float(value).is_integer():
         return "needs a whole number"
     if item.minimum is not None and value < item.minimum:

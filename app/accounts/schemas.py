@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.fields import Id
 from app.models import AgencyKind, Role
 from app.versions import Version
 
@@ -29,7 +30,7 @@ class AgencyPublic(BaseModel):
 
 
 class UserCreate(BaseModel):
-    agency_id: str
+    agency_id: Id
     email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
     display_name: str = Field(min_length=1, max_length=200)
     role: Role

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -15,6 +14,7 @@ from app.db import SessionDep, get_engine
 from app.deps import ApiUserDep, KeysDep, RegistryDep
 from app.exports import tabular
 from app.exports.plan import Plan
+from app.fields import Id, IsoDate
 from app.models_sharing import Purpose
 from instruments.loader import Registry
 
@@ -78,12 +78,14 @@ def categories_of(values: list[str]) -> list[str]:
     return [c.strip() for value in values for c in value.split(",") if c.strip()]
 
 
-Recipient = Annotated[str, Query(description="The recipient agency's id (your own agency's id for an internal export)")]
-From = Annotated[date, Query(alias="from", description="First completion date, inclusive (YYYY-MM-DD)")]
-To = Annotated[date, Query(alias="to", description="Last completion date, inclusive (YYYY-MM-DD)")]
+Recipient = Annotated[Id, Query(description="The recipient agency's id (your own agency's id for an internal export)")]
+From = Annotated[IsoDate, Query(alias="from", description="First completion date, inclusive (YYYY-MM-DD)")]
+To = Annotated[IsoDate, Query(alias="to", description="Last completion date, inclusive (YYYY-MM-DD)")]
 Categories = Annotated[
-    list[str],
-    Query(description="result_summary (always required), item_answers, notes; repeated or comma-separated"),
+    list[Annotated[str, Query(max_length=200)]],
+    Query(
+        max_length=20, description="result_summary (always required), item_answers, notes; repeated or comma-separated"
+    ),
 ]
 
 

@@ -29,17 +29,24 @@ from app.settings import get_settings
 from instruments.loader import Registry
 
 router = APIRouter(tags=["fhir"])
+Threshold = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-1e9, le=1e9)]
 FHIR_JSON = "application/fhir+json"
 FHIR_NDJSON = "application/fhir+ndjson"
+FHIR_BODY = {200: {"content": {FHIR_JSON: {"schema": {"type": "object"}}}}}
+FHIR_BODIES = {
+    200: {"content": {FHIR_JSON: {"schema": {"type": "object"}}, FHIR_NDJSON: {"schema": {"type": "string"}}}}
+}
 
 
 class QuestionnaireImport(BaseModel):
     """A FHIR R4 Questionnaire to turn into an instrument definition, with its weighted-sum thresholds."""
 
     questionnaire: dict[str, Any]
-    thresholds: dict[str, float] = Field(description="possible_concern and/or clear_concern: sums of weights")
+    thresholds: dict[Annotated[str, Field(max_length=100)], Threshold] = Field(
+        description="possible_concern and/or clear_concern: sums of weights"
+    )
     instrument_id: str = Field(min_length=1, max_length=100)
-    version: str = "1.0.0"
+    version: str = Field(default="1.0.0", max_length=100)
 
 
 class QuestionnaireImported(BaseModel):
@@ -95,7 +102,7 @@ def export_screening(
     ]
 
 
-@router.get("/instruments/{instrument_id}/{version}/fhir", response_class=JSONResponse)
+@router.get("/instruments/{instrument_id}/{version}/fhir", response_class=JSONResponse, responses=FHIR_BODY)
 def instrument_questionnaire(instrument_id: str, version: str, registry: RegistryDep, user: ApiUserDep) -> Response:
     """One instrument version as a FHIR R4 Questionnaire."""
     compiled = registry.get(instrument_id, version)
@@ -104,7 +111,7 @@ def instrument_questionnaire(instrument_id: str, version: str, registry: Registr
     return JSONResponse(fhir.questionnaire(compiled), media_type=FHIR_JSON)
 
 
-@router.get("/screenings/{screening_id}/fhir", response_class=JSONResponse)
+@router.get("/screenings/{screening_id}/fhir", response_class=JSONResponse, responses=FHIR_BODIES)
 def screening_fhir(
     screening_id: str,
     db: SessionDep,

@@ -257,7 +257,9 @@ def _save(
         object_id=screening.id,
         detail={"youth": youth.id, "response": ref, "source": source},
     )
-    note = f"Imported from FHIR QuestionnaireResponse {ref} from {source or 'an unnamed source'}, authored {authored}."
+    # The partner's reference and source are theirs, of any length: the note quotes the start of each.
+    origin = str(source)[:300] if source else "an unnamed source"
+    note = f"Imported from FHIR QuestionnaireResponse {ref[:300]} from {origin}, authored {authored}."
     data = AnswersSave(version=screening.version, answers=answers, notes=note)
     service.store_answers(db, keys, registry, screening, data, user.id)
     db.exec(update(Answer).where(col(Answer.screening_id) == screening.id).values(source="imported"))  # type: ignore[call-overload]

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.fields import IsoDate
 from app.versions import Version
 
 
@@ -14,7 +15,7 @@ class YouthCreate(BaseModel):
 
     given_name: str = Field(min_length=1, max_length=100)
     family_name: str = Field(min_length=1, max_length=100)
-    birth_date: date
+    birth_date: IsoDate
     case_number: str = Field(min_length=1, max_length=64)
 
 

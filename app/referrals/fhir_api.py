@@ -3,7 +3,6 @@ partner's Task coming back with its new status (for a partner outside TellOnce, 
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -13,11 +12,13 @@ from app.db import SessionDep
 from app.deps import ApiUserDep, KeysDep, RegistryDep
 from app.errors import InvalidInput
 from app.exports import fhir, fhir_referral
-from app.exports.fhir_api import FHIR_JSON
+from app.exports.fhir_api import FHIR_BODY, FHIR_JSON
 from app.i18n import _
+from app.inputs import checked_json
 from app.referrals import service
 from app.referrals.api import public
 from app.referrals.schemas import ReferralPublic
+from app.settings import get_settings
 
 router = APIRouter(tags=["referrals", "fhir"])
 TASK_BODY = {
@@ -30,14 +31,18 @@ TASK_BODY = {
 
 
 async def task_json(request: Request) -> Any:
-    """The request's body as JSON (whatever its shape: `apply_task_update` says what is wrong with it)."""
+    """The request's body as JSON (whatever its shape: `apply_task_update` says what is wrong with it).
+
+    Read whatever its content type says, so it gets the same checks as every JSON body (app.inputs):
+    no NUL or lone surrogate, no nesting deeper than the limit, only finite numbers.
+    """
     try:
-        return json.loads(await request.body())
+        return checked_json(await request.body(), get_settings().max_json_depth)
     except ValueError:
         raise InvalidInput(_("Send one FHIR Task, as a JSON object."), {"field": "Task"}) from None
 
 
-@router.get("/referrals/{referral_id}/fhir", response_class=JSONResponse)
+@router.get("/referrals/{referral_id}/fhir", response_class=JSONResponse, responses=FHIR_BODY)
 def referral_bundle(
     referral_id: str, db: SessionDep, keys: KeysDep, registry: RegistryDep, user: ApiUserDep
 ) -> Response:

@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.fields import Id, IsoDate, WholeNumber
 from app.models_referrals import ReferralStatus, Urgency
 from app.models_sharing import Category, Purpose
 
@@ -25,16 +26,16 @@ class ReferralCreate(BaseModel):
     """A referral of one of the sender's youth to a partner, with the screenings and categories it shares."""
 
     model_config = ConfigDict(str_strip_whitespace=True)
-    youth_id: str
-    to_agency_id: str
-    screening_ids: list[str] = Field(min_length=1, max_length=20)
-    categories: list[Category] = Field(default=[Category.result_summary], min_length=1)
+    youth_id: Id
+    to_agency_id: Id
+    screening_ids: list[Id] = Field(min_length=1, max_length=20)
+    categories: list[Category] = Field(default=[Category.result_summary], min_length=1, max_length=10)
     purpose: Purpose = Purpose.referral
     urgency: Urgency = Urgency.routine
     reason: str = Field(min_length=3, max_length=MAX_REASON)
     recipient_contact: str | None = Field(default=None, max_length=500)
     preparer_contact: str = Field(min_length=3, max_length=300)
-    due_on: date | None = None
+    due_on: IsoDate | None = None
 
     @field_validator("categories")
     @classmethod
@@ -65,7 +66,7 @@ class StatusChange(BaseModel):
     status: ReferralStatus
     reason: str | None = Field(default=None, max_length=MAX_REASON)
     recipient_case_ref: str | None = Field(default=None, max_length=64)
-    version: int | None = None  # the version the person saw; a stale one is refused (409)
+    version: WholeNumber | None = None  # the version the person saw; a stale one is refused (409)
 
     _text = field_validator("reason", "recipient_case_ref")(_no_control)
 

@@ -22,9 +22,9 @@ def aggregate_report(
     registry: RegistryDep,
     user: ApiUserDep,
     scope: Scope = Scope.agency,
-    date_from: Annotated[str | None, Query(description="First month, YYYY-MM")] = None,
-    date_to: Annotated[str | None, Query(description="Last month, YYYY-MM")] = None,
-    instrument_id: str | None = None,
+    date_from: Annotated[str | None, Query(max_length=20, description="First month, YYYY-MM")] = None,
+    date_to: Annotated[str | None, Query(max_length=20, description="Last month, YYYY-MM")] = None,
+    instrument_id: Annotated[str | None, Query(max_length=100)] = None,
 ) -> dict[str, Any]:
     """Completed screenings by month, instrument and agency kind, with small cells suppressed (null).
 

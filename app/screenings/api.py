@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Path, Response
 
 from app import access, audit
 from app.db import SessionDep
 from app.deps import ApiUserDep, KeysDep, RegistryDep
 from app.errors import NotFound
+from app.fields import MAX_INT
 from app.models import ScreeningStatus
 from app.models_sharing import Category
 from app.records import service as records
@@ -141,7 +142,9 @@ def list_revisions(screening_id: str, db: SessionDep, keys: KeysDep, user: ApiUs
 
 
 @router.get("/screenings/{screening_id}/revisions/{number}", response_model=RevisionPublic, tags=["screenings"])
-def get_revision(screening_id: str, number: int, db: SessionDep, keys: KeysDep, user: ApiUserDep) -> RevisionPublic:
+def get_revision(
+    screening_id: str, number: Annotated[int, Path(ge=1, le=MAX_INT)], db: SessionDep, keys: KeysDep, user: ApiUserDep
+) -> RevisionPublic:
     """One revision's result, "revision `number` of `of`" (another agency reads it as it reads the result, and
     the disclosure ledger records which revision it saw); its answers, author and reason for the owning agency."""
     wanted = (Category.result_summary, Category.item_answers)

@@ -5,29 +5,62 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator
+from pydantic import BaseModel, Field, PlainValidator, StringConstraints, WithJsonSchema, field_validator
 
+from app.fields import Code, Id, IsoDateTime
 from app.versions import Version
 
-AnswerValue = str | int | float | list[str] | None
+MAX_ANSWER = 10**12  # no instrument asks for a larger number; beyond it no number answer is read
+MAX_TEXT_ANSWER = 20000
+ANSWER_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "maxLength": MAX_TEXT_ANSWER},
+        {"type": "number", "minimum": -MAX_ANSWER, "maximum": MAX_ANSWER},
+        {"type": "array", "items": {"type": "string", "maxLength": 100}, "maxItems": 200},
+        {"type": "null"},
+    ]
+}
+
+
+def answer_value(value: Any) -> Any:
+    """An answer as it was sent: text, a finite number within ±10^12, a list of option codes, or null.
+
+    Strict, so JSON `true` is never the number 1 nor "12" the number 12 (the answer checks then say what
+    each item takes); one error per answer, at the answer's item id.
+    """
+    if value is None or (isinstance(value, str) and len(value) <= MAX_TEXT_ANSWER):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and -MAX_ANSWER <= value <= MAX_ANSWER:
+        return value  # NaN fails the comparison
+    if isinstance(value, list) and len(value) <= 200 and all(isinstance(v, str) and len(v) <= 100 for v in value):
+        return value
+    raise ValueError("must be an answer: text, a number within ±10^12, a list of option codes, or null")
+
+
+AnswerValue = Annotated[
+    str | int | float | list[str] | None, PlainValidator(answer_value), WithJsonSchema(ANSWER_SCHEMA)
+]
+AnswerKey = Annotated[str, StringConstraints(max_length=100)]
+MAX_ANSWERS = 1000  # items answered in one request
 
 
 class ScreeningCreate(BaseModel):
-    youth_id: str
-    instrument_id: str
-    instrument_version: str | None = None
+    youth_id: Id
+    instrument_id: Code
+    instrument_version: Code | None = None
     mode: Literal["practitioner", "interview", "self"]
-    language: str = "en"
+    language: Code = "en"
 
 
 class AnswersSave(BaseModel):
     """Answers to save: item id -> answer (None clears it). `version` is the one you last read."""
 
     version: Version
-    answers: dict[str, AnswerValue] = Field(default_factory=dict)
+    answers: dict[AnswerKey, AnswerValue] = Field(default_factory=dict, max_length=MAX_ANSWERS)
     notes: str | None = Field(default=None, max_length=20000)
-    confirm: list[str] = Field(
+    confirm: list[AnswerKey] = Field(
         default_factory=list,
+        max_length=MAX_ANSWERS,
         description="Carried answers (item ids) that staff confirmed with the youth are still true: "
         "a carried answer counts in the result only once confirmed.",
     )
@@ -87,8 +120,8 @@ class DashboardFilter(BaseModel):
     instrument_id: str | None = None
     screener_id: str | None = None
     status: Literal["in_progress", "completed"] | None = None
-    date_from: datetime | None = None
-    date_to: datetime | None = None
+    date_from: IsoDateTime | None = None
+    date_to: IsoDateTime | None = None
 
     @field_validator("date_from", "date_to")
     @classmethod
@@ -104,7 +137,7 @@ class Amend(BaseModel):
     `version` you last read. The screening is rescored on the same instrument version."""
 
     version: Version
-    answers: dict[str, AnswerValue] = Field(min_length=1)
+    answers: dict[AnswerKey, AnswerValue] = Field(min_length=1, max_length=MAX_ANSWERS)
     reason: Reason
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from app.fields import Id, IsoDateTime, WholeNumber
 from app.models_sharing import Category, ConsentMethod, Grantor, Purpose
 
 
@@ -13,13 +14,13 @@ class ConsentTerms(BaseModel):
     """What a release says: to whom, what, why, from when and until when, given how (the API's body)."""
 
     model_config = ConfigDict(str_strip_whitespace=True)
-    to_agency_id: str
+    to_agency_id: Id
     grantor: Grantor
     authority: str = Field(min_length=2, max_length=200)
-    categories: list[Category] = Field(min_length=1)
+    categories: list[Category] = Field(min_length=1, max_length=10)
     purpose: Purpose
-    starts_at: datetime | None = None
-    ends_at: datetime
+    starts_at: IsoDateTime | None = None
+    ends_at: IsoDateTime
     method: ConsentMethod
 
     @model_validator(mode="after")
@@ -32,7 +33,7 @@ class ConsentTerms(BaseModel):
 class ConsentCreate(ConsentTerms):
     """A release from the recording user's agency to another agency, about one of its youth."""
 
-    youth_id: str
+    youth_id: Id
 
 
 class ConsentPublic(BaseModel):
@@ -60,13 +61,13 @@ class ConsentPublic(BaseModel):
 class ConsentRevoke(BaseModel):
     """Why a consent is revoked (required: the consent service refuses a blank or overlong reason with a 400)."""
 
-    reason: str | None = None
+    reason: str | None = Field(default=None, max_length=2000)
 
 
 class BreakGlassCreate(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True)
     reason: str = Field(min_length=20, max_length=2000)
-    hours: int = Field(default=24, ge=1, le=72)
+    hours: WholeNumber = Field(default=24, ge=1, le=72)
 
 
 class LinkRequest(BaseModel):
