@@ -84,6 +84,13 @@ class TooManyAttempts(AppError):
         self.retry_after = retry_after
 
 
+class ServerBusy(TooManyAttempts):
+    """Every password-hashing slot stayed taken while the request waited: try again shortly (Retry-After)."""
+
+    status = 503
+    code = "busy"
+
+
 def error_classes() -> list[type[AppError]]:
     """The error classes of this module, by status: what an API operation can answer besides success.
 

@@ -25,7 +25,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from zxcvbn import zxcvbn  # type: ignore[import-untyped]
 
-from app.errors import TooManyAttempts
+from app.errors import ServerBusy
 from app.i18n import _
 from app.settings import Settings, get_settings
 
@@ -34,13 +34,6 @@ MAX_LENGTH = 128
 MIN_GUESSES_LOG10 = 8  # zxcvbn's score 3: "safely unguessable", beyond an online attack's reach
 _ESTIMATED_LENGTH = 72  # zxcvbn refuses longer input; the first 72 characters decide
 _APP_WORDS = ("tellonce", "tell once")
-
-
-class ServerBusy(TooManyAttempts):
-    """Every password-hashing slot stayed taken while the request waited: try again shortly."""
-
-    status = 503
-    code = "busy"
 
 
 _pools_lock = threading.Lock()

@@ -27,7 +27,7 @@ from app import audit, ratelimit
 from app.accounts import devices, passwords, sessions
 from app.accounts.schemas import AgencyCreate, UserCreate, UserPreferences, UserUpdate
 from app.crypto import KeyRing
-from app.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, TooManyAttempts
+from app.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, ServerBusy, TooManyAttempts
 from app.i18n import _
 from app.models import Agency, Role, User, utcnow
 from app.settings import Settings
@@ -66,7 +66,7 @@ def authenticate(
         raise TooManyAttempts(_("Too many sign-in attempts. Wait a few minutes and try again."), attempt.retry_after)
     try:
         matches = passwords.verify_password(user.password_hash if user else None, password)
-    except passwords.ServerBusy:
+    except ServerBusy:
         attempt.give_back()  # never evaluated: it does not count against anyone
         audit.record(db, "login", outcome="busy")
         raise

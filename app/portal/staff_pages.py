@@ -13,6 +13,7 @@ from app import access, audit, ratelimit
 from app.accounts import passwords, sessions
 from app.db import SessionDep
 from app.deps import FormAuthDep, KeysDep, RegistryDep, SettingsDep, WebAuthDep, cookie_name
+from app.errors import ServerBusy
 from app.i18n import _
 from app.portal import service
 from app.portal.pages import COOKIE, set_youth_cookie
@@ -104,7 +105,7 @@ def unlock(request: Request, db: SessionDep, settings: SettingsDep, password: An
         return _unlock_refused(request, 429, _("Too many tries. Wait a few minutes."), attempt.retry_after)
     try:
         matches = passwords.verify_password(user.password_hash, password)
-    except passwords.ServerBusy as busy:
+    except ServerBusy as busy:
         attempt.give_back()
         return _unlock_refused(request, busy.status, busy.message, busy.retry_after)
     if not matches:
