@@ -54,7 +54,8 @@ def test_save_and_finish_later_gives_a_new_code_that_resumes_with_the_answers_ke
 
     click_and_wait(youth, youth.get_by_role("button", name="Save and finish later"))
     expect(youth.get_by_role("heading", level=1)).to_have_text("Your answers are saved")
-    expect(youth.get_by_text(f"{live_server.url}/go", exact=True)).to_be_visible()
+    new_link = youth.locator("#link").inner_text().strip()  # pausing gives a new link: a code works only with its own
+    assert new_link.startswith(f"{live_server.url}/go/") and new_link != link, new_link
     new_code = youth.locator("p.code").inner_text().strip()
     assert new_code != code and len(new_code.replace("-", "")) == 8, new_code
     assert YOUTH_COOKIE not in {c["name"] for c in youth.context.cookies()}, "pausing left the session cookie"
@@ -67,11 +68,16 @@ def test_save_and_finish_later_gives_a_new_code_that_resumes_with_the_answers_ke
     try:
         guard_network(context)
         later = context.new_page()
-        later.goto("/go")
+        later.goto(link)
         assert_neutral(later)
-        enter_code(later, code)  # the first code stopped working when the youth paused
+        enter_code(later, new_code)  # the first link stopped working when the youth paused, even with the new code
         assert path_of(later) == "/go"
         expect(later.get_by_role("alert")).to_contain_text(DOES_NOT_WORK)
+        later.goto(new_link)
+        enter_code(later, code)  # and so did the first code
+        assert path_of(later) == "/go"
+        expect(later.get_by_role("alert")).to_contain_text(DOES_NOT_WORK)
+        later.goto(new_link)
         enter_code(later, new_code)
         assert path_of(later) == "/s/0"
         to_first_questions(later)
