@@ -5,6 +5,9 @@ running (in WAL mode readers and writers do not block it). PostgreSQL: `pg_dump 
 `pg_restore --clean --if-exists --no-owner --single-transaction` (all or nothing). Backup files are
 created 0600. The encryption keys are never in a backup: a backup without its keys cannot be read.
 
+A restore checks the backup (audit chain, every value decrypts) before the live database is replaced,
+and keeps the replaced database as a dated copy; a backup that fails its checks changes nothing.
+
 A running server holds a shared lock on `<database file>-server.lock` (SQLite) or a connection to
 the database (PostgreSQL); restore refuses while either is there.
 """
@@ -105,14 +108,14 @@ class Verification:
     """What a restored database was checked for: its audit chain, and that every value decrypts."""
 
     events: int = 0
-    broken_at: int | None = None
+    broken: str | None = None  # where the audit chain breaks first, as `tellonce audit verify` says it
     unreadable: dict[str, int] = field(default_factory=dict)
     problem: str | None = None  # the database could not be checked at all (not a TellOnce database?)
 
     @property
     def ok(self) -> bool:
         """Whether the database may replace the live one."""
-        return self.problem is None and self.broken_at is None and not self.unreadable
+        return self.problem is None and self.broken is None and not self.unreadable
 
 
 @dataclass
@@ -136,14 +139,13 @@ def verify(url: str, ring: KeyRing) -> Verification:
     from app import audit
     from app.db import make_engine
     from app.keys import unreadable
-    from app.models import AuditEvent
 
     engine = make_engine(url)
     try:
         with Session(engine) as db:
-            broken = audit.verify(db)
-            events = int(db.execute(select(func.count()).select_from(AuditEvent)).scalar_one())
-        return Verification(events, broken, unreadable(engine, ring))
+            found = audit.check(db)
+        broken = found.breaks[0].describe() if found.breaks else None
+        return Verification(found.events, broken, unreadable(engine, ring))
     except SQLAlchemyError as exc:
         return Verification(problem=f"it is not a TellOnce database this version can read ({type(exc).__name__})")
     finally:

@@ -96,9 +96,13 @@ def keys_rotate() -> None:
     if done.environment_value is not None:
         typer.echo("The keys come from the environment, which this command cannot change. Set on every app server:")
         typer.echo(f"TELLONCE_ENCRYPTION_KEYS={done.environment_value}")
+        typer.echo("Then restart every app server (each must have the new key), then run `tellonce keys reencrypt`.")
     else:
         typer.echo(f"Added key {done.key_id} to {settings.resolved_key_file} and made it current.")
-    typer.echo("Then restart every app server (each must have the new key), then run `tellonce keys reencrypt`.")
+        typer.echo(
+            "App servers reading this file use the new key from their next request on; copy the file first to "
+            "any server that has its own copy. Then run `tellonce keys reencrypt`."
+        )
 
 
 @keys_cli.command("reencrypt")
@@ -226,8 +230,8 @@ def restore_command(
     found = done.verification
     if found.problem is not None:
         typer.echo(f"The backup {path} cannot be checked: {found.problem}.", err=True)
-    elif found.broken_at is not None:
-        typer.echo(f"The audit chain of the backup is broken at event {found.broken_at}.", err=True)
+    elif found.broken is not None:
+        typer.echo(f"The audit chain of the backup is broken at {found.broken}.", err=True)
     else:
         typer.echo(f"The audit chain is intact ({found.events} events).")
     if found.unreadable:

@@ -265,7 +265,9 @@ def test_a_value_under_a_key_the_server_lacks_answers_a_clear_503_not_a_tracebac
     assert answered.status_code == 503 and answered.json()["error"] == "keys_unavailable"
     assert "encryption key this server does not have" in answered.json()["detail"]
     signed_in = client.post(
-        "/login", data={"email": RIVERBEND_SCREENER, "password": demo.DEMO_PASSWORD, "next": "/"}, follow_redirects=False
+        "/login",
+        data={"email": RIVERBEND_SCREENER, "password": demo.DEMO_PASSWORD, "next": "/"},
+        follow_redirects=False,
     )
     assert signed_in.status_code == 303
     page = client.get(f"/youth/{screening.youth_id}")
