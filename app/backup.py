@@ -5,6 +5,9 @@ running (in WAL mode readers and writers do not block it). PostgreSQL: `pg_dump 
 `pg_restore --clean --if-exists --no-owner --single-transaction` (all or nothing). Backup files are
 created 0600. The encryption keys are never in a backup: a backup without its keys cannot be read.
 
+A restore checks the backup (audit chain, every value decrypts) before the live database is replaced,
+and keeps the replaced database as a dated copy; a backup that fails its checks changes nothing.
+
 A running server holds a shared lock on `<database file>-server.lock` (SQLite) or a connection to
 the database (PostgreSQL); restore refuses while either is there.
 """
@@ -16,16 +19,21 @@ import fcntl
 import glob
 import os
 import re
+import secrets
 import shutil
 import sqlite3
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
 from sqlalchemy import Engine, func, inspect, select, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import SQLAlchemyError
 
+from app.crypto import KeyRing
 from app.models import metadata
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -95,8 +103,74 @@ def _check_integrity(connection: sqlite3.Connection, path: Path) -> None:
         raise BackupError(f"{path} failed SQLite's integrity check: {verdict}")
 
 
-def restore(url: str, path: Path, pg_bin_dir: Path | None = None) -> None:
-    """Replace the database at `url` with the backup in `path` (refused while a server uses it)."""
+@dataclass
+class Verification:
+    """What a restored database was checked for: its audit chain, and that every value decrypts."""
+
+    events: int = 0
+    broken: str | None = None  # where the audit chain breaks first, as `tellonce audit verify` says it
+    unreadable: dict[str, int] = field(default_factory=dict)
+    problem: str | None = None  # the database could not be checked at all (not a TellOnce database?)
+
+    @property
+    def ok(self) -> bool:
+        """Whether the database may replace the live one."""
+        return self.problem is None and self.broken is None and not self.unreadable
+
+
+@dataclass
+class Restoration:
+    """What `restore` did. `restored` is False when the backup failed its checks: the live database was then
+    left exactly as it was (PostgreSQL: put back from `safety_copy`, `rolled_back`)."""
+
+    verification: Verification
+    restored: bool
+    safety_copy: Path | None = None
+    rolled_back: bool = False
+
+
+Checker = Callable[[str], Verification]
+
+
+def verify(url: str, ring: KeyRing) -> Verification:
+    """Check the database at `url`: the audit chain (as `tellonce audit verify`) and every encrypted value."""
+    from sqlmodel import Session
+
+    from app import audit
+    from app.db import make_engine
+    from app.keys import unreadable
+
+    engine = make_engine(url)
+    try:
+        with Session(engine) as db:
+            found = audit.check(db)
+        broken = found.breaks[0].describe() if found.breaks else None
+        return Verification(found.events, broken, unreadable(engine, ring))
+    except SQLAlchemyError as exc:
+        return Verification(problem=f"it is not a TellOnce database this version can read ({type(exc).__name__})")
+    finally:
+        engine.dispose()
+
+
+def _dated(folder: Path, name: str) -> Path:
+    """A new file name in `folder` with the time (UTC) in it, never an existing one."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    candidate = folder / name.format(stamp=stamp)
+    number = 1
+    while candidate.exists():
+        number += 1
+        candidate = folder / name.format(stamp=f"{stamp}-{number}")
+    return candidate
+
+
+def restore(url: str, path: Path, check: Checker, pg_bin_dir: Path | None = None) -> Restoration:
+    """Replace the database at `url` with the backup in `path`, only if the backup passes `check`.
+
+    The live database is never lost: SQLite restores into a scratch file beside the database, checks it
+    there and only then copies it in, after keeping the live database as a dated copy (0600) beside it.
+    PostgreSQL first dumps the live database to a dated file (0600) beside the backup, restores, checks,
+    and on a failed check puts the live database back from that dump. Refused while a server uses it.
+    """
     path = Path(path)
     if not path.is_file():
         raise BackupError(f"There is no backup file at {path}.")
@@ -106,43 +180,112 @@ def restore(url: str, path: Path, pg_bin_dir: Path | None = None) -> None:
             raise BackupError(f"{path} is not a SQLite backup (this server's database is SQLite).")
         database = sqlite_path(url)
         with _no_server(database):
-            _sqlite_restore(path, database)
-        return
+            return _sqlite_restore(path, database, check)
     if not header.startswith(PG_DUMP_HEADER):
         raise BackupError(f"{path} is not a pg_dump custom-format backup (this server's database is PostgreSQL).")
+    return _postgres_restore(url, path, check, pg_bin_dir)
+
+
+def _sqlite_copy(source_path: Path, target_path: Path, *, journal: str) -> None:
+    """Copy one SQLite database into another with the online backup API (atomic for the target)."""
+    source = sqlite3.connect(source_path, timeout=30)
+    try:
+        target = sqlite3.connect(target_path, timeout=30)
+        try:
+            source.backup(target)
+            target.execute(f"PRAGMA journal_mode={journal}")
+            if journal == "WAL":
+                target.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            target.close()
+    finally:
+        source.close()
+
+
+def _sqlite_restore(path: Path, database: Path, check: Checker) -> Restoration:
+    source = sqlite3.connect(path)
+    try:
+        _check_integrity(source, path)
+    finally:
+        source.close()
+    database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    scratch = database.with_name(f".{database.name}.restoring-{secrets.token_hex(4)}")
+    create_private_file(scratch)
+    try:
+        _sqlite_copy(path, scratch, journal="DELETE")
+        verification = check(f"sqlite:///{scratch}")
+        if not verification.ok:
+            return Restoration(verification, restored=False)
+        safety = None
+        if database.exists() and database.stat().st_size:
+            safety = _dated(database.parent, f"{database.name}.before-restore-{{stamp}}")
+            create_private_file(safety)
+            _sqlite_copy(database, safety, journal="DELETE")
+            copy = sqlite3.connect(safety)
+            try:
+                _check_integrity(copy, safety)
+            finally:
+                copy.close()
+        elif not database.exists():
+            create_private_file(database)
+        _sqlite_copy(scratch, database, journal="WAL")
+        return Restoration(verification, restored=True, safety_copy=safety)
+    finally:
+        for leftover in (scratch, Path(f"{scratch}-wal"), Path(f"{scratch}-shm"), Path(f"{scratch}-journal")):
+            leftover.unlink(missing_ok=True)
+
+
+def _postgres_restore(url: str, path: Path, check: Checker, pg_bin_dir: Path | None) -> Restoration:
     others = _other_postgres_connections(url)
     if others:
         raise BackupError(
             f"{others} other connection(s) use this database (a running TellOnce server?). "
             "Stop every app server, then restore."
         )
-    _run(
-        pg_tool("pg_restore", pg_bin_dir),
-        "--clean",
-        "--if-exists",
-        "--no-owner",
-        "--single-transaction",
-        str(path),
-        url=url,
-    )
-
-
-def _sqlite_restore(path: Path, database: Path) -> None:
-    source = sqlite3.connect(path)
+    pg_restore = pg_tool("pg_restore", pg_bin_dir)
+    name = make_url(url).database or "tellonce"
+    safety = _dated(path.parent, f"{name}-before-restore-{{stamp}}.backup")
+    backup(url, safety, pg_bin_dir)  # the live database as it is, before anything changes
+    restore_args = ("--clean", "--if-exists", "--no-owner", "--single-transaction")
     try:
-        _check_integrity(source, path)
-        if not database.exists():
-            database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            create_private_file(database)
-        target = sqlite3.connect(database, timeout=30)
-        try:
-            source.backup(target)
-            target.execute("PRAGMA journal_mode=WAL")
-            target.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        finally:
-            target.close()
+        _run(pg_restore, *restore_args, str(path), url=url)
+    except BackupError as exc:  # one transaction: nothing was changed
+        raise BackupError(f"{exc}\nNothing was changed (a copy of the database is in {safety}).") from None
+    verification = check(url)
+    if verification.ok:
+        return Restoration(verification, restored=True, safety_copy=safety)
+    _drop_everything(url)
+    try:
+        _run(pg_restore, "--no-owner", "--single-transaction", str(safety), url=url)
+    except BackupError as exc:
+        raise BackupError(
+            f"The backup failed its checks, and putting the database back failed too: {exc}\n"
+            f"The database as it was is in {safety}: restore it with `tellonce restore {safety} --yes`."
+        ) from None
+    return Restoration(verification, restored=False, safety_copy=safety, rolled_back=True)
+
+
+def _drop_everything(url: str) -> None:
+    """Drop every table, view and sequence of the database's schema (what a restore brought in)."""
+    from app.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            found = connection.execute(
+                text(
+                    "SELECT c.relkind, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')"
+                )
+            ).all()
+            kinds = {"v": "VIEW", "m": "MATERIALIZED VIEW", "S": "SEQUENCE", "f": "FOREIGN TABLE"}
+            preparer = engine.dialect.identifier_preparer
+            for kind, relation in found:
+                connection.execute(
+                    text(f"DROP {kinds.get(kind, 'TABLE')} IF EXISTS {preparer.quote(relation)} CASCADE")
+                )
     finally:
-        source.close()
+        engine.dispose()
 
 
 def _lock_path(database: Path) -> Path:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import getpass
+import sys
 from typing import Annotated
 
 import typer
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app import ops_cli
@@ -75,20 +77,20 @@ def users_create(
                 ),
                 None,
             )
+            created = f"Created {user.role} {user.email} in {agency}."  # read before the commit expires the row
             db.commit()
         except AppError as exc:
             typer.echo(f"Not created: {exc.message}", err=True)
             raise typer.Exit(1) from None
-    typer.echo(f"Created {user.role} {user.email} in {agency}.")
+    typer.echo(created)
 
 
 @audit_cli.command("verify")
 def audit_verify() -> None:
     """Check every audit chain; name the chain and position of the first broken link of each broken chain."""
     from app import audit
-    from app.db import get_engine
 
-    with Session(get_engine()) as db:
+    with Session(ops_cli.existing_database()) as db:
         found = audit.check(db)
     if found.breaks:
         for broken in found.breaks:
@@ -133,11 +135,13 @@ def serve(
     """Upgrade the database and run the web app."""
     import uvicorn
 
-    from app.db import upgrade_database
-    from app.main import create_app
+    from app.db import get_engine, upgrade_database
+    from app.main import create_app, loaded_instruments
 
+    _refuse_unsafe_start(None)  # what needs no database first: nothing is created for a server that cannot start
+    loaded_instruments()
     upgrade_database()
-    _refuse_unsafe_start()
+    _refuse_unsafe_start(get_engine())
     _reindex_search()
     if with_demo:
         _seed_demo()
@@ -145,14 +149,17 @@ def serve(
     uvicorn.run(create_app(upgrade_database=False), host=host, port=port, log_level="warning")
 
 
-def _refuse_unsafe_start() -> None:
-    """The start-up checks (keys, instrument versions), with their message instead of a traceback."""
-    from app.db import get_engine
+def _refuse_unsafe_start(engine: Engine | None) -> None:
+    """The start-up checks, with their message instead of a traceback: without an engine only those that need
+    no database (keys), with one all of them (keys, instrument versions)."""
     from app.main import loaded_instruments
-    from app.startup import StartupRefused, check
+    from app.startup import StartupRefused, check, check_keys
 
     try:
-        check(get_engine(), loaded_instruments())
+        if engine is None:
+            check_keys()
+        else:
+            check(engine, loaded_instruments())
     except StartupRefused as exc:
         typer.echo(f"TellOnce cannot start.\n{exc}", err=True)
         raise typer.Exit(1) from None
@@ -181,5 +188,25 @@ def _safe_url(url: str) -> str:
 
 
 def main() -> None:
-    """Entry point of the console script."""
-    cli(prog_name="tellonce")
+    """Entry point of the console script: a configuration mistake is told plainly (exit 1), not as a traceback."""
+    from pydantic import ValidationError
+
+    from app.crypto import KeyConfigurationError, MissingKeys
+
+    try:
+        cli(prog_name="tellonce")
+    except ValidationError as exc:
+        problems = "\n".join(f"  - {_plain(error['msg'])}" for error in exc.errors())
+        typer.echo(f"TellOnce is not configured correctly (TELLONCE_* settings):\n{problems}", err=True)
+        sys.exit(1)
+    except (KeyConfigurationError, MissingKeys) as exc:
+        typer.echo(f"TellOnce is not configured correctly:\n{exc}", err=True)
+        sys.exit(1)
+
+
+def _plain(message: str) -> str:
+    return message.removeprefix("Value error, ")
+
+
+if __name__ == "__main__":
+    main()

@@ -12,21 +12,48 @@ import contextlib
 import hashlib
 import hmac
 import json
+import logging
 import os
 import secrets
+import threading
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from app.errors import AppError
+from app.i18n import _
 from app.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
 
 
 class DecryptionError(Exception):
     """A stored value could not be decrypted (wrong key, row or column, or tampering)."""
+
+
+class UnknownKey(DecryptionError, AppError):
+    """A value is under a key this process does not have (a rotation it has not picked up): answered 503,
+    with a page that says so, not a traceback. Key files are re-read when they change (`get_key_ring`);
+    keys given in the environment need a restart."""
+
+    status = 503
+    code = "keys_unavailable"
+
+    def __init__(self, table: str, column: str, key_id: str) -> None:
+        AppError.__init__(
+            self,
+            _(
+                "This record was saved with an encryption key this server does not have yet. "
+                "Nothing was lost: ask an administrator to give this server the current keys and restart it."
+            ),
+        )
+        self.args = (f"cannot decrypt {table}.{column}: unknown format or key (key id {key_id!r} is not configured)",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 @dataclass(frozen=True)
@@ -48,9 +75,11 @@ class KeyRing:
         try:
             version, key_id, payload = stored.split(".", 2)
             raw = base64.urlsafe_b64decode(payload)
-            key = self.keys[key_id]
-        except (ValueError, KeyError) as exc:
-            raise DecryptionError(f"cannot decrypt {table}.{column}: unknown format or key") from exc
+        except ValueError as exc:
+            raise DecryptionError(f"cannot decrypt {table}.{column}: unknown format") from exc
+        if key_id not in self.keys:
+            raise UnknownKey(table, column, key_id)
+        key = self.keys[key_id]
         if version != "v1":
             raise DecryptionError(f"cannot decrypt {table}.{column}: unknown version")
         try:
@@ -84,6 +113,10 @@ def _b64key(text: str) -> bytes:
     if len(key) != 32:
         raise ValueError("every key must be 32 bytes (base64)")
     return key
+
+
+class KeyConfigurationError(ValueError):
+    """The configured keys cannot be used (an index key missing, a key that is not 32 bytes of base64)."""
 
 
 class MissingKeys(Exception):
@@ -201,10 +234,19 @@ def load_key_ring(settings: Settings) -> KeyRing:
     """
     if settings.encryption_keys:
         if not settings.index_key:
-            raise ValueError("TELLONCE_INDEX_KEY is required with TELLONCE_ENCRYPTION_KEYS")
-        pairs = [p.split(":", 1) for p in settings.encryption_keys.split(",") if p.strip()]
-        keys = {kid.strip(): _b64key(key.strip()) for kid, key in pairs}
-        return KeyRing(keys, pairs[0][0].strip(), _b64key(settings.index_key))
+            raise KeyConfigurationError(
+                "TELLONCE_INDEX_KEY is required with TELLONCE_ENCRYPTION_KEYS "
+                "(`tellonce keys create --env` prints both)."
+            )
+        try:
+            pairs = [p.split(":", 1) for p in settings.encryption_keys.split(",") if p.strip()]
+            keys = {kid.strip(): _b64key(key.strip()) for kid, key in pairs}
+            return KeyRing(keys, pairs[0][0].strip(), _b64key(settings.index_key))
+        except (ValueError, IndexError):
+            raise KeyConfigurationError(
+                "TELLONCE_ENCRYPTION_KEYS must be id:key[,id:key...] and TELLONCE_INDEX_KEY a key, each key 32 bytes "
+                "of URL-safe base64 (`tellonce keys create --env` prints both)."
+            ) from None
     path = settings.resolved_key_file
     if not path.exists():
         if settings.environment == "production":
@@ -220,7 +262,64 @@ def load_key_ring(settings: Settings) -> KeyRing:
     return KeyRing(keys, data["current"], _b64key(data["index_key"]))
 
 
-@lru_cache
-def get_key_ring() -> KeyRing:
-    """The process's key ring."""
-    return load_key_ring(get_settings())
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    """What changes when a key file is rewritten (`keys rotate` replaces it: a new inode)."""
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return (found.st_ino, found.st_mtime_ns, found.st_size)
+
+
+class _KeyRingCache:
+    """The process's key ring, loaded once; from a key file, loaded again whenever the file changed.
+
+    Each call costs one `stat` of the key file, so a running server uses a rotated key (`tellonce keys
+    rotate`) from its next request on, without a restart. A key file that disappears or cannot be read
+    meanwhile leaves the keys loaded before (never new keys). Keys from the environment cannot change
+    under a running process: they are loaded once. `cache_clear()` forgets the keys (tests).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ring: KeyRing | None = None
+        self._source: tuple[Settings, tuple[int, int, int] | None] | None = None
+
+    def __call__(self) -> KeyRing:
+        settings = get_settings()
+        ring, source = self._ring, self._source
+        if ring is not None and source is not None and source[0] is settings:
+            if settings.encryption_keys:
+                return ring
+            stamp = _stamp(settings.resolved_key_file)
+            if stamp is None or stamp == source[1]:
+                return ring
+            with self._lock:
+                try:
+                    fresh = load_key_ring(settings)
+                except (OSError, ValueError, KeyError, TypeError) as exc:
+                    log.warning(
+                        "The key file %s changed but cannot be read (%s); keeping the keys loaded before.",
+                        settings.resolved_key_file,
+                        exc,
+                    )
+                    self._source = (settings, stamp)
+                    return ring
+                self._ring, self._source = fresh, (settings, stamp)
+                return fresh
+        with self._lock:
+            stamp = None if settings.encryption_keys else _stamp(settings.resolved_key_file)
+            fresh = load_key_ring(settings)
+            if stamp is None and not settings.encryption_keys:
+                stamp = _stamp(settings.resolved_key_file)  # made just now (first run)
+            self._ring, self._source = fresh, (settings, stamp)
+            return fresh
+
+    def cache_clear(self) -> None:
+        """Forget the loaded keys; the next call loads them again."""
+        with self._lock:
+            self._ring, self._source = None, None
+
+
+get_key_ring = _KeyRingCache()
+"""The process's key ring (`get_key_ring()`); see _KeyRingCache."""

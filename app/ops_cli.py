@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 keys_cli = typer.Typer(help="Encryption keys: create, rotate, re-encrypt, status, retire.", no_args_is_help=True)
 
@@ -13,6 +16,41 @@ KEYS_NOT_IN_BACKUP = (
     "The encryption keys are NOT in the backup. Keep them safe and apart from it: without its keys "
     "a backup cannot be read (that is the point)."
 )
+
+
+def existing_database() -> Engine:
+    """The configured database, or exit 1 saying there is none or it is not migrated (nothing is created)."""
+    from sqlalchemy import inspect
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.cli import _safe_url
+    from app.db import get_engine
+    from app.settings import get_settings
+
+    url = get_settings().resolved_database_url
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        path = Path(str(parsed.database))
+        if not path.is_file() or path.stat().st_size == 0:
+            typer.echo(
+                f"There is no TellOnce database at {path}. Run this where the app's TELLONCE_* settings are set "
+                "(TELLONCE_DATABASE_URL or TELLONCE_DATA_DIR), or make a new database with `tellonce db upgrade`.",
+                err=True,
+            )
+            raise typer.Exit(1)
+    engine = get_engine()
+    try:
+        tables = set(inspect(engine).get_table_names())
+    except SQLAlchemyError as exc:
+        typer.echo(f"Cannot open the database {_safe_url(url)}: {type(exc).__name__}.", err=True)
+        raise typer.Exit(1) from None
+    if "alembic_version" not in tables:
+        typer.echo(
+            f"{_safe_url(url)} is not a TellOnce database yet (not migrated); run `tellonce db upgrade`.", err=True
+        )
+        raise typer.Exit(1)
+    return engine
 
 
 @keys_cli.command("create")
@@ -58,9 +96,13 @@ def keys_rotate() -> None:
     if done.environment_value is not None:
         typer.echo("The keys come from the environment, which this command cannot change. Set on every app server:")
         typer.echo(f"TELLONCE_ENCRYPTION_KEYS={done.environment_value}")
+        typer.echo("Then restart every app server (each must have the new key), then run `tellonce keys reencrypt`.")
     else:
         typer.echo(f"Added key {done.key_id} to {settings.resolved_key_file} and made it current.")
-    typer.echo("Then restart every app server (each must have the new key), then run `tellonce keys reencrypt`.")
+        typer.echo(
+            "App servers reading this file use the new key from their next request on; copy the file first to "
+            "any server that has its own copy. Then run `tellonce keys reencrypt`."
+        )
 
 
 @keys_cli.command("reencrypt")
@@ -72,18 +114,18 @@ def keys_reencrypt(
 
     from app import audit
     from app.crypto import get_key_ring
-    from app.db import get_engine
     from app.keys import Progress, reencrypt
 
+    engine = existing_database()
     ring = get_key_ring()
 
     def show(step: Progress) -> None:
         typer.echo(f"{step.column}: {step.done}/{step.total}")
 
     typer.echo(f"Re-encrypting under key {ring.current}.")
-    outcome = reencrypt(get_engine(), ring, batch_size, show)
+    outcome = reencrypt(engine, ring, batch_size, show)
     if outcome.reencrypted:
-        with Session(get_engine()) as db:
+        with Session(engine) as db:
             detail = {"key_id": ring.current, "values": outcome.reencrypted}
             audit.record(db, "keys.reencrypt", object_type="key", object_id=ring.current, detail=detail)
             db.commit()
@@ -99,11 +141,11 @@ def keys_reencrypt(
 def keys_status() -> None:
     """How many stored values each key encrypts."""
     from app.crypto import get_key_ring
-    from app.db import get_engine
     from app.keys import status
 
+    engine = existing_database()
     ring = get_key_ring()
-    found = status(get_engine())
+    found = status(engine)
     for key_id in sorted(set(ring.keys) | set(found.per_key), key=lambda k: (k != ring.current, k)):
         label = " (current)" if key_id == ring.current else "" if key_id in ring.keys else " (NOT CONFIGURED)"
         typer.echo(f"key {key_id}{label}: {found.per_key.get(key_id, 0)} value(s)")
@@ -113,16 +155,25 @@ def keys_status() -> None:
 
 
 @keys_cli.command("retire")
-def keys_retire(key_id: Annotated[str, typer.Argument(help="The key id to remove")]) -> None:
-    """Remove an old key once no stored value uses it."""
+def keys_retire(
+    key_id: Annotated[str, typer.Argument(help="The key id to remove")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
+) -> None:
+    """Remove an old key once no stored value uses it (backups made before the re-encryption still need it)."""
     from app.crypto import get_key_ring
-    from app.db import get_engine
     from app.keys import KeyCommandError, retire
     from app.settings import get_settings
 
     settings = get_settings()
+    engine = existing_database()
+    typer.echo(
+        f"Backups made before the re-encryption still need key {key_id}: without a copy of it they cannot be "
+        "read. Keep a copy of the key with those backups before retiring it."
+    )
+    if not yes:
+        typer.confirm(f"Retire key {key_id}?", abort=True)
     try:
-        done = retire(settings, get_engine(), get_key_ring(), key_id)
+        done = retire(settings, engine, get_key_ring(), key_id)
     except KeyCommandError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
@@ -131,6 +182,7 @@ def keys_retire(key_id: Annotated[str, typer.Argument(help="The key id to remove
         typer.echo(f"TELLONCE_ENCRYPTION_KEYS={done.environment_value}")
     else:
         typer.echo(f"Removed key {key_id} from {settings.resolved_key_file}; no value used it.")
+    typer.echo(f"Restoring a backup made before the re-encryption needs key {key_id} configured again.")
 
 
 def backup_command(
@@ -154,50 +206,54 @@ def restore_command(
     path: Annotated[Path, typer.Argument(help="A backup made by `tellonce backup`")],
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
 ) -> None:
-    """Replace the database with a backup (stop every app server first), then verify it."""
-    from sqlmodel import Session, func, select
+    """Replace the database with a backup (stop every app server first), only if the backup checks out.
 
-    from app import audit
-    from app.backup import BackupError, restore
+    The backup is checked (audit chain, every value decrypts with the configured keys) before the live
+    database is replaced, and the replaced database is kept as a dated copy; a failing restore leaves the
+    live database as it was.
+    """
+    from app.backup import BackupError, restore, verify
     from app.cli import _safe_url
     from app.crypto import get_key_ring
-    from app.db import make_engine
-    from app.keys import unreadable
-    from app.models import AuditEvent
     from app.settings import get_settings
 
     settings = get_settings()
     url = settings.resolved_database_url
     if not yes:
         typer.confirm(f"Replace everything in {_safe_url(url)} with the backup {path}?", abort=True)
+    ring = get_key_ring()
     try:
-        restore(url, path, settings.pg_bin_dir)
+        done = restore(url, path, lambda checked: verify(checked, ring), settings.pg_bin_dir)
     except BackupError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
-    typer.echo(f"Restored {_safe_url(url)} from {path}.")
-    engine = make_engine(url)
-    try:
-        with Session(engine) as db:
-            broken = audit.verify(db)
-            events = db.exec(select(func.count()).select_from(AuditEvent)).one()
-        failed = unreadable(engine, get_key_ring())
-    finally:
-        engine.dispose()
-    if broken is not None:
-        typer.echo(f"The audit chain is broken at event {broken}.", err=True)
+    found = done.verification
+    if found.problem is not None:
+        typer.echo(f"The backup {path} cannot be checked: {found.problem}.", err=True)
+    elif found.broken is not None:
+        typer.echo(f"The audit chain of the backup is broken at {found.broken}.", err=True)
     else:
-        typer.echo(f"The audit chain is intact ({events} events).")
-    if failed:
-        total = sum(failed.values())
+        typer.echo(f"The audit chain is intact ({found.events} events).")
+    if found.unreadable:
+        total = sum(found.unreadable.values())
         typer.echo(
-            f"{total} encrypted value(s) cannot be read with the configured keys ("
-            + ", ".join(f"{c}: {n}" for c, n in sorted(failed.items()))
-            + "). Configure the keys this backup was made with.",
+            f"{total} encrypted value(s) of the backup cannot be read with the configured keys ("
+            + ", ".join(f"{c}: {n}" for c, n in sorted(found.unreadable.items()))
+            + "). Configure the keys this backup was made with (a retired key too, if the backup is older "
+            "than its re-encryption).",
             err=True,
         )
-    else:
+    elif found.problem is None:
         typer.echo("Every encrypted value decrypts with the configured keys.")
-    typer.echo("Reminder: " + KEYS_NOT_IN_BACKUP)
-    if broken is not None or failed:
+    if not done.restored:
+        typer.echo(f"Nothing was restored: {_safe_url(url)} is exactly as it was.", err=True)
+        if done.rolled_back and done.safety_copy is not None:
+            typer.echo(f"(It was put back from the copy taken first, kept in {done.safety_copy}.)", err=True)
         raise typer.Exit(1)
+    typer.echo(f"Restored {_safe_url(url)} from {path}.")
+    if done.safety_copy is not None:
+        typer.echo(
+            f"The database as it was before is kept in {done.safety_copy} (readable by its owner only); "
+            "delete it once you no longer need it."
+        )
+    typer.echo("Reminder: " + KEYS_NOT_IN_BACKUP)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from app import instrument_versions
-from app.crypto import MissingKeys, get_key_ring
+from app.crypto import KeyConfigurationError, MissingKeys, get_key_ring
 from instruments.loader import Registry
 
 
@@ -17,12 +17,17 @@ class StartupRefused(Exception):
     """The server must not start; the message says why and what to do."""
 
 
-def check(engine: Engine, registry: Registry) -> None:
-    """Refuse to start without keys, or with an instrument file changed under a published version."""
+def check_keys() -> None:
+    """Refuse to start without usable keys: needs no database, so it runs before one is created or migrated."""
     try:
         get_key_ring()
-    except MissingKeys as exc:
+    except (MissingKeys, KeyConfigurationError) as exc:
         raise StartupRefused(str(exc)) from None
+
+
+def check(engine: Engine, registry: Registry) -> None:
+    """Refuse to start without keys, or with an instrument file changed under a published version."""
+    check_keys()
     with engine.begin() as connection:
         changed = instrument_versions.check(connection, registry)
     if changed:

@@ -6,8 +6,10 @@ shared test database is never destroyed.
 
 from __future__ import annotations
 
+import re
 import stat
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,10 +21,11 @@ from typer.testing import CliRunner
 
 from app import audit, backup, db, demo, keys
 from app.cli import cli
-from app.crypto import get_key_ring
+from app.crypto import get_key_ring, read_key_file, write_key_file
 from app.main import loaded_instruments
-from app.models import User
+from app.models import AuditEvent, User
 from app.records import service as records
+from app.settings import get_settings
 from tests.app import conftest
 from tests.app.ops_support import Env, env, stored_ciphertexts
 
@@ -156,11 +159,76 @@ def test_restore_refuses_a_database_a_server_is_using(drill: Drill, tmp_path: Pa
     assert "Restored" not in refused.output
 
 
-def test_restore_with_other_keys_says_the_values_cannot_be_read(drill: Drill, tmp_path: Path, env: Env) -> None:
+@dataclass
+class State:
+    counts: dict[str, int]
+    ciphertexts: Counter[tuple[str, str, str]]
+    actions: list[str]
+
+
+def _state(drill: Drill) -> State:
+    """Everything a restore could change: rows per table, every encrypted value's key, the audit log."""
+    engine = drill.engine()
+    try:
+        with Session(engine) as session:
+            ordered = select(AuditEvent.action).order_by(AuditEvent.seq)  # type: ignore[arg-type]
+            actions = list(session.exec(ordered))
+        return State(backup.row_counts(engine), stored_ciphertexts(engine), actions)
+    finally:
+        engine.dispose()
+
+
+def test_a_restore_that_fails_its_checks_leaves_the_live_database_as_it_was(
+    drill: Drill, tmp_path: Path, env: Env
+) -> None:
+    """The probe: back up, rotate, re-encrypt, retire the old key, then restore the older backup. Its values
+    cannot be read; once, the live database had already been replaced by it, with no copy kept."""
+    key_file = tmp_path / "keys.json"
+    env(TELLONCE_KEY_FILE=str(key_file))
     _seeded(drill)
-    path = tmp_path / "tellonce.backup"
-    backup.backup(drill.url, path)
-    env(TELLONCE_KEY_FILE=str(tmp_path / "other-keys.json"))  # a new, different key file
-    restored = CliRunner().invoke(cli, ["restore", str(path), "--yes"])  # over the database it came from
-    assert restored.exit_code == 1 and "Restored" in restored.output and "audit chain is intact" in restored.output
-    assert "cannot be read with the configured keys" in restored.output and "youth.given_name_enc" in restored.output
+    old_backup = tmp_path / "before-rotation.backup"
+    backup.backup(drill.url, old_backup)
+    old = get_key_ring().current
+    old_value = read_key_file(key_file)["keys"][old]
+    keys.rotate(get_settings())
+    env()
+    engine = drill.engine()
+    try:
+        assert keys.reencrypt(engine, get_key_ring()).remaining == 0
+        keys.retire(get_settings(), engine, get_key_ring(), old)
+        with Session(engine) as session:  # something saved since the backup
+            audit.record(session, "test.saved_after_the_backup")
+            session.commit()
+    finally:
+        engine.dispose()
+    env()
+    live = _state(drill)
+    files = sorted(p.name for p in (tmp_path / "drill").iterdir()) if drill.kind == "sqlite" else []
+
+    refused = CliRunner().invoke(cli, ["restore", str(old_backup), "--yes"])
+    assert refused.exit_code == 1, refused.output
+    assert "cannot be read with the configured keys" in refused.output and "youth.given_name_enc" in refused.output
+    assert "Nothing was restored" in refused.output and "exactly as it was" in refused.output
+    assert "Restored" not in refused.output
+    assert _state(drill) == live, "the live database is exactly as it was"
+    if drill.kind == "sqlite":  # no scratch file left behind, no copy needed
+        assert sorted(p.name for p in (tmp_path / "drill").iterdir()) == [*files, "tellonce.sqlite3-server.lock"]
+
+    # With the retired key configured again the same backup restores, and the replaced database is kept.
+    data = read_key_file(key_file)
+    write_key_file(key_file, data["current"], {**data["keys"], old: old_value}, data["index_key"], replace=True)
+    env()
+    restored = CliRunner().invoke(cli, ["restore", str(old_backup), "--yes"])
+    assert restored.exit_code == 0, restored.output
+    assert "Every encrypted value decrypts" in restored.output and "Restored" in restored.output
+    found = re.search(r"kept in (\S+) \(readable by its owner only\)", restored.output)
+    assert found, restored.output
+    kept = Path(found.group(1))
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    back = _state(drill)
+    assert "test.saved_after_the_backup" not in back.actions and back.counts != live.counts
+
+    # ... and restoring that copy gives back everything saved since the backup.
+    again = CliRunner().invoke(cli, ["restore", str(kept), "--yes"])
+    assert again.exit_code == 0, again.output
+    assert _state(drill) == live

@@ -160,9 +160,9 @@ def test_rotate_then_reencrypt_leaves_no_value_under_the_old_key(
     result = client.get(f"/api/v1/screenings/{screening.id}/result", headers=headers)
     assert result.status_code == 200 and result.json()["overall"] and result.json()["domains"]
 
-    refused = CliRunner().invoke(cli, ["keys", "retire", ring.current])
+    refused = CliRunner().invoke(cli, ["keys", "retire", ring.current, "--yes"])
     assert refused.exit_code == 1 and "current key" in refused.output
-    assert f"Removed key {old}" in _run("keys", "retire", old)
+    assert f"Removed key {old}" in _run("keys", "retire", old, "--yes")
     env()
     assert set(get_key_ring().keys) == {ring.current} and keys.unreadable(engine, get_key_ring()) == {}
 
@@ -212,7 +212,75 @@ def test_rotating_keys_given_in_the_environment_prints_the_value_to_set(
     assert new_value.endswith("," + old_value) and "cannot change" in output
     env(TELLONCE_ENCRYPTION_KEYS=new_value)
     assert "Values under older keys: 0" in _run("keys", "reencrypt")
-    retired = _run("keys", "retire", "old1")
+    retired = _run("keys", "retire", "old1", "--yes")
     assert f"TELLONCE_ENCRYPTION_KEYS={new_value.split(',')[0]}" in retired
     env(TELLONCE_ENCRYPTION_KEYS=new_value.split(",")[0])
     assert keys.unreadable(engine, get_key_ring()) == {}
+
+
+def test_a_running_server_reads_values_re_encrypted_after_a_rotation_without_a_restart(
+    session: Session, engine: Engine, client: TestClient, tmp_path: Path, env: Env
+) -> None:
+    """Once, a server started before `keys rotate` answered 500 on every read after `keys reencrypt`."""
+    from app.crypto import load_key_ring
+    from app.settings import get_settings
+
+    key_file = tmp_path / "keys.json"
+    env(TELLONCE_KEY_FILE=str(key_file))
+    _seed(session)
+    old = get_key_ring().current
+    headers = _bearer(client)  # the server is running with the old key set
+    screening = session.exec(select(Screening).where(Screening.status == "completed")).first()
+    assert screening is not None
+    assert client.get(f"/api/v1/youth/{screening.youth_id}", headers=headers).status_code == 200
+
+    _run("keys", "rotate")  # the operator's commands run in another process: their own key ring
+    operator = load_key_ring(get_settings())
+    assert keys.reencrypt(engine, operator).remaining == 0
+    assert {k for _, _, k in stored_ciphertexts(engine)} == {operator.current}
+
+    youth = client.get(f"/api/v1/youth/{screening.youth_id}", headers=headers)
+    assert youth.status_code == 200, youth.text
+    assert youth.json()["given_name"] == "Avery"
+    result = client.get(f"/api/v1/screenings/{screening.id}/result", headers=headers)
+    assert result.status_code == 200 and result.json()["domains"]
+    assert get_key_ring().current == operator.current  # and new values are written under the new key
+
+    keys.retire(get_settings(), engine, operator, old)
+    assert client.get(f"/api/v1/youth/{screening.youth_id}", headers=headers).status_code == 200
+    assert set(get_key_ring().keys) == {operator.current}
+
+
+def test_a_value_under_a_key_the_server_lacks_answers_a_clear_503_not_a_traceback(
+    session: Session, client: TestClient, env: Env
+) -> None:
+    index = base64.urlsafe_b64encode(os.urandom(32)).decode()
+    env(TELLONCE_ENCRYPTION_KEYS=f"old1:{base64.urlsafe_b64encode(os.urandom(32)).decode()}", TELLONCE_INDEX_KEY=index)
+    _seed(session)
+    screening = session.exec(select(Screening).where(Screening.status == "completed")).first()
+    assert screening is not None
+    # keys in the environment cannot change under a running process: this server never got key old1
+    env(TELLONCE_ENCRYPTION_KEYS=f"new1:{base64.urlsafe_b64encode(os.urandom(32)).decode()}")
+    answered = client.get(f"/api/v1/youth/{screening.youth_id}", headers=_bearer(client))
+    assert answered.status_code == 503 and answered.json()["error"] == "keys_unavailable"
+    assert "encryption key this server does not have" in answered.json()["detail"]
+    signed_in = client.post(
+        "/login",
+        data={"email": RIVERBEND_SCREENER, "password": demo.DEMO_PASSWORD, "next": "/"},
+        follow_redirects=False,
+    )
+    assert signed_in.status_code == 303
+    page = client.get(f"/youth/{screening.youth_id}")
+    assert page.status_code == 503 and "Nothing was lost" in page.text and "Traceback" not in page.text
+
+
+def test_retiring_a_key_warns_that_older_backups_still_need_it(session: Session, tmp_path: Path, env: Env) -> None:
+    env(TELLONCE_KEY_FILE=str(tmp_path / "keys.json"))
+    old = get_key_ring().current
+    _run("keys", "rotate")
+    declined = CliRunner().invoke(cli, ["keys", "retire", old], input="n\n")
+    assert declined.exit_code == 1 and "Backups made before the re-encryption still need key" in declined.output
+    env()
+    assert old in get_key_ring().keys, "nothing is retired without a yes"
+    retired = _run("keys", "retire", old, "--yes")
+    assert "still need key" in retired and f"Removed key {old}" in retired
