@@ -104,8 +104,9 @@ def create_agency(db: Session, data: AgencyCreate, actor: User | None) -> Agency
     return agency
 
 
-def create_user(db: Session, data: UserCreate, actor: User | None) -> User:
-    """Add a user; agency admins may only add users to their own agency, and not system admins."""
+def create_user(db: Session, data: UserCreate, actor: User | None, *, enforce_password_policy: bool = True) -> User:
+    """Add a user; agency admins may only add users to their own agency, and not system admins.
+    Only the demo's synthetic users skip the password policy (they share the printed demo password)."""
     outside_own_agency = data.agency_id != actor.agency_id or data.role == Role.system_admin if actor else False
     if actor is not None and actor.role != Role.system_admin and outside_own_agency:
         raise NotFound(_("No such agency."))
@@ -117,7 +118,9 @@ def create_user(db: Session, data: UserCreate, actor: User | None) -> User:
             _("%(agency)s is a partner outside TellOnce: it has no accounts.") % {"agency": agency.name},
             {"field": "agency_id"},
         )
-    problem = passwords.password_problem(data.password, email=data.email, display_name=data.display_name)
+    problem = enforce_password_policy and passwords.password_problem(
+        data.password, email=data.email, display_name=data.display_name, agency_name=agency.name
+    )
     if problem:
         raise InvalidInput(problem, {"field": "password"})
     email = data.email.strip().lower()
