@@ -62,7 +62,16 @@ def authenticate(
     window = timedelta(minutes=settings.login_window_minutes)
     attempt = ratelimit.count_attempt(db, _login_buckets(email, address, user, device, settings), window)
     if attempt.retry_after:
-        audit.record(db, "login", outcome="rate_limited")
+        if attempt.first_refusal:  # once per closed bucket and window: refusals cost no audit row each
+            audit.record(
+                db,
+                "login",
+                agency_id=user.agency_id if user else None,
+                object_type="user" if user else None,
+                object_id=user.id if user else None,  # the account, never the email someone typed
+                outcome="rate_limited",
+                detail={"limits": list(attempt.refused_by)},
+            )
         raise TooManyAttempts(_("Too many sign-in attempts. Wait a few minutes and try again."), attempt.retry_after)
     try:
         matches = passwords.verify_password(user.password_hash if user else None, password)
