@@ -14,7 +14,11 @@ nothing is hashed. Which limits apply depends on the browser:
 So an attacker hammering an account from elsewhere, or a neighbour spraying passwords behind an
 agency's shared address, fills buckets that never apply to staff on browsers they signed in on
 before. No lockout is permanent: every window ends on its own. A success starts the (account,
-address) and (account, browser) buckets again from zero and gives its slot back in the shared ones.
+address) and (account, browser) buckets again from zero and gives its slot back in the shared ones;
+a refused attempt gives its slot back everywhere, so one address cannot spend more than its own
+share of an account's limit. The residual cost, stated in the README: an account attacked from many
+addresses is closed for the window to browsers it does not know and to API token requests. Only the
+first refusal of each limit's window is audited, naming the account.
 """
 
 from __future__ import annotations
