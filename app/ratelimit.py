@@ -20,6 +20,14 @@ that identify the one who proved themselves (an account from one address or one 
 start again from zero; shared buckets (a whole account, a whole address) get the slot back, so
 they end up counting failures and attempts still in flight.
 
+An attempt that is refused gives its slot back in every bucket within the same transaction (it
+was never evaluated), so a stored count means "attempts evaluated (or in flight) this window" and
+an attacker hammering a closed bucket does not inflate it, nor leave a row behind for each email
+it invents. Refusals are counted on their own, in a row next to the refusing bucket's (its key
+plus ":refused", on the same window), so `Attempt.first_refusal` says when a refusal is the first
+of its bucket's window: the one worth an audit event. Expired rows are deleted, a bounded batch
+at a time, whenever an attempt opens a new row or window in a scope (`PRUNE_BATCH`).
+
 On SQLite, call `count_attempt` before the request's own session writes anything: SQLite has one
 writer at a time, and the request's open write would make the rate-limit connection wait for it.
 """
@@ -32,8 +40,9 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine, case, create_engine, delete, event, update
+from sqlalchemy import Engine, case, create_engine, delete, event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
@@ -41,6 +50,8 @@ from sqlmodel import Session
 from app.models import RateLimit, utcnow
 
 _TABLE = RateLimit.__table__  # type: ignore[attr-defined]
+PRUNE_BATCH = 200  # expired rows deleted at most per scope, each time an attempt opens a new row or window
+_REFUSED = ":refused"
 
 
 def key(scope: str, subject: str) -> str:
@@ -71,6 +82,9 @@ class Attempt:
     engine: Engine
     counted: list[tuple[Bucket, datetime]]  # each bucket and the start of the window it was counted in
     retry_after: int  # seconds until every refusing bucket's window ends; 0 means go ahead
+    # refused, and the first refusal of some refusing bucket in its window (audit this one, not the rest)
+    first_refusal: bool = False
+    refused_by: tuple[str, ...] = ()  # the scopes of the buckets that refused it
     settled: bool = field(default=False)
 
     def succeeded(self) -> None:
@@ -125,9 +139,12 @@ def _dispose_side_engine(engine: Engine) -> None:
         side.dispose()
 
 
+def _dialect(connection: Connection) -> Any:
+    return postgresql if connection.dialect.name == "postgresql" else sqlite
+
+
 def _count(connection: Connection, bucket_key: str, now: datetime, window: timedelta) -> tuple[int, datetime]:
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    insert = dialect.insert(_TABLE).values(key=bucket_key, window_started_at=now, count=1)
+    insert = _dialect(connection).insert(_TABLE).values(key=bucket_key, window_started_at=now, count=1)
     expired = _TABLE.c.window_started_at <= now - window
     statement = insert.on_conflict_do_update(
         index_elements=[_TABLE.c.key],
@@ -140,24 +157,83 @@ def _count(connection: Connection, bucket_key: str, now: datetime, window: timed
     return int(count), started
 
 
+def _uncount(connection: Connection, bucket_key: str) -> None:
+    """Give back the slot this transaction just took; a row left at zero goes (a refused attempt leaves none)."""
+    connection.execute(
+        update(_TABLE).where(_TABLE.c.key == bucket_key, _TABLE.c.count > 0).values(count=_TABLE.c.count - 1)
+    )
+    connection.execute(delete(_TABLE).where(_TABLE.c.key == bucket_key, _TABLE.c.count <= 0))
+
+
+def _count_refusal(connection: Connection, bucket_key: str, started: datetime) -> int:
+    """Count a refusal of the bucket in its window (the window that started at `started`); returns how many."""
+    insert = _dialect(connection).insert(_TABLE).values(key=bucket_key + _REFUSED, window_started_at=started, count=1)
+    same_window = _TABLE.c.window_started_at == insert.excluded.window_started_at
+    statement = insert.on_conflict_do_update(
+        index_elements=[_TABLE.c.key],
+        set_={
+            "count": case((same_window, _TABLE.c.count + 1), else_=1),
+            "window_started_at": insert.excluded.window_started_at,
+        },
+    ).returning(_TABLE.c.count)
+    return int(connection.execute(statement).scalar_one())
+
+
+def _prune(connection: Connection, scope: str, cutoff: datetime) -> None:
+    """Delete up to PRUNE_BATCH rows of the scope whose window ended. Rows another transaction holds
+    are skipped (PostgreSQL), so pruning never waits for, nor deadlocks with, a concurrent attempt."""
+    expired = (
+        select(_TABLE.c.key)
+        .where(_TABLE.c.key.startswith(f"{scope}:", autoescape=True), _TABLE.c.window_started_at <= cutoff)
+        .limit(PRUNE_BATCH)
+        .with_for_update(skip_locked=True)
+    )
+    connection.execute(delete(_TABLE).where(_TABLE.c.key.in_(expired)))
+
+
 def count_attempt(db: Session, buckets: Sequence[Bucket], window: timedelta) -> Attempt:
     """Count one attempt in every bucket, committed at once on a connection of its own; the result
     says whether the attempt is over a limit (refuse it, without doing the work) or may proceed."""
     engine = _engine_of(db)
     now = utcnow()
     counted: list[tuple[Bucket, datetime]] = []
-    retry_after = 0
+    over: list[tuple[Bucket, datetime]] = []
+    opened: set[str] = set()
     with engine.begin() as connection:
         # in key order, so two attempts sharing buckets lock them in the same order (no deadlock)
         for bucket in sorted(buckets, key=lambda b: b.key):
             count, started = _count(connection, bucket.key, now, window)
             counted.append((bucket, started))
             if count > bucket.limit:
-                retry_after = max(retry_after, math.ceil((started + window - now).total_seconds()), 1)
-    return Attempt(engine, counted, retry_after)
+                over.append((bucket, started))
+            if count == 1:
+                opened.add(bucket.scope)
+        attempt = Attempt(engine, counted, 0)
+        if over:
+            # never evaluated: its slot goes back everywhere, before anyone else can see it
+            for bucket, _started in counted:
+                _uncount(connection, bucket.key)
+            refusals = [_count_refusal(connection, bucket.key, started) for bucket, started in over]
+            retry_after = max(math.ceil((started + window - now).total_seconds()) for _bucket, started in over)
+            attempt = Attempt(
+                engine,
+                [],
+                max(retry_after, 1),
+                first_refusal=1 in refusals,
+                refused_by=tuple(sorted({bucket.scope for bucket, _started in over})),
+            )
+        for scope in sorted(opened):
+            _prune(connection, scope, now - window)
+    return attempt
 
 
 def current_count(db: Session, scope: str, subject: str) -> int:
-    """How many attempts the bucket holds now (0 when none); for tests and operators."""
+    """How many attempts the bucket holds now: evaluated (or in flight) this window; for tests and operators."""
     row = db.get(RateLimit, key(scope, subject))
+    return row.count if row is not None else 0
+
+
+def refused_count(db: Session, scope: str, subject: str) -> int:
+    """How many attempts the bucket refused in its latest window (0 when none); for tests and operators."""
+    row = db.get(RateLimit, key(scope, subject) + _REFUSED)
     return row.count if row is not None else 0

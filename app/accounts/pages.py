@@ -234,6 +234,8 @@ def _first_error(exc: ValidationError) -> str:
     error = exc.errors()[0]
     field = ".".join(str(p) for p in error["loc"])
     label = FIELD_LABELS.get(field, field)
+    if error["type"] == "password_too_long":
+        return str(error["msg"])  # the password policy's own message
     if error["type"] in ("missing", "string_too_short"):
         return lazy_join(": ", [label, _("Fill in this field.")])
     return _("%s is not valid.") % label

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidatorFunctionWrapHandler, WrapValidator
+from pydantic_core import PydanticCustomError
 
+from app.accounts.passwords import MAX_LENGTH, too_long_message
 from app.fields import Id
 from app.models import AgencyKind, Role
 from app.versions import Version
@@ -29,12 +31,26 @@ class AgencyPublic(BaseModel):
     contact: str | None = None
 
 
+def _policy_length(value: object, handler: ValidatorFunctionWrapHandler) -> str:
+    """The schema's bound is the policy's, and so is its message."""
+    try:
+        return str(handler(value))
+    except ValidationError as exc:
+        if any(error["type"] == "string_too_long" for error in exc.errors()):
+            raise PydanticCustomError("password_too_long", too_long_message(), {"max_length": MAX_LENGTH}) from None
+        raise
+
+
+# The password policy's bounds, declared in the OpenAPI too (the policy itself runs in the service).
+NewPassword = Annotated[str, Field(min_length=1, max_length=MAX_LENGTH), WrapValidator(_policy_length)]
+
+
 class UserCreate(BaseModel):
     agency_id: Id
     email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
     display_name: str = Field(min_length=1, max_length=200)
     role: Role
-    password: str = Field(min_length=1, max_length=256)
+    password: NewPassword
 
 
 class UserUpdate(BaseModel):

@@ -1,7 +1,8 @@
 """Sign-in and resume-code limits under concurrency, and lockout that cannot lock out staff (ASVS 6.1, 6.3).
 
 What was evaluated is counted from the audit log: every password checked leaves a `login` event
-with outcome `failed` (or `ok`), every refused attempt one with `rate_limited`.
+with outcome `failed` (or `ok`); a refused attempt leaves one with `rate_limited` only when it is
+the first refusal of its bucket's window.
 """
 
 from __future__ import annotations
@@ -10,15 +11,16 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select, update
 
 from app import ratelimit
 from app.accounts import passwords
-from app.models import AuditEvent
+from app.models import AuditEvent, RateLimit, utcnow
 from app.settings import get_settings
 from tests.app.accounts_support import login, reload, token_request
 from tests.app.conftest import PASSWORD, World
@@ -46,6 +48,24 @@ def _events(session: Session, action: str, outcome: str) -> int:
     reload(session)
     query = select(AuditEvent).where(AuditEvent.action == action, AuditEvent.outcome == outcome)
     return len(session.exec(query).all())
+
+
+def _refusals(session: Session) -> list[AuditEvent]:
+    reload(session)
+    query = select(AuditEvent).where(AuditEvent.action == "login", AuditEvent.outcome == "rate_limited")
+    return list(session.exec(query.order_by(col(AuditEvent.seq))).all())
+
+
+def _windows_pass(session: Session) -> None:
+    """Every rate-limit window started long enough ago to have ended."""
+    earlier = utcnow() - timedelta(minutes=get_settings().login_window_minutes, seconds=1)
+    session.exec(update(RateLimit).values(window_started_at=earlier))  # type: ignore[call-overload]
+    session.commit()
+
+
+def _rows(session: Session) -> int:
+    reload(session)
+    return len(session.exec(select(RateLimit)).all())
 
 
 def _from(address: str) -> dict[str, str]:
@@ -81,11 +101,15 @@ def test_forty_concurrent_wrong_passwords_evaluate_only_the_limit(
     assert set(statuses) <= {401, 429}, statuses  # no server error
     assert statuses.count(401) == limit
     assert _events(session, "login", "failed") == limit  # only `limit` passwords were hashed and checked
-    assert _events(session, "login", "rate_limited") == 40 - limit
-    # every attempt was counted, none lost to a race
-    assert ratelimit.current_count(session, "login-pair", f"{user.email}|testclient") == 40
-    assert ratelimit.current_count(session, "login-account", user.email) == 40
-    assert ratelimit.current_count(session, "login-address", "testclient") == 40
+    # every attempt was counted, none lost to a race: the stored counts are what was evaluated, and the
+    # refusals are counted on their own (they do not inflate the shared account and address buckets)
+    assert ratelimit.current_count(session, "login-pair", f"{user.email}|testclient") == limit
+    assert ratelimit.current_count(session, "login-account", user.email) == limit
+    assert ratelimit.current_count(session, "login-address", "testclient") == limit
+    assert ratelimit.refused_count(session, "login-pair", f"{user.email}|testclient") == 40 - limit
+    [refused] = _refusals(session)  # one event for the closed bucket, not one per refusal
+    assert (refused.object_type, refused.object_id, refused.agency_id) == ("user", user.id, user.agency_id)
+    assert refused.detail == {"limits": ["login-pair"]}
 
 
 def test_concurrent_first_attempts_do_not_collide(client: TestClient, world: World, session: Session) -> None:
@@ -110,16 +134,39 @@ def test_a_known_browser_signs_in_while_the_account_is_under_attack(
     device = staff.cookies[DEVICE_COOKIE]
     assert user.id in device and PASSWORD not in device
 
+    # an attacker with many addresses (a botnet): 8 addresses x 5 tries, under each (account, address) limit
     attacker = _browser(client)
-    statuses = _at_once(40, lambda _i: int(login(attacker, user.email, WRONG, headers=_from(ELSEWHERE)).status_code))
-    assert set(statuses) <= {401, 429}
+    per_account = get_settings().login_attempts_per_account
+
+    def guess(index: int) -> int:
+        return int(login(attacker, user.email, WRONG, headers=_from(f"198.18.0.{index % 8}")).status_code)
+
+    statuses = _at_once(40, guess)
+    assert statuses.count(401) == per_account and statuses.count(429) == 40 - per_account
     # browsers the account does not know are refused, even with the right password, from anywhere
     assert login(attacker, user.email, headers=_from(ELSEWHERE)).status_code == 429
     assert token_request(client, user.email, headers=_from(FAR)).status_code == 429
     # the browser that signed in before is not: from the office, or from the attacker's network
     assert login(staff, user.email, headers=_from(OFFICE)).status_code == 303
-    assert login(staff, user.email, headers=_from(ELSEWHERE)).status_code == 303
+    assert login(staff, user.email, headers=_from("198.18.0.1")).status_code == 303
     assert _events(session, "login", "ok") == 3
+    # what an admin sees: the failures, and one refusal event naming the account; the count stays at the limit
+    assert ratelimit.current_count(session, "login-account", user.email) == per_account
+    assert [(e.object_id, e.detail) for e in _refusals(session)] == [(user.id, {"limits": ["login-account"]})]
+
+
+def test_one_address_hammering_an_account_does_not_close_it_for_others(
+    client: TestClient, world: World, session: Session, behind_proxy: None
+) -> None:
+    """Refused attempts give their slot back: one address can spend only its own small share."""
+    user = world.user(world.agency())
+    for _ in range(60):
+        assert token_request(client, user.email, WRONG, headers=_from(ELSEWHERE)).status_code in (401, 429)
+    limit = get_settings().login_attempts_per_account_address
+    assert ratelimit.current_count(session, "login-account", user.email) == limit  # not 60
+    assert ratelimit.current_count(session, "login-address", ELSEWHERE) == limit
+    assert ratelimit.refused_count(session, "login-pair", f"{user.email}|{ELSEWHERE}") == 60 - limit
+    assert token_request(client, user.email, headers=_from(FAR)).status_code == 200  # an unknown browser elsewhere
 
 
 def test_a_shared_address_full_of_failures_does_not_block_known_browsers(
@@ -178,6 +225,50 @@ def test_a_known_browser_has_its_own_small_limit(client: TestClient, world: Worl
     assert login(_browser(client), user.email).status_code == 303
 
 
+# --- what unauthenticated requests leave behind ---------------------------------------------------------
+
+
+def test_random_emails_leave_a_bounded_number_of_rows_and_one_audit_event(
+    client: TestClient, world: World, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    limit = 10
+    monkeypatch.setattr(get_settings(), "login_attempts_per_address", limit)
+    for n in range(60):  # the probe's flood, smaller: every email new, from one address
+        assert token_request(client, f"random{n}@example.org", WRONG).status_code in (401, 429)
+    # refused attempts leave no rows: a pair and an account row per evaluated attempt, the address, its refusals
+    assert _rows(session) == 2 * limit + 2
+    assert ratelimit.refused_count(session, "login-address", "testclient") == 60 - limit
+    [refused] = _refusals(session)
+    assert refused.object_type is None and refused.object_id is None  # no such account; no email stored
+    assert refused.detail == {"limits": ["login-address"]}
+    assert "random" not in str(refused.model_dump())
+
+    _windows_pass(session)
+    assert token_request(client, "one.more@example.org", WRONG).status_code == 401
+    assert _rows(session) == 3  # the expired rows went; only the new attempt's pair, account and address
+    for n in range(limit + 5):
+        token_request(client, f"again{n}@example.org", WRONG)
+    assert len(_refusals(session)) == 2  # a new window, a new first refusal
+
+
+def test_a_refused_sign_in_is_audited_once_per_bucket_window(
+    client: TestClient, world: World, session: Session
+) -> None:
+    user = world.user(world.agency())
+    limit = get_settings().login_attempts_per_account_address
+    for _ in range(limit + 10):
+        token_request(client, user.email, WRONG)
+    assert _events(session, "login", "failed") == limit
+    assert [(e.object_type, e.object_id) for e in _refusals(session)] == [("user", user.id)]
+    assert user.email not in str([e.model_dump() for e in _refusals(session)])
+
+    _windows_pass(session)
+    for _ in range(limit + 3):
+        token_request(client, user.email, WRONG)
+    assert [e.object_id for e in _refusals(session)] == [user.id, user.id]
+    assert ratelimit.refused_count(session, "login-pair", f"{user.email}|testclient") == 3
+
+
 # --- bounded hashing --------------------------------------------------------------------------------
 
 
@@ -217,7 +308,8 @@ def test_forty_concurrent_wrong_codes_on_one_link_evaluate_only_the_limit(
     assert set(statuses) <= {400, 429}, statuses
     assert statuses.count(400) == limit
     assert _events(session, "youth_access.open", "failed") == limit
-    assert ratelimit.current_count(session, "resume-link", link) == 40
+    assert ratelimit.current_count(session, "resume-link", link) == limit  # evaluated
+    assert ratelimit.refused_count(session, "resume-link", link) == 40 - limit
     assert youth.post("/go", data={"code": code, "link_token": link}).status_code == 429  # until the window ends
 
 
