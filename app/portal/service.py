@@ -161,7 +161,8 @@ def open_with_code(
         buckets.append(ratelimit.Bucket("resume-link", link, settings.resume_attempts_per_link, True))
     attempt = ratelimit.count_attempt(db, buckets, timedelta(minutes=settings.resume_window_minutes))
     if attempt.retry_after:
-        audit.record(db, "youth_access.open", outcome="rate_limited")
+        if attempt.first_refusal:  # once per closed bucket and window: unauthenticated refusals cost no row each
+            audit.record(db, "youth_access.open", outcome="rate_limited")
         raise TooManyAttempts(_("Too many tries. Please wait a few minutes and try again."), attempt.retry_after)
     record = (
         db.exec(select(YouthAccess).where(YouthAccess.link_index == _link_index(keys, link))).first() if link else None

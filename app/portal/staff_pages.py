@@ -101,7 +101,8 @@ def unlock(request: Request, db: SessionDep, settings: SettingsDep, password: An
         return RedirectResponse("/login", status_code=303)
     record, user = resolved
     if attempt.retry_after:
-        audit.record(db, "unlock", actor_id=user.id, agency_id=user.agency_id, outcome="rate_limited")
+        if attempt.first_refusal:
+            audit.record(db, "unlock", actor_id=user.id, agency_id=user.agency_id, outcome="rate_limited")
         return _unlock_refused(request, 429, _("Too many tries. Wait a few minutes."), attempt.retry_after)
     try:
         matches = passwords.verify_password(user.password_hash, password)

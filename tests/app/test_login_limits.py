@@ -311,6 +311,7 @@ def test_forty_concurrent_wrong_codes_on_one_link_evaluate_only_the_limit(
     assert ratelimit.current_count(session, "resume-link", link) == limit  # evaluated
     assert ratelimit.refused_count(session, "resume-link", link) == 40 - limit
     assert youth.post("/go", data={"code": code, "link_token": link}).status_code == 429  # until the window ends
+    assert _events(session, "youth_access.open", "rate_limited") == 1  # 36 refusals, one audit row
 
 
 def test_a_right_code_without_its_link_fails_like_a_wrong_code(
@@ -346,3 +347,4 @@ def test_unlocking_a_handed_over_device_is_limited(client: TestClient, world: Wo
     refused = client.post("/unlock", data={"password": PASSWORD})
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
     assert _events(session, "unlock", "failed") == limit
+    assert _events(session, "unlock", "rate_limited") == 1  # one per closed window, not one per refusal
