@@ -103,7 +103,12 @@ def same_site(request: Request, *, allow_null: bool = False) -> bool:
     origin = request.headers.get("origin")
     if origin == "null":
         return allow_null
-    return not origin or urlsplit(origin).netloc == request.headers.get("host")
+    if not origin:
+        return True
+    try:
+        return urlsplit(origin).netloc == request.headers.get("host")
+    except ValueError:  # not a URL (e.g. "http://["): no browser sends that for this site
+        return False
 
 
 async def csrf_checked(request: Request, auth: Annotated[WebAuth, Depends(web_auth)]) -> WebAuth:

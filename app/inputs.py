@@ -12,6 +12,7 @@ accepts `NaN` (which no JSON response can carry back), and deep nesting makes re
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
@@ -32,6 +33,7 @@ FORM = "application/x-www-form-urlencoded"
 MULTIPART = "multipart/form-data"
 IMPORT_SUFFIXES = ("/fhir-import",)  # the FHIR upload routes, allowed a larger body
 LOC_PART = 64  # characters of a key kept in an error's location
+FIELD_CHARACTERS = 50_000  # a form field longer than this is refused; the longest any form takes is 20,000 (notes)
 NUMBER_BOUND = 1e15  # larger JSON numbers are refused here; fields set their own, smaller bounds
 
 
@@ -53,6 +55,12 @@ def text_problem(value: str, loc: list[str | int]) -> Problem | None:
     return None
 
 
+def too_long(loc: list[str | int]) -> Problem:
+    """A form field longer than any field takes (so a page that shows the form again echoes little)."""
+    message = _("is longer than {count} characters, more than any field takes").format(count=FIELD_CHARACTERS)
+    return problem(loc, message, "too_long")
+
+
 def decoded_part(raw: bytes, loc: list[str | int]) -> tuple[str, Problem | None]:
     """Percent-decoded bytes as UTF-8 text, or why they are not."""
     try:
@@ -72,7 +80,9 @@ def pairs_problems(raw: bytes, where: str) -> Iterator[Problem]:
         if wrong is not None:
             yield wrong
             continue
-        _value, wrong = decoded_part(raw_value, [where, name])
+        value, wrong = decoded_part(raw_value, [where, name])
+        if wrong is None and len(value) > FIELD_CHARACTERS:
+            wrong = too_long([where, name])
         if wrong is not None:
             yield wrong
 
@@ -85,10 +95,24 @@ def _refuse_constant(name: str) -> Any:
     raise _NotANumber(name)
 
 
+def json_text(body: bytes) -> tuple[str, Problem | None]:
+    """A JSON body as text, decoded as every reader behind the guard will decode it, or why it cannot be.
+
+    JSON between systems is UTF-8 (RFC 8259 §8.1). `json.loads(bytes)`, which the routes use, would also
+    read UTF-16 and UTF-32 and skip a byte-order mark, so the guard must read exactly what they read:
+    a UTF-8 byte-order mark is skipped here too, and any other encoding is refused.
+    """
+    if json.detect_encoding(body) not in ("utf-8", "utf-8-sig"):
+        return "", problem(["body"], _("is not UTF-8 (JSON must be sent as UTF-8)"), "invalid_utf8")
+    try:
+        return body.removeprefix(codecs.BOM_UTF8).decode("utf-8"), None
+    except UnicodeDecodeError:
+        return "", problem(["body"], _("is not valid UTF-8"), "invalid_utf8")
+
+
 def json_problems(text: str, max_depth: int) -> Iterator[Problem]:
-    """Problems of a JSON document: strings (and keys) that are not storable text, non-finite or
-    out-of-range numbers, nesting deeper than `max_depth`. Invalid JSON yields nothing here: the
-    route's own reader says what is wrong with it."""
+    """Problems of a JSON document: not JSON at all, strings (and keys) that are not storable text,
+    non-finite or out-of-range numbers, nesting deeper than `max_depth`."""
     try:
         document = json.loads(text, parse_constant=_refuse_constant)
     except _NotANumber as exc:
@@ -97,7 +121,9 @@ def json_problems(text: str, max_depth: int) -> Iterator[Problem]:
     except RecursionError:
         yield problem(["body"], _("is nested deeper than {depth} levels").format(depth=max_depth), "too_deep")
         return
-    except json.JSONDecodeError:
+    except json.JSONDecodeError as exc:
+        where = _("is not valid JSON: {problem} (line {line}, column {column})")
+        yield problem(["body"], where.format(problem=exc.msg, line=exc.lineno, column=exc.colno), "invalid_json")
         return
     except ValueError:  # an integer of more than 4300 digits
         yield problem(["body"], _("holds a number with too many digits"), "number_too_large")
@@ -136,8 +162,8 @@ def document_problems(document: Any, max_depth: int) -> Iterator[Problem]:
 
 def checked_json(body: bytes, max_depth: int) -> Any:
     """A JSON body for a route that reads it itself: the same checks as the guard, as an `InvalidPayload`."""
-    text = body.decode("utf-8", errors="strict") if body else ""
-    problems = list(json_problems(text, max_depth))
+    text, wrong = json_text(body)
+    problems = [wrong] if wrong is not None else list(json_problems(text, max_depth))
     if problems:
         raise InvalidPayload(_("Some of what was sent is not valid."), problems)
     return json.loads(text)
@@ -241,11 +267,8 @@ class InputGuard:
         if kind == MULTIPART:
             return await self.multipart_problems(scope, receive)
         if _is_json(kind):
-            try:
-                text = body.decode("utf-8")
-            except UnicodeDecodeError:
-                return [problem(["body"], _("is not valid UTF-8"), "invalid_utf8")]
-            return list(json_problems(text, self.max_depth))
+            text, wrong = json_text(body)
+            return [wrong] if wrong is not None else list(json_problems(text, self.max_depth))
         return []
 
     async def multipart_problems(self, scope: Scope, receive: Receive) -> list[Problem]:
@@ -256,6 +279,8 @@ class InputGuard:
                     wrong = text_problem(name, ["body", "(name)"])
                     if wrong is None and not isinstance(value, UploadFile):
                         wrong = text_problem(value, ["body", name])
+                        if wrong is None and len(value) > FIELD_CHARACTERS:
+                            wrong = too_long(["body", name])
                     if wrong is not None:
                         found.append(wrong)
         except Exception:

@@ -234,11 +234,14 @@ def create_app(*, upgrade_database: bool = True) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        headers = dict(exc.headers or {})  # a 405's Allow header says which methods the path takes
         if _is_api(request):
-            return JSONResponse({"error": code, "detail": exc.detail}, status_code=exc.status_code)
+            return JSONResponse({"error": code, "detail": exc.detail}, status_code=exc.status_code, headers=headers)
         error = AppError(_("Page not found.") if exc.status_code == 404 else str(exc.detail))
         error.status = exc.status_code
-        return render(request, "error.html", status_code=exc.status_code, error=error)
+        response = render(request, "error.html", status_code=exc.status_code, error=error)
+        response.headers.update(headers)
+        return response
 
     from app import audit_pages
     from app.accounts import api as accounts_api

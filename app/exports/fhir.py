@@ -438,3 +438,13 @@ def ndjson(resources: Iterable[dict[str, Any]]) -> Iterator[str]:
     """Bulk NDJSON: one resource per line (resource types mixed, in the order given)."""
     for resource in resources:
         yield json.dumps(resource, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def validation_summary(exc: Any, shown: int = 10) -> str:
+    """A pydantic ValidationError of a FHIR resource in a few lines: the first `shown` problems (where and
+    what, never the values sent) and how many more. A file of 350,000 unknown keys answers a short report,
+    not a 66 MB one."""
+    errors = exc.errors(include_input=False, include_url=False)
+    lines = [f"{'.'.join(str(part) for part in e['loc'])[:200]}: {str(e['msg'])[:200]}" for e in errors[:shown]]
+    more = f"; and {len(errors) - shown} more" if len(errors) > shown else ""
+    return f"{len(errors)} problem(s): " + "; ".join(lines) + more

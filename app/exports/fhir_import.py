@@ -255,7 +255,7 @@ def import_questionnaire(
     try:
         Questionnaire.model_validate(fhir_json)
     except ValidationError as exc:
-        return "", [ImportProblem(link_id=None, message=f"not a FHIR R4 Questionnaire: {exc}")]
+        return "", [ImportProblem(link_id=None, message=f"not a FHIR R4 Questionnaire: {fhir.validation_summary(exc)}")]
     reader = _Reader(fhir_json.get("title") or fhir_json.get("name") or instrument_id)
     if not re.match(INSTRUMENT_ID_PATTERN, instrument_id) or not re.match(SEMVER_PATTERN, version):
         reader.problem(None, "the instrument id must be lowercase-with-dashes and the version MAJOR.MINOR.PATCH")

@@ -195,7 +195,8 @@ def _check(
     try:
         QuestionnaireResponse.model_validate(response)
     except ValidationError as exc:
-        problems.append(ImportProblem(link_id=None, message=f"not a FHIR R4 QuestionnaireResponse: {exc}"))
+        message = f"not a FHIR R4 QuestionnaireResponse: {fhir.validation_summary(exc)}"
+        problems.append(ImportProblem(link_id=None, message=message))
         return None
     if response.get("status") != "completed":
         problems.append(ImportProblem(link_id=None, message="only completed responses are imported"))

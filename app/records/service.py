@@ -21,6 +21,8 @@ from app.records.search import normalize
 SEARCH_LIMIT = 50
 """The most youth a search lists; past it, the page asks for a narrower search."""
 
+EARLIEST_BIRTH_DATE = date(1900, 1, 1)
+
 
 def _case_index(keys: KeyRing, agency_id: str, case_number: str) -> str:
     return keys.blind_index("case", f"{agency_id}|{normalize(case_number)}")
@@ -30,6 +32,8 @@ def create(db: Session, keys: KeyRing, user: User, data: YouthCreate) -> Youth:
     """Add a youth and link it to the user's agency under its case number."""
     if data.birth_date > date.today():
         raise InvalidInput(_("The date of birth is in the future."), {"field": "birth_date"})
+    if data.birth_date < EARLIEST_BIRTH_DATE:  # a typo such as 1000 for 2010
+        raise InvalidInput(_("The date of birth is before 1900: check the year."), {"field": "birth_date"})
     index = _case_index(keys, user.agency_id, data.case_number)
     taken = db.exec(
         select(YouthLink).where(YouthLink.agency_id == user.agency_id, YouthLink.case_number_index == index)

@@ -216,6 +216,40 @@ CASES: dict[str, tuple[Callable[[Setup], Any], int, list[Any] | None]] = {
         413,
         None,
     ),
+    "a NUL behind a UTF-8 byte-order mark": (
+        lambda s: s.client.post(
+            "/api/v1/youth",
+            headers={**s.auth, "Content-Type": "application/json"},
+            content=b"\xef\xbb\xbf" + json.dumps({"given_name": "A\x00B"}).encode(),
+        ),
+        422,
+        ["body", "given_name"],
+    ),
+    "a NUL in JSON sent as UTF-16": (
+        lambda s: s.client.post(
+            "/api/v1/youth",
+            headers={**s.auth, "Content-Type": "application/json"},
+            content=json.dumps({"given_name": "A\x00B"}).encode("utf-16-le"),
+        ),
+        422,
+        ["body"],
+    ),
+    "a FHIR Bundle nested 150 deep behind a byte-order mark": (
+        lambda s: s.client.post(
+            f"/api/v1/youth/{s.youth_id}/fhir-import",
+            headers={**s.auth, "Content-Type": "application/json"},
+            content=b"\xef\xbb\xbf" + json.dumps(nested(150)).encode(),
+        ),
+        422,
+        ["body", "entry", 0, "entry"],
+    ),
+    "a body that is not JSON": (
+        lambda s: s.client.post(
+            "/api/v1/youth", headers={**s.auth, "Content-Type": "application/json"}, content=b'{"given_name": '
+        ),
+        422,
+        ["body"],
+    ),
     "a flood of unknown answer keys": (
         lambda s: _answers(s, json.dumps({f"unknown_{i}": "yes" for i in range(60_000)})),
         422,
@@ -328,3 +362,43 @@ def test_answer_problems_are_bounded_too(setup: Setup) -> None:
     assert response.status_code == 400 and body["error"] == "invalid_input", body
     assert len(body["detail"]["answers"]) == 20 and body["omitted"] == 880
     assert len(response.content) < SMALL
+
+
+def test_a_fhir_file_of_many_unknown_keys_answers_a_short_report(setup: Setup) -> None:
+    """A 3 MB QuestionnaireResponse of 150,000 unknown keys was answered with every validation error (66 MB)."""
+    response = {"resourceType": "QuestionnaireResponse", "status": "completed"} | {f"x{i}": 1 for i in range(150_000)}
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": response}]}
+    answer = setup.client.post(f"/api/v1/youth/{setup.youth_id}/fhir-import", headers=setup.auth, json=bundle)
+    assert answer.status_code < 500 and len(answer.content) < SMALL, len(answer.content)
+    assert "150000 problem(s)" in answer.text and "and 149990 more" in answer.text
+
+
+def test_a_malformed_origin_is_refused_not_a_server_error(client: TestClient, world: World) -> None:
+    user = world.user(world.agency())
+    for origin in ("http://[", "http://[::1", "http://a]b"):
+        refused = client.post(
+            "/login", data={"email": user.email, "password": "x"}, headers={"Origin": origin}, follow_redirects=False
+        )
+        assert refused.status_code == 403, (origin, refused.status_code)
+
+
+def test_a_wrong_method_says_which_methods_the_path_takes(setup: Setup) -> None:
+    wrong = setup.client.delete("/api/v1/agencies", headers=setup.auth)
+    # Starlette names the methods of the first route matching the path (here GET); the header was dropped before
+    assert wrong.status_code == 405 and "GET" in wrong.headers["Allow"]
+
+
+def test_a_form_field_longer_than_any_field_takes_is_refused_briefly(setup: Setup, world: World) -> None:
+    user = world.user(setup.agency, "screener")
+    with TestClient(setup.client.app) as browser:
+        token = sign_in(browser, user)
+        page = browser.post("/youth/find", data={"csrf_token": token, "q": "x" * 1_000_000})
+    assert page.status_code == 400 and len(page.content) < 64 * 1024, len(page.content)
+    assert "more than any field takes" in page.text
+
+
+def test_a_birth_date_no_youth_can_have_is_refused_where_it_was_typed(setup: Setup) -> None:
+    for typo in ("1000-01-01", "1899-12-31"):
+        refused = _youth(setup, birth_date=typo)
+        assert refused.status_code == 400 and refused.json()["detail"] == {"field": "birth_date"}, refused.text
+        assert "1900" in refused.json()["message"]

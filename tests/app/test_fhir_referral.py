@@ -356,7 +356,6 @@ def test_an_invalid_task_is_refused_saying_what_and_where_and_changes_nothing(
         ({k: v for k, v in task.items() if k != "intent"}, "Task.intent", "Task.intent is not valid FHIR"),
         (dict(task, resourceType="ServiceRequest"), "Task.resourceType", "send a Task"),
         ([task], "Task", "Send one FHIR Task, as a JSON object."),
-        ("not json {", "Task", "Send one FHIR Task, as a JSON object."),
         (elsewhere, "Task.identifier[0]", f"names another referral ({other.id})"),
         (dict(task, identifier=[], focus={"reference": "ServiceRequest/x"}), "Task.focus", "names another referral"),
         ({k: v for k, v in task.items() if k not in ("identifier", "focus")}, "Task.identifier", "names no referral"),
@@ -375,6 +374,9 @@ def test_an_invalid_task_is_refused_saying_what_and_where_and_changes_nothing(
         assert answer["error"] == "invalid_input" and answer["detail"]["field"] == where, (where, answer)
         assert says in answer["message"], (says, answer)
         assert _state(session, referred) == before, where
+    not_json = client.post(url, headers=auth | {"Content-Type": "application/fhir+json"}, content="not json {")
+    assert not_json.status_code == 422 and "is not valid JSON" in not_json.json()["detail"][0]["msg"]
+    assert _state(session, referred) == before
     assert referred.referral(session).status == "requested" and session.get(Referral, other.id).status == "requested"  # type: ignore[union-attr]
 
 
