@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from app.exports import summary
+from app.main import loaded_instruments
 from app.models import Screening, User
 from app.models_sharing import Category, Disclosure
-from instruments.loader import Registry, load_registry
 from tests.app.conftest import World, sign_in
 from tests.app.exports_support import Scene, make_scene, practitioner
 
@@ -21,8 +21,7 @@ NOTES = "Canary note 7d2a: met at the bus station"
 
 @pytest.fixture
 def scene(world: World) -> Scene:
-    registry: Registry = load_registry()[0]
-    return make_scene(world, registry)
+    return make_scene(world, loaded_instruments())  # the app's own registry, compiled once per process
 
 
 def _done(scene: Scene, client: TestClient, *categories: Category) -> Screening:
