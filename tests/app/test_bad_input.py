@@ -17,11 +17,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from app.accounts import sessions
 from app.models import Agency, User
-from app.settings import get_settings
 from tests.app import fhir_support
 from tests.app.accounts_support import dump_database, reload
+from tests.app.api_support import api_auth, youth_with_screening
 from tests.app.conftest import World, bearer, sign_in
 
 SMALL = 4096  # bytes: an error says what and where, and never echoes the request back
@@ -46,18 +45,8 @@ class Setup:
 def setup(client: TestClient, world: World, session: Session) -> Setup:
     agency = world.agency()
     admin = world.user(agency, "system_admin")
-    auth = {"Authorization": f"Bearer {sessions.start(session, admin, 'api', get_settings())}"}  # no argon2 per case
-    session.commit()
-    youth = client.post(
-        "/api/v1/youth",
-        headers=auth,
-        json={"given_name": "Ada", "family_name": "Probe", "birth_date": "2010-02-03", "case_number": "BI-1"},
-    ).json()
-    screening = client.post(
-        "/api/v1/screenings",
-        headers=auth,
-        json={"youth_id": youth["id"], "instrument_id": INSTRUMENT, "mode": "practitioner"},
-    ).json()
+    auth = api_auth(session, admin)
+    youth, screening = youth_with_screening(client, auth, "Ada", "BI-1")
     return Setup(client, auth, agency, admin, youth["id"], screening["id"], screening["version"])
 
 

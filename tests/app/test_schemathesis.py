@@ -21,14 +21,12 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, status_code_conformance
 from sqlmodel import Session
 
-from app.accounts import sessions
 from app.main import create_app
 from app.models import User
-from app.settings import get_settings
+from tests.app.api_support import PRACTITIONER, api_auth, youth_with_screening
 from tests.app.conftest import World
 
 EXAMPLES = 30  # per operation and engine: ~45 operations, well under a minute per engine
-INSTRUMENT = "tellonce-practitioner-indicators"
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance]
 
 
@@ -42,31 +40,19 @@ class Seeded:
         self.other = world.user(agency, "screener")
         self.token = self.mint(self.caller)
         with TestClient(create_app(upgrade_database=False)) as client:
-            auth = {"Authorization": f"Bearer {self.token}"}
-            youth = client.post(
-                "/api/v1/youth",
-                headers=auth,
-                json={"given_name": "Sam", "family_name": "Probe", "birth_date": "2010-02-03", "case_number": "SP-1"},
-            ).json()
-            screening = client.post(
-                "/api/v1/screenings",
-                headers=auth,
-                json={"youth_id": youth["id"], "instrument_id": INSTRUMENT, "mode": "practitioner"},
-            ).json()
+            youth, screening = youth_with_screening(client, {"Authorization": f"Bearer {self.token}"}, "Sam", "SP-1")
         self.real = {
             "youth_id": youth["id"],
             "screening_id": screening["id"],
             "user_id": self.other.id,
-            "instrument_id": INSTRUMENT,
+            "instrument_id": PRACTITIONER,
             "version": "1.3.0",
             "number": 1,
         }
 
     def mint(self, user: User) -> str:
         """A bearer token without the password flow (no argon2 per operation)."""
-        token = sessions.start(self.session, user, "api", get_settings())
-        self.session.commit()
-        return token
+        return api_auth(self.session, user)["Authorization"].removeprefix("Bearer ")
 
     def with_real_ids(self, path_parameters: dict[str, Any]) -> dict[str, Any]:
         return {name: self.real.get(name, value) for name, value in path_parameters.items()}
