@@ -170,6 +170,8 @@ ENCRYPTED_COLUMNS: tuple[EncryptedColumn, ...] = (
     EncryptedColumn("referral", "status_reason", ("id",), "text"),
     EncryptedColumn("referral", "recipient_case_ref", ("id",), "text"),
     EncryptedColumn("referral_event", "reason", ("id",), "text"),
+    EncryptedColumn("outcome", "note", ("id",), "text"),
+    EncryptedColumn("outcome", "withdrawn_reason", ("id",), "text"),
 )
 
 HOW_TO_MAKE_KEYS = (

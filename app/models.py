@@ -181,6 +181,9 @@ class Screening(SQLModel, table=True):
     started_at: datetime = Field(default_factory=utcnow, index=True, sa_type=UTCDateTime)
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     overall_level: str | None = Field(default=None, max_length=32, index=True)
+    # The instrument's declared total (e.g. the count of 'yes'), for instruments that declare one; kept
+    # beside the level so an evaluation reads it without decrypting the result (ROC curves, cut-offs).
+    total_score: float | None = None
     version: int = 1
     # The number of the current (latest) revision of the result; an amendment adds one.
     revision: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
@@ -335,6 +338,7 @@ class InstrumentVersion(SQLModel, table=True):
     first_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+from app.models_evaluation import Outcome  # noqa: E402
 from app.models_referrals import Referral, ReferralEvent, ReferralScreening  # noqa: E402
 from app.models_sharing import (  # noqa: E402  (registers the sharing tables on the same metadata)
     BreakGlass,
@@ -349,6 +353,7 @@ __all__ = [
     "Consent",
     "Disclosure",
     "MatchKey",
+    "Outcome",
     "RecordLink",
     "Referral",
     "ReferralEvent",

@@ -201,6 +201,7 @@ def amend(db: Session, keys: KeyRing, registry: Registry, user: User, screening_
     result_row.scored_at = utcnow()
     screening.revision += 1
     screening.overall_level = result["overall"]
+    screening.total_score = (result.get("total") or {}).get("value")
     followup.set_due(screening, instrument)  # a corrected level may call for another date, or none
     db.add_all([result_row, screening])
     now = service.stored_answers(db, keys, screening)

@@ -316,6 +316,7 @@ def finish(
     screening.status = ScreeningStatus.completed
     screening.completed_at = utcnow()
     screening.overall_level = result.overall
+    screening.total_score = result.total.value if result.total is not None else None
     followup.set_due(screening, instrument)  # when its next steps say to screen again, if they do
     db.add(screening)
     db.add(
