@@ -29,6 +29,7 @@ from app import audit
 from app.errors import NotFound
 from app.i18n import _
 from app.models import Screening, User, Youth, YouthLink, utcnow
+from app.models_evaluation import Outcome
 from app.models_referrals import Referral, ReferralScreening, ReferralStatus
 from app.models_sharing import BreakGlass, Category, Consent, Purpose
 from app.sharing import ledger
@@ -520,4 +521,66 @@ def disclose_listed(
             purpose=purpose,
             grant=grants.get(screening.agency_id),
             screening_id=screening.id,
+        )
+
+
+# Outcomes (program evaluation) ---------------------------------------------------------------------
+
+
+OUTCOME_CATEGORY = Category.notes
+"""What a consent must cover for another agency to see an agency's outcomes: what staff later learned is
+closer to their notes than to a screening's result, and as sensitive."""
+
+
+def outcomes_readable_clause(user: User, person_id: str) -> ColumnElement[bool]:
+    """Outcomes about a person `user` may read: the agency's own, and another agency's under a consent in
+    force from it to the user's agency covering notes for care coordination, when the user's agency holds
+    a linked record of the person. Never under a break-glass or a referral: outcomes are never needed for care.
+    """
+    holds_record = (
+        select(YouthLink.id)
+        .join(Youth, col(Youth.id) == col(YouthLink.youth_id))
+        .where(col(YouthLink.agency_id) == user.agency_id, col(Youth.person_id) == person_id)
+        .exists()
+    )
+    consented = (
+        select(Consent.id)
+        .where(
+            consent_covers(
+                person_id=person_id,
+                from_agency_id=col(Outcome.agency_id),
+                to_agency_id=user.agency_id,
+                category=OUTCOME_CATEGORY,
+                purpose=DEFAULT_PURPOSE,
+            )
+        )
+        .correlate(Outcome)
+        .exists()
+    )
+    return and_(
+        col(Outcome.person_id) == person_id,
+        or_(col(Outcome.agency_id) == user.agency_id, and_(holds_record, consented)),
+    )
+
+
+def disclose_outcomes(db: Session, user: User, person_id: str, owner_agency_ids: Collection[str]) -> None:
+    """Write in the ledger that `user` saw other agencies' outcomes about a person (selected with
+    `outcomes_readable_clause`), naming each agency's consent."""
+    others = {a for a in owner_agency_ids if a != user.agency_id}
+    if not others:
+        return
+    consents = consents_in_force(db, person_id, user.agency_id, others, OUTCOME_CATEGORY, DEFAULT_PURPOSE)
+    grants: dict[str, Grant] = {}
+    for consent in consents:
+        grants.setdefault(consent.from_agency_id, Grant(consent.id, None))
+    for agency_id in sorted(others):
+        ledger.disclose(
+            db,
+            user,
+            owner_agency_id=agency_id,
+            person_id=person_id,
+            kind="view",
+            categories=[OUTCOME_CATEGORY.value],
+            purpose=DEFAULT_PURPOSE,
+            grant=grants.get(agency_id),
         )

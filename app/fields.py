@@ -16,7 +16,15 @@ from pydantic import BeforeValidator, Field, StringConstraints
 
 MAX_INT = 2**31 - 1  # the largest value of a 32-bit integer column, on SQLite and PostgreSQL
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}:?\d{2})?")
+
+
+def no_control(value: str | None) -> str | None:
+    """Text people type: no NUL or other control characters (line breaks and tabs are fine)."""
+    if value is not None and CONTROL.search(value):
+        raise ValueError("contains a control character (such as NUL); remove it")
+    return value
 
 
 def whole_number(value: Any) -> Any:

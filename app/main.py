@@ -246,6 +246,8 @@ def create_app(*, upgrade_database: bool = True) -> FastAPI:
     from app import audit_pages
     from app.accounts import api as accounts_api
     from app.accounts import pages as accounts_pages
+    from app.evaluation import api as evaluation_api
+    from app.evaluation import pages as evaluation_pages
     from app.exports import api as exports_api
     from app.exports import fhir_api as exports_fhir_api
     from app.exports import pages as exports_pages
@@ -276,6 +278,7 @@ def create_app(*, upgrade_database: bool = True) -> FastAPI:
     app.include_router(records_pages.router)
     app.include_router(exports_pages.router, dependencies=ended)
     app.include_router(reports_pages.router)
+    app.include_router(evaluation_pages.router)
     app.include_router(sharing_pages.router)
     app.include_router(referrals_pages.router)
     app.include_router(referrals_fhir_pages.router)
@@ -285,6 +288,7 @@ def create_app(*, upgrade_database: bool = True) -> FastAPI:
     app.include_router(exports_api.router, prefix="/api/v1")
     app.include_router(exports_fhir_api.router, prefix="/api/v1")
     app.include_router(reports_api.router, prefix="/api/v1")
+    app.include_router(evaluation_api.router, prefix="/api/v1")
     app.include_router(sharing_api.router, prefix="/api/v1")
     app.include_router(referrals_api.router, prefix="/api/v1")
     app.include_router(referrals_fhir_api.router, prefix="/api/v1")

@@ -12,6 +12,8 @@ from app.crypto import KeyRing
 from app.db import SessionDep
 from app.deps import FormAuthDep, KeysDep, RegistryDep, WebAuth, WebAuthDep
 from app.errors import InvalidInput, NotFound
+from app.evaluation import pages as evaluation_pages
+from app.evaluation.pages import OutcomeSection
 from app.records import service as records
 from app.records.schemas import YouthCreate, YouthSearch
 from app.screenings import followup
@@ -163,6 +165,7 @@ def youth_page(
     chosen_instrument: str | None = None,
     chosen: str | None = None,
     language: str | None = None,
+    outcome_form: OutcomeSection | None = None,
 ) -> Response:
     """Render the youth page (also after a refused start, with the error and the choices kept)."""
     youth = records.view(db, keys, auth.user, youth_id)
@@ -192,6 +195,7 @@ def youth_page(
         sharing=sharing_context(db, keys, registry, auth, youth.id),
         referrals=referral_pages.youth_context(db, keys, auth, youth.id),
         rescreen=followup.due_for_youth(db, registry, auth.user, youth.id),
+        outcomes=evaluation_pages.youth_context(db, keys, auth, youth.id, outcome_form),
     )
 
 

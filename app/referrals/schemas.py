@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.fields import Id, IsoDate, WholeNumber
+from app.fields import Id, IsoDate, WholeNumber, no_control
 from app.models_referrals import ReferralStatus, Urgency
 from app.models_sharing import Category, Purpose
 
 MAX_REASON = 2000
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def _no_control(value: str | None) -> str | None:
-    """Text people type: no NUL or other control characters (line breaks and tabs are fine)."""
-    if value is not None and CONTROL.search(value):
-        raise ValueError("contains a control character (such as NUL); remove it")
-    return value
 
 
 class ReferralCreate(BaseModel):
@@ -56,7 +47,7 @@ class ReferralCreate(BaseModel):
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value or None
 
-    _text = field_validator("reason", "recipient_contact", "preparer_contact")(_no_control)
+    _text = field_validator("reason", "recipient_contact", "preparer_contact")(no_control)
 
 
 class StatusChange(BaseModel):
@@ -68,7 +59,7 @@ class StatusChange(BaseModel):
     recipient_case_ref: str | None = Field(default=None, max_length=64)
     version: WholeNumber | None = None  # the version the person saw; a stale one is refused (409)
 
-    _text = field_validator("reason", "recipient_case_ref")(_no_control)
+    _text = field_validator("reason", "recipient_case_ref")(no_control)
 
 
 class PartnerPublic(BaseModel):

@@ -19,6 +19,8 @@ from sqlmodel import Session, col, func, select
 from app import crypto
 from app.accounts import sessions
 from app.deps import cookie_name
+from app.evaluation import outcomes
+from app.evaluation.schemas import OutcomeCreate
 from app.main import loaded_instruments
 from app.models import Agency, AuthSession, Role, Screening, User, Youth, utcnow
 from app.models_sharing import BreakGlass, Category, Consent, ConsentMethod, Disclosure, Grantor, Purpose, RecordLink
@@ -148,6 +150,8 @@ def build_world(world: World) -> MatrixWorld:
     w.ids.update(open=open_, self=own_self, self_access=issued.access.id, user=screener.id, link=link.id)
     w.ids.update(agency=w.agencies["A"].id, case_number="A-0001")
     w.ids["consent"] = _consent(w, to="C").id  # A's release to C (C holds no record of the person: it grants nothing)
+    learned = OutcomeCreate(kind="confirmed", source="later_assessment", learned_on=utcnow().date(), note=NOTES_CANARY)
+    w.ids["outcome"] = outcomes.record(db, keys, w.user("A", Role.supervisor), youth.id, learned).id
     db.commit()
     return w
 

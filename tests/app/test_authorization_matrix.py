@@ -66,6 +66,8 @@ NEW_USER = {"email": "new.user@example.org", "display_name": "New", "role": "scr
 NEW_YOUTH = {"given_name": "Sam", "family_name": "Example", "birth_date": "2011-01-01", "case_number": "N-9"}
 REASON = "Youth arrived in crisis overnight; prior screening needed now."
 WHY = "The youth asked the programs to stop sharing."  # why a consent is revoked
+RECORDERS = frozenset({Role.supervisor, Role.agency_admin})  # of outcomes
+OUTCOME = {"kind": "lost_to_follow_up", "source": "service_record", "learned_on": "2026-01-15"}
 
 
 def _version(w: MatrixWorld, target: str, user: User | None) -> dict[str, Any]:
@@ -219,6 +221,17 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/screenings/{screening_id}/self/handoff"): Entry(OWN, ("done", "open")),  # not "self": it locks
     ("POST", "/self-access/{access_id}/revoke"): Entry(OWN, ("self_access",)),
     ("GET", "/api/v1/youth/{youth_id}"): Entry(OWN, ("youth",)),
+    # Outcomes: recorded on the agency's own record; another agency sees them on its own record of the person
+    # under a notes consent (the record page in the consent states below; tests/app/test_evaluation_outcomes.py).
+    ("GET", "/api/v1/youth/{youth_id}/outcomes"): Entry(OWN, ("youth",)),
+    ("POST", "/api/v1/youth/{youth_id}/outcomes"): Entry(OWN, ("youth",), _body(**OUTCOME), roles=RECORDERS),
+    ("POST", "/youth/{youth_id}/outcomes"): Entry(
+        OWN, ("youth",), _body(**OUTCOME), roles=RECORDERS, ok=frozenset({303})
+    ),
+    ("POST", "/api/v1/outcomes/{outcome_id}/withdraw"): Entry(OWN, ("outcome",), _body(reason=WHY), roles=RECORDERS),
+    ("POST", "/outcomes/{outcome_id}/withdraw"): Entry(
+        OWN, ("outcome",), _body(reason=WHY), roles=RECORDERS, ok=frozenset({303})
+    ),
     ("POST", "/api/v1/youth/search"): Entry(OWN, ("case_number",), lambda w, t, u: {"case_number": t}),
     ("POST", "/api/v1/youth/find"): Entry(STAFF, body=_body(q="Avery")),
     ("POST", "/api/v1/screenings"): Entry(
@@ -446,7 +459,8 @@ def test_shared_reads_follow_consent(client: TestClient, w: MatrixWorld, subtest
                     before = disclosures(w, user)
                     response = call(client, w, key, entry, user, entry.targets[0])
                     where = (key, state, letter, user.role, response.status_code, response.text[:200])
-                    if entry.targets[0] == "own_youth":  # the caller's own record lists A's screening if shared
+                    own_list = entry.targets[0] == "own_youth"
+                    if own_list:  # the caller's own record lists A's screening if shared
                         assert response.status_code == 200 and (w.ids["done"] in response.text) == expected, where
                         if key[1].startswith("/api/") and not expected:  # no count, no trace: as if none existed
                             assert response.json() == unshared.setdefault((key, user.id), response.json()), where
@@ -459,8 +473,16 @@ def test_shared_reads_follow_consent(client: TestClient, w: MatrixWorld, subtest
                         assert same_as_missing(response, missing[(key, user.id)], ids), where
                     notes = may_read(letter, Role(user.role), state, Category.notes, entry.glass)
                     assert notes or NOTES_CANARY not in response.text, ("notes need a notes consent", *where)
+                    # A's outcome (its note is the canary) shows on B's own record under a notes consent, never a
+                    # break-glass: outcomes are never needed for care.
+                    record_page = key == ("GET", "/youth/{youth_id}")
+                    consented = letter == "B" and may_read(letter, Role(user.role), state, Category.notes, False)
+                    outcome = record_page and (letter == "A" or consented)
+                    if record_page:
+                        assert (NOTES_CANARY in response.text) == outcome, ("A's outcome", *where)
                     seen = disclosures(w, user) - before
-                    assert seen > 0 if expected and letter != "A" else seen == 0, ("the ledger", seen, *where)
+                    shown = expected or (record_page and consented)
+                    assert seen > 0 if shown and letter != "A" else seen == 0, ("the ledger", seen, *where)
 
 
 def test_referrals_open_to_their_two_agencies_only(client: TestClient, w: MatrixWorld, subtests: Any) -> None:
