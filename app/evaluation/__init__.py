@@ -1,1 +1,1 @@
-"""Program evaluation: outcomes after screening and how well each instrument performs."""
+"""Program evaluation: outcomes after screening, and how well each instrument performs in this community."""
