@@ -248,6 +248,7 @@ def create_app(*, upgrade_database: bool = True) -> FastAPI:
     from app.accounts import pages as accounts_pages
     from app.evaluation import api as evaluation_api
     from app.evaluation import pages as evaluation_pages
+    from app.evaluation import report_pages as evaluation_report_pages
     from app.exports import api as exports_api
     from app.exports import fhir_api as exports_fhir_api
     from app.exports import pages as exports_pages
@@ -279,6 +280,7 @@ def create_app(*, upgrade_database: bool = True) -> FastAPI:
     app.include_router(exports_pages.router, dependencies=ended)
     app.include_router(reports_pages.router)
     app.include_router(evaluation_pages.router)
+    app.include_router(evaluation_report_pages.router)
     app.include_router(sharing_pages.router)
     app.include_router(referrals_pages.router)
     app.include_router(referrals_fhir_pages.router)

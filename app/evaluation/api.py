@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
 
 from app.db import SessionDep
-from app.deps import ApiUserDep, KeysDep
-from app.evaluation import outcomes
+from app.deps import ApiUserDep, KeysDep, RegistryDep
+from app.errors import InvalidInput
+from app.evaluation import outcomes, performance, report_io
 from app.evaluation.schemas import OutcomeCreate, OutcomePublic, OutcomeWithdraw
+from app.reports.aggregate import Scope
 
 router = APIRouter(tags=["evaluation"])
 
@@ -38,3 +42,41 @@ def withdraw_outcome(
     """Withdraw one of your agency's outcomes, with the reason; it stays, marked, and is no longer counted."""
     outcome = outcomes.withdraw(db, keys, user, outcome_id, data)
     return next(o for o in outcomes.for_youth(db, keys, user, outcome.youth_id) if o.id == outcome.id)
+
+
+@router.get("/reports/performance")
+def performance_report(
+    db: SessionDep,
+    registry: RegistryDep,
+    user: ApiUserDep,
+    instrument: Annotated[str | None, Query(max_length=140, description="instrument id|version")] = None,
+    scope: Scope = Scope.agency,
+    date_from: Annotated[str | None, Query(max_length=20, description="First month, YYYY-MM")] = None,
+    date_to: Annotated[str | None, Query(max_length=20, description="Last month, YYYY-MM")] = None,
+    window_days: Annotated[str | None, Query(max_length=5)] = None,
+    min_follow_up_months: Annotated[str | None, Query(max_length=5)] = None,
+    reference_clear: Annotated[str | None, Query(max_length=10, description="percent")] = None,
+    reference_possible: Annotated[str | None, Query(max_length=10, description="percent")] = None,
+) -> dict[str, Any]:
+    """How well one instrument version's results foretold what was later learned, de-identified (null is a
+    suppressed figure): each level as a cut-off with 95% Wilson intervals and counts, the share of "not enough
+    information", a ROC curve for instruments with a total, rates by quarter beside a reference, and kappa with
+    other instruments. Supervisors and agency admins get their agency; system admins may ask for the deployment.
+    """
+    values = {
+        "instrument": instrument or "",
+        "scope": scope.value,
+        "date_from": date_from or "",
+        "date_to": date_to or "",
+        "window_days": window_days or "",
+        "min_follow_up_months": min_follow_up_months or "",
+        "reference_clear": reference_clear or "",
+        "reference_possible": reference_possible or "",
+    }
+    report_filter, errors, _versions = report_io.prepare(db, registry, user, values)
+    if errors:
+        raise InvalidInput("Some filters are not valid.", errors)
+    if report_filter is None:
+        raise InvalidInput("No completed screenings to measure yet.", {"instrument": "Nothing screened."})
+    report_io.audited(db, user, report_filter, "api")
+    return report_io.as_json(performance.report(db, registry, user, report_filter))

@@ -113,8 +113,8 @@ def _public(keys: KeyRing, user: User, outcome: Outcome, agency_name: str, recor
         agency_id=outcome.agency_id,
         agency_name=agency_name,
         own=own,
-        kind=outcome.kind,  # type: ignore[arg-type]
-        source=outcome.source,  # type: ignore[arg-type]
+        kind=outcome.kind,
+        source=outcome.source,
         learned_on=outcome.learned_on,
         follow_up_months=outcome.follow_up_months,
         note=note,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,8 +17,8 @@ from app.deps import FormAuthDep, KeysDep, RegistryDep, WebAuth
 from app.errors import InvalidInput
 from app.evaluation import outcomes
 from app.evaluation.schemas import OutcomeCreate, OutcomePublic, OutcomeWithdraw
+from app.i18n import _
 from app.models_evaluation import OutcomeKind, OutcomeSource
-from app.web import _
 
 router = APIRouter(include_in_schema=False)
 
@@ -53,8 +54,8 @@ class OutcomeSection:
     may_record: bool
     values: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
-    kinds: dict[str, str] = field(default_factory=lambda: dict(KIND_LABELS))
-    sources: dict[str, str] = field(default_factory=lambda: dict(SOURCE_LABELS))
+    kinds: Mapping[str, Any] = field(default_factory=lambda: dict(KIND_LABELS))
+    sources: Mapping[str, Any] = field(default_factory=lambda: dict(SOURCE_LABELS))
 
     @property
     def form_open(self) -> bool:
@@ -81,14 +82,14 @@ def youth_context(
     return section
 
 
-def field_errors(exc: ValidationError, messages: dict[str, str]) -> dict[str, str]:
+def field_errors(exc: ValidationError, messages: Mapping[str, Any]) -> dict[str, str]:
     """Pydantic's errors as one plain message per form field (a whole-form error under "form")."""
     errors: dict[str, str] = {}
     for error in exc.errors():
         name = str(error["loc"][0]) if error["loc"] else "form"
         if name not in messages:  # a rule over several fields: follow-up months for "no indication"
             name = "follow_up_months" if "follow_up_months" in str(error.get("msg")) else "form"
-        errors.setdefault(name, messages.get(name, _("Check this form.")))
+        errors.setdefault(name, str(messages.get(name, _("Check this form."))))
     return errors
 
 

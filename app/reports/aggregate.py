@@ -30,7 +30,7 @@ Small-cell suppression (SUPPRESSION_RULE below says the same in words a reader o
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -204,17 +204,25 @@ def grouped_counts(db: Session, user: User, report: ReportFilter) -> list[tuple[
     return groups
 
 
+def suppress_cells(counts: Mapping[str, int], order: Sequence[str]) -> tuple[int | None, dict[str, int | None]]:
+    """The total and the cells of one row of counts that partition it, with rules 2–4 of the module docstring
+    applied (None is suppressed); ties broken in `order`. Every de-identified table uses this rule."""
+    total = sum(counts[c] for c in order)
+    if total < THRESHOLD:
+        return None, dict.fromkeys(order)
+    hidden = {c for c in order if 1 <= counts[c] < THRESHOLD}
+    while hidden and (len(hidden) < 2 or sum(counts[c] for c in hidden) < THRESHOLD):
+        shown = [c for c in order if c not in hidden and counts[c] > 0]
+        hidden.add(min(shown, key=lambda c: (counts[c], list(order).index(c))))
+    return total, {c: None if c in hidden else counts[c] for c in order}
+
+
 def suppress(month: str, instrument: str, agency_kind: str, counts: Mapping[str, int]) -> ReportRow:
     """One published row from one group's counts, with the rule of the module docstring applied."""
-    total = sum(counts[c] for c in CATEGORIES)
-    if total < THRESHOLD:
+    total, shown_counts = suppress_cells(counts, CATEGORIES)
+    if total is None:
         return ReportRow(month, instrument, agency_kind, None, dict.fromkeys(CATEGORIES), dict.fromkeys(CATEGORIES))
-    hidden = {c for c in CATEGORIES if 1 <= counts[c] < THRESHOLD}
-    while hidden and (len(hidden) < 2 or sum(counts[c] for c in hidden) < THRESHOLD):
-        shown = [c for c in CATEGORIES if c not in hidden and counts[c] > 0]
-        hidden.add(min(shown, key=lambda c: (counts[c], CATEGORIES.index(c))))
-    shown_counts = {c: None if c in hidden else counts[c] for c in CATEGORIES}
-    shares = {c: None if c in hidden else round(counts[c] / total, 4) for c in CATEGORIES}
+    shares = {c: None if shown_counts[c] is None else round(counts[c] / total, 4) for c in CATEGORIES}
     return ReportRow(month, instrument, agency_kind, total, shown_counts, shares)
 
 

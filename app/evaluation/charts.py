@@ -1,0 +1,186 @@
+"""Server-drawn SVG charts of the performance report, laid out here and drawn by the template.
+
+Each chart is an inline SVG with a title and a description that states every figure it shows, and a
+table beside it with the same figures and their counts (the accessible alternative). Measures are
+told apart by pattern and by printed label as well as by colour; every colour passes 4.5:1 against
+white text or the white background. Only published (already suppressed) figures are drawn.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from app import levels
+from app.evaluation import stats
+from app.evaluation.performance import Group, Performance, RocCurve
+from app.i18n import _, lazy_join
+from app.web import text
+
+MEASURES = {  # measure: label, colour, pattern
+    "sensitivity": (_("Sensitivity"), "#1f4e79", "solid"),
+    "specificity": (_("Specificity"), "#7a4f00", "diagonal"),
+    "ppv": (_("Positive predictive value"), "#5b2a86", "dots"),
+    "npv": (_("Negative predictive value"), "#2d6a4f", "cross"),
+}
+RATES = {  # category: label, colour, pattern
+    "clear": (levels.LABELS[levels.CLEAR], levels.COLOURS[levels.CLEAR], "solid"),
+    "possible": (levels.LABELS[levels.POSSIBLE], levels.COLOURS[levels.POSSIBLE], "diagonal"),
+}
+INK, GRID, HATCH = "#1b1b1f", "#6b6b78", "#4a4a55"
+LABEL_W, PLOT_W, BAR_H, GAP = 190, 400, 16, 4
+
+
+def pct(value: float | None, digits: int = 1) -> str:
+    """A share as a percentage ("–" when there is none)."""
+    return "–" if value is None else f"{value * 100:.{digits}f}%"
+
+
+def interval(estimate: stats.Estimate) -> str:
+    """`80.0% (49.0%–94.3%), 8/10`: a figure, its 95% interval and its counts, as the charts' descriptions say it."""
+    if estimate.value is None:
+        return _("no one to count (0/0)")
+    return (
+        f"{pct(estimate.value)} ({pct(estimate.low)}–{pct(estimate.high)}), {estimate.numerator}/{estimate.denominator}"
+    )
+
+
+def accuracy_chart(group: Group, level_label: Any) -> dict[str, Any] | None:
+    """Bars of the four figures per cut-off with their 95% intervals as whiskers."""
+    if not group.accuracy:
+        return None
+    blocks, y, parts = [], 24, []
+    for row in group.accuracy:
+        bars = []
+        heading = _("Cut-off: %(level)s or more concerning") % {"level": level_label(row.cutoff)}
+        for measure, (label, colour, pattern) in MEASURES.items():
+            e: stats.Estimate = getattr(row, measure)
+            bar = {
+                "measure": measure,
+                "label": label,
+                "colour": colour,
+                "pattern": pattern,
+                "y": y,
+                "text": interval(e),
+            }
+            if e.value is not None and e.low is not None and e.high is not None:
+                bar |= {"width": e.value * PLOT_W, "low": LABEL_W + e.low * PLOT_W, "high": LABEL_W + e.high * PLOT_W}
+            bars.append(bar)
+            parts.append(lazy_join(" ", [heading + ",", label, bar["text"]]))
+            y += BAR_H + GAP
+        blocks.append({"heading": heading, "heading_y": bars[0]["y"] - 6, "bars": bars})
+        y += 26
+    return {
+        "blocks": blocks,
+        "height": y + 10,
+        "ticks": [(LABEL_W + PLOT_W * t / 4, f"{t * 25}%") for t in range(5)],
+        "axis_y": y - 16,
+        "desc": lazy_join("; ", parts),
+    }
+
+
+def roc_chart(roc: RocCurve) -> dict[str, Any]:
+    """The ROC curve in a square plot, with the diagonal of a test no better than chance."""
+    size, left, top = 300, 50, 10
+
+    def x(fpr: float) -> float:
+        return left + fpr * size
+
+    def y(tpr: float) -> float:
+        return top + (1 - tpr) * size
+
+    points = [
+        {
+            "x": x(p.false_positive_rate),
+            "y": y(p.sensitivity),
+            "label": _("score at least %(t)s") % {"t": f"{p.threshold:g}"}
+            if not math.isinf(p.threshold)
+            else _("nobody"),
+            "text": f"{pct(p.sensitivity)} / {pct(p.false_positive_rate)}",
+        }
+        for p in roc.points
+    ]
+    desc = _(
+        "ROC curve over the instrument's total: sensitivity against false-positive rate at each threshold shown; "
+        "AUC %(auc)s (95%% interval %(low)s to %(high)s), %(pos)d with and %(neg)d without the condition. "
+    ) % {
+        "auc": f"{roc.auc:.3f}",
+        "low": f"{roc.low:.3f}",
+        "high": f"{roc.high:.3f}",
+        "pos": roc.positives,
+        "neg": roc.negatives,
+    }
+    desc += lazy_join("; ", [f"{p['label']}: {p['text']}" for p in points])
+    return {
+        "size": size,
+        "left": left,
+        "top": top,
+        "width": left + size + 20,
+        "height": top + size + 46,
+        "points": points,
+        "path": " ".join(f"{p['x']:.1f},{p['y']:.1f}" for p in points),
+        "ticks": [(t / 4, f"{t * 25}%") for t in range(5)],
+        "desc": desc,
+    }
+
+
+def rates_chart(report: Performance) -> dict[str, Any] | None:
+    """Screen-positive shares by quarter (clear; possible) beside the evaluator's reference lines."""
+    if not report.rates:
+        return None
+    top, plot_h, left, step = 14, 200, 44, 64
+    scale = max(
+        0.5,
+        *(report.filter.reference[k] for k in RATES),
+        *(getattr(r, k) or 0 for r in report.rates for k in RATES),
+    )
+    scale = math.ceil(scale * 10) / 10
+
+    def y(share: float) -> float:
+        return top + plot_h * (1 - share / scale)
+
+    quarters, parts = [], []
+    for i, rate in enumerate(report.rates):
+        x0 = left + 10 + i * step
+        bars = []
+        for j, (key, (label, colour, pattern)) in enumerate(RATES.items()):
+            share = getattr(rate, key)
+            if share is None:
+                bars.append({"key": key, "x": x0 + j * 24, "y": top, "height": plot_h, "suppressed": True})
+            else:
+                bars.append(
+                    {"key": key, "x": x0 + j * 24, "y": y(share), "height": y(0) - y(share), "suppressed": False}
+                )
+                bars[-1] |= {"colour": colour, "pattern": pattern, "label": pct(share, 0)}
+            shown = pct(share) if share is not None else str(_("suppressed"))
+            parts.append(f"{rate.quarter} {text(label)}: {shown}")
+        quarters.append({"label": rate.quarter, "x": x0 + 20, "bars": bars})
+    references = [
+        {
+            "key": key,
+            "y": y(report.filter.reference[key]),
+            "label": f"{pct(report.filter.reference[key], 0)}",
+            "colour": RATES[key][1],
+        }
+        for key in RATES
+    ]
+    width = left + 20 + len(report.rates) * step + 70
+    desc = _(
+        "Shares of clear and of possible concern by quarter; dashed lines are the reference: "
+        "%(clear)s clear, %(possible)s possible. "
+    ) % {
+        "clear": pct(report.filter.reference["clear"]),
+        "possible": pct(report.filter.reference["possible"]),
+    }
+    return {
+        "quarters": quarters,
+        "references": references,
+        "width": max(width, 360),
+        "plot_right": left + 20 + len(report.rates) * step,
+        "height": top + plot_h + 40,
+        "base": y(0),
+        "top": top,
+        "left": left,
+        "ticks": [(y(scale * t / 4), pct(scale * t / 4, 0)) for t in range(5)],
+        "desc": desc + lazy_join("; ", parts),
+    }

@@ -1,0 +1,422 @@
+"""Instrument performance: how well one instrument version's results foretold what was later learned.
+
+For an evaluator (DESIGN §1, §8): de-identified figures about a cohort, never an identity. The
+cohort is the completed screenings with one instrument version, in whole calendar months (UTC), of
+one agency or (system admins) the whole deployment. Four queries read it, whatever its size: the
+cohort's stored levels and totals, the outcomes about its people, their other screenings, and
+nothing else; no answer is decrypted.
+
+The reference standard (what "later learned" means, stated so a reader can check it):
+- An outcome counts for a screening when it is about the same person, was learned on or after the day
+  the screening was completed, is not withdrawn, and (agency scope) was recorded by the same agency.
+- The condition is present when such an outcome is `confirmed`; otherwise absent when one is
+  `not_indicated` after at least `min_follow_up_months` of follow-up; otherwise unknown (lost to
+  follow-up, followed too briefly, or nothing recorded), and the screening is left out of the
+  accuracy figures, counted as "outcome unknown".
+- A result of "not enough information to conclude" is never read as negative: it is left out of
+  the cut-off tables and the ROC curve, and its share is reported beside them.
+
+Figures: each result level but "no concern" as a cut-off (positive = that level or a more concerning
+one), with sensitivity, specificity and predictive values and their 95% Wilson intervals
+(`app.evaluation.stats`); for instruments with a declared total, a ROC curve with its AUC; by agency
+kind and by calendar year as well as overall; screen-positive rates by quarter beside a reference
+the evaluator enters; and agreement (Cohen's kappa on the overall level) with each other instrument
+taken by the same person within a window of days.
+
+Small cells (the aggregate report's threshold, `aggregate.THRESHOLD`):
+1. A group's accuracy figures are published only when each of the six counts they come from
+   (clear, possible and no concern, each with and without the condition) is 0 or at least 11;
+   otherwise all of them are suppressed together, so no count is recovered from two cut-offs.
+2. Other counts that partition a total (outcome known or not; insufficient or not; a quarter's
+   levels; an agreement table) follow `aggregate.suppress_cells`, primary and complementary.
+3. A ROC curve shows only thresholds where, since the previous point shown, 0 or at least 11 people
+   with and 0 or at least 11 without the condition were added, and never fewer than 11 in a group;
+   its AUC and interval summarise every score and reveal no count.
+4. An agreement kappa needs 11 pairs or more.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement
+from sqlmodel import Session, col, func, select
+
+from app import levels
+from app.evaluation import stats
+from app.i18n import _
+from app.models import Agency, Screening, ScreeningStatus, User, Youth
+from app.models_evaluation import Outcome, OutcomeKind
+from app.reports import aggregate
+from app.reports.aggregate import THRESHOLD, Scope
+from instruments.loader import Registry
+from instruments.model import INSUFFICIENT
+
+ROLES = aggregate.ROLES
+LEVEL_ORDER = (levels.CLEAR, levels.POSSIBLE, levels.NONE)  # most to least concern; the cut-offs are all but the last
+WITH, WITHOUT, UNKNOWN = "with_condition", "without_condition", "outcome_unknown"
+MIN_FOLLOW_UP_MONTHS = 6
+WINDOW_DAYS = 30
+# The field's published figures (DESIGN §1: one California pilot of over 8,000 screenings), the default reference.
+REFERENCE = {"clear": 0.19, "possible": 0.24}
+REFERENCE_SOURCE = _("One published county pilot of over 8,000 screenings: 19% clear concern, 24% possible concern.")
+SUPPRESSED_TABLE = _("Suppressed: a count behind these figures is from 1 to 10.")
+SUPPRESSION_RULE = _(
+    "Accuracy figures are shown only when each of the six counts behind them (each level with and without the "
+    "condition) is 0 or at least 11; other counts from 1 to 10 are suppressed as in the aggregate report; a ROC "
+    "curve shows only steps of 0 or at least 11 people; kappa needs at least 11 pairs."
+)
+
+
+@dataclass(frozen=True)
+class PerformanceFilter:
+    """What to measure: one instrument version, a scope, whole months, and the evaluator's choices."""
+
+    instrument_id: str
+    version: str
+    scope: Scope = Scope.agency
+    month_from: date | None = None
+    month_to: date | None = None
+    window_days: int = WINDOW_DAYS
+    min_follow_up_months: int = MIN_FOLLOW_UP_MONTHS
+    reference: Mapping[str, float] = field(default_factory=lambda: dict(REFERENCE))
+
+    def as_dict(self) -> dict[str, Any]:
+        """The filter as query values."""
+        return {
+            "instrument": f"{self.instrument_id}|{self.version}",
+            "scope": self.scope.value,
+            "date_from": self.month_from.strftime("%Y-%m") if self.month_from else None,
+            "date_to": self.month_to.strftime("%Y-%m") if self.month_to else None,
+            "window_days": self.window_days,
+            "min_follow_up_months": self.min_follow_up_months,
+            "reference_clear": self.reference["clear"],
+            "reference_possible": self.reference["possible"],
+        }
+
+
+@dataclass(frozen=True)
+class Group:
+    """The figures of one group of the cohort (everyone, one agency kind, one year); None is suppressed."""
+
+    dimension: str  # "all" | "agency_kind" | "year"
+    key: str
+    screenings: int | None
+    insufficient: stats.Estimate | None  # the share of "not enough information" results
+    outcomes: dict[str, int | None]  # among decided results: with, without, unknown outcome
+    accuracy: list[stats.Accuracy] | None  # one per cut-off; None when suppressed (SUPPRESSED_TABLE)
+
+
+@dataclass(frozen=True)
+class RocCurve:
+    """A ROC curve over the instrument's total, coarsened so that no step is a small cell."""
+
+    points: list[stats.RocPoint]
+    auc: float
+    low: float
+    high: float
+    positives: int
+    negatives: int
+    without_total: int  # decided results with a known outcome but no stored total (completed before 0012)
+
+
+@dataclass(frozen=True)
+class Rate:
+    """One quarter's results: counts by level (suppressed as in the aggregate report) and screen-positive shares."""
+
+    quarter: str
+    total: int | None
+    counts: dict[str, int | None]
+    clear: float | None
+    possible: float | None
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """Agreement of the overall level with another instrument taken by the same person within the window."""
+
+    other_instrument: str
+    pairs: int | None  # pairs where neither result is "not enough information"
+    excluded_insufficient: int | None
+    table: dict[str, dict[str, int | None]]  # this instrument's level -> the other's level -> count
+    kappa: stats.Kappa | None
+
+
+@dataclass(frozen=True)
+class Performance:
+    """Everything the performance report publishes for one filter."""
+
+    filter: PerformanceFilter
+    sum_type: bool
+    groups: list[Group]
+    roc: RocCurve | None
+    roc_note: str | None
+    rates: list[Rate]
+    agreement: list[Agreement]
+
+
+# Reading the cohort ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Row:
+    level: str
+    total: float | None
+    day: date
+    kind: str
+    person: str
+
+
+def authorize(user: User, scope: Scope) -> None:
+    """As the aggregate report: supervisors and admins for their agency; system admins for the deployment."""
+    aggregate.authorize(user, scope)
+
+
+def _in_scope(agency_id: str | None) -> ColumnElement[bool]:
+    return col(Screening.agency_id) == agency_id if agency_id is not None else col(Screening.id).is_not(None)
+
+
+def _months(report: PerformanceFilter) -> list[ColumnElement[bool]]:
+    clauses = []
+    if report.month_from is not None:
+        clauses.append(col(Screening.completed_at) >= datetime.combine(report.month_from, datetime.min.time(), UTC))
+    if report.month_to is not None:
+        end = aggregate._next_month(report.month_to)
+        clauses.append(col(Screening.completed_at) < datetime.combine(end, datetime.min.time(), UTC))
+    return clauses
+
+
+def _cohort(db: Session, report: PerformanceFilter, agency_id: str | None) -> list[_Row]:
+    statement = (
+        select(
+            col(Screening.overall_level),
+            col(Screening.total_score),
+            col(Screening.completed_at),
+            col(Agency.kind),
+            col(Youth.person_id),
+        )
+        .join(Agency, col(Agency.id) == col(Screening.agency_id))
+        .join(Youth, col(Youth.id) == col(Screening.youth_id))
+        .where(
+            col(Screening.status) == ScreeningStatus.completed,
+            col(Screening.completed_at).is_not(None),
+            col(Screening.instrument_id) == report.instrument_id,
+            col(Screening.instrument_version) == report.version,
+            _in_scope(agency_id),
+            *_months(report),
+        )
+    )
+    return [
+        _Row(level or INSUFFICIENT, total, completed.astimezone(UTC).date(), kind, person)
+        for level, total, completed, kind, person in db.exec(statement).all()
+        if completed is not None
+    ]
+
+
+def _cohort_people(report: PerformanceFilter, agency_id: str | None) -> Any:
+    return (
+        select(col(Youth.person_id))
+        .join(Screening, col(Screening.youth_id) == col(Youth.id))
+        .where(
+            col(Screening.status) == ScreeningStatus.completed,
+            col(Screening.instrument_id) == report.instrument_id,
+            col(Screening.instrument_version) == report.version,
+            _in_scope(agency_id),
+            *_months(report),
+        )
+    )
+
+
+def _outcomes(db: Session, report: PerformanceFilter, agency_id: str | None) -> dict[str, list[tuple[str, date, int]]]:
+    statement = select(
+        col(Outcome.person_id), col(Outcome.kind), col(Outcome.learned_on), col(Outcome.follow_up_months)
+    ).where(
+        col(Outcome.withdrawn_at).is_(None),
+        col(Outcome.person_id).in_(_cohort_people(report, agency_id)),
+    )
+    if agency_id is not None:
+        statement = statement.where(col(Outcome.agency_id) == agency_id)
+    found: dict[str, list[tuple[str, date, int]]] = defaultdict(list)
+    for person, kind, learned_on, months in db.exec(statement).all():
+        found[person].append((kind, learned_on, months or 0))
+    return found
+
+
+def condition(row: _Row, known: Iterable[tuple[str, date, int]], min_follow_up_months: int) -> str:
+    """WITH, WITHOUT or UNKNOWN for one screening, by the reference standard of the module docstring."""
+    after = [(kind, months) for kind, learned_on, months in known if learned_on >= row.day]
+    if any(kind == OutcomeKind.confirmed for kind, _m in after):
+        return WITH
+    if any(kind == OutcomeKind.not_indicated and months >= min_follow_up_months for kind, months in after):
+        return WITHOUT
+    return UNKNOWN
+
+
+# Figures ---------------------------------------------------------------------------------------------
+
+
+def _group(dimension: str, key: str, rows: list[tuple[_Row, str]]) -> Group:
+    total = len(rows)
+    insufficient = sum(1 for row, _c in rows if row.level == INSUFFICIENT)
+    shown_total, parts = aggregate.suppress_cells(
+        {"insufficient": insufficient, "decided": total - insufficient}, ("insufficient", "decided")
+    )
+    share = (
+        stats.proportion(insufficient, total) if shown_total is not None and parts["insufficient"] is not None else None
+    )
+    decided = [(row, c) for row, c in rows if row.level != INSUFFICIENT]
+    by_outcome = {c: sum(1 for _r, got in decided if got == c) for c in (WITH, WITHOUT, UNKNOWN)}
+    _shown, outcomes = aggregate.suppress_cells(by_outcome, (WITH, WITHOUT, UNKNOWN))
+    cells = {
+        level: (
+            sum(1 for row, c in decided if row.level == level and c == WITH),
+            sum(1 for row, c in decided if row.level == level and c == WITHOUT),
+        )
+        for level in LEVEL_ORDER
+    }
+    small = any(1 <= n < THRESHOLD for pair in cells.values() for n in pair)
+    accuracy = None if small else stats.cutoff_tables(cells, LEVEL_ORDER)
+    return Group(dimension, key, shown_total, share, outcomes, accuracy)
+
+
+def _coarsened(curve: stats.Roc) -> list[stats.RocPoint] | None:
+    """The curve's points with every step a group of 0 or at least THRESHOLD people on each side (rule 3)."""
+
+    def fine(a: stats.RocPoint, b: stats.RocPoint) -> bool:
+        return all(d == 0 or d >= THRESHOLD for d in (b.tp - a.tp, b.fp - a.fp))
+
+    kept = [curve.points[0]]
+    for point in curve.points[1:]:
+        if fine(kept[-1], point):
+            kept.append(point)
+    last = curve.points[-1]
+    while kept[-1] is not last:  # the last step is small: merge it into the step before, and so on
+        if fine(kept[-1], last):
+            kept.append(last)
+        elif len(kept) > 1:
+            kept.pop()
+        else:
+            return None
+    return kept
+
+
+def _roc(rows: list[tuple[_Row, str]]) -> tuple[RocCurve | None, str | None]:
+    known = [(row, c) for row, c in rows if row.level != INSUFFICIENT and c != UNKNOWN]
+    scored = [(row.total, c) for row, c in known if row.total is not None]
+    positives = [t for t, c in scored if c == WITH]
+    negatives = [t for t, c in scored if c == WITHOUT]
+    if len(positives) < THRESHOLD or len(negatives) < THRESHOLD:
+        return None, _("Suppressed: fewer than 11 people with, or without, the condition have a stored total.")
+    curve = stats.roc(positives, negatives)
+    points = _coarsened(curve) if curve is not None else None
+    if curve is None or points is None:
+        return None, _("Suppressed: no threshold splits the scores into groups of at least 11.")
+    without_total = len(known) - len(scored)
+    return RocCurve(points, curve.auc, curve.low, curve.high, len(positives), len(negatives), without_total), None
+
+
+def _quarter(day: date) -> str:
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+
+def _rates(rows: list[_Row]) -> list[Rate]:
+    by_quarter: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(aggregate.CATEGORIES, 0))
+    category = {levels.CLEAR: "clear", levels.POSSIBLE: "possible", levels.NONE: "none"}
+    for row in rows:
+        by_quarter[_quarter(row.day)][category.get(row.level, "insufficient")] += 1
+    rates = []
+    for quarter in sorted(by_quarter):
+        counts = by_quarter[quarter]
+        total, shown = aggregate.suppress_cells(counts, aggregate.CATEGORIES)
+        share = {
+            c: None if total is None or shown[c] is None else round(counts[c] / total, 4) for c in ("clear", "possible")
+        }
+        rates.append(Rate(quarter, total, shown, share["clear"], share["possible"]))
+    return rates
+
+
+def _agreement(db: Session, report: PerformanceFilter, agency_id: str | None, rows: list[_Row]) -> list[Agreement]:
+    """Pairs each cohort screening with the nearest screening of each other instrument by the same person
+    within the window (in the same scope), and measures agreement on the overall level."""
+    window = timedelta(days=report.window_days)
+    statement = (
+        select(
+            col(Screening.instrument_id),
+            col(Screening.overall_level),
+            col(Screening.completed_at),
+            col(Youth.person_id),
+        )
+        .join(Youth, col(Youth.id) == col(Screening.youth_id))
+        .where(
+            col(Screening.status) == ScreeningStatus.completed,
+            col(Screening.completed_at).is_not(None),
+            col(Screening.instrument_id) != report.instrument_id,
+            col(Youth.person_id).in_(_cohort_people(report, agency_id)),
+            _in_scope(agency_id),
+        )
+    )
+    others: dict[str, dict[str, list[tuple[date, str]]]] = defaultdict(lambda: defaultdict(list))
+    for instrument_id, level, completed, person in db.exec(statement).all():
+        others[instrument_id][person].append((completed.astimezone(UTC).date(), level or INSUFFICIENT))
+    results = []
+    for instrument_id in sorted(others):
+        table = {a: dict.fromkeys(LEVEL_ORDER, 0) for a in LEVEL_ORDER}
+        excluded = 0
+        for row in rows:
+            near = [(abs(day - row.day), level) for day, level in others[instrument_id].get(row.person, [])]
+            near = [(gap, level) for gap, level in near if gap <= window]
+            if not near:
+                continue
+            other_level = min(near)[1]
+            if INSUFFICIENT in (row.level, other_level):
+                excluded += 1
+            else:
+                table[row.level][other_level] += 1
+        pairs = sum(sum(r.values()) for r in table.values())
+        if pairs + excluded == 0:
+            continue
+        cells = {f"{a}|{b}": table[a][b] for a in LEVEL_ORDER for b in LEVEL_ORDER}
+        shown_pairs, shown_cells = aggregate.suppress_cells(cells, tuple(cells))
+        _t, split = aggregate.suppress_cells({"pairs": pairs, "excluded": excluded}, ("pairs", "excluded"))
+        kappa = stats.kappa([[table[a][b] for b in LEVEL_ORDER] for a in LEVEL_ORDER]) if pairs >= THRESHOLD else None
+        published = {a: {b: shown_cells[f"{a}|{b}"] for b in LEVEL_ORDER} for a in LEVEL_ORDER}
+        results.append(Agreement(instrument_id, shown_pairs, split["excluded"], published, kappa))
+    return results
+
+
+def measure(db: Session, registry: Registry, report: PerformanceFilter, agency_id: str | None) -> Performance:
+    """The figures for one filter: `agency_id` is the agency in scope, None for the whole deployment."""
+    rows = _cohort(db, report, agency_id)
+    known = _outcomes(db, report, agency_id)
+    classified = [(row, condition(row, known.get(row.person, ()), report.min_follow_up_months)) for row in rows]
+    groups = [_group("all", "all", classified)]
+    for kind in sorted({row.kind for row in rows}):
+        groups.append(_group("agency_kind", kind, [(r, c) for r, c in classified if r.kind == kind]))
+    for year in sorted({row.day.year for row in rows}):
+        groups.append(_group("year", str(year), [(r, c) for r, c in classified if r.day.year == year]))
+    compiled = registry.get(report.instrument_id, report.version)
+    sum_type = compiled is not None and compiled.total is not None
+    roc, roc_note = _roc(classified) if sum_type else (None, None)
+    return Performance(report, sum_type, groups, roc, roc_note, _rates(rows), _agreement(db, report, agency_id, rows))
+
+
+def report(db: Session, registry: Registry, user: User, report_filter: PerformanceFilter) -> Performance:
+    """The performance report for a user (refuses screeners, and others the deployment)."""
+    authorize(user, report_filter.scope)
+    return measure(db, registry, report_filter, user.agency_id if report_filter.scope is Scope.agency else None)
+
+
+def versions_screened(db: Session, agency_id: str | None) -> list[tuple[str, str, int]]:
+    """(instrument id, version, completed screenings) in scope, most screened first: the default is the first."""
+    count = func.count()
+    statement = (
+        select(col(Screening.instrument_id), col(Screening.instrument_version), count)
+        .where(col(Screening.status) == ScreeningStatus.completed, _in_scope(agency_id))
+        .group_by(col(Screening.instrument_id), col(Screening.instrument_version))
+        .order_by(count.desc(), col(Screening.instrument_id), col(Screening.instrument_version))
+    )
+    return [(i, v, int(n)) for i, v, n in db.exec(statement).all()]

@@ -1,0 +1,269 @@
+"""Instrument performance on small fixed tables, worked by hand [issue 17, "Done when" 1 and 2].
+
+The cohort is written straight into the tables the report reads (stored levels, totals, outcomes):
+what is tested here is the reference standard, the counting, the suppression and what each surface
+shows; the statistics themselves are checked in test_evaluation_stats.py and scoring elsewhere.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from app.evaluation.performance import UNKNOWN, WITH, WITHOUT, _Row, condition
+from app.models import Agency, Screening, User, Youth, new_id
+from app.models_evaluation import Outcome
+from tests.app.conftest import World, bearer, sign_in
+
+BRIEF, VERSION = "tellonce-brief-screen", "1.3.0"
+SCREENED = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
+LEARNED = date(2026, 9, 1)
+# level: (total score, people with the condition, people without), for agency A (a youth program).
+TABLE = {
+    "clear_concern": (3, 30, 12),
+    "possible_concern": (1, 15, 20),
+    "no_concern": (0, 11, 100),
+}
+INSUFFICIENT_PEOPLE = (5, 9)  # with and without: never counted as negatives
+LOST = 13  # possible concern, lost to follow-up: outcome unknown
+
+
+def _person(
+    db: Session,
+    agency: Agency,
+    user: User,
+    level: str | None,
+    total: float | None,
+    outcome: str | None,
+    months: int | None = 12,
+    when: datetime = SCREENED,
+) -> str:
+    person = new_id()
+    youth = Youth(
+        given_name_enc="-",
+        family_name_enc="-",
+        birth_date_enc="-",
+        name_index=new_id(),
+        birth_date_index=new_id(),
+        person_id=person,
+        created_by=user.id,
+    )
+    db.add(youth)
+    db.flush()
+    db.add(
+        Screening(
+            youth_id=youth.id,
+            agency_id=agency.id,
+            instrument_id=BRIEF,
+            instrument_version=VERSION,
+            content_hash="-",
+            mode="self",
+            language="en",
+            status="completed",
+            started_by=user.id,
+            started_at=when,
+            completed_at=when,
+            overall_level=level,
+            total_score=total,
+        )
+    )
+    if outcome is not None:
+        db.add(
+            Outcome(
+                youth_id=youth.id,
+                person_id=person,
+                agency_id=agency.id,
+                kind=outcome,
+                source="later_assessment",
+                learned_on=LEARNED,
+                follow_up_months=months if outcome == "not_indicated" else None,
+                recorded_by=user.id,
+            )
+        )
+    return person
+
+
+def _cohort(world: World) -> tuple[Agency, dict[str, User]]:
+    agency = world.agency("Northside Youth Services", "youth_program")
+    users = {role: world.user(agency, role) for role in ("screener", "supervisor")}
+    db = world.session
+    for level, (total, with_, without) in TABLE.items():
+        for _ in range(with_):
+            _person(db, agency, users["screener"], level, total, "confirmed")
+        for _ in range(without):
+            _person(db, agency, users["screener"], level, total, "not_indicated")
+    for outcome, count in zip(("confirmed", "not_indicated"), INSUFFICIENT_PEOPLE, strict=True):
+        for _ in range(count):
+            _person(db, agency, users["screener"], "insufficient_information", 0, outcome)
+    for _ in range(LOST):
+        _person(db, agency, users["screener"], "possible_concern", 1, "lost_to_follow_up")
+    db.commit()
+    return agency, users
+
+
+def _wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    """The Wilson score interval, from its formula."""
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return centre - half, centre + half
+
+
+def _report(client: TestClient, headers: dict[str, str], **params: Any) -> dict[str, Any]:
+    response = client.get(
+        "/api/v1/reports/performance", headers=headers, params={"instrument": f"{BRIEF}|{VERSION}"} | params
+    )
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def test_each_cut_off_matches_the_table_worked_by_hand(client: TestClient, world: World) -> None:
+    _agency, users = _cohort(world)
+    report = _report(client, bearer(client, users["supervisor"]))
+    everyone = report["groups"][0]
+    assert (everyone["group"], everyone["screenings"]) == ("all", 56 + 132 + 14 + LOST)
+    # 14 of 215 results had too little information; they are in no 2x2 table below.
+    share = everyone["insufficient_share"]
+    assert (share["numerator"], share["denominator"]) == (14, 215)
+    assert everyone["outcomes"] == {"with_condition": 56, "without_condition": 132, "outcome_unknown": LOST}
+    clear, possible = everyone["accuracy"]
+    # Cut-off "clear": positive = clear. TP 30, FN 15 + 11, FP 12, TN 20 + 100.
+    assert (clear["cutoff"], clear["counts"]) == ("clear_concern", {"tp": 30, "fp": 12, "fn": 26, "tn": 120})
+    # Cut-off "possible": positive = clear or possible. TP 45, FN 11, FP 32, TN 100.
+    assert possible["counts"] == {"tp": 45, "fp": 32, "fn": 11, "tn": 100}
+    expected = [
+        (clear, "sensitivity", 30, 56),
+        (clear, "specificity", 120, 132),
+        (clear, "ppv", 30, 42),
+        (clear, "npv", 120, 146),
+        (possible, "sensitivity", 45, 56),
+        (possible, "specificity", 100, 132),
+        (possible, "ppv", 45, 77),
+        (possible, "npv", 100, 111),
+    ]
+    for row, measure, k, n in expected:
+        figure = row[measure]
+        low, high = _wilson(k, n)
+        assert (figure["numerator"], figure["denominator"]) == (k, n), measure
+        assert math.isclose(figure["value"], k / n) and math.isclose(figure["low"], low, abs_tol=1e-9), measure
+        assert math.isclose(figure["high"], high, abs_tol=1e-9), measure
+
+
+def test_the_roc_curve_and_auc_worked_by_hand(client: TestClient, world: World) -> None:
+    _agency, users = _cohort(world)
+    roc = _report(client, bearer(client, users["supervisor"]))["roc"]
+    # Scores: with the condition 30x3, 15x1, 11x0; without 12x3, 20x1, 100x0 (insufficient and unknown left out).
+    # Pairs ranked right: 30*(20+100) + 15*100 = 5100; ties count half: (30*12 + 15*20 + 11*100) / 2 = 880.
+    assert math.isclose(roc["auc"], (5100 + 880) / (56 * 132))
+    assert (roc["positives"], roc["negatives"]) == (56, 132)
+    steps = [(p["threshold"], p["tp"], p["fp"]) for p in roc["points"]]
+    assert steps == [(None, 0, 0), (3, 30, 12), (1, 45, 32), (0, 56, 132)]
+    assert roc["low"] < roc["auc"] < roc["high"]
+
+
+def test_the_reference_standard() -> None:
+    """Confirmed wins; "no indication" needs the follow-up; anything learned before the screening is no follow-up."""
+    row = _Row("no_concern", 0, date(2026, 3, 10), "youth_program", "p")
+    after, before = date(2026, 9, 1), date(2026, 3, 9)
+    assert condition(row, [("not_indicated", after, 12), ("confirmed", after, 0)], 6) == WITH
+    assert condition(row, [("not_indicated", after, 12)], 6) == WITHOUT
+    assert condition(row, [("not_indicated", after, 3)], 6) == UNKNOWN  # followed too briefly
+    assert condition(row, [("confirmed", before, 0)], 6) == UNKNOWN  # already known: the screening found nothing new
+    assert condition(row, [("lost_to_follow_up", after, 0)], 6) == UNKNOWN
+    assert condition(row, [], 6) == UNKNOWN
+
+
+def test_withdrawn_and_other_agencies_outcomes_do_not_count_for_an_agency(client: TestClient, world: World) -> None:
+    agency, users = _cohort(world)
+    db = world.session
+    other = world.agency("Harbor County Probation", "probation")
+    other_user = world.user(other, "screener")
+    # A youth of A with no outcome of A's: B's confirmed outcome about the person counts only for the deployment.
+    person = _person(db, agency, users["screener"], "no_concern", 0, None)
+    youth_b = Youth(
+        given_name_enc="-",
+        family_name_enc="-",
+        birth_date_enc="-",
+        name_index="x",
+        birth_date_index="y",
+        person_id=person,
+        created_by=other_user.id,
+    )
+    db.add(youth_b)
+    db.flush()
+    db.add(
+        Outcome(
+            youth_id=youth_b.id,
+            person_id=person,
+            agency_id=other.id,
+            kind="confirmed",
+            source="investigation",
+            learned_on=LEARNED,
+            recorded_by=other_user.id,
+        )
+    )
+    withdrawn = _person(db, agency, users["screener"], "no_concern", 0, "confirmed")
+    for outcome in db.exec(select(Outcome).where(Outcome.person_id == withdrawn)):
+        outcome.withdrawn_at = datetime.now(UTC)
+    db.commit()
+    everyone = _report(client, bearer(client, users["supervisor"]))["groups"][0]
+    assert everyone["outcomes"]["outcome_unknown"] == LOST + 2
+    assert everyone["accuracy"][1]["counts"]["fn"] == 11
+
+
+def test_small_cells_suppress_a_groups_figures_together(client: TestClient, world: World) -> None:
+    _cohort(world)
+    db = world.session
+    other = world.agency("Harbor County Probation", "probation")
+    staff = world.user(other, "screener")
+    for _ in range(4):  # four people with the condition and a clear result: a small cell
+        _person(db, other, staff, "clear_concern", 3, "confirmed", when=SCREENED - timedelta(days=400))
+    for _ in range(30):
+        _person(db, other, staff, "no_concern", 0, "not_indicated", when=SCREENED - timedelta(days=400))
+    db.commit()
+    admin = world.user(world.agency("Deployment", "other"), "system_admin")
+    report = _report(client, bearer(client, admin), scope="deployment")
+    groups = {(g["group"], g["value"]): g for g in report["groups"]}
+    assert groups[("agency_kind", "probation")]["accuracy"] is None  # every figure of that group, together
+    assert groups[("year", "2025")]["accuracy"] is None
+    assert groups[("agency_kind", "youth_program")]["accuracy"] is not None
+    assert groups[("all", "all")]["accuracy"][0]["counts"]["tp"] == 34  # 4 is no small cell inside 34
+    # Probation's outcome counts: 4 with the condition is a small cell, and 0 unknown is shown as 0.
+    assert groups[("agency_kind", "probation")]["outcomes"] == {
+        "with_condition": None,
+        "without_condition": None,
+        "outcome_unknown": 0,
+    }
+
+
+def test_the_page_shows_each_figure_with_its_interval_and_counts_and_nobody(client: TestClient, world: World) -> None:
+    agency, users = _cohort(world)
+    sign_in(client, users["screener"])
+    assert client.get("/reports/performance").status_code == 403
+    sign_in(client, users["supervisor"])
+    page = client.get("/reports/performance")  # the default: the most screened version
+    assert page.status_code == 200, page.text
+    text = page.text
+    low, high = _wilson(30, 56)
+    assert f"53.6% ({low * 100:.1f}%–{high * 100:.1f}%), 30/56" in text  # sensitivity at the clear cut-off
+    assert "AUC 0.809" in text and 'id="roc-chart"' in text and 'id="accuracy-chart"' in text
+    assert text.count('role="img"') == 3 and "<desc" in text
+    for hidden in [users["screener"].id, users["screener"].display_name]:
+        assert hidden not in text
+    with Session(world.session.get_bind()) as fresh:
+        ids = [i for y in fresh.exec(select(Youth)) for i in (y.id, y.person_id)]
+    assert not [i for i in ids if i in text]
+
+    exported = client.get("/reports/performance.csv")
+    assert exported.status_code == 200 and exported.content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    sensitivity = next(r for r in rows if r["measure"] == "sensitivity" and r["cutoff"] == "clear_concern")
+    assert (sensitivity["numerator"], sensitivity["denominator"]) == ("30", "56")
+    bad = client.get("/reports/performance", params={"window_days": "0", "reference_clear": "140"})
+    assert bad.status_code == 400 and "Enter a whole number from 1 to 365" in bad.text
