@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app import ops_cli
+from app.evaluation.cli import evaluate_command
 from app.exports.cli import export_command
 from instruments.cli import cli as instruments_cli
 from scoring.cli import score_command
@@ -19,6 +20,7 @@ cli = typer.Typer(help="TellOnce: trauma-informed screening, told once.", no_arg
 cli.add_typer(instruments_cli, name="instruments")
 cli.command("score")(score_command)
 cli.command("export")(export_command)
+cli.command("evaluate")(evaluate_command)
 db_cli = typer.Typer(help="Database commands.", no_args_is_help=True)
 users_cli = typer.Typer(help="User accounts.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")

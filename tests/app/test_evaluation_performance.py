@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
+from typer.testing import CliRunner
 
+from app.cli import cli
 from app.evaluation.performance import UNKNOWN, WITH, WITHOUT, _Row, condition
 from app.models import Agency, Screening, User, Youth, new_id
 from app.models_evaluation import Outcome
@@ -243,7 +247,7 @@ def test_small_cells_suppress_a_groups_figures_together(client: TestClient, worl
 
 
 def test_the_page_shows_each_figure_with_its_interval_and_counts_and_nobody(client: TestClient, world: World) -> None:
-    agency, users = _cohort(world)
+    _agency, users = _cohort(world)
     sign_in(client, users["screener"])
     assert client.get("/reports/performance").status_code == 403
     sign_in(client, users["supervisor"])
@@ -267,3 +271,28 @@ def test_the_page_shows_each_figure_with_its_interval_and_counts_and_nobody(clie
     assert (sensitivity["numerator"], sensitivity["denominator"]) == ("30", "56")
     bad = client.get("/reports/performance", params={"window_days": "0", "reference_clear": "140"})
     assert bad.status_code == 400 and "Enter a whole number from 1 to 365" in bad.text
+
+
+def test_the_evaluate_command_writes_the_same_figures(client: TestClient, world: World, tmp_path: Path) -> None:
+    _agency, users = _cohort(world)
+    runner = CliRunner()
+    chosen = ["--instrument", f"{BRIEF}|{VERSION}", "--from", "2026-03", "--to", "2026-03"]
+    out = tmp_path / "performance.json"
+    done = runner.invoke(
+        cli, ["evaluate", "--as", users["supervisor"].email, *chosen, "--format", "json", "--out", str(out)]
+    )
+    assert done.exit_code == 0, done.output
+    written = json.loads(out.read_text(encoding="utf-8"))
+    params = {"date_from": "2026-03", "date_to": "2026-03"}
+    assert written["groups"] == _report(client, bearer(client, users["supervisor"]), **params)["groups"]
+
+    summary = runner.invoke(cli, ["evaluate", "--as", users["supervisor"].email, *chosen])
+    assert summary.exit_code == 0, summary.output
+    low, high = _wilson(30, 56)
+    assert f"sensitivity  53.6% ({low * 100:.1f}%–{high * 100:.1f}%), 30/56" in summary.output
+    assert "AUC 0.809" in summary.output
+
+    refused = runner.invoke(cli, ["evaluate", "--as", users["screener"].email])
+    assert refused.exit_code == 1 and "Your role does not allow this." in refused.output
+    bad = runner.invoke(cli, ["evaluate", "--as", users["supervisor"].email, "--from", "March"])
+    assert bad.exit_code == 2 and "--date-from: Enter a month" in bad.output
