@@ -171,12 +171,21 @@ def _seed_demo() -> None:
     from app import demo as demo_data
     from app.crypto import get_key_ring
     from app.db import get_engine, upgrade_database
+    from app.settings import get_settings
     from instruments.loader import load_or_raise
 
     upgrade_database()
     with Session(get_engine()) as db:
-        created = demo_data.seed(db, get_key_ring(), load_or_raise())
+        registry = load_or_raise()
+        created = demo_data.seed(db, get_key_ring(), registry)
         db.commit()
+        people = get_settings().demo_cohort_people
+        if created and people:
+            typer.echo(
+                f"Adding {people} synthetic people for the instrument performance report (docs/evaluation.md)..."
+            )
+            demo_data.seed_cohort(db, get_key_ring(), registry, people)
+            db.commit()
     typer.echo("Demo data " + ("added." if created else "was already there."))
     typer.echo(f"Demo logins (password for all: {demo_data.DEMO_PASSWORD}):")
     for agency, role, email in demo_data.logins():

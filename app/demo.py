@@ -173,3 +173,17 @@ def _completed_screening(db: Session, keys: KeyRing, registry: Registry, user: U
             db, keys, registry, user, screening.id, AnswersSave(version=screening.version, answers=answers)
         )
         screenings.complete(db, keys, registry, user, screening.id, saved.version)
+
+
+def seed_cohort(db: Session, keys: KeyRing, registry: Registry, people: int) -> int:
+    """Add the evaluation cohort (`app.evaluation.demo_cohort`) at the demo agencies; returns how many people."""
+    from app.evaluation import demo_cohort  # evaluation builds on the demo's agencies and staff
+
+    staff = []
+    for _name, _kind, slug in AGENCIES:
+        by_role = {
+            role: db.exec(select(User).where(User.email == f"{role}@{slug}.example.org")).one()
+            for role in ("screener", "supervisor")
+        }
+        staff.append((by_role["screener"], by_role["supervisor"]))
+    return len(demo_cohort.seed(db, keys, registry, staff, people))
