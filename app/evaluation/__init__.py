@@ -1,0 +1,1 @@
+"""Program evaluation: outcomes after screening and how well each instrument performs."""
