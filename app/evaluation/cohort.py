@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import calendar
 import random
+from bisect import bisect
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from itertools import accumulate
 from types import MappingProxyType
 from typing import Any
 
@@ -43,7 +45,7 @@ CUT_OFFS = LEVELS[1:]  # a result at the cut-off level or a more concerning one 
 
 ANSWERING: Mapping[str, Answering] = MappingProxyType(
     {
-        BRIEF_SCREEN: Answering(key_with=0.115, key_without=0.03, other_with=0.27, other_without=0.1, skipped=0.03),
+        BRIEF_SCREEN: Answering(key_with=0.115, key_without=0.035, other_with=0.27, other_without=0.1, skipped=0.03),
         SELF_REPORT: Answering(
             key_with=0.11, key_without=0.01, other_with=0.08, other_without=0.01, skipped=0.006, unsure=0.35
         ),
@@ -211,28 +213,30 @@ def mode_of(compiled: CompiledInstrument) -> str:
 
 
 def _outcome(model: Model, condition: bool, screened: date, today: date, rng: random.Random) -> OutcomeDraft | None:
+    # The same draws whatever the dates, so that the people after this one do not depend on `today`.
+    known, lost, when, pick = rng.random(), rng.random(), rng.random(), rng.random()
     months: int | None = None
-    if rng.random() < model.outcome_known:
-        if condition:
-            kind, learned = OutcomeKind.confirmed, _months_later(screened, model.learned_months, rng)
-        else:
-            passed = [m for m in model.follow_up_months if add_months(screened, m) <= today]
-            if not passed:
-                return None  # not yet followed for long enough to say
-            months = max(passed)
-            kind, learned = OutcomeKind.not_indicated, add_months(screened, months)
-    elif rng.random() < model.lost_share:
-        kind, learned = OutcomeKind.lost_to_follow_up, _months_later(screened, model.learned_months, rng)
+    if known < model.outcome_known and condition:
+        kind, learned = OutcomeKind.confirmed, _between(screened, model.learned_months, when)
+    elif known < model.outcome_known:
+        passed = [m for m in model.follow_up_months if add_months(screened, m) <= today]
+        if not passed:
+            return None  # not yet followed for long enough to say
+        months = max(passed)
+        kind, learned = OutcomeKind.not_indicated, add_months(screened, months)
+    elif lost < model.lost_share:
+        kind, learned = OutcomeKind.lost_to_follow_up, _between(screened, model.learned_months, when)
     else:
         return None
     sources, weights = SOURCES[kind]
-    source = rng.choices(sources, weights)[0]
+    source = sources[bisect(list(accumulate(weights)), pick * sum(weights))]
     return OutcomeDraft(kind, source, learned, months) if learned <= today else None
 
 
-def _months_later(day: date, months: tuple[int, int], rng: random.Random) -> date:
+def _between(day: date, months: tuple[int, int], fraction: float) -> date:
+    """The day at `fraction` of the way from `months[0]` to `months[1]` months after `day`."""
     start, end = add_months(day, months[0]), add_months(day, months[1])
-    return start + timedelta(days=rng.randint(0, (end - start).days))
+    return start + timedelta(days=int(fraction * ((end - start).days + 1)))
 
 
 def add_months(day: date, months: int) -> date:
@@ -246,7 +250,7 @@ def _born(screened: date, age: int, rng: random.Random) -> date:
     """A birth date on which a person is `age` years old on `screened`."""
     latest = add_months(screened, -12 * age)
     earliest = add_months(screened, -12 * (age + 1)) + timedelta(days=1)
-    return earliest + timedelta(days=rng.randint(0, (latest - earliest).days))
+    return earliest + timedelta(days=int(rng.random() * ((latest - earliest).days + 1)))
 
 
 # ---- answers, drawn from the compiled instrument ----
