@@ -175,7 +175,7 @@ def _completed_screening(db: Session, keys: KeyRing, registry: Registry, user: U
         screenings.complete(db, keys, registry, user, screening.id, saved.version)
 
 
-def seed_cohort(db: Session, keys: KeyRing, registry: Registry, people: int) -> int:
+def seed_cohort(db: Session, keys: KeyRing, registry: Registry, people: int, today: date | None = None) -> int:
     """Add the evaluation cohort (`app.evaluation.demo_cohort`) at the demo agencies; returns how many people."""
     from app.evaluation import demo_cohort  # evaluation builds on the demo's agencies and staff
 
@@ -186,4 +186,4 @@ def seed_cohort(db: Session, keys: KeyRing, registry: Registry, people: int) -> 
             for role in ("screener", "supervisor")
         }
         staff.append((by_role["screener"], by_role["supervisor"]))
-    return len(demo_cohort.seed(db, keys, registry, staff, people))
+    return len(demo_cohort.seed(db, keys, registry, staff, people, today))

@@ -338,7 +338,6 @@ class InstrumentVersion(SQLModel, table=True):
     first_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-from app.models_evaluation import Outcome  # noqa: E402
 from app.models_referrals import Referral, ReferralEvent, ReferralScreening  # noqa: E402
 from app.models_sharing import (  # noqa: E402  (registers the sharing tables on the same metadata)
     BreakGlass,
@@ -353,11 +352,11 @@ __all__ = [
     "Consent",
     "Disclosure",
     "MatchKey",
-    "Outcome",
     "RecordLink",
     "Referral",
     "ReferralEvent",
     "ReferralScreening",
 ]
 
-import app.instrument_versions  # noqa: E402,F401  (records the instrument version of every new screening)
+import app.instrument_versions  # noqa: E402  (records the instrument version of every new screening)
+import app.models_evaluation  # noqa: E402,F401  (registers the outcome table; importable first on its own)

@@ -27,7 +27,6 @@ from itertools import accumulate
 from types import MappingProxyType
 from typing import Any
 
-import app.models  # noqa: F401  (first: app.models_evaluation is importable only once app.models is)
 from app.evaluation.answering import RANK, Answering, draw_answers, plan
 from app.models_evaluation import OutcomeKind, OutcomeSource
 from instruments.compiled import CompiledInstrument
