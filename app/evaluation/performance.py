@@ -63,7 +63,10 @@ MIN_FOLLOW_UP_MONTHS = 6
 WINDOW_DAYS = 30
 # The field's published figures (DESIGN §1: one California pilot of over 8,000 screenings), the default reference.
 REFERENCE = {"clear": 0.19, "possible": 0.24}
-REFERENCE_SOURCE = _("One published county pilot of over 8,000 screenings: 19% clear concern, 24% possible concern.")
+REFERENCE_SOURCE = _(
+    "One published county pilot of over 8,000 screenings found clear concern in 19 of every 100 and possible "
+    "concern in 24 of every 100."
+)
 SUPPRESSED_TABLE = _("Suppressed: a count behind these figures is from 1 to 10.")
 SUPPRESSION_RULE = _(
     "Accuracy figures are shown only when each of the six counts behind them (each level with and without the "
