@@ -60,7 +60,7 @@ def performance_report(
 ) -> dict[str, Any]:
     """How well one instrument version's results foretold what was later learned, de-identified (null is a
     suppressed figure): each level as a cut-off with 95% Wilson intervals and counts, the share of "not enough
-    information", a ROC curve for instruments with a total, rates by quarter beside a reference, and kappa with
+    information", a ROC curve for instruments with a total, rates by half-year beside a reference, and kappa with
     other instruments. Supervisors and agency admins get their agency; system admins may ask for the deployment.
     """
     values = {

@@ -28,7 +28,7 @@ RATES = {  # category: label, colour, pattern
     "possible": (levels.LABELS[levels.POSSIBLE], levels.COLOURS[levels.POSSIBLE], "diagonal"),
 }
 INK, GRID, HATCH = "#1b1b1f", "#6b6b78", "#4a4a55"
-LABEL_W, PLOT_W, BAR_H, GAP = 190, 400, 16, 4
+LEFT, PLOT_W, BAR_H, GAP = 10, 320, 14, 6
 
 
 def pct(value: float | None, digits: int = 1) -> str:
@@ -46,35 +46,35 @@ def interval(estimate: stats.Estimate) -> str:
 
 
 def accuracy_chart(group: Group, level_label: Any) -> dict[str, Any] | None:
-    """Bars of the four figures per cut-off with their 95% intervals as whiskers."""
+    """Bars of the four figures per cut-off with their 95% intervals as whiskers; each bar's label and figure
+    above it, so the chart reads at a phone's width."""
     if not group.accuracy:
         return None
-    blocks, y, parts = [], 24, []
+    blocks, y, parts = [], 8, []
     for row in group.accuracy:
         bars = []
         heading = _("Cut-off: %(level)s or more concerning") % {"level": level_label(row.cutoff)}
+        heading_y = y + 12
+        y += 22
         for measure, (label, colour, pattern) in MEASURES.items():
             e: stats.Estimate = getattr(row, measure)
-            bar = {
-                "measure": measure,
-                "label": label,
-                "colour": colour,
-                "pattern": pattern,
-                "y": y,
-                "text": interval(e),
-            }
+            figure = pct(e.value, 0)
+            bar = {"measure": measure, "label": label, "colour": colour, "pattern": pattern, "text": interval(e)}
+            bar |= {"label_y": y + 12, "y": y + 16, "figure": figure}
             if e.value is not None and e.low is not None and e.high is not None:
-                bar |= {"width": e.value * PLOT_W, "low": LABEL_W + e.low * PLOT_W, "high": LABEL_W + e.high * PLOT_W}
+                bar |= {"width": e.value * PLOT_W, "low": LEFT + e.low * PLOT_W, "high": LEFT + e.high * PLOT_W}
             bars.append(bar)
             parts.append(lazy_join(" ", [heading + ",", label, bar["text"]]))
-            y += BAR_H + GAP
-        blocks.append({"heading": heading, "heading_y": bars[0]["y"] - 6, "bars": bars})
-        y += 26
+            y += 16 + BAR_H + GAP
+        blocks.append({"heading": heading, "heading_y": heading_y, "bars": bars})
+        y += 10
     return {
         "blocks": blocks,
-        "height": y + 10,
-        "ticks": [(LABEL_W + PLOT_W * t / 4, f"{t * 25}%") for t in range(5)],
-        "axis_y": y - 16,
+        "width": LEFT + PLOT_W + 20,
+        "height": y + 64,
+        "ticks": [(LEFT + PLOT_W * t / 4, f"{t * 25}%") for t in range(5)],
+        "axis_y": y,
+        "legend_y": y + 22,
         "desc": lazy_join("; ", parts),
     }
 
@@ -125,10 +125,10 @@ def roc_chart(roc: RocCurve) -> dict[str, Any]:
 
 
 def rates_chart(report: Performance) -> dict[str, Any] | None:
-    """Screen-positive shares by quarter (clear; possible) beside the evaluator's reference lines."""
+    """Screen-positive shares by half-year (clear; possible) beside the evaluator's reference lines."""
     if not report.rates:
         return None
-    top, plot_h, left, step = 14, 200, 44, 64
+    top, plot_h, left, step = 14, 200, 40, 56
     scale = max(
         0.5,
         *(report.filter.reference[k] for k in RATES),
@@ -139,7 +139,7 @@ def rates_chart(report: Performance) -> dict[str, Any] | None:
     def y(share: float) -> float:
         return top + plot_h * (1 - share / scale)
 
-    quarters, parts = [], []
+    periods, parts = [], []
     for i, rate in enumerate(report.rates):
         x0 = left + 10 + i * step
         bars = []
@@ -153,8 +153,8 @@ def rates_chart(report: Performance) -> dict[str, Any] | None:
                 )
                 bars[-1] |= {"colour": colour, "pattern": pattern, "label": pct(share, 0)}
             shown = pct(share) if share is not None else str(_("suppressed"))
-            parts.append(f"{rate.quarter} {text(label)}: {shown}")
-        quarters.append({"label": rate.quarter, "x": x0 + 20, "bars": bars})
+            parts.append(f"{rate.period} {text(label)}: {shown}")
+        periods.append({"label": rate.period, "x": x0 + 20, "bars": bars})
     references = [
         {
             "key": key,
@@ -166,14 +166,14 @@ def rates_chart(report: Performance) -> dict[str, Any] | None:
     ]
     width = left + 20 + len(report.rates) * step + 70
     desc = _(
-        "Shares of clear and of possible concern by quarter; dashed lines are the reference: "
+        "Shares of clear and of possible concern by half-year; dashed lines are the reference: "
         "%(clear)s clear, %(possible)s possible. "
     ) % {
         "clear": pct(report.filter.reference["clear"]),
         "possible": pct(report.filter.reference["possible"]),
     }
     return {
-        "quarters": quarters,
+        "periods": periods,
         "references": references,
         "width": max(width, 360),
         "plot_right": left + 20 + len(report.rates) * step,
@@ -181,6 +181,6 @@ def rates_chart(report: Performance) -> dict[str, Any] | None:
         "base": y(0),
         "top": top,
         "left": left,
-        "ticks": [(y(scale * t / 4), pct(scale * t / 4, 0)) for t in range(5)],
+        "ticks": [(y(t / 10), pct(t / 10, 0)) for t in range(round(scale * 10) + 1)],
         "desc": desc + lazy_join("; ", parts),
     }

@@ -19,7 +19,7 @@ The reference standard (what "later learned" means, stated so a reader can check
 Figures: each result level but "no concern" as a cut-off (positive = that level or a more concerning
 one), with sensitivity, specificity and predictive values and their 95% Wilson intervals
 (`app.evaluation.stats`); for instruments with a declared total, a ROC curve with its AUC; by agency
-kind and by calendar year as well as overall; screen-positive rates by quarter beside a reference
+kind and by calendar year as well as overall; screen-positive rates by half-year beside a reference
 the evaluator enters; and agreement (Cohen's kappa on the overall level) with each other instrument
 taken by the same person within a window of days.
 
@@ -27,7 +27,7 @@ Small cells (the aggregate report's threshold, `aggregate.THRESHOLD`):
 1. A group's accuracy figures are published only when each of the six counts they come from
    (clear, possible and no concern, each with and without the condition) is 0 or at least 11;
    otherwise all of them are suppressed together, so no count is recovered from two cut-offs.
-2. Other counts that partition a total (outcome known or not; insufficient or not; a quarter's
+2. Other counts that partition a total (outcome known or not; insufficient or not; a half-year's
    levels; an agreement table) follow `aggregate.suppress_cells`, primary and complementary.
 3. A ROC curve shows only thresholds where, since the previous point shown, 0 or at least 11 people
    with and 0 or at least 11 without the condition were added, and never fewer than 11 in a group;
@@ -129,9 +129,12 @@ class RocCurve:
 
 @dataclass(frozen=True)
 class Rate:
-    """One quarter's results: counts by level (suppressed as in the aggregate report) and screen-positive shares."""
+    """One half-year's results: counts by level (suppressed as in the aggregate report) and screen-positive shares.
 
-    quarter: str
+    Half-years rather than months or quarters: a level's share needs a count of 11 or more to be shown, and a
+    community's screenings in a quarter are often too few for that."""
+
+    period: str  # 2026-H1
     total: int | None
     counts: dict[str, int | None]
     clear: float | None
@@ -322,23 +325,23 @@ def _roc(rows: list[tuple[_Row, str]]) -> tuple[RocCurve | None, str | None]:
     return RocCurve(points, curve.auc, curve.low, curve.high, len(positives), len(negatives), without_total), None
 
 
-def _quarter(day: date) -> str:
-    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+def _period(day: date) -> str:
+    return f"{day.year}-H{1 if day.month <= 6 else 2}"
 
 
 def _rates(rows: list[_Row]) -> list[Rate]:
-    by_quarter: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(aggregate.CATEGORIES, 0))
+    by_period: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(aggregate.CATEGORIES, 0))
     category = {levels.CLEAR: "clear", levels.POSSIBLE: "possible", levels.NONE: "none"}
     for row in rows:
-        by_quarter[_quarter(row.day)][category.get(row.level, "insufficient")] += 1
+        by_period[_period(row.day)][category.get(row.level, "insufficient")] += 1
     rates = []
-    for quarter in sorted(by_quarter):
-        counts = by_quarter[quarter]
+    for period in sorted(by_period):
+        counts = by_period[period]
         total, shown = aggregate.suppress_cells(counts, aggregate.CATEGORIES)
         share = {
             c: None if total is None or shown[c] is None else round(counts[c] / total, 4) for c in ("clear", "possible")
         }
-        rates.append(Rate(quarter, total, shown, share["clear"], share["possible"]))
+        rates.append(Rate(period, total, shown, share["clear"], share["possible"]))
     return rates
 
 

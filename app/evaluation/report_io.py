@@ -203,7 +203,7 @@ def as_json(report: Performance) -> dict[str, Any]:
         "roc_note": None if report.roc_note is None else str(report.roc_note),
         "sum_type": report.sum_type,
         "rates": [
-            {"quarter": r.quarter, "total": r.total, "counts": r.counts, "clear": r.clear, "possible": r.possible}
+            {"period": r.period, "total": r.total, "counts": r.counts, "clear": r.clear, "possible": r.possible}
             for r in report.rates
         ],
         "agreement": [_agreement(a) for a in report.agreement],
@@ -270,8 +270,8 @@ def _lines(report: Performance) -> Iterator[list[object]]:
         for key in ("clear", "possible"):
             yield [
                 "rates",
-                "quarter",
-                rate.quarter,
+                "half_year",
+                rate.period,
                 f"share_{key}",
                 "",
                 getattr(rate, key),
@@ -282,7 +282,7 @@ def _lines(report: Performance) -> Iterator[list[object]]:
                 "",
             ]
             reference = report.filter.reference[key]
-            yield ["rates", "quarter", rate.quarter, f"reference_{key}", "", reference, "", "", "", "", "entered"]
+            yield ["rates", "half_year", rate.period, f"reference_{key}", "", reference, "", "", "", "", "entered"]
     for item in report.agreement:
         kappa = item.kappa
         values = (kappa.value, kappa.low, kappa.high) if kappa is not None else (None, None, None)

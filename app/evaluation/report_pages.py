@@ -99,7 +99,7 @@ def performance_page(request: Request, db: SessionDep, registry: RegistryDep, au
         suppressed_table=performance.SUPPRESSED_TABLE,
         reference_source=performance.REFERENCE_SOURCE,
         hatch=charts.HATCH,
-        geometry={"label_w": charts.LABEL_W, "plot_w": charts.PLOT_W, "bar_h": charts.BAR_H},
+        geometry={"left": charts.LEFT, "plot_w": charts.PLOT_W, "bar_h": charts.BAR_H},
         **context,
     )
 
