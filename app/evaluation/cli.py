@@ -122,10 +122,14 @@ def summary(report: Any) -> str:
     elif report.roc_note:
         lines.append(f"\nROC: {report.roc_note}")
     for item in report.agreement:
-        kappa = item.kappa
-        value = (
-            f"{kappa.value:.2f} (95% {kappa.low:.2f} to {kappa.high:.2f})" if kappa and kappa.value is not None else "-"
-        )
         pairs = item.pairs if item.pairs is not None else "suppressed"
-        lines.append(f"Agreement with {item.other_instrument}: kappa {value}, pairs {pairs}")
+        parts = []
+        for name, kappa in (("three levels", item.kappa), ("screen-positive or not", item.positive_kappa)):
+            value = (
+                f"{kappa.value:.2f} (95% {kappa.low:.2f} to {kappa.high:.2f})"
+                if kappa and kappa.value is not None
+                else "suppressed"
+            )
+            parts.append(f"{name} {value}")
+        lines.append(f"Agreement with {item.other_instrument} ({pairs} pairs): kappa on " + "; ".join(parts))
     return "\n".join(lines) + "\n"

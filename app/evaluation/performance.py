@@ -32,7 +32,8 @@ Small cells (the aggregate report's threshold, `aggregate.THRESHOLD`):
 3. A ROC curve shows only thresholds where, since the previous point shown, 0 or at least 11 people
    with and 0 or at least 11 without the condition were added, and never fewer than 11 in a group;
    its AUC and interval summarise every score and reveal no count.
-4. An agreement kappa needs 11 pairs or more.
+4. An agreement table (three levels, or screen-positive or not) is shown whole, with its kappa, only
+   when each of its cells is 0 or at least 11; otherwise the table and its kappa are suppressed.
 """
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ SUPPRESSED_TABLE = _("Suppressed: a count behind these figures is from 1 to 10."
 SUPPRESSION_RULE = _(
     "Accuracy figures are shown only when each of the six counts behind them (each level with and without the "
     "condition) is 0 or at least 11; other counts from 1 to 10 are suppressed as in the aggregate report; a ROC "
-    "curve shows only steps of 0 or at least 11 people; kappa needs at least 11 pairs."
+    "curve shows only steps of 0 or at least 11 people; an agreement table and its kappa are shown only when each "
+    "of its cells is 0 or at least 11."
 )
 
 
@@ -124,7 +126,7 @@ class RocCurve:
     high: float
     positives: int
     negatives: int
-    without_total: int  # decided results with a known outcome but no stored total (completed before 0012)
+    without_total: int | None  # known outcomes without a stored total (completed before 0012); None: 1 to 10
 
 
 @dataclass(frozen=True)
@@ -148,8 +150,10 @@ class Agreement:
     other_instrument: str
     pairs: int | None  # pairs where neither result is "not enough information"
     excluded_insufficient: int | None
-    table: dict[str, dict[str, int | None]]  # this instrument's level -> the other's level -> count
-    kappa: stats.Kappa | None
+    table: dict[str, dict[str, int]] | None  # this instrument's level -> the other's -> count; None: suppressed
+    kappa: stats.Kappa | None  # on the three levels, with the table
+    positive_table: dict[str, dict[str, int]] | None  # screen-positive (possible or clear) or not, on each side
+    positive_kappa: stats.Kappa | None
 
 
 @dataclass(frozen=True)
@@ -321,7 +325,9 @@ def _roc(rows: list[tuple[_Row, str]]) -> tuple[RocCurve | None, str | None]:
     points = _coarsened(curve) if curve is not None else None
     if curve is None or points is None:
         return None, _("Suppressed: no threshold splits the scores into groups of at least 11.")
-    without_total = len(known) - len(scored)
+    without_total: int | None = len(known) - len(scored)
+    if without_total is not None and 1 <= without_total < THRESHOLD:
+        without_total = None
     return RocCurve(points, curve.auc, curve.low, curve.high, len(positives), len(negatives), without_total), None
 
 
@@ -385,13 +391,43 @@ def _agreement(db: Session, report: PerformanceFilter, agency_id: str | None, ro
         pairs = sum(sum(r.values()) for r in table.values())
         if pairs + excluded == 0:
             continue
-        cells = {f"{a}|{b}": table[a][b] for a in LEVEL_ORDER for b in LEVEL_ORDER}
-        shown_pairs, shown_cells = aggregate.suppress_cells(cells, tuple(cells))
-        _t, split = aggregate.suppress_cells({"pairs": pairs, "excluded": excluded}, ("pairs", "excluded"))
-        kappa = stats.kappa([[table[a][b] for b in LEVEL_ORDER] for a in LEVEL_ORDER]) if pairs >= THRESHOLD else None
-        published = {a: {b: shown_cells[f"{a}|{b}"] for b in LEVEL_ORDER} for a in LEVEL_ORDER}
-        results.append(Agreement(instrument_id, shown_pairs, split["excluded"], published, kappa))
+        # Pairs and pairs left out are published apart, never with their sum: each only when not 1 to 10.
+        shown_pairs, shown_excluded = (n if n == 0 or n >= THRESHOLD else None for n in (pairs, excluded))
+        binary = {a: {b: 0 for b in POSITIVE_OR_NOT} for a in POSITIVE_OR_NOT}
+        for a in LEVEL_ORDER:
+            for b in LEVEL_ORDER:
+                binary[_positive(a)][_positive(b)] += table[a][b]
+        full, positive = _whole_or_none(table), _whole_or_none(binary)
+        results.append(
+            Agreement(
+                instrument_id,
+                shown_pairs,
+                shown_excluded,
+                full,
+                stats.kappa([list(r.values()) for r in full.values()]) if full else None,
+                positive,
+                stats.kappa([list(r.values()) for r in positive.values()]) if positive else None,
+            )
+        )
     return results
+
+
+POSITIVE_OR_NOT = ("positive", "negative")
+
+
+def _positive(level: str) -> str:
+    return "negative" if level == levels.NONE else "positive"
+
+
+def _whole_or_none(table: dict[str, dict[str, int]]) -> dict[str, dict[str, int]] | None:
+    """An agreement table is published whole or not at all (rule 4): every cell 0 or at least THRESHOLD, and
+    at least THRESHOLD pairs. Its kappa, observed and expected agreement are functions of the cells, so a
+    table with a suppressed cell could be worked back from them; and a 2x2 table is sums of the 3x3 one's
+    cells, so showing either beside the other's shown cells could give a suppressed cell back."""
+    counts = [n for row in table.values() for n in row.values()]
+    if sum(counts) < THRESHOLD or any(1 <= n < THRESHOLD for n in counts):
+        return None
+    return table
 
 
 def measure(db: Session, registry: Registry, report: PerformanceFilter, agency_id: str | None) -> Performance:

@@ -148,23 +148,28 @@ def _group(group: Group) -> dict[str, Any]:
     }
 
 
+def _kappa(kappa: stats.Kappa | None) -> dict[str, Any] | None:
+    if kappa is None:
+        return None
+    return {
+        "value": kappa.value,
+        "low": kappa.low,
+        "high": kappa.high,
+        "n": kappa.n,
+        "observed_agreement": kappa.observed_agreement,
+        "expected_agreement": kappa.expected_agreement,
+    }
+
+
 def _agreement(item: Agreement) -> dict[str, Any]:
-    kappa = item.kappa
     return {
         "other_instrument": item.other_instrument,
         "pairs": item.pairs,
         "excluded_insufficient": item.excluded_insufficient,
         "table": item.table,
-        "kappa": None
-        if kappa is None
-        else {
-            "value": kappa.value,
-            "low": kappa.low,
-            "high": kappa.high,
-            "n": kappa.n,
-            "observed_agreement": kappa.observed_agreement,
-            "expected_agreement": kappa.expected_agreement,
-        },
+        "kappa": _kappa(item.kappa),
+        "positive_table": item.positive_table,
+        "positive_kappa": _kappa(item.positive_kappa),
     }
 
 
@@ -284,9 +289,9 @@ def _lines(report: Performance) -> Iterator[list[object]]:
             reference = report.filter.reference[key]
             yield ["rates", "half_year", rate.period, f"reference_{key}", "", reference, "", "", "", "", "entered"]
     for item in report.agreement:
-        kappa = item.kappa
-        values = (kappa.value, kappa.low, kappa.high) if kappa is not None else (None, None, None)
-        yield ["agreement", "other_instrument", item.other_instrument, "kappa", "", *values, "", item.pairs, ""]
+        for measure, kappa in (("kappa_levels", item.kappa), ("kappa_positive", item.positive_kappa)):
+            values = (kappa.value, kappa.low, kappa.high) if kappa is not None else (None, None, None)
+            yield ["agreement", "other_instrument", item.other_instrument, measure, "", *values, "", item.pairs, ""]
 
 
 def csv_text(report: Performance) -> str:

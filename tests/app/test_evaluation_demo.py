@@ -64,6 +64,7 @@ def test_the_demo_shows_the_figures_its_model_implies(client: TestClient, sessio
     assert "Suppressed: a count behind these figures is from 1 to 10." in page
     assert report["roc"]["positives"] >= 11 and 'id="roc-chart"' in page
     assert [a["other_instrument"] for a in report["agreement"]] == [cohort.PRACTITIONER, cohort.SELF_REPORT]
+    assert all(a["positive_kappa"]["value"] is not None for a in report["agreement"])  # shown out of the box
 
     # Nothing identifying: no invented name or case number of anyone in the cohort.
     for person in drawn[:60]:

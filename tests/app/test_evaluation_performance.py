@@ -47,7 +47,9 @@ def _person(
     outcome: str | None,
     months: int | None = 12,
     when: datetime = SCREENED,
+    also: tuple[str, str, int] | None = None,
 ) -> str:
+    """A person screened with the brief screen (and, with `also`, another instrument at a level, days later)."""
     person = new_id()
     youth = Youth(
         given_name_enc="-",
@@ -77,6 +79,25 @@ def _person(
             total_score=total,
         )
     )
+    if also is not None:
+        other, other_level, days = also
+        later = when + timedelta(days=days)
+        db.add(
+            Screening(
+                youth_id=youth.id,
+                agency_id=agency.id,
+                instrument_id=other,
+                instrument_version="1.3.0",
+                content_hash="-",
+                mode="practitioner",
+                language="en",
+                status="completed",
+                started_by=user.id,
+                started_at=later,
+                completed_at=later,
+                overall_level=other_level,
+            )
+        )
     if outcome is not None:
         db.add(
             Outcome(
@@ -296,3 +317,47 @@ def test_the_evaluate_command_writes_the_same_figures(client: TestClient, world:
     assert refused.exit_code == 1 and "Your role does not allow this." in refused.output
     bad = runner.invoke(cli, ["evaluate", "--as", users["supervisor"].email, "--from", "March"])
     assert bad.exit_code == 2 and "--date-from: Enter a month" in bad.output
+
+
+def test_agreement_with_another_instrument_worked_by_hand(client: TestClient, world: World) -> None:
+    agency = world.agency("Northside Youth Services", "youth_program")
+    users = {role: world.user(agency, role) for role in ("screener", "supervisor")}
+    rating = "tellonce-practitioner-indicators"
+    # brief screen's level, the staff rating's level (10 days later): how many people
+    pairs = {
+        ("clear_concern", "clear_concern"): 12,
+        ("possible_concern", "possible_concern"): 15,
+        ("no_concern", "no_concern"): 20,
+        ("possible_concern", "clear_concern"): 11,
+    }
+    for (mine, theirs), count in pairs.items():
+        for _ in range(count):
+            _person(world.session, agency, users["screener"], mine, 0, None, also=(rating, theirs, 10))
+    _person(world.session, agency, users["screener"], "clear_concern", 0, None, also=(rating, "no_concern", 45))
+    _person(
+        world.session, agency, users["screener"], "no_concern", 0, None, also=(rating, "insufficient_information", 2)
+    )
+    world.session.commit()
+    headers = bearer(client, users["supervisor"])
+    (item,) = _report(client, headers)["agreement"]
+    assert (item["other_instrument"], item["pairs"]) == (rating, 58)  # 45 days apart is outside the 30-day window
+    assert item["excluded_insufficient"] is None  # one pair left out: a small cell
+    assert item["table"]["possible_concern"] == {"clear_concern": 11, "possible_concern": 15, "no_concern": 0}
+    # p_o = 47/58; rows 12, 26, 20 and columns 23, 15, 20 give p_e = (12*23 + 26*15 + 20*20) / 58^2.
+    p_o, p_e = 47 / 58, (12 * 23 + 26 * 15 + 20 * 20) / 58**2
+    assert math.isclose(item["kappa"]["value"], (p_o - p_e) / (1 - p_e))
+    assert item["positive_table"] == {
+        "positive": {"positive": 38, "negative": 0},
+        "negative": {"positive": 0, "negative": 20},
+    }
+    assert item["positive_kappa"]["value"] == 1.0
+
+    # One more pair in an empty cell: that cell is 1, so the three-level table and its kappa are suppressed
+    # whole, while the screen-positive table (all its cells 0 or over 10) stays.
+    _person(world.session, agency, users["screener"], "clear_concern", 0, None, also=(rating, "possible_concern", 3))
+    world.session.commit()
+    (item,) = _report(client, headers)["agreement"]
+    assert (item["table"], item["kappa"]) == (None, None)
+    assert item["positive_table"]["positive"]["positive"] == 39
+    wider = _report(client, headers, window_days="60")["agreement"][0]
+    assert wider["pairs"] == 60 and wider["positive_table"] is None  # the 45-day pair: clear vs no concern, 1
