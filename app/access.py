@@ -536,6 +536,7 @@ def outcomes_readable_clause(user: User, person_id: str) -> ColumnElement[bool]:
     """Outcomes about a person `user` may read: the agency's own, and another agency's under a consent in
     force from it to the user's agency covering notes for care coordination, when the user's agency holds
     a linked record of the person. Never under a break-glass or a referral: outcomes are never needed for care.
+    The person is the outcome's record's person now (a link undone moves the outcome with its record).
     """
     holds_record = (
         select(YouthLink.id)
@@ -557,8 +558,9 @@ def outcomes_readable_clause(user: User, person_id: str) -> ColumnElement[bool]:
         .correlate(Outcome)
         .exists()
     )
+    about = select(Youth.id).where(col(Youth.id) == col(Outcome.youth_id), col(Youth.person_id) == person_id)
     return and_(
-        col(Outcome.person_id) == person_id,
+        about.correlate(Outcome).exists(),
         or_(col(Outcome.agency_id) == user.agency_id, and_(holds_record, consented)),
     )
 

@@ -39,8 +39,9 @@ class Outcome(SQLModel, table=True):
     """One thing an agency later learned about a youth; corrected by withdrawing it, never by editing."""
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
-    youth_id: str = Field(foreign_key="youth.id", index=True, max_length=32)  # the recording agency's record
-    person_id: str = Field(index=True, max_length=32)  # the person, so a deployment can join across agencies
+    # The recording agency's record. The person is read through it (`youth.person_id`) whenever it is needed, never
+    # copied here: undoing a link gives the record another person, and its outcomes must follow.
+    youth_id: str = Field(foreign_key="youth.id", index=True, max_length=32)
     agency_id: str = Field(foreign_key="agency.id", index=True, max_length=32)
     kind: str = Field(max_length=32, index=True)
     source: str = Field(max_length=32)

@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     base_url: str = "http://127.0.0.1:8000"
     referral_stale_days: int = Field(default=14, ge=1, description="a live referral with no change this long is listed")
     demo_cohort_people: int = Field(
-        default=400, ge=0, le=5000, description="synthetic people the demo adds for the performance report (0: none)"
+        default=800, ge=0, le=5000, description="synthetic people the demo adds for the performance report (0: none)"
     )
     denial_alert_per_day: int = Field(
         default=20, ge=1, description="denied reads by one user in 24 hours above which the admins' page flags them"

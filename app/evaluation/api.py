@@ -31,8 +31,7 @@ def record_outcome(
 
     `follow_up_months` is required when `kind` is `not_indicated`. Used only to measure instruments.
     """
-    outcome = outcomes.record(db, keys, user, youth_id, data)
-    return next(o for o in outcomes.for_youth(db, keys, user, youth_id) if o.id == outcome.id)
+    return outcomes.shown(db, keys, user, outcomes.record(db, keys, user, youth_id, data))
 
 
 @router.post("/outcomes/{outcome_id}/withdraw", response_model=OutcomePublic)
@@ -40,8 +39,7 @@ def withdraw_outcome(
     outcome_id: str, data: OutcomeWithdraw, db: SessionDep, keys: KeysDep, user: ApiUserDep
 ) -> OutcomePublic:
     """Withdraw one of your agency's outcomes, with the reason; it stays, marked, and is no longer counted."""
-    outcome = outcomes.withdraw(db, keys, user, outcome_id, data)
-    return next(o for o in outcomes.for_youth(db, keys, user, outcome.youth_id) if o.id == outcome.id)
+    return outcomes.shown(db, keys, user, outcomes.withdraw(db, keys, user, outcome_id, data))
 
 
 @router.get("/reports/performance")

@@ -11,10 +11,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from babel.numbers import format_decimal, format_percent
+
 from app import levels
 from app.evaluation import stats
 from app.evaluation.performance import Group, Performance, RocCurve
-from app.i18n import _, lazy_join
+from app.i18n import LazyText, _, lazy_join, page_language
 from app.web import text
 
 MEASURES = {  # measure: label, colour, pattern
@@ -32,17 +34,34 @@ LEFT, PLOT_W, BAR_H, GAP = 10, 320, 14, 6
 
 
 def pct(value: float | None, digits: int = 1) -> str:
-    """A share as a percentage ("–" when there is none)."""
-    return "–" if value is None else f"{value * 100:.{digits}f}%"
+    """A share as a percentage in the page's language (`10.1%`, `10,1 %`); "–" when there is none."""
+    if value is None:
+        return "–"
+    pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
+    return LazyText(f"{value * 100:.{digits}f}%", lambda: format_percent(value, pattern, locale=page_language()))
+
+
+def num(value: float | None, digits: int = 2) -> str:
+    """A number (an AUC, a kappa) in the page's language (`0.74`, `0,74`)."""
+    if value is None:
+        return "–"
+    pattern = "0." + "0" * digits
+    return LazyText(f"{value:.{digits}f}", lambda: format_decimal(value, pattern, locale=page_language()))
 
 
 def interval(estimate: stats.Estimate) -> str:
     """`80.0% (49.0%–94.3%), 8/10`: a figure, its 95% interval and its counts, as the charts' descriptions say it."""
     if estimate.value is None:
         return _("no one to count (0/0)")
-    return (
-        f"{pct(estimate.value)} ({pct(estimate.low)}–{pct(estimate.high)}), {estimate.numerator}/{estimate.denominator}"
+    e = estimate
+
+    def render() -> str:
+        return f"{pct(e.value)} ({pct(e.low)}–{pct(e.high)}), {e.numerator}/{e.denominator}"
+
+    english = (
+        f"{e.value * 100:.1f}% ({(e.low or 0) * 100:.1f}%–{(e.high or 0) * 100:.1f}%), {e.numerator}/{e.denominator}"
     )
+    return LazyText(english, render)
 
 
 def accuracy_chart(group: Group, level_label: Any) -> dict[str, Any] | None:
@@ -96,7 +115,7 @@ def roc_chart(roc: RocCurve) -> dict[str, Any]:
             "label": _("score at least %(t)s") % {"t": f"{p.threshold:g}"}
             if not math.isinf(p.threshold)
             else _("nobody"),
-            "text": f"{pct(p.sensitivity)} / {pct(p.false_positive_rate)}",
+            "text": lazy_join(" / ", [pct(p.sensitivity), pct(p.false_positive_rate)]),
         }
         for p in roc.points
     ]
@@ -104,13 +123,13 @@ def roc_chart(roc: RocCurve) -> dict[str, Any]:
         "ROC curve over the instrument's total: sensitivity against false-positive rate at each threshold shown; "
         "AUC %(auc)s (95%% interval %(low)s to %(high)s), %(pos)d with and %(neg)d without the condition. "
     ) % {
-        "auc": f"{roc.auc:.3f}",
-        "low": f"{roc.low:.3f}",
-        "high": f"{roc.high:.3f}",
+        "auc": num(roc.auc, 3),
+        "low": num(roc.low, 3),
+        "high": num(roc.high, 3),
         "pos": roc.positives,
         "neg": roc.negatives,
     }
-    desc += lazy_join("; ", [f"{p['label']}: {p['text']}" for p in points])
+    desc += lazy_join("; ", [lazy_join(": ", [p["label"], p["text"]]) for p in points])
     return {
         "size": size,
         "left": left,
@@ -124,15 +143,20 @@ def roc_chart(roc: RocCurve) -> dict[str, Any]:
     }
 
 
+def _words(words: Any) -> str:
+    """An {"en": ..., "es": ...} label, read in the page's language when shown."""
+    return LazyText(words["en"], lambda: text(words, page_language()))
+
+
 def rates_chart(report: Performance) -> dict[str, Any] | None:
     """Screen-positive shares by half-year (clear; possible) beside the evaluator's reference lines."""
     if not report.rates:
         return None
-    top, plot_h, left, step = 14, 200, 40, 56
+    top, plot_h, left, step = 14, 200, 40, 72
     scale = max(
         0.5,
         *(report.filter.reference[k] for k in RATES),
-        *(getattr(r, k) or 0 for r in report.rates for k in RATES),
+        *(getattr(r, k) for r in report.rates for k in RATES),
     )
     scale = math.ceil(scale * 10) / 10
 
@@ -145,21 +169,15 @@ def rates_chart(report: Performance) -> dict[str, Any] | None:
         bars = []
         for j, (key, (label, colour, pattern)) in enumerate(RATES.items()):
             share = getattr(rate, key)
-            if share is None:
-                bars.append({"key": key, "x": x0 + j * 24, "y": top, "height": plot_h, "suppressed": True})
-            else:
-                bars.append(
-                    {"key": key, "x": x0 + j * 24, "y": y(share), "height": y(0) - y(share), "suppressed": False}
-                )
-                bars[-1] |= {"colour": colour, "pattern": pattern, "label": pct(share, 0)}
-            shown = pct(share) if share is not None else str(_("suppressed"))
-            parts.append(f"{rate.period} {text(label)}: {shown}")
+            bars.append({"key": key, "x": x0 + j * 24, "y": y(share), "height": y(0) - y(share)})
+            bars[-1] |= {"colour": colour, "pattern": pattern, "label": pct(share, 0)}
+            parts.append(lazy_join(" ", [rate.period, lazy_join(": ", [_words(label), pct(share)])]))
         periods.append({"label": rate.period, "x": x0 + 20, "bars": bars})
     references = [
         {
             "key": key,
             "y": y(report.filter.reference[key]),
-            "label": f"{pct(report.filter.reference[key], 0)}",
+            "label": pct(report.filter.reference[key], 0),
             "colour": RATES[key][1],
         }
         for key in RATES

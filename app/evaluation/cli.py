@@ -85,7 +85,11 @@ def evaluate_command(
     if out is None:
         sys.stdout.write(text.removeprefix("\ufeff"))
     else:
-        out.write_text(text, encoding="utf-8", newline="")
+        try:
+            out.write_text(text, encoding="utf-8", newline="")
+        except OSError as exc:
+            typer.echo(f"Cannot write {out}: {exc.strerror or exc}.", err=True)
+            raise typer.Exit(1) from exc
         typer.echo(f"Wrote {out}", err=True)
 
 

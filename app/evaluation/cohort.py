@@ -37,7 +37,7 @@ from scoring import score
 BRIEF_SCREEN = "tellonce-brief-screen"
 SELF_REPORT = "tellonce-youth-self-report"
 PRACTITIONER = "tellonce-practitioner-indicators"
-DEMO_PEOPLE = 400
+DEMO_PEOPLE = 800
 DEMO_SEED = 17
 CUT_OFFS = LEVELS[1:]  # a result at the cut-off level or a more concerning one is "positive"
 

@@ -46,7 +46,6 @@ def record(db: Session, keys: KeyRing, user: User, youth_id: str, data: OutcomeC
         raise InvalidInput(_("Check the date it was learned: it is before 1990."), {"field": "learned_on"})
     outcome = Outcome(
         youth_id=youth.id,
-        person_id=youth.person_id,
         agency_id=user.agency_id,
         kind=data.kind,
         source=data.source,
@@ -101,6 +100,12 @@ def for_youth(db: Session, keys: KeyRing, user: User, youth_id: str) -> list[Out
     ).all()
     access.disclose_outcomes(db, user, youth.person_id, {o.agency_id for o, _name, _by in rows})
     return [_public(keys, user, outcome, agency_name, recorder) for outcome, agency_name, recorder in rows]
+
+
+def shown(db: Session, keys: KeyRing, user: User, outcome: Outcome) -> OutcomePublic:
+    """One of the agency's own outcomes as the API answers it after recording or withdrawing it."""
+    agency, recorder = db.get(Agency, outcome.agency_id), db.get(User, outcome.recorded_by)
+    return _public(keys, user, outcome, agency.name if agency else "", recorder.display_name if recorder else "")
 
 
 def _public(keys: KeyRing, user: User, outcome: Outcome, agency_name: str, recorder: str) -> OutcomePublic:

@@ -53,7 +53,7 @@ class OutcomeSection:
     items: list[OutcomePublic]
     may_record: bool
     values: dict[str, str] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, Any] = field(default_factory=dict)
     kinds: Mapping[str, Any] = field(default_factory=lambda: dict(KIND_LABELS))
     sources: Mapping[str, Any] = field(default_factory=lambda: dict(SOURCE_LABELS))
 
@@ -82,14 +82,12 @@ def youth_context(
     return section
 
 
-def field_errors(exc: ValidationError, messages: Mapping[str, Any]) -> dict[str, str]:
+def field_errors(exc: ValidationError, messages: Mapping[str, Any]) -> dict[str, Any]:
     """Pydantic's errors as one plain message per form field (a whole-form error under "form")."""
-    errors: dict[str, str] = {}
+    errors: dict[str, Any] = {}
     for error in exc.errors():
         name = str(error["loc"][0]) if error["loc"] else "form"
-        if name not in messages:  # a rule over several fields: follow-up months for "no indication"
-            name = "follow_up_months" if "follow_up_months" in str(error.get("msg")) else "form"
-        errors.setdefault(name, str(messages.get(name, _("Check this form."))))
+        errors.setdefault(name, messages.get(name, _("Check this form.")))  # lazy: read in the page's language
     return errors
 
 
@@ -139,7 +137,7 @@ def _youth_page_again(
     auth: WebAuth,
     youth_id: str,
     values: dict[str, str],
-    errors: dict[str, str],
+    errors: dict[str, Any],
 ) -> Response:
     from app.records.pages import youth_page  # the record's page holds this section
 

@@ -23,17 +23,27 @@ kind and by calendar year as well as overall; screen-positive rates by half-year
 the evaluator enters; and agreement (Cohen's kappa on the overall level) with each other instrument
 taken by the same person within a window of days.
 
-Small cells (the aggregate report's threshold, `aggregate.THRESHOLD`):
-1. A group's accuracy figures are published only when each of the six counts they come from
-   (clear, possible and no concern, each with and without the condition) is 0 or at least 11;
-   otherwise all of them are suppressed together, so no count is recovered from two cut-offs.
-2. Other counts that partition a total (outcome known or not; insufficient or not; a half-year's
-   levels; an agreement table) follow `aggregate.suppress_cells`, primary and complementary.
-3. A ROC curve shows only thresholds where, since the previous point shown, 0 or at least 11 people
+Small cells (the aggregate report's threshold, `aggregate.THRESHOLD`). Every count a group publishes is
+a sum of its atoms: each decided level (clear, possible, no concern) by outcome (with, without the
+condition, unknown), and the results with too little information. Within one report, no count from
+1 to 10 can be worked out from the others:
+1. A group's figures (outcome counts, cut-off tables, the insufficient share) are published only
+   when each of its atoms is 0 or at least 11 (it is complete); differences of such sums are never a
+   small count of people. Otherwise everyone's group shows only its total and the insufficient share
+   where that split alone passes `aggregate.suppress_cells`.
+2. A breakdown (by agency kind; over time) is a partition of everyone, so it is shown only where every
+   one of its groups is complete: one thin group would otherwise be everyone minus the others.
+3. Time is in half-years, merged with their neighbours until each period passes: for the rates, until
+   each level's count is 0 or at least 11; for the figures over time, the rates' periods merged further
+   until each is complete (so each period of one is a union of periods of the other).
+4. A ROC curve shows only thresholds where, since the previous point shown, 0 or at least 11 people
    with and 0 or at least 11 without the condition were added, and never fewer than 11 in a group;
    its AUC and interval summarise every score and reveal no count.
-4. An agreement table (three levels, or screen-positive or not) is shown whole, with its kappa, only
-   when each of its cells is 0 or at least 11; otherwise the table and its kappa are suppressed.
+5. An agreement table (three levels, or screen-positive or not) is shown whole, with its kappa, only
+   when each of its cells is 0 or at least 11; pairs and pairs left out are published apart.
+Suppression protects what one report publishes (a page, a CSV or JSON passed on). It cannot stop
+someone who runs many reports over different ranges from subtracting them; only supervisors and
+admins of the agency (who may open its records) and the deployment's system admins can run them.
 """
 
 from __future__ import annotations
@@ -69,9 +79,15 @@ REFERENCE_SOURCE = _(
     "concern in 24 of every 100."
 )
 SUPPRESSED_TABLE = _("Suppressed: a count behind these figures is from 1 to 10.")
+SUPPRESSED_BREAKDOWN = _(
+    "Not shown by agency kind: a count in one kind's figures is from 1 to 10, and the others beside everyone's "
+    "would give it back."
+)
+NO_PERIODS = _("Too few screenings to split over time without a count from 1 to 10.")
 SUPPRESSION_RULE = _(
-    "Accuracy figures are shown only when each of the six counts behind them (each level with and without the "
-    "condition) is 0 or at least 11; other counts from 1 to 10 are suppressed as in the aggregate report; a ROC "
+    "A group's figures are shown only when each count behind them (each level with, without and of unknown "
+    "outcome, and the results with too little information) is 0 or at least 11; a breakdown by agency kind or "
+    "over time is shown only when every one of its groups passes, and half-years are merged until they do; a ROC "
     "curve shows only steps of 0 or at least 11 people; an agreement table and its kappa are shown only when each "
     "of its cells is 0 or at least 11."
 )
@@ -91,7 +107,7 @@ class PerformanceFilter:
     reference: Mapping[str, float] = field(default_factory=lambda: dict(REFERENCE))
 
     def as_dict(self) -> dict[str, Any]:
-        """The filter as query values."""
+        """The filter as the query values that ask for it again (references in percent, as typed)."""
         return {
             "instrument": f"{self.instrument_id}|{self.version}",
             "scope": self.scope.value,
@@ -99,8 +115,8 @@ class PerformanceFilter:
             "date_to": self.month_to.strftime("%Y-%m") if self.month_to else None,
             "window_days": self.window_days,
             "min_follow_up_months": self.min_follow_up_months,
-            "reference_clear": self.reference["clear"],
-            "reference_possible": self.reference["possible"],
+            "reference_clear": round(self.reference["clear"] * 100, 2),
+            "reference_possible": round(self.reference["possible"] * 100, 2),
         }
 
 
@@ -108,7 +124,7 @@ class PerformanceFilter:
 class Group:
     """The figures of one group of the cohort (everyone, one agency kind, one year); None is suppressed."""
 
-    dimension: str  # "all" | "agency_kind" | "year"
+    dimension: str  # "all" | "agency_kind" | "period"
     key: str
     screenings: int | None
     insufficient: stats.Estimate | None  # the share of "not enough information" results
@@ -131,16 +147,16 @@ class RocCurve:
 
 @dataclass(frozen=True)
 class Rate:
-    """One half-year's results: counts by level (suppressed as in the aggregate report) and screen-positive shares.
+    """One period's results: counts by level and screen-positive shares.
 
-    Half-years rather than months or quarters: a level's share needs a count of 11 or more to be shown, and a
-    community's screenings in a quarter are often too few for that."""
+    Half-years rather than months or quarters, merged with their neighbours until no level's count is from 1
+    to 10: a community's screenings in a quarter are often too few for that."""
 
-    period: str  # 2026-H1
-    total: int | None
-    counts: dict[str, int | None]
-    clear: float | None
-    possible: float | None
+    period: str  # 2026-H1, or merged: 2024-H2 to 2025-H1
+    total: int
+    counts: dict[str, int]  # each 0 or at least 11: periods are merged until they are
+    clear: float
+    possible: float
 
 
 @dataclass(frozen=True)
@@ -167,6 +183,7 @@ class Performance:
     roc_note: str | None
     rates: list[Rate]
     agreement: list[Agreement]
+    notes: list[Any] = field(default_factory=list)  # why a breakdown is not shown
 
 
 # Reading the cohort ----------------------------------------------------------------------------------
@@ -242,11 +259,14 @@ def _cohort_people(report: PerformanceFilter, agency_id: str | None) -> Any:
 
 
 def _outcomes(db: Session, report: PerformanceFilter, agency_id: str | None) -> dict[str, list[tuple[str, date, int]]]:
-    statement = select(
-        col(Outcome.person_id), col(Outcome.kind), col(Outcome.learned_on), col(Outcome.follow_up_months)
-    ).where(
-        col(Outcome.withdrawn_at).is_(None),
-        col(Outcome.person_id).in_(_cohort_people(report, agency_id)),
+    """The outcomes about the cohort's people, by person (through each outcome's record, as it is linked now)."""
+    statement = (
+        select(col(Youth.person_id), col(Outcome.kind), col(Outcome.learned_on), col(Outcome.follow_up_months))
+        .join(Youth, col(Youth.id) == col(Outcome.youth_id))
+        .where(
+            col(Outcome.withdrawn_at).is_(None),
+            col(Youth.person_id).in_(_cohort_people(report, agency_id)),
+        )
     )
     if agency_id is not None:
         statement = statement.where(col(Outcome.agency_id) == agency_id)
@@ -269,28 +289,67 @@ def condition(row: _Row, known: Iterable[tuple[str, date, int]], min_follow_up_m
 # Figures ---------------------------------------------------------------------------------------------
 
 
-def _group(dimension: str, key: str, rows: list[tuple[_Row, str]]) -> Group:
-    total = len(rows)
-    insufficient = sum(1 for row, _c in rows if row.level == INSUFFICIENT)
-    shown_total, parts = aggregate.suppress_cells(
-        {"insufficient": insufficient, "decided": total - insufficient}, ("insufficient", "decided")
-    )
-    share = (
-        stats.proportion(insufficient, total) if shown_total is not None and parts["insufficient"] is not None else None
-    )
-    decided = [(row, c) for row, c in rows if row.level != INSUFFICIENT]
-    by_outcome = {c: sum(1 for _r, got in decided if got == c) for c in (WITH, WITHOUT, UNKNOWN)}
-    _shown, outcomes = aggregate.suppress_cells(by_outcome, (WITH, WITHOUT, UNKNOWN))
-    cells = {
-        level: (
-            sum(1 for row, c in decided if row.level == level and c == WITH),
-            sum(1 for row, c in decided if row.level == level and c == WITHOUT),
+Classified = list[tuple[_Row, str]]
+CLASSES = (WITH, WITHOUT, UNKNOWN)
+ATOMS = (*(f"{level}|{c}" for level in LEVEL_ORDER for c in CLASSES), INSUFFICIENT)
+
+
+def _atoms(rows: Classified) -> dict[str, int]:
+    """The counts every figure of a group is a sum of: each decided level by outcome class, and the
+    insufficient results (never split by outcome: nothing published splits them)."""
+    atoms = dict.fromkeys(ATOMS, 0)
+    for row, got in rows:
+        atoms[INSUFFICIENT if row.level == INSUFFICIENT else f"{row.level}|{got}"] += 1
+    return atoms
+
+
+def _complete(atoms: Mapping[str, int]) -> bool:
+    """Every atom is 0 or at least THRESHOLD, so no figure, and no difference of two, is a small count."""
+    return all(n == 0 or n >= THRESHOLD for n in atoms.values())
+
+
+def _group(dimension: str, key: str, rows: Classified, shown: bool) -> Group:
+    """A group's figures: all of them when `shown` (its atoms are complete), else only what rule 1 allows alone."""
+    atoms, total = _atoms(rows), len(rows)
+    insufficient = atoms[INSUFFICIENT]
+    if not shown:
+        # Only the total and the insufficient/decided split, a partition of the total on its own.
+        shown_total, parts = aggregate.suppress_cells(
+            {"insufficient": insufficient, "decided": total - insufficient}, ("insufficient", "decided")
         )
-        for level in LEVEL_ORDER
-    }
-    small = any(1 <= n < THRESHOLD for pair in cells.values() for n in pair)
-    accuracy = None if small else stats.cutoff_tables(cells, LEVEL_ORDER)
-    return Group(dimension, key, shown_total, share, outcomes, accuracy)
+        share = stats.proportion(insufficient, total) if shown_total and parts["insufficient"] is not None else None
+        total_shown = shown_total if dimension == "all" else None  # a breakdown's parts would give each other back
+        share = share if dimension == "all" else None
+        return Group(dimension, key, total_shown, share, dict.fromkeys(CLASSES), None)
+    outcomes: dict[str, int | None] = {c: sum(atoms[f"{level}|{c}"] for level in LEVEL_ORDER) for c in CLASSES}
+    cells = {level: (atoms[f"{level}|{WITH}"], atoms[f"{level}|{WITHOUT}"]) for level in LEVEL_ORDER}
+    accuracy = stats.cutoff_tables(cells, LEVEL_ORDER)
+    return Group(dimension, key, total, stats.proportion(insufficient, total), outcomes, accuracy)
+
+
+def _merged(periods: list[tuple[str, Classified]], fine: Any, at_least: int = 1) -> list[tuple[str, Classified]] | None:
+    """Consecutive periods merged until each passes `fine` (a test of its rows); None if fewer than `at_least`."""
+    merged: list[tuple[str, Classified]] = []
+    pending: tuple[str, str, Classified] | None = None
+    for label, rows in periods:
+        first, _last, acc = pending if pending else (label, label, [])
+        pending = (first, label, acc + rows)
+        if fine(pending[2]):
+            merged.append((_span(pending[0], pending[1]), pending[2]))
+            pending = None
+    if pending is not None:  # the last periods are too thin: merge them back into the ones before
+        first, last, acc = pending
+        while merged and not fine(acc):
+            previous, rows = merged.pop()
+            first, acc = previous.split(" to ")[0], rows + acc
+        merged.append((_span(first, last), acc))
+    return merged if len(merged) >= at_least and all(fine(rows) for _label, rows in merged) else None
+
+
+def _span(first: str, last: str) -> str:
+    """`2025-H1`, or `2024-H2 to 2025-H1` for merged periods (either may itself be a span)."""
+    start, end = first.split(" to ")[0], last.split(" to ")[-1]
+    return start if start == end else f"{start} to {end}"
 
 
 def _coarsened(curve: stats.Roc) -> list[stats.RocPoint] | None:
@@ -335,19 +394,22 @@ def _period(day: date) -> str:
     return f"{day.year}-H{1 if day.month <= 6 else 2}"
 
 
-def _rates(rows: list[_Row]) -> list[Rate]:
-    by_period: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(aggregate.CATEGORIES, 0))
+def _levels(rows: Classified) -> dict[str, int]:
     category = {levels.CLEAR: "clear", levels.POSSIBLE: "possible", levels.NONE: "none"}
-    for row in rows:
-        by_period[_period(row.day)][category.get(row.level, "insufficient")] += 1
+    counts = dict.fromkeys(aggregate.CATEGORIES, 0)
+    for row, _got in rows:
+        counts[category.get(row.level, "insufficient")] += 1
+    return counts
+
+
+def _rates(periods: list[tuple[str, Classified]] | None) -> list[Rate]:
+    """Screen-positive shares per period (half-years merged until each level's count is 0 or at least 11)."""
     rates = []
-    for period in sorted(by_period):
-        counts = by_period[period]
-        total, shown = aggregate.suppress_cells(counts, aggregate.CATEGORIES)
-        share = {
-            c: None if total is None or shown[c] is None else round(counts[c] / total, 4) for c in ("clear", "possible")
-        }
-        rates.append(Rate(period, total, shown, share["clear"], share["possible"]))
+    for label, rows in periods or []:
+        counts, total = _levels(rows), len(rows)
+        rates.append(
+            Rate(label, total, counts, round(counts["clear"] / total, 4), round(counts["possible"] / total, 4))
+        )
     return rates
 
 
@@ -431,19 +493,34 @@ def _whole_or_none(table: dict[str, dict[str, int]]) -> dict[str, dict[str, int]
 
 
 def measure(db: Session, registry: Registry, report: PerformanceFilter, agency_id: str | None) -> Performance:
-    """The figures for one filter: `agency_id` is the agency in scope, None for the whole deployment."""
+    """The figures for one filter: `agency_id` is the agency in scope, None for the whole deployment.
+
+    Within one report, no suppressed count can be worked out from the others: every breakdown (agency kinds,
+    periods) is a partition of everyone, so it is shown only where each of its groups is complete, and the
+    periods are half-years merged until they are (rules 1 and 5 of the module docstring).
+    """
     rows = _cohort(db, report, agency_id)
     known = _outcomes(db, report, agency_id)
     classified = [(row, condition(row, known.get(row.person, ()), report.min_follow_up_months)) for row in rows]
-    groups = [_group("all", "all", classified)]
-    for kind in sorted({row.kind for row in rows}):
-        groups.append(_group("agency_kind", kind, [(r, c) for r, c in classified if r.kind == kind]))
-    for year in sorted({row.day.year for row in rows}):
-        groups.append(_group("year", str(year), [(r, c) for r, c in classified if r.day.year == year]))
+    groups = [_group("all", "all", classified, _complete(_atoms(classified)))]
+    kinds = [(kind, [(r, c) for r, c in classified if r.kind == kind]) for kind in sorted({r.kind for r in rows})]
+    kinds_shown = len(kinds) > 1 and all(_complete(_atoms(members)) for _kind, members in kinds)
+    groups += [_group("agency_kind", kind, members, kinds_shown) for kind, members in kinds] if kinds_shown else []
+    half_years: dict[str, Classified] = defaultdict(list)
+    for row, got in classified:
+        half_years[_period(row.day)].append((row, got))
+    by_half_year = sorted(half_years.items())
+    rate_periods = _merged(by_half_year, lambda members: _complete(_levels(members)))
+    # Accuracy over time merges the rates' periods further, so each of its periods is a union of theirs.
+    periods = _merged(rate_periods or [], lambda members: _complete(_atoms(members)), 2) if rate_periods else None
+    groups += [_group("period", label, members, True) for label, members in periods or []]
     compiled = registry.get(report.instrument_id, report.version)
     sum_type = compiled is not None and compiled.total is not None
     roc, roc_note = _roc(classified) if sum_type else (None, None)
-    return Performance(report, sum_type, groups, roc, roc_note, _rates(rows), _agreement(db, report, agency_id, rows))
+    agreement = _agreement(db, report, agency_id, rows)
+    notes = [SUPPRESSED_BREAKDOWN] if len(kinds) > 1 and not kinds_shown else []
+    notes += [NO_PERIODS] if len(by_half_year) > 1 and not periods else []
+    return Performance(report, sum_type, groups, roc, roc_note, _rates(rate_periods), agreement, notes)
 
 
 def report(db: Session, registry: Registry, user: User, report_filter: PerformanceFilter) -> Performance:

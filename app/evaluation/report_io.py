@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -47,6 +48,8 @@ CSV_FIELDS = (
     "note",
 )
 SUPPRESSED = "suppressed"
+WHOLE = re.compile(r"[0-9]{1,6}")
+PERCENT = re.compile(r"[0-9]{1,3}(\.[0-9]{1,2})?")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -77,19 +80,16 @@ def parse_filter(
         text = (values.get(name) or "").strip()
         if not text:
             continue
-        if not text.isdigit() or not low <= int(text) <= high:
+        if not WHOLE.fullmatch(text) or not low <= int(text) <= high:  # ASCII digits only (not "²" or "٣")
             errors[name] = _("Enter a whole number from %(low)d to %(high)d.") % {"low": low, "high": high}
             continue
         numbers[name] = int(text)
     reference = dict(REFERENCE)
     for key in ("clear", "possible"):
-        text = (values.get(f"reference_{key}") or "").strip().rstrip("%")
+        text = (values.get(f"reference_{key}") or "").strip().removesuffix("%").strip()
         if not text:
             continue
-        try:
-            percent = float(text)
-        except ValueError:
-            percent = math.nan
+        percent = float(text) if PERCENT.fullmatch(text) else math.nan  # not "1_0", "1e2", "-0" or "NaN"
         if not 0 <= percent <= 100:  # NaN fails too
             errors[f"reference_{key}"] = _("Enter a percentage from 0 to 100.")
             continue
@@ -212,6 +212,7 @@ def as_json(report: Performance) -> dict[str, Any]:
             for r in report.rates
         ],
         "agreement": [_agreement(a) for a in report.agreement],
+        "notes": [str(note) for note in report.notes],
     }
 
 
@@ -272,26 +273,26 @@ def _lines(report: Performance) -> Iterator[list[object]]:
                 "",
             ]
     for rate in report.rates:
+        where = ("rates", "period", rate.period)
+        for key in ("clear", "possible", "none", "insufficient"):
+            yield [*where, f"count_{key}", "", rate.counts[key], "", "", rate.counts[key], rate.total, ""]
         for key in ("clear", "possible"):
-            yield [
-                "rates",
-                "half_year",
-                rate.period,
-                f"share_{key}",
-                "",
-                getattr(rate, key),
-                "",
-                "",
-                rate.counts[key],
-                rate.total,
-                "",
-            ]
-            reference = report.filter.reference[key]
-            yield ["rates", "half_year", rate.period, f"reference_{key}", "", reference, "", "", "", "", "entered"]
+            share = getattr(rate, key)
+            yield [*where, f"share_{key}", "", share, "", "", rate.counts[key], rate.total, ""]
+            yield [*where, f"reference_{key}", "", report.filter.reference[key], "", "", "", "", "entered"]
     for item in report.agreement:
-        for measure, kappa in (("kappa_levels", item.kappa), ("kappa_positive", item.positive_kappa)):
+        where = ("agreement", "other_instrument", item.other_instrument)
+        yield [*where, "pairs", "", item.pairs, "", "", "", "", ""]
+        yield [*where, "excluded_insufficient", "", item.excluded_insufficient, "", "", "", "", ""]
+        for name, table, kappa in (
+            ("levels", item.table, item.kappa),
+            ("positive", item.positive_table, item.positive_kappa),
+        ):
             values = (kappa.value, kappa.low, kappa.high) if kappa is not None else (None, None, None)
-            yield ["agreement", "other_instrument", item.other_instrument, measure, "", *values, "", item.pairs, ""]
+            yield [*where, f"kappa_{name}", "", *values, "", item.pairs, "" if table else "table suppressed"]
+            for mine, row in (table or {}).items():
+                for theirs, count in row.items():
+                    yield [*where, f"pairs_{name}", f"{mine}|{theirs}", count, "", "", "", "", ""]
 
 
 def csv_text(report: Performance) -> str:

@@ -31,7 +31,7 @@ FILTERS = (
     "reference_clear",
     "reference_possible",
 )
-DIMENSIONS = {"all": _("Everyone screened"), "agency_kind": _("Agency kind: %s"), "year": _("Year of screening: %s")}
+DIMENSIONS = {"all": _("Everyone screened"), "agency_kind": _("Agency kind: %s"), "period": _("Screened in %s")}
 
 
 def _figures(db: Session, request: Request, user: User, registry: Registry, fmt: str) -> Performance:
@@ -50,10 +50,11 @@ def _title(registry: Registry, instrument_id: str, version: str) -> str:
     return f"{text(compiled.definition.title) if compiled else instrument_id} {version}"
 
 
-def _group_label(dimension: str, key: str) -> str:
+def _group_label(dimension: str, key: str) -> Any:
+    """The group's heading, lazy: read in the page's language when the page is drawn."""
     if dimension == "all":
-        return str(DIMENSIONS["all"])
-    return str(DIMENSIONS[dimension] % (kind_label(key) if dimension == "agency_kind" else key))
+        return DIMENSIONS["all"]
+    return DIMENSIONS[dimension] % (kind_label(key) if dimension == "agency_kind" else key)
 
 
 @router.get("/reports/performance", response_class=HTMLResponse)
@@ -94,6 +95,7 @@ def performance_page(request: Request, db: SessionDep, registry: RegistryDep, au
         rate_styles=charts.RATES,
         interval=charts.interval,
         pct=charts.pct,
+        num=charts.num,
         kind_label=kind_label,
         rule=performance.SUPPRESSION_RULE,
         side_labels={"positive": _("Possible concern or more"), "negative": _("No concern")},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from app.fields import IsoDate, WholeNumber, no_control
 from app.models_evaluation import OutcomeKind, OutcomeSource
@@ -20,7 +20,7 @@ class OutcomeCreate(BaseModel):
     kind: OutcomeKind
     source: OutcomeSource
     learned_on: IsoDate
-    follow_up_months: WholeNumber | None = Field(default=None, ge=1, le=MAX_FOLLOW_UP_MONTHS)
+    follow_up_months: WholeNumber | None = Field(default=None, ge=1, le=MAX_FOLLOW_UP_MONTHS, validate_default=True)
     note: str | None = Field(default=None, max_length=MAX_NOTE)
 
     @field_validator("note")
@@ -28,12 +28,13 @@ class OutcomeCreate(BaseModel):
     def _blank_is_none(cls, value: str | None) -> str | None:
         return no_control(value) or None
 
-    @model_validator(mode="after")
-    def _follow_up_when_not_indicated(self) -> OutcomeCreate:
-        """ "No indication" means nothing without how long the youth was followed."""
-        if self.kind is OutcomeKind.not_indicated and self.follow_up_months is None:
-            raise ValueError("follow_up_months is required when the outcome is not_indicated")
-        return self
+    @field_validator("follow_up_months")
+    @classmethod
+    def _follow_up_when_not_indicated(cls, value: int | None, info: ValidationInfo) -> int | None:
+        """ "No indication" means nothing without how long the youth was followed (located on this field)."""
+        if value is None and info.data.get("kind") is OutcomeKind.not_indicated:
+            raise ValueError("is required when the outcome is not_indicated: how many months the youth was followed")
+        return value
 
 
 class OutcomeWithdraw(BaseModel):

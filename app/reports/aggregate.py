@@ -62,6 +62,7 @@ SUPPRESSION_RULE = _(
     "across rows are published."
 )
 ROLES = (Role.system_admin, Role.agency_admin, Role.supervisor)
+MIN_YEAR, MAX_YEAR = 1900, 2999  # months outside these years are typos
 _MONTH = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
 
 
@@ -140,6 +141,8 @@ def parse_filter(values: Mapping[str, str], instrument_ids: set[str]) -> tuple[R
             if match is None:
                 raise ValueError(raw)
             day = date(int(match[1]), int(match[2]), int(match[3] or 1))
+            if not MIN_YEAR <= day.year <= MAX_YEAR:  # a typo, and 9999-12 would have no month after it
+                raise ValueError(raw)
         except ValueError:
             errors[name] = _("Enter a month, for example 2026-01.")
             continue

@@ -1,7 +1,7 @@
 """outcomes: what was later learned about a screened youth, and each screening's stored total
 
-Adds `outcome` (program evaluation's reference standard, recorded per agency and youth record, with
-the person so a deployment can join across agencies) and `screening.total_score` (the instrument's
+Adds `outcome` (program evaluation's reference standard, recorded per agency on its youth record; the
+person is always read through the record, so undoing a link moves the outcomes with it) and `screening.total_score` (the instrument's
 declared total, stored at completion beside the overall level). Screenings completed before this
 revision keep no total: the performance report counts them and says so.
 
@@ -31,7 +31,6 @@ def upgrade() -> None:
         'outcome',
         sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column('youth_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-        sa.Column('person_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column('agency_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
@@ -49,12 +48,12 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(['youth_id'], ['youth.id'], name=op.f('fk_outcome_youth_id_youth')),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_outcome')),
     )
-    for column in ('youth_id', 'person_id', 'agency_id', 'kind', 'learned_on'):
+    for column in ('youth_id', 'agency_id', 'kind', 'learned_on'):
         op.create_index(op.f(f'ix_outcome_{column}'), 'outcome', [column], unique=False)
 
 
 def downgrade() -> None:
-    for column in ('youth_id', 'person_id', 'agency_id', 'kind', 'learned_on'):
+    for column in ('youth_id', 'agency_id', 'kind', 'learned_on'):
         op.drop_index(op.f(f'ix_outcome_{column}'), table_name='outcome')
     op.drop_table('outcome')
     op.drop_column('screening', 'total_score')  # plain, not a batch copy: see 0009

@@ -163,3 +163,53 @@ def test_outcomes_follow_a_consent_covering_notes_and_never_pass_down_a_chain(
         assert (other.status_code, other.json()) == (missing.status_code, missing.json()) == (404, missing.json())
         on_a = client.post(f"/api/v1/youth/{youth_a}/outcomes", headers=b.headers("supervisor"), json=_outcome())
         assert on_a.status_code == 404
+
+
+def test_an_outcome_follows_its_record_when_a_link_is_undone(client: TestClient, world: World) -> None:
+    """B records an outcome on its record linked to A's person, then undoes the wrong link: the outcome stays on
+    B's record (listed, withdrawable) and is no longer about A's person (A sees nothing of it, consent or not)."""
+    a = side(client, world, "Lantern Survivor Advocates", "victim_service")
+    b = side(client, world, "Eastside Child Welfare", "child_welfare")
+    youth_a = add_youth(client, a, "LSA-1", LENA)
+    consent(client, a, youth_a, b)
+    youth_b = add_youth(client, b, "ES-1", LENA)
+    linked = link(client, b, youth_b)
+    assert linked.status_code == 201
+    consent(client, b, youth_b, a, categories=("result_summary", "notes"))
+    made = client.post(f"/api/v1/youth/{youth_b}/outcomes", headers=b.headers("supervisor"), json=_outcome())
+    assert made.status_code == 201
+    assert (
+        client.post(f"/api/v1/links/{linked.json()['id']}/undo", headers=b.headers("agency_admin")).status_code == 200
+    )
+
+    listed = client.get(f"/api/v1/youth/{youth_b}/outcomes", headers=b.api).json()
+    assert [o["id"] for o in listed] == [made.json()["id"]]
+    assert client.get(f"/api/v1/youth/{youth_a}/outcomes", headers=a.api).json() == []  # no longer A's person
+    withdrawn = client.post(
+        f"/api/v1/outcomes/{made.json()['id']}/withdraw",
+        headers=b.headers("supervisor"),
+        json={"reason": "Wrong link."},
+    )
+    assert withdrawn.status_code == 200 and withdrawn.json()["withdrawn_reason"] == "Wrong link."
+
+
+def test_a_missing_follow_up_is_located_on_its_field(client: TestClient, world: World) -> None:
+    a = side(client, world, "Lantern Survivor Advocates", "victim_service")
+    youth = add_youth(client, a, "LSA-1", LENA)
+    refused = client.post(
+        f"/api/v1/youth/{youth}/outcomes", headers=a.headers("supervisor"), json=_outcome(kind="not_indicated")
+    )
+    assert refused.status_code == 422
+    assert [e["loc"] for e in refused.json()["detail"]] == [["body", "follow_up_months"]]
+
+
+def test_the_outcome_form_speaks_spanish(client: TestClient, world: World) -> None:
+    a = side(client, world, "Lantern Survivor Advocates", "victim_service")
+    youth = add_youth(client, a, "LSA-1", LENA)
+    csrf = sign_in(client, a.users["supervisor"])
+    assert client.post("/account/language", data={"csrf_token": csrf, "language": "es", "next": "/"}).status_code == 200
+    refused = client.post(f"/youth/{youth}/outcomes", data={"csrf_token": csrf, "kind": "not_indicated"})
+    assert refused.status_code == 400
+    part = section(refused.text, "outcomes")
+    assert "Elija de dónde se supo." in part and "Escriba la fecha en que se supo" in part
+    assert "Choose where it was learned from." not in part and "Lo que se supo después" in part

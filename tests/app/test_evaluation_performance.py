@@ -8,15 +8,17 @@ shows; the statistics themselves are checked in test_evaluation_stats.py and sco
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import math
+import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
 from app.cli import cli
@@ -38,6 +40,22 @@ INSUFFICIENT_PEOPLE = (5, 9)  # with and without: never counted as negatives
 LOST = 13  # possible concern, lost to follow-up: outcome unknown
 
 
+def _youth(db: Session, person: str, user: User) -> Youth:
+    """A record of a person (the report never reads its encrypted identifiers)."""
+    youth = Youth(
+        given_name_enc="-",
+        family_name_enc="-",
+        birth_date_enc="-",
+        name_index=new_id(),
+        birth_date_index=new_id(),
+        person_id=person,
+        created_by=user.id,
+    )
+    db.add(youth)
+    db.flush()
+    return youth
+
+
 def _person(
     db: Session,
     agency: Agency,
@@ -51,17 +69,7 @@ def _person(
 ) -> str:
     """A person screened with the brief screen (and, with `also`, another instrument at a level, days later)."""
     person = new_id()
-    youth = Youth(
-        given_name_enc="-",
-        family_name_enc="-",
-        birth_date_enc="-",
-        name_index=new_id(),
-        birth_date_index=new_id(),
-        person_id=person,
-        created_by=user.id,
-    )
-    db.add(youth)
-    db.flush()
+    youth = _youth(db, person, user)
     db.add(
         Screening(
             youth_id=youth.id,
@@ -102,7 +110,6 @@ def _person(
         db.add(
             Outcome(
                 youth_id=youth.id,
-                person_id=person,
                 agency_id=agency.id,
                 kind=outcome,
                 source="later_assessment",
@@ -209,62 +216,82 @@ def test_withdrawn_and_other_agencies_outcomes_do_not_count_for_an_agency(client
     db = world.session
     other = world.agency("Harbor County Probation", "probation")
     other_user = world.user(other, "screener")
-    # A youth of A with no outcome of A's: B's confirmed outcome about the person counts only for the deployment.
-    person = _person(db, agency, users["screener"], "no_concern", 0, None)
-    youth_b = Youth(
-        given_name_enc="-",
-        family_name_enc="-",
-        birth_date_enc="-",
-        name_index="x",
-        birth_date_index="y",
-        person_id=person,
-        created_by=other_user.id,
-    )
-    db.add(youth_b)
-    db.flush()
-    db.add(
-        Outcome(
-            youth_id=youth_b.id,
-            person_id=person,
-            agency_id=other.id,
-            kind="confirmed",
-            source="investigation",
-            learned_on=LEARNED,
-            recorded_by=other_user.id,
+    # Youth of A with no outcome of A's: B's confirmed outcomes about them count only for the deployment.
+    for _ in range(11):
+        person = _person(db, agency, users["screener"], "no_concern", 0, None)
+        youth_b = _youth(db, person, other_user)
+        db.add(
+            Outcome(
+                youth_id=youth_b.id,
+                agency_id=other.id,
+                kind="confirmed",
+                source="investigation",
+                learned_on=LEARNED,
+                recorded_by=other_user.id,
+            )
         )
+    withdrawn = [_person(db, agency, users["screener"], "no_concern", 0, "confirmed") for _ in range(11)]
+    mine = (
+        select(Outcome).join(Youth, col(Youth.id) == col(Outcome.youth_id)).where(col(Youth.person_id).in_(withdrawn))
     )
-    withdrawn = _person(db, agency, users["screener"], "no_concern", 0, "confirmed")
-    for outcome in db.exec(select(Outcome).where(Outcome.person_id == withdrawn)):
+    for outcome in db.exec(mine):
         outcome.withdrawn_at = datetime.now(UTC)
     db.commit()
     everyone = _report(client, bearer(client, users["supervisor"]))["groups"][0]
-    assert everyone["outcomes"]["outcome_unknown"] == LOST + 2
+    assert everyone["outcomes"]["outcome_unknown"] == LOST + 22
     assert everyone["accuracy"][1]["counts"]["fn"] == 11
 
 
-def test_small_cells_suppress_a_groups_figures_together(client: TestClient, world: World) -> None:
+def _published_counts(value: Any, key: str = "") -> list[tuple[str, int]]:
+    """Every count a report's JSON publishes (shares, figures and bounds are fractions; thresholds are scores)."""
+    if isinstance(value, dict):
+        return [
+            found for k, v in value.items() if k not in ("filter", "threshold") for found in _published_counts(v, k)
+        ]
+    if isinstance(value, list):
+        return [found for v in value for found in _published_counts(v, key)]
+    return [(key, value)] if isinstance(value, int) and not isinstance(value, bool) else []
+
+
+def test_no_count_from_1_to_10_is_published_or_left_to_subtract(client: TestClient, world: World) -> None:
+    """Probation adds 4 confirmed people with a clear result. Its own group would hold that small cell, and
+    beside everyone's and the youth program's figures any of its counts would give the 4 back by subtraction
+    (as would a year beside everyone): so the breakdown by agency kind is not shown at all, and time is merged
+    into periods with no small count."""
     _cohort(world)
     db = world.session
     other = world.agency("Harbor County Probation", "probation")
     staff = world.user(other, "screener")
-    for _ in range(4):  # four people with the condition and a clear result: a small cell
+    for _ in range(4):
         _person(db, other, staff, "clear_concern", 3, "confirmed", when=SCREENED - timedelta(days=400))
     for _ in range(30):
         _person(db, other, staff, "no_concern", 0, "not_indicated", when=SCREENED - timedelta(days=400))
     db.commit()
     admin = world.user(world.agency("Deployment", "other"), "system_admin")
     report = _report(client, bearer(client, admin), scope="deployment")
-    groups = {(g["group"], g["value"]): g for g in report["groups"]}
-    assert groups[("agency_kind", "probation")]["accuracy"] is None  # every figure of that group, together
-    assert groups[("year", "2025")]["accuracy"] is None
-    assert groups[("agency_kind", "youth_program")]["accuracy"] is not None
-    assert groups[("all", "all")]["accuracy"][0]["counts"]["tp"] == 34  # 4 is no small cell inside 34
-    # Probation's outcome counts: 4 with the condition is a small cell, and 0 unknown is shown as 0.
-    assert groups[("agency_kind", "probation")]["outcomes"] == {
-        "with_condition": None,
-        "without_condition": None,
-        "outcome_unknown": 0,
-    }
+    assert [g["group"] for g in report["groups"]] == ["all"]  # neither kinds nor years: each would hold the 4
+    assert report["groups"][0]["accuracy"][0]["counts"]["tp"] == 34  # 4 is no small cell inside 34
+    assert report["notes"][0].startswith("Not shown by agency kind")
+    assert [r["period"] for r in report["rates"]] == ["2025-H1 to 2026-H1"]  # 2025-H1 alone has 4 clear results
+    small = [(key, n) for key, n in _published_counts(report) if 1 <= n <= 10]
+    assert small == []
+
+    # Six more confirmed clear results at probation make its group complete: then both kinds are shown, and
+    # everyone's figures are the sum of theirs.
+    for _ in range(7):
+        _person(db, other, staff, "clear_concern", 3, "confirmed", when=SCREENED - timedelta(days=400))
+    for level in ("possible_concern", "no_concern"):
+        for _ in range(11):
+            _person(db, other, staff, level, 0, "confirmed", when=SCREENED - timedelta(days=400))
+    db.commit()
+    report = _report(client, bearer(client, admin), scope="deployment")
+    kinds = [g for g in report["groups"] if g["group"] == "agency_kind"]
+    assert [g["value"] for g in kinds] == ["probation", "youth_program"]
+    everyone = report["groups"][0]
+    for cut in (0, 1):
+        for cell in ("tp", "fp", "fn", "tn"):
+            assert sum(g["accuracy"][cut]["counts"][cell] for g in kinds) == everyone["accuracy"][cut]["counts"][cell]
+    assert [(key, n) for key, n in _published_counts(report) if 1 <= n <= 10] == []
 
 
 def test_the_page_shows_each_figure_with_its_interval_and_counts_and_nobody(client: TestClient, world: World) -> None:
@@ -361,3 +388,51 @@ def test_agreement_with_another_instrument_worked_by_hand(client: TestClient, wo
     assert item["positive_table"]["positive"]["positive"] == 39
     wider = _report(client, headers, window_days="60")["agreement"][0]
     assert wider["pairs"] == 60 and wider["positive_table"] is None  # the 45-day pair: clear vs no concern, 1
+
+
+def test_the_pages_downloads_ask_for_the_same_report(client: TestClient, world: World) -> None:
+    """The CSV and JSON links carry the filter as typed: a 30% reference stays 30%, not 0.3%."""
+    _agency, users = _cohort(world)
+    sign_in(client, users["supervisor"])
+    page = client.get("/reports/performance", params={"reference_clear": "30", "window_days": "14"})
+    assert page.status_code == 200
+    (link,) = re.findall(r'href="(/reports/performance\.json\?[^"]+)"', page.text)
+    report = client.get(html.unescape(link)).json()
+    assert (report["filter"]["reference_clear"], report["filter"]["window_days"]) == (30, 14)
+    (link,) = re.findall(r'href="(/reports/performance\.csv\?[^"]+)"', page.text)
+    rows = list(csv.DictReader(io.StringIO(client.get(html.unescape(link)).content.decode("utf-8-sig"))))
+    assert {r["value"] for r in rows if r["measure"] == "reference_clear"} == {"0.3"}
+
+
+def test_filters_out_of_range_are_located_errors(client: TestClient, world: World, tmp_path: Path) -> None:
+    _agency, users = _cohort(world)
+    headers = bearer(client, users["supervisor"])
+    bad = {
+        "window_days": "\u00b2",  # a superscript two: a digit to str.isdigit, not to int()
+        "min_follow_up_months": "\u0663",  # an Arabic-Indic three
+        "reference_clear": "1_0",
+        "reference_possible": "-0",
+        "date_to": "9999-12",  # a month with no month after it
+    }
+    for name, value in bad.items():
+        response = client.get("/api/v1/reports/performance", headers=headers, params={name: value})
+        assert response.status_code == 400, (name, response.text)
+        assert name in response.json()["detail"], (name, response.json())
+    aggregate = client.get("/api/v1/reports/aggregate", headers=headers, params={"date_to": "9999-12"})
+    assert aggregate.status_code == 400 and "date_to" in aggregate.json()["detail"]
+    unwritable = tmp_path / "no such folder" / "report.csv"
+    result = CliRunner().invoke(cli, ["evaluate", "--as", users["supervisor"].email, "--out", str(unwritable)])
+    assert result.exit_code == 1 and "Cannot write" in result.output and "Traceback" not in result.output
+
+
+def test_the_report_speaks_spanish_with_spanish_numbers(client: TestClient, world: World) -> None:
+    _agency, users = _cohort(world)
+    csrf = sign_in(client, users["supervisor"])
+    client.post("/account/language", data={"csrf_token": csrf, "language": "es", "next": "/"})
+    text = html.unescape(client.get("/reports/performance").text)
+    assert "Todas las personas evaluadas" in text and "Everyone screened" not in text
+    assert "53,6%" in text and "30/56" in text  # sensitivity at the clear cut-off, as Spanish writes it
+    assert "AUC 0,809" in text
+    descriptions = " ".join(re.findall(r"<desc[^>]*>(.*?)</desc>", text, re.S))
+    assert ("Sensibilidad" in descriptions and "umbral" in descriptions.lower()) or "puntuación" in descriptions
+    assert "Sensitivity" not in descriptions and "score at least" not in descriptions
