@@ -51,7 +51,7 @@ def test_the_performance_page_and_its_charts_fit_and_explain_themselves(
     expect(everyone.locator("caption")).to_contain_text("95% Wilson intervals")
     first_figure = everyone.locator("tbody tr").first.locator("td").first.inner_text()
     assert "%–" in first_figure and "/" in first_figure, first_figure  # 71.9% (59.9%–81.4%), 46/64
-    expect(page.get_by_text("Suppressed: a count behind these figures is from 1 to 10.").first).to_be_visible()
+    expect(page.get_by_text("Small numbers are suppressed so that no youth can be singled out")).to_be_visible()
 
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
     assert scroll_width <= width, f"the page scrolls sideways at {width} px ({scroll_width} px)"
