@@ -28,6 +28,13 @@ AGENCIES = [
     ("Riverbend Youth Services", AgencyKind.youth_program, "riverbend"),
     ("Harbor County Probation", AgencyKind.probation, "harbor"),
 ]
+# Two more programs hold the evaluation cohort (`seed_cohort`), so Riverbend's and Harbor's lists keep the
+# tell-once story readable; each has a screener (who screened them) and a supervisor (who recorded outcomes).
+EVALUATION_AGENCIES = [
+    ("Cedar Hill Youth Shelter", AgencyKind.shelter, "cedarhill"),
+    ("Lakeview County Child Welfare", AgencyKind.child_welfare, "lakeview"),
+]
+EVALUATION_ROLES = (Role.supervisor, Role.screener)
 RESOURCES = {
     "en": [
         "Riverbend drop-in center: 412 Alder Street, open every day 10am-8pm (synthetic demo address)",
@@ -60,9 +67,10 @@ def logins() -> list[tuple[str, str, str]]:
     """(agency, role, email) of every demo account."""
     return [
         (name, role.value, f"{role.value.replace('_', '.')}@{slug}.example.org")
-        for name, _, slug in AGENCIES
+        for name, _, slug in AGENCIES + EVALUATION_AGENCIES
         for role in Role
-        if role != Role.system_admin or slug == "riverbend"
+        if (role != Role.system_admin or slug == "riverbend")
+        and (role in EVALUATION_ROLES or (name, _, slug) in AGENCIES)
     ]
 
 
@@ -71,7 +79,7 @@ def seed(db: Session, keys: KeyRing, registry: Registry) -> bool:
     if db.exec(select(Agency).where(Agency.name == AGENCIES[0][0])).first() is not None:
         return False
     agencies: dict[str, Agency] = {}
-    for name, kind, _slug in AGENCIES:
+    for name, kind, _slug in AGENCIES + EVALUATION_AGENCIES:
         agency = accounts.create_agency(db, AgencyCreate(name=name, kind=kind), None)
         agency.resources = _resources_of(name)
         db.add(agency)
@@ -176,11 +184,11 @@ def _completed_screening(db: Session, keys: KeyRing, registry: Registry, user: U
 
 
 def seed_cohort(db: Session, keys: KeyRing, registry: Registry, people: int, today: date | None = None) -> int:
-    """Add the evaluation cohort (`app.evaluation.demo_cohort`) at the demo agencies; returns how many people."""
+    """Add the evaluation cohort (`app.evaluation.demo_cohort`) at the evaluation agencies; returns how many people."""
     from app.evaluation import demo_cohort  # evaluation builds on the demo's agencies and staff
 
     staff = []
-    for _name, _kind, slug in AGENCIES:
+    for _name, _kind, slug in EVALUATION_AGENCIES:
         by_role = {
             role: db.exec(select(User).where(User.email == f"{role}@{slug}.example.org")).one()
             for role in ("screener", "supervisor")

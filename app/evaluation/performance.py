@@ -309,18 +309,17 @@ def _complete(atoms: Mapping[str, int]) -> bool:
 
 
 def _group(dimension: str, key: str, rows: Classified, shown: bool) -> Group:
-    """A group's figures: all of them when `shown` (its atoms are complete), else only what rule 1 allows alone."""
+    """A group's figures: all of them when `shown` (its atoms are complete); otherwise (everyone's group only:
+    a breakdown is shown whole or not at all) just the total and the insufficient/decided split, a partition
+    of the total that `aggregate.suppress_cells` judges on its own."""
     atoms, total = _atoms(rows), len(rows)
     insufficient = atoms[INSUFFICIENT]
     if not shown:
-        # Only the total and the insufficient/decided split, a partition of the total on its own.
         shown_total, parts = aggregate.suppress_cells(
             {"insufficient": insufficient, "decided": total - insufficient}, ("insufficient", "decided")
         )
         share = stats.proportion(insufficient, total) if shown_total and parts["insufficient"] is not None else None
-        total_shown = shown_total if dimension == "all" else None  # a breakdown's parts would give each other back
-        share = share if dimension == "all" else None
-        return Group(dimension, key, total_shown, share, dict.fromkeys(CLASSES), None)
+        return Group(dimension, key, shown_total, share, dict.fromkeys(CLASSES), None)
     outcomes: dict[str, int | None] = {c: sum(atoms[f"{level}|{c}"] for level in LEVEL_ORDER) for c in CLASSES}
     cells = {level: (atoms[f"{level}|{WITH}"], atoms[f"{level}|{WITHOUT}"]) for level in LEVEL_ORDER}
     accuracy = stats.cutoff_tables(cells, LEVEL_ORDER)
@@ -497,7 +496,7 @@ def measure(db: Session, registry: Registry, report: PerformanceFilter, agency_i
 
     Within one report, no suppressed count can be worked out from the others: every breakdown (agency kinds,
     periods) is a partition of everyone, so it is shown only where each of its groups is complete, and the
-    periods are half-years merged until they are (rules 1 and 5 of the module docstring).
+    periods are half-years merged until they are (rules 1 to 3 of the module docstring).
     """
     rows = _cohort(db, report, agency_id)
     known = _outcomes(db, report, agency_id)
@@ -505,7 +504,7 @@ def measure(db: Session, registry: Registry, report: PerformanceFilter, agency_i
     groups = [_group("all", "all", classified, _complete(_atoms(classified)))]
     kinds = [(kind, [(r, c) for r, c in classified if r.kind == kind]) for kind in sorted({r.kind for r in rows})]
     kinds_shown = len(kinds) > 1 and all(_complete(_atoms(members)) for _kind, members in kinds)
-    groups += [_group("agency_kind", kind, members, kinds_shown) for kind, members in kinds] if kinds_shown else []
+    groups += [_group("agency_kind", kind, members, True) for kind, members in kinds] if kinds_shown else []
     half_years: dict[str, Classified] = defaultdict(list)
     for row, got in classified:
         half_years[_period(row.day)].append((row, got))

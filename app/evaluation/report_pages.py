@@ -74,8 +74,8 @@ def performance_page(request: Request, db: SessionDep, registry: RegistryDep, au
             "roc_chart": charts.roc_chart(report.roc) if report.roc else None,
             "rates_chart": charts.rates_chart(report),
             "groups": [(_group_label(g.dimension, g.key), g) for g in report.groups],
-            "query": "?" + urlencode({k: v for k, v in report_filter.as_dict().items() if v is not None}),  # type: ignore[union-attr]
-            "reference_percent": {k: f"{v * 100:g}" for k, v in report_filter.reference.items()},  # type: ignore[union-attr]
+            "query": "?" + urlencode({k: v for k, v in report.filter.as_dict().items() if v is not None}),
+            "reference_percent": {k: f"{v * 100:g}" for k, v in report.filter.reference.items()},
         }
     return render(
         request,
