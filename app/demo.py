@@ -29,12 +29,13 @@ AGENCIES = [
     ("Harbor County Probation", AgencyKind.probation, "harbor"),
 ]
 # Two more programs hold the evaluation cohort (`seed_cohort`), so Riverbend's and Harbor's lists keep the
-# tell-once story readable; each has a screener (who screened them) and a supervisor (who recorded outcomes).
+# tell-once story readable; each has a screener (who screened them), an evaluator (who recorded what was later
+# learned) and a supervisor.
 EVALUATION_AGENCIES = [
     ("Cedar Hill Youth Shelter", AgencyKind.shelter, "cedarhill"),
     ("Lakeview County Child Welfare", AgencyKind.child_welfare, "lakeview"),
 ]
-EVALUATION_ROLES = (Role.supervisor, Role.screener)
+EVALUATION_ROLES = (Role.supervisor, Role.evaluator, Role.screener)
 RESOURCES = {
     "en": [
         "Riverbend drop-in center: 412 Alder Street, open every day 10am-8pm (synthetic demo address)",
@@ -191,7 +192,7 @@ def seed_cohort(db: Session, keys: KeyRing, registry: Registry, people: int, tod
     for _name, _kind, slug in EVALUATION_AGENCIES:
         by_role = {
             role: db.exec(select(User).where(User.email == f"{role}@{slug}.example.org")).one()
-            for role in ("screener", "supervisor")
+            for role in ("screener", "evaluator")
         }
-        staff.append((by_role["screener"], by_role["supervisor"]))
+        staff.append((by_role["screener"], by_role["evaluator"]))
     return len(demo_cohort.seed(db, keys, registry, staff, people, today))

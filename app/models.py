@@ -71,6 +71,9 @@ class Role(StrEnum):
     system_admin = "system_admin"
     agency_admin = "agency_admin"
     supervisor = "supervisor"
+    # Follows up screened youth and measures the program: reads the agency's records as staff do, records what
+    # was later learned, reads the de-identified reports; never exports, breaks glass or administers.
+    evaluator = "evaluator"
     screener = "screener"
 
 

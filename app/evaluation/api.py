@@ -27,7 +27,7 @@ def list_outcomes(youth_id: str, db: SessionDep, keys: KeysDep, user: ApiUserDep
 def record_outcome(
     youth_id: str, data: OutcomeCreate, db: SessionDep, keys: KeysDep, user: ApiUserDep
 ) -> OutcomePublic:
-    """Record what was later learned about one of your agency's youth (supervisors and agency admins).
+    """Record what was later learned about one of your agency's youth (supervisors, evaluators, agency admins).
 
     `follow_up_months` is required when `kind` is `not_indicated`. Used only to measure instruments.
     """
@@ -59,7 +59,8 @@ def performance_report(
     """How well one instrument version's results foretold what was later learned, de-identified (null is a
     suppressed figure): each level as a cut-off with 95% Wilson intervals and counts, the share of "not enough
     information", a ROC curve for instruments with a total, rates by half-year beside a reference, and kappa with
-    other instruments. Supervisors and agency admins get their agency; system admins may ask for the deployment.
+    other instruments. Supervisors, evaluators and agency admins get their agency; system admins may ask for the
+    deployment.
     """
     values = {
         "instrument": instrument or "",

@@ -1,7 +1,7 @@
 """`tellonce evaluate`: the performance report for an instrument version and a range of months.
 
 It acts as a named user (`--as`), so the audit log knows who measured what, and the same role and scope
-rules apply as on the page: supervisors and agency admins measure their agency; system admins may ask for
+rules apply as on the page: supervisors, evaluators and agency admins measure their agency; system admins may ask for
 the whole deployment. It writes the same figures as the page's CSV and JSON, or a plain summary.
 """
 

@@ -35,7 +35,7 @@ def seed(
     today: date | None = None,
     seed_value: int = cohort.DEMO_SEED,
 ) -> list[cohort.Person]:
-    """Store `people` synthetic people; `staff` is (screener, supervisor) of each demo agency, in order."""
+    """Store `people` synthetic people; `staff` is (screener, outcome recorder) of each demo agency, in order."""
     today = today or datetime.now(UTC).date()
     drawn = cohort.generate(registry, cohort.Model(), people, today, seed_value)
     for person in drawn:

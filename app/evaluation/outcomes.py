@@ -1,6 +1,6 @@
 """Recording what was later learned about a screened youth, and reading it back under the one gate.
 
-Supervisors and agency admins record outcomes for their agency's own youth records; anyone at the
+Supervisors, evaluators and agency admins record outcomes for their agency's own youth records; anyone at the
 agency who may read the record sees them on it. Another agency sees them only as `app.access` says
 (a consent in force covering notes), and each such read is written in the disclosure ledger. An
 outcome is never edited: a mistaken one is withdrawn with a reason and stays, marked, for the audit.
@@ -21,7 +21,7 @@ from app.i18n import _
 from app.models import Agency, Role, User, utcnow
 from app.models_evaluation import Outcome
 
-RECORDERS = (Role.supervisor, Role.agency_admin)
+RECORDERS = (Role.supervisor, Role.evaluator, Role.agency_admin)
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC).date()
 
 
@@ -32,7 +32,7 @@ def may_record(user: User) -> bool:
 
 def _require_recorder(user: User) -> None:
     if not may_record(user):
-        raise Forbidden(_("Only supervisors and agency admins record what was later learned."))
+        raise Forbidden(_("Only supervisors, evaluators and agency admins record what was later learned."))
 
 
 def record(db: Session, keys: KeyRing, user: User, youth_id: str, data: OutcomeCreate) -> Outcome:

@@ -61,7 +61,7 @@ SUPPRESSION_RULE = _(
     "none can be recovered from the total; shares are shown only where their count is; zero is shown; no totals "
     "across rows are published."
 )
-ROLES = (Role.system_admin, Role.agency_admin, Role.supervisor)
+ROLES = (Role.system_admin, Role.agency_admin, Role.supervisor, Role.evaluator)
 MIN_YEAR, MAX_YEAR = 1900, 2999  # months outside these years are typos
 _MONTH = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
 

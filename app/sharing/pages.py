@@ -64,6 +64,7 @@ LABELS: dict[str, dict[str, str]] = {
         Role.system_admin: _("System administrator"),
         Role.agency_admin: _("Agency administrator"),
         Role.supervisor: _("Supervisor"),
+        Role.evaluator: _("Evaluator"),
         Role.screener: _("Screener"),
     },
     "field": {

@@ -35,7 +35,7 @@ from app.sharing import breakglass, consent
 from app.sharing.schemas import BreakGlassCreate, ConsentCreate
 from tests.app.conftest import World
 
-ROLES = (Role.system_admin, Role.agency_admin, Role.supervisor, Role.screener)
+ROLES = (Role.system_admin, Role.agency_admin, Role.supervisor, Role.evaluator, Role.screener)
 PRACTITIONER = "tellonce-practitioner-indicators"
 NOTES_CANARY = "Canary note 5c1f: met at the bus station"  # never shown to another agency without a notes consent
 MISSING_ID = "0" * 32

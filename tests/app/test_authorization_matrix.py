@@ -58,7 +58,8 @@ PARTIES = "parties"  # a referral: its sender, and the partner it was sent to (y
 SENDER = "sender"  # a referral's sending agency alone (its FHIR export, its partner's Task coming back); else 404
 SCREENINGS = ("done", "open", "self")
 GLASS = frozenset({Role.supervisor, Role.agency_admin})
-REPORTS = EXPORTERS = frozenset({Role.system_admin, Role.agency_admin, Role.supervisor})
+EXPORTERS = frozenset({Role.system_admin, Role.agency_admin, Role.supervisor})
+REPORTS = EXPORTERS | {Role.evaluator}  # de-identified: evaluators read them, and never export
 WRONG, NOBODY = "not the password", "nobody@example.org"
 BUNDLE = {"resourceType": "Bundle", "type": "collection", "entry": []}
 QUESTIONNAIRE = {"questionnaire": {"resourceType": "Questionnaire"}, "thresholds": {}, "instrument_id": "x"}
@@ -66,7 +67,7 @@ NEW_USER = {"email": "new.user@example.org", "display_name": "New", "role": "scr
 NEW_YOUTH = {"given_name": "Sam", "family_name": "Example", "birth_date": "2011-01-01", "case_number": "N-9"}
 REASON = "Youth arrived in crisis overnight; prior screening needed now."
 WHY = "The youth asked the programs to stop sharing."  # why a consent is revoked
-RECORDERS = frozenset({Role.supervisor, Role.agency_admin})  # of outcomes
+RECORDERS = frozenset({Role.supervisor, Role.evaluator, Role.agency_admin})  # of outcomes
 OUTCOME = {"kind": "lost_to_follow_up", "source": "service_record", "learned_on": "2026-01-15"}
 
 
