@@ -114,7 +114,7 @@ def roc_chart(roc: RocCurve) -> dict[str, Any]:
             "y": y(p.sensitivity),
             "label": _("score at least %(t)s") % {"t": f"{p.threshold:g}"}
             if not math.isinf(p.threshold)
-            else _("nobody"),
+            else _("above every score (nobody positive)"),
             "text": lazy_join(" / ", [pct(p.sensitivity), pct(p.false_positive_rate)]),
         }
         for p in roc.points
