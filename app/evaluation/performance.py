@@ -36,11 +36,12 @@ condition, unknown), and the results with too little information. Within one rep
 3. Time is in half-years, merged with their neighbours until each period passes: for the rates, until
    each level's count is 0 or at least 11; for the figures over time, the rates' periods merged further
    until each is complete (so each period of one is a union of periods of the other).
-4. A ROC curve shows only thresholds where, since the previous point shown, 0 or at least 11 people
-   with and 0 or at least 11 without the condition were added, and never fewer than 11 in a group;
-   its AUC and interval summarise every score and reveal no count.
+4. A ROC curve is shown only for a complete group, and only at thresholds such that each band of scores
+   between two shown thresholds holds, per decided level and side, 0 or at least 11 people; its AUC and
+   interval summarise every score and reveal no count.
 5. An agreement table (three levels, or screen-positive or not) is shown whole, with its kappa, only
-   when each of its cells is 0 or at least 11; pairs and pairs left out are published apart.
+   when each of its cells, and each row's remainder (that level's results in no decided pair), is 0 or
+   at least 11; the number of pairs only when the cohort minus the pairs is 0 or at least 11 too.
 Suppression protects what one report publishes (a page, a CSV or JSON passed on). It cannot stop
 someone who runs many reports over different ranges from subtracting them; only supervisors and
 admins of the agency (who may open its records) and the deployment's system admins can run them.
@@ -48,7 +49,8 @@ admins of the agency (who may open its records) and the deployment's system admi
 
 from __future__ import annotations
 
-from collections import defaultdict
+import math
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -142,7 +144,6 @@ class RocCurve:
     high: float
     positives: int
     negatives: int
-    without_total: int | None  # known outcomes without a stored total (completed before 0012); None: 1 to 10
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,6 @@ class Agreement:
 
     other_instrument: str
     pairs: int | None  # pairs where neither result is "not enough information"
-    excluded_insufficient: int | None
     table: dict[str, dict[str, int]] | None  # this instrument's level -> the other's -> count; None: suppressed
     kappa: stats.Kappa | None  # on the three levels, with the table
     positive_table: dict[str, dict[str, int]] | None  # screen-positive (possible or clear) or not, on each side
@@ -351,42 +351,54 @@ def _span(first: str, last: str) -> str:
     return start if start == end else f"{start} to {end}"
 
 
-def _coarsened(curve: stats.Roc) -> list[stats.RocPoint] | None:
-    """The curve's points with every step a group of 0 or at least THRESHOLD people on each side (rule 3)."""
+def _thresholds(scored: list[tuple[float, str, str]]) -> list[float] | None:
+    """The thresholds a ROC curve may show (rule 4): each band of scores between two shown thresholds holds, for
+    each decided level and each side (with, without the condition), 0 or at least THRESHOLD people. Then every
+    point, every step, and every difference between a point and a level's cut-off table is a sum of such cells.
+    `scored` is (total, level, side) per person. The most thresholds such bands allow (by dynamic programming
+    over the distinct scores, highest first); None when none is left between the extremes."""
+    scores = sorted({total for total, _level, _side in scored}, reverse=True)
+    groups = [Counter((level, side) for total, level, side in scored if total == score) for score in scores]
 
-    def fine(a: stats.RocPoint, b: stats.RocPoint) -> bool:
-        return all(d == 0 or d >= THRESHOLD for d in (b.tp - a.tp, b.fp - a.fp))
+    def fine(first: int, end: int) -> bool:
+        band: Counter[tuple[str, str]] = sum(groups[first:end], Counter())
+        return all(n >= THRESHOLD for n in band.values())
 
-    kept = [curve.points[0]]
-    for point in curve.points[1:]:
-        if fine(kept[-1], point):
-            kept.append(point)
-    last = curve.points[-1]
-    while kept[-1] is not last:  # the last step is small: merge it into the step before, and so on
-        if fine(kept[-1], last):
-            kept.append(last)
-        elif len(kept) > 1:
-            kept.pop()
-        else:
-            return None
-    return kept
+    most: list[tuple[int, int] | None] = [(0, -1)] + [None] * len(scores)  # bands so far, where the last began
+    for end in range(1, len(scores) + 1):
+        options = [(best[0] + 1, first) for first in range(end) if (best := most[first]) and fine(first, end)]
+        most[end] = max(options) if options else None
+    if most[len(scores)] is None:
+        return None
+    cuts, end = [], len(scores)
+    while end > 0:
+        _count, first = most[end]  # type: ignore[misc]
+        cuts.append(end)
+        end = first
+    kept = [scores[end - 1] for end in sorted(cuts) if end < len(scores)]  # the last band's end is everybody
+    return sorted(kept, reverse=True) or None
 
 
-def _roc(rows: list[tuple[_Row, str]]) -> tuple[RocCurve | None, str | None]:
+def _roc(rows: Classified) -> tuple[RocCurve | None, str | None]:
+    """The ROC curve over the stored totals of decided results with a known outcome; only for a complete group
+    (its with/without counts would otherwise give back the atoms rule 1 withholds)."""
+    if not _complete(_atoms(rows)):
+        return None, _("Suppressed: a count behind these figures is from 1 to 10.")
     known = [(row, c) for row, c in rows if row.level != INSUFFICIENT and c != UNKNOWN]
-    scored = [(row.total, c) for row, c in known if row.total is not None]
-    positives = [t for t, c in scored if c == WITH]
-    negatives = [t for t, c in scored if c == WITHOUT]
-    if len(positives) < THRESHOLD or len(negatives) < THRESHOLD:
+    scored = [(row.total, row.level, c) for row, c in known if row.total is not None]
+    positives = [t for t, _level, c in scored if c == WITH]
+    negatives = [t for t, _level, c in scored if c == WITHOUT]
+    if len(positives) < THRESHOLD or len(negatives) < THRESHOLD or len(known) != len(scored):
+        # Screenings without a stored total (from before totals were kept) would make a point differ from a
+        # level's cut-off table by a count nobody checked.
         return None, _("Suppressed: fewer than 11 people with, or without, the condition have a stored total.")
     curve = stats.roc(positives, negatives)
-    points = _coarsened(curve) if curve is not None else None
-    if curve is None or points is None:
+    kept = _thresholds(scored)
+    if curve is None or kept is None:
         return None, _("Suppressed: no threshold splits the scores into groups of at least 11.")
-    without_total: int | None = len(known) - len(scored)
-    if without_total is not None and 1 <= without_total < THRESHOLD:
-        without_total = None
-    return RocCurve(points, curve.auc, curve.low, curve.high, len(positives), len(negatives), without_total), None
+    shown = set(kept)
+    points = [p for p in curve.points if math.isinf(p.threshold) or p.threshold in shown or p is curve.points[-1]]
+    return RocCurve(points, curve.auc, curve.low, curve.high, len(positives), len(negatives)), None
 
 
 def _period(day: date) -> str:
@@ -452,18 +464,25 @@ def _agreement(db: Session, report: PerformanceFilter, agency_id: str | None, ro
         pairs = sum(sum(r.values()) for r in table.values())
         if pairs + excluded == 0:
             continue
-        # Pairs and pairs left out are published apart, never with their sum: each only when not 1 to 10.
-        shown_pairs, shown_excluded = (n if n == 0 or n >= THRESHOLD else None for n in (pairs, excluded))
         binary = {a: {b: 0 for b in POSITIVE_OR_NOT} for a in POSITIVE_OR_NOT}
         for a in LEVEL_ORDER:
             for b in LEVEL_ORDER:
                 binary[_positive(a)][_positive(b)] += table[a][b]
-        full, positive = _whole_or_none(table), _whole_or_none(binary)
+        # The rates publish each level's count in the cohort: a table row beside it gives the number of that level
+        # in no decided pair, so that remainder is a cell too; and so is the cohort minus the pairs (rule 5).
+        level_counts = {a: sum(1 for row in rows if row.level == a) for a in LEVEL_ORDER}
+        full = _whole_or_none(table, {a: level_counts[a] - sum(table[a].values()) for a in LEVEL_ORDER})
+        rest = {
+            "positive": level_counts[levels.CLEAR] + level_counts[levels.POSSIBLE] - sum(binary["positive"].values()),
+            "negative": level_counts[levels.NONE] - sum(binary["negative"].values()),
+        }
+        positive = _whole_or_none(binary, rest)
+        unpaired = len(rows) - pairs
+        shown_pairs = pairs if pairs >= THRESHOLD and (unpaired == 0 or unpaired >= THRESHOLD) else None
         results.append(
             Agreement(
                 instrument_id,
-                shown_pairs,
-                shown_excluded,
+                shown_pairs,  # pairs left out for too little information are never published apart
                 full,
                 stats.kappa([list(r.values()) for r in full.values()]) if full else None,
                 positive,
@@ -480,13 +499,13 @@ def _positive(level: str) -> str:
     return "negative" if level == levels.NONE else "positive"
 
 
-def _whole_or_none(table: dict[str, dict[str, int]]) -> dict[str, dict[str, int]] | None:
-    """An agreement table is published whole or not at all (rule 4): every cell 0 or at least THRESHOLD, and
-    at least THRESHOLD pairs. Its kappa, observed and expected agreement are functions of the cells, so a
-    table with a suppressed cell could be worked back from them; and a 2x2 table is sums of the 3x3 one's
-    cells, so showing either beside the other's shown cells could give a suppressed cell back."""
+def _whole_or_none(table: dict[str, dict[str, int]], rest: Mapping[str, int]) -> dict[str, dict[str, int]] | None:
+    """An agreement table is published whole or not at all (rule 5): every cell, and every row's remainder in the
+    cohort (`rest`: that row's results in no decided pair), 0 or at least THRESHOLD, and at least THRESHOLD pairs.
+    Its kappa, observed and expected agreement are functions of the cells, so a table with a suppressed cell could
+    be worked back from them; and a 2x2 table is sums of the 3x3 one's cells."""
     counts = [n for row in table.values() for n in row.values()]
-    if sum(counts) < THRESHOLD or any(1 <= n < THRESHOLD for n in counts):
+    if sum(counts) < THRESHOLD or any(1 <= n < THRESHOLD for n in [*counts, *rest.values()]):
         return None
     return table
 

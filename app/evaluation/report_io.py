@@ -165,7 +165,6 @@ def _agreement(item: Agreement) -> dict[str, Any]:
     return {
         "other_instrument": item.other_instrument,
         "pairs": item.pairs,
-        "excluded_insufficient": item.excluded_insufficient,
         "table": item.table,
         "kappa": _kappa(item.kappa),
         "positive_table": item.positive_table,
@@ -190,7 +189,6 @@ def as_json(report: Performance) -> dict[str, Any]:
             "high": roc.high,
             "positives": roc.positives,
             "negatives": roc.negatives,
-            "without_total": roc.without_total,
             # The first point's threshold is above every score (nobody positive): null here, as JSON has no Infinity.
             "points": [
                 {
@@ -283,7 +281,6 @@ def _lines(report: Performance) -> Iterator[list[object]]:
     for item in report.agreement:
         where = ("agreement", "other_instrument", item.other_instrument)
         yield [*where, "pairs", "", item.pairs, "", "", "", "", ""]
-        yield [*where, "excluded_insufficient", "", item.excluded_insufficient, "", "", "", "", ""]
         for name, table, kappa in (
             ("levels", item.table, item.kappa),
             ("positive", item.positive_table, item.positive_kappa),

@@ -9,12 +9,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlmodel import Session
 
+from app import levels
 from app.db import SessionDep
 from app.deps import RegistryDep, WebAuthDep
 from app.errors import InvalidInput
 from app.evaluation import charts, performance, report_io
 from app.evaluation.performance import LEVEL_ORDER, Performance
-from app.i18n import _
+from app.i18n import LazyText, _
 from app.models import User
 from app.reports.pages import kind_label
 from app.web import level_label, render, text
@@ -46,8 +47,17 @@ def _figures(db: Session, request: Request, user: User, registry: Registry, fmt:
 
 
 def _title(registry: Registry, instrument_id: str, version: str) -> str:
+    """The instrument's title and version, read in the page's language when the page is drawn."""
     compiled = registry.get(instrument_id, version)
-    return f"{text(compiled.definition.title) if compiled else instrument_id} {version}"
+    if compiled is None:
+        return f"{instrument_id} {version}"
+    title = compiled.definition.title
+    return LazyText(f"{text(title, 'en')} {version}", lambda: f"{text(title)} {version}")
+
+
+def _level(code: str) -> str:
+    """A level's words, read in the page's language when the page is drawn (the charts are laid out before)."""
+    return LazyText(levels.label(code), lambda: level_label(code))
 
 
 def _group_label(dimension: str, key: str) -> Any:
@@ -70,7 +80,7 @@ def performance_page(request: Request, db: SessionDep, registry: RegistryDep, au
     if report is not None:
         everyone = report.groups[0]
         context = {
-            "accuracy_chart": charts.accuracy_chart(everyone, level_label),
+            "accuracy_chart": charts.accuracy_chart(everyone, _level),
             "roc_chart": charts.roc_chart(report.roc) if report.roc else None,
             "rates_chart": charts.rates_chart(report),
             "groups": [(_group_label(g.dimension, g.key), g) for g in report.groups],

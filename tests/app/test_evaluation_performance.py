@@ -360,6 +360,9 @@ def test_agreement_with_another_instrument_worked_by_hand(client: TestClient, wo
     for (mine, theirs), count in pairs.items():
         for _ in range(count):
             _person(world.session, agency, users["screener"], mine, 0, None, also=(rating, theirs, 10))
+    for level in ("clear_concern", "possible_concern", "no_concern"):  # 11 of each level with no rating at all
+        for _ in range(11):
+            _person(world.session, agency, users["screener"], level, 0, None)
     _person(world.session, agency, users["screener"], "clear_concern", 0, None, also=(rating, "no_concern", 45))
     _person(
         world.session, agency, users["screener"], "no_concern", 0, None, also=(rating, "insufficient_information", 2)
@@ -368,7 +371,6 @@ def test_agreement_with_another_instrument_worked_by_hand(client: TestClient, wo
     headers = bearer(client, users["supervisor"])
     (item,) = _report(client, headers)["agreement"]
     assert (item["other_instrument"], item["pairs"]) == (rating, 58)  # 45 days apart is outside the 30-day window
-    assert item["excluded_insufficient"] is None  # one pair left out: a small cell
     assert item["table"]["possible_concern"] == {"clear_concern": 11, "possible_concern": 15, "no_concern": 0}
     # p_o = 47/58; rows 12, 26, 20 and columns 23, 15, 20 give p_e = (12*23 + 26*15 + 20*20) / 58^2.
     p_o, p_e = 47 / 58, (12 * 23 + 26 * 15 + 20 * 20) / 58**2
@@ -436,3 +438,34 @@ def test_the_report_speaks_spanish_with_spanish_numbers(client: TestClient, worl
     descriptions = " ".join(re.findall(r"<desc[^>]*>(.*?)</desc>", text, re.S))
     assert ("Sensibilidad" in descriptions and "umbral" in descriptions.lower()) or "puntuación" in descriptions
     assert "Sensitivity" not in descriptions and "score at least" not in descriptions
+    assert "Clear concern" not in descriptions and "Preocupación clara o un nivel más preocupante" in descriptions
+    assert "Exactitud: Revisión breve 1.3.0" in text and "Brief check-in" not in text
+
+
+def test_the_roc_curve_never_isolates_a_few_people_or_outlives_a_thin_group(client: TestClient, world: World) -> None:
+    """Five confirmed people have a clear result with a total of 2 (the others with clear results have 3): a point
+    at 3 would set those five apart from the clear cut-off's table, so the curve shows 2, 1 and the ends. Then
+    five people with no concern and no outcome make a thin atom: the group's figures are withheld, and so is the
+    curve (its positives and a point equal to a cut-off table would give the atoms back beside the rates)."""
+    _agency, users = _cohort(world)
+    db, screener = world.session, users["screener"]
+    agency = db.get(Agency, screener.agency_id)
+    assert agency is not None
+    for _ in range(5):
+        _person(db, agency, screener, "clear_concern", 2, "confirmed")
+    db.commit()
+    headers = bearer(client, users["supervisor"])
+    roc = _report(client, headers)["roc"]
+    assert [(p["threshold"], p["tp"], p["fp"]) for p in roc["points"]] == [
+        (None, 0, 0),
+        (2, 35, 12),
+        (1, 50, 32),
+        (0, 61, 132),
+    ]
+    for _ in range(5):
+        _person(db, agency, screener, "no_concern", 0, None)
+    db.commit()
+    report = _report(client, headers)
+    assert (report["roc"], report["groups"][0]["accuracy"]) == (None, None)
+    assert report["roc_note"].startswith("Suppressed")
+    assert [(key, n) for key, n in _published_counts(report) if 1 <= n <= 10] == []
