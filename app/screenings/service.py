@@ -267,10 +267,17 @@ def write_answers(
     actor_id: str | None,
     source: str = "given",
 ) -> None:
-    """Store checked answers (None clears one) with their `source`; an unchanged answer keeps its source and date."""
+    """Store checked answers (None clears one) with their `source`; an unchanged answer keeps its source and date.
+
+    The stored rows are read in one query (not one per answer); the session then writes the new ones in one
+    batched INSERT and the changed ones in one batched UPDATE."""
     now = utcnow()
+    stored: dict[str, Answer] = {}
+    if answers:
+        query = select(Answer).where(Answer.screening_id == screening.id, col(Answer.item_id).in_(list(answers)))
+        stored = {row.item_id: row for row in db.exec(query)}
     for item_id, value in answers.items():
-        row = db.get(Answer, (screening.id, item_id))
+        row = stored.get(item_id)
         if value is None:
             if row is not None:
                 db.delete(row)
@@ -305,7 +312,9 @@ def finish(
         raise Conflict(_("This screening is already completed."))
     refuse_unless_in_progress(screening)
     instrument = instrument_of(registry, screening)
-    answers = visible_only(instrument, answer_values(db, keys, screening, counted=True))
+    # The answers are read (and decrypted) once: the unconfirmed carried ones are never part of the screening.
+    kept = {item: stored for item, stored in stored_answers(db, keys, screening).items() if stored.confirmed}
+    answers = visible_only(instrument, {item: stored.value for item, stored in kept.items()})
     try:
         result = score(instrument, answers)
     except AnswerError as exc:  # stored answers were checked one by one; this is a safety net
@@ -319,15 +328,16 @@ def finish(
     screening.total_score = result.total.value if result.total is not None else None
     followup.set_due(screening, instrument)  # when its next steps say to screen again, if they do
     db.add(screening)
+    result_dict = result.to_dict()
     db.add(
         ScreeningResult(
             screening_id=screening.id,
             overall_level=result.overall,
             engine_version=result.engine_version,
-            result_enc=keys.encrypt_json(result.to_dict(), "screening_result", "result", screening.id),
+            result_enc=keys.encrypt_json(result_dict, "screening_result", "result", screening.id),
         )
     )
-    record_revision(db, keys, screening, 1, stored_answers(db, keys, screening), result.to_dict(), actor_id)
+    record_revision(db, keys, screening, 1, kept, result_dict, actor_id)
     db.flush()
     audit.record(
         db,
