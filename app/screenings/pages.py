@@ -10,7 +10,6 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from app import access
 from app.accounts import service as accounts
 from app.crypto import KeyRing
 from app.db import SessionDep
@@ -60,11 +59,9 @@ def dashboard(request: Request, db: SessionDep, keys: KeysDep, registry: Registr
         filters = DashboardFilter()
     users = {u.id: u.display_name for u in accounts.list_users(db, auth.user) if u.agency_id == auth.user.agency_id}
     rows, youth = [], {}
-    for screening in service.dashboard(db, auth.user, filters):
-        if screening.youth_id not in youth:
-            youth[screening.youth_id] = records.public(
-                db, keys, auth.user, access.readable_youth(db, auth.user, screening.youth_id)
-            )
+    for screening, record, link in service.dashboard(db, auth.user, filters):
+        if screening.youth_id not in youth:  # decrypted once per youth, from the rows the one query brought
+            youth[screening.youth_id] = records.public_of(keys, record, link)
         compiled = registry.get(screening.instrument_id, screening.instrument_version)
         title = text(compiled.definition.title) if compiled else screening.instrument_id
         rows.append(

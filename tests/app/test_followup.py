@@ -358,3 +358,23 @@ def test_the_list_is_cut_short_and_says_so(client: TestClient, world: World, ses
     listed = followup.due_list(session, crypto.get_key_ring(), loaded_instruments(), a.users["screener"], limit=2)
     assert [d.youth.family_name for d in listed.due if d.youth] == ["Example3", "Example2"]  # oldest due first
     assert listed.more is True
+
+
+def test_the_dashboard_costs_the_same_queries_whatever_the_number_of_screenings(
+    client: TestClient, world: World, session: Session
+) -> None:
+    """Recent screenings list each youth from the one query that brings the screenings (issue 14: no query per
+    row); the page then names every youth it lists."""
+    a = side(client, world, "Northside Youth Services")
+    sign_in(client, a.users["screener"])
+    costs = []
+    for first, last in ((0, 2), (2, 14)):
+        for n in range(first, last):
+            youth_id = add_youth(client, a, f"NS-{n:03d}", {**RILEY, "family_name": f"Example{n}"})
+            screen(client, a, youth_id, POSSIBLE)
+        with counting(session) as statements:
+            page = client.get("/")
+        assert page.status_code == 200
+        assert all(f"Example{n}" in page.text for n in range(last))
+        costs.append(len(statements))
+    assert costs[0] == costs[1], costs
