@@ -47,10 +47,11 @@ def candidates(db: Session, keys: KeyRing, user: User, youth_id: str) -> list[Yo
         col(MatchKey.key).in_(select(MatchKey.key).where(MatchKey.youth_id == youth.id))
     )
     rows = db.exec(select(Youth).where(col(Youth.id).in_(shared), Youth.person_id != youth.person_id)).all()
+    holders = _holders(db, [other.id for other in rows])  # one query for every candidate, not one each
     scored = []
     for other in rows:
         theirs = identity_of(keys, other)
-        if is_possible_match(mine, theirs) and _may_learn_of(db, user, other):
+        if is_possible_match(mine, theirs) and _may_learn_of(db, user, other, holders.get(other.id, [])):
             scored.append((similarity(mine, theirs), other))
     scored.sort(key=lambda pair: -pair[0])
     best: dict[str, Youth] = {}
@@ -59,13 +60,24 @@ def candidates(db: Session, keys: KeyRing, user: User, youth_id: str) -> list[Yo
     return list(best.values())
 
 
-def _may_learn_of(db: Session, user: User, other: Youth) -> bool:
-    holders = db.exec(
-        select(Agency).join(YouthLink, col(YouthLink.agency_id) == col(Agency.id)).where(YouthLink.youth_id == other.id)
-    ).all()
-    if any(a.kind != AgencyKind.victim_service for a in holders):
+def _holders(db: Session, youth_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
+    """Record id -> (agency id, agency kind) of each agency holding it."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    if youth_ids:
+        query = (
+            select(col(YouthLink.youth_id), col(Agency.id), col(Agency.kind))
+            .join(Agency, col(YouthLink.agency_id) == col(Agency.id))
+            .where(col(YouthLink.youth_id).in_(youth_ids))
+        )
+        for youth_id, agency_id, kind in db.exec(query).all():
+            found.setdefault(youth_id, []).append((agency_id, kind))
+    return found
+
+
+def _may_learn_of(db: Session, user: User, other: Youth, holders: list[tuple[str, str]]) -> bool:
+    if any(kind != AgencyKind.victim_service for _agency, kind in holders):
         return True
-    return bool(_linking_consents(db, other.person_id, {a.id for a in holders}, user.agency_id))
+    return bool(_linking_consents(db, other.person_id, {agency for agency, _kind in holders}, user.agency_id))
 
 
 def _linking_consents(db: Session, person_id: str, holders: set[str], agency_id: str) -> list[Consent]:
