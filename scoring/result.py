@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 # How concerning each level is. "insufficient_information" ranks with "no_concern": it raises no
@@ -128,5 +128,24 @@ class ScoreResult:
         return next(i for i in self.indicators if i.id == indicator_id)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dictionary."""
-        return asdict(self)
+        """A JSON-ready dictionary: what `dataclasses.asdict` gives, without its deep copy of every leaf (the
+        leaves are immutable), which cost more than the scoring itself."""
+        return _plain(self)  # type: ignore[no-any-return]
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _plain(value: Any) -> Any:
+    """Dataclasses as dicts, tuples and lists as themselves, all the way down; other values as they are."""
+    kind = type(value)
+    if is_dataclass(value) and not isinstance(value, type):
+        names = _FIELDS.get(kind)
+        if names is None:
+            names = _FIELDS[kind] = tuple(f.name for f in fields(value))
+        return {name: _plain(getattr(value, name)) for name in names}
+    if kind is tuple or kind is list:
+        return kind(_plain(item) for item in value)
+    if kind is dict:
+        return {key: _plain(item) for key, item in value.items()}
+    return value

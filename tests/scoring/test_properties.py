@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
+from dataclasses import asdict
 from typing import Any
 
 import pytest
@@ -456,3 +457,13 @@ def test_completeness_adds_up(instrument_id: str, data: st.DataObject) -> None:
     assert c.declined == sum(1 for i in shown if answers.get(i) == DECLINED)
     assert c.not_enough_info == sum(1 for i in shown if answers.get(i) == NOT_ENOUGH_INFO)
     assert c.unanswered == sum(1 for i in shown if answers.get(i) is None)
+
+
+@each_instrument
+@EXAMPLES
+@given(data=st.data())
+def test_the_result_as_a_dict_is_what_dataclasses_asdict_gives(instrument_id: str, data: st.DataObject) -> None:
+    """`to_dict` skips `asdict`'s deep copies (issue 14) but must store the very same result."""
+    instrument = BY_ID[instrument_id]
+    result = scoring.score(instrument, data.draw(answer_sets(instrument), label="answers"))
+    assert result.to_dict() == asdict(result)
