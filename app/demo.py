@@ -66,12 +66,14 @@ def _resources_of(agency_name: str) -> dict[str, list[str]]:
 
 def logins() -> list[tuple[str, str, str]]:
     """(agency, role, email) of every demo account."""
+    roles = {slug: list(Role) for _name, _kind, slug in AGENCIES} | {
+        s: EVALUATION_ROLES for *_, s in EVALUATION_AGENCIES
+    }
     return [
         (name, role.value, f"{role.value.replace('_', '.')}@{slug}.example.org")
-        for name, _, slug in AGENCIES + EVALUATION_AGENCIES
-        for role in Role
-        if (role != Role.system_admin or slug == "riverbend")
-        and (role in EVALUATION_ROLES or (name, _, slug) in AGENCIES)
+        for name, _kind, slug in AGENCIES + EVALUATION_AGENCIES
+        for role in roles[slug]
+        if role != Role.system_admin or slug == "riverbend"
     ]
 
 

@@ -8,8 +8,7 @@ from fastapi import APIRouter, Query
 
 from app.db import SessionDep
 from app.deps import ApiUserDep, KeysDep, RegistryDep
-from app.errors import InvalidInput
-from app.evaluation import outcomes, performance, report_io
+from app.evaluation import outcomes, report_io
 from app.evaluation.schemas import OutcomeCreate, OutcomePublic, OutcomeWithdraw
 from app.reports.aggregate import Scope
 
@@ -72,10 +71,4 @@ def performance_report(
         "reference_clear": reference_clear or "",
         "reference_possible": reference_possible or "",
     }
-    report_filter, errors, _versions = report_io.prepare(db, registry, user, values)
-    if errors:
-        raise InvalidInput("Some filters are not valid.", errors)
-    if report_filter is None:
-        raise InvalidInput("No completed screenings to measure yet.", {"instrument": "Nothing screened."})
-    report_io.audited(db, user, report_filter, "api")
-    return report_io.as_json(performance.report(db, registry, user, report_filter))
+    return report_io.as_json(report_io.figures(db, registry, user, values, "api"))

@@ -29,7 +29,6 @@ RATES = {  # category: label, colour, pattern
     "clear": (levels.LABELS[levels.CLEAR], levels.COLOURS[levels.CLEAR], "solid"),
     "possible": (levels.LABELS[levels.POSSIBLE], levels.COLOURS[levels.POSSIBLE], "diagonal"),
 }
-INK, GRID, HATCH = "#1b1b1f", "#6b6b78", "#4a4a55"
 LEFT, PLOT_W, BAR_H, GAP = 10, 320, 14, 6
 
 

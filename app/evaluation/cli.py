@@ -37,7 +37,7 @@ def evaluate_command(
 
     from app.db import get_engine
     from app.errors import AppError
-    from app.evaluation import performance, report_io
+    from app.evaluation import report_io
     from app.models import User
     from instruments.loader import load_or_raise
 
@@ -70,7 +70,7 @@ def evaluate_command(
                 typer.echo("No completed screenings to measure yet.", err=True)
                 raise typer.Exit(1)
             report_io.audited(db, user, report_filter, f"cli-{fmt}")
-            report = performance.report(db, registry, user, report_filter)
+            report = report_io.measured(db, registry, user, report_filter)
             db.commit()
         except AppError as exc:
             db.rollback()

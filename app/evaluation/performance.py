@@ -212,7 +212,7 @@ def _months(report: PerformanceFilter) -> list[ColumnElement[bool]]:
     if report.month_from is not None:
         clauses.append(col(Screening.completed_at) >= datetime.combine(report.month_from, datetime.min.time(), UTC))
     if report.month_to is not None:
-        end = aggregate._next_month(report.month_to)
+        end = aggregate.next_month(report.month_to)
         clauses.append(col(Screening.completed_at) < datetime.combine(end, datetime.min.time(), UTC))
     return clauses
 
@@ -539,12 +539,6 @@ def measure(db: Session, registry: Registry, report: PerformanceFilter, agency_i
     notes = [SUPPRESSED_BREAKDOWN] if len(kinds) > 1 and not kinds_shown else []
     notes += [NO_PERIODS] if len(by_half_year) > 1 and not periods else []
     return Performance(report, sum_type, groups, roc, roc_note, _rates(rate_periods), agreement, notes)
-
-
-def report(db: Session, registry: Registry, user: User, report_filter: PerformanceFilter) -> Performance:
-    """The performance report for a user (refuses screeners, and others the deployment)."""
-    authorize(user, report_filter.scope)
-    return measure(db, registry, report_filter, user.agency_id if report_filter.scope is Scope.agency else None)
 
 
 def versions_screened(db: Session, agency_id: str | None) -> list[tuple[str, str, int]]:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlmodel import Session
 
 from app import audit
+from app.errors import InvalidInput
 from app.evaluation import stats
 from app.evaluation.performance import (
     LEVEL_ORDER,
@@ -25,6 +26,7 @@ from app.evaluation.performance import (
     Performance,
     PerformanceFilter,
     authorize,
+    measure,
     versions_screened,
 )
 from app.i18n import _
@@ -248,9 +250,9 @@ def _lines(report: Performance) -> Iterator[list[object]]:
             yield [*where, "accuracy", "", None, None, None, None, None, str(_("a count behind it is from 1 to 10"))]
             continue
         for row in group.accuracy:
-            for measure in ("sensitivity", "specificity", "ppv", "npv"):
-                e: stats.Estimate = getattr(row, measure)
-                yield [*where, measure, row.cutoff, e.value, e.low, e.high, e.numerator, e.denominator, ""]
+            for name in ("sensitivity", "specificity", "ppv", "npv"):
+                e: stats.Estimate = getattr(row, name)
+                yield [*where, name, row.cutoff, e.value, e.low, e.high, e.numerator, e.denominator, ""]
     if report.roc is not None:
         roc = report.roc
         yield ["roc", "all", "all", "auc", "", roc.auc, roc.low, roc.high, roc.positives, roc.negatives, ""]
@@ -327,3 +329,19 @@ def prepare(
     default = (versions[0][0], versions[0][1]) if versions else None
     report_filter, errors = parse_filter(values, {(i, v) for i, v, _n in versions} | loaded, default)
     return report_filter, errors, versions
+
+
+def measured(db: Session, registry: Registry, user: User, report_filter: PerformanceFilter) -> Performance:
+    """The figures for a filter `prepare` accepted (and so authorized): the user's agency, or the deployment."""
+    return measure(db, registry, report_filter, user.agency_id if report_filter.scope is Scope.agency else None)
+
+
+def figures(db: Session, registry: Registry, user: User, values: Mapping[str, str], fmt: str) -> Performance:
+    """One audited report for the downloads and the API: invalid filters, or nothing screened, raise InvalidInput."""
+    report_filter, errors, _versions = prepare(db, registry, user, values)
+    if errors:
+        raise InvalidInput(_("Some filters are not valid."), errors)
+    if report_filter is None:
+        raise InvalidInput(_("No completed screenings to measure yet."), {"instrument": _("Nothing screened.")})
+    audited(db, user, report_filter, fmt)
+    return measured(db, registry, user, report_filter)

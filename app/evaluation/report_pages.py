@@ -12,7 +12,6 @@ from sqlmodel import Session
 from app import levels
 from app.db import SessionDep
 from app.deps import RegistryDep, WebAuthDep
-from app.errors import InvalidInput
 from app.evaluation import charts, performance, report_io
 from app.evaluation.performance import LEVEL_ORDER, Performance
 from app.i18n import LazyText, _
@@ -37,13 +36,7 @@ DIMENSIONS = {"all": _("Everyone screened"), "agency_kind": _("Agency kind: %s")
 
 def _figures(db: Session, request: Request, user: User, registry: Registry, fmt: str) -> Performance:
     raw = {name: request.query_params.get(name, "") for name in FILTERS}
-    report_filter, errors, _versions = report_io.prepare(db, registry, user, raw)
-    if errors:
-        raise InvalidInput(_("Some filters are not valid."), errors)
-    if report_filter is None:
-        raise InvalidInput(_("No completed screenings to measure yet."), {"instrument": _("Nothing screened.")})
-    report_io.audited(db, user, report_filter, fmt)
-    return performance.report(db, registry, user, report_filter)
+    return report_io.figures(db, registry, user, raw, fmt)
 
 
 def _title(registry: Registry, instrument_id: str, version: str) -> str:
@@ -75,7 +68,7 @@ def performance_page(request: Request, db: SessionDep, registry: RegistryDep, au
     report = None
     if report_filter is not None:
         report_io.audited(db, auth.user, report_filter, "html")
-        report = performance.report(db, registry, auth.user, report_filter)
+        report = report_io.measured(db, registry, auth.user, report_filter)
     context: dict[str, Any] = {}
     if report is not None:
         everyone = report.groups[0]
@@ -112,7 +105,6 @@ def performance_page(request: Request, db: SessionDep, registry: RegistryDep, au
         other_titles={c.id: text(c.definition.title) for c in registry.latest()},
         suppressed_table=performance.SUPPRESSED_TABLE,
         reference_source=performance.REFERENCE_SOURCE,
-        hatch=charts.HATCH,
         geometry={"left": charts.LEFT, "plot_w": charts.PLOT_W, "bar_h": charts.BAR_H},
         **context,
     )

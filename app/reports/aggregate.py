@@ -164,7 +164,7 @@ def authorize(user: User, scope: Scope) -> None:
         raise Forbidden(_("Only system admins may report on the whole deployment."))
 
 
-def _next_month(day: date) -> date:
+def next_month(day: date) -> date:
     return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
@@ -195,7 +195,7 @@ def grouped_counts(db: Session, user: User, report: ReportFilter) -> list[tuple[
             col(Screening.completed_at) >= datetime.combine(report.month_from, datetime.min.time(), UTC)
         )
     if report.month_to is not None:
-        end = _next_month(report.month_to)
+        end = next_month(report.month_to)
         statement = statement.where(col(Screening.completed_at) < datetime.combine(end, datetime.min.time(), UTC))
     if report.instrument_id is not None:
         statement = statement.where(instrument == report.instrument_id)
