@@ -22,7 +22,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, or_, true
-from sqlalchemy.orm import aliased
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import ORMExecuteState, aliased
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
 from app import audit
@@ -279,13 +281,37 @@ def screening_readable_clause(
 # One record ------------------------------------------------------------------------------------------
 
 
+_READ = "access.readable_youth"  # {(user, agency, role, youth id): Youth} decided since the session last wrote
+
+
 def readable_youth(db: Session, user: User, youth_id: str) -> Youth:
-    """The youth record, if `user` may read it; otherwise NotFound."""
-    youth = db.exec(select(Youth).where(Youth.id == youth_id, youth_readable_clause(user))).first()
+    """The youth record, if `user` may read it; otherwise NotFound.
+
+    A page asks this for one youth from each of its sections; the answer is decided by one query and kept
+    until the session next writes anything (a write may change who may read what: a link, a consent).
+    """
+    known: dict[tuple[str, str, str, str], Youth] = db.info.setdefault(_READ, {})
+    key = (user.id, user.agency_id, user.role, youth_id)
+    youth = known.get(key)
     if youth is None:
-        audit.denied(db, user, Youth, youth_id)
-        raise NotFound(_("No such youth."))
+        youth = db.exec(select(Youth).where(Youth.id == youth_id, youth_readable_clause(user))).first()
+        if youth is None:
+            audit.denied(db, user, Youth, youth_id)
+            raise NotFound(_("No such youth."))
+        known[key] = youth
     return youth
+
+
+@sa_event.listens_for(OrmSession, "after_flush")
+@sa_event.listens_for(OrmSession, "after_soft_rollback")
+def _forget_decisions(session: OrmSession, *_args: Any) -> None:
+    session.info.pop(_READ, None)
+
+
+@sa_event.listens_for(OrmSession, "do_orm_execute")
+def _forget_on_write(state: ORMExecuteState) -> None:
+    if not state.is_select:
+        state.session.info.pop(_READ, None)
 
 
 def writable_screening(db: Session, user: User, screening_id: str) -> Screening:

@@ -62,8 +62,7 @@ def disclose(
         consent_id=grant.consent_id if grant else None,
         break_glass_id=grant.break_glass_id if grant else None,
     )
-    db.add(entry)
-    db.flush()
+    db.add(entry)  # not flushed: a page's entries are written together, in one statement, at its commit
     return entry
 
 

@@ -3,11 +3,15 @@ query per row is a bug"]. Each test counts the statements a page runs at a few r
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, col, select, update
 
+from app import access
+from app.errors import NotFound
+from app.models import YouthLink
 from tests.app.conftest import World, sign_in
-from tests.app.sharing_support import add_youth, screen, side
+from tests.app.sharing_support import KATHERINE, add_youth, consent, ledger, link, screen, side, timeline_ids
 from tests.app.test_followup import POSSIBLE, RILEY, counting
 
 
@@ -30,3 +34,58 @@ def test_a_youth_record_costs_the_same_queries_whatever_its_screenings_and_possi
         costs.append(len(statements))
     assert page.text.count("/result") >= 12  # every screening listed
     assert costs[0] == costs[1], costs
+
+
+def test_another_agency_s_shared_screenings_cost_the_same_queries_whatever_their_number(
+    client: TestClient, world: World, session: Session
+) -> None:
+    """Each shared screening shown is written in the disclosure ledger; the entries of one page go to the database
+    together (they were once flushed one by one, a statement per row)."""
+    a = side(client, world, "Northside Youth Services")
+    b = side(client, world, "Eastside Shelter", "shelter")
+    mine = add_youth(client, a, "NS-1", KATHERINE)
+    theirs = add_youth(client, b, "ES-1", KATHERINE)
+    consent(client, b, theirs, a)
+    assert link(client, a, mine).status_code == 201
+    sign_in(client, a.users["supervisor"])
+    costs: dict[str, list[int]] = {"page": [], "timeline": []}
+    for shared in (1, 7):
+        while len(timeline_ids(client, a, mine)) < shared:
+            screen(client, b, theirs)
+        for name, url, headers in (
+            ("page", f"/youth/{mine}", {}),
+            ("timeline", f"/api/v1/youth/{mine}/timeline", a.api),
+        ):
+            with counting(session) as statements:
+                assert client.get(url, headers=headers).status_code == 200
+            costs[name].append(len(statements))
+    assert len(ledger(world, a.agency.id)) >= 2 * (1 + 7)  # every view of every shared screening is in the ledger
+    assert all(few == many for few, many in costs.values()), costs
+
+
+def test_a_record_asked_for_by_every_section_of_a_page_is_decided_once_until_something_is_written(
+    client: TestClient, world: World, session: Session
+) -> None:
+    """The sections of a youth's page each ask the one gate for the record: one query answers them all, and any
+    write in between (which may change who may read what) makes the gate decide again."""
+    a = side(client, world, "Northside Youth Services")
+    b = side(client, world, "Eastside Shelter", "shelter")
+    youth_id = add_youth(client, a, "NS-1", KATHERINE)
+    user = a.users["screener"]
+    with counting(session) as statements:
+        first = access.readable_youth(session, user, youth_id)
+        assert access.readable_youth(session, user, youth_id) is first
+    assert len(statements) == 1
+    links = update(YouthLink).where(col(YouthLink.youth_id) == youth_id)
+    session.exec(links.values(agency_id=b.agency.id))  # the record moves to another agency, by a bulk statement
+    with pytest.raises(NotFound):
+        access.readable_youth(session, user, youth_id)
+    session.exec(links.values(agency_id=a.agency.id))
+    assert access.readable_youth(session, user, youth_id) is first
+    own = session.exec(select(YouthLink).where(YouthLink.youth_id == youth_id)).one()
+    session.refresh(own)
+    own.agency_id = b.agency.id  # and again, by a change to the loaded row
+    session.flush()
+    with pytest.raises(NotFound):
+        access.readable_youth(session, user, youth_id)
+    session.rollback()
