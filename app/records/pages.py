@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from app import i18n
+from app import i18n, paging
 from app.crypto import KeyRing
 from app.db import SessionDep
 from app.deps import FormAuthDep, KeysDep, RegistryDep, WebAuth, WebAuthDep
@@ -50,11 +50,13 @@ def youth_list(
             pass
         else:
             return RedirectResponse(f"/youth/{youth.id}", status_code=303)
+    page = records.list_for(db, keys, auth.user, paging.parse(request.query_params.get("after")))
     return render(
         request,
         "youth/list.html",
         auth=auth,
-        youth=records.list_for(db, keys, auth.user),
+        youth=page.items,
+        pages=paging.links(request.url, page),
         query=searched,
         case_number=searched,
         not_found=bool(searched),

@@ -9,7 +9,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
-from app import access, audit
+from app import access, audit, paging
 from app.crypto import KeyRing
 from app.errors import InvalidInput, NotFound
 from app.i18n import _
@@ -124,13 +124,20 @@ def _own(user: User) -> Select[Youth, YouthLink]:
         select(Youth, _LINK)
         .join(_LINK, and_(col(_LINK.youth_id) == col(Youth.id), col(_LINK.agency_id) == user.agency_id))
         .where(access.youth_readable_clause(user))
-        .order_by(col(Youth.created_at).desc(), col(Youth.id))
+        .order_by(col(_LINK.created_at).desc(), col(_LINK.id).desc())
     )
 
 
-def list_for(db: Session, keys: KeyRing, user: User, limit: int = 200) -> list[YouthPublic]:
-    """The youth the user may read, newest first (one query, whatever their number)."""
-    return [public_of(keys, youth, link) for youth, link in db.exec(_own(user).limit(limit)).all()]
+def list_for(
+    db: Session, keys: KeyRing, user: User, after: paging.Cursor | None = None, size: int = paging.PAGE_SIZE
+) -> paging.Page[YouthPublic]:
+    """A page of the youth the user's agency holds, newest added first (one query, whatever their number)."""
+    query = _own(user)
+    if (older := paging.older_than(col(_LINK.created_at), col(_LINK.id), after)) is not None:
+        query = query.where(older)
+    rows = db.exec(query.limit(size + 1)).all()
+    page = paging.page_of(rows, size, lambda row: (row[1].created_at, row[1].id))
+    return paging.Page([public_of(keys, youth, link) for youth, link in page.items], page.next)
 
 
 def search(db: Session, keys: KeyRing, user: User, data: YouthSearch, limit: int | None = None) -> YouthFound:

@@ -7,6 +7,7 @@ from typing import Literal
 from fastapi import APIRouter
 from sqlmodel import Session
 
+from app import paging
 from app.crypto import KeyRing
 from app.db import SessionDep
 from app.deps import ApiUserDep, KeysDep
@@ -97,11 +98,15 @@ def list_referrals(
     user: ApiUserDep,
     box: Literal["inbox", "sent"] = "inbox",
     status: ReferralStatus | None = None,
+    after: str | None = None,
 ) -> ReferralList:
-    """Referrals your agency received (`inbox`) or sent (`sent`), newest change first, with counts per status."""
-    items = service.listed(db, user, box, status.value if status else None)
-    service.record_views(db, user, items)
-    return ReferralList(items=_public(db, keys, user, items), counts=service.counts(db, user, box))
+    """A page of the referrals your agency received (`inbox`) or sent (`sent`), latest change first, with
+    counts per status. `next` is given when there are more: pass it as `after` for the next page."""
+    page = service.listed(db, user, box, status.value if status else None, after=paging.parse(after))
+    service.record_views(db, user, page.items)
+    return ReferralList(
+        items=_public(db, keys, user, page.items), counts=service.counts(db, user, box), next=page.next_token
+    )
 
 
 @router.get("/referrals/{referral_id}", response_model=ReferralPublic)

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
+from app import paging
 from app.crypto import KeyRing
 from app.db import SessionDep
 from app.deps import FormAuthDep, KeysDep, RegistryDep, WebAuth, WebAuthDep
@@ -173,7 +174,8 @@ def referral_list(
     """The inbox (referrals to the agency) or the sent referrals, filtered by status, with counts per status."""
     box = box if box in ("inbox", "sent") else "inbox"
     status = status if status in STATUS_LABELS else ""
-    items = service.listed(db, auth.user, box, status or None)
+    page = service.listed(db, auth.user, box, status or None, after=paging.parse(request.query_params.get("after")))
+    items = page.items
     service.record_views(db, auth.user, items)
     return render(
         request,
@@ -182,6 +184,7 @@ def referral_list(
         box=box,
         status=status,
         rows=list(zip(items, service.facts(db, keys, auth.user, items), strict=True)),
+        pages=paging.links(request.url, page),
         counts=service.counts(db, auth.user, box),
     )
 
@@ -312,6 +315,6 @@ def dashboard_context(db: Session, keys: KeyRing, auth: WebAuth) -> dict[str, An
 
 def youth_context(db: Session, keys: KeyRing, auth: WebAuth, youth_id: str) -> list[Any]:
     """The referrals about this youth that the agency sent or received, for the youth's record."""
-    items = service.listed(db, auth.user, "all", youth_id=youth_id)
+    items = service.listed(db, auth.user, "all", youth_id=youth_id, size=200).items
     service.record_views(db, auth.user, items)
     return list(zip(items, service.facts(db, keys, auth.user, items), strict=True))

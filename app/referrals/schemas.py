@@ -121,3 +121,4 @@ class ReferralList(BaseModel):
 
     items: list[ReferralPublic]
     counts: dict[str, int]
+    next: str | None = Field(default=None, description="The `after` value of the next page; none on the last.")

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from app import access, audit
+from app import access, audit, paging
 from app.crypto import KeyRing
 from app.errors import Conflict, InvalidInput, NotFound
 from app.i18n import _
@@ -220,9 +220,11 @@ def listed(
     box: str,
     status: str | None = None,
     youth_id: str | None = None,
-    limit: int = 200,
-) -> list[Loaded]:
-    """The referrals the agency received (`inbox`) or sent (`sent`), or both (`all`) about one youth."""
+    after: paging.Cursor | None = None,
+    size: int = paging.PAGE_SIZE,
+) -> paging.Page[Loaded]:
+    """A page of the referrals the agency received (`inbox`) or sent (`sent`), or both (`all`) about one youth,
+    latest change first."""
     settle_lapsed(db, user)
     query = _query(user)
     if box == "inbox":
@@ -234,8 +236,12 @@ def listed(
     if youth_id is not None:
         person = access.readable_youth(db, user, youth_id).person_id
         query = query.where(col(Referral.person_id) == person)
-    query = query.order_by(col(Referral.status_changed_at).desc()).limit(limit)
-    return [_loaded(user, row) for row in db.exec(query)]
+    changed, referral_id = col(Referral.status_changed_at), col(Referral.id)
+    if (older := paging.older_than(changed, referral_id, after)) is not None:
+        query = query.where(older)
+    rows = db.exec(query.order_by(changed.desc(), referral_id.desc()).limit(size + 1)).all()
+    page = paging.page_of(rows, size, lambda row: (row[0].status_changed_at, row[0].id))
+    return paging.Page([_loaded(user, row) for row in page.items], page.next)
 
 
 def counts(db: Session, user: User, box: str) -> dict[str, int]:

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
+from app import paging
 from app.accounts import service as accounts
 from app.crypto import KeyRing
 from app.db import SessionDep
@@ -58,8 +59,9 @@ def dashboard(request: Request, db: SessionDep, keys: KeysDep, registry: Registr
         errors.update({str(e["loc"][0]): _("Choose one of the listed values.") for e in exc.errors()})
         filters = DashboardFilter()
     users = {u.id: u.display_name for u in accounts.list_users(db, auth.user) if u.agency_id == auth.user.agency_id}
+    page = service.dashboard(db, auth.user, filters, paging.parse(request.query_params.get("after")))
     rows, youth = [], {}
-    for screening, record, link in service.dashboard(db, auth.user, filters):
+    for screening, record, link in page.items:
         if screening.youth_id not in youth:  # decrypted once per youth, from the rows the one query brought
             youth[screening.youth_id] = records.public_of(keys, record, link)
         compiled = registry.get(screening.instrument_id, screening.instrument_version)
@@ -78,6 +80,7 @@ def dashboard(request: Request, db: SessionDep, keys: KeysDep, registry: Registr
         status_code=400 if errors else 200,
         auth=auth,
         rows=rows,
+        pages=paging.links(request.url, page),
         raw=raw,
         errors=errors,
         screeners=sorted(users.items(), key=lambda pair: pair[1]),

@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, and_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select, update
 
-from app import access, audit
+from app import access, audit, paging
 from app.crypto import KeyRing
 from app.errors import Conflict, InvalidInput, NotFound
 from app.i18n import _
@@ -445,10 +445,10 @@ def for_youth(db: Session, user: User, youth_id: str) -> list[Screening]:
 
 
 def dashboard(
-    db: Session, user: User, filters: DashboardFilter, limit: int = 100
-) -> list[tuple[Screening, Youth, YouthLink | None]]:
-    """Recent screenings of the user's agency, filtered, each with its youth record and the agency's link to it:
-    one query whatever the number of rows, the access clause applied in it."""
+    db: Session, user: User, filters: DashboardFilter, after: paging.Cursor | None = None, size: int = paging.PAGE_SIZE
+) -> paging.Page[tuple[Screening, Youth, YouthLink | None]]:
+    """A page of the user's agency's screenings, newest started first, filtered, each with its youth record and
+    the agency's link to it: one query whatever the number of rows, the access clause applied in it."""
     own_link = aliased(YouthLink, name="own_link")  # the access clause correlates on youth_link itself
     query = (
         select(Screening, Youth, own_link)
@@ -468,7 +468,11 @@ def dashboard(
         query = query.where(col(Screening.started_at) >= filters.date_from)
     if filters.date_to:
         query = query.where(col(Screening.started_at) <= filters.date_to)
-    return [tuple(row) for row in db.exec(query.order_by(col(Screening.started_at).desc()).limit(limit))]  # type: ignore[misc]
+    started, screening_id = col(Screening.started_at), col(Screening.id)
+    if (later := paging.older_than(started, screening_id, after)) is not None:
+        query = query.where(later)
+    rows = db.exec(query.order_by(started.desc(), screening_id.desc()).limit(size + 1)).all()
+    return paging.page_of([tuple(row) for row in rows], size, lambda row: (row[0].started_at, row[0].id))  # type: ignore[misc]
 
 
 def _not_discarded() -> ColumnElement[bool]:

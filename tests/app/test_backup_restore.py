@@ -83,7 +83,7 @@ def _snapshot(engine: Engine) -> Snapshot:
     """What an operator checks after a restore: rows per table, encrypted values, the youth the app lists."""
     with Session(engine) as session:
         screener = session.exec(select(User).where(User.email == "screener@riverbend.example.org")).one()
-        listed = records.list_for(session, get_key_ring(), screener)
+        listed = records.list_for(session, get_key_ring(), screener).items
         assert audit.verify(session) is None
     assert keys.unreadable(engine, get_key_ring()) == {}, "every encrypted value decrypts"
     return Snapshot(
