@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import and_
 from sqlalchemy.orm import aliased
@@ -91,6 +93,28 @@ def public_of(keys: KeyRing, youth: Youth, link: YouthLink | None) -> YouthPubli
         case_number=keys.decrypt(link.case_number_enc, "youth_link", "case_number", link.id) if link else None,
         created_at=youth.created_at,
         version=youth.version,
+    )
+
+
+@dataclass(frozen=True)
+class ListedName:
+    """A youth as a list shows them: the name, and the agency's case number."""
+
+    id: str
+    given_name: str
+    family_name: str
+    case_number: str | None
+
+
+def listed_name(keys: KeyRing, row: Any) -> ListedName:
+    """The names of a list's row (`youth_id`, `given_name_enc`, `family_name_enc`, `link_id`, `case_number_enc`),
+    decrypted; the birth date and everything else stay encrypted."""
+    case = row.case_number_enc
+    return ListedName(
+        id=row.youth_id,
+        given_name=keys.decrypt(row.given_name_enc, "youth", "given_name", row.youth_id),
+        family_name=keys.decrypt(row.family_name_enc, "youth", "family_name", row.youth_id),
+        case_number=keys.decrypt(case, "youth_link", "case_number", row.link_id) if row.link_id else None,
     )
 
 

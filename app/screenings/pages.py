@@ -61,9 +61,9 @@ def dashboard(request: Request, db: SessionDep, keys: KeysDep, registry: Registr
     users = {u.id: u.display_name for u in accounts.list_users(db, auth.user) if u.agency_id == auth.user.agency_id}
     page = service.dashboard(db, auth.user, filters, paging.parse(request.query_params.get("after")))
     rows, youth = [], {}
-    for screening, record, link in page.items:
-        if screening.youth_id not in youth:  # decrypted once per youth, from the rows the one query brought
-            youth[screening.youth_id] = records.public_of(keys, record, link)
+    for screening in page.items:
+        if screening.youth_id not in youth:  # decrypted once per youth, only the names shown
+            youth[screening.youth_id] = records.listed_name(keys, screening)
         compiled = registry.get(screening.instrument_id, screening.instrument_version)
         title = text(compiled.definition.title) if compiled else screening.instrument_id
         rows.append(

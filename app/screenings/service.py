@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select, update
 
 from app import access, audit, paging
@@ -172,7 +173,8 @@ def bump_version(db: Session, screening: Screening, expected: int) -> None:
         raise Conflict(
             _("This screening was changed by someone else since you opened it."), {"current_version": screening.version}
         )
-    db.refresh(screening)
+    # The swap succeeded, so no one else changed the row: only its version moved (no query to re-read it).
+    set_committed_value(screening, "version", expected + 1)
 
 
 def save_answers(
@@ -444,14 +446,32 @@ def for_youth(db: Session, user: User, youth_id: str) -> list[Screening]:
     )
 
 
+_DASHBOARD_LINK = aliased(YouthLink, name="own_link")  # the access clause correlates on youth_link itself
+DASHBOARD_COLUMNS = (
+    col(Screening.id),
+    col(Screening.youth_id),
+    col(Screening.instrument_id),
+    col(Screening.instrument_version),
+    col(Screening.status),
+    col(Screening.started_at),
+    col(Screening.started_by),
+    col(Screening.overall_level),
+    col(Youth.given_name_enc),
+    col(Youth.family_name_enc),
+    col(_DASHBOARD_LINK.id).label("link_id"),
+    col(_DASHBOARD_LINK.case_number_enc),
+)
+
+
 def dashboard(
     db: Session, user: User, filters: DashboardFilter, after: paging.Cursor | None = None, size: int = paging.PAGE_SIZE
-) -> paging.Page[tuple[Screening, Youth, YouthLink | None]]:
-    """A page of the user's agency's screenings, newest started first, filtered, each with its youth record and
-    the agency's link to it: one query whatever the number of rows, the access clause applied in it."""
-    own_link = aliased(YouthLink, name="own_link")  # the access clause correlates on youth_link itself
+) -> paging.Page[Any]:
+    """A page of the user's agency's screenings, newest started first, filtered: one query whatever the number of
+    rows, the access clause applied in it. Each row has only the columns the list shows (DASHBOARD_COLUMNS): the
+    screening's, and its youth's encrypted names and the agency's encrypted case number."""
+    own_link = _DASHBOARD_LINK
     query = (
-        select(Screening, Youth, own_link)
+        select(*DASHBOARD_COLUMNS)
         .join(Youth, col(Youth.id) == col(Screening.youth_id))
         .outerjoin(own_link, and_(col(own_link.youth_id) == col(Youth.id), col(own_link.agency_id) == user.agency_id))
         .where(Screening.agency_id == user.agency_id, _not_discarded(), access.youth_readable_clause(user))
@@ -472,7 +492,7 @@ def dashboard(
     if (later := paging.older_than(started, screening_id, after)) is not None:
         query = query.where(later)
     rows = db.exec(query.order_by(started.desc(), screening_id.desc()).limit(size + 1)).all()
-    return paging.page_of([tuple(row) for row in rows], size, lambda row: (row[0].started_at, row[0].id))  # type: ignore[misc]
+    return paging.page_of(rows, size, lambda row: (row.started_at, row.id))
 
 
 def _not_discarded() -> ColumnElement[bool]:
