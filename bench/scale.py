@@ -1,6 +1,6 @@
 """Benchmark: TellOnce's pages, reports and export at 10,000 and at 1,000,000 screenings on PostgreSQL.
 
-    python bench/scale.py [--sizes 10000,1000000] [--people 100] [--requests 20] [--export-months 12] [--keep]
+    python bench/scale.py [--sizes 10000,1000000] [--people 100] [--requests 20] [--export-months 12] [--explain FILE] [--keep]
 
 Starts a throwaway PostgreSQL server (tests/support/postgres.py), migrates it with the app's migrations
 and seeds a template through the app's own services: the demo's four agencies and users, and a cohort of
@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -280,7 +281,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20, help="timed requests per page")
     parser.add_argument("--export-months", type=int, default=12)
     parser.add_argument("--workers", type=int, default=2, help="loader processes")
-    parser.add_argument("--explain", default="scale-explain.txt", help="where to write the plans at the largest size")
+    parser.add_argument(
+        "--explain",
+        default=str(Path(tempfile.gettempdir()) / "tellonce-scale-explain.txt"),
+        help="where to write the plans at the largest size",
+    )
     parser.add_argument("--keep", action="store_true", help="leave the server running at the end, for inspection")
     args = parser.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
@@ -319,6 +324,7 @@ def main() -> None:
         atexit.unregister(server.stop)
     else:
         server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
     print(f"worst page ratio {counts[-1]:,}/{counts[0]:,} ({name}): {worst:.2f} (goal <= {PAGE_GOAL})")
 
 

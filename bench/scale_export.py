@@ -118,7 +118,7 @@ def baseline(db: Session, registry: Registry, exporter: User, date_from: date, d
     plan = tabular.prepare(
         db, registry, exporter, exporter.agency_id, date_from, date_to, CATEGORIES, Purpose.care_coordination
     )
-    counted = []
+    counted: list[None] = []
 
     def counting(rows: Any) -> Any:
         for row in rows:

@@ -32,7 +32,7 @@ from datetime import date, datetime
 from typing import Any
 
 import psycopg
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app import demo
 from app.crypto import ENCRYPTED_COLUMNS, KeyRing
@@ -53,7 +53,7 @@ def seed_template(db: Session, keys: KeyRing, registry: Registry, people_per_age
     slugs = [slug for *_rest, slug in demo.AGENCIES + demo.EVALUATION_AGENCIES]
     for number, slug in enumerate(slugs):
         by_role = {
-            role: db.query(User).filter(User.email == f"{role}@{slug}.example.org").one()
+            role: db.exec(select(User).where(User.email == f"{role}@{slug}.example.org")).one()
             for role in ("screener", "supervisor")
         }
         staff = [(by_role["screener"], by_role["supervisor"])]
