@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     max_import_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, description="the limit for FHIR import routes")
     max_json_depth: int = Field(default=64, ge=8, description="JSON nested deeper than this answers 422")
 
+    workers: int = Field(default=1, ge=1, description="worker processes of `tellonce serve` (--workers)")
     # Database connections, per app server process (a worker of `tellonce serve --workers N` is one
     # process): PostgreSQL keeps db_pool_size connections open and opens up to db_max_overflow more
     # at busy moments; a request that finds all of them in use waits up to db_pool_timeout seconds.
