@@ -36,6 +36,8 @@ def make_engine(url: str, settings: Settings | None = None) -> Engine:
     if make_url(url).get_backend_name() == "sqlite":
         return _sqlite_engine(url, settings)
     connect_args: dict[str, Any] = {}
+    if "application_name" not in make_url(url).query:  # pg_stat_activity names the process holding a connection
+        connect_args["application_name"] = f"tellonce pid {os.getpid()}"
     if make_url(url).get_driver_name() == "psycopg":
         connect_args["prepare_threshold"] = settings.db_prepare_threshold or None  # None: never prepare
     return create_engine(
