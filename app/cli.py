@@ -133,13 +133,23 @@ def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
     with_demo: Annotated[bool, typer.Option("--demo", help="Add the synthetic demo data first")] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Worker processes (default: TELLONCE_WORKERS, else 1); more than 1 for PostgreSQL"),
+    ] = None,
 ) -> None:
-    """Upgrade the database and run the web app."""
+    """Upgrade the database and run the web app.
+
+    The one-time work (key check, migrations, instrument check, search keys, demo data) runs here, once,
+    before any worker starts; each worker then only opens its own connections and serves.
+    """
     import uvicorn
 
     from app.db import get_engine, upgrade_database
     from app.main import create_app, loaded_instruments
+    from app.settings import get_settings
 
+    workers = workers or get_settings().workers
     _refuse_unsafe_start(None)  # what needs no database first: nothing is created for a server that cannot start
     loaded_instruments()
     upgrade_database()
@@ -147,8 +157,13 @@ def serve(
     _reindex_search()
     if with_demo:
         _seed_demo()
-    typer.echo(f"\nTellOnce is running at http://{host}:{port}/  (press Ctrl+C to stop)\n")
-    uvicorn.run(create_app(upgrade_database=False), host=host, port=port, log_level="warning")
+    get_engine().dispose()  # the start-up's connections are not the workers' (each worker opens its own)
+    plural = f" with {workers} workers" if workers > 1 else ""
+    typer.echo(f"\nTellOnce is running at http://{host}:{port}/{plural}  (press Ctrl+C to stop)\n")
+    if workers == 1:
+        uvicorn.run(create_app(upgrade_database=False), host=host, port=port, log_level="warning")
+    else:
+        uvicorn.run("app.startup:worker_app", factory=True, workers=workers, host=host, port=port, log_level="warning")
 
 
 def _refuse_unsafe_start(engine: Engine | None) -> None:

@@ -10,36 +10,69 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends
-from sqlalchemy import Engine, event
-from sqlalchemy.pool import NullPool
+from sqlalchemy import Engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import QueuePool
 from sqlmodel import Session, create_engine
 
 from app import audit
 from app.errors import AppError
-from app.settings import get_settings
+from app.settings import Settings, get_settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+_MIGRATION_LOCK = 0x54_454C_4C4F  # "TELLO": the advisory lock key of `upgrade_database` on PostgreSQL
 
 
-def make_engine(url: str) -> Engine:
-    """An engine with the durability settings TellOnce relies on."""
-    if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            _private_database_file(Path(path))
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, poolclass=NullPool)
+def make_engine(url: str, settings: Settings | None = None) -> Engine:
+    """An engine with the durability settings TellOnce relies on and a pool sized by the settings.
 
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=FULL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.close()
+    SQLite: connections are kept and reused (the PRAGMAs run once per connection, not per request);
+    the pool never makes a request wait, since SQLite itself lets one writer in at a time, and a
+    request that takes a second connection (rate limits) must not wait for its own first one.
+    PostgreSQL: at most db_pool_size + db_max_overflow connections per process; statements used
+    db_prepare_threshold times on a connection are prepared there (parsed and planned once).
+    """
+    settings = settings or get_settings()
+    if make_url(url).get_backend_name() == "sqlite":
+        return _sqlite_engine(url, settings)
+    connect_args: dict[str, Any] = {}
+    if "application_name" not in make_url(url).query:  # pg_stat_activity names the process holding a connection
+        connect_args["application_name"] = f"tellonce pid {os.getpid()}"
+    if make_url(url).get_driver_name() == "psycopg":
+        connect_args["prepare_threshold"] = settings.db_prepare_threshold or None  # None: never prepare
+    return create_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
+        pool_recycle=settings.db_pool_recycle_seconds,
+        # Off by default: it costs a round trip per checkout. After a PostgreSQL restart the first
+        # request of each process fails and SQLAlchemy then replaces every pooled connection.
+        pool_pre_ping=settings.db_pool_pre_ping,
+        connect_args=connect_args,
+    )
 
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+
+def _sqlite_engine(url: str, settings: Settings) -> Engine:
+    path = make_url(url).database or ""
+    in_memory = path in ("", ":memory:")
+    if not in_memory:
+        _private_database_file(Path(path))
+    pool: dict[str, Any] = {}
+    if not in_memory:  # each :memory: connection is a database of its own: keep SQLAlchemy's default there
+        pool = {"poolclass": QueuePool, "pool_size": settings.db_pool_size, "max_overflow": -1}
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    return engine
 
 
 def _private_database_file(path: Path) -> None:
@@ -67,6 +100,10 @@ def upgrade_database(engine: Engine | None = None) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # App servers started together on one database: one migrates, the others wait here until it
+            # commits and then find the database at head (the lock ends with this transaction).
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

@@ -68,6 +68,27 @@ class Settings(BaseSettings):
     max_import_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, description="the limit for FHIR import routes")
     max_json_depth: int = Field(default=64, ge=8, description="JSON nested deeper than this answers 422")
 
+    workers: int = Field(default=1, ge=1, description="worker processes of `tellonce serve` (--workers)")
+    # Database connections, per app server process (a worker of `tellonce serve --workers N` is one
+    # process): PostgreSQL keeps db_pool_size connections open and opens up to db_max_overflow more
+    # at busy moments; a request that finds all of them in use waits up to db_pool_timeout seconds.
+    # Mind the server's max_connections: workers x servers x (pool size + overflow), plus a few.
+    db_pool_size: int = Field(default=5, ge=1, description="connections kept open per process")
+    db_max_overflow: int = Field(default=5, ge=0, description="extra connections per process at busy moments")
+    db_pool_timeout: float = Field(default=30.0, gt=0, description="seconds a request waits for a free connection")
+    db_pool_recycle_seconds: int = Field(
+        default=1800, ge=-1, description="PostgreSQL connections are replaced after this long (-1: never)"
+    )
+    db_pool_pre_ping: bool = Field(
+        default=False, description="test each PostgreSQL connection before use (one round trip per request)"
+    )
+    db_prepare_threshold: int = Field(
+        default=5,
+        ge=0,
+        description="PostgreSQL prepares a statement after this many uses on a connection "
+        "(0: never, for PgBouncer in transaction mode without max_prepared_statements)",
+    )
+
     @model_validator(mode="after")
     def _production_needs_explicit_database(self) -> Settings:
         if self.environment == "production" and self.database_url is None and not self.data_dir.is_absolute():

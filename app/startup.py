@@ -6,11 +6,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import Engine
 
 from app import instrument_versions
 from app.crypto import KeyConfigurationError, MissingKeys, get_key_ring
 from instruments.loader import Registry
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 
 class StartupRefused(Exception):
@@ -32,3 +37,11 @@ def check(engine: Engine, registry: Registry) -> None:
         changed = instrument_versions.check(connection, registry)
     if changed:
         raise StartupRefused("\n".join(c.message() for c in changed))
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker of `tellonce serve --workers N` (uvicorn's factory): the command has migrated
+    the database and run the start-up work once before starting the workers, so a worker only checks."""
+    from app.main import create_app
+
+    return create_app(upgrade_database=False)

@@ -252,7 +252,14 @@ def end(db: Session, record: YouthSession, reason: str) -> None:
     if record.ended_at is None:
         record.ended_at, record.ended_reason = utcnow(), reason
         db.add(record)
-        audit.record(db, f"youth_session.{reason}", object_type="screening", object_id=record.screening_id)
+        screening = db.get(Screening, record.screening_id)  # its agency's audit chain, not one every agency shares
+        audit.record(
+            db,
+            f"youth_session.{reason}",
+            agency_id=screening.agency_id if screening else None,
+            object_type="screening",
+            object_id=record.screening_id,
+        )
 
 
 def new_code_for(db: Session, keys: KeyRing, record: YouthSession, settings: Settings) -> tuple[str, str]:
