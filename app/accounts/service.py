@@ -84,7 +84,9 @@ def authenticate(
         audit.record(db, "login", outcome="busy")
         raise
     if not matches or user is None:
-        audit.record(db, "login", actor_id=user.id if user else None, outcome="failed")
+        # A known account's failures go to its agency's chain: guessing at one agency never queues another's commits.
+        agency = user.agency_id if user else None
+        audit.record(db, "login", actor_id=user.id if user else None, agency_id=agency, outcome="failed")
         raise NotAuthenticated(_("That email and password do not match an account."), keep_writes=True)
     attempt.succeeded()
     if not user.is_active:
