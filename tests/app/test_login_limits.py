@@ -101,6 +101,8 @@ def test_forty_concurrent_wrong_passwords_evaluate_only_the_limit(
     assert set(statuses) <= {401, 429}, statuses  # no server error
     assert statuses.count(401) == limit
     assert _events(session, "login", "failed") == limit  # only `limit` passwords were hashed and checked
+    failed = session.exec(select(AuditEvent).where(AuditEvent.action == "login", AuditEvent.outcome == "failed")).all()
+    assert {e.chain for e in failed} == {user.agency_id}  # in the account's agency's chain, not the shared one
     # every attempt was counted, none lost to a race: the stored counts are what was evaluated, and the
     # refusals are counted on their own (they do not inflate the shared account and address buckets)
     assert ratelimit.current_count(session, "login-pair", f"{user.email}|testclient") == limit
