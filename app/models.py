@@ -170,16 +170,17 @@ class YouthLink(SQLModel, table=True):
 class Screening(SQLModel, table=True):
     """One administration of one instrument version to one youth, by one agency."""
 
-    # Each list, report and export reads one agency's screenings in its own order; these indexes give each its order
-    # (or its groups) straight from the index, so a page or a batch costs the same at a thousand rows or a million.
-    # Every one leads with agency_id, so a plain index on it alone would be redundant.
+    # Each list, report and export reads its screenings in its own order; these indexes give each its order (or its
+    # groups) straight from the index, so a page or a batch costs the same at a thousand rows or a million. They make
+    # plain indexes on agency_id and on status redundant (each is a prefix of one of them).
     __table_args__ = (
         # The dashboard: an agency's newest first (filtered by date or not).
         Index("ix_screening_agency_started", "agency_id", "started_at"),
         # Exports: an agency's completed screenings by completion time, paged by (completed_at, id).
         Index("ix_screening_agency_completed", "agency_id", "status", "completed_at", "id"),
-        # Aggregate reports: counts by month, instrument and level, read from the index alone.
-        Index("ix_screening_agency_report", "agency_id", "status", "completed_month", "instrument_id", "overall_level"),
+        # Aggregate reports: completed screenings counted by agency, month, instrument and level from the index alone,
+        # for one agency or (status alone) the whole deployment.
+        Index("ix_screening_report", "status", "agency_id", "completed_month", "instrument_id", "overall_level"),
     )
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
     youth_id: str = Field(foreign_key="youth.id", index=True, max_length=32)
@@ -189,7 +190,7 @@ class Screening(SQLModel, table=True):
     content_hash: str = Field(max_length=64)
     mode: str = Field(max_length=16)
     language: str = Field(max_length=8)
-    status: str = Field(default=ScreeningStatus.in_progress, max_length=16, index=True)
+    status: str = Field(default=ScreeningStatus.in_progress, max_length=16)
     notes_enc: str | None = None
     started_by: str = Field(foreign_key="user.id", index=True, max_length=32)
     started_at: datetime = Field(default_factory=utcnow, index=True, sa_type=UTCDateTime)

@@ -172,7 +172,7 @@ def grouped_counts(db: Session, user: User, report: ReportFilter) -> list[tuple[
     """(month, instrument, agency kind, counts by category) per non-empty group, counted in the database.
 
     Counted from stored columns only (the month of completion, the instrument, the overall level), first per
-    agency from `ix_screening_agency_report` alone, then summed by the agencies' kinds: a few rows per agency are
+    agency from `ix_screening_report` alone, then summed by the agencies' kinds: a few rows per agency are
     joined, not every screening."""
     month, instrument, level = (
         col(Screening.completed_month),

@@ -5,8 +5,9 @@ Adds `screening.completed_month` (the first day of the UTC month of completion; 
 in SQL, so every completed screening is counted at once) and `screening_level` (each domain's level of the
 current result: reports by domain never decrypt). Existing results get their domain levels from
 `app.screenings.report_levels.backfill`, which needs the encryption keys and so runs at `tellonce serve`,
-not here. Replaces `ix_screening_agency_id` with three indexes that lead with the agency: by start time (the
-dashboard), by completion time and id (export batches), and by month, instrument and level (aggregate reports).
+not here. Replaces `ix_screening_agency_id` and `ix_screening_status` with three indexes that begin with them: an
+agency's by start time (the dashboard), by completion time and id (export batches), and completed screenings by
+agency, month, instrument and level (aggregate reports, read from the index alone).
 
 Revision ID: 0013_report_columns
 Revises: 0012_outcomes
@@ -28,8 +29,9 @@ depends_on: str | Sequence[str] | None = None
 INDEXES = {
     'ix_screening_agency_started': ['agency_id', 'started_at'],
     'ix_screening_agency_completed': ['agency_id', 'status', 'completed_at', 'id'],
-    'ix_screening_agency_report': ['agency_id', 'status', 'completed_month', 'instrument_id', 'overall_level'],
+    'ix_screening_report': ['status', 'agency_id', 'completed_month', 'instrument_id', 'overall_level'],
 }
+REPLACED = {'ix_screening_agency_id': 'agency_id', 'ix_screening_status': 'status'}  # each a prefix of one above
 
 
 def upgrade() -> None:
@@ -51,11 +53,13 @@ def upgrade() -> None:
     )
     for name, columns in INDEXES.items():
         op.create_index(name, 'screening', columns, unique=False)
-    op.drop_index('ix_screening_agency_id', table_name='screening')
+    for name in REPLACED:
+        op.drop_index(name, table_name='screening')
 
 
 def downgrade() -> None:
-    op.create_index('ix_screening_agency_id', 'screening', ['agency_id'], unique=False)
+    for name, column in REPLACED.items():
+        op.create_index(name, 'screening', [column], unique=False)
     for name in reversed(INDEXES):
         op.drop_index(name, table_name='screening')
     op.drop_table('screening_level')
