@@ -141,6 +141,9 @@ def result_cells(result: Mapping[str, Any]) -> list[str]:
     return [number(total.get("value")), safe(thresholds), safe(skipped), safe(clauses)]
 
 
+_Layout = tuple[str, str, str, tuple[str, ...], tuple[str, ...], tuple[tuple[int, str], ...]]
+
+
 class _CsvRows:
     """Export rows as CSV lines (RFC 4180, as the csv module writes them), fast at any size.
 
@@ -155,7 +158,7 @@ class _CsvRows:
         self.write = self.written.append  # the csv writer's file: each line lands in the list
         self.writer = csv.writer(self, lineterminator="\r\n")
         self.base = operator.itemgetter(*BASE_COLUMNS)
-        self.layouts: dict[tuple[str, str], tuple[str, str, str, tuple[tuple[str, str | None], ...]]] = {}
+        self.layouts: dict[tuple[str, str], _Layout] = {}
 
     def line(self, values: Sequence[str]) -> str:
         """One CSV line of cells."""
@@ -166,16 +169,20 @@ class _CsvRows:
         """Cells as they are written within a line (a line of just one empty cell would be written `""`)."""
         return "" if len(values) == 1 and values[0] == "" else self.line(values)[:-2]
 
-    def _layout(self, instrument_id: str, version: str) -> tuple[str, str, str, tuple[tuple[str, str | None], ...]]:
-        """For one instrument version: the text before its own item cells, after them, and in their place
-        when answers are not shared (each with its separators), and its own items with their fixed codes."""
+    def _layout(self, instrument_id: str, version: str) -> _Layout:
+        """For one instrument version: the text before its own item cells, after them, and in their place when
+        answers are not shared (each with its separators); its own items, each one's cell when it has no answer,
+        and the positions of those whose cell is fixed whatever the answers (not in this version)."""
         key = (instrument_id, version)
         if key not in self.layouts:
             layout = self.plan.item_layout(instrument_id, version)
             before = "".join("," + self._text([c]) for c in layout.before) + ","
             after = "".join("," + self._text([c]) for c in layout.after) + "\r\n"
             hidden = [NOT_SHARED if code is None else code for _item, code in layout.block]
-            self.layouts[key] = (before, after, before + self._text(hidden) + after, layout.block)
+            items = tuple(item for item, _code in layout.block)
+            blanks = tuple(UNANSWERED if code is None else code for _item, code in layout.block)
+            fixed = tuple((n, code) for n, (_item, code) in enumerate(layout.block) if code is not None)
+            self.layouts[key] = (before, after, before + self._text(hidden) + after, items, blanks, fixed)
         return self.layouts[key]
 
     def __call__(self, row: dict[str, Any]) -> str:
@@ -189,14 +196,15 @@ class _CsvRows:
             out.append(NOT_SHARED if notes is None else cell(notes))
         if not plan.with_items or not plan.items:
             return self.line(out)
-        before, after, hidden, block = self._layout(row["instrument_id"], row["instrument_version"])
-        if not block:  # an instrument without items in the export: only fixed cells
+        before, after, hidden, items, blanks, fixed = self._layout(row["instrument_id"], row["instrument_version"])
+        if not items:  # an instrument without items in the export: only fixed cells
             return self.line(out)[:-2] + before[:-1] + after
         answers = row.get("answers")
         if answers is None:
             return self.line(out)[:-2] + hidden
-        get = answers.get
-        own = [get(item, UNANSWERED) if code is None else code for item, code in block]
+        own = list(map(answers.get, items, blanks))
+        for position, code in fixed:
+            own[position] = code
         return self.line(out)[:-2] + before + self._text(_texts(own)) + after
 
 
