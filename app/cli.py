@@ -122,6 +122,18 @@ def _reindex_search() -> int:
     return indexed
 
 
+def _store_report_levels() -> int:
+    """Results completed before domain levels were stored get theirs (idempotent; needs the keys)."""
+    from app.crypto import get_key_ring
+    from app.db import get_engine
+    from app.screenings.report_levels import backfill
+
+    with Session(get_engine()) as db:
+        stored = backfill(db, get_key_ring())
+        db.commit()
+    return stored
+
+
 @cli.command()
 def demo() -> None:
     """Add the synthetic demo data (two agencies, users of every role, youth, a screening)."""
@@ -155,6 +167,7 @@ def serve(
     upgrade_database()
     _refuse_unsafe_start(get_engine())
     _reindex_search()
+    _store_report_levels()
     if with_demo:
         _seed_demo()
     get_engine().dispose()  # the start-up's connections are not the workers' (each worker opens its own)

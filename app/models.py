@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Dialect, Index, MetaData, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Dialect, Index, MetaData, UniqueConstraint, event
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -170,19 +170,34 @@ class YouthLink(SQLModel, table=True):
 class Screening(SQLModel, table=True):
     """One administration of one instrument version to one youth, by one agency."""
 
+    # Each list, report and export reads its screenings in its own order; these indexes give each its order (or its
+    # groups) straight from the index, so a page or a batch costs the same at a thousand rows or a million. They make
+    # plain indexes on agency_id and on status redundant (each is a prefix of one of them).
+    __table_args__ = (
+        # The dashboard: an agency's newest first (filtered by date or not).
+        Index("ix_screening_agency_started", "agency_id", "started_at"),
+        # Exports: an agency's completed screenings by completion time, paged by (completed_at, id).
+        Index("ix_screening_agency_completed", "agency_id", "status", "completed_at", "id"),
+        # Aggregate reports: completed screenings counted by agency, month, instrument and level from the index alone,
+        # for one agency or (status alone) the whole deployment.
+        Index("ix_screening_report", "status", "agency_id", "completed_month", "instrument_id", "overall_level"),
+    )
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
     youth_id: str = Field(foreign_key="youth.id", index=True, max_length=32)
-    agency_id: str = Field(foreign_key="agency.id", index=True, max_length=32)
+    agency_id: str = Field(foreign_key="agency.id", max_length=32)
     instrument_id: str = Field(max_length=100, index=True)
     instrument_version: str = Field(max_length=32)
     content_hash: str = Field(max_length=64)
     mode: str = Field(max_length=16)
     language: str = Field(max_length=8)
-    status: str = Field(default=ScreeningStatus.in_progress, max_length=16, index=True)
+    status: str = Field(default=ScreeningStatus.in_progress, max_length=16)
     notes_enc: str | None = None
     started_by: str = Field(foreign_key="user.id", index=True, max_length=32)
     started_at: datetime = Field(default_factory=utcnow, index=True, sa_type=UTCDateTime)
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The first day of the UTC month of completion, kept in step with completed_at on every write (see
+    # `_keep_completed_month`): reports group on it instead of computing a month from every row.
+    completed_month: date | None = None
     overall_level: str | None = Field(default=None, max_length=32, index=True)
     # The instrument's declared total (e.g. the count of 'yes'), for instruments that declare one; kept
     # beside the level so an evaluation reads it without decrypting the result (ROC curves, cut-offs).
@@ -196,6 +211,35 @@ class Screening(SQLModel, table=True):
     # When to screen the youth again (UTC day), from the next steps of the overall level; with which instrument.
     rescreen_due_on: date | None = Field(default=None, index=True)
     rescreen_instrument_id: str | None = Field(default=None, max_length=100)
+
+
+def month_of(at: datetime | None) -> date | None:
+    """The first day of the UTC calendar month of a moment (None for none)."""
+    if at is None:
+        return None
+    at = at.astimezone(UTC) if at.tzinfo is not None else at  # a naive one is refused when it is written
+    return date(at.year, at.month, 1)
+
+
+@event.listens_for(Screening, "before_insert")
+@event.listens_for(Screening, "before_update")
+def _keep_completed_month(_mapper: Any, _connection: Any, screening: Screening) -> None:
+    """Whoever sets completed_at (completing, importing, the demo's back-dating), its month follows."""
+    screening.completed_month = month_of(screening.completed_at)
+
+
+class ScreeningLevel(SQLModel, table=True):
+    """The level of one domain of a completed screening's current result, stored in the clear beside the
+    encrypted result (as `screening.overall_level` is) so reports count levels by domain without decrypting.
+
+    Written at completion and replaced at each amendment; results stored before this table existed get theirs
+    from `app.screenings.report_levels.backfill`. Levels use the words pages show (`app.levels.shown`).
+    """
+
+    __tablename__ = "screening_level"
+    screening_id: str = Field(foreign_key="screening.id", primary_key=True, max_length=32)
+    domain_id: str = Field(primary_key=True, max_length=100)
+    level: str = Field(max_length=32)
 
 
 class Answer(SQLModel, table=True):

@@ -9,7 +9,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
-from typing import Any
 
 from app.errors import Forbidden, InvalidInput
 from app.i18n import _
@@ -134,26 +133,33 @@ class Plan:
         items = tuple(f"{i}.{item}" for i, item in self.items)
         return BASE_COLUMNS + RESULT_COLUMNS + tuple(f"domain.{d}" for d in self.domains) + notes + items
 
-    def item_layout(self, instrument_id: str, version: str) -> tuple[list[str | None], list[tuple[int, str]]]:
-        """For a row of one instrument version: its item cells' fixed codes, and (position, item) to fill."""
-        cache: dict[tuple[str, str], Any] = self.__dict__.setdefault("_layouts", {})
+    def item_layout(self, instrument_id: str, version: str) -> ItemLayout:
+        """The item cells of a row of one instrument version: fixed codes around and within its block of columns."""
+        cache: dict[tuple[str, str], ItemLayout] = self.__dict__.setdefault("_layouts", {})
         key = (instrument_id, version)
         if key not in cache:
             compiled = next((c for c in self.instruments if c.key == key), None)
             present = set(compiled.items) if compiled else set()
-            cells: list[str | None] = []
-            fill = []
-            for position, (owner, item) in enumerate(self.items):
-                if owner != instrument_id:
-                    cells.append(NOT_IN_INSTRUMENT)
-                elif compiled is not None and item not in present:
-                    cells.append(NOT_ASKED_IN_VERSION)
-                else:
-                    cells.append(None)
-                    fill.append((position, item))
-            cache[key] = (cells, fill)
-        layout: tuple[list[str | None], list[tuple[int, str]]] = cache[key]
-        return layout
+            owners = [owner for owner, _item in self.items]
+            # Items are sorted by instrument, so one instrument's columns are contiguous.
+            first = owners.index(instrument_id) if instrument_id in owners else len(owners)
+            end = first + owners.count(instrument_id)
+            block = tuple(
+                (item, NOT_ASKED_IN_VERSION if compiled is not None and item not in present else None)
+                for _owner, item in self.items[first:end]
+            )
+            cache[key] = ItemLayout((NOT_IN_INSTRUMENT,) * first, block, (NOT_IN_INSTRUMENT,) * (len(owners) - end))
+        return cache[key]
+
+
+@dataclass(frozen=True)
+class ItemLayout:
+    """A row's item cells: `before` and `after` (other instruments' columns) are fixed; in `block`, the row's own
+    instrument's columns, an item not in the row's version has a fixed code and the others (None) take answers."""
+
+    before: tuple[str, ...]
+    block: tuple[tuple[str, str | None], ...]
+    after: tuple[str, ...]
 
 
 def _order(compiled: CompiledInstrument) -> tuple[str, tuple[int, ...]]:

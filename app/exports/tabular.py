@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, literal, or_
+from sqlalchemy import ColumnElement, literal, or_, tuple_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
@@ -44,6 +44,8 @@ Progress = Callable[[int], None]
 
 
 def _where(req: ExportRequest) -> list[ColumnElement[bool]]:
+    """The export's screenings: the agency's completed ones in the dates (the leading columns of
+    ix_screening_agency_completed), and for another agency only those shared with it."""
     start = datetime.combine(req.date_from, time.min, UTC)
     end = datetime.combine(req.date_to, time.max, UTC)  # the whole last day (and no overflow at date.max)
     where = [
@@ -222,9 +224,9 @@ def export_rows(
     while True:
         query = base
         if after is not None:
-            at, last = after
-            later = col(Screening.completed_at) > at
-            query = query.where(or_(later, and_(col(Screening.completed_at) == at, col(Screening.id) > last)))
+            # A row comparison, not `a > x OR (a = x AND id > y)`: both engines read it as a bound on
+            # ix_screening_agency_completed and start each batch where the last one stopped.
+            query = query.where(tuple_(col(Screening.completed_at), col(Screening.id)) > after)
         batch = db.execute(query).all()
         if not batch:
             return

@@ -10,8 +10,8 @@ the overall rule that held (`RESULT_COLUMNS`, right after `overall_level`).
 from __future__ import annotations
 
 import csv
-import io
 import json
+import operator
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -115,7 +115,7 @@ def cell(value: Any) -> str:
     return safe(str(value))
 
 
-def _texts(values: list[Any]) -> list[str]:
+def _texts(values: Iterable[Any]) -> list[str]:
     """Many cells at once (`cell` inlined for text, the common case)."""
     return [("'" + v if v and v[0] in FORMULA_START else v) if v.__class__ is str else cell(v) for v in values]
 
@@ -141,55 +141,79 @@ def result_cells(result: Mapping[str, Any]) -> list[str]:
     return [number(total.get("value")), safe(thresholds), safe(skipped), safe(clauses)]
 
 
-def cells(plan: Plan, row: dict[str, Any]) -> list[str]:
-    """The CSV cells of one row, in the order of `plan.columns`."""
-    domains = row["domains"]
-    out = _texts([row[name] for name in BASE_COLUMNS])
-    out += result_cells(row["result"])
-    out += _texts([domains.get(d, NOT_ASSESSED) for d in plan.domains])
-    if plan.with_notes:
-        notes = row.get("notes")
-        out.append(NOT_SHARED if notes is None else cell(notes))
-    if plan.with_items:
-        fixed, fill = plan.item_layout(row["instrument_id"], row["instrument_version"])
-        items: list[Any] = fixed.copy()
+_Layout = tuple[str, str, str, tuple[str, ...], tuple[str, ...], tuple[tuple[int, str], ...]]
+
+
+class _CsvRows:
+    """Export rows as CSV lines (RFC 4180, as the csv module writes them), fast at any size.
+
+    Most of a row's item cells are fixed for its instrument version (other instruments' columns, items not in
+    its version, or every item when answers are not shared): those are written once per version and reused, so
+    each row writes only its own values through the csv module.
+    """
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.written: list[str] = []
+        self.write = self.written.append  # the csv writer's file: each line lands in the list
+        self.writer = csv.writer(self, lineterminator="\r\n")
+        self.base = operator.itemgetter(*BASE_COLUMNS)
+        self.layouts: dict[tuple[str, str], _Layout] = {}
+
+    def line(self, values: Sequence[str]) -> str:
+        """One CSV line of cells."""
+        self.writer.writerow(values)
+        return self.written.pop()
+
+    def _text(self, values: Sequence[str]) -> str:
+        """Cells as they are written within a line (a line of just one empty cell would be written `""`)."""
+        return "" if len(values) == 1 and values[0] == "" else self.line(values)[:-2]
+
+    def _layout(self, instrument_id: str, version: str) -> _Layout:
+        """For one instrument version: the text before its own item cells, after them, and in their place when
+        answers are not shared (each with its separators); its own items, each one's cell when it has no answer,
+        and the positions of those whose cell is fixed whatever the answers (not in this version)."""
+        key = (instrument_id, version)
+        if key not in self.layouts:
+            layout = self.plan.item_layout(instrument_id, version)
+            before = "".join("," + self._text([c]) for c in layout.before) + ","
+            after = "".join("," + self._text([c]) for c in layout.after) + "\r\n"
+            hidden = [NOT_SHARED if code is None else code for _item, code in layout.block]
+            items = tuple(item for item, _code in layout.block)
+            blanks = tuple(UNANSWERED if code is None else code for _item, code in layout.block)
+            fixed = tuple((n, code) for n, (_item, code) in enumerate(layout.block) if code is not None)
+            self.layouts[key] = (before, after, before + self._text(hidden) + after, items, blanks, fixed)
+        return self.layouts[key]
+
+    def __call__(self, row: dict[str, Any]) -> str:
+        plan = self.plan
+        domains = row["domains"]
+        out = _texts(self.base(row))
+        out += result_cells(row["result"])
+        out += _texts([domains.get(d, NOT_ASSESSED) for d in plan.domains])
+        if plan.with_notes:
+            notes = row.get("notes")
+            out.append(NOT_SHARED if notes is None else cell(notes))
+        if not plan.with_items or not plan.items:
+            return self.line(out)
+        before, after, hidden, items, blanks, fixed = self._layout(row["instrument_id"], row["instrument_version"])
+        if not items:  # an instrument without items in the export: only fixed cells
+            return self.line(out)[:-2] + before[:-1] + after
         answers = row.get("answers")
         if answers is None:
-            for position, _item in fill:
-                items[position] = NOT_SHARED
-        else:
-            get = answers.get
-            for position, item in fill:
-                value = get(item, UNANSWERED)
-                if value.__class__ is str:  # the common case, inlined: a code or a text
-                    items[position] = "'" + value if value and value[0] in FORMULA_START else value
-                else:
-                    items[position] = cell(value)
-        out += items
-    return out
-
-
-class _Line:
-    """A csv writer that hands back each line instead of writing it somewhere."""
-
-    def __init__(self) -> None:
-        self.buffer = io.StringIO()
-        self.writer = csv.writer(self.buffer, lineterminator="\r\n")
-
-    def __call__(self, values: Sequence[str]) -> str:
-        self.writer.writerow(values)
-        line = self.buffer.getvalue()
-        self.buffer.seek(0)
-        self.buffer.truncate()
-        return line
+            return self.line(out)[:-2] + hidden
+        own = list(map(answers.get, items, blanks))
+        for position, code in fixed:
+            own[position] = code
+        return self.line(out)[:-2] + before + self._text(_texts(own)) + after
 
 
 def csv_lines(plan: Plan, rows: Iterable[dict[str, Any]]) -> Iterator[str]:
     """The header, then one line per row (RFC 4180, UTF-8)."""
-    line = _Line()
-    yield line(plan.columns)
+    line = _CsvRows(plan)
+    yield line.line(plan.columns)
     for row in rows:
-        yield line(cells(plan, row))
+        yield line(row)
 
 
 def json_lines(rows: Iterable[dict[str, Any]], *, ndjson: bool = False) -> Iterator[str]:
@@ -305,5 +329,5 @@ def codebook_rows(plan: Plan) -> Iterator[list[str]]:
 
 def codebook_csv(plan: Plan) -> str:
     """The codebook as CSV, formula-safe like the export itself, in the language it is rendered in."""
-    line = _Line()
+    line = _CsvRows(plan).line
     return "".join(line([safe(str(value)) for value in entry]) for entry in codebook_rows(plan))

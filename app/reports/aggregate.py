@@ -32,11 +32,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import case, extract, func, literal_column
+from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
 from app.deps import require_role
@@ -169,41 +169,59 @@ def next_month(day: date) -> date:
 
 
 def grouped_counts(db: Session, user: User, report: ReportFilter) -> list[tuple[str, str, str, dict[str, int]]]:
-    """(month, instrument, agency kind, counts by category) per non-empty group, counted in the database."""
-    completed_at: Any = col(Screening.completed_at)
-    if db.get_bind().dialect.name == "postgresql":
-        # The calendar month in UTC whatever the session's time zone (SQLite stores naive UTC already).
-        completed_at = func.timezone(literal_column("'UTC'"), completed_at)
-    year, month = extract("year", completed_at), extract("month", completed_at)
-    level = col(Screening.overall_level)
+    """(month, instrument, agency kind, counts by category) per non-empty group, counted in the database.
+
+    Counted from stored columns only (the month of completion, the instrument, the overall level), first per
+    agency from `ix_screening_report` alone, then summed by the agencies' kinds: a few rows per agency are
+    joined, not every screening."""
+    month, instrument, level = (
+        col(Screening.completed_month),
+        col(Screening.instrument_id),
+        col(Screening.overall_level),
+    )
+    agency_id = col(Screening.agency_id)
 
     def count_of(code: str) -> Any:
         return func.coalesce(func.sum(case((level == code, 1), else_=0)), 0)
 
-    instrument, kind = col(Screening.instrument_id), col(Agency.kind)
-    statement = (
-        select(year, month, instrument, kind, func.count(), *(count_of(LEVEL_OF[c]) for c in CATEGORIES[:3]))
-        .join(Agency, col(Agency.id) == col(Screening.agency_id))
-        .where(col(Screening.status) == ScreeningStatus.completed, col(Screening.completed_at).is_not(None))
-        .group_by(year, month, instrument, kind)
-        .order_by(year, month, instrument, kind)
+    per_agency = (
+        select(
+            month.label("month"),
+            instrument.label("instrument"),
+            agency_id.label("agency_id"),
+            func.count().label("total"),
+            *(count_of(LEVEL_OF[c]).label(c) for c in CATEGORIES[:3]),
+        )
+        .where(col(Screening.status) == ScreeningStatus.completed, month.is_not(None))
+        .group_by(month, instrument, agency_id)
     )
     if report.scope is Scope.agency:
-        statement = statement.where(col(Screening.agency_id) == user.agency_id)
+        per_agency = per_agency.where(agency_id == user.agency_id)
     if report.month_from is not None:
-        statement = statement.where(
-            col(Screening.completed_at) >= datetime.combine(report.month_from, datetime.min.time(), UTC)
-        )
+        per_agency = per_agency.where(month >= report.month_from)
     if report.month_to is not None:
-        end = next_month(report.month_to)
-        statement = statement.where(col(Screening.completed_at) < datetime.combine(end, datetime.min.time(), UTC))
+        per_agency = per_agency.where(month <= report.month_to)
     if report.instrument_id is not None:
-        statement = statement.where(instrument == report.instrument_id)
+        per_agency = per_agency.where(instrument == report.instrument_id)
+    groups_of = per_agency.subquery()
+    kind = col(Agency.kind)
+    statement = (
+        select(
+            groups_of.c.month,
+            groups_of.c.instrument,
+            kind,
+            func.sum(groups_of.c.total),
+            *(func.sum(groups_of.c[c]) for c in CATEGORIES[:3]),
+        )
+        .join(Agency, col(Agency.id) == groups_of.c.agency_id)
+        .group_by(groups_of.c.month, groups_of.c.instrument, kind)
+        .order_by(groups_of.c.month, groups_of.c.instrument, kind)
+    )
     groups = []
-    for y, m, instrument_id, agency_kind, total, clear, possible, none in db.exec(statement).all():
+    for first_day, instrument_id, agency_kind, total, clear, possible, none in db.exec(statement).all():
         counts = {"clear": int(clear), "possible": int(possible), "none": int(none)}
         counts["insufficient"] = int(total) - sum(counts.values())  # insufficient_information
-        groups.append((f"{int(y):04d}-{int(m):02d}", instrument_id, agency_kind, counts))
+        groups.append((f"{first_day.year:04d}-{first_day.month:02d}", instrument_id, agency_kind, counts))
     return groups
 
 

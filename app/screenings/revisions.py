@@ -31,7 +31,7 @@ from app.models import (
     utcnow,
 )
 from app.models_sharing import Disclosure
-from app.screenings import followup, service
+from app.screenings import followup, report_levels, service
 from app.screenings.disclosed import result_summary, without_items
 from app.screenings.schemas import Amend, Discard, RevisionPublic, RevisionSummary, StoredAnswer
 from instruments.loader import Registry
@@ -204,6 +204,7 @@ def amend(db: Session, keys: KeyRing, registry: Registry, user: User, screening_
     screening.total_score = (result.get("total") or {}).get("value")
     followup.set_due(screening, instrument)  # a corrected level may call for another date, or none
     db.add_all([result_row, screening])
+    report_levels.store(db, screening, result)  # reports count the corrected domains' levels
     now = service.stored_answers(db, keys, screening)
     row = service.record_revision(db, keys, screening, screening.revision, now, result, user.id, data.reason)
     db.flush()

@@ -25,7 +25,7 @@ from app.models import (
     utcnow,
 )
 from app.models_sharing import Category
-from app.screenings import followup
+from app.screenings import followup, report_levels
 from app.screenings.disclosed import without_items
 from app.screenings.schemas import (
     AnswersSave,
@@ -350,6 +350,7 @@ def finish(
             result_enc=keys.encrypt_json(result_dict, "screening_result", "result", screening.id),
         )
     )
+    report_levels.store(db, screening, result_dict)  # the domains' levels in the clear, for reports
     record_revision(db, keys, screening, 1, kept, result_dict, actor_id)
     db.flush()
     audit.record(

@@ -1,0 +1,214 @@
+"""The report, export and dashboard queries read by the indexes made for them, on both engines.
+
+Each query is captured as the app sends it and explained by the database (PostgreSQL: EXPLAIN (FORMAT JSON)
+with sequential scans priced out, as on a table of a million rows where they lose; SQLite: EXPLAIN QUERY PLAN).
+Without its index, or with a query the index cannot serve, a plan scans the table and sorts every matching row:
+the cost then grows with the table, which is what these indexes are for (issue 14).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event, insert, text
+
+from app.exports import tabular
+from app.models import Screening, User, month_of, new_id, utcnow
+from app.reports import aggregate
+from app.reports.aggregate import ReportFilter, Scope
+from app.screenings import service as screenings
+from app.screenings.schemas import DashboardFilter
+from instruments.loader import Registry
+from tests.app.conftest import World
+from tests.app.exports_support import ALL, MINI, TODAY, Scene, bulk, make_scene, mini_registry
+
+LEVELS = ("clear_concern", "possible_concern", "no_concern")
+REPORT, EXPORT, DASHBOARD = "ix_screening_report", "ix_screening_agency_completed", "ix_screening_agency_started"
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
+    return mini_registry(tmp_path_factory)
+
+
+@pytest.fixture
+def scene(world: World, registry: Registry) -> Scene:
+    """A's 60 completed screenings of one person (with results), and 1,500 of another agency's over two years."""
+    scene = make_scene(world, registry)
+    bulk(scene, 60)
+    other = world.user(scene.c, "screener")
+    content_hash = scene.registry.get(MINI, "1.0.0").content_hash  # type: ignore[union-attr]
+    at = utcnow()
+    scene.db.execute(
+        insert(Screening),
+        [
+            {
+                "id": new_id(),
+                "youth_id": scene.youth.id,
+                "agency_id": scene.c.id,
+                "instrument_id": MINI,
+                "instrument_version": "1.0.0",
+                "content_hash": content_hash,
+                "mode": "practitioner",
+                "language": "en",
+                "status": "completed",
+                "started_by": other.id,
+                "started_at": at - timedelta(hours=12 * n),
+                "completed_at": at - timedelta(hours=12 * n),
+                "completed_month": month_of(at - timedelta(hours=12 * n)),
+                "overall_level": LEVELS[n % 3],
+            }
+            for n in range(1500)
+        ],
+    )
+    scene.db.commit()
+    return scene
+
+
+@dataclass
+class Plan:
+    """What the database says it will do for one statement."""
+
+    indexes: set[str] = field(default_factory=set)  # the indexes it reads
+    sorts: bool = False  # whether it sorts rows itself (an ORDER BY or GROUP BY not given by an index)
+    bounds: list[str] = field(default_factory=list)  # PostgreSQL: the conditions an index scan starts and stops by
+    text: str = ""
+
+
+def _postgres_plan(node: dict[str, Any], found: Plan) -> None:
+    if "Index Name" in node:
+        found.indexes.add(node["Index Name"])
+        found.bounds.append(node.get("Index Cond", ""))
+    found.sorts |= node["Node Type"] in ("Sort", "Incremental Sort")
+    for child in node.get("Plans", ()):
+        _postgres_plan(child, found)
+
+
+def explain(engine: Engine, statement: str, parameters: Any) -> Plan:
+    """The database's plan for a statement the app sent, with its parameters."""
+    with engine.connect() as connection:
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        found = Plan()
+        if engine.dialect.name == "postgresql":
+            # With a few thousand rows, scanning the table (or a bitmap of it) and sorting what it finds costs as
+            # little as anything; at a million rows it costs the whole table. Priced out, the plan shows which
+            # index serves the query in its own order (a sort still appears when none can).
+            for kind in ("seqscan", "bitmapscan", "sort"):
+                cursor.execute(f"SET enable_{kind} = off")
+            cursor.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
+            document = cursor.fetchone()[0]
+            document = json.loads(document) if isinstance(document, str) else document
+            _postgres_plan(document[0]["Plan"], found)
+            found.text = json.dumps(document, indent=1)
+        else:
+            cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
+            details = [row[3] for row in cursor.fetchall()]
+            for detail in details:
+                words = detail.split()
+                if "INDEX" in words:
+                    found.indexes.add(words[words.index("INDEX") + 1])
+            found.sorts = any("TEMP B-TREE" in detail for detail in details)
+            found.text = "\n".join(details)
+        cursor.close()
+        connection.rollback()
+    return found
+
+
+@contextmanager
+def captured(engine: Engine, wanted: Callable[[str], bool]) -> Iterator[list[tuple[str, Any]]]:
+    """The statements (and parameters) the app sends while inside, of those `wanted`."""
+    seen: list[tuple[str, Any]] = []
+
+    def grab(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+        if wanted(statement):
+            seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", grab)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", grab)
+
+
+def _analyze(engine: Engine) -> None:
+    """Statistics, and on PostgreSQL a visibility map (an index-only scan counts on it), as a live database has."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM ANALYZE screening" if engine.dialect.name == "postgresql" else "ANALYZE"))
+
+
+def _report_plans(scene: Scene, user: User, report: ReportFilter) -> Plan:
+    engine = scene.db.get_bind()
+    with captured(engine, lambda s: "GROUP BY" in s) as seen:
+        aggregate.grouped_counts(scene.db, user, report)
+    assert len(seen) == 1
+    return explain(engine, *seen[0])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "report",
+    [
+        ReportFilter(Scope.agency),
+        ReportFilter(Scope.agency, date(2025, 1, 1), TODAY.replace(day=1), MINI),
+        ReportFilter(Scope.deployment),
+        ReportFilter(Scope.deployment, TODAY.replace(day=1), None),
+    ],
+    ids=["agency", "agency-months-instrument", "deployment", "deployment-from"],
+)
+def test_the_aggregate_report_counts_from_its_index_alone(scene: Scene, world: World, report: ReportFilter) -> None:
+    _analyze(scene.db.get_bind())
+    admin = world.user(scene.a, "system_admin")
+    found = _report_plans(scene, admin, report)
+    assert REPORT in found.indexes, found.text
+
+
+def test_an_export_batch_starts_where_the_last_one_stopped_on_its_index(scene: Scene) -> None:
+    _analyze(scene.db.get_bind())
+    engine = scene.db.get_bind()
+    planned = tabular.prepare(
+        scene.db,
+        scene.registry,
+        scene.supervisor,
+        scene.a.id,
+        TODAY - timedelta(days=1),
+        TODAY,
+        ALL,
+        "care_coordination",
+    )
+    with captured(engine, lambda s: "screening_result" in s and "LIMIT" in s.upper()) as seen:
+        rows = list(tabular.export_rows(scene.db, scene.keys, scene.registry, planned, batch_size=25, commit=False))
+    assert len(rows) == 60 and len(seen) == 3
+    for statement, parameters in seen:
+        found = explain(engine, statement, parameters)
+        assert EXPORT in found.indexes, found.text
+        assert not found.sorts, found.text  # rows come in (completed_at, id) order from the index: no sort
+    if engine.dialect.name == "postgresql":  # the next batch's start is a bound of the scan, not a filter after it
+        later = explain(engine, *seen[-1])
+        assert any("ROW(completed_at, (id)::text) >" in bound for bound in later.bounds), later.text
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        DashboardFilter(),
+        DashboardFilter(
+            instrument_id=MINI, date_from=datetime(2025, 1, 1, tzinfo=UTC), date_to=datetime(2999, 1, 1, tzinfo=UTC)
+        ),
+        DashboardFilter(status="completed", level="clear_concern"),
+    ],
+    ids=["newest", "instrument-dates", "status-level"],
+)
+def test_the_dashboard_reads_the_agencys_newest_from_its_index(scene: Scene, filters: DashboardFilter) -> None:
+    _analyze(scene.db.get_bind())
+    engine = scene.db.get_bind()
+    with captured(engine, lambda s: "ORDER BY screening.started_at DESC" in s) as seen:
+        assert screenings.dashboard(scene.db, scene.supervisor, filters)
+    assert len(seen) == 1
+    found = explain(engine, *seen[0])
+    assert DASHBOARD in found.indexes, found.text
+    assert not found.sorts, found.text
