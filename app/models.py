@@ -157,10 +157,14 @@ class YouthLink(SQLModel, table=True):
     """An agency's link to a youth record, under its own case number."""
 
     __tablename__ = "youth_link"
-    __table_args__ = (UniqueConstraint("agency_id", "case_number_index", name="uq_youth_link_case_number"),)
+    __table_args__ = (
+        UniqueConstraint("agency_id", "case_number_index", name="uq_youth_link_case_number"),
+        # The youth list: an agency's records, newest added first, a page at a time by (created_at, id).
+        Index("ix_youth_link_agency_created", "agency_id", "created_at", "id"),
+    )
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
     youth_id: str = Field(foreign_key="youth.id", index=True, max_length=32)
-    agency_id: str = Field(foreign_key="agency.id", index=True, max_length=32)
+    agency_id: str = Field(foreign_key="agency.id", max_length=32)
     case_number_enc: str
     case_number_index: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -175,7 +179,7 @@ class Screening(SQLModel, table=True):
     # plain indexes on agency_id and on status redundant (each is a prefix of one of them).
     __table_args__ = (
         # The dashboard: an agency's newest first (filtered by date or not).
-        Index("ix_screening_agency_started", "agency_id", "started_at"),
+        Index("ix_screening_agency_started", "agency_id", "started_at", "id"),
         # Exports: an agency's completed screenings by completion time, paged by (completed_at, id).
         Index("ix_screening_agency_completed", "agency_id", "status", "completed_at", "id"),
         # Aggregate reports: completed screenings counted by agency, month, instrument and level from the index alone,

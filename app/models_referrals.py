@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
 from app.models import UTCDateTime, new_id, utcnow
@@ -38,11 +38,16 @@ class Urgency(StrEnum):
 class Referral(SQLModel, table=True):
     """A request from one agency to a partner to see a youth, with the screenings it shares."""
 
+    # The referral lists: an agency's received (or sent) referrals, latest change first, a page at a time.
+    __table_args__ = (
+        Index("ix_referral_to_changed", "to_agency_id", "status_changed_at", "id"),
+        Index("ix_referral_from_changed", "from_agency_id", "status_changed_at", "id"),
+    )
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
     person_id: str = Field(index=True, max_length=32)
     youth_id: str = Field(foreign_key="youth.id", index=True, max_length=32)  # the sender's record
-    from_agency_id: str = Field(foreign_key="agency.id", index=True, max_length=32)
-    to_agency_id: str = Field(foreign_key="agency.id", index=True, max_length=32)
+    from_agency_id: str = Field(foreign_key="agency.id", max_length=32)
+    to_agency_id: str = Field(foreign_key="agency.id", max_length=32)
     consent_id: str = Field(foreign_key="consent.id", max_length=32)  # the consent it rests on
     purpose: str = Field(max_length=32)
     categories: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))

@@ -27,7 +27,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 INDEXES = {
-    'ix_screening_agency_started': ['agency_id', 'started_at'],
+    'ix_screening_agency_started': ['agency_id', 'started_at', 'id'],
     'ix_screening_agency_completed': ['agency_id', 'status', 'completed_at', 'id'],
     'ix_screening_report': ['status', 'agency_id', 'completed_month', 'instrument_id', 'overall_level'],
 }

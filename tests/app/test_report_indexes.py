@@ -18,8 +18,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event, insert, text
 
+from app import paging
 from app.exports import tabular
 from app.models import Screening, User, month_of, new_id, utcnow
+from app.records import service as records
+from app.referrals import service as referrals
 from app.reports import aggregate
 from app.reports.aggregate import ReportFilter, Scope
 from app.screenings import service as screenings
@@ -81,13 +84,15 @@ class Plan:
     text: str = ""
 
 
-def _postgres_plan(node: dict[str, Any], found: Plan) -> None:
+def _postgres_plan(node: dict[str, Any], found: Plan, inside_subplan: bool = False) -> None:
     if "Index Name" in node:
         found.indexes.add(node["Index Name"])
         found.bounds.append(node.get("Index Cond", ""))
-    found.sorts |= node["Node Type"] in ("Sort", "Incremental Sort")
+    inside_subplan |= node.get("Parent Relationship") == "SubPlan"
+    # The statement's own sort, not one inside a subquery (e.g. ORDER BY ... LIMIT 1 of a correlated value).
+    found.sorts |= node["Node Type"] in ("Sort", "Incremental Sort") and not inside_subplan
     for child in node.get("Plans", ()):
-        _postgres_plan(child, found)
+        _postgres_plan(child, found, inside_subplan)
 
 
 def explain(engine: Engine, statement: str, parameters: Any) -> Plan:
@@ -108,12 +113,14 @@ def explain(engine: Engine, statement: str, parameters: Any) -> Plan:
             found.text = json.dumps(document, indent=1)
         else:
             cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
-            details = [row[3] for row in cursor.fetchall()]
+            rows = cursor.fetchall()
+            details = [row[3] for row in rows]
             for detail in details:
                 words = detail.split()
                 if "INDEX" in words:
                     found.indexes.add(words[words.index("INDEX") + 1])
-            found.sorts = any("TEMP B-TREE" in detail for detail in details)
+            # The statement's own sort (a row of the top level), not one inside a subquery (e.g. ORDER BY ... LIMIT 1).
+            found.sorts = any("TEMP B-TREE" in row[3] and row[1] == 0 for row in rows)
             found.text = "\n".join(details)
         cursor.close()
         connection.rollback()
@@ -212,3 +219,44 @@ def test_the_dashboard_reads_the_agencys_newest_from_its_index(scene: Scene, fil
     found = explain(engine, *seen[0])
     assert DASHBOARD in found.indexes, found.text
     assert not found.sorts, found.text
+
+
+LISTS = {"youth": "ix_youth_link_agency_created", "referrals": "ix_referral_to_changed"}
+
+
+def _list_plan(scene: Scene, marker: str, read: Callable[[], object]) -> Plan:
+    _analyze(scene.db.get_bind())
+    engine = scene.db.get_bind()
+    with captured(engine, lambda s: marker in s) as seen:
+        read()
+    assert len(seen) == 1, seen
+    return explain(engine, *seen[0])
+
+
+LATER = paging.Cursor(datetime(2026, 1, 1, tzinfo=UTC), "f" * 32)
+
+
+@pytest.mark.parametrize("after", [None, LATER], ids=["first-page", "later-page"])
+def test_each_list_reads_a_page_as_a_range_of_its_index(scene: Scene, after: paging.Cursor | None) -> None:
+    """The dashboard, the youth list and the referral inbox: a later page starts at the cursor within the index
+    (no scan of the rows before it, no sort), as the first does."""
+    dashboard = _list_plan(
+        scene,
+        "ORDER BY screening.started_at DESC",
+        lambda: screenings.dashboard(scene.db, scene.supervisor, DashboardFilter(), after),
+    )
+    youth = _list_plan(
+        scene,
+        "ORDER BY own_link.created_at DESC",
+        lambda: records.list_for(scene.db, scene.keys, scene.screener, after),
+    )
+    inbox = _list_plan(
+        scene,
+        "ORDER BY referral.status_changed_at DESC",
+        lambda: referrals.listed(scene.db, scene.screener, "inbox", after=after),
+    )
+    for found, index in ((dashboard, DASHBOARD), (youth, LISTS["youth"]), (inbox, LISTS["referrals"])):
+        assert index in found.indexes, found.text
+        assert not found.sorts, found.text
+        if after is not None and scene.db.get_bind().dialect.name == "postgresql":
+            assert any("ROW(" in bound and ") <" in bound for bound in found.bounds), found.text
