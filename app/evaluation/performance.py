@@ -2,9 +2,11 @@
 
 For an evaluator (DESIGN §1, §8): de-identified figures about a cohort, never an identity. The
 cohort is the completed screenings with one instrument version, in whole calendar months (UTC), of
-one agency or (system admins) the whole deployment. Four queries read it, whatever its size: the
-cohort's stored levels and totals, the outcomes about its people, their other screenings, and
-nothing else; no answer is decrypted.
+one agency or (system admins) the whole deployment. Two queries read it, whatever its size, and
+return counts, not rows: the cohort's screenings counted by stored level, total, agency kind,
+half-year and outcome class (each screening classified against its person's outcomes in the
+database), and its pairs with other instruments counted by the two levels. No answer is decrypted,
+and the figures cost the number of such groups, not the number of screenings.
 
 The reference standard (what "later learned" means, stated so a reader can check it):
 - An outcome counts for a screening when it is about the same person, was learned on or after the day
@@ -53,10 +55,12 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, Date, Integer, and_, case, cast, extract, literal_column, type_coerce
+from sqlalchemy import select as sa_select  # more columns than sqlmodel's select types
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
 from app import levels
@@ -187,15 +191,38 @@ class Performance:
 
 
 # Reading the cohort ----------------------------------------------------------------------------------
+#
+# The database classifies and counts: each screening of the cohort is classified against its person's
+# outcomes there, and only the counts per group come back, so the figures below cost the number of groups
+# (levels x totals x agency kinds x half-years x reference-standard states), not the number of screenings.
 
 
 @dataclass(frozen=True)
 class _Row:
+    """One screening of the cohort, as the reference standard (`condition`) reads it."""
+
     level: str
     total: float | None
     day: date
     kind: str
     person: str
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """How many screenings of the cohort share a level, a total, an agency kind, a half-year and an outcome class."""
+
+    level: str
+    total: float | None
+    kind: str
+    period: str  # the half-year of completion (UTC): 2026-H1
+    condition: str  # WITH, WITHOUT or UNKNOWN (`condition`)
+    count: int
+
+
+Cells = list[Cell]
+# Agreement: another instrument -> (this instrument's level, the other's nearest level) -> screenings of the cohort.
+Pairs = dict[str, Counter[tuple[str, str]]]
 
 
 def authorize(user: User, scope: Scope) -> None:
@@ -207,77 +234,173 @@ def _in_scope(agency_id: str | None) -> ColumnElement[bool]:
     return col(Screening.agency_id) == agency_id if agency_id is not None else col(Screening.id).is_not(None)
 
 
-def _months(report: PerformanceFilter) -> list[ColumnElement[bool]]:
-    clauses = []
+def _in_cohort(screening: Any, report: PerformanceFilter, agency_id: str | None) -> list[ColumnElement[bool]]:
+    """The cohort's screenings: completed with the version, in scope, in the months (`screening` may be an alias)."""
+    clauses = [
+        screening.status == ScreeningStatus.completed,
+        screening.completed_at.is_not(None),
+        screening.instrument_id == report.instrument_id,
+        screening.instrument_version == report.version,
+        screening.agency_id == agency_id if agency_id is not None else screening.id.is_not(None),
+    ]
     if report.month_from is not None:
-        clauses.append(col(Screening.completed_at) >= datetime.combine(report.month_from, datetime.min.time(), UTC))
+        clauses.append(screening.completed_at >= datetime.combine(report.month_from, datetime.min.time(), UTC))
     if report.month_to is not None:
         end = aggregate.next_month(report.month_to)
-        clauses.append(col(Screening.completed_at) < datetime.combine(end, datetime.min.time(), UTC))
+        clauses.append(screening.completed_at < datetime.combine(end, datetime.min.time(), UTC))
     return clauses
 
 
-def _cohort(db: Session, report: PerformanceFilter, agency_id: str | None) -> list[_Row]:
-    statement = (
+def _postgresql(db: Session) -> bool:
+    return db.get_bind().dialect.name == "postgresql"
+
+
+def _day(db: Session, at: Any) -> Any:
+    """The UTC calendar day of a stored moment, comparable with a stored date (SQLite keeps naive UTC text)."""
+    if _postgresql(db):
+        return cast(func.timezone(literal_column("'UTC'"), at), Date)
+    return func.date(at)
+
+
+def _days_apart(db: Session, one: Any, other: Any) -> Any:
+    """Whole days between two of `_day`'s days, as a number."""
+    if _postgresql(db):
+        return type_coerce(func.abs(one - other), Integer)
+    return func.abs(func.julianday(one) - func.julianday(other))
+
+
+def _half_year(db: Session, at: Any) -> Any:
+    """year * 2 + (0 for January to June, 1 for July to December) of a stored moment, in UTC."""
+    year: Any
+    month: Any
+    if _postgresql(db):
+        utc = func.timezone(literal_column("'UTC'"), at)
+        year, month = extract("year", utc), extract("month", utc)
+    else:
+        year, month = cast(func.strftime("%Y", at), Integer), cast(func.strftime("%m", at), Integer)
+    return year * 2 + case((month > 6, 1), else_=0)
+
+
+def _known(report: PerformanceFilter, agency_id: str | None) -> Any:
+    """Per person, the last day a counting outcome of each kind was learned (through each outcome's record, as
+    it is linked now): a screening's condition is present when `confirmed_on` is on or after its day, else absent
+    when `cleared_on` is (`condition`, with "any such outcome after" as "the last one after")."""
+    learned = col(Outcome.learned_on)
+    kind = col(Outcome.kind)
+    followed = func.coalesce(col(Outcome.follow_up_months), 0) >= report.min_follow_up_months
+    statement: Any = (
         select(
-            col(Screening.overall_level),
-            col(Screening.total_score),
-            col(Screening.completed_at),
-            col(Agency.kind),
-            col(Youth.person_id),
+            col(Youth.person_id).label("person"),
+            func.max(case((kind == OutcomeKind.confirmed, learned))).label("confirmed_on"),
+            func.max(case((and_(kind == OutcomeKind.not_indicated, followed), learned))).label("cleared_on"),
         )
-        .join(Agency, col(Agency.id) == col(Screening.agency_id))
-        .join(Youth, col(Youth.id) == col(Screening.youth_id))
-        .where(
-            col(Screening.status) == ScreeningStatus.completed,
-            col(Screening.completed_at).is_not(None),
-            col(Screening.instrument_id) == report.instrument_id,
-            col(Screening.instrument_version) == report.version,
-            _in_scope(agency_id),
-            *_months(report),
-        )
-    )
-    return [
-        _Row(level or INSUFFICIENT, total, completed.astimezone(UTC).date(), kind, person)
-        for level, total, completed, kind, person in db.exec(statement).all()
-        if completed is not None
-    ]
-
-
-def _cohort_people(report: PerformanceFilter, agency_id: str | None) -> Any:
-    return (
-        select(col(Youth.person_id))
-        .join(Screening, col(Screening.youth_id) == col(Youth.id))
-        .where(
-            col(Screening.status) == ScreeningStatus.completed,
-            col(Screening.instrument_id) == report.instrument_id,
-            col(Screening.instrument_version) == report.version,
-            _in_scope(agency_id),
-            *_months(report),
-        )
-    )
-
-
-def _outcomes(db: Session, report: PerformanceFilter, agency_id: str | None) -> dict[str, list[tuple[str, date, int]]]:
-    """The outcomes about the cohort's people, by person (through each outcome's record, as it is linked now)."""
-    statement = (
-        select(col(Youth.person_id), col(Outcome.kind), col(Outcome.learned_on), col(Outcome.follow_up_months))
         .join(Youth, col(Youth.id) == col(Outcome.youth_id))
-        .where(
-            col(Outcome.withdrawn_at).is_(None),
-            col(Youth.person_id).in_(_cohort_people(report, agency_id)),
-        )
+        .where(col(Outcome.withdrawn_at).is_(None))
+        .group_by(col(Youth.person_id))
     )
     if agency_id is not None:
         statement = statement.where(col(Outcome.agency_id) == agency_id)
-    found: dict[str, list[tuple[str, date, int]]] = defaultdict(list)
-    for person, kind, learned_on, months in db.exec(statement).all():
-        found[person].append((kind, learned_on, months or 0))
+    return statement.subquery("known")
+
+
+def _cells(db: Session, report: PerformanceFilter, agency_id: str | None) -> Cells:
+    """The cohort counted by level, total, agency kind, half-year and outcome class, in one query."""
+    known = _known(report, agency_id)
+    day = _day(db, col(Screening.completed_at))
+    classified = (
+        sa_select(
+            col(Screening.overall_level).label("level"),
+            col(Screening.total_score).label("total"),
+            col(Agency.kind).label("kind"),
+            _half_year(db, col(Screening.completed_at)).label("half_year"),
+            case(
+                (known.c.confirmed_on >= day, WITH),
+                (known.c.cleared_on >= day, WITHOUT),
+                else_=UNKNOWN,
+            ).label("condition"),
+        )
+        .join(Agency, col(Agency.id) == col(Screening.agency_id))
+        .join(Youth, col(Youth.id) == col(Screening.youth_id))
+        .outerjoin(known, known.c.person == col(Youth.person_id))
+        .where(*_in_cohort(Screening, report, agency_id))
+        .subquery("classified")
+    )
+    columns: Any = classified.c
+    grouped = sa_select(columns.level, columns.total, columns.kind, columns.half_year, columns.condition, func.count())
+    grouped = grouped.group_by(columns.level, columns.total, columns.kind, columns.half_year, columns.condition)
+    counted: Counter[tuple[str, float | None, str, str, str]] = Counter()
+    for level, total, kind, half_year, got, n in db.exec(grouped).all():  # type: ignore[call-overload]
+        year, half = divmod(int(half_year), 2)
+        counted[level or INSUFFICIENT, total, kind, f"{year}-H{half + 1}", got] += int(n)
+    return [Cell(*key, count=n) for key, n in sorted(counted.items(), key=lambda item: repr(item[0]))]
+
+
+# The levels an agreement pairs, in Python's order of the words (the nearest screening's ties go to the first);
+# anything else (no level stored) had too little information.
+_PAIRED_LEVELS = tuple(sorted((levels.CLEAR, levels.POSSIBLE, levels.NONE, INSUFFICIENT)))
+
+
+def _pairs(db: Session, report: PerformanceFilter, agency_id: str | None) -> Pairs:
+    """Each cohort screening with the nearest screening of each other instrument by the same person within the
+    window (in the same scope; the nearest by days, ties to the first level in `_PAIRED_LEVELS`), counted by the
+    two levels, in one query."""
+    mine: Any = aliased(Screening)
+    my_youth: Any = aliased(Youth)
+    theirs: Any = aliased(Screening)
+    their_youth: Any = aliased(Youth)
+    cohort: Any = (
+        select(
+            mine.id.label("id"),
+            mine.overall_level.label("level"),
+            _day(db, mine.completed_at).label("day"),
+            my_youth.person_id.label("person"),
+        )
+        .join(my_youth, my_youth.id == mine.youth_id)
+        .where(*_in_cohort(mine, report, agency_id))
+        .subquery("cohort")
+    )
+    rank = case(*((theirs.overall_level == level, i) for i, level in enumerate(_PAIRED_LEVELS)), else_=None)
+    others: Any = (
+        select(
+            theirs.instrument_id.label("instrument"),
+            func.coalesce(rank, _PAIRED_LEVELS.index(INSUFFICIENT)).label("rank"),
+            _day(db, theirs.completed_at).label("day"),
+            their_youth.person_id.label("person"),
+        )
+        .join(their_youth, their_youth.id == theirs.youth_id)
+        .where(
+            theirs.status == ScreeningStatus.completed,
+            theirs.completed_at.is_not(None),
+            theirs.instrument_id != report.instrument_id,
+            theirs.agency_id == agency_id if agency_id is not None else theirs.id.is_not(None),
+        )
+        .subquery("others")
+    )
+    gap = _days_apart(db, others.c.day, cohort.c.day)
+    # The nearest first, then the first level: one number per pair, so the database keeps the least with MIN.
+    nearest: Any = (
+        select(
+            cohort.c.level.label("level"),
+            others.c.instrument.label("instrument"),
+            func.min(gap * len(_PAIRED_LEVELS) + others.c.rank).label("code"),
+        )
+        .join(others, and_(others.c.person == cohort.c.person, gap <= report.window_days))
+        .group_by(cohort.c.id, cohort.c.level, others.c.instrument)
+        .subquery("nearest")
+    )
+    grouped = select(nearest.c.instrument, nearest.c.level, nearest.c.code, func.count())
+    grouped = grouped.group_by(nearest.c.instrument, nearest.c.level, nearest.c.code)
+    found: Pairs = defaultdict(Counter)
+    for instrument_id, level, code, n in db.exec(grouped).all():
+        found[instrument_id][level or INSUFFICIENT, _PAIRED_LEVELS[int(code) % len(_PAIRED_LEVELS)]] += int(n)
     return found
 
 
 def condition(row: _Row, known: Iterable[tuple[str, date, int]], min_follow_up_months: int) -> str:
-    """WITH, WITHOUT or UNKNOWN for one screening, by the reference standard of the module docstring."""
+    """WITH, WITHOUT or UNKNOWN for one screening, by the reference standard of the module docstring.
+
+    The statement of the rule, one screening at a time; `_known` and `_cells` apply the same rule in the database
+    (tests/app/test_evaluation_performance.py checks that they agree)."""
     after = [(kind, months) for kind, learned_on, months in known if learned_on >= row.day]
     if any(kind == OutcomeKind.confirmed for kind, _m in after):
         return WITH
@@ -289,18 +412,21 @@ def condition(row: _Row, known: Iterable[tuple[str, date, int]], min_follow_up_m
 # Figures ---------------------------------------------------------------------------------------------
 
 
-Classified = list[tuple[_Row, str]]
 CLASSES = (WITH, WITHOUT, UNKNOWN)
 ATOMS = (*(f"{level}|{c}" for level in LEVEL_ORDER for c in CLASSES), INSUFFICIENT)
 
 
-def _atoms(rows: Classified) -> dict[str, int]:
+def _atoms(cells: Cells) -> dict[str, int]:
     """The counts every figure of a group is a sum of: each decided level by outcome class, and the
     insufficient results (never split by outcome: nothing published splits them)."""
     atoms = dict.fromkeys(ATOMS, 0)
-    for row, got in rows:
-        atoms[INSUFFICIENT if row.level == INSUFFICIENT else f"{row.level}|{got}"] += 1
+    for cell in cells:
+        atoms[INSUFFICIENT if cell.level == INSUFFICIENT else f"{cell.level}|{cell.condition}"] += cell.count
     return atoms
+
+
+def _size(cells: Cells) -> int:
+    return sum(cell.count for cell in cells)
 
 
 def _complete(atoms: Mapping[str, int]) -> bool:
@@ -308,11 +434,11 @@ def _complete(atoms: Mapping[str, int]) -> bool:
     return all(n == 0 or n >= THRESHOLD for n in atoms.values())
 
 
-def _group(dimension: str, key: str, rows: Classified, shown: bool) -> Group:
+def _group(dimension: str, key: str, cells: Cells, shown: bool) -> Group:
     """A group's figures: all of them when `shown` (its atoms are complete); otherwise (everyone's group only:
     a breakdown is shown whole or not at all) just the total and the insufficient/decided split, a partition
     of the total that `aggregate.suppress_cells` judges on its own."""
-    atoms, total = _atoms(rows), len(rows)
+    atoms, total = _atoms(cells), _size(cells)
     insufficient = atoms[INSUFFICIENT]
     if not shown:
         shown_total, parts = aggregate.suppress_cells(
@@ -321,28 +447,28 @@ def _group(dimension: str, key: str, rows: Classified, shown: bool) -> Group:
         share = stats.proportion(insufficient, total) if shown_total and parts["insufficient"] is not None else None
         return Group(dimension, key, shown_total, share, dict.fromkeys(CLASSES), None)
     outcomes: dict[str, int | None] = {c: sum(atoms[f"{level}|{c}"] for level in LEVEL_ORDER) for c in CLASSES}
-    cells = {level: (atoms[f"{level}|{WITH}"], atoms[f"{level}|{WITHOUT}"]) for level in LEVEL_ORDER}
-    accuracy = stats.cutoff_tables(cells, LEVEL_ORDER)
+    table = {level: (atoms[f"{level}|{WITH}"], atoms[f"{level}|{WITHOUT}"]) for level in LEVEL_ORDER}
+    accuracy = stats.cutoff_tables(table, LEVEL_ORDER)
     return Group(dimension, key, total, stats.proportion(insufficient, total), outcomes, accuracy)
 
 
-def _merged(periods: list[tuple[str, Classified]], fine: Any, at_least: int = 1) -> list[tuple[str, Classified]] | None:
-    """Consecutive periods merged until each passes `fine` (a test of its rows); None if fewer than `at_least`."""
-    merged: list[tuple[str, Classified]] = []
-    pending: tuple[str, str, Classified] | None = None
-    for label, rows in periods:
+def _merged(periods: list[tuple[str, Cells]], fine: Any, at_least: int = 1) -> list[tuple[str, Cells]] | None:
+    """Consecutive periods merged until each passes `fine` (a test of its cells); None if fewer than `at_least`."""
+    merged: list[tuple[str, Cells]] = []
+    pending: tuple[str, str, Cells] | None = None
+    for label, cells in periods:
         first, _last, acc = pending if pending else (label, label, [])
-        pending = (first, label, acc + rows)
+        pending = (first, label, acc + cells)
         if fine(pending[2]):
             merged.append((_span(pending[0], pending[1]), pending[2]))
             pending = None
     if pending is not None:  # the last periods are too thin: merge them back into the ones before
         first, last, acc = pending
         while merged and not fine(acc):
-            previous, rows = merged.pop()
-            first, acc = previous.split(" to ")[0], rows + acc
+            previous, cells = merged.pop()
+            first, acc = previous.split(" to ")[0], cells + acc
         merged.append((_span(first, last), acc))
-    return merged if len(merged) >= at_least and all(fine(rows) for _label, rows in merged) else None
+    return merged if len(merged) >= at_least and all(fine(cells) for _label, cells in merged) else None
 
 
 def _span(first: str, last: str) -> str:
@@ -351,14 +477,17 @@ def _span(first: str, last: str) -> str:
     return start if start == end else f"{start} to {end}"
 
 
-def _thresholds(scored: list[tuple[float, str, str]]) -> list[float] | None:
+def _thresholds(scored: Mapping[tuple[float, str, str], int]) -> list[float] | None:
     """The thresholds a ROC curve may show (rule 4): each band of scores between two shown thresholds holds, for
     each decided level and each side (with, without the condition), 0 or at least THRESHOLD people. Then every
     point, every step, and every difference between a point and a level's cut-off table is a sum of such cells.
-    `scored` is (total, level, side) per person. The most thresholds such bands allow (by dynamic programming
+    `scored` counts people by (total, level, side). The most thresholds such bands allow (by dynamic programming
     over the distinct scores, highest first); None when none is left between the extremes."""
     scores = sorted({total for total, _level, _side in scored}, reverse=True)
-    groups = [Counter((level, side) for total, level, side in scored if total == score) for score in scores]
+    by_score: dict[float, Counter[tuple[str, str]]] = defaultdict(Counter)
+    for (total, level, side), n in scored.items():
+        by_score[total][level, side] += n
+    groups = [+by_score[score] for score in scores]
 
     def fine(first: int, end: int) -> bool:
         band: Counter[tuple[str, str]] = sum(groups[first:end], Counter())
@@ -379,90 +508,70 @@ def _thresholds(scored: list[tuple[float, str, str]]) -> list[float] | None:
     return sorted(kept, reverse=True) or None
 
 
-def _roc(rows: Classified) -> tuple[RocCurve | None, str | None]:
+def _roc(cells: Cells) -> tuple[RocCurve | None, str | None]:
     """The ROC curve over the stored totals of decided results with a known outcome; only for a complete group
     (its with/without counts would otherwise give back the atoms rule 1 withholds)."""
-    if not _complete(_atoms(rows)):
+    if not _complete(_atoms(cells)):
         return None, _("Suppressed: a count behind these figures is from 1 to 10.")
-    known = [(row, c) for row, c in rows if row.level != INSUFFICIENT and c != UNKNOWN]
-    scored = [(row.total, row.level, c) for row, c in known if row.total is not None]
-    positives = [t for t, _level, c in scored if c == WITH]
-    negatives = [t for t, _level, c in scored if c == WITHOUT]
-    if len(positives) < THRESHOLD or len(negatives) < THRESHOLD or len(known) != len(scored):
+    known = [cell for cell in cells if cell.level != INSUFFICIENT and cell.condition != UNKNOWN and cell.count]
+    scored: Counter[tuple[float, str, str]] = Counter()
+    by_score: dict[float, tuple[int, int]] = {}
+    for cell in known:
+        if cell.total is None:
+            continue
+        scored[cell.total, cell.level, cell.condition] += cell.count
+        with_condition, without = by_score.get(cell.total, (0, 0))
+        by_score[cell.total] = (
+            (with_condition + cell.count, without) if cell.condition == WITH else (with_condition, without + cell.count)
+        )
+    positives = sum(w for w, _wo in by_score.values())
+    negatives = sum(wo for _w, wo in by_score.values())
+    if positives < THRESHOLD or negatives < THRESHOLD or _size(known) != positives + negatives:
         # Screenings without a stored total (from before totals were kept) would make a point differ from a
         # level's cut-off table by a count nobody checked.
         return None, _("Suppressed: fewer than 11 people with, or without, the condition have a stored total.")
-    curve = stats.roc(positives, negatives)
+    curve = stats.roc_counts(by_score)
     kept = _thresholds(scored)
     if curve is None or kept is None:
         return None, _("Suppressed: no threshold splits the scores into groups of at least 11.")
     shown = set(kept)
     points = [p for p in curve.points if math.isinf(p.threshold) or p.threshold in shown or p is curve.points[-1]]
-    return RocCurve(points, curve.auc, curve.low, curve.high, len(positives), len(negatives)), None
+    return RocCurve(points, curve.auc, curve.low, curve.high, positives, negatives), None
 
 
-def _period(day: date) -> str:
-    return f"{day.year}-H{1 if day.month <= 6 else 2}"
-
-
-def _levels(rows: Classified) -> dict[str, int]:
+def _levels(cells: Cells) -> dict[str, int]:
     category = {levels.CLEAR: "clear", levels.POSSIBLE: "possible", levels.NONE: "none"}
     counts = dict.fromkeys(aggregate.CATEGORIES, 0)
-    for row, _got in rows:
-        counts[category.get(row.level, "insufficient")] += 1
+    for cell in cells:
+        counts[category.get(cell.level, "insufficient")] += cell.count
     return counts
 
 
-def _rates(periods: list[tuple[str, Classified]] | None) -> list[Rate]:
+def _rates(periods: list[tuple[str, Cells]] | None) -> list[Rate]:
     """Screen-positive shares per period (half-years merged until each level's count is 0 or at least 11)."""
     rates = []
-    for label, rows in periods or []:
-        counts, total = _levels(rows), len(rows)
+    for label, cells in periods or []:
+        counts, total = _levels(cells), _size(cells)
         rates.append(
             Rate(label, total, counts, round(counts["clear"] / total, 4), round(counts["possible"] / total, 4))
         )
     return rates
 
 
-def _agreement(db: Session, report: PerformanceFilter, agency_id: str | None, rows: list[_Row]) -> list[Agreement]:
-    """Pairs each cohort screening with the nearest screening of each other instrument by the same person
-    within the window (in the same scope), and measures agreement on the overall level."""
-    window = timedelta(days=report.window_days)
-    statement = (
-        select(
-            col(Screening.instrument_id),
-            col(Screening.overall_level),
-            col(Screening.completed_at),
-            col(Youth.person_id),
-        )
-        .join(Youth, col(Youth.id) == col(Screening.youth_id))
-        .where(
-            col(Screening.status) == ScreeningStatus.completed,
-            col(Screening.completed_at).is_not(None),
-            col(Screening.instrument_id) != report.instrument_id,
-            col(Youth.person_id).in_(_cohort_people(report, agency_id)),
-            _in_scope(agency_id),
-        )
-    )
-    others: dict[str, dict[str, list[tuple[date, str]]]] = defaultdict(lambda: defaultdict(list))
-    for instrument_id, level, completed, person in db.exec(statement).all():
-        others[instrument_id][person].append((completed.astimezone(UTC).date(), level or INSUFFICIENT))
+def _agreement(pairs: Pairs, cells: Cells) -> list[Agreement]:
+    """Agreement on the overall level with each other instrument (`_pairs`), published by rule 5."""
     results = []
-    for instrument_id in sorted(others):
+    level_counts = {a: sum(cell.count for cell in cells if cell.level == a) for a in LEVEL_ORDER}
+    for instrument_id in sorted(pairs):
         table = {a: dict.fromkeys(LEVEL_ORDER, 0) for a in LEVEL_ORDER}
         excluded = 0
-        for row in rows:
-            near = [(abs(day - row.day), level) for day, level in others[instrument_id].get(row.person, [])]
-            near = [(gap, level) for gap, level in near if gap <= window]
-            if not near:
-                continue
-            other_level = min(near)[1]
-            if INSUFFICIENT in (row.level, other_level):
-                excluded += 1
+        for (level, other_level), n in pairs[instrument_id].items():
+            if INSUFFICIENT in (level, other_level):
+                excluded += n
             else:
-                table[row.level][other_level] += 1
-        pairs = sum(sum(r.values()) for r in table.values())
-        if pairs + excluded == 0:
+                table[level][other_level] += n
+        pairs_count = sum(sum(r.values()) for r in table.values())
+        if pairs_count + excluded == 0:
             continue
         binary = {a: {b: 0 for b in POSITIVE_OR_NOT} for a in POSITIVE_OR_NOT}
         for a in LEVEL_ORDER:
@@ -470,15 +579,14 @@ def _agreement(db: Session, report: PerformanceFilter, agency_id: str | None, ro
                 binary[_positive(a)][_positive(b)] += table[a][b]
         # The rates publish each level's count in the cohort: a table row beside it gives the number of that level
         # in no decided pair, so that remainder is a cell too; and so is the cohort minus the pairs (rule 5).
-        level_counts = {a: sum(1 for row in rows if row.level == a) for a in LEVEL_ORDER}
         full = _whole_or_none(table, {a: level_counts[a] - sum(table[a].values()) for a in LEVEL_ORDER})
         rest = {
             "positive": level_counts[levels.CLEAR] + level_counts[levels.POSSIBLE] - sum(binary["positive"].values()),
             "negative": level_counts[levels.NONE] - sum(binary["negative"].values()),
         }
         positive = _whole_or_none(binary, rest)
-        unpaired = len(rows) - pairs
-        shown_pairs = pairs if pairs >= THRESHOLD and (unpaired == 0 or unpaired >= THRESHOLD) else None
+        unpaired = _size(cells) - pairs_count
+        shown_pairs = pairs_count if pairs_count >= THRESHOLD and (unpaired == 0 or unpaired >= THRESHOLD) else None
         results.append(
             Agreement(
                 instrument_id,
@@ -513,29 +621,35 @@ def _whole_or_none(table: dict[str, dict[str, int]], rest: Mapping[str, int]) ->
 def measure(db: Session, registry: Registry, report: PerformanceFilter, agency_id: str | None) -> Performance:
     """The figures for one filter: `agency_id` is the agency in scope, None for the whole deployment.
 
+    Two queries, whatever the cohort's size: the cohort counted by group (`_cells`) and its pairs with other
+    instruments counted by level (`_pairs`); `figures` does the rest on the counts.
+    """
+    compiled = registry.get(report.instrument_id, report.version)
+    sum_type = compiled is not None and compiled.total is not None
+    return figures(report, sum_type, _cells(db, report, agency_id), _pairs(db, report, agency_id))
+
+
+def figures(report: PerformanceFilter, sum_type: bool, cells: Cells, pairs: Pairs) -> Performance:
+    """What the report publishes from the cohort's counts (`cells`) and its agreement pairs.
+
     Within one report, no suppressed count can be worked out from the others: every breakdown (agency kinds,
     periods) is a partition of everyone, so it is shown only where each of its groups is complete, and the
     periods are half-years merged until they are (rules 1 to 3 of the module docstring).
     """
-    rows = _cohort(db, report, agency_id)
-    known = _outcomes(db, report, agency_id)
-    classified = [(row, condition(row, known.get(row.person, ()), report.min_follow_up_months)) for row in rows]
-    groups = [_group("all", "all", classified, _complete(_atoms(classified)))]
-    kinds = [(kind, [(r, c) for r, c in classified if r.kind == kind]) for kind in sorted({r.kind for r in rows})]
+    groups = [_group("all", "all", cells, _complete(_atoms(cells)))]
+    kinds = [(kind, [c for c in cells if c.kind == kind]) for kind in sorted({c.kind for c in cells})]
     kinds_shown = len(kinds) > 1 and all(_complete(_atoms(members)) for _kind, members in kinds)
     groups += [_group("agency_kind", kind, members, True) for kind, members in kinds] if kinds_shown else []
-    half_years: dict[str, Classified] = defaultdict(list)
-    for row, got in classified:
-        half_years[_period(row.day)].append((row, got))
+    half_years: dict[str, Cells] = defaultdict(list)
+    for cell in cells:
+        half_years[cell.period].append(cell)
     by_half_year = sorted(half_years.items())
     rate_periods = _merged(by_half_year, lambda members: _complete(_levels(members)))
     # Accuracy over time merges the rates' periods further, so each of its periods is a union of theirs.
     periods = _merged(rate_periods or [], lambda members: _complete(_atoms(members)), 2) if rate_periods else None
     groups += [_group("period", label, members, True) for label, members in periods or []]
-    compiled = registry.get(report.instrument_id, report.version)
-    sum_type = compiled is not None and compiled.total is not None
-    roc, roc_note = _roc(classified) if sum_type else (None, None)
-    agreement = _agreement(db, report, agency_id, rows)
+    roc, roc_note = _roc(cells) if sum_type else (None, None)
+    agreement = _agreement(pairs, cells)
     notes = [SUPPRESSED_BREAKDOWN] if len(kinds) > 1 and not kinds_shown else []
     notes += [NO_PERIODS] if len(by_half_year) > 1 and not periods else []
     return Performance(report, sum_type, groups, roc, roc_note, _rates(rate_periods), agreement, notes)

@@ -21,7 +21,6 @@ half a second to import, and the web app should not pay that at start-up for a p
 from __future__ import annotations
 
 import math
-from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
@@ -178,17 +177,31 @@ def roc(with_condition: Sequence[float], without: Sequence[float]) -> Roc | None
 
     and the interval A ± 1.96 SE, clipped to [0, 1].
     """
-    if not with_condition or not without:
-        return None
-    for score in (*with_condition, *without):
+    counts: dict[float, tuple[int, int]] = {}
+    for score in with_condition:
+        w, wo = counts.get(score, (0, 0))
+        counts[score] = (w + 1, wo)
+    for score in without:
+        w, wo = counts.get(score, (0, 0))
+        counts[score] = (w, wo + 1)
+    return roc_counts(counts)
+
+
+def roc_counts(counts: Mapping[float, tuple[int, int]]) -> Roc | None:
+    """`roc` from how many youths with and without the condition have each score: its cost is the number of
+    distinct scores, not of youths. The same curve and AUC as `roc` on the scores listed one by one."""
+    for score, (with_condition, without) in counts.items():
         if not math.isfinite(score):
             raise ValueError(f"scores must be finite numbers, got {score!r}")
-    positives, negatives = sorted(with_condition), sorted(without)
-    n1, n0 = len(positives), len(negatives)
+        if with_condition < 0 or without < 0:
+            raise ValueError(f"counts cannot be negative, got {score!r}: ({with_condition}, {without})")
+    observed = sorted((s for s, (w, wo) in counts.items() if w or wo), reverse=True)
+    n1 = sum(counts[s][0] for s in observed)
+    n0 = sum(counts[s][1] for s in observed)
+    if not n1 or not n0:
+        return None
 
-    def point(threshold: float) -> RocPoint:
-        tp = n1 - bisect_left(positives, threshold)
-        fp = n0 - bisect_left(negatives, threshold)
+    def point(threshold: float, tp: int, fp: int) -> RocPoint:
         return RocPoint(
             threshold=threshold,
             tp=tp,
@@ -199,21 +212,23 @@ def roc(with_condition: Sequence[float], without: Sequence[float]) -> Roc | None
             false_positive_rate=fp / n0,
         )
 
-    thresholds = sorted({*positives, *negatives}, reverse=True)
-    points = (point(math.inf), *(point(float(t)) for t in thresholds))
-
-    # Lazy: scipy.stats takes about half a second to import (see the module docstring).
-    from scipy.stats import mannwhitneyu
-
-    # The asymptotic method: only U is used, and the exact p-value would cost time for nothing.
-    u = float(mannwhitneyu(positives, negatives, alternative="two-sided", method="asymptotic").statistic)
+    points = [point(math.inf, 0, 0)]
+    tp = fp = 0
+    twice_u = 0  # 2U, an integer: each pair ranked right counts 2, each tie 1
+    for score in observed:  # highest first, so fp counts the youths without the condition scoring above
+        with_condition, without = counts[score]
+        twice_u += with_condition * (2 * (n0 - fp - without) + without)
+        tp, fp = tp + with_condition, fp + without
+        points.append(point(float(score), tp, fp))
+    # U is a whole or half number, exact in a float: the same U as scipy's mannwhitneyu from its ranks.
+    u = twice_u / 2
     auc = u / (n1 * n0)
     q1 = auc / (2 - auc)
     q2 = 2 * auc**2 / (1 + auc)
     variance = (auc * (1 - auc) + (n1 - 1) * (q1 - auc**2) + (n0 - 1) * (q2 - auc**2)) / (n1 * n0)
     se = math.sqrt(max(variance, 0.0))  # rounding can leave -1e-17 at AUC 0 or 1
     return Roc(
-        points=points,
+        points=tuple(points),
         auc=auc,
         low=max(0.0, auc - Z95 * se),
         high=min(1.0, auc + Z95 * se),

@@ -12,20 +12,28 @@ import html
 import io
 import json
 import math
+import random
 import re
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
 from app.cli import cli
-from app.evaluation.performance import UNKNOWN, WITH, WITHOUT, _Row, condition
+from app.evaluation import performance
+from app.evaluation.performance import UNKNOWN, WITH, WITHOUT, PerformanceFilter, _Row, condition
+from app.main import loaded_instruments
 from app.models import Agency, Screening, User, Youth, new_id
 from app.models_evaluation import Outcome
+from app.reports.aggregate import Scope
 from tests.app.conftest import World, bearer, sign_in
+from tests.app.performance_support import cells_by_row, pairs_by_row, random_cohort
 
 BRIEF, VERSION = "tellonce-brief-screen", "1.3.0"
 SCREENED = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
@@ -469,3 +477,70 @@ def test_the_roc_curve_never_isolates_a_few_people_or_outlives_a_thin_group(clie
     assert (report["roc"], report["groups"][0]["accuracy"]) == (None, None)
     assert report["roc_note"].startswith("Suppressed")
     assert [(key, n) for key, n in _published_counts(report) if 1 <= n <= 10] == []
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_counting_in_the_database_gives_what_classifying_each_screening_gives(world: World, seed: int) -> None:
+    """The report classifies and counts in the database (`_cells`, `_pairs`) and computes its figures from the
+    counts: on a random cohort full of edge cases (see `random_cohort`), for agency and deployment scope, month
+    ranges, follow-ups and windows, the counts are those of each screening classified and paired on its own, and
+    the report is the one computed with one count per screening."""
+    db = world.session
+    agencies = [
+        world.agency("Northside Youth Services", "youth_program"),
+        world.agency("Harbor County Probation", "probation"),
+        world.agency("Eastside Youth Center", "youth_program"),
+    ]
+    random_cohort(db, agencies, [world.user(agency) for agency in agencies], random.Random(seed), 500)  # noqa: S311 (synthetic data)
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(text("SET LOCAL TIME ZONE 'Pacific/Kiritimati'"))  # UTC+14: a day is still the UTC day
+    registry = loaded_instruments()
+    reports = [
+        (PerformanceFilter(BRIEF, VERSION), agencies[0].id),
+        (PerformanceFilter(BRIEF, VERSION, Scope.deployment), None),
+        (PerformanceFilter(BRIEF, VERSION, Scope.deployment, min_follow_up_months=0, window_days=0), None),
+        (
+            PerformanceFilter(
+                BRIEF, VERSION, Scope.deployment, date(2025, 3, 1), date(2026, 2, 1), 3, min_follow_up_months=12
+            ),
+            None,
+        ),
+        (PerformanceFilter(BRIEF, VERSION, window_days=12), agencies[1].id),
+    ]
+    shown = Counter[str]()
+    for report, agency_id in reports:
+        counted = {
+            (c.level, c.total, c.kind, c.period, c.condition): c.count
+            for c in performance._cells(db, report, agency_id)
+        }
+        by_row = {
+            (c.level, c.total, c.kind, c.period, c.condition): c.count for c in cells_by_row(db, report, agency_id)
+        }
+        assert counted == by_row, report
+        pairs = pairs_by_row(db, report, agency_id)
+        assert performance._pairs(db, report, agency_id) == pairs, report
+        one_by_one = cells_by_row(db, report, agency_id, one_per_screening=True)
+        expected = performance.figures(report, True, one_by_one, pairs)
+        got = performance.measure(db, registry, report, agency_id)
+        assert got == expected, report
+        shown.update(g.dimension for g in got.groups if g.accuracy is not None)
+        shown.update(["roc"] if got.roc else [])
+        shown.update("agreement" for a in got.agreement if a.kappa or a.positive_kappa)
+    assert shown["all"] and shown["period"] and shown["agreement"], shown  # figures were compared, not only blanks
+
+
+def test_the_auc_from_counts_is_the_mann_whitney_probability() -> None:
+    """The ROC curve is computed from how many people have each score (`stats.roc_counts`): its AUC is exactly
+    scipy's Mann–Whitney U over the people listed one by one, ties counting half, divided by the pairs."""
+    from scipy.stats import mannwhitneyu  # type: ignore[import-untyped]
+
+    from app.evaluation import stats
+
+    rng = random.Random(5)  # noqa: S311 (synthetic data, not security)
+    for _ in range(200):
+        positives = [float(rng.randint(0, 4)) for _ in range(rng.randint(1, 80))]
+        negatives = [float(rng.randint(0, 4)) for _ in range(rng.randint(1, 80))]
+        u = float(mannwhitneyu(positives, negatives, alternative="two-sided", method="asymptotic").statistic)
+        curve = stats.roc(positives, negatives)
+        assert curve is not None and curve.auc == u / (len(positives) * len(negatives))
+        assert curve.points[-1].tp == len(positives) and curve.points[-1].fp == len(negatives)
