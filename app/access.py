@@ -19,9 +19,10 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, or_, true
+from sqlalchemy import ColumnElement, and_, bindparam, case, or_, true
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import ORMExecuteState, aliased
 from sqlalchemy.orm import Session as OrmSession
@@ -30,7 +31,7 @@ from sqlmodel import Session, col, select
 from app import audit
 from app.errors import NotFound
 from app.i18n import _
-from app.models import Screening, User, Youth, YouthLink, utcnow
+from app.models import Screening, User, UTCDateTime, Youth, YouthLink, utcnow
 from app.models_evaluation import Outcome
 from app.models_referrals import Referral, ReferralScreening, ReferralStatus
 from app.models_sharing import BreakGlass, Category, Consent, Purpose
@@ -39,18 +40,34 @@ from app.sharing.ledger import Grant
 
 DEFAULT_PURPOSE = Purpose.care_coordination
 
+
+@dataclass(frozen=True)
+class Viewer:
+    """What the clauses for lists read of a user: who they are and their agency (a cache key, unlike a User)."""
+
+    id: str
+    agency_id: str
+
+
 __all__ = ["DEFAULT_PURPOSE", "Grant", "Read", "consent_in_force", "is_in_force", "open_screening"]
 
 
 # The rule of a consent in force: the one place it is written -------------------------------------------
 
 
+def _at(now: datetime | None) -> Any:
+    """`now` as a value, or when none is given the moment the statement runs (a bound parameter whose value is
+    read at execution): a clause built once and reused by later requests never holds a stale time."""
+    return now if now is not None else bindparam("access_now", callable_=utcnow, type_=UTCDateTime())
+
+
 def consent_in_force(now: datetime | None = None) -> ColumnElement[bool]:
-    """A consent in force at `now`: started, not ended, not revoked, not superseded."""
-    now = now or utcnow()
+    """A consent in force at `now` (default: when the statement runs): started, not ended, not revoked, not
+    superseded."""
+    at = _at(now)
     return and_(
-        col(Consent.starts_at) <= now,
-        col(Consent.ends_at) > now,
+        col(Consent.starts_at) <= at,
+        col(Consent.ends_at) > at,
         col(Consent.revoked_at).is_(None),
         col(Consent.superseded_at).is_(None),
     )
@@ -121,7 +138,7 @@ def youth_readable_clause(user: User) -> ColumnElement[bool]:
     )
 
 
-def _break_glass_clause(user: User) -> ColumnElement[bool]:
+def _break_glass_clause(user: User | Viewer) -> ColumnElement[bool]:
     subject = aliased(Youth)
     return (
         select(BreakGlass.id)
@@ -132,16 +149,16 @@ def _break_glass_clause(user: User) -> ColumnElement[bool]:
     )
 
 
-def _glass_open(user: User, person_id: Any) -> ColumnElement[bool]:
+def _glass_open(user: User | Viewer, person_id: Any) -> ColumnElement[bool]:
     return and_(
         col(BreakGlass.user_id) == user.id,
         col(BreakGlass.person_id) == person_id,
-        col(BreakGlass.expires_at) > utcnow(),
+        col(BreakGlass.expires_at) > _at(None),
         col(BreakGlass.ended_at).is_(None),
     )
 
 
-def _linked_clause(user: User) -> ColumnElement[bool]:
+def _linked_clause(user: User | Viewer) -> ColumnElement[bool]:
     """The user's agency holds a record of the screening's person."""
     own, subject = aliased(Youth), aliased(Youth)
     return (
@@ -165,7 +182,7 @@ REFERRAL_OPENS = (
 )
 
 
-def _referred_clause(user: User, purpose: str | None = None) -> ColumnElement[bool]:
+def _referred_clause(user: User | Viewer, purpose: str | None = None) -> ColumnElement[bool]:
     """The screening is shared by a live referral to the user's agency (for `purpose`, if given)."""
     return (
         select(ReferralScreening.screening_id)
@@ -181,7 +198,7 @@ def _referred_clause(user: User, purpose: str | None = None) -> ColumnElement[bo
     )
 
 
-def _known_clause(user: User) -> ColumnElement[bool]:
+def _known_clause(user: User | Viewer) -> ColumnElement[bool]:
     """The user's agency knows the screening's person: it holds a linked record, or was referred the screening."""
     return or_(_linked_clause(user), _referred_clause(user))
 
@@ -218,14 +235,19 @@ def referral_consent(
 def referral_grant(user: User) -> Any:
     """For a referral to the user's agency (correlated with `Referral`): the consent in force now from the
     sender that covers at least the result summary for the referral's purpose, while the referral is live
-    or done; else NULL. The recipient sees who the youth is and why only with it."""
+    or done; else NULL. The recipient sees who the youth is and why only with it. (Built once per agency.)"""
+    return _referral_grant(user.agency_id)
+
+
+@lru_cache(maxsize=256)
+def _referral_grant(agency_id: str) -> Any:
     consent = (
         select(Consent.id)
         .where(
             consent_covers(
                 person_id=col(Referral.person_id),
                 from_agency_id=col(Referral.from_agency_id),
-                to_agency_id=user.agency_id,
+                to_agency_id=agency_id,
                 category=Category.result_summary,
                 purpose=col(Referral.purpose),
             )
@@ -236,7 +258,7 @@ def referral_grant(user: User) -> Any:
         .scalar_subquery()
     )
     opens = and_(
-        col(Referral.to_agency_id) == user.agency_id,
+        col(Referral.to_agency_id) == agency_id,
         col(Referral.status).in_([s.value for s in REFERRAL_OPENS]),
     )
     return case((opens, consent), else_=None)
@@ -268,7 +290,14 @@ def shared_with_clause(recipient_agency_id: str, category: Category, purpose: st
 def screening_readable_clause(
     user: User, category: Category = Category.result_summary, purpose: str = DEFAULT_PURPOSE
 ) -> ColumnElement[bool]:
-    """A WHERE clause selecting the screenings `user` may read for that category and purpose, now."""
+    """A WHERE clause selecting the screenings `user` may read for that category and purpose, when the statement
+    runs. Built once per user, agency, category and purpose and reused (building it cost more than running it);
+    it holds no time (see `_at`) and nothing else about the user."""
+    return _screenings_readable(Viewer(user.id, user.agency_id), Category(category), str(purpose))
+
+
+@lru_cache(maxsize=256)
+def _screenings_readable(user: Viewer, category: Category, purpose: str) -> ColumnElement[bool]:
     # Read for a referral, a consent opens only what a live referral for that purpose shares (as in `decide`).
     known = _known_clause(user)
     consented = and_(

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import func
@@ -601,9 +602,10 @@ def settle_lapsed(db: Session, user: User) -> int:
     )
 
 
-def _cancel_lapsed(db: Session, which: Any) -> int:
-    live = [s.value for s in ReferralStatus if s not in FINAL]
-    covered = (
+@lru_cache(maxsize=1)  # the same for every request (it holds no time: see access._at)
+def _covered() -> Any:
+    """For the outer referral: a consent in force covers it."""
+    return (
         select(Consent.id)
         .where(
             access.consent_covers(
@@ -617,7 +619,11 @@ def _cancel_lapsed(db: Session, which: Any) -> int:
         .correlate(Referral)
         .exists()
     )
-    rows = db.exec(select(Referral).where(which, col(Referral.status).in_(live), ~covered)).all()
+
+
+def _cancel_lapsed(db: Session, which: Any) -> int:
+    live = [s.value for s in ReferralStatus if s not in FINAL]
+    rows = db.exec(select(Referral).where(which, col(Referral.status).in_(live), ~_covered())).all()
     for referral in rows:
         _apply(  # no free-text reason: the event's `via` says the consent was revoked
             db,

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 from sqlalchemy import ColumnElement, and_, or_
 from sqlalchemy.orm import aliased
@@ -65,6 +66,7 @@ class DueList:
     more: bool
 
 
+@lru_cache(maxsize=1)  # the same for everyone: built once, reused by every request
 def _still_due() -> ColumnElement[bool]:
     """The outer query's screening is its youth's latest completed one at its agency, and no screening of the
     youth was started there after it was completed (a discarded draft does not count)."""

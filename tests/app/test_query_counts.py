@@ -9,7 +9,8 @@ from sqlmodel import Session, col, select, update
 
 from app import access
 from app.errors import NotFound
-from app.models import YouthLink
+from app.models import YouthLink, utcnow
+from app.models_sharing import Consent
 from tests.app.conftest import World, sign_in
 from tests.app.sharing_support import KATHERINE, add_youth, consent, ledger, link, screen, side, timeline_ids
 from tests.app.test_followup import POSSIBLE, RILEY, counting
@@ -89,3 +90,23 @@ def test_a_record_asked_for_by_every_section_of_a_page_is_decided_once_until_som
     with pytest.raises(NotFound):
         access.readable_youth(session, user, youth_id)
     session.rollback()
+
+
+def test_a_list_s_access_clause_built_once_still_reads_the_time_of_each_request(
+    client: TestClient, world: World, session: Session
+) -> None:
+    """The clause that decides which screenings a user's lists show is built once and reused; a consent that ends
+    between two requests (after the clause was built) stops showing at the very next one."""
+    a = side(client, world, "Northside Youth Services")
+    b = side(client, world, "Eastside Shelter", "shelter")
+    mine = add_youth(client, a, "NS-1", KATHERINE)
+    theirs = add_youth(client, b, "ES-1", KATHERINE)
+    released = consent(client, b, theirs, a)
+    assert link(client, a, mine).status_code == 201
+    shared = screen(client, b, theirs)["id"]
+    assert shared in timeline_ids(client, a, mine)  # the clause is built here, at this moment
+    row = session.get(Consent, released["id"])
+    assert row is not None
+    row.ends_at = utcnow()  # the release ends after that moment, before the next request
+    session.commit()
+    assert shared not in timeline_ids(client, a, mine)
