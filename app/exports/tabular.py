@@ -201,9 +201,8 @@ def _decide(
         return None  # revoked between the two queries: not sent
     with_items = r.id in items_ok and (req.own or by[Category.item_answers.value] is not None)
     with_notes = plan.with_notes and bool(r.notes_ok) and (req.own or by[Category.notes.value] is not None)
-    kept = stored
+    kept, mine = stored, (None, req.agency_id, req.recipient_agency_id)
     if not req.own:
-        mine = (None, req.agency_id, req.recipient_agency_id)
         kept = {i: (v, at) for i, (v, at) in stored.items() if at in mine or at in elsewhere}
     shared = [Category.result_summary.value]
     shared += [Category.item_answers.value] if plan.with_items and with_items else []
@@ -271,8 +270,9 @@ def _row(keys: KeyRing, registry: Registry, plan: Plan, fmt: str, decided: _Deci
             answers = item_values(instrument, values) if instrument else values
         row["answers"] = answers
     if plan.with_notes:
-        notes = keys.decrypt(r.notes_enc, "screening", "notes", r.id) if r.notes_enc else ""
-        row["notes"] = notes if decided.with_notes else None
+        row["notes"] = None  # not shared: not decrypted either
+        if decided.with_notes:
+            row["notes"] = keys.decrypt(r.notes_enc, "screening", "notes", r.id) if r.notes_enc else ""
     row["categories"] = decided.categories
     if fmt in fhir_stream.FORMATS:  # the FHIR writer adds the Consent resources that allowed the row
         row["consents"] = decided.consents
@@ -356,14 +356,13 @@ def export_rows(
             if decided is not None:
                 going.append(decided[0])
                 entries += decided[1]
-        del answers, consents
+        del answers, consents  # not held while the batch streams: each decided row keeps what it needs
         ledger.record_exports(
             db, exporter_id, req.agency_id, req.recipient_agency_id, req.purpose, {"format": fmt}, entries
         )
         _settle(db, commit)
-        del entries
-        for decided in going:
-            yield _row(keys, registry, plan, fmt, decided)
+        for one in going:
+            yield _row(keys, registry, plan, fmt, one)
         if progress is not None:
             progress(len(going))
         if len(batch) < batch_size:

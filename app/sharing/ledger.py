@@ -68,6 +68,50 @@ def disclose(
     return entry
 
 
+def record_export(
+    db: Session,
+    exporter: User,
+    *,
+    recipient_agency_id: str,
+    person_id: str,
+    screening_id: str,
+    categories: list[str],
+    purpose: str,
+    consent_id: str | None,
+    detail: dict[str, Any] | None = None,
+    revision: int | None = None,
+    owner_agency_id: str | None = None,
+) -> Disclosure | None:
+    """Record that `exporter` sent one of their agency's screenings to another agency in an export.
+
+    The entry reads "exported to <recipient agency> by <exporter>": the recipient is the agency the
+    data is disclosed to (`viewer_agency_id`), the user who ran the export is `viewer_id`, and the
+    exporter's agency owns the data. Nothing is recorded for an agency's export to itself. The entry
+    is added to the session (not flushed), so a batch of an export is written in one round trip.
+    `revision` is the revision of the screening's result that was exported. `owner_agency_id` names the
+    agency where exported answers were given, when it is not the exporter's (they go under its own consent).
+    """
+    if recipient_agency_id == exporter.agency_id:
+        return None
+    if consent_id is None:
+        raise UngrantedDisclosure(f"no consent for an export to {recipient_agency_id}")
+    entry = Disclosure(
+        person_id=person_id,
+        viewer_id=exporter.id,
+        viewer_agency_id=recipient_agency_id,
+        owner_agency_id=owner_agency_id or exporter.agency_id,
+        screening_id=screening_id,
+        revision=revision,
+        kind="export",
+        categories=categories,
+        purpose=purpose,
+        consent_id=consent_id,
+        detail={"exported_by": exporter.id, "exporter_agency_id": exporter.agency_id, **(detail or {})},
+    )
+    db.add(entry)
+    return entry
+
+
 @dataclass(frozen=True, slots=True)
 class ExportEntry:
     """One screening sent in an export: what went of it, and under which consent (see `record_exports`)."""
@@ -96,8 +140,8 @@ def record_exports(
     disclosed to (`viewer_agency_id`), the user who ran the export is `viewer_id`, and the exporter's agency
     owns the data, or the agency where exported answers were given (they go under its own consent). Nothing
     is recorded for an agency's export to itself. Refuses (raises, writing nothing) an entry with no consent.
-    The rows are inserted at once, not added to the session: an export writes thousands, and the ORM's unit of
-    work would track each one. Returns how many were written.
+    The rows are inserted at once, not added to the session as `record_export` (one referral's few) does: a
+    tabular export writes thousands, and the ORM's unit of work would track each one. Returns how many.
     """
     if recipient_agency_id == exporter_agency_id or not entries:
         return 0
