@@ -1,6 +1,7 @@
 """Benchmark: TellOnce's pages, reports and export at 10,000 and at 1,000,000 screenings on PostgreSQL.
 
-    python bench/scale.py [--sizes 10000,1000000] [--people 100] [--requests 20] [--export-months 12] [--explain FILE] [--keep]
+    python bench/scale.py [--sizes 10000,1000000] [--people 100] [--requests 20] [--export-months 12]
+                          [--explain FILE] [--keep]
 
 Starts a throwaway PostgreSQL server (tests/support/postgres.py), migrates it with the app's migrations
 and seeds a template through the app's own services: the demo's four agencies and users, and a cohort of
@@ -16,8 +17,9 @@ Measured at each size, in this process through FastAPI's TestClient (signed in o
 - reports: best of two (after one warm-up), the aggregate report `/reports` and the performance report
   `/reports/performance` at deployment scope (a system admin) and agency scope (Cedar Hill's supervisor);
 - export: Cedar Hill's CSV export of every category over the last `--export-months` months, and the
-  csv-module baseline over the same rows, each in a process of its own (bench/scale_export.py): wall
-  time and the peak memory it added.
+  csv-module baseline over the same rows, each in a process of its own (bench/scale_export.py): after one
+  untimed export (so both find the same pages cached), each twice in turn; the best wall time and the
+  highest peak memory it added.
 The table gives each figure at both sizes, their ratio and the goal; the last line is the worst page
 ratio, large size over small.
 """
@@ -206,11 +208,17 @@ def measure(size: int, args: argparse.Namespace, youth_id: str, screening_id: st
         client = signed_in(who)
         for name, path in (("aggregate", "/reports"), ("performance", "/reports/performance")):
             found[f"report {name} {scope}"] = min(timed(get_ok(client, f"{path}?scope={scope}"), 2, warm=1))
-    for which in ("tellonce", "baseline"):
-        result = export(which, args.export_months)
-        found[f"export {which} s"] = result["seconds"]
-        found[f"export {which} MiB"] = result["peak_kib"] / 1024
-        found[f"export {which} rows"] = result["rows"]
+    # At 1,000,000 screenings the database is larger than memory: whichever export ran first paid the disk reads
+    # and the other found the pages cached. So one untimed export warms the cache, then both run twice, in turn.
+    export("baseline", args.export_months)
+    runs: dict[str, list[dict[str, Any]]] = {"tellonce": [], "baseline": []}
+    for _round in range(2):
+        for which, results in runs.items():
+            results.append(export(which, args.export_months))
+    for which, results in runs.items():
+        found[f"export {which} s"] = min(r["seconds"] for r in results)
+        found[f"export {which} MiB"] = max(r["peak_kib"] for r in results) / 1024
+        found[f"export {which} rows"] = results[0]["rows"]
     return found
 
 

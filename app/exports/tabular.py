@@ -17,10 +17,11 @@ members go only with the row's item answers.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import ColumnElement, literal, or_, tuple_
+from sqlalchemy import ColumnElement, Row, literal, or_, tuple_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
@@ -43,17 +44,23 @@ BATCH_SIZE = 500
 Progress = Callable[[int], None]
 
 
-def _where(req: ExportRequest) -> list[ColumnElement[bool]]:
+def _where(req: ExportRequest, after: tuple[datetime, str] | None = None) -> list[ColumnElement[bool]]:
     """The export's screenings: the agency's completed ones in the dates (the leading columns of
-    ix_screening_agency_completed), and for another agency only those shared with it."""
+    ix_screening_agency_completed), and for another agency only those shared with it; `after`: only those
+    after this (completed_at, id), the last row of the previous batch."""
     start = datetime.combine(req.date_from, time.min, UTC)
     end = datetime.combine(req.date_to, time.max, UTC)  # the whole last day (and no overflow at date.max)
-    where = [
-        col(Screening.agency_id) == req.agency_id,
-        col(Screening.status) == ScreeningStatus.completed.value,
-        col(Screening.completed_at) >= start,
-        col(Screening.completed_at) <= end,
-    ]
+    where = [col(Screening.agency_id) == req.agency_id, col(Screening.status) == ScreeningStatus.completed.value]
+    if after is None:
+        where.append(col(Screening.completed_at) >= start)
+    else:
+        # A row comparison, not `a > x OR (a = x AND id > y)`: both engines read it as a bound on
+        # ix_screening_agency_completed and start each batch where the last one stopped. It replaces the first
+        # day's bound (which it implies): PostgreSQL estimates it by its first column over the whole table, and
+        # times the date range's own estimate that would count the dates twice, so late batches of a large table
+        # looked nearly empty and were read by scanning (and sorting) every remaining row of the range instead.
+        where.append(tuple_(col(Screening.completed_at), col(Screening.id)) > after)
+    where.append(col(Screening.completed_at) <= end)
     if not req.own:
         where.append(access.shared_with_clause(req.recipient_agency_id, Category.result_summary, req.purpose))
     return where
@@ -118,9 +125,14 @@ def item_values(instrument: CompiledInstrument, stored: dict[str, Any]) -> dict[
     return out
 
 
-def _answers(db: Session, keys: KeyRing, screening_ids: list[str]) -> dict[str, dict[str, tuple[Any, str | None]]]:
-    """Screening id -> item id -> (value, the agency where the answer was given; None: the screening's own)."""
-    found: dict[str, dict[str, tuple[Any, str | None]]] = {}
+Stored = dict[str, tuple[str, str | None]]  # item id -> (encrypted value, the agency where it was given)
+
+
+def _answers(db: Session, screening_ids: list[str]) -> dict[str, Stored]:
+    """Screening id -> item id -> (encrypted value, the agency where the answer was given; None: the screening's
+    own). Values stay encrypted until their row is written: only the answers that go are decrypted, one row at a
+    time, so a batch holds no decrypted values (and no long-lived objects for the garbage collector to walk)."""
+    found: dict[str, Stored] = {}
     if not screening_ids:
         return found
     origin = aliased(Screening)
@@ -129,8 +141,8 @@ def _answers(db: Session, keys: KeyRing, screening_ids: list[str]) -> dict[str, 
         .outerjoin(origin, col(origin.id) == col(Answer.carried_from))
         .where(col(Answer.screening_id).in_(screening_ids))
     )
-    for sid, item, enc, given_at in db.exec(query):
-        found.setdefault(sid, {})[item] = (keys.decrypt_json(enc, "answer", "value", f"{sid}:{item}"), given_at)
+    for sid, item, enc, given_at in db.execute(query):
+        found.setdefault(sid, {})[item] = (enc, given_at)
     return found
 
 
@@ -164,6 +176,109 @@ def _settle(db: Session, commit: bool) -> None:
         db.flush()
 
 
+@dataclass(frozen=True, slots=True)
+class _Decided:
+    """What goes of one row, decided from the batch's plaintext columns (before anything is decrypted)."""
+
+    row: Row[Any]
+    stored: Stored  # the answers that go (with_items), or none
+    withheld: frozenset[str]  # answered items that do not go: given at an agency without its own consent
+    with_items: bool
+    with_notes: bool
+    categories: list[str]
+    consents: dict[str, str | None]
+
+
+def _decide(
+    req: ExportRequest, plan: Plan, r: Row[Any], items_ok: set[str], stored: Stored, consents: list[Consent]
+) -> tuple[_Decided, list[ledger.ExportEntry]] | None:
+    """What of a row goes to the recipient and the ledger entries saying so; None: the row does not go."""
+    given = [c for c in consents if c.from_agency_id == req.agency_id]
+    by = {c.value: next((g.id for g in given if getattr(g, c.value)), None) for c in Category}
+    # Answers given at a third agency go only under that agency's own consent to the recipient.
+    elsewhere = {c.from_agency_id: c.id for c in reversed(consents) if c.item_answers}
+    if not req.own and by[Category.result_summary.value] is None:
+        return None  # revoked between the two queries: not sent
+    with_items = r.id in items_ok and (req.own or by[Category.item_answers.value] is not None)
+    with_notes = plan.with_notes and bool(r.notes_ok) and (req.own or by[Category.notes.value] is not None)
+    kept, mine = stored, (None, req.agency_id, req.recipient_agency_id)
+    if not req.own:
+        kept = {i: (v, at) for i, (v, at) in stored.items() if at in mine or at in elsewhere}
+    shared = [Category.result_summary.value]
+    shared += [Category.item_answers.value] if plan.with_items and with_items else []
+    shared += [Category.notes.value] if with_notes else []
+    chosen = {c: by[c] for c in shared}
+    decided = _Decided(
+        r, kept if with_items else {}, frozenset(stored.keys() - kept.keys()), with_items, with_notes, shared, chosen
+    )
+    if req.own:
+        return decided, []  # nothing is disclosed: an agency's export to itself is not in the ledger
+    entries = [
+        ledger.ExportEntry(
+            person_id=r.person_id,
+            screening_id=r.id,
+            categories=shared,
+            consent_id=by[Category.result_summary.value],
+            detail={"consents": chosen},
+            revision=r.revision,
+        )
+    ]
+    origins = {at for _v, at in kept.values() if at not in mine} if with_items else set()
+    entries += [
+        ledger.ExportEntry(
+            person_id=r.person_id,
+            screening_id=r.id,
+            categories=[Category.item_answers.value],
+            consent_id=elsewhere.get(origin),
+            detail={"given_at": origin},
+            revision=r.revision,
+            owner_agency_id=origin,
+        )
+        for origin in sorted(origins)
+    ]
+    return decided, entries
+
+
+def _row(keys: KeyRing, registry: Registry, plan: Plan, fmt: str, decided: _Decided) -> dict[str, Any]:
+    """One exported row, decrypted now (only what goes)."""
+    r, req = decided.row, plan.request
+    result = keys.decrypt_json(r.result_enc, "screening_result", "result", r.id)
+    summary = result_summary(without_items(result, decided.withheld), decided.with_items)
+    row: dict[str, Any] = {
+        "person_key": person_key(keys, req.recipient_agency_id, r.person_id),
+        "screening_id": r.id,
+        "agency": plan.agency_name,
+        "instrument_id": r.instrument_id,
+        "instrument_version": r.instrument_version,
+        "content_hash": r.content_hash,
+        "mode": r.mode,
+        "language": r.language,
+        "started_at": r.started_at.isoformat(),
+        "completed_at": r.completed_at.isoformat(),
+        "overall_level": summary["overall"],
+        "domains": {d["id"]: d["level"] for d in summary["domains"]},
+        "result": summary,
+    }
+    if plan.with_items:
+        answers = None
+        if decided.with_items:
+            sid = r.id
+            values = {
+                i: keys.decrypt_json(enc, "answer", "value", f"{sid}:{i}") for i, (enc, _at) in decided.stored.items()
+            }
+            instrument = registry.get(r.instrument_id, r.instrument_version)
+            answers = item_values(instrument, values) if instrument else values
+        row["answers"] = answers
+    if plan.with_notes:
+        row["notes"] = None  # not shared: not decrypted either
+        if decided.with_notes:
+            row["notes"] = keys.decrypt(r.notes_enc, "screening", "notes", r.id) if r.notes_enc else ""
+    row["categories"] = decided.categories
+    if fmt in fhir_stream.FORMATS:  # the FHIR writer adds the Consent resources that allowed the row
+        row["consents"] = decided.consents
+    return row
+
+
 def export_rows(
     db: Session,
     keys: KeyRing,
@@ -175,7 +290,12 @@ def export_rows(
     commit: bool = True,
     progress: Progress | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """The export's rows, batch by batch; each batch is in the ledger (and committed) before it is yielded."""
+    """The export's rows, batch by batch; each batch is in the ledger (and committed) before it is yielded.
+
+    A batch is decided from its plaintext columns (which rows, categories and answers go, under which consents),
+    written to the ledger in one statement and committed; only then are its rows decrypted and built, one at a
+    time as they are consumed.
+    """
     req = plan.request
     exporter = db.get(User, req.exporter_id)
     if exporter is None or not exporter.is_active or exporter.agency_id != req.agency_id:
@@ -195,6 +315,7 @@ def export_rows(
             "to": req.date_to.isoformat(),
         },
     )
+    exporter_id = exporter.id  # read now: each commit below expires the session's objects
     _settle(db, commit)  # the audit chain's lock is not held while rows stream
     columns = (
         col(Screening.id),
@@ -216,101 +337,34 @@ def export_rows(
         select(*columns)
         .join(ScreeningResult, col(ScreeningResult.screening_id) == col(Screening.id))
         .join(Youth, col(Youth.id) == col(Screening.youth_id))
-        .where(*_where(req))
         .order_by(col(Screening.completed_at), col(Screening.id))
         .limit(batch_size)
     )
     after: tuple[datetime, str] | None = None
     while True:
-        query = base
-        if after is not None:
-            # A row comparison, not `a > x OR (a = x AND id > y)`: both engines read it as a bound on
-            # ix_screening_agency_completed and start each batch where the last one stopped.
-            query = query.where(tuple_(col(Screening.completed_at), col(Screening.id)) > after)
-        batch = db.execute(query).all()
+        batch = db.execute(base.where(*_where(req, after))).all()
         if not batch:
             return
         after = (batch[-1].completed_at, batch[-1].id)
         items_ok = {r.id for r in batch if plan.with_items and r.items_ok}
-        answers = _answers(db, keys, sorted(items_ok))
+        answers = _answers(db, sorted(items_ok))
         consents = {} if req.own else _consents(db, req, {r.person_id for r in batch})
-        out = []
+        going: list[_Decided] = []
+        entries: list[ledger.ExportEntry] = []
         for r in batch:
-            every = consents.get(r.person_id, [])
-            given = [c for c in every if c.from_agency_id == req.agency_id]
-            by = {c.value: next((g.id for g in given if getattr(g, c.value)), None) for c in Category}
-            # Answers given at a third agency go only under that agency's own consent to the recipient.
-            elsewhere = {c.from_agency_id: c.id for c in reversed(every) if c.item_answers}
-            if not req.own and by[Category.result_summary.value] is None:
-                continue  # revoked between the two queries: not sent
-            with_items = r.id in items_ok and (req.own or by[Category.item_answers.value] is not None)
-            with_notes = plan.with_notes and bool(r.notes_ok) and (req.own or by[Category.notes.value] is not None)
-            stored = answers.get(r.id, {})
-            if not req.own:
-                mine = (None, req.agency_id, req.recipient_agency_id)
-                stored = {i: (v, at) for i, (v, at) in stored.items() if at in mine or at in elsewhere}
-            result = keys.decrypt_json(r.result_enc, "screening_result", "result", r.id)
-            summary = result_summary(without_items(result, set(answers.get(r.id, {})) - set(stored)), with_items)
-            shared = [Category.result_summary.value]
-            row: dict[str, Any] = {
-                "person_key": person_key(keys, req.recipient_agency_id, r.person_id),
-                "screening_id": r.id,
-                "agency": plan.agency_name,
-                "instrument_id": r.instrument_id,
-                "instrument_version": r.instrument_version,
-                "content_hash": r.content_hash,
-                "mode": r.mode,
-                "language": r.language,
-                "started_at": r.started_at.isoformat(),
-                "completed_at": r.completed_at.isoformat(),
-                "overall_level": summary["overall"],
-                "domains": {d["id"]: d["level"] for d in summary["domains"]},
-                "result": summary,
-            }
-            if plan.with_items:
-                instrument = registry.get(r.instrument_id, r.instrument_version)
-                values = {i: v for i, (v, _at) in stored.items()}
-                row["answers"] = (item_values(instrument, values) if instrument else values) if with_items else None
-                shared += [Category.item_answers.value] if with_items else []
-            if plan.with_notes:
-                notes = keys.decrypt(r.notes_enc, "screening", "notes", r.id) if r.notes_enc else ""
-                row["notes"] = notes if with_notes else None
-                shared += [Category.notes.value] if with_notes else []
-            row["categories"] = shared
-            if fmt in fhir_stream.FORMATS:  # the FHIR writer adds the Consent resources that allowed the row
-                row["consents"] = {c: by[c] for c in shared}
-            ledger.record_export(
-                db,
-                exporter,
-                recipient_agency_id=req.recipient_agency_id,
-                person_id=r.person_id,
-                screening_id=r.id,
-                categories=shared,
-                purpose=req.purpose,
-                consent_id=by[Category.result_summary.value],
-                detail={"format": fmt, "consents": {c: by[c] for c in shared}},
-                revision=r.revision,
-            )
-            origins = {at for _v, at in stored.values() if at not in (None, req.agency_id, req.recipient_agency_id)}
-            for origin in origins if with_items else ():
-                ledger.record_export(
-                    db,
-                    exporter,
-                    recipient_agency_id=req.recipient_agency_id,
-                    person_id=r.person_id,
-                    screening_id=r.id,
-                    categories=[Category.item_answers.value],
-                    purpose=req.purpose,
-                    consent_id=elsewhere.get(origin),
-                    detail={"format": fmt, "given_at": origin},
-                    revision=r.revision,
-                    owner_agency_id=origin,
-                )
-            out.append(row)
+            decided = _decide(req, plan, r, items_ok, answers.get(r.id, {}), consents.get(r.person_id, []))
+            if decided is not None:
+                going.append(decided[0])
+                entries += decided[1]
+        del answers, consents  # not held while the batch streams: each decided row keeps what it needs
+        ledger.record_exports(
+            db, exporter_id, req.agency_id, req.recipient_agency_id, req.purpose, {"format": fmt}, entries
+        )
         _settle(db, commit)
-        yield from out
+        for one in going:
+            yield _row(keys, registry, plan, fmt, one)
         if progress is not None:
-            progress(len(out))
+            progress(len(going))
         if len(batch) < batch_size:
             return
 

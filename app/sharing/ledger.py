@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
-from app.models import Screening, User
+from app.models import Screening, User, new_id, utcnow
 from app.models_sharing import Disclosure
 
 
@@ -108,6 +110,68 @@ def record_export(
     )
     db.add(entry)
     return entry
+
+
+@dataclass(frozen=True, slots=True)
+class ExportEntry:
+    """One screening sent in an export: what went of it, and under which consent (see `record_exports`)."""
+
+    person_id: str
+    screening_id: str
+    categories: list[str]
+    consent_id: str | None
+    detail: dict[str, Any]
+    revision: int | None = None  # the revision of the screening's result that was exported
+    owner_agency_id: str | None = None  # the agency where exported answers were given, when not the exporter's
+
+
+def record_exports(
+    db: Session,
+    exporter_id: str,
+    exporter_agency_id: str,
+    recipient_agency_id: str,
+    purpose: str,
+    detail: dict[str, Any],
+    entries: Sequence[ExportEntry],
+) -> int:
+    """Record that the exporter sent these screenings of their agency to another agency, in one INSERT.
+
+    Each entry reads "exported to <recipient agency> by <exporter>": the recipient is the agency the data is
+    disclosed to (`viewer_agency_id`), the user who ran the export is `viewer_id`, and the exporter's agency
+    owns the data, or the agency where exported answers were given (they go under its own consent). Nothing
+    is recorded for an agency's export to itself. Refuses (raises, writing nothing) an entry with no consent.
+    The rows are inserted at once, not added to the session as `record_export` (one referral's few) does: a
+    tabular export writes thousands, and the ORM's unit of work would track each one. Returns how many.
+    """
+    if recipient_agency_id == exporter_agency_id or not entries:
+        return 0
+    if any(entry.consent_id is None for entry in entries):
+        raise UngrantedDisclosure(f"no consent for an export to {recipient_agency_id}")
+    common = {"exported_by": exporter_id, "exporter_agency_id": exporter_agency_id, **detail}
+    at = utcnow()
+    db.execute(
+        insert(Disclosure),
+        [
+            {
+                "id": new_id(),
+                "at": at,
+                "person_id": entry.person_id,
+                "viewer_id": exporter_id,
+                "viewer_agency_id": recipient_agency_id,
+                "owner_agency_id": entry.owner_agency_id or exporter_agency_id,
+                "screening_id": entry.screening_id,
+                "revision": entry.revision,
+                "kind": "export",
+                "categories": entry.categories,
+                "purpose": purpose,
+                "consent_id": entry.consent_id,
+                "break_glass_id": None,
+                "detail": {**common, **entry.detail},
+            }
+            for entry in entries
+        ],
+    )
+    return len(entries)
 
 
 def account(db: Session, person_id: str, agency_id: str) -> list[Disclosure]:
