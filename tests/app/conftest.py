@@ -29,10 +29,12 @@ _postgres: TemporaryPostgres | None = None
 
 
 def _postgres_url() -> str:
+    """The throwaway server's URL, starting it on first use (one server per pytest process: each xdist
+    worker has its own, so workers never share tables)."""
     global _postgres
     if _postgres is None:
-        _postgres = TemporaryPostgres().start()
-    return _postgres.url
+        _postgres = TemporaryPostgres()
+    return _postgres.start().url  # start() is a no-op while running, and starts again after a stop
 
 
 def _configure(url: str, data_dir: Path) -> None:
