@@ -29,7 +29,7 @@ from tests.browser import (
     screenshot,
 )
 
-STARTUP_SECONDS = 90  # migrations, demo data (argon2 hashes) and imports; slow when the machine is busy
+STARTUP_SECONDS = 300  # migrations, the demo and its 800-person cohort, imports: minutes when the machine is busy
 
 # Keep Chromium quiet on a closed network: without these it keeps trying to reach Google's hosts.
 CHROMIUM_ARGS = [
