@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,17 +24,19 @@ from app.accounts import passwords
 from app.main import create_app
 from app.models import Agency, User, metadata
 from app.settings import get_settings
-from tests.support.postgres import TemporaryPostgres
+from tests.support.postgres import TemporaryPostgres, memory_dir
 
 PASSWORD = "correct horse battery staple"  # noqa: S105 (synthetic test password)
 _postgres: TemporaryPostgres | None = None
 
 
 def _postgres_url() -> str:
+    """The throwaway server's URL, starting it on first use (one server per pytest process: each xdist
+    worker has its own, so workers never share tables)."""
     global _postgres
     if _postgres is None:
-        _postgres = TemporaryPostgres().start()
-    return _postgres.url
+        _postgres = TemporaryPostgres()
+    return _postgres.start().url  # start() is a no-op while running, and starts again after a stop
 
 
 def _configure(url: str, data_dir: Path) -> None:
@@ -52,13 +56,19 @@ def _configure(url: str, data_dir: Path) -> None:
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     """The app's engine, migrated to head, for one database kind."""
-    data_dir = tmp_path_factory.mktemp(f"data-{request.param}")
+    memory = memory_dir() if request.param == "sqlite" else None  # SQLite syncs every commit: free in memory
+    if memory:
+        data_dir = Path(tempfile.mkdtemp(prefix="tellonce-test-", dir=memory))
+    else:
+        data_dir = tmp_path_factory.mktemp(f"data-{request.param}")
     url = f"sqlite:///{data_dir / 'test.sqlite3'}" if request.param == "sqlite" else _postgres_url()
     _configure(url, data_dir)
     engine = db.get_engine()
     db.upgrade_database(engine)
     yield engine
     engine.dispose()
+    if memory:
+        shutil.rmtree(data_dir, ignore_errors=True)
     if _postgres is not None and request.param == "postgresql":
         _postgres.stop()
 

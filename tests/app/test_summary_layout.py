@@ -41,6 +41,7 @@ from instruments.compiled import RATING_CODES, CompiledInstrument
 from instruments.loader import BUNDLED_DIR, Registry, load_registry
 from tests.app.conftest import World
 from tests.app.exports_support import Scene, make_scene
+from tests.support.bundled import bundled_registry
 
 PROBE = "layout-probe"
 # A free-text answer of 300 characters with no space to break at (a pasted link, a phone number run together).
@@ -360,7 +361,7 @@ def check_the_running_header_and_footer(pages: list[Page], language: str) -> Non
 
 
 # Each bundled instrument's newest version in a mode it allows (together they use every mode), and the probe.
-CASES = [(c.id, c.definition.modes[-1]) for c in load_registry([BUNDLED_DIR])[0].latest()] + [(PROBE, "practitioner")]
+CASES = [(c.id, c.definition.modes[-1]) for c in bundled_registry().latest()] + [(PROBE, "practitioner")]
 
 
 @pytest.mark.parametrize("language", ["en", "es"])

@@ -29,7 +29,7 @@ from tests.browser import (
     screenshot,
 )
 
-STARTUP_SECONDS = 90  # migrations, demo data (argon2 hashes) and imports; slow when the machine is busy
+STARTUP_SECONDS = 300  # migrations, the demo and its 800-person cohort, imports: minutes when the machine is busy
 
 # Keep Chromium quiet on a closed network: without these it keeps trying to reach Google's hosts.
 CHROMIUM_ARGS = [
@@ -85,6 +85,10 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         TELLONCE_DATA_DIR=str(data_dir),
         TELLONCE_ENVIRONMENT="test",
         TELLONCE_BASE_URL=url,
+        # Cheap argon2id, as in tests/app/conftest.py: the demo hashes a password per login it creates and
+        # every test signs in; no browser test is about hashing strength (tests/app/test_password_memory.py is).
+        TELLONCE_PASSWORD_HASH_TIME_COST="1",  # noqa: S106 (a cost, not a password)
+        TELLONCE_PASSWORD_HASH_MEMORY_KIB="1024",  # noqa: S106 (a cost, not a password)
         PYTHONUNBUFFERED="1",
     )
     log_path = data_dir / "server.log"

@@ -16,9 +16,9 @@ import pytest
 
 import instruments
 from instruments.compiled import CompiledInstrument
-from instruments.loader import BUNDLED_DIR
 from instruments.model import DEFAULT_CARRY_DAYS, MAX_CARRY_DAYS
 from tests.instruments.malformed_base import BASE, add_item, case, check_one_problem, edit
+from tests.support.bundled import bundled_registry
 
 HOME = "    title: {en: Home, es: Hogar}\n"
 WORK = "    title: {en: Work, es: Trabajo}\ndomains:\n"  # the work section (the work domain has the same title)
@@ -197,7 +197,7 @@ def test_a_bad_carry_is_one_located_plain_problem(
 
 # ---- the bundled instruments: 1.2.0 says how long each answer carries; 1.1.0 and 1.0.0 stay as they were ----
 
-REGISTRY = instruments.load_or_raise([BUNDLED_DIR])
+REGISTRY = bundled_registry()
 IDS = ("tellonce-brief-screen", "tellonce-practitioner-indicators", "tellonce-youth-self-report")
 BRIEF, PRACTITIONER, SELF_REPORT = IDS
 

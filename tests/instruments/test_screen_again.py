@@ -20,10 +20,10 @@ from hypothesis import strategies as st
 import instruments
 import scoring
 from instruments.compiled import CompiledInstrument, Rescreen
-from instruments.loader import BUNDLED_DIR
 from instruments.model import MAX_SCREEN_AGAIN_DAYS, RESULT_LEVELS
 from tests.instruments.malformed_base import BASE, case, check_one_problem
 from tests.scoring.test_properties import answer_sets
+from tests.support.bundled import bundled_registry
 
 AGAIN_30 = "    - text: {en: Check in again within 30 days, es: Revise de nuevo dentro de 30 días}\n"
 
@@ -146,7 +146,7 @@ def test_a_bad_screen_again_is_one_located_plain_problem(
 
 # ---- the bundled instruments: 1.3.0 says when to screen again; earlier versions stay as they were ----
 
-REGISTRY = instruments.load_or_raise([BUNDLED_DIR])
+REGISTRY = bundled_registry()
 IDS = ("tellonce-brief-screen", "tellonce-practitioner-indicators", "tellonce-youth-self-report")
 BRIEF, PRACTITIONER, SELF_REPORT = IDS
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 import instruments
-from instruments.loader import BUNDLED_DIR
 from instruments.source import read_source
 from tests.instruments.malformed_base import BASE, edit
+from tests.support.bundled import bundled_registry
 
 
 def test_yes_and_no_stay_text_only_true_and_false_are_booleans() -> None:
@@ -123,6 +123,6 @@ PUBLISHED = {
 
 @pytest.mark.parametrize("key", sorted(PUBLISHED), ids="@".join)
 def test_a_published_bundled_version_keeps_its_content_hash(key: tuple[str, str]) -> None:
-    compiled = instruments.load_or_raise([BUNDLED_DIR]).get(*key)
+    compiled = bundled_registry().get(*key)
     assert compiled is not None
     assert compiled.content_hash == PUBLISHED[key]

@@ -9,10 +9,9 @@ from typing import Any
 
 import pytest
 
-import instruments
 import scoring
 from instruments.compiled import CompiledInstrument
-from instruments.loader import BUNDLED_DIR
+from tests.support.bundled import bundled_registry
 
 NO, POSS, CLEAR, UNK = "no_concern", "possible_concern", "clear_concern", "unknown"
 INS = "insufficient_information"  # a domain or overall result that cannot conclude; never an indicator level
@@ -60,7 +59,7 @@ def expected_levels(named: dict[str, str], others: str | None, every: tuple[str,
 # `screen_again` to next steps (when to screen again), so each must give every result 1.1.0 gives.
 # A newer version with other rules gets tables of its own.
 RULES_OF_1_1_0 = ("1.1.0", "1.2.0", "1.3.0")
-_BUNDLED = instruments.load_or_raise([BUNDLED_DIR])
+_BUNDLED = bundled_registry()
 
 
 def bundled(instrument_id: str, version: str) -> CompiledInstrument:

@@ -29,12 +29,12 @@ from hypothesis import strategies as st
 import instruments
 import scoring
 from instruments.compiled import CompiledInstrument
-from instruments.loader import BUNDLED_DIR
 from scoring.result import ScoreResult
 from tests.instruments.malformed_base import BASE, RATING_ITEM, add_item, edit
 from tests.scoring import reference
 from tests.scoring.test_properties import answer_sets
 from tests.scoring.test_self_only_instrument import SELF_ONLY
+from tests.support.bundled import bundled_registry
 
 TESTS = Path(__file__).resolve().parent.parent
 
@@ -221,9 +221,7 @@ def inline_instruments() -> tuple[dict[str, CompiledInstrument], dict[str, str]]
 
 
 INLINE, NOT_LOADED = inline_instruments()
-INSTRUMENTS: dict[str, CompiledInstrument] = {
-    f"{c.id}@{c.version}": c for c in instruments.load_or_raise([BUNDLED_DIR]).all()
-} | INLINE
+INSTRUMENTS: dict[str, CompiledInstrument] = {f"{c.id}@{c.version}": c for c in bundled_registry().all()} | INLINE
 
 DIFFERENTIAL = settings(
     max_examples=150,

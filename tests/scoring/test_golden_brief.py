@@ -25,9 +25,7 @@ from typing import Any
 
 import pytest
 
-import instruments
 import scoring
-from instruments.loader import BUNDLED_DIR
 from tests.scoring.golden import (
     CLEAR,
     DECL,
@@ -42,8 +40,9 @@ from tests.scoring.golden import (
     case_params,
     expected_levels,
 )
+from tests.support.bundled import bundled_registry
 
-INSTRUMENT = instruments.load_or_raise([BUNDLED_DIR]).get("tellonce-brief-screen", "1.0.0")
+INSTRUMENT = bundled_registry().get("tellonce-brief-screen", "1.0.0")
 
 DOMAINS: dict[str, tuple[str, ...]] = {
     "housing": ("housing.unstable",),

@@ -24,9 +24,7 @@ from typing import Any
 
 import pytest
 
-import instruments
 import scoring
-from instruments.loader import BUNDLED_DIR
 from tests.scoring.golden import (
     CLEAR,
     DECL,
@@ -41,8 +39,9 @@ from tests.scoring.golden import (
     case_params,
     expected_levels,
 )
+from tests.support.bundled import bundled_registry
 
-INSTRUMENT = instruments.load_or_raise([BUNDLED_DIR]).get("tellonce-practitioner-indicators", "1.0.0")
+INSTRUMENT = bundled_registry().get("tellonce-practitioner-indicators", "1.0.0")
 
 # The definition as read from the YAML file: domains, their indicators in order, and the key ones.
 DOMAINS: dict[str, tuple[str, ...]] = {

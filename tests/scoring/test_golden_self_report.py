@@ -23,9 +23,7 @@ from typing import Any
 
 import pytest
 
-import instruments
 import scoring
-from instruments.loader import BUNDLED_DIR
 from tests.scoring.golden import (
     CLEAR,
     DECL,
@@ -40,8 +38,9 @@ from tests.scoring.golden import (
     case_params,
     expected_levels,
 )
+from tests.support.bundled import bundled_registry
 
-INSTRUMENT = instruments.load_or_raise([BUNDLED_DIR]).get("tellonce-youth-self-report", "1.0.0")
+INSTRUMENT = bundled_registry().get("tellonce-youth-self-report", "1.0.0")
 
 DOMAINS: dict[str, tuple[str, ...]] = {
     "housing": ("housing.unstable", "housing.runaway", "housing.caregiver_unsafe", "housing.exchange"),

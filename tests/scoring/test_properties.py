@@ -25,16 +25,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import instruments
 import scoring
 from instruments.compiled import CompiledInstrument
 from instruments.expressions import Context
-from instruments.loader import BUNDLED_DIR
 from instruments.model import DECLINED, INSUFFICIENT, NOT_ASKED, NOT_ENOUGH_INFO, RESULT_LEVELS, SPECIAL_ANSWERS
 from scoring.result import LEVEL_RANK, ScoreResult
 from tests.scoring.golden import RULES_OF_1_1_0
+from tests.support.bundled import bundled_registry
 
-BUNDLED = instruments.load_or_raise([BUNDLED_DIR]).all()
+BUNDLED = bundled_registry().all()
 EXAMPLES = settings(
     max_examples=120,
     deadline=None,

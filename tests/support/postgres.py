@@ -59,6 +59,24 @@ def _unprivileged_user() -> str:
         return "nobody"
 
 
+def memory_dir() -> str | None:
+    """/dev/shm when it is a writable, world-traversable memory file system, else None.
+
+    Test databases live there (this server's cluster, the SQLite file of tests/app/conftest.py): they keep
+    their durability settings (PostgreSQL's fsync, synchronous_commit and full_page_writes on, SQLite's
+    synchronous=FULL; tests/app/test_security_data.py checks them), but a sync of a file in memory returns at
+    once. On disk a PostgreSQL commit waited ~7 ms and each per-test TRUNCATE of every table ~0.6 s on a busy
+    machine; in memory 0.1 ms and 32 ms.
+    """
+    shm = Path("/dev/shm")
+    try:
+        mode = shm.stat().st_mode
+    except OSError:
+        return None
+    sticky_and_open = mode & 0o1777 == 0o1777
+    return str(shm) if sticky_and_open and os.access(shm, os.W_OK | os.X_OK) else None
+
+
 class TemporaryPostgres:
     """Private PostgreSQL server in a temp dir; a context manager, or start()/stop()."""
 
@@ -136,7 +154,7 @@ class TemporaryPostgres:
             return self
         self.bin_dir = find_postgres_bin_dir()
         self.run_as = _unprivileged_user() if os.geteuid() == 0 else None
-        parent = "/tmp" if self.run_as else None  # /tmp is traversable by run_as
+        parent = memory_dir() or ("/tmp" if self.run_as else None)  # both traversable by run_as
         self.base_dir = Path(tempfile.mkdtemp(prefix="tellonce-pg-", dir=parent))
         atexit.register(self.stop)
         try:
