@@ -172,6 +172,12 @@ def serve(
         _seed_demo()
     get_engine().dispose()  # the start-up's connections are not the workers' (each worker opens its own)
     plural = f" with {workers} workers" if workers > 1 else ""
+    if workers > 1 and get_engine().dialect.name == "sqlite":
+        typer.echo(  # it works, but SQLite lets one writer in at a time: more workers only queue (docs/deployment.md)
+            "Note: SQLite lets one process write at a time, so more than one worker only adds waiting; "
+            "keep one worker with SQLite, or use PostgreSQL for several.",
+            err=True,
+        )
     typer.echo(f"\nTellOnce is running at http://{host}:{port}/{plural}  (press Ctrl+C to stop)\n")
     if workers == 1:
         uvicorn.run(create_app(upgrade_database=False), host=host, port=port, log_level="warning")

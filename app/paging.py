@@ -5,12 +5,15 @@ shown twice when rows share a time). The link to the next page carries `after`, 
 last row's (time, id); the next page is the rows strictly after it, found by the index on those columns
 with a row comparison rather than by OFFSET (which reads and throws away every earlier row, and shifts
 when rows are added). A row added while someone reads appears at the top, never as a duplicate below.
+A list ordered by a time that changes (the referrals, by their last change of status) moves a row that
+changes while someone reads to the top too: it is then on the first page, not on the later one.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +30,7 @@ from app.models import UTCDateTime
 T = TypeVar("T")
 PAGE_SIZE = 50
 _SEPARATOR = "|"
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # the ids TellOnce makes (hex); never a NUL or a separator
 
 
 @dataclass(frozen=True)
@@ -53,13 +57,13 @@ def parse(token: str | None, field: str = "after") -> Cursor | None:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
         at, separator, row_id = raw.partition(_SEPARATOR)
         moment = datetime.fromisoformat(at)
-        if not separator or not row_id or len(row_id) > 64 or moment.tzinfo is None:
+        if not separator or not _ID.fullmatch(row_id) or moment.tzinfo is None:
             raise ValueError(raw)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return Cursor(moment.astimezone(UTC), row_id)  # a moment in year 1 or 9999 may not fit in UTC
+    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise InvalidInput(
             _("This link to a further page is not valid. Start again from the first page."), {"field": field}
         ) from None
-    return Cursor(moment.astimezone(UTC), row_id)
 
 
 def older_than(at: Any, row_id: Any, cursor: Cursor | None) -> ColumnElement[bool] | None:

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, case, create_engine, delete, event, select, update
+from sqlalchemy import Engine, case, delete, event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
@@ -127,7 +127,9 @@ def _engine_of(db: Session) -> Engine:
     with _side_lock:
         side = _side_engines.get(engine)
         if side is None:
-            side = _side_engines[engine] = create_engine(engine.url, pool_size=5, max_overflow=10, pool_pre_ping=True)
+            from app.db import make_engine  # the same pool, prepared-statement and naming settings as the app's
+
+            side = _side_engines[engine] = make_engine(engine.url.render_as_string(hide_password=False))
             event.listen(engine, "engine_disposed", _dispose_side_engine)
         return side
 

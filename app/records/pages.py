@@ -56,7 +56,7 @@ def youth_list(
         "youth/list.html",
         auth=auth,
         youth=page.items,
-        pages=paging.links(request.url, page),
+        pages=paging.links(request.url.remove_query_params("case_number"), page),  # a miss is said once
         query=searched,
         case_number=searched,
         not_found=bool(searched),

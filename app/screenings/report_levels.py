@@ -3,8 +3,8 @@
 A result is encrypted; its overall level is already kept beside it on `screening`. Reports by domain
 need the domains' levels too, so completing a screening stores them in `screening_level`, and
 amending it replaces them: reports count them without decrypting anything. Screenings completed
-before the table existed get theirs from `backfill`, which `tellonce serve` and `tellonce db upgrade`
-run (it needs the keys, which a migration does not have).
+before the table existed get theirs from `backfill`, which `tellonce serve` runs at start (it needs the keys,
+which a migration does not have).
 """
 
 from __future__ import annotations

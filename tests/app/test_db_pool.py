@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from app import db
+from app import db, ratelimit
 from app.settings import Settings, get_settings
 from tests.app.conftest import World, bearer
 
@@ -77,3 +77,20 @@ def test_postgresql_prepares_repeated_statements_unless_turned_off(engine: Engin
         finally:
             tuned.dispose()
     assert get_settings().db_prepare_threshold == 5
+
+
+def test_the_sign_in_limits_pool_follows_the_same_settings(engine: Engine, world: World) -> None:
+    """Sign-in limits count on a pool of their own on PostgreSQL; it is made like the app's (named connections,
+    the prepared-statement threshold PgBouncer users turn off, the pool sizes), not with fixed values."""
+    side = ratelimit._engine_of(world.session)
+    if engine.dialect.name == "sqlite":  # SQLite counts on the app's own engine
+        assert side is engine
+        return
+    assert side is not engine
+    assert side.pool.size() == get_settings().db_pool_size  # type: ignore[attr-defined]
+    with side.connect() as connection:
+        name = connection.execute(
+            text("SELECT application_name FROM pg_stat_activity WHERE pid = pg_backend_pid()")
+        ).scalar_one()
+        assert name == f"tellonce pid {os.getpid()}"
+        assert connection.connection.dbapi_connection.prepare_threshold == get_settings().db_prepare_threshold  # type: ignore[union-attr]

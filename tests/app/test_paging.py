@@ -4,11 +4,14 @@ page it is; a broken page link is refused with a message that says what to do.""
 
 from __future__ import annotations
 
+import base64
 import html
 import re
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
@@ -137,13 +140,59 @@ def test_the_referrals_api_gives_the_next_page_until_the_last(
     assert seen == sent[::-1]
 
 
-def test_a_broken_page_link_is_refused_and_says_what_to_do(client: TestClient, world: World) -> None:
+def _token(raw: str) -> str:
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+BROKEN = [
+    "not-a-cursor",
+    "%%%",
+    "A" * 20,
+    _token("0001-01-01T00:00:00+05:00|abc"),  # a moment before year 1 in UTC
+    _token("9999-12-31T23:59:59-05:00|abc"),  # after year 9999 in UTC
+    _token("2026-01-01T00:00:00+00:00|a\x00b"),  # a NUL in the id (PostgreSQL refuses it in text)
+    _token("2026-01-01T00:00:00|abc"),  # no time zone
+]
+
+
+@pytest.mark.parametrize("token", BROKEN)
+def test_a_broken_page_link_is_refused_and_says_what_to_do(client: TestClient, world: World, token: str) -> None:
+    """A hand-edited or truncated link: a 400 that says so, with a way to the list's first page (its filters
+    kept), never a server error."""
     a = side(client, world, "Northside Youth Services")
     sign_in(client, a.users["supervisor"])
-    for url in ("/?after=not-a-cursor", "/youth?after=%%%", "/referrals?after=" + "A" * 20):
+    for path in ("/", "/youth", "/referrals?box=sent&status=accepted"):
+        url = f"{path}{'&' if '?' in path else '?'}{urlencode({'after': token})}"
         page = client.get(url)
         assert page.status_code == 400, url
         assert "Start again from the first page" in page.text
-    api = client.get("/api/v1/referrals?after=bm9wZQ", headers=a.api)
-    assert api.status_code == 400
+        first = re.search(r'<a href="([^"]*)">Go to the first page of this list</a>', page.text)
+        assert first is not None and html.unescape(first[1]) == path, page.text
+    api = client.get("/api/v1/referrals", params={"after": token}, headers=a.api)
+    assert api.status_code == 400, api.text
     assert api.json()["detail"] == {"field": "after"} and "first page" in api.json()["message"]
+
+
+def test_a_youth_page_past_the_end_says_so_and_offers_the_first(client: TestClient, world: World) -> None:
+    """An "Older" link kept from before the agency's records changed may lead past the last youth: the page says
+    there are no more (not that none were ever added) and links back to the newest."""
+    a = side(client, world, "Northside Youth Services")
+    add_youth(client, a, "NS-1")
+    sign_in(client, a.users["screener"])
+    page = client.get("/youth", params={"after": _token("2000-01-01T00:00:00+00:00|x")})
+    assert page.status_code == 200
+    assert "No more youth." in page.text and "No youth have been added yet." not in page.text
+    assert 'href="/youth">Back to the newest' in page.text
+
+
+def test_a_case_number_not_found_is_said_once_not_carried_into_the_list_s_pages(
+    client: TestClient, world: World
+) -> None:
+    a = side(client, world, "Northside Youth Services")
+    for n in range(PAGE + 1):
+        add_youth(client, a, f"NS-{n:03d}", _person(n))
+    sign_in(client, a.users["screener"])
+    page = client.get("/youth", params={"case_number": "NOPE-1"})
+    assert "NOPE-1" in page.text  # said here, once
+    older = _older(page.text)
+    assert older is not None and "NOPE" not in older and "case_number" not in older
