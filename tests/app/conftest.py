@@ -35,7 +35,7 @@ def _postgres_url() -> str:
     worker has its own, so workers never share tables)."""
     global _postgres
     if _postgres is None:
-        _postgres = TemporaryPostgres()
+        _postgres = TemporaryPostgres(in_memory=True)
     return _postgres.start().url  # start() is a no-op while running, and starts again after a stop
 
 

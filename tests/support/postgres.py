@@ -80,9 +80,12 @@ def memory_dir() -> str | None:
 class TemporaryPostgres:
     """Private PostgreSQL server in a temp dir; a context manager, or start()/stop()."""
 
-    def __init__(self, dbname: str = "tellonce", user: str = "tellonce", timeout: float = 30.0) -> None:
-        """Configure (but do not start) the server."""
-        self.dbname, self.user, self.timeout = dbname, user, timeout
+    def __init__(
+        self, dbname: str = "tellonce", user: str = "tellonce", timeout: float = 30.0, in_memory: bool = False
+    ) -> None:
+        """Configure (but do not start) the server. `in_memory`: the cluster in /dev/shm when there is one (the
+        test suite's small databases); otherwise on disk (benchmarks load tens of GB, more than the memory)."""
+        self.dbname, self.user, self.timeout, self.in_memory = dbname, user, timeout, in_memory
         self.bin_dir: Path | None = None
         self.base_dir: Path | None = None
         self.port: int | None = None
@@ -154,7 +157,8 @@ class TemporaryPostgres:
             return self
         self.bin_dir = find_postgres_bin_dir()
         self.run_as = _unprivileged_user() if os.geteuid() == 0 else None
-        parent = memory_dir() or ("/tmp" if self.run_as else None)  # both traversable by run_as
+        memory = memory_dir() if self.in_memory else None
+        parent = memory or ("/tmp" if self.run_as else None)  # both traversable by run_as
         self.base_dir = Path(tempfile.mkdtemp(prefix="tellonce-pg-", dir=parent))
         atexit.register(self.stop)
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psycopg
 
-from .postgres import TemporaryPostgres
+from .postgres import TemporaryPostgres, memory_dir
 
 
 def test_temporary_postgres_roundtrip() -> None:
@@ -13,6 +13,8 @@ def test_temporary_postgres_roundtrip() -> None:
         assert pg.url.startswith("postgresql+psycopg://tellonce@127.0.0.1:")
         data_dir = pg.data_dir
         assert data_dir.is_dir()
+        # On disk unless asked: a benchmark loads tens of GB, more than a memory file system holds.
+        assert memory_dir() is None or not data_dir.is_relative_to(memory_dir() or "/")
         with psycopg.connect(pg.conninfo) as conn:
             assert conn.execute("select 1").fetchone() == (1,)
             conn.execute("create table widget (id serial primary key, name text not null)")
@@ -26,3 +28,10 @@ def test_temporary_postgres_roundtrip() -> None:
         pg.stop()
         assert not data_dir.exists()
         pg.stop()  # idempotent
+
+
+def test_the_test_suite_s_server_lives_in_memory_when_it_can() -> None:
+    """The suite's own server: its syncs cost nothing there (its durability settings stay on)."""
+    with TemporaryPostgres(in_memory=True) as pg:
+        memory = memory_dir()
+        assert memory is None or pg.data_dir.is_relative_to(memory)
