@@ -11,12 +11,11 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, bindparam, event, insert, text, update
+from sqlalchemy import Engine, bindparam, insert, text, update
 from sqlmodel import select
 
 from app.exports import tabular
@@ -25,6 +24,7 @@ from app.models_sharing import Category
 from instruments.loader import Registry
 from tests.app.conftest import World
 from tests.app.exports_support import ALL, MINI, TODAY, Scene, bulk, make_scene, mini_registry
+from tests.app.plans_support import captured
 
 DAYS, WINDOW, BATCH = 400, 100, 25  # A screens once a day for 400 days; the export takes the last 100
 
@@ -76,22 +76,6 @@ def scene(world: World, registry: Registry) -> Scene:
     return scene
 
 
-@contextmanager
-def batch_statements(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
-    """The export's batch queries (statement and parameters) sent inside the block."""
-    seen: list[tuple[str, Any]] = []
-
-    def grab(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
-        if "screening_result" in statement and "LIMIT" in statement.upper():
-            seen.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", grab)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", grab)
-
-
 def _nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
     yield node
     for child in node.get("Plans", ()):
@@ -125,7 +109,7 @@ def test_a_later_batch_is_planned_for_the_rows_left_after_it(scene: Scene) -> No
         ALL,
         "care_coordination",
     )
-    with batch_statements(engine) as seen:
+    with captured(engine, lambda s: "screening_result" in s and "LIMIT" in s.upper()) as seen:
         rows = list(tabular.export_rows(scene.db, scene.keys, scene.registry, planned, batch_size=BATCH, commit=False))
     assert len(rows) == WINDOW and len(seen) == WINDOW // BATCH + 1  # the last batch finds nothing more
     for sent, (statement, parameters) in enumerate(seen[1:-1], start=1):

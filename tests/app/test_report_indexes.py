@@ -9,14 +9,13 @@ the cost then grows with the table, which is what these indexes are for (issue 1
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, insert, text
+from sqlalchemy import Engine, insert, text
 
 from app import paging
 from app.exports import tabular
@@ -30,6 +29,7 @@ from app.screenings.schemas import DashboardFilter
 from instruments.loader import Registry
 from tests.app.conftest import World
 from tests.app.exports_support import ALL, MINI, TODAY, Scene, bulk, make_scene, mini_registry
+from tests.app.plans_support import captured
 
 LEVELS = ("clear_concern", "possible_concern", "no_concern")
 REPORT, EXPORT, DASHBOARD = "ix_screening_report", "ix_screening_agency_completed", "ix_screening_agency_started"
@@ -125,22 +125,6 @@ def explain(engine: Engine, statement: str, parameters: Any) -> Plan:
         cursor.close()
         connection.rollback()
     return found
-
-
-@contextmanager
-def captured(engine: Engine, wanted: Callable[[str], bool]) -> Iterator[list[tuple[str, Any]]]:
-    """The statements (and parameters) the app sends while inside, of those `wanted`."""
-    seen: list[tuple[str, Any]] = []
-
-    def grab(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
-        if wanted(statement):
-            seen.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", grab)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", grab)
 
 
 def _analyze(engine: Engine) -> None:
