@@ -134,16 +134,26 @@ class CompiledInstrument:
 
 
 # Keys the language gained after versions were published, with the value that means "not written":
-# `carry` on sections and items, `screen_again` on next steps. Left out of the canonical form when so,
-# a published version keeps the hash stored with its screenings.
-ADDED_LATER: dict[str, object] = {"carry": None, "screen_again": None}
+# `carry` on sections and items, `screen_again` on next steps, outside `codes`/`coding`/`code` on items,
+# options, totals and the instrument, `derived_from` on the instrument. Left out of the canonical form
+# when so, a published version keeps the hash stored with its screenings.
+ADDED_LATER: dict[str, object] = {
+    "carry": None,
+    "screen_again": None,
+    "codes": [],
+    "coding": None,
+    "code": None,
+    "derived_from": None,
+}
 
 
 def content_hash(definition: Instrument) -> str:
     """SHA-256 over a canonical form: stable across key order, comments and whitespace."""
     data = definition.model_dump(mode="json")
     steps = [step for level in data["next_steps"].values() for step in level]
-    for part in (*data["sections"], *data["items"], *steps):
+    options = [option for item in data["items"] for option in item.get("options") or ()]
+    total = [data["scoring"]["total"]] if data["scoring"].get("total") else []
+    for part in (data, *data["sections"], *data["items"], *steps, *options, *total):
         for key, absent in ADDED_LATER.items():
             if key in part and part[key] == absent:
                 del part[key]

@@ -65,12 +65,32 @@ class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class Coding(Frozen):
+    """A code from an outside terminology (LOINC, SNOMED CT, a partner's own system) that an item, an
+    answer option, a total or the whole instrument also carries. TellOnce ids stay lowercase_snake;
+    an instrument imported from FHIR keeps the codes it was published with here, and exports say them
+    again."""
+
+    system: Annotated[str, Field(min_length=1)]
+    code: Annotated[str, Field(min_length=1)]
+    display: str | None = None
+
+
+class DerivedFrom(Frozen):
+    """The published definition an instrument was made from (e.g. a FHIR Questionnaire's canonical URL
+    and version), kept when it is imported and written again as `Questionnaire.derivedFrom`."""
+
+    url: Annotated[str, Field(min_length=1)]
+    version: str | None = None
+
+
 class Option(Frozen):
     """One answer choice of a choice item."""
 
     code: Annotated[str, Field(pattern=ID_PATTERN)]
     label: Text
     weight: float | None = None
+    coding: Coding | None = None  # the option's code in an outside terminology, e.g. a LOINC answer code
 
     @field_validator("code")
     @classmethod
@@ -134,6 +154,7 @@ class ItemBase(Frozen):
     sensitive: bool = False
     mandated_report: bool = False
     carry: Carry | None = None  # None: the section's carry, else DEFAULT_CARRY_DAYS
+    codes: tuple[Coding, ...] = ()  # the item's codes in outside terminologies, e.g. a LOINC question code
 
 
 class AnsweredItem(ItemBase):
@@ -263,6 +284,7 @@ class Total(Frozen):
 
     of: str
     label: Text
+    code: Coding | None = None  # what the total is in an outside terminology, e.g. a LOINC total score
 
 
 class Scoring(Frozen):
@@ -342,6 +364,8 @@ class Instrument(Frozen):
     items: Annotated[tuple[Item, ...], Field(min_length=1)]
     scoring: Scoring
     next_steps: dict[Level, tuple[NextStep, ...]] = Field(default_factory=dict)
+    codes: tuple[Coding, ...] = ()  # the instrument's codes in outside terminologies, e.g. a LOINC panel
+    derived_from: DerivedFrom | None = None
 
 
 def is_semver(version: str) -> bool:
