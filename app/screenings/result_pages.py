@@ -98,6 +98,7 @@ def _review(
         lines=len(rows),
         without_information=sum(1 for row in rows if not row.informative),
         concludes_insufficient=views.concludes_insufficient(instrument),
+        scored=instrument.scored,
         notes=current.notes,
         error=error,
     )

@@ -20,6 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app import levels
+from app.models import Screening
 from instruments.loader import BUNDLED_DIR, Registry, load_registry
 from instruments.model import NOT_SCORED
 from tests.app.conftest import World, sign_in
@@ -98,6 +99,8 @@ def practitioner_screening(client: TestClient, at: Side, youth_id: str) -> str:
     screening_id = str(started.url).split("/screenings/")[1].split("?")[0]
     first = page_text(started)
     assert 'name="answer.lives_with"' in first
+    empty = page_text(client.get(f"/screenings/{screening_id}/review"))  # nothing answered yet
+    assert "completing it concludes no level" in empty and "'No concern'" not in empty
     save_page(client, csrf, screening_id, 1, {"lives_with": "family"})
     assert 'name="answer.pets"' in client.get(f"/screenings/{screening_id}?page=1").text  # its show_if now holds
     save_page(client, csrf, screening_id, 1, {"lives_with": "family", "pets": "yes"})
@@ -126,6 +129,10 @@ def test_a_practitioner_collects_an_unscored_form_and_every_page_reads_not_score
     assert "This instrument lists no next steps" not in result  # none are due: nothing was concluded
 
     says_not_scored(page_text(client.get(f"/youth/{youth}")))
+    world.session.expire_all()
+    stored = world.session.get(Screening, screening_id)
+    assert stored is not None and stored.overall_level == NOT_SCORED
+    assert stored.rescreen_due_on is None  # no next step, so no date to screen again
     dashboard = page_text(client.get("/", params={"level": NOT_SCORED}))
     says_not_scored(dashboard.split("</select>")[-1])  # the list under the filters
     summary = page_text(client.get(f"/screenings/{screening_id}/summary"))
