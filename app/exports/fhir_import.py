@@ -144,6 +144,8 @@ def import_fhir(
     text = yaml.safe_dump(definition, sort_keys=False, allow_unicode=True, width=110)
     source = _source(questionnaire)
     text = f"# Imported from the FHIR Questionnaire {source}. Review it before use.\n{text}"
+    if not reader.items:
+        problems.append(ImportProblem(link_id=None, message="no item could be imported (see what was dropped)"))
     if not problems:
         _compiled, load_problems = load_text(text, f"{instrument_id}-{version}.yaml")
         problems += [ImportProblem(link_id=None, message=f"does not load: {p.path} {p.message}") for p in load_problems]

@@ -202,6 +202,9 @@ class Reader:
             return {"type": "yes_no"}
         if kind in ("choice", "open-choice"):
             return self.choice(node, link, kind == "open-choice")
+        if node.get("answerOption") or node.get("answerValueSet"):  # R5 style: an integer, date, ... with a list
+            self.change(link, f"an item of type '{kind}' with a list of answers is asked as a choice of them")
+            return self.choice(node, link, False)
         if kind in NUMBER_TYPES:
             extra: dict[str, Any] = {"type": "number", "integer": NUMBER_TYPES[kind]}
             for ext in node.get("extension") or []:

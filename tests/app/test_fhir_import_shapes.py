@@ -333,6 +333,8 @@ def test_types_that_cannot_be_expressed_are_dropped_by_link_id_and_open_choice_k
         }
     )
     questionnaire["item"].append({"linkId": "say", "type": "display", "text": "Thanks"})
+    listed = [{"valueInteger": 10}, {"valueInteger": 20}]  # an integer with a list of answers, as R5 allows
+    questionnaire["item"].append({"linkId": "size", "type": "integer", "text": "Size", "answerOption": listed})
     report = import_fhir(questionnaire, None, "types")
     instrument = _loaded(report)
     assert {n.link_id for n in report.dropped} == {
@@ -340,7 +342,10 @@ def test_types_that_cannot_be_expressed_are_dropped_by_link_id_and_open_choice_k
     }
     assert instrument.items["pick"].type == "single_choice" and instrument.items["pick_other"].type == "short_text"
     assert instrument.items["say"].type == "notice"
-    assert [k.link_id for k in report.kept][-3:] == ["pick", "pick_other", "say"]
+    assert [k.link_id for k in report.kept][-4:] == ["pick", "pick_other", "say", "size"]
+    assert [o.code for o in instrument.items["size"].options] == ["c_10", "c_20"]
+    nothing = import_fhir({"resourceType": "Questionnaire", "status": "active", "item": questionnaire["item"][5:11]})
+    assert not nothing.loads and nothing.problems[0].message.startswith("no item could be imported")
 
 
 def _write(tmp_path: Path, data: dict[str, Any]) -> Path:
