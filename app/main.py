@@ -251,6 +251,7 @@ def create_app(*, upgrade_database: bool = True) -> FastAPI:
     from app.evaluation import report_pages as evaluation_report_pages
     from app.exports import api as exports_api
     from app.exports import fhir_api as exports_fhir_api
+    from app.exports import fhir_import_pages
     from app.exports import pages as exports_pages
     from app.portal import pages as portal_pages
     from app.portal import staff_pages as portal_staff_pages
@@ -272,6 +273,7 @@ def create_app(*, upgrade_database: bool = True) -> FastAPI:
     app.include_router(portal_staff_pages.router)
     app.include_router(accounts_pages.router)
     app.include_router(audit_pages.router)
+    app.include_router(fhir_import_pages.router)
     # Pages that show a screening (its result, revisions, summary) tell a former recipient that the consent ended.
     ended = [Depends(sharing_pages.explain_ended_sharing, scope="function")]
     app.include_router(screenings_pages.router, dependencies=ended)

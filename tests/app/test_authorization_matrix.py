@@ -295,7 +295,10 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/admin/agencies"): Entry(SYSTEM_ADMIN),
     ("POST", "/admin/agencies"): Entry(SYSTEM_ADMIN, body=_body(name="")),
     ("POST", "/api/v1/agencies"): Entry(SYSTEM_ADMIN, body=_body(name="Westside Health", kind="health")),
-    ("POST", "/api/v1/instruments/fhir-import"): Entry(SYSTEM_ADMIN, body=_body(**QUESTIONNAIRE)),
+    # A questionnaire without items would not load: the allowed caller gets 422 with the problems.
+    ("POST", "/api/v1/instruments/fhir-import"): Entry(SYSTEM_ADMIN, body=_body(**QUESTIONNAIRE), ok=frozenset({422})),
+    ("GET", "/admin/instruments/fhir-import"): Entry(SYSTEM_ADMIN),
+    ("POST", "/admin/instruments/fhir-import"): Entry(SYSTEM_ADMIN, body=_body(instrument_id="x"), ok=frozenset({422})),
     ("GET", "/screenings/{screening_id}/result"): Entry(SHARED, ("done",), ok=frozenset({200})),
     ("GET", "/api/v1/screenings/{screening_id}/result"): Entry(SHARED, ("done",), ok=frozenset({200})),
     ("GET", "/screenings/{screening_id}/revisions/{number}"): Entry(SHARED, ("done",), ok=frozenset({200})),

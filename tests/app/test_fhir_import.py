@@ -51,7 +51,9 @@ def test_weighted_questionnaire_imports_as_a_loadable_definition() -> None:
     assert d.items[3].show_if == "(q_3 == 'yes')"
     assert [o.weight for o in d.items[3].options] == [0, 1, 2]  # from ordinalValue
     assert d.provenance.validated is False and SOURCE_URL in d.provenance.statement["en"]
-    assert [r.when for r in d.scoring.overall] == ["sum(weights) >= 8", "sum(weights) >= 4", None]
+    assert [r.when for r in d.scoring.overall] == ["total() >= 8", "total() >= 4", None]
+    assert d.scoring.total is not None and d.scoring.total.of == "sum(weights)"
+    assert d.derived_from is not None and d.derived_from.url == SOURCE_URL and d.provenance.citation is None
 
 
 def _response(answers: dict[str, list[dict[str, Any]]], questionnaire: str = f"{SOURCE_URL}|0.1.0") -> dict[str, Any]:
@@ -153,7 +155,9 @@ def test_what_cannot_be_expressed_is_reported_by_link_id() -> None:
     instrument, found = load_text(text)
     assert instrument is not None, found
     kept = {i.id for i in instrument.definition.items}
-    assert {"q_1", "calc", "heavy", "must", "n"} <= kept and not {"vs", "photo", "who", "weight"} & kept
+    assert {"q_1", "heavy", "must", "n"} <= kept and not {"calc", "vs", "photo", "who", "weight"} & kept
+    assert instrument.definition.scoring is not None and instrument.definition.scoring.total is not None
+    assert instrument.definition.scoring.total.label == {"en": "Total"}  # the calculated item became the total
     assert instrument.items["heavy"].show_if is None  # its condition could not be said, and was reported
     assert import_questionnaire({"resourceType": "Patient"}, THRESHOLDS, "x", "1.0.0")[0] == ""
     _, bad = import_questionnaire(support.fixture("weighted-questionnaire.json"), {"clear_concern": 50}, "x", "1.0.0")
