@@ -30,7 +30,7 @@ from sqlmodel import Session, col, select, update
 
 from app import access, audit
 from app.crypto import KeyRing
-from app.errors import InvalidInput, InvalidPayload
+from app.errors import InvalidInput
 from app.exports import fhir
 from app.exports.fhir_import import ImportProblem, local_id
 from app.exports.fhir_subjects import FileContents, Matcher, Received, read_bundle, subject_of
@@ -57,6 +57,14 @@ ABSENT_ANSWERS = {
 LEGACY_CANONICAL = "urn:tellonce:instrument:"  # TellOnce's canonical before it was an https URL
 LEGACY_CITATION = "FHIR Questionnaire "  # how imported questionnaires kept their source before `derived_from`
 Earlier = dict[tuple[str, str, str | None], str]  # (youth, response, source) -> the screening it was imported as
+
+
+class SubjectsRefused(InvalidInput):
+    """A file posted for one youth holds responses about someone else, or no one known: nothing is saved.
+    `detail` lists each such response (`loc`, `msg`, `type`), as `invalid_payload` does."""
+
+    status = 422
+    code = "wrong_subject"
 
 
 class ResponseReport(BaseModel):
@@ -374,7 +382,7 @@ def import_responses(
             "youth its subject is, never onto the youth in the URL (to import a file about several youth, "
             "use POST /api/v1/fhir-import)."
         )
-        raise InvalidPayload(refused, wrong)
+        raise SubjectsRefused(refused, wrong)
     report = ImportReport(skipped=found.skipped)
     earlier = earlier_imports(db, user.agency_id)
     for received in found.responses:
