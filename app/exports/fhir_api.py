@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
@@ -21,6 +21,7 @@ from app.db import SessionDep
 from app.deps import ApiUserDep, KeysDep, RegistryDep, require_role
 from app.errors import NotFound
 from app.exports import fhir
+from app.exports.fhir_bulk_api import FILE_BODY, FileDep, PartnerQuery
 from app.exports.fhir_import import ImportReport, QuestionnaireImportReport, import_fhir, import_responses
 from app.models import Agency, Role, Screening, User, Youth
 from app.models_sharing import Category, Consent
@@ -132,17 +133,22 @@ def screening_fhir(
     return JSONResponse(fhir.bundle(resources), media_type=FHIR_JSON)
 
 
-@router.post("/youth/{youth_id}/fhir-import", response_model=ImportReport)
+@router.post("/youth/{youth_id}/fhir-import", response_model=ImportReport, openapi_extra=FILE_BODY)
 def import_bundle(
     youth_id: str,
-    bundle: Annotated[dict[str, Any], Body()],
+    found: FileDep,
     db: SessionDep,
     keys: KeysDep,
     registry: RegistryDep,
     user: ApiUserDep,
+    partner: PartnerQuery = None,
 ) -> ImportReport:
-    """Attach a partner's Bundle of completed QuestionnaireResponses to one of this agency's youth."""
-    return import_responses(db, keys, registry, user, bundle, youth_id)
+    """Import a partner's completed QuestionnaireResponses (a Bundle, or NDJSON) about one of this agency's youth.
+
+    Every response's own subject must be this youth (see `POST /fhir-import`): when any is about someone else,
+    or no one your agency holds, nothing is saved and the answer (422) names each such response.
+    """
+    return import_responses(db, keys, registry, user, found, youth_id, partner)
 
 
 @router.post(
