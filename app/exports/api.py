@@ -71,8 +71,8 @@ def streamed(planned: Plan, fmt: str, keys: KeyRing, registry: Registry) -> Stre
     media_type, extension = tabular.FORMATS[fmt]
     headers = download_headers(filename(planned, extension))
     if fmt in stats_files.FORMATS:
-        body = _file_body(planned, fmt, keys, registry, i18n.page_language())
-        return StreamingResponse(body, media_type=media_type, headers=headers)
+        whole = _file_body(planned, fmt, keys, registry, i18n.page_language())
+        return StreamingResponse(whole, media_type=media_type, headers=headers)
 
     def body() -> Iterator[str]:
         with Session(get_engine(), expire_on_commit=False) as db:

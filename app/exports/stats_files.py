@@ -26,7 +26,15 @@ from typing import Any
 from app import levels
 from app.errors import InvalidInput
 from app.exports import writers
-from app.exports.plan import NOT_ASKED_IN_VERSION, NOT_ASSESSED, NOT_IN_INSTRUMENT, NOT_SHARED, UNANSWERED, Plan
+from app.exports.plan import (
+    BASE_COLUMNS,
+    NOT_ASKED_IN_VERSION,
+    NOT_ASSESSED,
+    NOT_IN_INSTRUMENT,
+    NOT_SHARED,
+    UNANSWERED,
+    Plan,
+)
 from app.exports.variables import LEVEL_NUMBERS, MISSING, Variable, variables
 from app.i18n import _, content_language, page_language
 from instruments.compiled import CompiledInstrument
@@ -213,7 +221,7 @@ def _one_hot(value: Any, options: tuple[tuple[str, bool], ...]) -> list[Any]:
 
 def row_values(plan: Plan, row: dict[str, Any]) -> Iterator[Any]:
     """A row's values, column by column (before each is written as a cell)."""
-    yield from (row[name] for name in plan.columns[: len(writers.BASE_COLUMNS)])
+    yield from (row[name] for name in BASE_COLUMNS)
     yield from writers.result_cells(row["result"])
     yield from (row["domains"].get(d, NOT_ASSESSED) for d in plan.domains)
     if plan.with_notes:
@@ -253,13 +261,13 @@ def write(plan: Plan, rows: Iterable[dict[str, Any]], fmt: str, path: Path | str
     found, columns = _table(plan, rows, fmt)
     pairs = list(zip(found, columns, strict=True))
     frame = pd.DataFrame({v.name: pd.Series(c.values, dtype=_dtype(v, fmt)) for v, c in pairs})
-    labels = {v.name: c.label for v, c in pairs}
+    labels: dict[str, str | None] = {v.name: c.label for v, c in pairs}
     value_labels = {v.name: c.value_labels() for v, c in pairs if v.kind != "text"}
     value_labels = {name: labels_ for name, labels_ in value_labels.items() if labels_}
     req = plan.request
     title = f"TellOnce {req.date_from.isoformat()} - {req.date_to.isoformat()}"
     if fmt == "sav":
-        ranges = {v.name: [_range(v)] for v in found if v.missing}
+        ranges: dict[str, list[Any]] = {v.name: [_range(v)] for v in found if v.missing}
         formats = {v.name: _spss_format(v) for v in found if _spss_format(v)}
         pyreadstat.write_sav(
             frame,

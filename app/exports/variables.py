@@ -60,8 +60,10 @@ LEVEL_NUMBERS = {"no_concern": 0, "possible_concern": 1, "clear_concern": 2}
 YES_NO_NUMBERS = {"no": 0, "yes": 1}
 ONE_HOT_NUMBERS = {"0": 0, "1": 1}
 MAX_NAME = 32
-STATA_RESERVED = ("_all", "_b", "byte", "_coef", "_cons", "double", "float", "if", "in", "int", "long", "_n")
-STATA_RESERVED += ("_pi", "_pred", "_rc", "_skip", "strl", "using", "with")
+STATA_RESERVED = (
+    *("_all", "_b", "byte", "_coef", "_cons", "double", "float", "if", "in", "int", "long", "_n"),
+    *("_pi", "_pred", "_rc", "_skip", "strl", "using", "with"),
+)
 SPSS_RESERVED = ("all", "and", "by", "eq", "ge", "gt", "le", "lt", "ne", "not", "or", "to", "with")
 RESERVED = frozenset(STATA_RESERVED + SPSS_RESERVED)
 KINDS = {
