@@ -409,7 +409,9 @@ def check_size(db: Session, planned: Plan, fmt: str) -> None:
 def stream(db: Session, keys: KeyRing, registry: Registry, planned: Plan, fmt: str, **options: Any) -> Iterator[str]:
     """A planned export as text in a format: csv, csv-excel, json (an array), ndjson, fhir-bundle or fhir-ndjson
     (.sav and .dta are files: `write_file`)."""
-    if fmt not in FORMATS or fmt in stats_files.FORMATS:
+    if fmt in stats_files.FORMATS:
+        raise InvalidInput(f"'{fmt}' is written as a whole file (tabular.write_file), not streamed.")
+    if fmt not in FORMATS:
         raise InvalidInput(f"Unknown format '{fmt}' (expected {FORMAT_NAMES}).", {"field": "format"})
     exported = export_rows(db, keys, registry, planned, fmt=fmt, **options)
     if fmt in fhir_stream.FORMATS:
