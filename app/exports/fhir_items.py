@@ -59,7 +59,11 @@ MESSAGES = {
 }
 NUMBER_TYPES = {"integer": True, "decimal": False}
 DROPPED_TYPES = {"url", "attachment", "reference"}
-SUM_HINTS = ("sum", "+", "ordinal", "weight", "score", "total")
+# A calculated item is a total when its expression sums answers (a FHIRPath `sum()`, `weight()`, `ordinal()`,
+# `aggregate()`, or `+` but in text, where it joins strings) or its text or code says score/total/sum; a BMI
+# that divides `%weight` is not one.
+SUM_EXPRESSION = re.compile(r"sum\(|weight\(\)|ordinal\(\)|aggregate\(|\+")
+SUM_WORDS = re.compile(r"\b(score|total|sum)\b", re.IGNORECASE)
 
 
 def local_id(text: Any, prefix: str = "q") -> str:
@@ -199,12 +203,9 @@ class Reader:
 
     def calculated(self, node: dict[str, Any], link: str, expression: str) -> None:
         """A calculated item: the instrument's total when it sums scores; never asked."""
-        said = (
-            f"{expression} {node.get('text') or ''} {' '.join(c.get('display') or '' for c in node.get('code') or [])}"
-        )
-        if node.get("type") in ("integer", "decimal", "quantity", "string") and any(
-            hint in said.lower() for hint in SUM_HINTS
-        ):
+        said = f"{node.get('text') or ''} {' '.join(c.get('display') or '' for c in node.get('code') or [])}"
+        sums = SUM_EXPRESSION.search(expression.replace("+", "") if node.get("type") == "string" else expression)
+        if node.get("type") in ("integer", "decimal", "quantity", "string") and (sums or SUM_WORDS.search(said)):
             self.totals.append(node)
             return
         self.drop(link, f"a calculated value ({expression[:80]}) cannot be computed by TellOnce; it is not asked")

@@ -218,3 +218,25 @@ def test_an_adaptive_form_without_items_says_why_it_cannot_be_imported() -> None
     empty = _form()
     del empty["item"]
     assert [p.message for p in import_fhir(empty).problems] == ["the questionnaire has no items to ask"]
+
+
+def test_a_calculated_ratio_of_a_weight_item_or_a_joined_name_is_not_taken_for_the_total() -> None:
+    calculated = SDC + "sdc-questionnaire-calculatedExpression"
+
+    def computed(link: str, kind: str, text: str, expression: str) -> dict[str, Any]:
+        value = {"language": "text/fhirpath", "expression": expression}
+        return {"linkId": link, "type": kind, "text": text, "readOnly": True,
+                "extension": [{"url": calculated, "valueExpression": value}]}  # fmt: skip
+
+    form = _form(
+        {"linkId": "mass", "type": "decimal", "text": "Made-up mass"},
+        {"linkId": "tall", "type": "decimal", "text": "Made-up height"},
+        computed("ratio", "decimal", "Made-up ratio", "(%weight / (%tall.power(2))).round(1)"),
+        computed("label", "string", "Made-up label", "%first + ' ' + %last"),
+        computed("points", "integer", "Made-up points", "%resource.item.answer.value.weight().sum()"),
+    )
+    report = import_fhir(form, instrument_id="calculated")
+    _loaded(report)
+    said = {link: " ".join(_said(report, link)) for link in ("ratio", "label", "points")}
+    assert "cannot be computed" in said["ratio"] and "cannot be computed" in said["label"]
+    assert "calculated total" in said["points"]
