@@ -155,7 +155,8 @@ def test_what_cannot_be_expressed_is_reported_by_link_id() -> None:
     instrument, found = load_text(text)
     assert instrument is not None, found
     kept = {i.id for i in instrument.definition.items}
-    assert {"q_1", "heavy", "must", "n"} <= kept and not {"calc", "vs", "photo", "who", "weight"} & kept
+    assert {"q_1", "heavy", "must", "n"} <= kept and not {"calc", "vs", "photo", "who"} & kept
+    assert instrument.items["weight"].type == "number"  # a quantity is asked as a number, and that is reported
     assert instrument.definition.scoring is not None and instrument.definition.scoring.total is not None
     assert instrument.definition.scoring.total.label == {"en": "Total"}  # the calculated item became the total
     assert instrument.items["heavy"].show_if is None  # its condition could not be said, and was reported
