@@ -66,6 +66,14 @@ class KeptItem(BaseModel):
     type: str
 
 
+class MissingAnswers(BaseModel):
+    """An answer list (ValueSet) the questionnaire names but the upload does not hold, and the questions
+    left out for want of it: the import is incomplete until it is uploaded with the form."""
+
+    value_set: str
+    link_ids: list[str]
+
+
 class QuestionnaireImportReport(BaseModel):
     """The instrument definition read from a Questionnaire, what became of each item, and whether it loads."""
 
@@ -80,6 +88,7 @@ class QuestionnaireImportReport(BaseModel):
     dropped: list[ImportProblem]
     problems: list[ImportProblem]  # why the definition would not load; empty when it loads
     loads: bool
+    missing_answers: list[MissingAnswers] = []  # non-empty: questions were left out, upload these with the form
 
 
 def _questionnaire(upload: dict[str, Any], extra: list[dict[str, Any]]) -> tuple[Any, list[dict[str, Any]], str]:
@@ -214,6 +223,10 @@ def _report(
         dropped=notes(reader.dropped if reader else []),
         problems=problems,
         loads=bool(text) and not problems,
+        missing_answers=[
+            MissingAnswers(value_set=reference, link_ids=links)
+            for reference, links in (reader.missing_sets.items() if reader else ())
+        ],
     )
 
 

@@ -111,6 +111,7 @@ class Reader:
         self.conditions: list[tuple[dict[str, Any], dict[str, Any]]] = []
         self.translated: dict[int, str | None] = {}
         self.quantities: set[str] = set()  # linkIds of quantity items (asked as numbers)
+        self.missing_sets: dict[str, list[str]] = {}  # answer ValueSets not in the upload -> linkIds that use them
 
     def change(self, link_id: str | None, message: str) -> None:
         self.changed.append((link_id, message))
@@ -298,6 +299,8 @@ class Reader:
             answers, why = self.sets.resolve(str(node["answerValueSet"]))
             if why and not open_choice:
                 self.drop(link, f"{why}; give the ValueSet in the same upload (a Bundle, or valueSets in the API)")
+                if self.sets.value_set(str(node["answerValueSet"])) is None:
+                    self.missing_sets.setdefault(str(node["answerValueSet"]), []).append(link)
                 return None
         unknown: set[str] = set()
         for option in node.get("answerOption") or []:
