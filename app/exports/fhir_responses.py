@@ -127,6 +127,8 @@ def answers_from_response(
     problems: list[ImportProblem] = []
     for entry in _answered(response.get("item") or []):
         link = str(entry.get("linkId"))
+        if link == fhir.TOTAL_LINK:
+            continue  # the declared total our exports answer: computed again on import, never an answer
         item_id = link if link in instrument.items else local_id(link)
         if item_id not in instrument.items or item_id in answers:
             problems.append(ImportProblem(link_id=link, message="no such question, or answered twice"))
