@@ -13,10 +13,12 @@ from sqlmodel import Session
 from app import ops_cli
 from app.evaluation.cli import evaluate_command
 from app.exports.cli import export_command
+from app.exports.fhir_import_cli import import_fhir_command
 from instruments.cli import cli as instruments_cli
 from scoring.cli import score_command
 
 cli = typer.Typer(help="TellOnce: trauma-informed screening, told once.", no_args_is_help=True)
+instruments_cli.command("import-fhir")(import_fhir_command)
 cli.add_typer(instruments_cli, name="instruments")
 cli.command("score")(score_command)
 cli.command("export")(export_command)

@@ -6,17 +6,19 @@ to conclude" reads the same everywhere and can never fall back to "no concern".
 
 from __future__ import annotations
 
-from instruments.model import INSUFFICIENT
+from instruments.model import INSUFFICIENT, NOT_SCORED
 
 CLEAR, POSSIBLE, NONE = "clear_concern", "possible_concern", "no_concern"
 # The order in which levels are listed: concerns first, and "insufficient information" before
-# "no concern" so that it is never read as a kind of it.
-ORDER: tuple[str, ...] = (CLEAR, POSSIBLE, INSUFFICIENT, NONE)
+# "no concern" so that it is never read as a kind of it. "Not scored" (a form with no scoring rules)
+# comes after all of them: it is no conclusion at all, not a kind of "no concern".
+ORDER: tuple[str, ...] = (CLEAR, POSSIBLE, INSUFFICIENT, NONE, NOT_SCORED)
 LABELS: dict[str, dict[str, str]] = {
     CLEAR: {"en": "Clear concern", "es": "Preocupación clara"},
     POSSIBLE: {"en": "Possible concern", "es": "Posible preocupación"},
     INSUFFICIENT: {"en": "Not enough information to conclude", "es": "Información insuficiente para concluir"},
     NONE: {"en": "No concern", "es": "Sin preocupación"},
+    NOT_SCORED: {"en": "Not scored", "es": "Sin puntuación"},
     "unknown": {"en": "Not enough information", "es": "No hay suficiente información"},  # an indicator
 }
 # Base colours: white text on each has a contrast of at least 4.5:1.
@@ -25,6 +27,7 @@ COLOURS: dict[str, str] = {
     POSSIBLE: "#7a4f00",
     INSUFFICIENT: "#3f3d8f",
     NONE: "#2d6a4f",
+    NOT_SCORED: "#595959",  # a plain grey: no conclusion, so no colour that reads as one
     "unknown": "#4a4a55",
 }
 

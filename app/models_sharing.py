@@ -1,4 +1,5 @@
-"""Tables for sharing across agencies: consent, record links, break-glass, the disclosure ledger.
+"""Tables for sharing across agencies: consent, record links, break-glass, the disclosure ledger, and the
+identifiers a partner's system uses for an agency's youth (to match the subject of an imported response).
 
 Imported by `app.models`, so every table is on the one metadata.
 """
@@ -9,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.models import UTCDateTime, new_id, utcnow
@@ -131,3 +132,23 @@ class MatchKey(SQLModel, table=True):
     __tablename__ = "match_key"
     youth_id: str = Field(foreign_key="youth.id", primary_key=True, max_length=32)
     key: str = Field(primary_key=True, max_length=64, index=True)
+
+
+class YouthIdentifier(SQLModel, table=True):
+    """An identifier a partner's system uses for one of an agency's youth (e.g. its MRN system and value), so that an
+    imported QuestionnaireResponse whose subject carries it is matched to this record.
+
+    The value is kept only as a keyed hash (bound to the agency and the system, `app.records.identifiers`): the table
+    says which identifier belongs to whom only to someone who already has the identifier and the index key. Each
+    agency has its own: another agency's identifiers are never used to match its imports.
+    """
+
+    __tablename__ = "youth_identifier"
+    __table_args__ = (UniqueConstraint("agency_id", "system", "value_index", name="uq_youth_identifier_value"),)
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    agency_id: str = Field(foreign_key="agency.id", max_length=32)
+    youth_id: str = Field(foreign_key="youth.id", index=True, max_length=32)
+    system: str = Field(max_length=255)  # the identifier's namespace, a URI (not personal data)
+    value_index: str = Field(max_length=64)
+    recorded_by: str = Field(foreign_key="user.id", max_length=32)
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -90,6 +90,11 @@ class CompiledInstrument:
         return self.definition.version
 
     @property
+    def scored(self) -> bool:
+        """Whether the instrument has scoring rules; without them its overall result is `not_scored`."""
+        return self.definition.scoring is not None
+
+    @property
     def key(self) -> tuple[str, str]:
         """(id, version): what identifies a published instrument version."""
         return (self.definition.id, self.definition.version)
@@ -152,7 +157,7 @@ def content_hash(definition: Instrument) -> str:
     data = definition.model_dump(mode="json")
     steps = [step for level in data["next_steps"].values() for step in level]
     options = [option for item in data["items"] for option in item.get("options") or ()]
-    total = [data["scoring"]["total"]] if data["scoring"].get("total") else []
+    total = [data["scoring"]["total"]] if data["scoring"] and data["scoring"].get("total") else []
     for part in (data, *data["sections"], *data["items"], *steps, *options, *total):
         for key, absent in ADDED_LATER.items():
             if key in part and part[key] == absent:

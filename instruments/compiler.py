@@ -16,7 +16,7 @@ from instruments.compiled import (
     content_hash,
 )
 from instruments.expressions import Context, Expression, ExpressionError, ItemInfo, Scope, compile_expression
-from instruments.model import DEFAULT_CARRY_DAYS, NEVER, CarryFor, Instrument, Item, Rule
+from instruments.model import DEFAULT_CARRY_DAYS, NEVER, CarryFor, Instrument, Item, Rule, Scoring
 from instruments.source import Path_, Problem, Source, format_path
 
 
@@ -73,10 +73,14 @@ def compile_instrument(definition: Instrument, source: Source) -> tuple[Compiled
                 show_if[item.id] = expr
     order = _visibility_order(definition, show_if, out)
     named: set[str] = set()  # indicators some item feeds, even through a rule that has a problem of its own
-    feeds = _feeds(definition, indicator_table, item_scope, out, named)
+    if definition.scoring is None:
+        _check_unscored(definition, out)
+        feeds: dict[str, list[Feed]] = {}
+    else:
+        feeds = _feeds(definition, indicator_table, item_scope, out, named)
     _check_modes(definition, out)
     _check_never_shown(definition, show_if, infos, out)
-    for d_index, domain in enumerate(definition.domains):
+    for d_index, domain in enumerate(definition.domains if definition.scoring is not None else ()):
         for i_index, indicator in enumerate(domain.indicators):
             if indicator.id not in named:
                 out.add(
@@ -85,39 +89,12 @@ def compile_instrument(definition: Instrument, source: Source) -> tuple[Compiled
                     ("domains", d_index, "indicators", i_index, "id"),
                 )
 
-    domain_scope = Scope(
-        items=infos,
-        sections=sections,
-        indicators=indicator_table,
-        domains=frozenset(d.id for d in definition.domains),
-        in_domain_rule=True,
-    )
-    overall_scope = Scope(
-        items=infos,
-        sections=sections,
-        indicators=indicator_table,
-        domains=frozenset(d.id for d in definition.domains),
-        domain_order=tuple(d.id for d in definition.domains),
-    )
-    total = None
-    if definition.scoring.total is not None:
-        total = out.expression(definition.scoring.total.of, overall_scope, ("scoring", "total", "of"), "total")
-        overall_scope = replace(overall_scope, total=total)
-    domain_rules = _rules(definition.scoring.domain, domain_scope, ("scoring", "domain"), out)
-    overall_rules = _rules(definition.scoring.overall, overall_scope, ("scoring", "overall"), out)
     domain_indicators = {d.id: tuple(i.id for i in d.indicators) for d in definition.domains}
-    if domain_rules is not None and overall_rules is not None and not out.problems:
-        for message, path in analysis.unreachable_rules(
-            domain_rules, overall_rules, domain_indicators, indicator_table
-        ):
-            out.add("rule_never_fires", message, path)
-    compares_total = any(p.collection == "total" for r in overall_rules or () if r.when for p in r.when.parts)
-    if definition.scoring.total is not None and total is not None and not compares_total:
-        out.add(
-            "total_unused",
-            "scoring.total is declared but no overall rule compares total() with a number",
-            ("scoring", "total"),
-        )
+    total: Expression | None = None
+    domain_rules: tuple[CompiledRule, ...] | None = ()
+    overall_rules: tuple[CompiledRule, ...] | None = ()
+    if definition.scoring is not None:
+        total, domain_rules, overall_rules = _scoring(definition, definition.scoring, infos, sections, out)
     if out.problems or domain_rules is None or overall_rules is None:
         return None, out.problems
     compiled = CompiledInstrument(
@@ -137,12 +114,86 @@ def compile_instrument(definition: Instrument, source: Source) -> tuple[Compiled
         domain_rules=domain_rules,
         overall_rules=overall_rules,
         allows_not_enough_info=bool({"practitioner", "interview"} & set(definition.modes)),
-        every_answer=definition.scoring.indicator_needs == "every_answer",
+        every_answer=definition.scoring is not None and definition.scoring.indicator_needs == "every_answer",
         total=total,
         carry=_carry(definition),
         source=source,
     )
     return compiled, []
+
+
+def _scoring(
+    definition: Instrument, scoring: Scoring, infos: dict[str, ItemInfo], sections: frozenset[str], out: _Collector
+) -> tuple[Expression | None, tuple[CompiledRule, ...] | None, tuple[CompiledRule, ...] | None]:
+    """The total and the domain and overall rules, compiled and checked against each other."""
+    indicator_table = {i.id: (d.id, i.key) for d in definition.domains for i in d.indicators}
+    domain_ids = frozenset(d.id for d in definition.domains)
+    domain_scope = Scope(
+        items=infos, sections=sections, indicators=indicator_table, domains=domain_ids, in_domain_rule=True
+    )
+    overall_scope = Scope(
+        items=infos,
+        sections=sections,
+        indicators=indicator_table,
+        domains=domain_ids,
+        domain_order=tuple(d.id for d in definition.domains),
+    )
+    total = None
+    if scoring.total is not None:
+        total = out.expression(scoring.total.of, overall_scope, ("scoring", "total", "of"), "total")
+        overall_scope = replace(overall_scope, total=total)
+    domain_rules = _rules(scoring.domain, domain_scope, ("scoring", "domain"), out)
+    overall_rules = _rules(scoring.overall, overall_scope, ("scoring", "overall"), out)
+    domain_indicators = {d.id: tuple(i.id for i in d.indicators) for d in definition.domains}
+    if domain_rules is not None and overall_rules is not None and not out.problems:
+        for message, path in analysis.unreachable_rules(
+            domain_rules, overall_rules, domain_indicators, indicator_table
+        ):
+            out.add("rule_never_fires", message, path)
+    compares_total = any(p.collection == "total" for r in overall_rules or () if r.when for p in r.when.parts)
+    if scoring.total is not None and total is not None and not compares_total:
+        out.add(
+            "total_unused",
+            "scoring.total is declared but no overall rule compares total() with a number",
+            ("scoring", "total"),
+        )
+    return total, domain_rules, overall_rules
+
+
+_NEEDS_SCORING = "this instrument has no 'scoring' section"
+
+
+def _check_unscored(definition: Instrument, out: _Collector) -> None:
+    """An instrument without scoring concludes no level, so nothing in it may ask for one: no domains,
+    no indicators fed or rated, no next steps (they are chosen by the overall level)."""
+    if definition.domains:
+        out.add(
+            "needs_scoring",
+            f"{_NEEDS_SCORING}, so its domains can never get a level: add scoring rules or remove 'domains'",
+            ("domains",),
+        )
+    for index, item in enumerate(definition.items):
+        if item.type == "indicator_rating":
+            out.add(
+                "needs_scoring",
+                f"item '{item.id}' rates indicator '{item.indicator}', but {_NEEDS_SCORING}: "
+                "add scoring rules, or ask it as a single_choice",
+                ("items", index, "type"),
+            )
+        elif getattr(item, "indicates", ()):
+            out.add(
+                "needs_scoring",
+                f"item '{item.id}' says which indicator its answers point to, but {_NEEDS_SCORING}: "
+                "add scoring rules or remove 'indicates'",
+                ("items", index, "indicates"),
+            )
+    if definition.next_steps:
+        out.add(
+            "needs_scoring",
+            f"next steps follow from the overall level, and {_NEEDS_SCORING}, so it concludes none: "
+            "add scoring rules or remove 'next_steps'",
+            ("next_steps",),
+        )
 
 
 def _carry(definition: Instrument) -> dict[str, int | None]:

@@ -30,6 +30,11 @@ INSUFFICIENT = "insufficient_information"
 RESULT_LEVELS: tuple[str, ...] = (INSUFFICIENT, *LEVELS)
 Level = Literal["insufficient_information", "no_concern", "possible_concern", "clear_concern"]
 
+# The overall "level" of an instrument that has no scoring rules (a form imported without weights):
+# nothing is concluded, the answers are to be read. Not a level any rule can give, never a kind of
+# "no concern", and no next step follows from it.
+NOT_SCORED = "not_scored"
+
 # Special answers are codes, never blanks, and none of them counts as "no".
 DECLINED = "declined"
 NOT_ENOUGH_INFO = "not_enough_info"
@@ -362,7 +367,7 @@ class Instrument(Frozen):
     sections: Annotated[tuple[Section, ...], Field(min_length=1)]
     domains: tuple[Domain, ...] = ()
     items: Annotated[tuple[Item, ...], Field(min_length=1)]
-    scoring: Scoring
+    scoring: Scoring | None = None  # None: an unscored form; it collects, carries and exports, concludes nothing
     next_steps: dict[Level, tuple[NextStep, ...]] = Field(default_factory=dict)
     codes: tuple[Coding, ...] = ()  # the instrument's codes in outside terminologies, e.g. a LOINC panel
     derived_from: DerivedFrom | None = None

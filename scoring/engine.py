@@ -10,6 +10,10 @@ The steps, in order:
    the level of the first domain rule that matches;
 4. the overall level is that of the first overall rule that matches (the last rule always does).
 
+An instrument without scoring rules (a form imported without weights) concludes nothing: its overall
+result is `not_scored`, with a reason that says so and no domains, indicators or total; the answers
+are still checked and counted.
+
 Every result names what produced it: the evidence of each indicator, and for each domain and the
 overall level the rule and the parts of its condition that were true, with what they counted.
 
@@ -24,7 +28,7 @@ from typing import Any
 
 from instruments.compiled import CompiledInstrument, CompiledRule
 from instruments.expressions import Context
-from instruments.model import DECLINED, INSUFFICIENT, NOT_ASKED, NOT_ENOUGH_INFO, is_informative
+from instruments.model import DECLINED, INSUFFICIENT, NOT_ASKED, NOT_ENOUGH_INFO, NOT_SCORED, is_informative
 from scoring.answers import check_answers
 from scoring.result import (
     LEVEL_RANK,
@@ -41,6 +45,15 @@ from scoring.result import (
 
 ENGINE_VERSION = "1.1.0"
 NOTHING_KNOWN = RuleReason(rule=0, explain={})
+# The reason of an unscored result, in the languages the app speaks: no rule ran, nothing is concluded.
+NO_RULES = RuleReason(
+    rule=0,
+    explain={
+        "en": "This form has no scoring rules, so no level is concluded: read the answers themselves.",
+        "es": "Este formulario no tiene reglas de puntuación, así que no se concluye ningún nivel: "
+        "lea las respuestas mismas.",
+    },
+)
 
 
 def score(instrument: CompiledInstrument, answers: Mapping[str, Any]) -> ScoreResult:
@@ -50,6 +63,8 @@ def score(instrument: CompiledInstrument, answers: Mapping[str, Any]) -> ScoreRe
 
 def score_checked(instrument: CompiledInstrument, values: Mapping[str, Any]) -> ScoreResult:
     """Score values already returned by `check_answers`."""
+    if not instrument.scored:
+        return _not_scored(instrument, values)
     settled = settled_items(instrument, values) if instrument.every_answer else None
     indicators = tuple(_indicator(instrument, i, values, settled) for i in instrument.all_indicators)
     indicator_levels = {i.id: i.level for i in indicators}
@@ -87,6 +102,23 @@ def score_checked(instrument: CompiledInstrument, values: Mapping[str, Any]) -> 
         completeness=_completeness(values),
         skipped_sections=_skipped_sections(instrument, values),
         total=_total(instrument, context),
+    )
+
+
+def _not_scored(instrument: CompiledInstrument, values: Mapping[str, Any]) -> ScoreResult:
+    """The result of an instrument without scoring rules: no level, only what was answered."""
+    return ScoreResult(
+        instrument_id=instrument.id,
+        instrument_version=instrument.version,
+        content_hash=instrument.content_hash,
+        engine_version=ENGINE_VERSION,
+        overall=NOT_SCORED,
+        reason=NO_RULES,
+        domains=(),
+        indicators=(),
+        completeness=_completeness(values),
+        skipped_sections=_skipped_sections(instrument, values),
+        total=None,
     )
 
 

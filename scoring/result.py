@@ -14,6 +14,7 @@ LEVEL_RANK: Mapping[str, int] = {
     "no_concern": 0,
     "possible_concern": 1,
     "clear_concern": 2,
+    "not_scored": 0,  # an unscored form: it raises no concern because it concludes nothing at all
 }
 
 

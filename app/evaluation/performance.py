@@ -71,7 +71,7 @@ from app.models_evaluation import Outcome, OutcomeKind
 from app.reports import aggregate
 from app.reports.aggregate import THRESHOLD, Scope
 from instruments.loader import Registry
-from instruments.model import INSUFFICIENT
+from instruments.model import INSUFFICIENT, NOT_SCORED
 
 ROLES = aggregate.ROLES
 LEVEL_ORDER = (levels.CLEAR, levels.POSSIBLE, levels.NONE)  # most to least concern; the cut-offs are all but the last
@@ -372,6 +372,7 @@ def _pairs(db: Session, report: PerformanceFilter, agency_id: str | None) -> Pai
             theirs.status == ScreeningStatus.completed,
             theirs.completed_at.is_not(None),
             theirs.instrument_id != report.instrument_id,
+            theirs.overall_level.is_distinct_from(NOT_SCORED),  # a form without scoring rules has no level to pair
             theirs.agency_id == agency_id if agency_id is not None else theirs.id.is_not(None),
         )
         .subquery("others")

@@ -9,7 +9,7 @@ import csv
 import io
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
 from sqlmodel import Session
@@ -55,10 +55,20 @@ PERCENT = re.compile(r"[0-9]{1,3}(\.[0-9]{1,2})?")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
+UNSCORED = _(
+    "This instrument has no scoring rules: its screenings conclude no level, so there is nothing to evaluate. "
+    "Choose an instrument with levels."
+)
+
+
 def parse_filter(
-    values: Mapping[str, str], versions: set[tuple[str, str]], default: tuple[str, str] | None
+    values: Mapping[str, str],
+    versions: set[tuple[str, str]],
+    default: tuple[str, str] | None,
+    unscored: Collection[tuple[str, str]] = (),
 ) -> tuple[PerformanceFilter | None, dict[str, str]]:
-    """A filter from query values and a message per invalid field; None when no instrument version is known."""
+    """A filter from query values and a message per invalid field; None when no instrument version is known.
+    An `unscored` version (no scoring rules, so no levels) is refused with a message that says so."""
     errors: dict[str, str] = {}
     months, months_errors = aggregate.parse_filter(
         {
@@ -75,6 +85,8 @@ def parse_filter(
         instrument_id, _bar, version = raw.partition("|")
         if (instrument_id, version) in versions:
             chosen = (instrument_id, version)
+        elif (instrument_id, version) in unscored:
+            errors["instrument"] = UNSCORED
         else:
             errors["instrument"] = _("Choose one of the listed instrument versions.")
     numbers: dict[str, int] = {"window_days": 30, "min_follow_up_months": 6}
@@ -324,10 +336,11 @@ def prepare(
     scope = Scope.deployment if scope_text == Scope.deployment.value else Scope.agency
     authorize(user, scope)
     screened = versions_screened(db, user.agency_id if scope is Scope.agency else None)
-    loaded = {(c.id, c.version) for c in registry.all()}
+    loaded = {(c.id, c.version) for c in registry.all() if c.scored}  # a form without scoring rules has no levels
+    unscored = {(c.id, c.version) for c in registry.all() if not c.scored}
     versions = [(i, v, n) for i, v, n in screened if (i, v) in loaded]
     default = (versions[0][0], versions[0][1]) if versions else None
-    report_filter, errors = parse_filter(values, {(i, v) for i, v, _n in versions} | loaded, default)
+    report_filter, errors = parse_filter(values, {(i, v) for i, v, _n in versions} | loaded, default, unscored)
     return report_filter, errors, versions
 
 

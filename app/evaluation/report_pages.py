@@ -94,6 +94,7 @@ def performance_page(request: Request, db: SessionDep, registry: RegistryDep, au
         scope=report_filter.scope.value if report_filter else raw["scope"] or "agency",
         may_choose_scope=auth.user.role == "system_admin",
         levels=LEVEL_ORDER,
+        unscored_left_out=any(not c.scored for c in registry.all()),
         measures=charts.MEASURES,
         rate_styles=charts.RATES,
         interval=charts.interval,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
@@ -22,7 +22,8 @@ from app.db import SessionDep
 from app.deps import ApiUserDep, KeysDep, RegistryDep, require_role
 from app.errors import NotFound
 from app.exports import fhir, fhir_stream, tabular
-from app.exports.fhir_import import ImportProblem, ImportReport, import_questionnaire, import_responses
+from app.exports.fhir_bulk_api import FILE_BODY, FileDep, PartnerQuery
+from app.exports.fhir_import import ImportReport, QuestionnaireImportReport, import_fhir, import_responses
 from app.i18n import _
 from app.models import Agency, Role, Screening, ScreeningResult, User
 from app.models_sharing import Category, Consent
@@ -41,21 +42,26 @@ FHIR_BODIES = {
 
 
 class QuestionnaireImport(BaseModel):
-    """A FHIR R4 Questionnaire to turn into an instrument definition, with its weighted-sum thresholds."""
+    """A FHIR R4 Questionnaire (or a Bundle holding it and its ValueSets) to turn into an instrument definition.
+
+    Without thresholds the instrument is unscored (it concludes no level); with them, a form whose answers
+    carry weights gets their sum as its total and the levels the thresholds give.
+    """
 
     questionnaire: dict[str, Any]
-    thresholds: dict[Annotated[str, Field(max_length=100)], Threshold] = Field(
-        description="possible_concern and/or clear_concern: sums of weights"
+    value_sets: list[dict[str, Any]] = Field(
+        default_factory=list,
+        alias="valueSets",
+        description="ValueSets and CodeSystems its answerValueSets name, when not contained or in a Bundle",
+        max_length=1000,
     )
-    instrument_id: str = Field(min_length=1, max_length=100)
-    version: str = Field(default="1.0.0", max_length=100)
+    thresholds: dict[Annotated[str, Field(max_length=100)], Threshold] = Field(
+        default_factory=dict, description="possible_concern and/or clear_concern: sums of weights"
+    )
+    instrument_id: str | None = Field(default=None, min_length=1, max_length=100)
+    version: str | None = Field(default=None, max_length=100)
 
-
-class QuestionnaireImported(BaseModel):
-    """The definition's YAML text (to review and save into a folder on TELLONCE_INSTRUMENT_PATH)."""
-
-    yaml: str
-    problems: list[ImportProblem]
+    model_config = {"populate_by_name": True}
 
 
 def covering_consents(
@@ -152,31 +158,41 @@ def screening_fhir(
     return JSONResponse(fhir.bundle(resources), media_type=FHIR_JSON)
 
 
-@router.post("/youth/{youth_id}/fhir-import", response_model=ImportReport)
+@router.post("/youth/{youth_id}/fhir-import", response_model=ImportReport, openapi_extra=FILE_BODY)
 def import_bundle(
     youth_id: str,
-    bundle: Annotated[dict[str, Any], Body()],
+    found: FileDep,
     db: SessionDep,
     keys: KeysDep,
     registry: RegistryDep,
     user: ApiUserDep,
+    partner: PartnerQuery = None,
 ) -> ImportReport:
-    """Attach a partner's Bundle of completed QuestionnaireResponses to one of this agency's youth."""
-    return import_responses(db, keys, registry, user, bundle, youth_id)
+    """Import a partner's completed QuestionnaireResponses (a Bundle, or NDJSON) about one of this agency's youth.
+
+    Every response's own subject must be this youth (see `POST /fhir-import`): when any is about someone else,
+    or no one your agency holds, nothing is saved and the answer (422) names each such response.
+    """
+    return import_responses(db, keys, registry, user, found, youth_id, partner)
 
 
-@router.post("/instruments/fhir-import", response_model=QuestionnaireImported)
-def import_instrument(data: QuestionnaireImport, db: SessionDep, user: ApiUserDep) -> QuestionnaireImported:
-    """A FHIR R4 Questionnaire as an instrument definition and what it could not express (system admins)."""
+@router.post(
+    "/instruments/fhir-import",
+    response_model=QuestionnaireImportReport,
+    responses={422: {"model": QuestionnaireImportReport, "description": "The definition would not load: see problems"}},
+)
+def import_instrument(data: QuestionnaireImport, db: SessionDep, user: ApiUserDep) -> Response:
+    """A FHIR R4 Questionnaire as an instrument definition to review, and what was kept, changed and dropped by
+    linkId (system admins). 422 with the problems when the definition would not load; it installs nothing."""
     require_role(user, Role.system_admin)
-    text, problems = import_questionnaire(data.questionnaire, data.thresholds, data.instrument_id, data.version)
+    report = import_fhir(data.questionnaire, data.thresholds, data.instrument_id, data.version, data.value_sets)
     audit.record(
         db,
         "instrument.import_fhir",
         actor_id=user.id,
         agency_id=user.agency_id,
         object_type="instrument",
-        object_id=data.instrument_id,
-        detail={"version": data.version, "problems": len(problems)},
+        object_id=report.instrument_id,
+        detail={"version": report.version, "loads": report.loads, "problems": len(report.problems)},
     )
-    return QuestionnaireImported(yaml=text, problems=problems)
+    return JSONResponse(report.model_dump(mode="json"), status_code=200 if report.loads else 422)

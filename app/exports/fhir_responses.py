@@ -1,8 +1,13 @@
-"""Importing a partner's FHIR Bundle of QuestionnaireResponses onto a youth the user's agency holds.
+"""Importing a partner's QuestionnaireResponses (a FHIR Bundle or NDJSON) onto the youth each is about.
 
-Each response is decoded against the instrument version its `questionnaire` canonical names
-(`urn:tellonce:instrument:<id>|<version>`, or the source URL of a questionnaire imported with
-`fhir_import.import_questionnaire`), checked and scored like any answers, and only then stored:
+Each response is matched to one of the agency's youth by its own `subject` (`app.exports.fhir_subjects`),
+never by the URL it was posted to: the per-youth import refuses the whole file (422, nothing saved) when any
+response is about someone else or no one it knows; the agency-level import (`app.exports.fhir_bulk`) puts
+each response on its own youth. Each response is decoded against the instrument version its `questionnaire`
+canonical names (`resolve`: TellOnce's canonical, https or the older `urn:tellonce:instrument:<id>`, with
+`|<version>` or, when one version of the instrument is loaded, without; or the source canonical of a
+questionnaire imported with `fhir_import.import_questionnaire`), checked and scored like any answers, and
+only then stored:
 a completed screening of the importing agency, each answer with `source="imported"`, scored
 and stored by `screenings.service`. Where it came from (the response's id and the partner's
 `meta.source`) is written to the screening's notes and to the audit log, which also keeps the
@@ -27,8 +32,11 @@ from app import access, audit
 from app.crypto import KeyRing
 from app.errors import InvalidInput
 from app.exports import fhir
-from app.exports.fhir_import import SOURCE_CITATION, ImportProblem, local_id
-from app.models import Answer, AuditEvent, Screening, User, Youth, utcnow
+from app.exports.fhir_import import ImportProblem, local_id
+from app.exports.fhir_subjects import FileContents, Matcher, Received, read_bundle, subject_of
+from app.i18n import _
+from app.inputs import problem
+from app.models import Agency, Answer, AuditEvent, Screening, User, Youth, utcnow
 from app.screenings import followup, service
 from app.screenings.schemas import AnswersSave
 from instruments.compiled import CompiledInstrument
@@ -46,11 +54,28 @@ ABSENT_ANSWERS = {
 }
 
 
-class ResponseReport(BaseModel):
-    """What became of one QuestionnaireResponse of the Bundle."""
+LEGACY_CANONICAL = "urn:tellonce:instrument:"  # TellOnce's canonical before it was an https URL
+LEGACY_CITATION = "FHIR Questionnaire "  # how imported questionnaires kept their source before `derived_from`
+Earlier = dict[tuple[str, str, str | None], str]  # (youth, response, source) -> the screening it was imported as
 
-    entry: int
+
+class SubjectsRefused(InvalidInput):
+    """A file posted for one youth holds responses about someone else, or no one known: nothing is saved.
+    `detail` lists each such response (`loc`, `msg`, `type`), as `invalid_payload` does."""
+
+    status = 422
+    code = "wrong_subject"
+
+
+class ResponseReport(BaseModel):
+    """What became of one QuestionnaireResponse of the file."""
+
+    entry: int = Field(description="its index among the Bundle's entries (NDJSON: the line's, from 0)")
+    line: int | None = Field(default=None, description="its NDJSON line, from 1")
     reference: str
+    youth_id: str | None = Field(default=None, description="the youth its subject is")
+    instrument_id: str | None = None
+    instrument_version: str | None = None
     screening_id: str | None = None
     overall_level: str | None = None
     problems: list[ImportProblem] = Field(default_factory=list)
@@ -62,14 +87,41 @@ class ImportReport(BaseModel):
     skipped: list[str] = Field(default_factory=list)
 
 
+def find_instrument(registry: Registry, reference: str) -> tuple[CompiledInstrument | None, str | None]:
+    """The loaded instrument version a response's `questionnaire` canonical names, or why there is none.
+
+    Without `|version`, the one loaded version of that instrument; with several loaded, none (the message lists
+    them): answers are never read against a text they were not given to.
+    """
+    url, _bar, version = reference.partition("|")
+    candidates: list[CompiledInstrument] = []
+    for prefix in dict.fromkeys([fhir.canonical(""), LEGACY_CANONICAL]):
+        if prefix and url.startswith(prefix):
+            candidates = [c for c in registry.all() if c.id == url[len(prefix) :]]
+            candidates = [c for c in candidates if c.version == version] if version else candidates
+            break
+    else:
+        cited = {f"{LEGACY_CITATION}{reference}", f"{LEGACY_CITATION}{url}"}
+        for c in registry.all():
+            source = c.definition.derived_from
+            if source is not None and source.url == url:
+                if not version or version in (source.version, c.version):
+                    candidates.append(c)
+            elif c.definition.provenance.citation in cited:
+                candidates.append(c)
+    if len(candidates) == 1:
+        return candidates[0], None
+    if not candidates:
+        message = _("questionnaire {reference} is not a loaded instrument version")
+        return None, message.format(reference=repr(reference[:300]))
+    listed = ", ".join(f"{c.id}|{c.version}" for c in candidates)
+    message = _("questionnaire {reference} names no version, and several are loaded ({versions}): add `|<version>`")
+    return None, message.format(reference=repr(reference[:300]), versions=listed)
+
+
 def resolve(registry: Registry, reference: str) -> CompiledInstrument | None:
     """The loaded instrument version a response's `questionnaire` canonical names, if any."""
-    url, _, version = reference.partition("|")
-    prefix = fhir.canonical("")
-    if url.startswith(prefix):
-        return registry.get(url[len(prefix) :], version) if version else None
-    wanted = {f"{SOURCE_CITATION}{reference}", f"{SOURCE_CITATION}{url}"}
-    return next((c for c in registry.all() if c.definition.provenance.citation in wanted), None)
+    return find_instrument(registry, reference)[0]
 
 
 def _absent(item: dict[str, Any]) -> str | None:
@@ -162,17 +214,21 @@ def _reference(response: dict[str, Any], index: int) -> str:
     return str(value or response.get("id") or f"entry {index}")
 
 
-def _already(db: Session, user: User, youth: Youth, reference: str, source: str | None) -> str | None:
-    """The screening this response was already imported as, for this agency's youth."""
+def earlier_imports(db: Session, agency_id: str) -> Earlier:
+    """The agency's imports so far, by (youth, response, source): a response is never imported twice."""
     rows = db.exec(
         select(AuditEvent.object_id, AuditEvent.detail).where(
-            AuditEvent.action == IMPORT_ACTION, AuditEvent.agency_id == user.agency_id
+            AuditEvent.action == IMPORT_ACTION, AuditEvent.agency_id == agency_id
         )
     )
-    for object_id, detail in rows:
-        if (detail.get("youth"), detail.get("response"), detail.get("source")) == (youth.id, reference, source):
-            return object_id
-    return None
+    return {(d.get("youth"), d.get("response"), d.get("source")): str(object_id) for object_id, d in rows}
+
+
+def source_of(response: dict[str, Any]) -> str | None:
+    """The partner's `meta.source` of a response."""
+    meta = response.get("meta")
+    source = meta.get("source") if isinstance(meta, dict) else None
+    return str(source) if source is not None else None
 
 
 def _authored(response: dict[str, Any]) -> datetime:
@@ -189,10 +245,11 @@ def _mode(response: dict[str, Any], instrument: CompiledInstrument) -> str:
     return given if given in modes else "interview" if "interview" in modes else modes[0]
 
 
-def _check(
-    db: Session, registry: Registry, user: User, youth: Youth, response: dict[str, Any], report: ResponseReport
+def check(
+    registry: Registry, youth_id: str, response: dict[str, Any], report: ResponseReport, earlier: Earlier
 ) -> tuple[CompiledInstrument, dict[str, Any]] | None:
-    """The instrument and answers of a response that can be imported; otherwise problems in the report."""
+    """The instrument and answers of a response that can be imported onto the youth; otherwise problems in the
+    report. `earlier` is what the agency imported before (and, in a preview, what this file holds before it)."""
     problems = report.problems
     try:
         QuestionnaireResponse.model_validate(response)
@@ -202,11 +259,11 @@ def _check(
         return None
     if response.get("status") != "completed":
         problems.append(ImportProblem(link_id=None, message="only completed responses are imported"))
-    instrument = resolve(registry, str(response.get("questionnaire") or ""))
+    instrument, wrong = find_instrument(registry, str(response.get("questionnaire") or ""))
     if instrument is None:
-        message = f"questionnaire {response.get('questionnaire')!r} is not a loaded instrument version"
-        problems.append(ImportProblem(link_id=None, message=message))
+        problems.append(ImportProblem(link_id=None, message=str(wrong)))
         return None
+    report.instrument_id, report.instrument_version = instrument.id, instrument.version
     hashes = [e.get("valueString") for e in response.get("extension") or [] if e.get("url") == fhir.EXT_CONTENT_HASH]
     if hashes and hashes[0] != instrument.content_hash:
         message = "it was taken under a different text of this instrument version (its content hash differs)"
@@ -218,14 +275,15 @@ def _check(
             report.overall_level = score(instrument, answers).overall
         except AnswerError as exc:
             problems += [ImportProblem(link_id=p.item_id, message=p.message) for p in exc.problems]
-    source = (response.get("meta") or {}).get("source")
-    earlier = _already(db, user, youth, report.reference, source)
-    if earlier is not None:
-        problems.append(ImportProblem(link_id=None, message=f"already imported as screening {earlier}"))
+    before = earlier.get((youth_id, report.reference, source_of(response)))
+    if before:
+        problems.append(ImportProblem(link_id=None, message=f"already imported as screening {before}"))
+    elif before is not None:
+        problems.append(ImportProblem(link_id=None, message="the same response is earlier in this file"))
     return None if problems else (instrument, answers)
 
 
-def _save(
+def save(
     db: Session,
     keys: KeyRing,
     registry: Registry,
@@ -235,8 +293,9 @@ def _save(
     ref: str,
     checked: tuple[CompiledInstrument, dict[str, Any]],
 ) -> Screening:
+    """Store one checked response as a completed screening of the agency's youth (audited)."""
     instrument, answers = checked
-    authored, source = _authored(response), (response.get("meta") or {}).get("source")
+    authored, source = _authored(response), source_of(response)
     language = response.get("language")
     screening = Screening(
         youth_id=youth.id,
@@ -274,27 +333,70 @@ def _save(
     return screening
 
 
+def report_of(received: Received) -> ResponseReport:
+    """An empty report of one response of the file."""
+    return ResponseReport(
+        entry=received.index, line=received.line, reference=_reference(received.resource, received.index)
+    )
+
+
+def partner_agency(db: Session, partner: str | None) -> str | None:
+    """The agency that sent the file, as named by the import's `partner` (its id), checked to exist."""
+    if partner is None:
+        return None
+    if db.get(Agency, partner) is None:
+        raise InvalidInput(_("No such partner agency: `partner` is the id of the agency that sent the file."))
+    return partner
+
+
 def import_responses(
-    db: Session, keys: KeyRing, registry: Registry, user: User, bundle_json: dict[str, Any], youth_id: str
+    db: Session,
+    keys: KeyRing,
+    registry: Registry,
+    user: User,
+    document: dict[str, Any] | FileContents,
+    youth_id: str,
+    partner: str | None = None,
 ) -> ImportReport:
-    """Attach a Bundle's completed QuestionnaireResponses to a youth the user's agency holds."""
+    """Import a file's completed QuestionnaireResponses about one of the agency's youth onto that youth.
+
+    Every response must say it is about this youth (its subject, `app.exports.fhir_subjects`); when any says
+    it is about someone else, or about no one the agency holds, nothing is saved and the answer is a 422 that
+    names each such response. Otherwise each response is imported or rejected on its own.
+    """
     youth = access.readable_youth(db, user, youth_id)
-    if not isinstance(bundle_json, dict) or bundle_json.get("resourceType") != "Bundle":
-        raise InvalidInput("Send a FHIR Bundle of QuestionnaireResponses.")
-    report = ImportReport()
-    for index, entry in enumerate(bundle_json.get("entry") or []):
-        resource = entry.get("resource") if isinstance(entry, dict) else None
-        kind = resource.get("resourceType") if isinstance(resource, dict) else None
-        if not isinstance(resource, dict) or kind != "QuestionnaireResponse":
-            report.skipped.append(f"entry {index}: {kind or 'no resource'} (only QuestionnaireResponses are imported)")
+    found = document if isinstance(document, FileContents) else read_bundle(document)
+    matcher = Matcher(db, keys, user.agency_id, partner_agency(db, partner))
+    matches = matcher.match_all([subject_of(r.resource, found.patients) for r in found.responses])
+    wrong = []
+    for received, match in zip(found.responses, matches, strict=True):
+        if match.youth_id == youth.id:
             continue
-        outcome = ResponseReport(entry=index, reference=_reference(resource, index))
-        checked = _check(db, registry, user, youth, resource, outcome)
+        ref = _reference(received.resource, received.index)[:100]
+        said = match.problem or _("it is about another of your agency's youth, not this one")
+        message = _("response {reference} ({where}): {problem}").format(
+            reference=repr(ref), where=received.where, problem=said
+        )
+        wrong.append(problem([*received.loc, "subject"], message, match.kind if match.problem else "other_youth"))
+    if wrong:
+        refused = _(
+            "Nothing was imported: these responses are not about this youth. Each response is imported onto the "
+            "youth its subject is, never onto the youth in the URL (to import a file about several youth, "
+            "use POST /api/v1/fhir-import)."
+        )
+        raise SubjectsRefused(refused, wrong)
+    report = ImportReport(skipped=found.skipped)
+    earlier = earlier_imports(db, user.agency_id)
+    for received in found.responses:
+        outcome = report_of(received)
+        outcome.youth_id = youth.id
+        checked = check(registry, youth.id, received.resource, outcome, earlier)
         if checked is None:
             outcome.overall_level = None
             report.rejected.append(outcome)
             continue
-        screening = _save(db, keys, registry, user, youth, resource, outcome.reference, checked)
+        screening = save(db, keys, registry, user, youth, received.resource, outcome.reference, checked)
+        earlier[(youth.id, outcome.reference, source_of(received.resource))] = screening.id
         outcome.screening_id, outcome.overall_level = screening.id, screening.overall_level
         report.imported.append(outcome)
     return report

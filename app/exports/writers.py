@@ -27,7 +27,7 @@ from app.exports.plan import (
 )
 from app.i18n import _, content_language, page_language
 from instruments.compiled import RATING_CODES, CompiledInstrument
-from instruments.model import DECLINED, INSUFFICIENT, NOT_ASKED, NOT_ENOUGH_INFO
+from instruments.model import DECLINED, INSUFFICIENT, NOT_ASKED, NOT_ENOUGH_INFO, NOT_SCORED
 
 # OWASP "CSV Injection": a cell starting with one of these is read as a formula by spreadsheets.
 FORMULA_START = frozenset("=+-@\t\r")
@@ -92,6 +92,7 @@ def level_meanings() -> dict[str, str]:
     rendered), and what they do not say."""
     meanings = {code: levels.label(code, page_language()) for code in levels.ORDER}
     meanings[INSUFFICIENT] += ": " + _("too little was known to say whether there is a concern, NOT a 'no concern'")
+    meanings[NOT_SCORED] += ": " + _("the instrument has no scoring rules: no level concluded, NOT a 'no concern'")
     return meanings
 
 
@@ -271,7 +272,7 @@ def _result_entries(plan: Plan, result_levels: str) -> Iterator[list[str]]:
     """The codebook entries of RESULT_COLUMNS, naming what each instrument of the export totals."""
     totals = []
     for c in plan.instruments:
-        declared = c.definition.scoring.total
+        declared = c.definition.scoring.total if c.definition.scoring is not None else None  # None: unscored
         if declared is not None:
             words = declared.label.get(content_language(c, page_language())) or next(iter(declared.label.values()))
             totals.append(f"{c.id} {c.version}: {words} ({declared.of})")

@@ -25,6 +25,10 @@ Small-cell suppression (SUPPRESSION_RULE below says the same in words a reader o
 7. No margins (totals over months, instruments or kinds) are published: a margin minus the shown
    cells would give the suppressed ones back. Date ranges are whole months, so two reports over
    ranges a day apart cannot be subtracted to reveal one day's screenings.
+
+A form without scoring rules concludes no level, so its screenings are not counted at all: counted,
+they would read as "not enough information" (a conclusion they never reached). The report names
+such instruments instead (`NOT_COUNTED`).
 """
 
 from __future__ import annotations
@@ -43,6 +47,8 @@ from app.deps import require_role
 from app.errors import Forbidden
 from app.i18n import _
 from app.models import Agency, Role, Screening, ScreeningStatus, User
+from instruments.loader import Registry
+from instruments.model import NOT_SCORED
 
 THRESHOLD = 11  # counts from 1 to THRESHOLD - 1 are suppressed
 CATEGORIES = ("clear", "possible", "none", "insufficient")
@@ -60,6 +66,10 @@ SUPPRESSION_RULE = _(
     "suppressed counts, further counts are suppressed until at least two are and they add up to 11 or more, so "
     "none can be recovered from the total; shares are shown only where their count is; zero is shown; no totals "
     "across rows are published."
+)
+NOT_COUNTED = _(
+    "Not counted: instruments without scoring rules. Their screenings conclude no level, so there is nothing of "
+    "them to count here; read their answers instead."
 )
 ROLES = (Role.system_admin, Role.agency_admin, Role.supervisor, Role.evaluator)
 MIN_YEAR, MAX_YEAR = 1900, 2999  # months outside these years are typos
@@ -192,7 +202,9 @@ def grouped_counts(db: Session, user: User, report: ReportFilter) -> list[tuple[
             func.count().label("total"),
             *(count_of(LEVEL_OF[c]).label(c) for c in CATEGORIES[:3]),
         )
-        .where(col(Screening.status) == ScreeningStatus.completed, month.is_not(None))
+        .where(
+            col(Screening.status) == ScreeningStatus.completed, month.is_not(None), level.is_distinct_from(NOT_SCORED)
+        )
         .group_by(month, instrument, agency_id)
     )
     if report.scope is Scope.agency:
@@ -253,12 +265,20 @@ def report(db: Session, user: User, report_filter: ReportFilter) -> list[ReportR
     return [suppress(*group) for group in grouped_counts(db, user, report_filter)]
 
 
-def as_json(rows: list[ReportRow], report_filter: ReportFilter) -> dict[str, Any]:
-    """The report as a JSON document: the filter, the rule, and the rows (null is suppressed)."""
+def unscored_instruments(registry: Registry, report_filter: ReportFilter) -> list[str]:
+    """The ids of the loaded instruments (the filter's one, if it names one) without scoring rules: not counted."""
+    unscored = sorted({c.id for c in registry.all() if not c.scored})
+    return [i for i in unscored if report_filter.instrument_id in (None, i)]
+
+
+def as_json(rows: list[ReportRow], report_filter: ReportFilter, not_counted: list[str] | None = None) -> dict[str, Any]:
+    """The report as a JSON document: the filter, the rule, the rows (null is suppressed), and the instruments
+    left out because they have no scoring rules."""
     return {
         "filter": report_filter.as_dict(),
         "threshold": THRESHOLD,
         "suppression": SUPPRESSION_RULE,
         "months": "calendar months of completion, UTC",
         "rows": [row.as_dict() | {"suppressed": row.suppressed} for row in rows],
+        "not_counted": {"instruments": not_counted or [], "why": NOT_COUNTED},
     }

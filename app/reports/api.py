@@ -39,4 +39,4 @@ def aggregate_report(
     rows = aggregate.report(db, user, report_filter)
     detail = {k: v for k, v in report_filter.as_dict().items() if v} | {"format": "api", "rows": len(rows)}
     audit.record(db, "report.aggregate", actor_id=user.id, agency_id=user.agency_id, detail=detail)
-    return aggregate.as_json(rows, report_filter)
+    return aggregate.as_json(rows, report_filter, aggregate.unscored_instruments(registry, report_filter))

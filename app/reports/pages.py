@@ -204,6 +204,8 @@ def aggregate_page(request: Request, db: SessionDep, registry: RegistryDep, auth
         geometry={"label_w": LABEL_W, "bar_w": BAR_W, "bar_h": BAR_H, "width": WIDTH},
         query=("?" + query) if query else "",
         rule=aggregate.SUPPRESSION_RULE,
+        not_counted=[titles.get(i, i) for i in aggregate.unscored_instruments(registry, report_filter)],
+        not_counted_why=aggregate.NOT_COUNTED,
     )
 
 
@@ -239,4 +241,5 @@ def aggregate_csv(request: Request, db: SessionDep, registry: RegistryDep, auth:
 def aggregate_json(request: Request, db: SessionDep, registry: RegistryDep, auth: WebAuthDep) -> Response:
     """The aggregate report as JSON (null is a suppressed cell)."""
     report_filter, rows = _rows_or_error(db, request, auth.user, registry, "json")
-    return JSONResponse(aggregate.as_json(rows, report_filter), headers={"Cache-Control": "no-store"})
+    not_counted = aggregate.unscored_instruments(registry, report_filter)
+    return JSONResponse(aggregate.as_json(rows, report_filter, not_counted), headers={"Cache-Control": "no-store"})

@@ -98,6 +98,7 @@ def _review(
         lines=len(rows),
         without_information=sum(1 for row in rows if not row.informative),
         concludes_insufficient=views.concludes_insufficient(instrument),
+        scored=instrument.scored,
         notes=current.notes,
         error=error,
     )
@@ -147,13 +148,19 @@ def result_page(
     with_answers = shown.covers(Category.item_answers)  # the evidence quotes answers
     viewer = staff_language(request, auth.user)
     language = content_language(instrument, viewer)
+    view = views.result_view(instrument, result, language, registry, with_answers=with_answers)
+    answers = None
+    if not view.scored and own:  # nothing concluded: the answers are what there is to read (another agency's
+        stored = {k: a.value for k, a in service.stored_answers(db, keys, screening).items()}  # are on its summary)
+        answers = views.review(instrument, stored, language)
     return render(
         request,
         "screening/result.html",
         auth=auth,
         screening=screening,
         content_lang=language,
-        view=views.result_view(instrument, result, language, registry, with_answers=with_answers),
+        view=view,
+        answers=answers,
         resources=views.resource_lines(agency.resources if agency else None, viewer),
         notes=notes,
         shared_by=None if own else _agency_name(db, screening.agency_id),

@@ -116,7 +116,9 @@ class ScreeningPublic(BaseModel):
 class DashboardFilter(BaseModel):
     """Filters of the dashboard; a date-time without a time zone is taken as UTC."""
 
-    level: Literal["clear_concern", "possible_concern", "insufficient_information", "no_concern"] | None = None
+    level: (
+        Literal["clear_concern", "possible_concern", "insufficient_information", "no_concern", "not_scored"] | None
+    ) = None
     instrument_id: str | None = None
     screener_id: str | None = None
     status: Literal["in_progress", "completed"] | None = None

@@ -13,7 +13,7 @@ from app.screenings.forms import answer_label, sections, visible_ids
 from app.web import _, text
 from instruments.compiled import CompiledInstrument
 from instruments.loader import Registry
-from instruments.model import LANGUAGE_PATTERN, is_informative
+from instruments.model import LANGUAGE_PATTERN, NOT_SCORED, is_informative
 
 _LANGUAGE = re.compile(LANGUAGE_PATTERN)
 CONCERNING = ("clear_concern", "possible_concern")
@@ -22,6 +22,8 @@ NO_RULE = _(
     "Too little is known to conclude; this is not 'no concern'."
 )
 FREE_TEXT = frozenset({"short_text", "long_text"})
+# Said in the page's language whatever the form's languages (the stored reason has English and Spanish).
+NOT_SCORED_REASON = _("This form has no scoring rules, so no level is concluded: read the answers themselves.")
 
 
 @dataclass
@@ -131,6 +133,7 @@ class ResultView:
     skipped_sections: list[str] = field(default_factory=list)
     total: TotalView | None = None
     caution: bool = False  # "no concern" from a version that cannot say "not enough information", on little
+    scored: bool = True  # False: a form without scoring rules, whose result concludes nothing
 
 
 def result_view(
@@ -193,6 +196,8 @@ def result_view(
             return [indicator_texts.get(i, i) for i in ids]
         return [item_texts.get(i, i) for i in ids]
 
+    if overall == NOT_SCORED:
+        return _not_scored_view(instrument, result, t)
     steps = []
     for step in definition.next_steps.get(overall, ()):
         recommended = registry.get(step.instrument) if step.instrument else None
@@ -236,6 +241,30 @@ def result_view(
     )
 
 
+def _not_scored_view(
+    instrument: CompiledInstrument, result: Mapping[str, Any], t: Callable[[Mapping[str, str] | None], str]
+) -> ResultView:
+    """The result of a form without scoring rules: no level, no domains, no next steps; what was answered."""
+    definition = instrument.definition
+    return ResultView(
+        overall=NOT_SCORED,
+        explain=str(NOT_SCORED_REASON),
+        clauses=[],
+        key_indicators=[],
+        domains_behind=[],
+        domains=[],
+        completeness=result["completeness"],
+        next_steps=[],
+        title=t(definition.title),
+        version=result["instrument_version"],
+        validated=definition.provenance.validated,
+        provenance=t(definition.provenance.statement),
+        citation=definition.provenance.citation,
+        skipped_sections=[t(s.title) for s in definition.sections if s.id in result.get("skipped_sections", ())],
+        scored=False,
+    )
+
+
 def _little_known(result: Mapping[str, Any]) -> bool:
     """Whether fewer than half of the questions shown got an informative answer."""
     c = result.get("completeness") or {}
@@ -244,7 +273,7 @@ def _little_known(result: Mapping[str, Any]) -> bool:
 
 
 def _total_view(instrument: CompiledInstrument, total: Mapping[str, Any] | None, language: str) -> TotalView | None:
-    declared = instrument.definition.scoring.total
+    declared = instrument.definition.scoring.total if instrument.definition.scoring is not None else None
     if total is None or declared is None:
         return None
     label = text(dict(declared.label), language, instrument.definition.default_language)

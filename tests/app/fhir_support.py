@@ -22,6 +22,8 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from sqlmodel import Session
 
 from app import crypto
+from app.exports import fhir
+from app.exports.tabular import person_key
 from app.main import loaded_instruments
 from app.models import Screening, User, Youth, utcnow
 from app.models_sharing import Category, ConsentMethod, Grantor, Purpose
@@ -122,4 +124,30 @@ def release(db: Session, admin: User, record: Youth, to: str, *categories: Categ
         method=ConsentMethod.written,
     )
     consent.record(db, admin, data)
+    db.commit()
+
+
+def pseudonym_for(db: Session, record: Youth, recipient_agency_id: str) -> str:
+    """The pseudonym a TellOnce export for `recipient_agency_id` names the record's person by (its Patient id)."""
+    db.refresh(record)
+    return person_key(crypto.get_key_ring(), recipient_agency_id, record.person_id)
+
+
+def about(resources: Any, patient_id: str) -> Any:
+    """A Bundle or list of resources with every QuestionnaireResponse's subject (and every Patient) this Patient."""
+    found = [e["resource"] for e in resources.get("entry", [])] if isinstance(resources, dict) else resources
+    for resource in found:
+        if resource["resourceType"] == "QuestionnaireResponse":
+            resource["subject"] = {"reference": f"Patient/{patient_id}"}
+        elif resource["resourceType"] == "Patient":
+            resource["id"] = patient_id
+            resource["identifier"] = [{"system": fhir.PSEUDONYM_SYSTEM, "value": patient_id}]
+    return resources
+
+
+def same_person(db: Session, record: Youth, other: Youth) -> None:
+    """Make `record` one of `other`'s person's records, as linking under a consent does (app.sharing.links)."""
+    db.refresh(other)
+    record.person_id = other.person_id
+    db.add(record)
     db.commit()

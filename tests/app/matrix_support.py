@@ -26,7 +26,9 @@ from app.models import Agency, AuthSession, Role, Screening, User, Youth, utcnow
 from app.models_sharing import BreakGlass, Category, Consent, ConsentMethod, Disclosure, Grantor, Purpose, RecordLink
 from app.portal import service as portal
 from app.portal.pages import COOKIE as YOUTH_COOKIE
+from app.records import identifiers
 from app.records import service as records
+from app.records.identifiers import IdentifierCreate
 from app.records.schemas import YouthCreate
 from app.screenings import service as screenings
 from app.screenings.schemas import AnswersSave, ScreeningCreate
@@ -103,6 +105,9 @@ class MatrixWorld:
         return version or 1
 
 
+PARTNER_SYSTEM = "https://partner.example.org/client-number"  # a partner's identifier system (A maps one)
+
+
 def _youth(w: MatrixWorld, user: User, case_number: str) -> Youth:
     data = YouthCreate(given_name="Avery", family_name="Testcase", birth_date=date(2010, 4, 2), case_number=case_number)
     return records.create(w.session, crypto.get_key_ring(), user, data)
@@ -152,6 +157,8 @@ def build_world(world: World) -> MatrixWorld:
     w.ids["consent"] = _consent(w, to="C").id  # A's release to C (C holds no record of the person: it grants nothing)
     learned = OutcomeCreate(kind="confirmed", source="later_assessment", learned_on=utcnow().date(), note=NOTES_CANARY)
     w.ids["outcome"] = outcomes.record(db, keys, w.user("A", Role.supervisor), youth.id, learned).id
+    mapped = IdentifierCreate(system=PARTNER_SYSTEM, value="A-77")
+    w.ids["identifier"] = identifiers.add(db, keys, screener, youth.id, mapped).id
     db.commit()
     return w
 
@@ -276,7 +283,11 @@ class Entry:
         return self.roles is not None and user.role not in self.roles
 
 
-PARAMS = {"consent": ("youth", "consent"), "referral_screening": ("referral", "done")}  # several path parameters
+PARAMS = {
+    "consent": ("youth", "consent"),
+    "identifier": ("youth", "identifier"),
+    "referral_screening": ("referral", "done"),
+}  # several path parameters
 CONSTANTS = {"number": "1", "link_token": "not-a-real-link", "instrument_id": PRACTITIONER, "version": "1.0.0"}
 
 

@@ -20,7 +20,8 @@ from app import crypto
 from app.exports.fhir_referral import REFERRAL_SYSTEM
 from app.models import Role, Screening, User
 from app.models_referrals import Referral
-from app.models_sharing import Category, RecordLink
+from app.models_sharing import Category, RecordLink, YouthIdentifier
+from app.records import identifiers
 from app.referrals import service as referral_service
 from app.referrals.schemas import ReferralCreate
 from app.sharing import consent
@@ -29,6 +30,7 @@ from tests.app.conftest import PASSWORD, World
 from tests.app.matrix_support import (
     FEW_STATES,
     NOTES_CANARY,
+    PARTNER_SYSTEM,
     PRACTITIONER,
     SHARED_STATES,
     Entry,
@@ -98,6 +100,21 @@ def _relink(w: MatrixWorld) -> None:
     assert link is not None
     link.undone_at = link.undone_by = None
     w.session.commit()
+
+
+def _reidentify(w: MatrixWorld) -> None:
+    """Put back A's mapped identifier that an allowed DELETE removed."""
+    if w.session.get(YouthIdentifier, w.ids["identifier"]) is None:
+        row = YouthIdentifier(
+            id=w.ids["identifier"],
+            agency_id=w.agencies["A"].id,
+            youth_id=w.ids["youth"],
+            system=PARTNER_SYSTEM,
+            value_index=identifiers.value_index(crypto.get_key_ring(), w.agencies["A"].id, PARTNER_SYSTEM, "A-77"),
+            recorded_by=w.ids["user"],
+        )
+        w.session.add(row)
+        w.session.commit()
 
 
 def _amendment(w: MatrixWorld, target: str, user: User | None, *, form: bool = False) -> dict[str, Any]:
@@ -281,6 +298,12 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/links/{link_id}/undo"): Entry(OWN, ("link",), reset=_relink),
     ("GET", "/api/v1/youth/{youth_id}/disclosures"): Entry(OWN, ("youth",)),
     ("POST", "/api/v1/youth/{youth_id}/fhir-import"): Entry(OWN, ("youth",), _body(**BUNDLE)),
+    ("POST", "/api/v1/fhir-import"): Entry(STAFF, body=_body(**BUNDLE)),  # onto the own agency's youth only
+    ("GET", "/api/v1/youth/{youth_id}/identifiers"): Entry(OWN, ("youth",)),
+    ("POST", "/api/v1/youth/{youth_id}/identifiers"): Entry(
+        OWN, ("youth",), _body(system=PARTNER_SYSTEM, value="A-78")
+    ),
+    ("DELETE", "/api/v1/youth/{youth_id}/identifiers/{identifier_id}"): Entry(OWN, ("identifier",), reset=_reidentify),
     ("POST", "/api/v1/youth/{youth_id}/break-glass"): Entry(
         OWN, ("youth",), _body(reason=REASON, hours=2), roles=GLASS
     ),
@@ -295,7 +318,10 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/admin/agencies"): Entry(SYSTEM_ADMIN),
     ("POST", "/admin/agencies"): Entry(SYSTEM_ADMIN, body=_body(name="")),
     ("POST", "/api/v1/agencies"): Entry(SYSTEM_ADMIN, body=_body(name="Westside Health", kind="health")),
-    ("POST", "/api/v1/instruments/fhir-import"): Entry(SYSTEM_ADMIN, body=_body(**QUESTIONNAIRE)),
+    # A questionnaire without items would not load: the allowed caller gets 422 with the problems.
+    ("POST", "/api/v1/instruments/fhir-import"): Entry(SYSTEM_ADMIN, body=_body(**QUESTIONNAIRE), ok=frozenset({422})),
+    ("GET", "/admin/instruments/fhir-import"): Entry(SYSTEM_ADMIN),
+    ("POST", "/admin/instruments/fhir-import"): Entry(SYSTEM_ADMIN, body=_body(instrument_id="x"), ok=frozenset({422})),
     ("GET", "/screenings/{screening_id}/result"): Entry(SHARED, ("done",), ok=frozenset({200})),
     ("GET", "/api/v1/screenings/{screening_id}/result"): Entry(SHARED, ("done",), ok=frozenset({200})),
     ("GET", "/screenings/{screening_id}/revisions/{number}"): Entry(SHARED, ("done",), ok=frozenset({200})),

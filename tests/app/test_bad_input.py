@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from app.models import Agency, User
+from app.models import Agency, User, Youth
 from tests.app import fhir_support
 from tests.app.accounts_support import dump_database, reload
 from tests.app.api_support import api_auth, youth_with_screening
@@ -339,6 +339,7 @@ def test_a_fhir_response_with_a_very_long_reference_imports(client: TestClient, 
     response = next(r for r in resources if r["resourceType"] == "QuestionnaireResponse")
     response["identifier"] = {"value": "R" * 30_000}
     response.setdefault("meta", {})["source"] = "https://partner.example/" + "S" * 30_000
+    fhir_support.about(exported, fhir_support.pseudonym_for(session, theirs, partner.agency_id))
     imported = client.post(f"/api/v1/youth/{theirs.id}/fhir-import", headers=bearer(client, partner), json=exported)
     assert imported.status_code == 200, imported.text[:500]
     assert len(imported.json()["imported"]) == 1
@@ -353,9 +354,13 @@ def test_answer_problems_are_bounded_too(setup: Setup) -> None:
     assert len(response.content) < SMALL
 
 
-def test_a_fhir_file_of_many_unknown_keys_answers_a_short_report(setup: Setup) -> None:
+def test_a_fhir_file_of_many_unknown_keys_answers_a_short_report(setup: Setup, session: Session) -> None:
     """A 3 MB QuestionnaireResponse of 150,000 unknown keys was answered with every validation error (66 MB)."""
-    response = {"resourceType": "QuestionnaireResponse", "status": "completed"} | {f"x{i}": 1 for i in range(150_000)}
+    youth = session.get(Youth, setup.youth_id)
+    assert youth is not None
+    subject = {"reference": f"Patient/{fhir_support.pseudonym_for(session, youth, setup.agency.id)}"}
+    response = {"resourceType": "QuestionnaireResponse", "status": "completed", "subject": subject}
+    response |= {f"x{i}": 1 for i in range(150_000)}
     bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": response}]}
     answer = setup.client.post(f"/api/v1/youth/{setup.youth_id}/fhir-import", headers=setup.auth, json=bundle)
     assert answer.status_code < 500 and len(answer.content) < SMALL, len(answer.content)

@@ -51,7 +51,9 @@ def test_weighted_questionnaire_imports_as_a_loadable_definition() -> None:
     assert d.items[3].show_if == "(q_3 == 'yes')"
     assert [o.weight for o in d.items[3].options] == [0, 1, 2]  # from ordinalValue
     assert d.provenance.validated is False and SOURCE_URL in d.provenance.statement["en"]
-    assert [r.when for r in d.scoring.overall] == ["sum(weights) >= 8", "sum(weights) >= 4", None]
+    assert [r.when for r in d.scoring.overall] == ["total() >= 8", "total() >= 4", None]
+    assert d.scoring.total is not None and d.scoring.total.of == "sum(weights)"
+    assert d.derived_from is not None and d.derived_from.url == SOURCE_URL and d.provenance.citation is None
 
 
 def _response(answers: dict[str, list[dict[str, Any]]], questionnaire: str = f"{SOURCE_URL}|0.1.0") -> dict[str, Any]:
@@ -153,7 +155,9 @@ def test_what_cannot_be_expressed_is_reported_by_link_id() -> None:
     instrument, found = load_text(text)
     assert instrument is not None, found
     kept = {i.id for i in instrument.definition.items}
-    assert {"q_1", "calc", "heavy", "must", "n"} <= kept and not {"vs", "photo", "who", "weight"} & kept
+    assert {"q_1", "heavy", "must", "n"} <= kept and not {"calc", "vs", "photo", "who", "weight"} & kept
+    assert instrument.definition.scoring is not None and instrument.definition.scoring.total is not None
+    assert instrument.definition.scoring.total.label == {"en": "Total"}  # the calculated item became the total
     assert instrument.items["heavy"].show_if is None  # its condition could not be said, and was reported
     assert import_questionnaire({"resourceType": "Patient"}, THRESHOLDS, "x", "1.0.0")[0] == ""
     _, bad = import_questionnaire(support.fixture("weighted-questionnaire.json"), {"clear_concern": 50}, "x", "1.0.0")
@@ -187,9 +191,13 @@ def test_round_trip_between_deployments(client: TestClient, world: World, sessio
         "Patient/x",
     )
     exported["entry"].append({"fullUrl": "urn:uuid:0f1e2d3c-0000-4000-8000-000000000001", "resource": practitioner})
+    # South's record is the same person (linked); the file names the person by North's pseudonym, as North exports it.
+    support.same_person(session, theirs, record)
+    support.about(exported, support.pseudonym_for(session, theirs, screener.agency_id))
+    url = f"/api/v1/youth/{theirs.id}/fhir-import?partner={screener.agency_id}"
 
     auth = bearer(client, partner)
-    response = client.post(f"/api/v1/youth/{theirs.id}/fhir-import", headers=auth, json=exported)
+    response = client.post(url, headers=auth, json=exported)
     assert response.status_code == 200, response.text
     report = response.json()
     assert [r["reference"] for r in report["imported"]] == [done[0].id, done[1].id] and report["rejected"] == []
@@ -207,7 +215,7 @@ def test_round_trip_between_deployments(client: TestClient, world: World, sessio
         assert original.id in notes
     assert _stored(session, session.get(Screening, report["imported"][0]["screening_id"]))["stayed_away"] == "declined"
 
-    again = client.post(f"/api/v1/youth/{theirs.id}/fhir-import", headers=auth, json=exported).json()
+    again = client.post(url, headers=auth, json=exported).json()
     assert again["imported"] == [] and all("already imported" in r["problems"][0]["message"] for r in again["rejected"])
     assert client.post(f"/api/v1/youth/{record.id}/fhir-import", headers=auth, json=exported).status_code == 404
 
@@ -229,6 +237,7 @@ def test_a_response_with_any_problem_saves_nothing(world: World, session: Sessio
     invalid["item"][0]["item"][0]["answer"] = _coding("maybe")
     hidden = copy.deepcopy(good) | {"id": "h", "identifier": {"value": "h"}}
     hidden["item"].append({"linkId": "section-money", "item": [{"linkId": "work_to_pay", "answer": _coding("yes")}]})
+    support.about([unknown, invalid, hidden, good], support.pseudonym_for(session, theirs, partner.agency_id))
     bundle = {
         "resourceType": "Bundle",
         "type": "collection",
@@ -249,7 +258,7 @@ def test_responses_to_an_imported_public_questionnaire_attach(world: World, sess
     registry = Registry(dict(loaded_instruments().instruments))
     instrument = _imported()
     registry.instruments[instrument.key] = instrument
-    response = _response(CASES[4][1])
+    response = support.about([_response(CASES[4][1])], support.pseudonym_for(session, theirs, partner.agency_id))[0]
     report = import_responses(
         session,
         crypto.get_key_ring(),

@@ -1,0 +1,101 @@
+"""Importing a partner's file about several youth: each QuestionnaireResponse onto the youth its subject is.
+
+A preview (the default) says, per matched youth (its id and the agency's case number for it), which responses
+would be imported, each with its instrument version, its level and its problems, and which responses match
+no one (no subject, an unknown or an ambiguous one); it saves nothing. An import then saves each matched
+response without problems onto its own youth, exactly as the per-youth import does
+(`app.exports.fhir_responses`: all or nothing per response, audited, never the same response twice).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+from sqlmodel import Session, col, select
+
+from app import access
+from app.crypto import KeyRing
+from app.exports.fhir_import import ImportProblem
+from app.exports.fhir_responses import (
+    Earlier,
+    ResponseReport,
+    check,
+    earlier_imports,
+    partner_agency,
+    report_of,
+    save,
+    source_of,
+)
+from app.exports.fhir_subjects import FileContents, Matcher, subject_of
+from app.models import User, YouthLink
+from instruments.loader import Registry
+
+
+class SubjectReport(BaseModel):
+    """One of the agency's youth that responses of the file are about, and those responses."""
+
+    youth_id: str
+    case_number: str | None = Field(description="your agency's case number for the youth")
+    responses: list[ResponseReport] = Field(default_factory=list)
+
+
+class BulkReport(BaseModel):
+    """What a file would bring (a preview), or brought, to each youth; and what matched no one."""
+
+    preview: bool
+    subjects: list[SubjectReport] = Field(default_factory=list)
+    unmatched: list[ResponseReport] = Field(
+        default_factory=list, description="responses without a subject, or whose subject is none (or several)"
+    )
+    skipped: list[str] = Field(default_factory=list)
+    imported: int = Field(default=0, description="responses saved (0 in a preview)")
+
+
+def _case_numbers(db: Session, keys: KeyRing, agency_id: str, youth_ids: set[str]) -> dict[str, str]:
+    links = db.exec(
+        select(YouthLink).where(YouthLink.agency_id == agency_id, col(YouthLink.youth_id).in_(list(youth_ids)))
+    )
+    return {link.youth_id: keys.decrypt(link.case_number_enc, "youth_link", "case_number", link.id) for link in links}
+
+
+def import_file(
+    db: Session,
+    keys: KeyRing,
+    registry: Registry,
+    user: User,
+    found: FileContents,
+    *,
+    partner: str | None = None,
+    preview: bool = True,
+) -> BulkReport:
+    """Preview or import a file's responses, each onto the agency's youth its own subject is."""
+    matcher = Matcher(db, keys, user.agency_id, partner_agency(db, partner))
+    matches = matcher.match_all([subject_of(r.resource, found.patients) for r in found.responses])
+    report = BulkReport(preview=preview, skipped=found.skipped)
+    earlier: Earlier = earlier_imports(db, user.agency_id)
+    by_youth: dict[str, list[ResponseReport]] = {}
+    for received, match in zip(found.responses, matches, strict=True):
+        outcome = report_of(received)
+        if match.youth_id is None:
+            outcome.problems.append(ImportProblem(link_id=None, message=str(match.problem)))
+            report.unmatched.append(outcome)
+            continue
+        outcome.youth_id = match.youth_id
+        by_youth.setdefault(match.youth_id, []).append(outcome)
+        checked = check(registry, match.youth_id, received.resource, outcome, earlier)
+        key = (match.youth_id, outcome.reference, source_of(received.resource))
+        if checked is None:
+            outcome.overall_level = None
+        elif preview:
+            earlier.setdefault(key, "")  # a second copy in this file is reported as one
+        else:
+            youth = access.readable_youth(db, user, match.youth_id)  # the same check as the per-youth import
+            screening = save(db, keys, registry, user, youth, received.resource, outcome.reference, checked)
+            earlier[key] = screening.id
+            outcome.screening_id, outcome.overall_level = screening.id, screening.overall_level
+            report.imported += 1
+    cases = _case_numbers(db, keys, user.agency_id, set(by_youth))
+    report.subjects = [
+        SubjectReport(youth_id=youth_id, case_number=cases.get(youth_id), responses=responses)
+        for youth_id, responses in by_youth.items()
+    ]
+    return report
