@@ -39,9 +39,10 @@ Choices made (and what they cost):
   instrument's `options` code system whose code is the option code.
 - A declared total (`scoring.total`) is a read-only `decimal` item after the sections (`TOTAL_LINK`),
   coded with the total's outside code when it has one, and answered in the response with the stored
-  result's total; TellOnce's expression for it is the extension `urn:tellonce:total-of` (no SDC
-  `calculatedExpression`: the expression language is not FHIRPath). The same total is an Observation
-  (`app.exports.fhir_stream.total_observation`).
+  result's total; TellOnce's expression for it is the extension `urn:tellonce:total-of`, and a weighted
+  sum (`sum(weights)`) is also SDC's `calculatedExpression` in FHIRPath, so that a form filler computes it
+  and an import takes it for the total again (other totals have no FHIRPath here). The same total is an
+  Observation (`app.exports.fhir_stream.total_observation`).
 - Levels (an indicator rating's answers, and an Observation's overall and domain levels) are codes
   of `urn:tellonce:concern-level`, displayed with the words of `app.levels`; the codes are the level
   ids, `insufficient_information` ("Not enough information to conclude") among them.
@@ -76,7 +77,16 @@ from app.models_sharing import Consent
 from app.screenings.forms import ANSWER_TEXTS
 from app.settings import get_settings
 from instruments.compiled import RATING_CODES, YES_NO_LABELS, CompiledInstrument
-from instruments.model import CHOICE_TYPES, DECLINED, NOT_ASKED, NOT_ENOUGH_INFO, SPECIAL_ANSWERS, Coding, Item, Total
+from instruments.model import (
+    CHOICE_TYPES,
+    DECLINED,
+    NOT_ASKED,
+    NOT_ENOUGH_INFO,
+    SPECIAL_ANSWERS,
+    Coding,
+    Item,
+    Total,
+)
 from scoring import visible_only
 
 LEGACY_CANONICAL = "urn:tellonce:instrument:"  # + instrument id: the canonical of exports before https ones
@@ -101,11 +111,13 @@ EXT_CONSENT_METHOD = "urn:tellonce:consent-method"
 EXT_DATA_ABSENT = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
 EXT_OPTION_CODE = "urn:tellonce:option-code"  # the TellOnce code of an option written in an outside coding
 EXT_TOTAL_OF = "urn:tellonce:total-of"  # the expression of a declared total, on its read-only item
+EXT_CALCULATED = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-calculatedExpression"
+# A weighted sum in SDC's FHIRPath (its `ordinal()` reads an answer's itemWeight): what a form filler computes.
+WEIGHTED_SUM_FHIRPATH = "%resource.repeat(item).answer.value.ordinal().sum()"
 # Why an item of a QuestionnaireResponse has no answer (codes of the DataAbsentReason value set).
 ABSENT_REASONS = {DECLINED: "asked-declined", NOT_ENOUGH_INFO: "unknown"}
 NONE_CHOSEN = "not-applicable"  # an empty multiple choice: none of its options applies
 TOTAL_LINK = "total-score"  # the linkId of a declared total ('-' never occurs in an item id)
-NOT_SCORED = "not_scored"  # the overall level of an unscored instrument's screening: no result to observe
 FHIR_TYPES = {"date": "date", "short_text": "string", "long_text": "text", "notice": "display"}
 GRANTOR_PERFORMER = {
     "youth": (None, "Youth"),
@@ -348,7 +360,11 @@ def _total_item(total: Total, lang: str) -> dict[str, Any]:
     if total.code is not None:
         out["code"] = [outside_coding(total.code)]
     out.update(_text("text", total.label, lang))
-    out.update({"type": "decimal", "readOnly": True, "extension": [{"url": EXT_TOTAL_OF, "valueString": total.of}]})
+    extensions: list[dict[str, Any]] = [{"url": EXT_TOTAL_OF, "valueString": total.of}]
+    if " ".join(total.of.split()) == "sum(weights)":
+        expression = {"language": "text/fhirpath", "expression": WEIGHTED_SUM_FHIRPATH}
+        extensions.append({"url": EXT_CALCULATED, "valueExpression": expression})
+    out.update({"type": "decimal", "readOnly": True, "extension": extensions})
     return out
 
 

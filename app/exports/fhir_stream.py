@@ -49,7 +49,7 @@ from app.models import Screening, ScreeningStatus
 from app.models_sharing import Category, Consent
 from instruments.compiled import CompiledInstrument
 from instruments.loader import Registry
-from instruments.model import NOT_ASKED
+from instruments.model import NOT_ASKED, NOT_SCORED
 
 EXT_QUESTIONNAIRE = "urn:tellonce:questionnaire"
 RESULT_SYSTEM = "urn:tellonce:result"
@@ -193,7 +193,7 @@ def result_resources(
 ) -> list[dict[str, Any]]:
     """A screening's result as Observations: the result, and its total when the instrument declares one;
     none for an unscored screening (it has no result to observe)."""
-    if row["overall_level"] == fhir.NOT_SCORED:
+    if row["overall_level"] == NOT_SCORED:
         return []
     total = total_observation(row, patient_ref, with_response, instrument)
     return [observation(row, patient_ref, with_response, instrument), *([total] if total else [])]

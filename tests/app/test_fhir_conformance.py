@@ -19,14 +19,17 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from app.exports import fhir, fhir_stream
+from app.exports.fhir_import import import_fhir
+from app.exports.fhir_responses import answers_from_response
 from app.exports.tabular import person_key
-from app.models import Agency, User, Youth
+from app.models import Agency, Screening, User, Youth, utcnow
 from app.models_referrals import Urgency
 from app.models_sharing import Category, Purpose
 from app.referrals import service as referrals
 from app.referrals.schemas import ReferralCreate
 from app.screenings import service as screenings
 from app.screenings.schemas import AnswersSave, ScreeningCreate
+from instruments import load_text
 from instruments.loader import BUNDLED_DIR, Registry, load_registry
 from tests.app.conftest import World, bearer
 from tests.app.exports_support import Scene, make_scene
@@ -102,6 +105,27 @@ scoring:
     - {level: possible_concern, when: "total() >= 1", explain: {en: p}}
     - {level: no_concern, explain: {en: n}}
 """
+UNSCORED = "fhir-unscored"
+UNSCORED_YAML = """
+id: fhir-unscored
+version: 1.0.0
+title: {en: A form without scoring}
+description: {en: 'Collects answers and concludes nothing.'}
+authors: [TellOnce tests]
+license: CC0-1.0
+provenance: {validated: false, statement: {en: Written for tests.}}
+modes: [practitioner]
+languages: [en]
+default_language: en
+sections: [{id: main, title: {en: Main}}]
+items:
+  - id: mood
+    section: main
+    type: single_choice
+    text: {en: 'Mood?'}
+    options: [{code: ok, label: {en: OK}}, {code: low, label: {en: Low}}]
+  - {id: note, section: main, type: short_text, text: {en: 'Anything else?'}}
+"""
 # Every answer shape: ordinary ones; special answers on every item type; an empty multiple choice; an
 # empty text; a follow-up show_if hid; nothing answered at all.
 ORDINARY = {
@@ -124,6 +148,7 @@ SHAPES_ANSWERS = [ORDINARY, DECLINED, UNKNOWN, EMPTY, {}]
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
     folder = tmp_path_factory.mktemp("shapes")
     (folder / "shapes.yaml").write_text(SHAPES_YAML, encoding="utf-8")
+    (folder / "unscored.yaml").write_text(UNSCORED_YAML, encoding="utf-8")
     loaded, problems = load_registry([BUNDLED_DIR, folder])
     assert not problems, problems
     return loaded
@@ -311,7 +336,13 @@ def test_the_questionnaire_says_the_outside_codes_and_the_total(registry: Regist
         "text": "Weighted sum",
         "type": "decimal",
         "readOnly": True,
-        "extension": [{"url": fhir.EXT_TOTAL_OF, "valueString": "sum(weights)"}],
+        "extension": [
+            {"url": fhir.EXT_TOTAL_OF, "valueString": "sum(weights)"},
+            {
+                "url": fhir.EXT_CALCULATED,
+                "valueExpression": {"language": "text/fhirpath", "expression": fhir.WEIGHTED_SUM_FHIRPATH},
+            },
+        ],
     }
     assert [g["type"] for g in q["item"][:-1]] == ["group", "group"]
 
@@ -426,3 +457,68 @@ def test_the_canonical_url_answers_the_questionnaire(scene: Scene, client: TestC
     assert client.get("/fhir/Questionnaire/no-such-thing", headers=auth).status_code == 404
     anonymous = client.get(path)
     assert anonymous.status_code == 401 and anonymous.json()["error"]
+
+
+def test_a_reimport_maps_back_to_the_same_options_codes_and_total(registry: Registry) -> None:
+    """Our Questionnaire imported again (as a partner's TellOnce would): every option keeps its TellOnce code and
+    its outside coding, the codes stay, the read-only total is the total again, not a question."""
+    instrument = registry.get(SHAPES)
+    assert instrument is not None
+    report = import_fhir(fhir.questionnaire(instrument), {"possible_concern": 1, "clear_concern": 4}, "again", "1.0.0")
+    assert report.loads, report.problems
+    again, problems = load_text(report.yaml)
+    assert again is not None and problems == []
+    feeling, original = again.items["feeling"], instrument.items["feeling"]
+    kept = [(o.code, o.weight, o.coding and (o.coding.system, o.coding.code)) for o in feeling.options]  # type: ignore[union-attr]
+    assert kept == [
+        ("never", 0, (CODES, "a-0")),
+        ("sometimes", 1, (CODES, "a-1")),
+        ("often", 3, (fhir.options_system(SHAPES), "often")),  # our own coding: the same code again
+    ]
+    # A published display is kept; where the coding had none, the option's words became its display.
+    assert [o.coding.display for o in feeling.options] == ["Made-up never", "Sometimes", "Often"]  # type: ignore[union-attr]
+    assert feeling.codes == original.codes
+    assert fhir.TOTAL_LINK not in again.items and "total_score" not in again.items
+    total = again.definition.scoring.total
+    assert total is not None and total.code == instrument.definition.scoring.total.code  # type: ignore[union-attr]
+    assert again.definition.codes == instrument.definition.codes
+
+
+@pytest.mark.parametrize("answers", [ORDINARY, DECLINED, UNKNOWN], ids=["ordinary", "declined", "unknown"])
+def test_an_exported_response_reads_back_as_it_was(registry: Registry, answers: dict[str, Any]) -> None:
+    """Outside codings, special answers as data-absent-reasons, and the total item (skipped) read back."""
+    instrument = registry.get(SHAPES)
+    assert instrument is not None
+    screening = Screening(
+        id="0" * 32,
+        youth_id="y",
+        agency_id="a",
+        instrument_id=SHAPES,
+        instrument_version="1.0.0",
+        content_hash=instrument.content_hash,
+        mode="practitioner",
+        language="en",
+        started_by="u",
+        started_at=utcnow(),
+    )
+    response = fhir.questionnaire_response(screening, answers, instrument, "Patient/p", 4)
+    validate(response)
+    assert answers_from_response(response, instrument) == (answers, [])
+
+
+def test_an_unscored_screening_has_its_response_but_no_result_observation(scene: Scene, client: TestClient) -> None:
+    done = scene.screen({"mood": "low", "note": "declined"}, instrument=UNSCORED)
+    assert done.overall_level == "not_scored"
+    scene.consent(*Category)
+    url = f"/api/v1/screenings/{done.id}/fhir"
+    own = resources_of(conformant(client.get(url, headers=bearer(client, scene.supervisor)).json()))
+    bulk = resources_of(conformant(json.loads(scene.export("fhir-bundle"))))
+    for found in (own, bulk):
+        kinds = {r["resourceType"] for r in found}
+        assert "Observation" not in kinds and "QuestionnaireResponse" in kinds  # nothing concluded, all answered
+        [response] = [r for r in found if r["resourceType"] == "QuestionnaireResponse"]
+        items = items_of(response)
+        assert items["mood"]["answer"][0]["valueCoding"]["code"] == "low" and absent(items["note"]) == "asked-declined"
+        assert fhir.TOTAL_LINK not in items
+    [questionnaire] = [r for r in bulk if r["resourceType"] == "Questionnaire"]
+    assert [i["type"] for i in questionnaire["item"]] == ["group"]  # no total item
