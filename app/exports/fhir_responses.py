@@ -143,6 +143,11 @@ def _answered(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return found
 
 
+def _same(kept: Any, coding: dict[str, Any]) -> bool:
+    """Whether a FHIR Coding is an instrument's outside `Coding` (same system and code)."""
+    return bool(kept.system == coding.get("system") and kept.code == str(coding.get("code")))
+
+
 def _value(instrument: CompiledInstrument, item_id: str, answer: dict[str, Any]) -> tuple[Any, str | None]:
     """One FHIR answer as a TellOnce value, or a problem."""
     item = instrument.items[item_id]
@@ -154,6 +159,12 @@ def _value(instrument: CompiledInstrument, item_id: str, answer: dict[str, Any])
             return (code, None) if code in SPECIAL_ANSWERS - {NOT_ASKED} else (None, f"unknown special answer {code!r}")
         if codes is not None and code in codes:
             return code, None
+        # An option written in its outside coding: by the TellOnce code our exports carry on it, else by the coding.
+        own = [e.get("valueCode") for e in coding.get("extension") or [] if e.get("url") == fhir.EXT_OPTION_CODE]
+        outside = [o.code for o in getattr(item, "options", ()) if o.coding and _same(o.coding, coding)]
+        for found in (*own, *outside):
+            if codes is not None and found in codes:
+                return found, None
         if codes is not None and local_id(code, "c") in codes:
             return local_id(code, "c"), None
         return None, f"{code!r} is not one of its answers"
