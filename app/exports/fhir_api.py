@@ -2,8 +2,12 @@
 
 A screening's FHIR export holds its item answers, so reading it needs the `item_answers` category:
 the agency's own screening, or another agency's under an active consent covering item answers
-(a break-glass view is never exported). Another agency's export is written to the disclosure
-ledger. Importing a Questionnaire returns an instrument definition to review; it installs nothing.
+(a break-glass view is never exported); its result Observations (`fhir_stream.result_resources`) go
+when the result summary is covered too. Its Patient is the person's key for the reading agency
+(`tabular.person_key`), the id that agency's bulk exports give the same person. Another agency's
+export is written to the disclosure ledger. Importing a Questionnaire returns an instrument definition
+to review; it installs nothing. A Questionnaire's canonical URL answers at `/fhir/Questionnaire/...`
+(`app.exports.fhir_canonical`).
 """
 
 from __future__ import annotations

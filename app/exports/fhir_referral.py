@@ -3,9 +3,11 @@
 The sender exports a referral it sent: a ServiceRequest shaped after the SDOH Clinical Care guide's
 SDOHCC ServiceRequest, and a Task shaped after its TaskForReferralManagement (the status both sides
 update), with what they point at: the named Patient, both Organizations, the person who prepared it,
-the Consent it rests on, and each shared screening's Observation (its result) and, when the referral
-shares answers, its QuestionnaireResponse. The partner's system sends the Task back with a new status;
-`apply_task_update` moves the referral as if the sender had recorded it (`via="fhir"`).
+the Consent it rests on, and each shared screening's Observations (its result, and its total where the
+instrument declares one: `fhir_stream.result_resources`, as in every export; none for an unscored screening)
+and, when the referral shares answers, its QuestionnaireResponse. Every resource has `meta.source`. The
+partner's system sends the Task back with a new status; `apply_task_update` moves the referral as if the
+sender had recorded it (`via="fhir"`).
 
 Choices made:
 - "Shaped after", not "conforming to": no `meta.profile`. The SDOHCC profiles build on US Core and ask
