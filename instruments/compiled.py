@@ -10,7 +10,7 @@ from functools import cached_property
 from typing import Any
 
 from instruments.expressions import Expression
-from instruments.model import Instrument, Item
+from instruments.model import Instrument, Item, Total
 from instruments.source import Source
 
 YES_NO_LABELS: dict[str, dict[str, str]] = {
@@ -71,7 +71,7 @@ class CompiledInstrument:
     overall_rules: tuple[CompiledRule, ...]
     allows_not_enough_info: bool
     every_answer: bool  # scoring.indicator_needs == "every_answer"
-    total: Expression | None  # scoring.total, compiled
+    total: Expression | None  # scoring.total, compiled; set for an unscored instrument that declares a total too
     carry: Mapping[str, int | None]  # look-back in days per item (item's, else section's, else default); None: never
     source: Source  # the file it came from, to locate problems found across instruments
 
@@ -91,8 +91,15 @@ class CompiledInstrument:
 
     @property
     def scored(self) -> bool:
-        """Whether the instrument has scoring rules; without them its overall result is `not_scored`."""
-        return self.definition.scoring is not None
+        """Whether the instrument has scoring rules; without them its overall result is `not_scored` (it may
+        still report a total: see `declared_total`)."""
+        return self.definition.scoring is not None and self.definition.scoring.has_rules
+
+    @property
+    def declared_total(self) -> Total | None:
+        """The total the instrument declares (its label, what it sums, its outside code), scored or not; None
+        when it declares none. A result reports it whenever it is declared, with or without a level."""
+        return self.definition.scoring.total if self.definition.scoring is not None else None
 
     @property
     def key(self) -> tuple[str, str]:

@@ -16,7 +16,7 @@ from instruments.compiled import (
     content_hash,
 )
 from instruments.expressions import Context, Expression, ExpressionError, ItemInfo, Scope, compile_expression
-from instruments.model import DEFAULT_CARRY_DAYS, NEVER, CarryFor, Instrument, Item, Rule, Scoring
+from instruments.model import DEFAULT_CARRY_DAYS, NEVER, CarryFor, Instrument, Item, Rule, Scoring, Total
 from instruments.source import Path_, Problem, Source, format_path
 
 
@@ -73,14 +73,19 @@ def compile_instrument(definition: Instrument, source: Source) -> tuple[Compiled
                 show_if[item.id] = expr
     order = _visibility_order(definition, show_if, out)
     named: set[str] = set()  # indicators some item feeds, even through a rule that has a problem of its own
-    if definition.scoring is None:
-        _check_unscored(definition, out)
-        feeds: dict[str, list[Feed]] = {}
-    else:
+    scoring = definition.scoring
+    has_rules = scoring is not None and scoring.has_rules
+    half_rules = scoring is not None and not has_rules and bool(scoring.domain or scoring.overall)
+    feeds: dict[str, list[Feed]] = {}
+    if scoring is not None and half_rules:
+        _check_half_rules(scoring, out)
+    elif has_rules:
         feeds = _feeds(definition, indicator_table, item_scope, out, named)
+    else:
+        _check_unscored(definition, out)
     _check_modes(definition, out)
     _check_never_shown(definition, show_if, infos, out)
-    for d_index, domain in enumerate(definition.domains if definition.scoring is not None else ()):
+    for d_index, domain in enumerate(definition.domains if has_rules else ()):
         for i_index, indicator in enumerate(domain.indicators):
             if indicator.id not in named:
                 out.add(
@@ -93,8 +98,10 @@ def compile_instrument(definition: Instrument, source: Source) -> tuple[Compiled
     total: Expression | None = None
     domain_rules: tuple[CompiledRule, ...] | None = ()
     overall_rules: tuple[CompiledRule, ...] | None = ()
-    if definition.scoring is not None:
-        total, domain_rules, overall_rules = _scoring(definition, definition.scoring, infos, sections, out)
+    if scoring is not None and has_rules:
+        total, domain_rules, overall_rules = _scoring(definition, scoring, infos, sections, out)
+    elif scoring is not None and scoring.total is not None and not half_rules:
+        total = _total_only(scoring.total, infos, sections, out)
     if out.problems or domain_rules is None or overall_rules is None:
         return None, out.problems
     compiled = CompiledInstrument(
@@ -114,7 +121,7 @@ def compile_instrument(definition: Instrument, source: Source) -> tuple[Compiled
         domain_rules=domain_rules,
         overall_rules=overall_rules,
         allows_not_enough_info=bool({"practitioner", "interview"} & set(definition.modes)),
-        every_answer=definition.scoring is not None and definition.scoring.indicator_needs == "every_answer",
+        every_answer=has_rules and scoring is not None and scoring.indicator_needs == "every_answer",
         total=total,
         carry=_carry(definition),
         source=source,
@@ -160,37 +167,59 @@ def _scoring(
     return total, domain_rules, overall_rules
 
 
+def _total_only(
+    total: Total, infos: dict[str, ItemInfo], sections: frozenset[str], out: _Collector
+) -> Expression | None:
+    """The total of a scoring without rules: reported with every result, compared with nothing. There are no
+    domains or indicators (`_check_unscored`), so it can only read answers."""
+    return out.expression(total.of, Scope(items=infos, sections=sections), ("scoring", "total", "of"), "total")
+
+
+def _check_half_rules(scoring: Scoring, out: _Collector) -> None:
+    """Domain and overall rules come together (levels are concluded) or not at all (a total without levels)."""
+    given, missing = ("overall", "domain") if scoring.overall else ("domain", "overall")
+    out.add(
+        "rules_incomplete",
+        f"scoring has {given} rules but no {missing} rules: write both (how indicators roll up to domains, and "
+        f"domains to the overall level), or neither (a total is then reported and no level is concluded from it)",
+        ("scoring", given),
+    )
+
+
 _NEEDS_SCORING = "this instrument has no 'scoring' section"
+_NEEDS_RULES = "this instrument's scoring has a total but no rules"
 
 
 def _check_unscored(definition: Instrument, out: _Collector) -> None:
-    """An instrument without scoring concludes no level, so nothing in it may ask for one: no domains,
-    no indicators fed or rated, no next steps (they are chosen by the overall level)."""
+    """An instrument without scoring rules (no `scoring`, or only a `total`) concludes no level, so nothing in
+    it may ask for one: no domains, no indicators fed or rated, no next steps (they are chosen by the overall
+    level)."""
+    lacking = _NEEDS_SCORING if definition.scoring is None else _NEEDS_RULES
     if definition.domains:
         out.add(
             "needs_scoring",
-            f"{_NEEDS_SCORING}, so its domains can never get a level: add scoring rules or remove 'domains'",
+            f"{lacking}, so its domains can never get a level: add scoring rules or remove 'domains'",
             ("domains",),
         )
     for index, item in enumerate(definition.items):
         if item.type == "indicator_rating":
             out.add(
                 "needs_scoring",
-                f"item '{item.id}' rates indicator '{item.indicator}', but {_NEEDS_SCORING}: "
+                f"item '{item.id}' rates indicator '{item.indicator}', but {lacking}: "
                 "add scoring rules, or ask it as a single_choice",
                 ("items", index, "type"),
             )
         elif getattr(item, "indicates", ()):
             out.add(
                 "needs_scoring",
-                f"item '{item.id}' says which indicator its answers point to, but {_NEEDS_SCORING}: "
+                f"item '{item.id}' says which indicator its answers point to, but {lacking}: "
                 "add scoring rules or remove 'indicates'",
                 ("items", index, "indicates"),
             )
     if definition.next_steps:
         out.add(
             "needs_scoring",
-            f"next steps follow from the overall level, and {_NEEDS_SCORING}, so it concludes none: "
+            f"next steps follow from the overall level, and {lacking}, so it concludes none: "
             "add scoring rules or remove 'next_steps'",
             ("next_steps",),
         )

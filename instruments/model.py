@@ -295,6 +295,10 @@ class Total(Frozen):
 class Scoring(Frozen):
     """How indicator levels roll up to domain levels and to the overall result.
 
+    `domain` and `overall` rules come together or not at all: a scoring with a `total` and no rules
+    reports the total (e.g. a published weighted sum) and concludes no level from it, as an instrument
+    without scoring does (the overall result is `not_scored`).
+
     `indicator_needs` says when an indicator with no concerning answer is "no concern":
     - `one_answer` (the default of the first instruments): as soon as one of the items that feed it
       got an informative answer;
@@ -305,8 +309,13 @@ class Scoring(Frozen):
 
     indicator_needs: Literal["one_answer", "every_answer"] = "one_answer"
     total: Total | None = None
-    domain: Annotated[tuple[Rule, ...], Field(min_length=1)]
-    overall: Annotated[tuple[Rule, ...], Field(min_length=1)]
+    domain: tuple[Rule, ...] = ()  # () with overall (): no level is concluded; the compiler says when one is missing
+    overall: tuple[Rule, ...] = ()
+
+    @property
+    def has_rules(self) -> bool:
+        """Whether levels are concluded: domain and overall rules are written."""
+        return bool(self.domain) and bool(self.overall)
 
 
 class ScreenAgain(Frozen):

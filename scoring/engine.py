@@ -11,8 +11,9 @@ The steps, in order:
 4. the overall level is that of the first overall rule that matches (the last rule always does).
 
 An instrument without scoring rules (a form imported without weights) concludes nothing: its overall
-result is `not_scored`, with a reason that says so and no domains, indicators or total; the answers
-are still checked and counted.
+result is `not_scored`, with a reason that says so and no domains or indicators; the answers are still
+checked and counted. When it declares a total without rules (a published weighted sum imported without
+thresholds), the total is reported, with no thresholds, and no level is concluded from it.
 
 Every result names what produced it: the evidence of each indicator, and for each domain and the
 overall level the rule and the parts of its condition that were true, with what they counted.
@@ -52,6 +53,16 @@ NO_RULES = RuleReason(
         "en": "This form has no scoring rules, so no level is concluded: read the answers themselves.",
         "es": "Este formulario no tiene reglas de puntuación, así que no se concluye ningún nivel: "
         "lea las respuestas mismas.",
+    },
+)
+# The same, for a form that declares a total (e.g. a published weighted sum) and no rules.
+NO_RULES_TOTAL = RuleReason(
+    rule=0,
+    explain={
+        "en": "This form has no scoring rules: its total is reported, but no level is concluded from it. "
+        "Read the answers themselves.",
+        "es": "Este formulario no tiene reglas de puntuación: se informa su total, pero de él no se concluye "
+        "ningún nivel. Lea las respuestas mismas.",
     },
 )
 
@@ -106,19 +117,23 @@ def score_checked(instrument: CompiledInstrument, values: Mapping[str, Any]) -> 
 
 
 def _not_scored(instrument: CompiledInstrument, values: Mapping[str, Any]) -> ScoreResult:
-    """The result of an instrument without scoring rules: no level, only what was answered."""
+    """The result of an instrument without scoring rules: no level, only what was answered, and its total
+    when it declares one (with no thresholds: nothing compares it)."""
+    total = None
+    if instrument.total is not None:
+        total = Total(_number(instrument.total.evaluate(Context(values))), ())
     return ScoreResult(
         instrument_id=instrument.id,
         instrument_version=instrument.version,
         content_hash=instrument.content_hash,
         engine_version=ENGINE_VERSION,
         overall=NOT_SCORED,
-        reason=NO_RULES,
+        reason=NO_RULES if total is None else NO_RULES_TOTAL,
         domains=(),
         indicators=(),
         completeness=_completeness(values),
         skipped_sections=_skipped_sections(instrument, values),
-        total=None,
+        total=total,
     )
 
 

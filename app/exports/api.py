@@ -1,4 +1,5 @@
-"""API: data exports for a recipient agency, streamed (CSV, JSON, NDJSON, FHIR), and the CSV's codebook."""
+"""API: data exports for a recipient agency, streamed (CSV plain or for Excel, SPSS, Stata, JSON, NDJSON, FHIR),
+and the codebook of their columns."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response, StreamingResponse
 from sqlmodel import Session
 
+from app import i18n
 from app.crypto import KeyRing
 from app.db import SessionDep, get_engine
 from app.deps import ApiUserDep, KeysDep, RegistryDep
-from app.exports import tabular
+from app.exports import codebook, stats_files, tabular
 from app.exports.plan import Plan
 from app.fields import Id, IsoDate
 from app.models_sharing import Purpose
@@ -20,9 +22,16 @@ from instruments.loader import Registry
 
 router = APIRouter(tags=["exports"])
 CHUNK = 64 * 1024
-Format = Literal["csv", "json", "ndjson", "fhir-bundle", "fhir-ndjson"]
+Format = Literal["csv", "csv-excel", "sav", "dta", "json", "ndjson", "fhir-bundle", "fhir-ndjson"]
+FORMAT_HELP = (
+    "csv: UTF-8 without a byte-order mark; csv-excel: the same CSV with a byte-order mark, so Excel reads its "
+    "accents; sav (SPSS) and dta (Stata): with variable and value labels, held in memory while written, so "
+    "limited in size; json, ndjson, fhir-bundle, fhir-ndjson"
+)
 STREAM_CONTENT = {
     "text/csv": {"schema": {"type": "string"}},
+    "application/x-spss-sav": {"schema": {"type": "string", "format": "binary"}},
+    "application/x-stata-dta": {"schema": {"type": "string", "format": "binary"}},
     "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
     "application/x-ndjson": {"schema": {"type": "string"}},
     "application/fhir+json": {"schema": {"type": "object"}},
@@ -56,21 +65,38 @@ def download_headers(name: str) -> dict[str, str]:
 
 def streamed(planned: Plan, fmt: str, keys: KeyRing, registry: Registry) -> StreamingResponse:
     """The export as a streamed download. It runs in its own database session: the request's is closed
-    once the response starts, and each batch's ledger entries are committed before the batch is sent."""
+    once the response starts, and each batch's ledger entries are committed before the batch is sent.
+    A .sav or .dta file is written whole (in memory, or a private temporary file) and then sent; its labels are
+    in the language being rendered now."""
     media_type, extension = tabular.FORMATS[fmt]
+    headers = download_headers(filename(planned, extension))
+    if fmt in stats_files.FORMATS:
+        whole = _file_body(planned, fmt, keys, registry, i18n.page_language())
+        return StreamingResponse(whole, media_type=media_type, headers=headers)
 
     def body() -> Iterator[str]:
         with Session(get_engine(), expire_on_commit=False) as db:
             yield from chunked(tabular.stream(db, keys, registry, planned, fmt))
 
-    return StreamingResponse(body(), media_type=media_type, headers=download_headers(filename(planned, extension)))
+    return StreamingResponse(body(), media_type=media_type, headers=headers)
 
 
-def codebook_download(planned: Plan) -> Response:
-    from app.exports import writers
+def _file_body(planned: Plan, fmt: str, keys: KeyRing, registry: Registry, language: str) -> Iterator[bytes]:
+    """The file's bytes; `language`: the labels', read when the route ran (the body runs after it returns)."""
+    with Session(get_engine(), expire_on_commit=False) as db, stats_files.scratch(fmt) as path:
+        with i18n.rendering_in(language):
+            tabular.write_file(db, keys, registry, planned, fmt, path)
+        with path.open("rb") as written:
+            while chunk := written.read(CHUNK):
+                yield chunk
 
-    name = filename(planned, "codebook.csv")
-    return Response(writers.codebook_csv(planned), media_type="text/csv; charset=utf-8", headers=download_headers(name))
+
+def codebook_download(planned: Plan, fmt: str = "csv") -> Response:
+    """The codebook as a download: for Excel (with a byte-order mark) when the export is."""
+    excel = fmt == "csv-excel"
+    name = filename(planned, "codebook.excel.csv" if excel else "codebook.csv")
+    text = codebook.codebook_csv(planned, excel=excel)
+    return Response(text, media_type="text/csv; charset=utf-8", headers=download_headers(name))
 
 
 def categories_of(values: list[str]) -> list[str]:
@@ -98,7 +124,7 @@ def export(
     recipient: Recipient,
     date_from: From,
     date_to: To,
-    format: Format = "csv",
+    format: Annotated[Format, Query(description=FORMAT_HELP)] = "csv",
     categories: Categories = ["result_summary"],  # noqa: B006 (FastAPI copies query defaults)
     purpose: Purpose = Purpose.care_coordination,
 ) -> StreamingResponse:
@@ -106,6 +132,7 @@ def export(
     planned = tabular.prepare(
         db, registry, user, recipient, date_from, date_to, categories_of(categories), purpose.value
     )
+    tabular.check_size(db, planned, format)
     return streamed(planned, format, keys, registry)
 
 
@@ -119,9 +146,10 @@ def export_codebook(
     date_to: To,
     categories: Categories = ["result_summary"],  # noqa: B006
     purpose: Purpose = Purpose.care_coordination,
+    format: Annotated[Format, Query(description="The export's format: csv-excel gives the codebook for Excel")] = "csv",
 ) -> Response:
-    """The codebook of the CSV export with the same terms: every column and every code."""
+    """The codebook of the export with the same terms: every column (and .sav/.dta variable) and every code."""
     planned = tabular.prepare(
         db, registry, user, recipient, date_from, date_to, categories_of(categories), purpose.value
     )
-    return codebook_download(planned)
+    return codebook_download(planned, format)

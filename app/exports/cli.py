@@ -13,9 +13,12 @@ from typing import Annotated
 import typer
 
 FORMAT_HELP = (
-    "csv (with a codebook file beside it), json (an array), ndjson (one screening a line), "
+    "csv (UTF-8, with a codebook file beside it), csv-excel (the same with a byte-order mark, so Excel shows "
+    "accents; its codebook too), sav (SPSS) or dta (Stata) (with variable and value labels and a codebook beside; "
+    "held in memory while written, so limited in size), json (an array), ndjson (one screening a line), "
     "fhir-bundle (one FHIR R4 Bundle) or fhir-ndjson (one FHIR resource a line)"
 )
+WITH_CODEBOOK = ("csv", "csv-excel", "sav", "dta")
 
 
 def export_command(
@@ -43,7 +46,8 @@ def export_command(
     from app.crypto import get_key_ring
     from app.db import get_engine
     from app.errors import AppError, InvalidInput
-    from app.exports import tabular, writers
+    from app.exports import codebook as codebooks
+    from app.exports import stats_files, tabular
     from app.models import Agency, User
     from instruments.loader import load_or_raise
 
@@ -64,26 +68,31 @@ def export_command(
             planned = tabular.prepare(
                 db, registry, user, agency.id, date_from.date(), date_to.date(), categories.split(","), purpose
             )
+            tabular.check_size(db, planned, fmt)
             total, done = tabular.count(db, planned.request), list[int]()
             db.commit()
             columns = (TextColumn("Exporting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-            with Progress(*columns, console=console) as bar, out.open("w", encoding="utf-8", newline="") as file:
+            with Progress(*columns, console=console) as bar:
                 task = bar.add_task("export", total=total)
 
                 def advance(rows: int) -> None:
                     done.append(rows)
                     bar.advance(task, rows)
 
-                lines = tabular.stream(db, get_key_ring(), registry, planned, fmt, progress=advance)
-                for line in lines:
-                    file.write(line)
+                if fmt in stats_files.FORMATS:
+                    tabular.write_file(db, get_key_ring(), registry, planned, fmt, out, progress=advance)
+                else:
+                    with out.open("w", encoding="utf-8", newline="") as file:
+                        for line in tabular.stream(db, get_key_ring(), registry, planned, fmt, progress=advance):
+                            file.write(line)
         except AppError as exc:
             db.rollback()
             typer.echo(f"Not exported: {exc.message}", err=True)
             raise typer.Exit(1) from None
         written = [str(out)]
-        if fmt == "csv" and codebook:
+        if fmt in WITH_CODEBOOK and codebook:
             beside = out.with_name(out.stem + ".codebook.csv")
-            beside.write_text(writers.codebook_csv(planned), encoding="utf-8", newline="")
+            text = codebooks.codebook_csv(planned, excel=fmt == "csv-excel")
+            beside.write_text(text, encoding="utf-8", newline="")
             written.append(str(beside))
     typer.echo(f"Exported {sum(done)} screening(s) to {agency.name}: {', '.join(written)}")

@@ -48,8 +48,8 @@ FHIR_BODIES = {
 class QuestionnaireImport(BaseModel):
     """A FHIR R4 Questionnaire (or a Bundle holding it and its ValueSets) to turn into an instrument definition.
 
-    Without thresholds the instrument is unscored (it concludes no level); with them, a form whose answers
-    carry weights gets their sum as its total and the levels the thresholds give.
+    A form whose answers carry weights gets their sum as its total; without thresholds it concludes no level
+    from it (not_scored), with them it gets the levels the thresholds give. A form without weights is unscored.
     """
 
     questionnaire: dict[str, Any]

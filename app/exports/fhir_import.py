@@ -13,12 +13,15 @@ calculated total's `code` as `scoring.total.code`. FHIR ids are not TellOnce ids
 answer codes become lowercase_snake ids through `local_id`, and the response import maps them back
 with the same function.
 
-Scoring: a form whose answers carry weights gets a weighted sum, `scoring.total`, when the importing
-admin gives thresholds (`possible_concern`, `clear_concern`: sums of weights); the overall level then
-compares that total with them. Without thresholds (or without weights) the form is imported unscored:
-it asks, collects, carries and exports its answers, keeps their weights, and concludes no level; the
-admin can add thresholds by importing again, or rules by editing the YAML. The provenance always says
-the instrument was imported and is not validated by TellOnce.
+Scoring: a form whose answers carry weights gets their sum as its total, `scoring.total` (labelled and
+coded as its calculated total item, when it has one), so a weighted form as published reports its
+published total. Without thresholds that is all: the total is reported with every result and no level
+is concluded from it (the overall result is `not_scored`). When the importing admin gives thresholds
+(`possible_concern`, `clear_concern`: sums of weights), the overall level compares the total with them.
+A form without weights is imported unscored, with no total. Either way it asks, collects, carries and
+exports its answers and keeps their weights; the admin can add thresholds by importing again, or rules
+by editing the YAML. The provenance always says the instrument was imported and is not validated by
+TellOnce.
 """
 
 from __future__ import annotations
@@ -69,7 +72,8 @@ class QuestionnaireImportReport(BaseModel):
     file_name: str
     instrument_id: str
     version: str
-    scored: bool
+    scored: bool  # levels are concluded (thresholds were given)
+    total: bool = False  # a total (the sum of the weights) is reported, with or without levels
     kept: list[KeptItem]
     changed: list[ImportProblem]
     dropped: list[ImportProblem]
@@ -149,7 +153,15 @@ def import_fhir(
     if not problems:
         _compiled, load_problems = load_text(text, f"{instrument_id}-{version}.yaml")
         problems += [ImportProblem(link_id=None, message=f"does not load: {p.path} {p.message}") for p in load_problems]
-    return _report(text, instrument_id, version, reader, problems, scored=scoring is not None)
+    return _report(
+        text,
+        instrument_id,
+        version,
+        reader,
+        problems,
+        scored=bool(scoring and "overall" in scoring),
+        total=bool(scoring),
+    )
 
 
 def _report(
@@ -159,6 +171,7 @@ def _report(
     reader: Reader | None,
     problems: list[ImportProblem],
     scored: bool = False,
+    total: bool = False,
 ) -> QuestionnaireImportReport:
     def notes(found: list[tuple[str | None, str]]) -> list[ImportProblem]:
         return [ImportProblem(link_id=link, message=message) for link, message in found]
@@ -169,6 +182,7 @@ def _report(
         instrument_id=instrument_id,
         version=version,
         scored=scored,
+        total=total,
         kept=[KeptItem(link_id=link, item_id=item, type=kind) for link, item, kind in (reader.kept if reader else [])],
         changed=notes(reader.changed if reader else []),
         dropped=notes(reader.dropped if reader else []),
@@ -194,6 +208,8 @@ def _definition(
     source = _source(questionnaire)
     rules = (
         "the thresholds of its weighted sum were chosen by whoever imported it"
+        if scoring and "overall" in scoring
+        else "its total is the sum of the weights, and it has no thresholds, so it concludes no level"
         if scoring
         else "it has no scoring rules, so it concludes no level"
     )
@@ -237,7 +253,8 @@ def _definition(
 def _scoring(
     reader: Reader, thresholds: dict[str, float], problems: list[ImportProblem]
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-    """The weighted sum and its thresholds, or None (unscored) when there are no thresholds or no weights."""
+    """The weighted sum as the total, with rules comparing it with the thresholds when there are any; None
+    (unscored) when no answer carries a weight."""
     for key in sorted(set(thresholds) - set(LEVEL_NAMES)):
         problems.append(
             ImportProblem(link_id=None, message=f"unknown threshold '{key}' (use {' or '.join(LEVEL_NAMES)})")
@@ -266,14 +283,8 @@ def _scoring(
                 )
             )
         return None, []
-    if possible is None and clear is None:
-        if total_node is not None:
-            reader.drop(
-                str(total_node.get("linkId")),
-                "a calculated total: with thresholds (possible_concern, clear_concern) it becomes the instrument's "
-                "total; without them the form is imported unscored and its weights are kept",
-            )
-        return None, []
+    levels = possible is not None or clear is not None
+    unlevelled = "; no thresholds were given, so no level is concluded from it"
     total: dict[str, Any] = {"of": "sum(weights)", "label": {"en": "Weighted sum of the answers"}}
     if total_node is not None:
         link = str(total_node.get("linkId"))
@@ -281,9 +292,12 @@ def _scoring(
         code = codings(total_node.get("code"))
         if code:
             total["code"] = code[0]
-        reader.change(
-            link, "a calculated total: it is not asked, it is the instrument's total (the sum of the weights)"
-        )
+        said = "a calculated total: it is not asked, it is the instrument's total (the sum of the weights)"
+        reader.change(link, said if levels else said + unlevelled)
+    elif not levels:
+        reader.change(None, "the answers carry weights: their sum is the instrument's total" + unlevelled)
+    if not levels:
+        return {"total": total}, []
     overall = []
     for level, cut in (("clear_concern", clear), ("possible_concern", possible)):
         if cut is None:

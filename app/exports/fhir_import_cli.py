@@ -38,7 +38,13 @@ def print_report(report: QuestionnaireImportReport) -> None:
         typer.echo(f"{title} ({len(notes)}):")
         for note in notes:
             typer.echo(f"  {note.link_id or '(questionnaire)'}: {note.message}")
-    scoring = "weighted sum with your thresholds" if report.scored else "unscored (no level is concluded)"
+    scoring = (
+        "weighted sum with your thresholds"
+        if report.scored
+        else "the sum of the weights is reported as its total; no level is concluded (no thresholds)"
+        if report.total
+        else "unscored (no level is concluded)"
+    )
     typer.echo(f"Scoring: {scoring}")
 
 

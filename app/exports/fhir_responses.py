@@ -17,6 +17,10 @@ A special answer comes either as an item without answer that carries the `data-a
 extension, as TellOnce writes it (`asked-declined` is declined; `unknown`, `asked-unknown` and
 `temp-unknown` are not enough information; any other reason leaves the question unanswered), or,
 from older TellOnce exports and form fillers, as a coding of `urn:tellonce:special-answer`.
+
+A free answer to an open-choice item (a valueString, or a valueCoding that is none of its options) goes to
+the short-text item `<id>_other` that the questionnaire import asks beside the choice, and the choice to its
+own `other` option when it offers one; a choice with no such item still refuses an answer it does not offer.
 """
 
 from __future__ import annotations
@@ -56,6 +60,8 @@ ABSENT_ANSWERS = {
 
 LEGACY_CANONICAL = "urn:tellonce:instrument:"  # TellOnce's canonical before it was an https URL
 LEGACY_CITATION = "FHIR Questionnaire "  # how imported questionnaires kept their source before `derived_from`
+# The free-text item the questionnaire import (`fhir_items.Reader.node`) asks beside an open-choice item.
+OTHER_SUFFIX = "_other"
 Earlier = dict[tuple[str, str, str | None], str]  # (youth, response, source) -> the screening it was imported as
 
 
@@ -182,10 +188,38 @@ def _value(instrument: CompiledInstrument, item_id: str, answer: dict[str, Any])
     return None, f"an answer of this kind ({', '.join(sorted(answer))}) does not fit a {item.type} item"
 
 
+def _other_of(instrument: CompiledInstrument, item_id: str) -> str | None:
+    """The free-text item beside a choice imported from an open-choice item (`<id>_other`), if it has one."""
+    other = instrument.items.get(f"{item_id}{OTHER_SUFFIX}")
+    if instrument.items[item_id].type in ("single_choice", "multiple_choice") and other is not None:
+        return other.id if other.type in ("short_text", "long_text") else None
+    return None
+
+
+def _free_answer(instrument: CompiledInstrument, item_id: str, answer: dict[str, Any]) -> str | None:
+    """An open-choice answer that is none of the item's options, as text: a valueString, or a valueCoding of
+    another code (its display, else its code). None for an answer that is one of the options, or special."""
+    codes = instrument.codes.get(item_id) or frozenset()
+    coding = answer.get("valueCoding")
+    if coding is not None:
+        code = str(coding.get("code"))
+        if coding.get("system") == fhir.SPECIAL_SYSTEM or code in codes or local_id(code, "c") in codes:
+            return None
+        return str(coding.get("display") or code)
+    said = answer.get("valueString")
+    if isinstance(said, str) and said.strip() and said not in codes and local_id(said, "c") not in codes:
+        return said.strip()
+    return None
+
+
 def answers_from_response(
     response: dict[str, Any], instrument: CompiledInstrument
 ) -> tuple[dict[str, Any], list[ImportProblem]]:
-    """A QuestionnaireResponse's answers as item id -> value, checked against the instrument."""
+    """A QuestionnaireResponse's answers as item id -> value, checked against the instrument.
+
+    On a choice imported from an open-choice item, a free answer (a valueString, or a valueCoding that is
+    none of its options) goes to its `<id>_other` item, and the choice to its `other` option when it has one.
+    """
     answers: dict[str, Any] = {}
     problems: list[ImportProblem] = []
     for entry in _answered(response.get("item") or []):
@@ -199,12 +233,25 @@ def answers_from_response(
         if not entry.get("answer"):
             answers[item_id] = _absent(entry)
             continue
-        values = []
+        values, free = [], []
+        other_id = _other_of(instrument, item_id)
         for answer in entry["answer"]:
+            said = _free_answer(instrument, item_id, answer) if other_id else None
+            if said is not None:
+                free.append(said)
+                continue
             value, problem = _value(instrument, item_id, answer)
             if problem:
                 problems.append(ImportProblem(link_id=link, message=problem))
             values.append(value)
+        if free and other_id is not None:
+            if other_id in answers:
+                problems.append(ImportProblem(link_id=link, message="its free answer was also given on its own"))
+            answers[other_id] = "; ".join(free)
+            if "other" in (instrument.codes.get(item_id) or ()) and "other" not in values:
+                values.append("other")
+            if not values:
+                continue  # only a free answer: the choice itself stays unanswered
         if instrument.items[item_id].type == "multiple_choice" and not any(v in SPECIAL_ANSWERS for v in values):
             answers[item_id] = values
         elif len(values) == 1:

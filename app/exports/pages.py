@@ -28,7 +28,10 @@ CATEGORY_LABELS = {
     Category.notes.value: _("Screener's notes"),
 }
 FORMAT_LABELS = (
-    ("csv", _("CSV, one row per screening (open in a spreadsheet; download the codebook too)")),
+    ("csv", _("CSV, one row per screening (UTF-8, for R, Python and most tools; download the codebook too)")),
+    ("csv-excel", _("CSV for Excel: the same, marked as UTF-8 so that Excel shows accents such as 'línea' correctly")),
+    ("sav", _("SPSS (.sav), with variable and value labels (up to about 50,000 screenings)")),
+    ("dta", _("Stata (.dta), with variable and value labels (up to about 50,000 screenings)")),
     ("json", _("JSON, an array of screenings")),
     ("ndjson", _("NDJSON, one screening per line")),
     ("fhir-bundle", _("FHIR R4 Bundle (JSON), for health record systems")),
@@ -132,16 +135,18 @@ async def export_download(
         return _page(request, db, auth, values, _("Choose a format."))
     try:
         planned = _planned(db, registry, auth, values)
+        tabular.check_size(db, planned, values["format"])
     except AppError as exc:
         if exc.status == 403:
             raise
         return _page(request, db, auth, values, exc.message)
-    return streamed(planned, values["format"], keys, registry)
+    with i18n.rendering_in(i18n.staff_language(request, auth.user)):  # the labels of a .sav or .dta file
+        return streamed(planned, values["format"], keys, registry)
 
 
 @router.post("/exports/codebook")
 async def export_codebook(request: Request, db: SessionDep, registry: RegistryDep, auth: FormAuthDep) -> Response:
-    """The codebook of the CSV export with the chosen terms."""
+    """The codebook of the export with the chosen terms (for Excel when the CSV for Excel is chosen)."""
     require_exporter(auth.user)
     values = await _submitted(request)
     try:
@@ -151,4 +156,4 @@ async def export_codebook(request: Request, db: SessionDep, registry: RegistryDe
             raise
         return _page(request, db, auth, values, exc.message)
     with i18n.rendering_in(i18n.staff_language(request, auth.user)):
-        return codebook_download(planned)
+        return codebook_download(planned, values["format"])

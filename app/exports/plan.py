@@ -39,6 +39,8 @@ BASE_COLUMNS = (
 )
 # What a result rests on, after `overall_level`: its total and thresholds, skipped sections, fired clauses.
 RESULT_COLUMNS = ("total", "total_thresholds", "skipped_sections", "reason_clauses")
+# A multiple-choice item's 0/1 column per option is named `<instrument>.<item>___<option>`, as REDCap names them.
+ONE_HOT = "___"
 
 
 @dataclass(frozen=True)
@@ -127,10 +129,26 @@ class Plan:
         return tuple(sorted(dict.fromkeys(found), key=lambda key: key[0]))
 
     @cached_property
+    def choices(self) -> dict[tuple[str, str], tuple[str, ...]]:
+        """The option codes of each multiple-choice item of `items`, over its versions (oldest first, in order of
+        first appearance): a 0/1 column each, right after the item's own column of codes joined by ';'."""
+        found: dict[tuple[str, str], dict[str, None]] = {}
+        for c in sorted(self.instruments, key=_order) if self.with_items else ():
+            for item in c.definition.items:
+                if item.type == "multiple_choice":
+                    found.setdefault((c.id, item.id), {}).update(dict.fromkeys(o.code for o in item.options))
+        return {key: tuple(codes) for key, codes in found.items()}
+
+    def item_columns(self, key: tuple[str, str]) -> tuple[str, ...]:
+        """An item's columns: its own, then one per option of a multiple choice."""
+        own = f"{key[0]}.{key[1]}"
+        return (own, *(f"{own}{ONE_HOT}{code}" for code in self.choices.get(key, ())))
+
+    @cached_property
     def columns(self) -> tuple[str, ...]:
         """The CSV header."""
         notes = ("notes",) if self.with_notes else ()
-        items = tuple(f"{i}.{item}" for i, item in self.items)
+        items = tuple(name for key in self.items for name in self.item_columns(key))
         return BASE_COLUMNS + RESULT_COLUMNS + tuple(f"domain.{d}" for d in self.domains) + notes + items
 
     def item_layout(self, instrument_id: str, version: str) -> ItemLayout:
@@ -148,18 +166,38 @@ class Plan:
                 (item, NOT_ASKED_IN_VERSION if compiled is not None and item not in present else None)
                 for _owner, item in self.items[first:end]
             )
-            cache[key] = ItemLayout((NOT_IN_INSTRUMENT,) * first, block, (NOT_IN_INSTRUMENT,) * (len(owners) - end))
+
+            def offered(item: str) -> frozenset[str]:
+                found = compiled.items.get(item) if compiled is not None else None
+                if found is None or found.type != "multiple_choice":
+                    return frozenset()
+                return frozenset(option.code for option in found.options)
+
+            choices = tuple(
+                tuple((code, code in offered(item)) for code in self.choices.get((instrument_id, item), ()))
+                for _owner, item in self.items[first:end]
+            )
+            cache[key] = ItemLayout(
+                self._fixed(self.items[:first]), block, self._fixed(self.items[end:]), choices if any(choices) else ()
+            )
         return cache[key]
+
+    def _fixed(self, items: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+        """The cells of other instruments' items: `not_in_instrument`, and their 0/1 columns blank."""
+        return tuple(cell for key in items for cell in (NOT_IN_INSTRUMENT, *("" for _ in self.choices.get(key, ()))))
 
 
 @dataclass(frozen=True)
 class ItemLayout:
     """A row's item cells: `before` and `after` (other instruments' columns) are fixed; in `block`, the row's own
-    instrument's columns, an item not in the row's version has a fixed code and the others (None) take answers."""
+    instrument's columns, an item not in the row's version has a fixed code and the others (None) take answers.
+    `choices`, when the block has multiple-choice items: for each item of the block, its options' 0/1 columns as
+    (option code, whether the row's version offers it); empty when no item of the block has them."""
 
     before: tuple[str, ...]
     block: tuple[tuple[str, str | None], ...]
     after: tuple[str, ...]
+    choices: tuple[tuple[tuple[str, bool], ...], ...] = ()
 
 
 def _order(compiled: CompiledInstrument) -> tuple[str, tuple[int, ...]]:

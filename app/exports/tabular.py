@@ -1,11 +1,13 @@
-"""Exports of an agency's screenings for a recipient agency: CSV with a codebook, JSON, NDJSON and FHIR.
+"""Exports of an agency's screenings for a recipient agency: CSV (plain or for Excel) with a codebook, SPSS and
+Stata files, JSON, NDJSON and FHIR.
 
 Every export takes one path: the exporting agency's completed screenings in a date range, narrowed by
 `access.shared_with_clause` to what the recipient may receive right now (an agency exporting to itself
 gets all of its own), read in keyset-paginated batches so memory stays flat whatever the size. Each
 batch is written to the disclosure ledger and committed before its rows are released, so nothing
 leaves without its entry. The writers (`app.exports.writers`, `app.exports.fhir_stream`) turn the rows
-into text.
+into text; `app.exports.stats_files` holds them and writes a .sav or .dta file (the one kind of export
+whose memory grows with its size: it is bounded before it starts).
 
 A row's levels are those every page shows (`app.levels.shown`): a domain that a result stored before
 1.1 called "unknown" is `insufficient_information`. Its `result` always has `total`, `skipped_sections`
@@ -19,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, literal, or_, tuple_
@@ -28,7 +31,8 @@ from sqlmodel import Session, col, func, select
 from app import access, audit
 from app.crypto import KeyRing
 from app.errors import Forbidden, InvalidInput, NotFound
-from app.exports import fhir_stream, writers
+from app.exports import codebook as codebooks
+from app.exports import fhir_stream, stats_files, writers
 from app.exports.plan import UNANSWERED, ExportRequest, Plan, plan_for, request_of
 from app.i18n import _
 from app.models import Agency, Answer, Screening, ScreeningResult, ScreeningStatus, User, Youth
@@ -371,6 +375,9 @@ def export_rows(
 
 FORMATS = {
     "csv": ("text/csv; charset=utf-8", "csv"),
+    "csv-excel": ("text/csv; charset=utf-8", "excel.csv"),  # with a byte-order mark, so Excel reads UTF-8
+    "sav": stats_files.FORMATS["sav"],
+    "dta": stats_files.FORMATS["dta"],
     "json": ("application/json", "json"),
     "ndjson": ("application/x-ndjson", "ndjson"),
     "fhir-bundle": ("application/fhir+json", "fhir.json"),
@@ -393,16 +400,36 @@ def prepare(
     return plan(db, registry, request_of(exporter, recipient_agency_id, date_from, date_to, categories, purpose))
 
 
+def check_size(db: Session, planned: Plan, fmt: str) -> None:
+    """Refuse, before anything is read, a .sav or .dta export too large to hold in memory (CSV and JSON stream)."""
+    if fmt in stats_files.FORMATS:
+        stats_files.too_large(count(db, planned.request), planned)
+
+
 def stream(db: Session, keys: KeyRing, registry: Registry, planned: Plan, fmt: str, **options: Any) -> Iterator[str]:
-    """A planned export as text in a format: csv, json (an array), ndjson, fhir-bundle or fhir-ndjson."""
+    """A planned export as text in a format: csv, csv-excel, json (an array), ndjson, fhir-bundle or fhir-ndjson
+    (.sav and .dta are files: `write_file`)."""
+    if fmt in stats_files.FORMATS:
+        raise InvalidInput(f"'{fmt}' is written as a whole file (tabular.write_file), not streamed.")
     if fmt not in FORMATS:
         raise InvalidInput(f"Unknown format '{fmt}' (expected {FORMAT_NAMES}).", {"field": "format"})
     exported = export_rows(db, keys, registry, planned, fmt=fmt, **options)
     if fmt in fhir_stream.FORMATS:
         return fhir_stream.lines(db, registry, planned, exported, fmt)
-    if fmt == "csv":
-        return writers.csv_lines(planned, exported)
+    if fmt in ("csv", "csv-excel"):
+        return writers.csv_lines(planned, exported, excel=fmt == "csv-excel")
     return writers.json_lines(exported, ndjson=fmt == "ndjson")
+
+
+def write_file(
+    db: Session, keys: KeyRing, registry: Registry, planned: Plan, fmt: str, path: Path | str, **options: Any
+) -> int:
+    """A planned export as a whole .sav or .dta file at `path` (the rows of `export_rows`, in the ledger batch by
+    batch as they are read, then held until the file is written); returns how many rows it holds."""
+    if fmt not in stats_files.FORMATS:
+        raise InvalidInput(f"Unknown file format '{fmt}' (expected {', '.join(stats_files.FORMATS)}).")
+    check_size(db, planned, fmt)
+    return stats_files.write(planned, export_rows(db, keys, registry, planned, fmt=fmt, **options), fmt, path)
 
 
 def rows(
@@ -443,6 +470,6 @@ def ndjson_stream(
     return stream(db, keys, registry, prepare(db, registry, exporter, *terms), "ndjson", **options)
 
 
-def codebook(db: Session, registry: Registry, exporter: User, *terms: Any) -> str:
+def codebook(db: Session, registry: Registry, exporter: User, *terms: Any, excel: bool = False) -> str:
     """The codebook of the CSV export with these terms: every column and every code (CSV)."""
-    return writers.codebook_csv(prepare(db, registry, exporter, *terms))
+    return codebooks.codebook_csv(prepare(db, registry, exporter, *terms), excel=excel)

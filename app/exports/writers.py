@@ -1,6 +1,7 @@
-"""Export rows as text: CSV safe against spreadsheet formulas (with its codebook), JSON and NDJSON.
+"""Export rows as text: CSV safe against spreadsheet formulas (plain, or for Excel), JSON and NDJSON.
 
-Pure functions over rows and a plan; they stream, one line (or one object) at a time. Level words
+Pure functions over rows and a plan; they stream, one line (or one object) at a time. The codebook that
+describes the CSV's columns is `app.exports.codebook`. Level words
 come from `app.levels`, the one vocabulary: "insufficient_information" is an outcome of its own,
 never a kind of "no_concern". Besides the levels, a row says what the result rests on: the
 instrument's total and its thresholds, the sections with no informative answer, and the parts of
@@ -15,85 +16,17 @@ import operator
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from app import levels
 from app.exports.plan import (
     BASE_COLUMNS,
-    NOT_ASKED_IN_VERSION,
     NOT_ASSESSED,
-    NOT_IN_INSTRUMENT,
     NOT_SHARED,
     UNANSWERED,
     Plan,
 )
-from app.i18n import _, content_language, page_language
-from instruments.compiled import RATING_CODES, CompiledInstrument
-from instruments.model import DECLINED, INSUFFICIENT, NOT_ASKED, NOT_ENOUGH_INFO, NOT_SCORED
 
 # OWASP "CSV Injection": a cell starting with one of these is read as a formula by spreadsheets.
 FORMULA_START = frozenset("=+-@\t\r")
 CLAUSE_SEPARATOR = " | "  # between clauses (an expression may hold ';' or ',', never ' | ')
-ITEM_CODES = {
-    DECLINED: _("The young person preferred not to answer."),
-    NOT_ENOUGH_INFO: _("Not enough information to answer."),
-    NOT_ASKED: _("Not asked: an earlier answer made this follow-up unnecessary (its show_if was false)."),
-    UNANSWERED: _("Shown, but left unanswered."),
-    NOT_ASKED_IN_VERSION: _("Not asked in this version: the item did not exist in this row's instrument version."),
-    NOT_IN_INSTRUMENT: _("The column belongs to another instrument than this row's."),
-    NOT_SHARED: _(
-        "Not shared: the consent for this person does not cover item answers for this recipient and purpose."
-    ),
-}
-BASE_DESCRIPTIONS = {
-    "person_key": _(
-        "Pseudonymous person key: a keyed hash (HMAC-SHA-256) of the person, separate for each "
-        "recipient agency and stable across its exports. Never a name; it cannot be reversed."
-    ),
-    "screening_id": _("The screening's id in TellOnce."),
-    "agency": _("The agency that holds the screening and exported it."),
-    "instrument_id": _("The instrument the screening used."),
-    "instrument_version": _("The exact instrument version (semantic version) the screening was taken under."),
-    "content_hash": _("SHA-256 of that instrument version's canonical definition: which wording and rules applied."),
-    "mode": _("How it was given: practitioner (rated by staff), interview (asked by staff), self (by the youth)."),
-    "language": _("The language it was given in (ISO 639 code)."),
-    "started_at": _("When it was started (ISO 8601, UTC)."),
-    "completed_at": _("When it was completed and scored (ISO 8601, UTC)."),
-    "overall_level": _(
-        "The overall screening level (a flag to guide next steps; not a finding or a diagnosis). "
-        "insufficient_information is an outcome of its own: too little was known to conclude anything."
-    ),
-}
-RESULT_DESCRIPTIONS = {
-    "total": _(
-        "The instrument's declared total, a number (e.g. how many questions were answered 'yes', or a "
-        "weighted sum), which overall rules compare with total_thresholds. Blank: the row's instrument version "
-        "declares no total."
-    ),
-    "total_thresholds": _(
-        "The bounds the overall rules compare the total with, each as level, comparison and "
-        "bound (e.g. possible_concern>=1), separated by ';'. Blank: the row's instrument declares no total."
-    ),
-    "skipped_sections": _(
-        "Sections that were shown but got no informative answer at all (every question declined, "
-        "not enough information, or left unanswered), as section ids separated by ';'. Blank: none."
-    ),
-    "reason_clauses": _(
-        "The parts of the overall rule's condition that were true, i.e. why overall_level is what it "
-        "is, each as the rule's expression, separated by ' | '. Blank: the rule that applied has no condition "
-        "(the instrument's last, default rule), or the result was scored before clauses were recorded."
-    ),
-}
-OLDER_UNKNOWN = _(
-    "Results scored before instrument version 1.1 called this 'unknown'; it is written as insufficient_information."
-)
-
-
-def level_meanings() -> dict[str, str]:
-    """What each result level means in the codebook: the words every page shows (in the language being
-    rendered), and what they do not say."""
-    meanings = {code: levels.label(code, page_language()) for code in levels.ORDER}
-    meanings[INSUFFICIENT] += ": " + _("too little was known to say whether there is a concern, NOT a 'no concern'")
-    meanings[NOT_SCORED] += ": " + _("the instrument has no scoring rules: no level concluded, NOT a 'no concern'")
-    return meanings
 
 
 def safe(value: str) -> str:
@@ -142,7 +75,18 @@ def result_cells(result: Mapping[str, Any]) -> list[str]:
     return [number(total.get("value")), safe(thresholds), safe(skipped), safe(clauses)]
 
 
-_Layout = tuple[str, str, str, tuple[str, ...], tuple[str, ...], tuple[tuple[int, str], ...]]
+_Options = tuple[tuple[str, bool], ...]  # a multiple choice's 0/1 columns: (option code, offered in the version)
+_Layout = tuple[str, str, str, tuple[str, ...], tuple[str, ...], tuple[tuple[int, str], ...], tuple[_Options, ...]]
+BOM = "\ufeff"  # UTF-8's byte-order mark: how Excel knows a CSV is UTF-8 (without it, "línea" shows as "lÃ\xadnea")
+
+
+def one_hot(value: Any, options: _Options) -> list[str]:
+    """A multiple choice's 0/1 cells: 1 chosen, 0 offered and not chosen in an answer; blank when the item has no
+    list of choices (a special answer, not asked, unanswered, not shared, not in the version: its own cell says
+    which) or the row's version did not offer the option. A blank is never a 'no'."""
+    if value.__class__ is not list:
+        return [""] * len(options)
+    return ["1" if code in value else "0" if offered else "" for code, offered in options]
 
 
 class _CsvRows:
@@ -173,17 +117,24 @@ class _CsvRows:
     def _layout(self, instrument_id: str, version: str) -> _Layout:
         """For one instrument version: the text before its own item cells, after them, and in their place when
         answers are not shared (each with its separators); its own items, each one's cell when it has no answer,
-        and the positions of those whose cell is fixed whatever the answers (not in this version)."""
+        the positions of those whose cell is fixed whatever the answers (not in this version), and the 0/1
+        columns of its multiple-choice items (none when it has none: then each item is one cell)."""
         key = (instrument_id, version)
         if key not in self.layouts:
             layout = self.plan.item_layout(instrument_id, version)
             before = "".join("," + self._text([c]) for c in layout.before) + ","
             after = "".join("," + self._text([c]) for c in layout.after) + "\r\n"
-            hidden = [NOT_SHARED if code is None else code for _item, code in layout.block]
+            choices = layout.choices or tuple(() for _ in layout.block)
+            hidden = [
+                cell
+                for (_item, code), options in zip(layout.block, choices, strict=True)
+                for cell in (NOT_SHARED if code is None else code, *one_hot(None, options))
+            ]
             items = tuple(item for item, _code in layout.block)
             blanks = tuple(UNANSWERED if code is None else code for _item, code in layout.block)
             fixed = tuple((n, code) for n, (_item, code) in enumerate(layout.block) if code is not None)
-            self.layouts[key] = (before, after, before + self._text(hidden) + after, items, blanks, fixed)
+            text = before + self._text(hidden) + after
+            self.layouts[key] = (before, after, text, items, blanks, fixed, layout.choices)
         return self.layouts[key]
 
     def __call__(self, row: dict[str, Any]) -> str:
@@ -197,7 +148,8 @@ class _CsvRows:
             out.append(NOT_SHARED if notes is None else cell(notes))
         if not plan.with_items or not plan.items:
             return self.line(out)
-        before, after, hidden, items, blanks, fixed = self._layout(row["instrument_id"], row["instrument_version"])
+        layout = self._layout(row["instrument_id"], row["instrument_version"])
+        before, after, hidden, items, blanks, fixed, choices = layout
         if not items:  # an instrument without items in the export: only fixed cells
             return self.line(out)[:-2] + before[:-1] + after
         answers = row.get("answers")
@@ -206,13 +158,15 @@ class _CsvRows:
         own = list(map(answers.get, items, blanks))
         for position, code in fixed:
             own[position] = code
+        if choices:  # each multiple choice's 0/1 cells after its own
+            own = [cell for value, opts in zip(own, choices, strict=True) for cell in (value, *one_hot(value, opts))]
         return self.line(out)[:-2] + before + self._text(_texts(own)) + after
 
 
-def csv_lines(plan: Plan, rows: Iterable[dict[str, Any]]) -> Iterator[str]:
-    """The header, then one line per row (RFC 4180, UTF-8)."""
+def csv_lines(plan: Plan, rows: Iterable[dict[str, Any]], *, excel: bool = False) -> Iterator[str]:
+    """The header, then one line per row (RFC 4180: CRLF line ends, UTF-8); for Excel, after a byte-order mark."""
     line = _CsvRows(plan)
-    yield line.line(plan.columns)
+    yield (BOM if excel else "") + line.line(plan.columns)
     for row in rows:
         yield line(row)
 
@@ -229,106 +183,3 @@ def json_lines(rows: Iterable[dict[str, Any]], *, ndjson: bool = False) -> Itera
         yield separator + encode(row)
         separator = ",\n"
     yield "[]\n" if separator == "[\n" else "\n]\n"
-
-
-def _item_entry(plan: Plan, instrument_id: str, item_id: str) -> list[str]:
-    versions = [c for c in plan.instruments if c.id == instrument_id and item_id in c.items]
-    newest: CompiledInstrument = versions[-1]
-    item = newest.items[item_id]
-    language = content_language(newest, page_language())
-    text = item.text.get(language) or next(iter(item.text.values()))
-    codes = []
-    allowed = newest.codes.get(item_id)
-    if item.type == "indicator_rating":
-        codes = [f"{code}={levels.label(code, page_language())}" for code in RATING_CODES]
-    elif allowed:
-        seen: dict[str, str] = {}
-        for version in versions:
-            for code in sorted(version.codes.get(item_id) or ()):
-                if code not in (DECLINED, NOT_ENOUGH_INFO, NOT_ASKED):
-                    seen[code] = version.option_label(item_id, code, language)
-        codes = [f"{code}={label}" for code, label in seen.items()]
-    shape = {
-        "multiple_choice": _("codes separated by ';'"),
-        "number": _("number"),
-        "date": _("date (YYYY-MM-DD)"),
-        "short_text": _("free text"),
-        "long_text": _("free text"),
-    }.get(item.type, _("code"))
-    title = newest.definition.title.get(language, instrument_id)
-    description = _("%(title)s, item %(item)s (%(type)s): %(text)s In versions: %(versions)s. Value: %(shape)s.") % {
-        "title": title,
-        "item": item_id,
-        "type": item.type,
-        "text": text,
-        "versions": ", ".join(v.version for v in versions),
-        "shape": shape,
-    }
-    specials = [f"{code}={meaning}" for code, meaning in ITEM_CODES.items()]
-    return [f"{instrument_id}.{item_id}", "item", description, "; ".join(codes + specials)]
-
-
-def _result_entries(plan: Plan, result_levels: str) -> Iterator[list[str]]:
-    """The codebook entries of RESULT_COLUMNS, naming what each instrument of the export totals."""
-    totals = []
-    for c in plan.instruments:
-        declared = c.definition.scoring.total if c.definition.scoring is not None else None  # None: unscored
-        if declared is not None:
-            words = declared.label.get(content_language(c, page_language())) or next(iter(declared.label.values()))
-            totals.append(f"{c.id} {c.version}: {words} ({declared.of})")
-    counted = " " + (
-        _("Declared here by %(totals)s.") % {"totals": "; ".join(totals)}
-        if totals
-        else _("No instrument in this export declares one.")
-    )
-    yield ["total", "result", RESULT_DESCRIPTIONS["total"] + counted, ""]
-    yield ["total_thresholds", "result", RESULT_DESCRIPTIONS["total_thresholds"], result_levels]
-    sections: dict[str, str] = {}
-    for c in plan.instruments:
-        for section in c.definition.sections:
-            title = section.title.get(content_language(c, page_language()))
-            sections.setdefault(section.id, title or next(iter(section.title.values())))
-    yield [
-        "skipped_sections",
-        "result",
-        RESULT_DESCRIPTIONS["skipped_sections"],
-        "; ".join(f"{section}={title}" for section, title in sections.items()),
-    ]
-    yield ["reason_clauses", "result", RESULT_DESCRIPTIONS["reason_clauses"], ""]
-
-
-def codebook_rows(plan: Plan) -> Iterator[list[str]]:
-    """column, kind, description, codes: every column of the plan's CSV and every code it may hold."""
-    yield ["column", "kind", "description", "codes"]
-    result_levels = "; ".join(f"{code}={meaning}" for code, meaning in level_meanings().items())
-    for name in BASE_COLUMNS:
-        yield [name, "screening", BASE_DESCRIPTIONS[name], result_levels if name == "overall_level" else ""]
-    yield from _result_entries(plan, result_levels)
-    for domain in plan.domains:
-        title = next(
-            (d.title.get(content_language(c, page_language())) or next(iter(d.title.values())))
-            for c in reversed(plan.instruments)
-            for d in c.definition.domains
-            if d.id == domain
-        )
-        yield [
-            f"domain.{domain}",
-            "domain",
-            _("Level of the domain '%(title)s'.") % {"title": title} + " " + OLDER_UNKNOWN,
-            f"{result_levels}; {NOT_ASSESSED}=" + _("The row's instrument version has no such domain."),
-        ]
-    if plan.with_notes:
-        yield [
-            "notes",
-            "notes",
-            _("The screener's free-text notes (blank: none written)."),
-            f"{NOT_SHARED}=" + _("Not shared: the consent for this person does not cover notes."),
-        ]
-    for instrument_id, item_id in plan.items:
-        yield _item_entry(plan, instrument_id, item_id)
-
-
-def codebook_csv(plan: Plan) -> str:
-    """The codebook as CSV, formula-safe like the export itself, in the language it is rendered in."""
-    line = _CsvRows(plan).line
-    return "".join(line([safe(str(value)) for value in entry]) for entry in codebook_rows(plan))

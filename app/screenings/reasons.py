@@ -100,7 +100,7 @@ def clause_text(
             head = ngettext("%(n)d question was answered", "%(n)d questions were answered", n) % {"n": n}
         shown = shown if with_answers else []
     elif collection in ("total", "weights"):
-        total = instrument.definition.scoring.total if instrument.definition.scoring is not None else None
+        total = instrument.declared_total
         label = _("Weighted sum")
         if collection == "total" and total is not None:
             label = total.label.get(language) or total.label.get(instrument.definition.default_language) or label

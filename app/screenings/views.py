@@ -24,6 +24,10 @@ NO_RULE = _(
 FREE_TEXT = frozenset({"short_text", "long_text"})
 # Said in the page's language whatever the form's languages (the stored reason has English and Spanish).
 NOT_SCORED_REASON = _("This form has no scoring rules, so no level is concluded: read the answers themselves.")
+NOT_SCORED_TOTAL_REASON = _(
+    "This form has no scoring rules: its total is reported, but no level is concluded from it. "
+    "Read the answers themselves."
+)
 
 
 @dataclass
@@ -197,7 +201,7 @@ def result_view(
         return [item_texts.get(i, i) for i in ids]
 
     if overall == NOT_SCORED:
-        return _not_scored_view(instrument, result, t)
+        return _not_scored_view(instrument, result, t, language)
     steps = []
     for step in definition.next_steps.get(overall, ()):
         recommended = registry.get(step.instrument) if step.instrument else None
@@ -242,13 +246,18 @@ def result_view(
 
 
 def _not_scored_view(
-    instrument: CompiledInstrument, result: Mapping[str, Any], t: Callable[[Mapping[str, str] | None], str]
+    instrument: CompiledInstrument,
+    result: Mapping[str, Any],
+    t: Callable[[Mapping[str, str] | None], str],
+    language: str,
 ) -> ResultView:
-    """The result of a form without scoring rules: no level, no domains, no next steps; what was answered."""
+    """The result of a form without scoring rules: no level, no domains, no next steps; what was answered, and
+    the total when the form declares one (a number reported, from which no level is concluded)."""
     definition = instrument.definition
+    total = _total_view(instrument, result.get("total"), language)
     return ResultView(
         overall=NOT_SCORED,
-        explain=str(NOT_SCORED_REASON),
+        explain=str(NOT_SCORED_REASON if total is None else NOT_SCORED_TOTAL_REASON),
         clauses=[],
         key_indicators=[],
         domains_behind=[],
@@ -261,6 +270,7 @@ def _not_scored_view(
         provenance=t(definition.provenance.statement),
         citation=definition.provenance.citation,
         skipped_sections=[t(s.title) for s in definition.sections if s.id in result.get("skipped_sections", ())],
+        total=total,
         scored=False,
     )
 
@@ -273,7 +283,7 @@ def _little_known(result: Mapping[str, Any]) -> bool:
 
 
 def _total_view(instrument: CompiledInstrument, total: Mapping[str, Any] | None, language: str) -> TotalView | None:
-    declared = instrument.definition.scoring.total if instrument.definition.scoring is not None else None
+    declared = instrument.declared_total
     if total is None or declared is None:
         return None
     label = text(dict(declared.label), language, instrument.definition.default_language)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -57,6 +58,7 @@ def reference_cells(plan: Plan, row: dict[str, Any]) -> list[str]:
         out.append(NOT_SHARED if row.get("notes") is None else writers.cell(row["notes"]))
     compiled = next((c for c in plan.instruments if c.key == (row["instrument_id"], row["instrument_version"])), None)
     for owner, item in plan.items:
+        value: Any = None
         if owner != row["instrument_id"]:
             out.append(NOT_IN_INSTRUMENT)
         elif compiled is not None and item not in compiled.items:
@@ -64,7 +66,15 @@ def reference_cells(plan: Plan, row: dict[str, Any]) -> list[str]:
         elif row.get("answers") is None:
             out.append(NOT_SHARED)
         else:
-            out.append(writers.cell(row["answers"].get(item, UNANSWERED)))
+            value = row["answers"].get(item, UNANSWERED)
+            out.append(writers.cell(value))
+        asked = compiled.items.get(item) if compiled is not None and owner == row["instrument_id"] else None
+        offered = (
+            {o.code for o in getattr(asked, "options", ())} if asked and asked.type == "multiple_choice" else set()
+        )
+        for code in plan.choices.get((owner, item), ()):  # 1 chosen, 0 offered and not chosen, else blank
+            chosen = isinstance(value, list) and code in value
+            out.append("1" if chosen else "0" if isinstance(value, list) and code in offered else "")
     return out
 
 
@@ -75,6 +85,10 @@ def _rows(registry: Registry) -> list[dict[str, Any]]:
         items = list(compiled.visibility_order)
         answers: dict[str, Any] = {item: TRICKY[i % len(TRICKY)] for i, item in enumerate(items)}
         answers[items[0]] = ["a", "=b"]  # choices
+        for item in items:
+            codes = sorted(compiled.codes.get(item) or ()) if compiled.items[item].type == "multiple_choice" else None
+            if codes is not None:  # some chosen, or none
+                answers[item] = codes[n % 2 :: 2] if n % 3 else []
         answers[items[-1]] = 3.5
         answers.pop(items[1], None)  # unanswered
         rows.append(
@@ -131,3 +145,23 @@ def test_an_instrument_with_a_single_item_column_and_an_empty_answer(registry: R
     row = _rows(registry)[0] | {"answers": {first: ""}}
     written = "".join(writers.csv_lines(plan, [row]))
     assert written == _csv([list(plan.columns), reference_cells(plan, row)])
+
+
+def test_the_lines_with_a_0_1_column_per_option_are_the_csv_modules(tmp_path: Path) -> None:
+    """Instruments with multiple choices over two versions (the second adds an option): each option's 0/1 cells."""
+    from tests.app.test_exports_analyst import ANALYST_YAML, SOCIAL
+
+    (tmp_path / "a1.yaml").write_text(ANALYST_YAML.format(version="1.0.0", extra_option=""))
+    (tmp_path / "a2.yaml").write_text(ANALYST_YAML.format(version="2.0.0", extra_option=SOCIAL))
+    registry, problems = load_registry([BUNDLED_DIR, tmp_path])
+    assert not problems
+    plan = _plan(registry)
+    assert plan.choices[("analyst-mini", "channels")] == ("phone", "app", "social")
+    rows = _rows(registry)
+    newest = next(r for r in rows if r["instrument_id"] == "analyst-mini" and r["instrument_version"] == "2.0.0")
+    for channels in (["social"], ["phone", "app"], [], "declined"):
+        rows.append(dict(newest, answers=dict(newest["answers"] or {}, channels=channels)))
+    written = "".join(writers.csv_lines(plan, rows))
+    assert written == _csv([list(plan.columns)] + [reference_cells(plan, row) for row in rows])
+    cells = [line[plan.columns.index("analyst-mini.channels___social")] for line in csv.reader(io.StringIO(written))]
+    assert {"", "0", "1"} <= set(cells[1:])
