@@ -18,7 +18,8 @@ Observation of its own (`total_observation`, category `survey`, `valueQuantity`)
 outside code where the instrument has one (e.g. a LOINC total score of an imported questionnaire), else
 `<base>/fhir/CodeSystem/<instrument id>.scores#total`; the result Observation lists it in `hasMember`.
 Both say `derivedFrom` the QuestionnaireResponse when it is exported. An unscored screening (overall level
-`not_scored`) has no result and so no Observation; its QuestionnaireResponse is written as any other.
+`not_scored`) concludes no level and so has no result Observation; its QuestionnaireResponse is written as
+any other, and a form that reports a total without levels still has its total Observation.
 The per-screening export (`app.exports.fhir_api`) and the referral export write the same resources
 through `result_resources`.
 
@@ -191,12 +192,14 @@ def total_observation(
 def result_resources(
     row: dict[str, Any], patient_ref: str, with_response: bool, instrument: CompiledInstrument | None
 ) -> list[dict[str, Any]]:
-    """A screening's result as Observations: the result, and its total when the instrument declares one;
-    none for an unscored screening (it has no result to observe)."""
-    if row["overall_level"] == NOT_SCORED:
-        return []
+    """A screening's result as Observations: the result, and its total when the instrument declares one. An
+    unscored screening (`not_scored`) concludes no level, so it has no result Observation; a form that reports
+    a total without levels still has its total's."""
     total = total_observation(row, patient_ref, with_response, instrument)
-    return [observation(row, patient_ref, with_response, instrument), *([total] if total else [])]
+    totals = [total] if total else []
+    if row["overall_level"] == NOT_SCORED:
+        return totals
+    return [observation(row, patient_ref, with_response, instrument), *totals]
 
 
 def result_row(screening: Screening, summary: dict[str, Any]) -> dict[str, Any]:

@@ -126,6 +126,19 @@ items:
     options: [{code: ok, label: {en: OK}}, {code: low, label: {en: Low}}]
   - {id: note, section: main, type: short_text, text: {en: 'Anything else?'}}
 """
+TOTAL_ONLY = "fhir-total-only"
+TOTAL_ONLY_YAML = (
+    UNSCORED_YAML.replace("fhir-unscored", TOTAL_ONLY).replace(
+        "[{code: ok, label: {en: OK}}, {code: low, label: {en: Low}}]",
+        "[{code: ok, label: {en: OK}, weight: 0}, {code: low, label: {en: Low}, weight: 2}]",
+    )
+    + """scoring:
+  total:
+    of: sum(weights)
+    label: {en: Made-up score}
+    code: {system: 'https://codes.example.org/wellbeing', code: 'score-9'}
+"""
+)
 # Every answer shape: ordinary ones; special answers on every item type; an empty multiple choice; an
 # empty text; a follow-up show_if hid; nothing answered at all.
 ORDINARY = {
@@ -149,6 +162,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
     folder = tmp_path_factory.mktemp("shapes")
     (folder / "shapes.yaml").write_text(SHAPES_YAML, encoding="utf-8")
     (folder / "unscored.yaml").write_text(UNSCORED_YAML, encoding="utf-8")
+    (folder / "total-only.yaml").write_text(TOTAL_ONLY_YAML, encoding="utf-8")
     loaded, problems = load_registry([BUNDLED_DIR, folder])
     assert not problems, problems
     return loaded
@@ -522,3 +536,21 @@ def test_an_unscored_screening_has_its_response_but_no_result_observation(scene:
         assert fhir.TOTAL_LINK not in items
     [questionnaire] = [r for r in bulk if r["resourceType"] == "Questionnaire"]
     assert [i["type"] for i in questionnaire["item"]] == ["group"]  # no total item
+
+
+def test_a_total_without_levels_has_its_total_observation_but_no_result(scene: Scene, client: TestClient) -> None:
+    """A form that reports a published total and concludes no level: the total goes, no level is invented."""
+    done = scene.screen({"mood": "low"}, instrument=TOTAL_ONLY)
+    assert done.overall_level == "not_scored"
+    scene.consent(*Category)
+    url = f"/api/v1/screenings/{done.id}/fhir"
+    own = resources_of(conformant(client.get(url, headers=bearer(client, scene.supervisor)).json()))
+    bulk = resources_of(conformant(json.loads(scene.export("fhir-bundle"))))
+    for found in (own, bulk):
+        [total] = [r for r in found if r["resourceType"] == "Observation"]  # no result Observation: no level
+        assert total["id"] == fhir_stream.total_id(done.id) and total["valueQuantity"] == {"value": 2}
+        assert total["code"] == {"coding": [{"system": CODES, "code": "score-9"}], "text": "Made-up score"}
+        assert "valueCodeableConcept" not in total and "hasMember" not in total
+        [response] = [r for r in found if r["resourceType"] == "QuestionnaireResponse"]
+        assert items_of(response)[fhir.TOTAL_LINK]["answer"] == [{"valueDecimal": 2}]
+        assert total["derivedFrom"] == [{"reference": f"QuestionnaireResponse/{response['id']}"}]
