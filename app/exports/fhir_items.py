@@ -18,6 +18,7 @@ on them compares the quantity's number and the dateTime's date.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
@@ -25,6 +26,9 @@ from app.exports.fhir_valuesets import OPTION_VALUES, WEIGHT_EXTENSIONS, Answer,
 from instruments.model import SPECIAL_ANSWERS
 
 SPECIAL_SYSTEM = "urn:tellonce:special-answer"  # TellOnce's own special answers (declined, ...), built in
+# On an answer's Coding in a TellOnce export whose option has an outside coding: the option's TellOnce code
+# (app.exports.fhir.EXT_OPTION_CODE), so that a re-import gives the option the same code.
+EXT_OPTION_CODE = "urn:tellonce:option-code"
 EXT_MIN = "http://hl7.org/fhir/StructureDefinition/minValue"
 EXT_MAX = "http://hl7.org/fhir/StructureDefinition/maxValue"
 CALCULATED = (
@@ -308,14 +312,17 @@ class Reader:
             if coding.get("system") == SPECIAL_SYSTEM:
                 continue  # TellOnce's own special answers are built in
             unknown |= set(option) - {*OPTION_VALUES, "extension", "initialSelected"}
+            own_code = None
             for ext in [*(option.get("extension") or []), *(coding.get("extension") or [])]:
-                if ext.get("url") not in WEIGHT_EXTENSIONS and not PRESENTATION.search(str(ext.get("url"))):
+                if ext.get("url") == EXT_OPTION_CODE and isinstance(ext.get("valueCode"), str):
+                    own_code = ext["valueCode"]
+                elif ext.get("url") not in WEIGHT_EXTENSIONS and not PRESENTATION.search(str(ext.get("url"))):
                     unknown.add(f"extension {ext.get('url')}")
             answer = option_answer(option, self.sets)
             if answer is None:
                 self.change(link, "an answer option without a code or value is not imported")
                 continue
-            answers.append(answer)
+            answers.append(dataclasses.replace(answer, raw=own_code) if own_code else answer)
         if unknown:
             self.change(link, f"not kept on its answer options: {', '.join(sorted(unknown))}")
         options: list[dict[str, Any]] = []

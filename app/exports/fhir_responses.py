@@ -149,6 +149,11 @@ def _answered(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return found
 
 
+def _same(kept: Any, coding: dict[str, Any]) -> bool:
+    """Whether a FHIR Coding is an instrument's outside `Coding` (same system and code)."""
+    return bool(kept.system == coding.get("system") and kept.code == str(coding.get("code")))
+
+
 def _value(instrument: CompiledInstrument, item_id: str, answer: dict[str, Any]) -> tuple[Any, str | None]:
     """One FHIR answer as a TellOnce value, or a problem."""
     item = instrument.items[item_id]
@@ -160,6 +165,12 @@ def _value(instrument: CompiledInstrument, item_id: str, answer: dict[str, Any])
             return (code, None) if code in SPECIAL_ANSWERS - {NOT_ASKED} else (None, f"unknown special answer {code!r}")
         if codes is not None and code in codes:
             return code, None
+        # An option written in its outside coding: by the TellOnce code our exports carry on it, else by the coding.
+        own = [e.get("valueCode") for e in coding.get("extension") or [] if e.get("url") == fhir.EXT_OPTION_CODE]
+        outside = [o.code for o in getattr(item, "options", ()) if o.coding and _same(o.coding, coding)]
+        for found in (*own, *outside):
+            if codes is not None and found in codes:
+                return found, None
         if codes is not None and local_id(code, "c") in codes:
             return local_id(code, "c"), None
         return None, f"{code!r} is not one of its answers"
@@ -213,6 +224,8 @@ def answers_from_response(
     problems: list[ImportProblem] = []
     for entry in _answered(response.get("item") or []):
         link = str(entry.get("linkId"))
+        if link == fhir.TOTAL_LINK:
+            continue  # the declared total our exports answer: computed again on import, never an answer
         item_id = link if link in instrument.items else local_id(link)
         if item_id not in instrument.items or item_id in answers:
             problems.append(ImportProblem(link_id=link, message="no such question, or answered twice"))
