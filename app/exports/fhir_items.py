@@ -165,6 +165,9 @@ class Reader:
         if expression is not None:
             self.calculated(node, link, expression)
             return
+        if node.get("readOnly") and kind not in ("group", "display"):
+            self.drop(link, "a read-only item (filled in by the form, never by the person answering) is not asked")
+            return
         self._unkept(node, link)
         condition = {"when": node.get("enableWhen") or [], "behavior": node.get("enableBehavior"), "parent": parent}
         condition["link"] = link

@@ -130,10 +130,16 @@ def resolve(registry: Registry, reference: str) -> CompiledInstrument | None:
     return find_instrument(registry, reference)[0]
 
 
+def _reason(item: dict[str, Any]) -> str | None:
+    """An item's data-absent-reason code, if it has one."""
+    reasons = [e.get("valueCode") for e in item.get("extension") or [] if e.get("url") == fhir.EXT_DATA_ABSENT]
+    return str(reasons[0]) if reasons else None
+
+
 def _absent(item: dict[str, Any]) -> str | None:
     """The special answer an item without answer stands for, by its data-absent-reason (None: none)."""
-    reasons = [e.get("valueCode") for e in item.get("extension") or [] if e.get("url") == fhir.EXT_DATA_ABSENT]
-    return ABSENT_ANSWERS.get(str(reasons[0])) if reasons else None
+    reason = _reason(item)
+    return ABSENT_ANSWERS.get(reason) if reason else None
 
 
 def _answered(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -141,7 +147,9 @@ def _answered(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     from items nested under answers."""
     found = []
     for item in items:
-        if item.get("answer") or (not item.get("item") and _absent(item) is not None):
+        if item.get("answer") or (
+            not item.get("item") and (_absent(item) is not None or _reason(item) == fhir.NONE_CHOSEN)
+        ):
             found.append(item)
         found += _answered(item.get("item") or [])
         for answer in item.get("answer") or []:
@@ -181,9 +189,14 @@ def _value(instrument: CompiledInstrument, item_id: str, answer: dict[str, Any])
         return local_id(raw, "c"), None
     if item.type == "number" and ("valueInteger" in answer or "valueDecimal" in answer):
         return raw, None
+    if item.type == "number" and isinstance(answer.get("valueQuantity"), dict):  # a quantity item, asked as a number
+        value = answer["valueQuantity"].get("value")
+        return (value, None) if isinstance(value, int | float) else (None, "a quantity without a number")
     if item.type == "date" and "valueDate" in answer:
         return raw, None
-    if item.type in ("short_text", "long_text") and "valueString" in answer:
+    if item.type == "date" and isinstance(answer.get("valueDateTime"), str):  # a dateTime item, asked as a date
+        return answer["valueDateTime"][:10], None
+    if item.type in ("short_text", "long_text") and ("valueString" in answer or "valueTime" in answer):
         return raw, None
     return None, f"an answer of this kind ({', '.join(sorted(answer))}) does not fit a {item.type} item"
 
@@ -231,8 +244,11 @@ def answers_from_response(
             problems.append(ImportProblem(link_id=link, message="no such question, or answered twice"))
             continue
         if not entry.get("answer"):
-            answers[item_id] = _absent(entry)
-            continue
+            if _reason(entry) != fhir.NONE_CHOSEN:
+                answers[item_id] = _absent(entry)
+            elif instrument.items[item_id].type == "multiple_choice":
+                answers[item_id] = []  # answered, and none of its options applies
+            continue  # (not-applicable on any other item: left unanswered)
         values, free = [], []
         other_id = _other_of(instrument, item_id)
         for answer in entry["answer"]:
