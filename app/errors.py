@@ -68,6 +68,14 @@ class InvalidPayload(AppError):
     code = "invalid_payload"
 
 
+class SubjectsRefused(InvalidInput):
+    """A file posted for one youth holds responses about someone else, or no one known: nothing is saved.
+    `detail` lists each such response (`loc`, `msg`, `type`), as `invalid_payload` does."""
+
+    status = 422
+    code = "wrong_subject"
+
+
 class PayloadTooLarge(AppError):
     """A request body over the configured size limit; nothing of it was read past the limit."""
 

@@ -34,7 +34,7 @@ from sqlmodel import Session, col, select, update
 
 from app import access, audit
 from app.crypto import KeyRing
-from app.errors import InvalidInput
+from app.errors import InvalidInput, SubjectsRefused
 from app.exports import fhir
 from app.exports.fhir_import import ImportProblem, local_id
 from app.exports.fhir_subjects import FileContents, Matcher, Received, read_bundle, subject_of
@@ -63,14 +63,6 @@ LEGACY_CITATION = "FHIR Questionnaire "  # how imported questionnaires kept thei
 # The free-text item the questionnaire import (`fhir_items.Reader.node`) asks beside an open-choice item.
 OTHER_SUFFIX = "_other"
 Earlier = dict[tuple[str, str, str | None], str]  # (youth, response, source) -> the screening it was imported as
-
-
-class SubjectsRefused(InvalidInput):
-    """A file posted for one youth holds responses about someone else, or no one known: nothing is saved.
-    `detail` lists each such response (`loc`, `msg`, `type`), as `invalid_payload` does."""
-
-    status = 422
-    code = "wrong_subject"
 
 
 class ResponseReport(BaseModel):
