@@ -51,7 +51,11 @@ def _response(session: Session, sender: User, name: str, subject: dict[str, Any]
 
 
 def _patient(pseudonym: str) -> dict[str, Any]:
-    return {"resourceType": "Patient", "id": pseudonym, "identifier": [{"system": fhir.PSEUDONYM_SYSTEM, "value": pseudonym}]}
+    return {
+        "resourceType": "Patient",
+        "id": pseudonym,
+        "identifier": [{"system": fhir.PSEUDONYM_SYSTEM, "value": pseudonym}],
+    }
 
 
 class Partners:
@@ -83,8 +87,17 @@ class Partners:
         """A Bundle of five responses about South's four youth, each named another FHIR way, and three that match
         none of them (no subject; North's own youth; a subject naming two of South's youth); and whose each is."""
         ids = [self.pseudonym(y) for y in self.people]
-        contained = {"resourceType": "Patient", "id": "who", "identifier": [{"system": fhir.PSEUDONYM_SYSTEM, "value": ids[2]}]}
-        both = {"identifier": [{"system": PARTNER_SYSTEM, "value": "C-4"}, {"system": fhir.PSEUDONYM_SYSTEM, "value": ids[0]}]}
+        contained = {
+            "resourceType": "Patient",
+            "id": "who",
+            "identifier": [{"system": fhir.PSEUDONYM_SYSTEM, "value": ids[2]}],
+        }
+        both = {
+            "identifier": [
+                {"system": PARTNER_SYSTEM, "value": "C-4"},
+                {"system": fhir.PSEUDONYM_SYSTEM, "value": ids[0]},
+            ]
+        }
         north_own = support.pseudonym_for(self.session, self.stranger, self.importer.agency_id)
         r = self.session, self.sender
         entries = [
@@ -99,7 +112,9 @@ class Partners:
             {"resource": _response(*r, "twice", both)},
         ]
         whose = {"r-1a": 0, "r-1b": 0, "r-2": 1, "r-3": 2, "r-4": 3}
-        return {"resourceType": "Bundle", "type": "batch", "entry": entries}, {k: self.people[v].id for k, v in whose.items()}
+        return {"resourceType": "Bundle", "type": "batch", "entry": entries}, {
+            k: self.people[v].id for k, v in whose.items()
+        }
 
     def screenings(self) -> list[Screening]:
         self.session.expire_all()
@@ -203,7 +218,9 @@ def test_the_import_saves_nothing_the_preview_did_not_show(client: TestClient, w
     added = client.post(f"/youth/{youth.id}/identifiers", data=recorded, follow_redirects=False)
     assert added.status_code == 303
     changed = _import(client, token, sealed)
-    assert changed.status_code == 409 and "Nothing was imported" in changed.text and "Import 2 responses" in changed.text
+    assert (
+        changed.status_code == 409 and "Nothing was imported" in changed.text and "Import 2 responses" in changed.text
+    )
     assert partners.screenings() == []
     done = _import(client, token, _sealed(changed.text))
     assert done.status_code == 200 and "2 responses were imported." in done.text
@@ -214,3 +231,133 @@ def _agency_of(session: Session, user: User) -> Any:
     from app.models import Agency
 
     return session.get(Agency, user.agency_id)
+
+
+def test_a_bad_file_is_refused_plainly_and_saves_nothing(client: TestClient, world: World, session: Session) -> None:
+    partners = Partners(world, session)
+    bundle, _whose = partners.mixed()
+    token = sign_in(client, partners.importer)
+    line = json.dumps(bundle["entry"][1]["resource"])
+    for content, name, status, said in (
+        (b'{"resourceType": "Bundle", "entry": [', "partner.json", 400, "is not valid JSON"),
+        (f"{line}\nnot json at all\n".encode(), "partner.ndjson", 400, "line 2: is not valid JSON"),
+        (b'{"resourceType": "Patient"}', "partner.json", 400, "Send a FHIR Bundle"),
+        (
+            b'{"resourceType": "Bundle", "type": "collection", "entry": []}',
+            "partner.json",
+            422,
+            "no QuestionnaireResponses",
+        ),
+    ):
+        refused = _upload(client, token, content, name)
+        assert refused.status_code == status, (name, refused.text)
+        assert said in refused.text and "Nothing was imported." in refused.text and _sealed(refused.text) == []
+    assert "must have a name ending in .ndjson" in _upload(client, token, f"{line}\n{line}\n".encode()).text
+    no_file = client.post(PAGE, data={"csrf_token": token, "action": "preview"})
+    assert no_file.status_code == 400 and "Choose the partner&#39;s file" in no_file.text
+    unknown = _upload(client, token, json.dumps(bundle).encode(), partner="no-such-agency")
+    assert unknown.status_code == 400 and "No such partner agency" in unknown.text
+    too_large = _upload(client, token, b" " * (8 * 1024 * 1024 + 1))
+    assert too_large.status_code == 413 and "larger than this server accepts" in too_large.text
+    assert partners.screenings() == [] and partners.imports() == []
+
+
+def test_the_page_needs_a_signed_in_form_of_this_session_and_shows_another_agency_none_of_its_youth(
+    client: TestClient, world: World, session: Session
+) -> None:
+    partners = Partners(world, session)
+    bundle, _whose = partners.mixed()
+    content = json.dumps(bundle).encode()
+    assert client.get(PAGE, follow_redirects=False).status_code == 303  # to sign in
+    token = sign_in(client, partners.importer)
+    preview = _upload(client, token, content)
+    assert _upload(client, "not-the-token", content).status_code == 403
+    cross_site = client.post(
+        PAGE,
+        data={"csrf_token": token, "action": "import", "sealed": _sealed(preview.text)},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert cross_site.status_code == 403
+    assert client.post(PAGE, data={"action": "import", "sealed": _sealed(preview.text)}).status_code == 403
+    assert partners.screenings() == [] and partners.imports() == []
+
+    # The same users as the API: a screener of North may preview the file, and none of South's youth is named.
+    client.cookies.clear()
+    north = sign_in(client, partners.sender)
+    theirs = _upload(client, north, content)
+    assert theirs.status_code == 200 and _sections(theirs.text) == [] and _sealed(theirs.text) == []
+    assert not any(
+        f"{g} {f}" in theirs.text or y.id in theirs.text for (g, f), y in zip(NAMES, partners.people, strict=True)
+    )
+    assert theirs.text.count("is none of your agency&#39;s youth") == 7
+
+
+def test_the_identifier_panel_adds_lists_and_removes_and_never_shows_the_value(
+    client: TestClient, world: World, session: Session
+) -> None:
+    partners = Partners(world, session)
+    youth, other = partners.people[0], partners.people[1]
+    token = sign_in(client, partners.importer)
+    record = client.get(f"/youth/{youth.id}").text
+    assert "Identifiers from partner systems" in record and "None recorded." in record.split('id="identifiers"')[1]
+    system = "https://county.example.org/client"
+    added = client.post(
+        f"/youth/{youth.id}/identifiers",
+        data={"csrf_token": token, "system": system, "value": "ZX-90817"},
+        follow_redirects=False,
+    )
+    assert added.status_code == 303 and added.headers["location"] == f"/youth/{youth.id}#identifiers"
+    panel = client.get(f"/youth/{youth.id}").text.split('id="identifiers"')[1]
+    assert f"<code>{system}</code>" in panel and "ZX-90817" not in panel
+    row = session.exec(select(YouthIdentifier).where(YouthIdentifier.system == system)).one()
+    assert "ZX-90817" not in json.dumps(row.model_dump(mode="json"))
+
+    taken = client.post(
+        f"/youth/{other.id}/identifiers", data={"csrf_token": token, "system": system, "value": "ZX-90817"}
+    )
+    assert taken.status_code == 409 and "for another youth already" in taken.text and "ZX-90817" not in taken.text
+    own = client.post(
+        f"/youth/{other.id}/identifiers", data={"csrf_token": token, "system": fhir.PSEUDONYM_SYSTEM, "value": "x"}
+    )
+    assert own.status_code == 400 and "pseudonyms are matched without being recorded" in own.text
+    blank = client.post(f"/youth/{other.id}/identifiers", data={"csrf_token": token, "system": " ", "value": "x"})
+    assert blank.status_code == 400
+    forged = client.post(f"/youth/{other.id}/identifiers", data={"csrf_token": "x", "system": system, "value": "Q"})
+    assert forged.status_code == 403
+    north = world.user(_agency_of(session, partners.sender), "supervisor")  # another agency: not its youth
+    with TestClient(client.app, base_url="http://testserver") as outsider:
+        north_token = sign_in(outsider, north)
+        theirs = outsider.post(
+            f"/youth/{youth.id}/identifiers", data={"csrf_token": north_token, "system": system, "value": "Q"}
+        )
+        assert theirs.status_code == 404
+        removal = outsider.post(f"/youth/{youth.id}/identifiers/{row.id}/remove", data={"csrf_token": north_token})
+        assert removal.status_code == 404
+    session.expire_all()
+    assert [r.youth_id for r in session.exec(select(YouthIdentifier).where(YouthIdentifier.system == system))] == [
+        youth.id
+    ]
+
+    gone = client.post(
+        f"/youth/{youth.id}/identifiers/{row.id}/remove", data={"csrf_token": token}, follow_redirects=False
+    )
+    assert gone.status_code == 303
+    assert system not in client.get(f"/youth/{youth.id}").text
+    session.expire_all()
+    assert session.exec(select(YouthIdentifier).where(YouthIdentifier.system == system)).all() == []
+    actions = [e.action for e in session.exec(select(AuditEvent).where(AuditEvent.object_id == youth.id))]
+    assert actions.count("youth.identifier.add") == 1 and actions.count("youth.identifier.remove") == 1
+
+
+def test_the_import_page_speaks_spanish(client: TestClient, world: World, session: Session) -> None:
+    partners = Partners(world, session)
+    partners.importer.language = "es"
+    session.add(partners.importer)
+    session.commit()
+    bundle, _whose = partners.mixed()
+    token = sign_in(client, partners.importer)
+    form = client.get(PAGE).text
+    assert "Importar el archivo de un socio" in form
+    preview = _upload(client, token, json.dumps(bundle).encode()).text
+    assert "Importar 5 respuestas" in preview and "Listo para importar" in preview
+    assert "Identificadores de sistemas de socios" in client.get(f"/youth/{partners.people[0].id}").text
