@@ -73,8 +73,11 @@ class ErrorBody(BaseModel):
     omitted: int | None = Field(default=None, description="how many more problems there were than are listed")
 
 
+API_PREFIXES = ("/api/", "/fhir/")  # /fhir/: the canonical URLs of the FHIR Questionnaires (app.exports.fhir_canonical)
+
+
 def _is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+    return request.url.path.startswith(API_PREFIXES)
 
 
 def _short(text: str) -> str:
@@ -154,7 +157,7 @@ def api_openapi(app: FastAPI) -> dict[str, Any]:
         descriptions.setdefault(cls.status, []).append(cls.code)
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
     for path, operations in document["paths"].items():
-        if not path.startswith("/api/"):
+        if not path.startswith(API_PREFIXES):
             continue
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
@@ -252,7 +255,7 @@ def create_app(*, upgrade_database: bool = True) -> FastAPI:
     from app.exports import api as exports_api
     from app.exports import fhir_api as exports_fhir_api
     from app.exports import fhir_bulk_api as exports_fhir_bulk_api
-    from app.exports import fhir_bulk_pages, fhir_import_pages
+    from app.exports import fhir_bulk_pages, fhir_canonical, fhir_import_pages
     from app.exports import pages as exports_pages
     from app.portal import pages as portal_pages
     from app.portal import staff_pages as portal_staff_pages
@@ -302,6 +305,7 @@ def create_app(*, upgrade_database: bool = True) -> FastAPI:
     app.include_router(sharing_api.router, prefix="/api/v1")
     app.include_router(referrals_api.router, prefix="/api/v1")
     app.include_router(referrals_fhir_api.router, prefix="/api/v1")
+    app.include_router(fhir_canonical.router)
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:

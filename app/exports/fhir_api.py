@@ -2,12 +2,17 @@
 
 A screening's FHIR export holds its item answers, so reading it needs the `item_answers` category:
 the agency's own screening, or another agency's under an active consent covering item answers
-(a break-glass view is never exported). Another agency's export is written to the disclosure
-ledger. Importing a Questionnaire returns an instrument definition to review; it installs nothing.
+(a break-glass view is never exported); its result Observations (`fhir_stream.result_resources`) go
+when the result summary is covered too. Its Patient is the person's key for the reading agency
+(`tabular.person_key`), the id that agency's bulk exports give the same person. Another agency's
+export is written to the disclosure ledger. Importing a Questionnaire returns an instrument definition
+to review; it installs nothing. A Questionnaire's canonical URL answers at `/fhir/Questionnaire/...`
+(`app.exports.fhir_canonical`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -20,13 +25,14 @@ from app.crypto import KeyRing
 from app.db import SessionDep
 from app.deps import ApiUserDep, KeysDep, RegistryDep, require_role
 from app.errors import NotFound
-from app.exports import fhir
+from app.exports import fhir, fhir_stream, tabular
 from app.exports.fhir_bulk_api import FILE_BODY, FileDep, PartnerQuery
 from app.exports.fhir_import import ImportReport, QuestionnaireImportReport, import_fhir, import_responses
-from app.models import Agency, Role, Screening, User, Youth
+from app.i18n import _
+from app.models import Agency, Role, Screening, ScreeningResult, User
 from app.models_sharing import Category, Consent
 from app.screenings import service
-from app.settings import get_settings
+from app.screenings.disclosed import result_summary, without_items
 from instruments.loader import Registry
 
 router = APIRouter(tags=["fhir"])
@@ -62,32 +68,45 @@ class QuestionnaireImport(BaseModel):
     model_config = {"populate_by_name": True}
 
 
-def covering_consents(db: Session, user: User, screening: Screening, person_id: str) -> list[Consent]:
-    """Consents in force now from the screening's agency about its person (to the user's agency, if not its own)."""
-    own = screening.agency_id == user.agency_id
-    to_agency = None if own else user.agency_id
-    found = access.consents_in_force(
-        db, person_id, to_agency, {screening.agency_id}, None if own else Category.item_answers
-    )
-    return sorted(found, key=lambda c: c.recorded_at)
+def covering_consents(
+    db: Session,
+    user: User,
+    screening: Screening,
+    person_id: str,
+    categories: Iterable[Category] = (Category.item_answers,),
+) -> list[Consent]:
+    """Consents in force now from the screening's agency about its person (to the user's agency, if not its own,
+    each covering one of `categories`)."""
+    if screening.agency_id == user.agency_id:
+        found = access.consents_in_force(db, person_id, None, {screening.agency_id}, None)
+    else:
+        found = [
+            c
+            for category in categories
+            for c in access.consents_in_force(db, person_id, user.agency_id, {screening.agency_id}, category)
+        ]
+    return sorted({c.id: c for c in found}.values(), key=lambda c: c.recorded_at)
 
 
 def export_screening(
     db: Session, keys: KeyRing, registry: Registry, user: User, screening_id: str
 ) -> list[dict[str, Any]]:
-    """The Patient, QuestionnaireResponse and covering Consents of a screening the user may export.
+    """The Patient, result Observations, QuestionnaireResponse and covering Consents of a screening the user
+    may export, each with `meta.source`.
 
     Another agency exports only under a consent covering the answers (break-glass is a view in an
-    emergency, never an export), and only the answers given at agencies that consented to it.
+    emergency, never an export), and only the answers given at agencies that consented to it; the result
+    (its Observations, and the response's total) goes when a consent covers the result summary too. The
+    Patient's id is the person's key for the user's agency (`tabular.person_key`): the id that agency's
+    bulk exports give the same person, and another agency gets another.
     """
-    shown = access.open_screening(db, user, screening_id, (Category.item_answers,), kind="export", break_glass=False)
+    wanted = (Category.item_answers, Category.result_summary)
+    shown = access.open_screening(db, user, screening_id, wanted, kind="export", break_glass=False)
     screening = shown.screening
-    youth = db.get(Youth, screening.youth_id)
-    if youth is None:
-        raise NotFound("No such screening.")
     instrument = service.instrument_of(registry, screening)
-    reference = fhir.patient_reference(youth, keys)
-    consents = covering_consents(db, user, screening, youth.person_id)
+    person_key = tabular.person_key(keys, user.agency_id, shown.person_id)
+    reference = f"Patient/{person_key}"
+    consents = covering_consents(db, user, screening, shown.person_id, shown.categories)
     agency_ids = {c.from_agency_id for c in consents} | {c.to_agency_id for c in consents}
     names = {a.id: a.name for a in db.exec(select(Agency).where(col(Agency.id).in_(agency_ids)))}
     audit.record(
@@ -99,13 +118,23 @@ def export_screening(
         object_id=screening.id,
         detail={"format": "fhir"},
     )
-    answers = service.shown_answers(db, user, shown, service.stored_answers(db, keys, screening))
-    source = get_settings().base_url
-    return [
-        fhir.patient(youth, keys),
-        fhir.questionnaire_response(screening, answers, instrument, reference, source),
+    stored = service.stored_answers(db, keys, screening)
+    answers = service.shown_answers(db, user, shown, stored)
+    results: list[dict[str, Any]] = []
+    total = None
+    stored_result = db.get(ScreeningResult, screening.id) if shown.covers(Category.result_summary) else None
+    if stored_result is not None:  # an open screening has no result yet
+        result = keys.decrypt_json(stored_result.result_enc, "screening_result", "result", screening.id)
+        row = fhir_stream.result_row(screening, result_summary(without_items(result, set(stored) - set(answers)), True))
+        results = fhir_stream.result_resources(row, reference, True, instrument)
+        total = fhir_stream.total_value(row)
+    written = [
+        fhir.patient(person_key),
+        *results,
+        fhir.questionnaire_response(screening, answers, instrument, reference, total),
         *(fhir.consent(c, reference, names) for c in consents),
     ]
+    return [fhir.sourced(r) for r in written]
 
 
 @router.get("/instruments/{instrument_id}/{version}/fhir", response_class=JSONResponse, responses=FHIR_BODY)
@@ -113,8 +142,8 @@ def instrument_questionnaire(instrument_id: str, version: str, registry: Registr
     """One instrument version as a FHIR R4 Questionnaire."""
     compiled = registry.get(instrument_id, version)
     if compiled is None:
-        raise NotFound("No such instrument version.")
-    return JSONResponse(fhir.questionnaire(compiled), media_type=FHIR_JSON)
+        raise NotFound(_("No such instrument version."))
+    return JSONResponse(fhir.sourced(fhir.questionnaire(compiled)), media_type=FHIR_JSON)
 
 
 @router.get("/screenings/{screening_id}/fhir", response_class=JSONResponse, responses=FHIR_BODIES)
@@ -126,7 +155,7 @@ def screening_fhir(
     user: ApiUserDep,
     format: Annotated[Literal["bundle", "ndjson"], Query()] = "bundle",
 ) -> Response:
-    """A screening as a FHIR Bundle (Patient, QuestionnaireResponse, Consents), or as NDJSON lines."""
+    """A screening as a FHIR Bundle (Patient, result Observations, QuestionnaireResponse, Consents), or as NDJSON."""
     resources = export_screening(db, keys, registry, user, screening_id)
     if format == "ndjson":
         return StreamingResponse(fhir.ndjson(resources), media_type=FHIR_NDJSON)

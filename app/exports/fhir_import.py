@@ -41,6 +41,7 @@ from instruments.model import INSTRUMENT_ID_PATTERN, SEMVER_PATTERN
 
 SOURCE_CITATION = "FHIR Questionnaire "  # how versions before derived_from named their source (still resolved)
 LEVEL_NAMES = ("possible_concern", "clear_concern")
+ADAPTIVE = "/sdc-questionnaire-questionnaireAdaptive"  # an SDC form whose items a server sends while answering
 # Top-level keys that describe the form rather than ask anything: read where useful, never reported.
 DESCRIPTIVE = {
     "resourceType", "id", "meta", "text", "url", "identifier", "version", "name", "title", "status",
@@ -65,6 +66,14 @@ class KeptItem(BaseModel):
     type: str
 
 
+class MissingAnswers(BaseModel):
+    """An answer list (ValueSet) the questionnaire names but the upload does not hold, and the questions
+    left out for want of it: the import is incomplete until it is uploaded with the form."""
+
+    value_set: str
+    link_ids: list[str]
+
+
 class QuestionnaireImportReport(BaseModel):
     """The instrument definition read from a Questionnaire, what became of each item, and whether it loads."""
 
@@ -79,6 +88,7 @@ class QuestionnaireImportReport(BaseModel):
     dropped: list[ImportProblem]
     problems: list[ImportProblem]  # why the definition would not load; empty when it loads
     loads: bool
+    missing_answers: list[MissingAnswers] = []  # non-empty: questions were left out, upload these with the form
 
 
 def _questionnaire(upload: dict[str, Any], extra: list[dict[str, Any]]) -> tuple[Any, list[dict[str, Any]], str]:
@@ -94,6 +104,18 @@ def _questionnaire(upload: dict[str, Any], extra: list[dict[str, Any]]) -> tuple
     if len(found) != 1:
         return None, [], f"the Bundle holds {len(found)} Questionnaires; upload one at a time"
     return found[0], [r for r in resources if r is not found] + extra, ""
+
+
+def _checkable(node: Any) -> Any:
+    """The questionnaire as fhir.resources can check it: without the extensions of an extension's value
+    (`_valueDecimal`, `_valueString`, ...: a translation or expression on a weight or a display), which
+    FHIR R4 allows and published SDC forms carry, but the model rejects. Nothing else is left out."""
+    if isinstance(node, list):
+        return [_checkable(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    extension = "url" in node and any(k.startswith("value") for k in node)
+    return {k: _checkable(v) for k, v in node.items() if not (extension and k.startswith("_value"))}
 
 
 def default_id(questionnaire: dict[str, Any]) -> str:
@@ -123,7 +145,7 @@ def import_fhir(
     problems: list[ImportProblem] = []
     if questionnaire is not None:
         try:  # its contained ValueSets are read leniently (see fhir_valuesets); the rest must be valid R4
-            Questionnaire.model_validate({k: v for k, v in questionnaire.items() if k != "contained"})
+            Questionnaire.model_validate(_checkable({k: v for k, v in questionnaire.items() if k != "contained"}))
         except ValidationError as exc:
             why = f"not a valid FHIR R4 Questionnaire: {fhir.validation_summary(exc)}"
     if why:
@@ -148,7 +170,20 @@ def import_fhir(
     text = yaml.safe_dump(definition, sort_keys=False, allow_unicode=True, width=110)
     source = _source(questionnaire)
     text = f"# Imported from the FHIR Questionnaire {source}. Review it before use.\n{text}"
-    if not reader.items:
+    if not questionnaire.get("item"):
+        adaptive = any(str(e.get("url", "")).endswith(ADAPTIVE) for e in questionnaire.get("extension") or [])
+        problems.append(
+            ImportProblem(
+                link_id=None,
+                message="the questionnaire has no items to ask"
+                + (
+                    ": it is adaptive (a server sends its questions one at a time), which TellOnce cannot follow"
+                    if adaptive
+                    else ""
+                ),
+            )
+        )
+    elif not reader.items:
         problems.append(ImportProblem(link_id=None, message="no item could be imported (see what was dropped)"))
     if not problems:
         _compiled, load_problems = load_text(text, f"{instrument_id}-{version}.yaml")
@@ -188,6 +223,10 @@ def _report(
         dropped=notes(reader.dropped if reader else []),
         problems=problems,
         loads=bool(text) and not problems,
+        missing_answers=[
+            MissingAnswers(value_set=reference, link_ids=links)
+            for reference, links in (reader.missing_sets.items() if reader else ())
+        ],
     )
 
 

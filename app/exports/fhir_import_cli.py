@@ -46,6 +46,11 @@ def print_report(report: QuestionnaireImportReport) -> None:
         else "unscored (no level is concluded)"
     )
     typer.echo(f"Scoring: {scoring}")
+    for missing in report.missing_answers:
+        typer.echo(
+            f"Incomplete: the answer list {missing.value_set} is not in the file, so {', '.join(missing.link_ids)} "
+            "were left out; put it in a Bundle with the Questionnaire and import again"
+        )
 
 
 def import_fhir_command(

@@ -9,10 +9,16 @@ enableWhen as joined by "or"), which also shows the item rather than hiding it, 
 linkId. A condition that cannot be said is dropped with a report, so the item is shown more often:
 never "can never be shown". An item with a calculated expression that sums answer scores (the SDC
 `calculatedExpression`, as published totals carry) is not asked: it becomes the instrument's total.
+
+Types TellOnce lacks are asked as the nearest it has, each reported by linkId: a quantity as a number
+in its unit (`questionnaire-unit`, the first `unitOption`, a given `unitValueSet`, or the unit of its
+SDC bounds), named after the question; a dateTime as a date; a time as short free text. An enableWhen
+on them compares the quantity's number and the dateTime's date.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
@@ -20,6 +26,9 @@ from app.exports.fhir_valuesets import OPTION_VALUES, WEIGHT_EXTENSIONS, Answer,
 from instruments.model import SPECIAL_ANSWERS
 
 SPECIAL_SYSTEM = "urn:tellonce:special-answer"  # TellOnce's own special answers (declined, ...), built in
+# On an answer's Coding in a TellOnce export whose option has an outside coding: the option's TellOnce code
+# (app.exports.fhir.EXT_OPTION_CODE), so that a re-import gives the option the same code.
+EXT_OPTION_CODE = "urn:tellonce:option-code"
 EXT_MIN = "http://hl7.org/fhir/StructureDefinition/minValue"
 EXT_MAX = "http://hl7.org/fhir/StructureDefinition/maxValue"
 CALCULATED = (
@@ -28,6 +37,15 @@ CALCULATED = (
 )
 INITIAL_EXPRESSION = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-initialExpression"
 HIDDEN = "http://hl7.org/fhir/StructureDefinition/questionnaire-hidden"
+UNITS = (  # the unit a number or quantity is answered in (R4 core extensions)
+    "http://hl7.org/fhir/StructureDefinition/questionnaire-unit",
+    "http://hl7.org/fhir/StructureDefinition/questionnaire-unitOption",
+)
+UNIT_VALUE_SET = "http://hl7.org/fhir/StructureDefinition/questionnaire-unitValueSet"
+QUANTITY_BOUNDS = {  # SDC's bounds of a quantity
+    "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-minQuantity": "minimum",
+    "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-maxQuantity": "maximum",
+}
 # How an item is shown, which TellOnce decides itself: not reported as changed.
 PRESENTATION = re.compile(
     r"(itemControl|optionPrefix|rendering-|entryFormat|displayCategory|observationLinkPeriod|sliderStepValue|"
@@ -44,8 +62,12 @@ MESSAGES = {
     "definition": "its 'definition' link is not kept",
 }
 NUMBER_TYPES = {"integer": True, "decimal": False}
-DROPPED_TYPES = {"dateTime", "time", "url", "quantity", "attachment", "reference"}
-SUM_HINTS = ("sum", "+", "ordinal", "weight", "score", "total")
+DROPPED_TYPES = {"url", "attachment", "reference"}
+# A calculated item is a total when its expression sums answers (a FHIRPath `sum()`, `weight()`, `ordinal()`,
+# `aggregate()`, or `+` but in text, where it joins strings) or its text or code says score/total/sum; a BMI
+# that divides `%weight` is not one.
+SUM_EXPRESSION = re.compile(r"sum\(|weight\(\)|ordinal\(\)|aggregate\(|\+")
+SUM_WORDS = re.compile(r"\b(score|total|sum)\b", re.IGNORECASE)
 
 
 def local_id(text: Any, prefix: str = "q") -> str:
@@ -92,6 +114,8 @@ class Reader:
         self.by_link: dict[str, dict[str, Any]] = {}
         self.conditions: list[tuple[dict[str, Any], dict[str, Any]]] = []
         self.translated: dict[int, str | None] = {}
+        self.quantities: set[str] = set()  # linkIds of quantity items (asked as numbers)
+        self.missing_sets: dict[str, list[str]] = {}  # answer ValueSets not in the upload -> linkIds that use them
 
     def change(self, link_id: str | None, message: str) -> None:
         self.changed.append((link_id, message))
@@ -126,7 +150,7 @@ class Reader:
         names = []
         for ext in node.get("extension") or []:
             url = str(ext.get("url"))
-            if url in (EXT_MIN, EXT_MAX, HIDDEN, *CALCULATED) or PRESENTATION.search(url):
+            if url in (EXT_MIN, EXT_MAX, HIDDEN, *CALCULATED, *QUANTITY_BOUNDS) or PRESENTATION.search(url):
                 continue
             names.append(url)
         if names:
@@ -140,6 +164,9 @@ class Reader:
         expression = _expression(node) if kind not in ("group", "display") else None
         if expression is not None:
             self.calculated(node, link, expression)
+            return
+        if node.get("readOnly") and kind not in ("group", "display"):
+            self.drop(link, "a read-only item (filled in by the form, never by the person answering) is not asked")
             return
         self._unkept(node, link)
         condition = {"when": node.get("enableWhen") or [], "behavior": node.get("enableBehavior"), "parent": parent}
@@ -184,12 +211,9 @@ class Reader:
 
     def calculated(self, node: dict[str, Any], link: str, expression: str) -> None:
         """A calculated item: the instrument's total when it sums scores; never asked."""
-        said = (
-            f"{expression} {node.get('text') or ''} {' '.join(c.get('display') or '' for c in node.get('code') or [])}"
-        )
-        if node.get("type") in ("integer", "decimal", "quantity", "string") and any(
-            hint in said.lower() for hint in SUM_HINTS
-        ):
+        said = f"{node.get('text') or ''} {' '.join(c.get('display') or '' for c in node.get('code') or [])}"
+        sums = SUM_EXPRESSION.search(expression.replace("+", "") if node.get("type") == "string" else expression)
+        if node.get("type") in ("integer", "decimal", "quantity", "string") and (sums or SUM_WORDS.search(said)):
             self.totals.append(node)
             return
         self.drop(link, f"a calculated value ({expression[:80]}) cannot be computed by TellOnce; it is not asked")
@@ -205,18 +229,32 @@ class Reader:
         if node.get("answerOption") or node.get("answerValueSet"):  # R5 style: an integer, date, ... with a list
             self.change(link, f"an item of type '{kind}' with a list of answers is asked as a choice of them")
             return self.choice(node, link, False)
-        if kind in NUMBER_TYPES:
-            extra: dict[str, Any] = {"type": "number", "integer": NUMBER_TYPES[kind]}
+        if kind in NUMBER_TYPES or kind == "quantity":
+            extra: dict[str, Any] = {"type": "number", "integer": NUMBER_TYPES.get(kind, False)}
+            extra |= self.unit(node, link, kind)
             for ext in node.get("extension") or []:
                 bound = ext.get("valueInteger", ext.get("valueDecimal"))
                 if ext.get("url") in (EXT_MIN, EXT_MAX) and isinstance(bound, (int, float)):
                     extra["minimum" if ext.get("url") == EXT_MIN else "maximum"] = bound
+                bound = (ext.get("valueQuantity") or {}).get("value")
+                if (
+                    ext.get("url") in QUANTITY_BOUNDS
+                    and isinstance(bound, (int, float))
+                    and not isinstance(bound, bool)
+                ):
+                    extra[QUANTITY_BOUNDS[ext["url"]]] = bound
             if "minimum" in extra and "maximum" in extra and extra["minimum"] > extra["maximum"]:
                 self.change(link, "its minimum is above its maximum; neither bound is kept")
                 del extra["minimum"], extra["maximum"]
             return extra
         if kind == "date":
             return {"type": "date"}
+        if kind == "dateTime":
+            self.change(link, "a date and time is asked as a date: the time of day is not kept")
+            return {"type": "date"}
+        if kind == "time":
+            self.change(link, "a time of day is asked as free text (TellOnce has no time question)")
+            return {"type": "short_text", "max_length": 20}
         if kind in ("string", "text"):
             limit = node.get("maxLength")
             short = kind == "string" and (limit or 200) <= 500
@@ -228,12 +266,48 @@ class Reader:
         self.drop(link, f"items of type '{kind}' cannot be expressed ({why}); the item is not imported")
         return None
 
+    def unit(self, node: dict[str, Any], link: str, kind: Any) -> dict[str, Any]:
+        """The unit a number is answered in, shown after its question (`{'unit': ...}`), or nothing.
+
+        A quantity is asked as a number in its (first) unit; its other units are not offered."""
+        names: list[Any] = []
+        for ext in node.get("extension") or []:
+            url = ext.get("url")
+            if url in UNITS:
+                coding = ext.get("valueCoding") or {}
+                names.append(coding.get("display") or coding.get("code"))
+            elif url == UNIT_VALUE_SET and ext.get("valueCanonical"):
+                names += [a.label for a in self.sets.resolve(str(ext["valueCanonical"]))[0]]
+            elif url in QUANTITY_BOUNDS:  # a bound's unit names the unit when nothing else does
+                quantity = ext.get("valueQuantity") or {}
+                names.append(quantity.get("unit") or quantity.get("code"))
+        units: list[str] = []
+        for name in names:
+            if name and str(name) not in units:
+                units.append(str(name))
+        if kind == "quantity":
+            self.quantities.add(link)
+            if not units:
+                self.change(link, "a quantity is asked as a number (the form names no unit for it)")
+            elif len(units) == 1:
+                self.change(link, f"a quantity is asked as a number in {units[0]} (the unit is shown in the question)")
+            else:
+                others = ", ".join(units[1:])
+                self.change(
+                    link, f"a quantity is asked as a number in {units[0]}; its other units ({others}) are not offered"
+                )
+        elif len(units) > 1:
+            self.change(link, f"it is asked in {units[0]}; its other units ({', '.join(units[1:])}) are not offered")
+        return {"unit": units[0]} if units else {}
+
     def choice(self, node: dict[str, Any], link: str, open_choice: bool) -> dict[str, Any] | None:
         answers: list[Answer] = []
         if node.get("answerValueSet"):
             answers, why = self.sets.resolve(str(node["answerValueSet"]))
             if why and not open_choice:
                 self.drop(link, f"{why}; give the ValueSet in the same upload (a Bundle, or valueSets in the API)")
+                if self.sets.value_set(str(node["answerValueSet"])) is None:
+                    self.missing_sets.setdefault(str(node["answerValueSet"]), []).append(link)
                 return None
         unknown: set[str] = set()
         for option in node.get("answerOption") or []:
@@ -241,14 +315,17 @@ class Reader:
             if coding.get("system") == SPECIAL_SYSTEM:
                 continue  # TellOnce's own special answers are built in
             unknown |= set(option) - {*OPTION_VALUES, "extension", "initialSelected"}
+            own_code = None
             for ext in [*(option.get("extension") or []), *(coding.get("extension") or [])]:
-                if ext.get("url") not in WEIGHT_EXTENSIONS and not PRESENTATION.search(str(ext.get("url"))):
+                if ext.get("url") == EXT_OPTION_CODE and isinstance(ext.get("valueCode"), str):
+                    own_code = ext["valueCode"]
+                elif ext.get("url") not in WEIGHT_EXTENSIONS and not PRESENTATION.search(str(ext.get("url"))):
                     unknown.add(f"extension {ext.get('url')}")
             answer = option_answer(option, self.sets)
             if answer is None:
                 self.change(link, "an answer option without a code or value is not imported")
                 continue
-            answers.append(answer)
+            answers.append(dataclasses.replace(answer, raw=own_code) if own_code else answer)
         if unknown:
             self.change(link, f"not kept on its answer options: {', '.join(sorted(unknown))}")
         options: list[dict[str, Any]] = []
@@ -289,7 +366,10 @@ class Reader:
             self.drop(link, f"its id '{item_id}' repeats another item's; the item is not imported")
             return None
         text = " ".join(str(p) for p in (node.get("prefix"), node.get("text")) if p) or link
-        kind = extra.pop("type")
+        kind, unit = extra.pop("type"), extra.pop("unit", None)
+        named = unit and re.search(rf"(?<!\w){re.escape(unit)}(?!\w)", text, re.IGNORECASE)
+        if unit and not named:  # "Weight (kg)" is not asked as "Weight (kg) (kg)"
+            text = f"{text} ({unit})"
         item: dict[str, Any] = {"id": item_id, "section": section, "type": kind, "text": {"en": text}}
         codes = codings(node.get("code"))
         if codes and not group:
@@ -332,6 +412,10 @@ class Reader:
         if op == "exists":
             return f"answered({name})" if when.get("answerBoolean") else f"not answered({name})"
         value = next((v for k, v in when.items() if k.startswith("answer")), None)
+        if str(when.get("question")) in self.quantities and isinstance(value, dict):  # answerQuantity: its number
+            value = value.get("value")
+        if kind == "date" and isinstance(value, str):  # answerDateTime: compared by its date
+            value = value[:10]
         literal: Any
         if kind == "yes_no" and isinstance(value, bool):
             literal = "yes" if value else "no"

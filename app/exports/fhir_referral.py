@@ -3,9 +3,11 @@
 The sender exports a referral it sent: a ServiceRequest shaped after the SDOH Clinical Care guide's
 SDOHCC ServiceRequest, and a Task shaped after its TaskForReferralManagement (the status both sides
 update), with what they point at: the named Patient, both Organizations, the person who prepared it,
-the Consent it rests on, and each shared screening's Observation (its result) and, when the referral
-shares answers, its QuestionnaireResponse. The partner's system sends the Task back with a new status;
-`apply_task_update` moves the referral as if the sender had recorded it (`via="fhir"`).
+the Consent it rests on, and each shared screening's Observations (its result, and its total where the
+instrument declares one: `fhir_stream.result_resources`, as in every export; none for an unscored screening)
+and, when the referral shares answers, its QuestionnaireResponse. Every resource has `meta.source`. The
+partner's system sends the Task back with a new status; `apply_task_update` moves the referral as if the
+sender had recorded it (`via="fhir"`).
 
 Choices made:
 - "Shaped after", not "conforming to": no `meta.profile`. The SDOHCC profiles build on US Core and ask
@@ -43,7 +45,7 @@ from app.crypto import KeyRing
 from app.errors import Gone, InvalidInput, NotFound
 from app.exports import fhir, fhir_stream
 from app.i18n import _
-from app.models import Agency, Screening, ScreeningResult, User
+from app.models import Agency, ScreeningResult, User
 from app.models_referrals import Referral, ReferralStatus
 from app.models_sharing import Category, Consent
 from app.referrals import service
@@ -137,7 +139,7 @@ def referral_resources(
     given = fhir.consent(consent, patient_ref, names)
     preparer, role = _preparer(referral, facts)
     request = service_request(referral, facts, patient_ref, role["id"], [*shared, given])
-    return [
+    written = [
         request,
         task(referral, facts, _current_reason(db, keys, referral), patient_ref),
         patient,
@@ -147,6 +149,7 @@ def referral_resources(
         given,
         *shared,
     ]
+    return [fhir.sourced(r) for r in written]
 
 
 def _consent(db: Session, referral: Referral, categories: list[Category]) -> Consent | None:
@@ -197,7 +200,6 @@ def _screening_resources(
         access.open_screening(db, user, sid, categories, purpose=referral.purpose, kind="export", break_glass=False)
         for sid in screening_ids
     ]
-    source = get_settings().base_url
     out: list[dict[str, Any]] = []
     for screening in sorted((r.screening for r in reads), key=lambda s: (s.completed_at or s.started_at, s.id)):
         stored_result = db.get(ScreeningResult, screening.id)
@@ -213,9 +215,11 @@ def _screening_resources(
         )
         result = keys.decrypt_json(stored_result.result_enc, "screening_result", "result", screening.id)
         summary = result_summary(without_items(result, set(stored) - set(given)), with_items)
-        out.append(fhir_stream.observation(_result_row(screening, summary), patient_ref, with_items, instrument))
+        row = fhir_stream.result_row(screening, summary)
+        out += fhir_stream.result_resources(row, patient_ref, with_items, instrument)
         if with_items:
-            out.append(fhir.questionnaire_response(screening, given, instrument, patient_ref, source))
+            total = fhir_stream.total_value(row)
+            out.append(fhir.questionnaire_response(screening, given, instrument, patient_ref, total))
         sent = [Category.result_summary.value] + ([Category.item_answers.value] if with_items else [])
         ledger.record_export(
             db,
@@ -245,21 +249,6 @@ def _screening_resources(
                 owner_agency_id=origin,
             )
     return out
-
-
-def _result_row(screening: Screening, summary: dict[str, Any]) -> dict[str, Any]:
-    """What `fhir_stream.observation` reads of a screening's result (the recipient export's row keys)."""
-    return {
-        "screening_id": screening.id,
-        "instrument_id": screening.instrument_id,
-        "instrument_version": screening.instrument_version,
-        "content_hash": screening.content_hash,
-        "mode": screening.mode,
-        "completed_at": (screening.completed_at or screening.started_at).isoformat(),
-        "overall_level": summary["overall"],
-        "domains": {d["id"]: d["level"] for d in summary["domains"]},
-        "result": summary,
-    }
 
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")

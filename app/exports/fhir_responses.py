@@ -130,10 +130,16 @@ def resolve(registry: Registry, reference: str) -> CompiledInstrument | None:
     return find_instrument(registry, reference)[0]
 
 
+def _reason(item: dict[str, Any]) -> str | None:
+    """An item's data-absent-reason code, if it has one."""
+    reasons = [e.get("valueCode") for e in item.get("extension") or [] if e.get("url") == fhir.EXT_DATA_ABSENT]
+    return str(reasons[0]) if reasons else None
+
+
 def _absent(item: dict[str, Any]) -> str | None:
     """The special answer an item without answer stands for, by its data-absent-reason (None: none)."""
-    reasons = [e.get("valueCode") for e in item.get("extension") or [] if e.get("url") == fhir.EXT_DATA_ABSENT]
-    return ABSENT_ANSWERS.get(str(reasons[0])) if reasons else None
+    reason = _reason(item)
+    return ABSENT_ANSWERS.get(reason) if reason else None
 
 
 def _answered(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -141,12 +147,19 @@ def _answered(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     from items nested under answers."""
     found = []
     for item in items:
-        if item.get("answer") or (not item.get("item") and _absent(item) is not None):
+        if item.get("answer") or (
+            not item.get("item") and (_absent(item) is not None or _reason(item) == fhir.NONE_CHOSEN)
+        ):
             found.append(item)
         found += _answered(item.get("item") or [])
         for answer in item.get("answer") or []:
             found += _answered(answer.get("item") or [])
     return found
+
+
+def _same(kept: Any, coding: dict[str, Any]) -> bool:
+    """Whether a FHIR Coding is an instrument's outside `Coding` (same system and code)."""
+    return bool(kept.system == coding.get("system") and kept.code == str(coding.get("code")))
 
 
 def _value(instrument: CompiledInstrument, item_id: str, answer: dict[str, Any]) -> tuple[Any, str | None]:
@@ -160,6 +173,12 @@ def _value(instrument: CompiledInstrument, item_id: str, answer: dict[str, Any])
             return (code, None) if code in SPECIAL_ANSWERS - {NOT_ASKED} else (None, f"unknown special answer {code!r}")
         if codes is not None and code in codes:
             return code, None
+        # An option written in its outside coding: by the TellOnce code our exports carry on it, else by the coding.
+        own = [e.get("valueCode") for e in coding.get("extension") or [] if e.get("url") == fhir.EXT_OPTION_CODE]
+        outside = [o.code for o in getattr(item, "options", ()) if o.coding and _same(o.coding, coding)]
+        for found in (*own, *outside):
+            if codes is not None and found in codes:
+                return found, None
         if codes is not None and local_id(code, "c") in codes:
             return local_id(code, "c"), None
         return None, f"{code!r} is not one of its answers"
@@ -170,9 +189,14 @@ def _value(instrument: CompiledInstrument, item_id: str, answer: dict[str, Any])
         return local_id(raw, "c"), None
     if item.type == "number" and ("valueInteger" in answer or "valueDecimal" in answer):
         return raw, None
+    if item.type == "number" and isinstance(answer.get("valueQuantity"), dict):  # a quantity item, asked as a number
+        value = answer["valueQuantity"].get("value")
+        return (value, None) if isinstance(value, int | float) else (None, "a quantity without a number")
     if item.type == "date" and "valueDate" in answer:
         return raw, None
-    if item.type in ("short_text", "long_text") and "valueString" in answer:
+    if item.type == "date" and isinstance(answer.get("valueDateTime"), str):  # a dateTime item, asked as a date
+        return answer["valueDateTime"][:10], None
+    if item.type in ("short_text", "long_text") and ("valueString" in answer or "valueTime" in answer):
         return raw, None
     return None, f"an answer of this kind ({', '.join(sorted(answer))}) does not fit a {item.type} item"
 
@@ -213,13 +237,18 @@ def answers_from_response(
     problems: list[ImportProblem] = []
     for entry in _answered(response.get("item") or []):
         link = str(entry.get("linkId"))
+        if link == fhir.TOTAL_LINK:
+            continue  # the declared total our exports answer: computed again on import, never an answer
         item_id = link if link in instrument.items else local_id(link)
         if item_id not in instrument.items or item_id in answers:
             problems.append(ImportProblem(link_id=link, message="no such question, or answered twice"))
             continue
         if not entry.get("answer"):
-            answers[item_id] = _absent(entry)
-            continue
+            if _reason(entry) != fhir.NONE_CHOSEN:
+                answers[item_id] = _absent(entry)
+            elif instrument.items[item_id].type == "multiple_choice":
+                answers[item_id] = []  # answered, and none of its options applies
+            continue  # (not-applicable on any other item: left unanswered)
         values, free = [], []
         other_id = _other_of(instrument, item_id)
         for answer in entry["answer"]:

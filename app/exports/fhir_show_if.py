@@ -3,8 +3,11 @@
 Translated: `x == v`, `x in [v, w]` (one condition per value, any), `'v' in x` on a multiple
 choice, `<`, `<=`, `>`, `>=` on numbers and dates, `answered(x)` (exists), `not answered(x)`, and
 these joined by only `or` (enableBehavior any) or only `and` (all). Anything else is not.
-One difference is accepted: `answered(x)` is false for a special answer such as `declined`,
-while FHIR `exists` is true for any answer, including TellOnce's special-answer codings.
+A comparison with a special answer (`x == 'declined'`) is not translated: TellOnce's responses never carry
+a special answer as a coding (the item has no answer and a data-absent-reason), so no enableWhen could
+match it (`coding` answers None for it). `answered(x)` is false for a special answer, and so is FHIR
+`exists` on our responses (the item has no answer); only a partner's form filler that answers with
+TellOnce's special-answer codings would see `exists` true there.
 """
 
 from __future__ import annotations

@@ -9,15 +9,26 @@ CSV and JSON exports), never reads screenings itself. In order:
   its QuestionnaireResponse, and the Consent(s) that allowed it (each once).
 
 What a row may carry decides its resources. The result summary is the category every export carries, so
-every row gets its Observation: the overall level and each domain's level (no reasons, no answers), coded in
-`urn:tellonce:concern-level`, where `insufficient_information` is its own code ("Not enough information
-to conclude"), never `no_concern`; and, for an instrument that declares a total, the total as a component
-(`valueQuantity`) with one component per threshold (`valueString`, e.g. `possible_concern>=1`). The
-QuestionnaireResponse holds answers, so it is written only when the consent covers `item_answers` for that
-row; otherwise there is none at all: an empty response would still say "these questions were put", and a
-partial one would leak answers. Notes have no FHIR resource here. Answers that show_if hid, or left
-unanswered, are left out of the response (FHIR has no item for them); a declined or not-enough-information
-answer is an item without answer, with its data-absent-reason (see `app.exports.fhir`).
+every scored row gets its result Observation (`observation`, category `survey`): the overall level and each
+domain's level (no reasons, no answers), coded in `urn:tellonce:concern-level`, where
+`insufficient_information` is its own code ("Not enough information to conclude"), never `no_concern`;
+and, for an instrument that declares a total, the total as a component (`valueQuantity`) with one
+component per threshold (`valueString`, e.g. `possible_concern>=1`). A declared total is also an
+Observation of its own (`total_observation`, category `survey`, `valueQuantity`), coded with the total's
+outside code where the instrument has one (e.g. a LOINC total score of an imported questionnaire), else
+`<base>/fhir/CodeSystem/<instrument id>.scores#total`; the result Observation lists it in `hasMember`.
+Both say `derivedFrom` the QuestionnaireResponse when it is exported. An unscored screening (overall level
+`not_scored`) concludes no level and so has no result Observation; its QuestionnaireResponse is written as
+any other, and a form that reports a total without levels still has its total Observation.
+The per-screening export (`app.exports.fhir_api`) and the referral export write the same resources
+through `result_resources`.
+
+The QuestionnaireResponse holds answers, so it is written only when the consent covers `item_answers` for
+that row; otherwise there is none at all: an empty response would still say "these questions were put",
+and a partial one would leak answers. It answers the total item with the result's total. Notes have no
+FHIR resource here. Answers that show_if hid, or left unanswered, are left out of the response (FHIR has
+no item for them); a declined or not-enough-information answer is an item without answer, with its
+data-absent-reason (see `app.exports.fhir`). Every resource, and the Bundle, has `meta.source`.
 
 Memory: the Bundle's envelope is written first, then each entry as its row arrives; only the ids of the
 Patients and Consents already written are kept (so each goes once), a few dozen bytes per person.
@@ -37,10 +48,9 @@ from app.exports.plan import UNANSWERED, Plan
 from app.exports.writers import threshold
 from app.models import Screening, ScreeningStatus
 from app.models_sharing import Category, Consent
-from app.settings import get_settings
 from instruments.compiled import CompiledInstrument
 from instruments.loader import Registry
-from instruments.model import NOT_ASKED
+from instruments.model import NOT_ASKED, NOT_SCORED
 
 EXT_QUESTIONNAIRE = "urn:tellonce:questionnaire"
 RESULT_SYSTEM = "urn:tellonce:result"
@@ -48,26 +58,26 @@ RESULT_CODE = {"system": RESULT_SYSTEM, "code": "overall", "display": "TellOnce 
 TOTAL_CODE = {"system": RESULT_SYSTEM, "code": "total", "display": "Total"}
 THRESHOLD_CODE = {"system": RESULT_SYSTEM, "code": "total-threshold", "display": "Threshold of the total"}
 DATA_ABSENT_SYSTEM = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
+SURVEY = {
+    "coding": [
+        {"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "survey", "display": "Survey"}
+    ]
+}
 FORMATS = ("fhir-bundle", "fhir-ndjson")
+patient = fhir.patient  # the recipient's person key and nothing else
 
 
 def _root() -> str:
-    return f"{get_settings().base_url.rstrip('/')}/fhir"
-
-
-def patient(person_key: str) -> dict[str, Any]:
-    """A pseudonymous Patient: the recipient's person key and nothing else."""
-    pseudonymized = {"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "PSEUDED"}
-    return {
-        "resourceType": "Patient",
-        "id": person_key,
-        "meta": {"security": [pseudonymized]},
-        "identifier": [{"system": fhir.PSEUDONYM_SYSTEM, "value": person_key}],
-    }
+    return f"{fhir.deployment()}/fhir"
 
 
 def _quantity(value: float) -> dict[str, Any]:
     return {"value": int(value) if float(value).is_integer() else value}
+
+
+def total_id(screening_id: str) -> str:
+    """The id of a screening's total Observation (beside its result Observation, whose id is the screening's)."""
+    return f"{screening_id}-total"
 
 
 def total_components(total: dict[str, Any] | None, label: str | None = None) -> list[dict[str, Any]]:
@@ -89,10 +99,28 @@ def total_components(total: dict[str, Any] | None, label: str | None = None) -> 
 
 def _total_label(instrument: CompiledInstrument | None) -> str | None:
     """The English words of an instrument's total (its default language's when it has none)."""
-    if instrument is None or instrument.definition.scoring.total is None:
+    total = fhir.declared_total(instrument)
+    if instrument is None or total is None:
         return None
-    label = instrument.definition.scoring.total.label
-    return label.get("en") or label.get(instrument.definition.default_language)
+    return total.label.get("en") or total.label.get(instrument.definition.default_language) or None
+
+
+def _questionnaire_extensions(row: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "url": EXT_QUESTIONNAIRE,
+            "valueCanonical": f"{fhir.canonical(row['instrument_id'])}|{row['instrument_version']}",
+        },
+        {"url": fhir.EXT_CONTENT_HASH, "valueString": row["content_hash"]},
+        {"url": fhir.EXT_MODE, "valueCode": row["mode"]},
+    ]
+
+
+def total_value(row: dict[str, Any]) -> float | None:
+    """The result's total of a row, if it has one."""
+    total = row["result"].get("total") or {}
+    value = total.get("value")
+    return None if value is None else float(value)
 
 
 def observation(
@@ -102,20 +130,14 @@ def observation(
 
     `instrument` (the row's version) gives the total its label; without it the total is called "Total".
     """
-    domains = fhir.canonical(row["instrument_id"]) + ":domain"
+    domains = fhir.code_system(row["instrument_id"], "domains")
     out: dict[str, Any] = {
         "resourceType": "Observation",
         "id": row["screening_id"],
-        "extension": [
-            {
-                "url": EXT_QUESTIONNAIRE,
-                "valueCanonical": f"{fhir.canonical(row['instrument_id'])}|{row['instrument_version']}",
-            },
-            {"url": fhir.EXT_CONTENT_HASH, "valueString": row["content_hash"]},
-            {"url": fhir.EXT_MODE, "valueCode": row["mode"]},
-        ],
+        "extension": _questionnaire_extensions(row),
         "identifier": [{"system": fhir.SCREENING_SYSTEM, "value": row["screening_id"]}],
         "status": "final",
+        "category": [SURVEY],
         "code": {"coding": [RESULT_CODE], "text": RESULT_CODE["display"]},
         "subject": {"reference": patient_ref},
         "effectiveDateTime": fhir.fhir_time(datetime.fromisoformat(row["completed_at"])),
@@ -128,9 +150,72 @@ def observation(
     }
     if not out["component"]:
         del out["component"]  # FHIR has no empty arrays
+    if total_value(row) is not None and fhir.declared_total(instrument) is not None:
+        out["hasMember"] = [{"reference": f"Observation/{total_id(row['screening_id'])}"}]
     if with_response:
         out["derivedFrom"] = [{"reference": f"QuestionnaireResponse/{row['screening_id']}"}]
     return out
+
+
+def total_observation(
+    row: dict[str, Any], patient_ref: str, with_response: bool, instrument: CompiledInstrument | None
+) -> dict[str, Any] | None:
+    """The total an instrument declares, as an Observation of its own (None without a declared total or value).
+
+    Its code is the total's outside code where the instrument has one (a LOINC total score of an imported
+    questionnaire), else TellOnce's `<base>/fhir/CodeSystem/<instrument id>.scores#total`."""
+    declared, value = fhir.declared_total(instrument), total_value(row)
+    if declared is None or value is None:
+        return None
+    label = _total_label(instrument) or TOTAL_CODE["display"]
+    if declared.code is not None:
+        coding = fhir.outside_coding(declared.code)
+    else:
+        coding = {"system": fhir.code_system(row["instrument_id"], "scores"), "code": "total", "display": label}
+    out: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": total_id(row["screening_id"]),
+        "extension": _questionnaire_extensions(row),
+        "identifier": [{"system": fhir.SCREENING_SYSTEM, "value": row["screening_id"]}],
+        "status": "final",
+        "category": [SURVEY],
+        "code": {"coding": [coding], "text": label},
+        "subject": {"reference": patient_ref},
+        "effectiveDateTime": fhir.fhir_time(datetime.fromisoformat(row["completed_at"])),
+        "valueQuantity": _quantity(value),
+    }
+    if with_response:
+        out["derivedFrom"] = [{"reference": f"QuestionnaireResponse/{row['screening_id']}"}]
+    return out
+
+
+def result_resources(
+    row: dict[str, Any], patient_ref: str, with_response: bool, instrument: CompiledInstrument | None
+) -> list[dict[str, Any]]:
+    """A screening's result as Observations: the result, and its total when the instrument declares one. An
+    unscored screening (`not_scored`) concludes no level, so it has no result Observation; a form that reports
+    a total without levels still has its total's."""
+    total = total_observation(row, patient_ref, with_response, instrument)
+    totals = [total] if total else []
+    if row["overall_level"] == NOT_SCORED:
+        return totals
+    return [observation(row, patient_ref, with_response, instrument), *totals]
+
+
+def result_row(screening: Screening, summary: dict[str, Any]) -> dict[str, Any]:
+    """What the Observations read of one screening's result summary, in the recipient export's row keys
+    (for the exports that read a screening rather than a row: one screening's, a referral's)."""
+    return {
+        "screening_id": screening.id,
+        "instrument_id": screening.instrument_id,
+        "instrument_version": screening.instrument_version,
+        "content_hash": screening.content_hash,
+        "mode": screening.mode,
+        "completed_at": (screening.completed_at or screening.started_at).isoformat(),
+        "overall_level": summary["overall"],
+        "domains": {d["id"]: d["level"] for d in summary["domains"]},
+        "result": summary,
+    }
 
 
 def response(row: dict[str, Any], registry: Registry, patient_ref: str) -> dict[str, Any] | None:
@@ -153,7 +238,7 @@ def response(row: dict[str, Any], registry: Registry, patient_ref: str) -> dict[
         completed_at=datetime.fromisoformat(row["completed_at"]),
     )
     given = {k: v for k, v in row["answers"].items() if v not in (NOT_ASKED, UNANSWERED)}
-    return fhir.questionnaire_response(screening, given, instrument, patient_ref)
+    return fhir.questionnaire_response(screening, given, instrument, patient_ref, total_value(row))
 
 
 def resources(db: Session, registry: Registry, plan: Plan, rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -161,26 +246,27 @@ def resources(db: Session, registry: Registry, plan: Plan, rows: Iterable[dict[s
     req = plan.request
     names = {req.agency_id: plan.agency_name, req.recipient_agency_id: plan.recipient_name}
     for instrument in plan.instruments:
-        yield fhir.questionnaire(instrument)
+        yield fhir.sourced(fhir.questionnaire(instrument))
     people: set[str] = set()
     consents: set[str] = set()
     for row in rows:
         ref = f"Patient/{row['person_key']}"
         if row["person_key"] not in people:
             people.add(row["person_key"])
-            yield patient(row["person_key"])
+            yield fhir.sourced(patient(row["person_key"]))
         answered = response(row, registry, ref) if Category.item_answers.value in row["categories"] else None
         version = registry.get(row["instrument_id"], row["instrument_version"])
-        yield observation(row, ref, answered is not None, version)
+        for found in result_resources(row, ref, answered is not None, version):
+            yield fhir.sourced(found)
         if answered is not None:
-            yield answered
+            yield fhir.sourced(answered)
         for consent_id in dict.fromkeys(row.get("consents", {}).values()):
             if consent_id is None or consent_id in consents:
                 continue
             consents.add(consent_id)
             given = db.get(Consent, consent_id)
             if given is not None:
-                yield fhir.consent(given, ref, names)
+                yield fhir.sourced(fhir.consent(given, ref, names))
 
 
 def bundle_lines(resources: Iterable[dict[str, Any]], base: str | None = None) -> Iterator[str]:
@@ -188,7 +274,8 @@ def bundle_lines(resources: Iterable[dict[str, Any]], base: str | None = None) -
     root = (base or _root()).rstrip("/")
     encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     timestamp = fhir.fhir_time(datetime.now(UTC))
-    yield encode({"resourceType": "Bundle", "type": "collection", "timestamp": timestamp})[:-1]
+    envelope = {"resourceType": "Bundle", "meta": {"source": fhir.deployment()}, "type": "collection"}
+    yield encode({**envelope, "timestamp": timestamp})[:-1]
     separator = ',"entry":[\n'  # FHIR forbids an empty array: no entry key at all when nothing is exported
     for resource in resources:
         yield separator + encode(

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from fhir.resources.R4B.observation import Observation
 from sqlalchemy import insert
 from sqlmodel import Session, select
 
@@ -31,7 +30,7 @@ from app.sharing import consent as consents
 from app.sharing.schemas import ConsentCreate
 from instruments.loader import BUNDLED_DIR, Registry, load_registry
 from tests.app.conftest import World
-from tests.app.fhir_support import MODELS
+from tests.app.fhir_support import validate
 
 MINI = "export-mini"
 PRACTITIONER = "tellonce-practitioner-indicators"
@@ -161,13 +160,9 @@ def make_scene(world: World, registry: Registry) -> Scene:
 
 
 def validate_fhir(resource: dict[str, Any]) -> Any:
-    """Validate with the fhir.resources R4B models (a Bundle's entries, and the result's Observation, too)."""
-    if resource["resourceType"] == "Observation":
-        return Observation.model_validate(resource)
-    if resource["resourceType"] == "Bundle":
-        for entry in resource.get("entry", []):
-            validate_fhir(entry["resource"])
-    return MODELS[resource["resourceType"]].model_validate(resource)
+    """Validate with the fhir.resources R4B models and the R4 JSON Schema, and walk it for empty values
+    (a Bundle's entries too): `fhir_support.validate`."""
+    return validate(resource)
 
 
 def parse(text: str) -> list[dict[str, str]]:

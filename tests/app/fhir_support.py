@@ -1,6 +1,9 @@
-"""Helpers for the FHIR tests: synthetic youth and screenings, and validation with the fhir.resources models.
+"""Helpers for the FHIR tests: synthetic youth and screenings, and validation of what is exported.
 
-`fhir.resources` (8.x) has no R4 package; R4B is its R4-compatible line (see app/exports/fhir.py).
+`validate` checks a resource (and each resource of a Bundle) three ways: with the fhir.resources models
+(8.x has no R4 package; R4B is its R4-compatible line, see app/exports/fhir.py), against the published R4
+JSON Schema (tests/support/fhir_schema.py), and for what neither catches: an empty array, object or string,
+or a null, anywhere (FHIR's JSON rules forbid them).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.consent import Consent as FhirConsent
 from fhir.resources.R4B.patient import Patient
@@ -29,6 +33,7 @@ from app.screenings import service as screenings
 from app.screenings.schemas import AnswersSave, ScreeningCreate
 from app.sharing import consent
 from app.sharing.schemas import ConsentCreate
+from tests.support.fhir_schema import schema_problems
 
 FIXTURES = Path(__file__).parent / "fixtures" / "fhir"
 MODELS: dict[str, Any] = {
@@ -64,11 +69,25 @@ def fixture(name: str) -> dict[str, Any]:
     return data
 
 
+def empty_values(value: Any, path: str = "$") -> list[str]:
+    """Where `value` holds an empty array, object or string, or a null (FHIR JSON has none of them)."""
+    if value is None or value in ("", [], {}):
+        return [path]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in empty_values(v, f"{path}.{k}")]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in empty_values(v, f"{path}[{i}]")]
+    return []
+
+
 def validate(resource: dict[str, Any]) -> Any:
-    """Validate a resource (a Bundle's entries too) with its fhir.resources R4B model."""
-    model = MODELS[resource["resourceType"]].model_validate(resource)
+    """Validate a resource (a Bundle's entries too) with its fhir.resources R4B model, against the R4 JSON
+    Schema, and for empty values; the model is returned."""
+    assert not empty_values(resource), f"empty values in {resource['resourceType']}: {empty_values(resource)[:10]}"
+    assert not schema_problems(resource), schema_problems(resource)
+    model = get_fhir_model_class(resource["resourceType"]).model_validate(resource)
     for entry in resource.get("entry", []):
-        validate(entry["resource"])
+        get_fhir_model_class(entry["resource"]["resourceType"]).model_validate(entry["resource"])
     return model
 
 

@@ -288,7 +288,14 @@ PARAMS = {
     "identifier": ("youth", "identifier"),
     "referral_screening": ("referral", "done"),
 }  # several path parameters
-CONSTANTS = {"number": "1", "link_token": "not-a-real-link", "instrument_id": PRACTITIONER, "version": "1.0.0"}
+CONSTANTS = {
+    "number": "1",
+    "link_token": "not-a-real-link",
+    "instrument_id": PRACTITIONER,
+    "version": "1.0.0",
+    "questionnaire_id": PRACTITIONER,  # /fhir/Questionnaire/{questionnaire_id}: an instrument's canonical URL
+}
+API = ("/api/", "/fhir/")  # bearer-token routes (/fhir/: the canonical URLs of the Questionnaires)
 
 
 def target_ids(w: MatrixWorld, target: str | None, user: User | None) -> dict[str, str]:
@@ -333,7 +340,7 @@ def call(
     if youth:
         headers["Cookie"] = f"{YOUTH_COOKIE}={w.youth_cookie[0]}"
         body["csrf_token"] = w.youth_cookie[1]
-    elif user is not None and path.startswith("/api/"):
+    elif user is not None and path.startswith(API):
         headers["Authorization"] = f"Bearer {w.api[user.id]}"
     elif user is not None:
         headers["Cookie"] = f"{cookie_name(get_settings())}={w.web[user.id][0]}"

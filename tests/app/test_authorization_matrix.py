@@ -28,6 +28,7 @@ from app.sharing import consent
 from app.sharing.views import handle
 from tests.app.conftest import PASSWORD, World
 from tests.app.matrix_support import (
+    API,
     FEW_STATES,
     NOTES_CANARY,
     PARTNER_SYSTEM,
@@ -226,6 +227,8 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/exports"): Entry(STAFF, body=_export, roles=EXPORTERS),
     ("GET", "/api/v1/exports/codebook"): Entry(STAFF, body=_export, roles=EXPORTERS),
     ("GET", "/api/v1/instruments/{instrument_id}/{version}/fhir"): Entry(STAFF),
+    ("GET", "/fhir/Questionnaire/{questionnaire_id}"): Entry(STAFF),  # the canonical URL of a Questionnaire
+    ("GET", "/fhir/Questionnaire"): Entry(STAFF),  # FHIR's search by canonical URL
     ("GET", "/youth/{youth_id}"): Entry(OWN, ("youth",)),
     ("POST", "/youth/{youth_id}/screenings"): Entry(
         OWN, ("youth",), _body(instrument=f"{PRACTITIONER}|1.0.0|practitioner", language="en")
@@ -409,7 +412,7 @@ def test_signed_out(client: TestClient, w: MatrixWorld) -> None:
             assert (allowed(entry, response) if entry.ok else status < 400) and not where.startswith("/login"), key
         elif entry.kind == YOUTH:
             assert (status, where) == (303, "/go?ended=1"), key
-        elif key[1].startswith("/api/"):
+        elif key[1].startswith(API):
             assert status == 401 and response.headers["www-authenticate"] == "Bearer", (key, status)
         else:
             assert status == 303 and where.startswith("/login"), (key, status, where)

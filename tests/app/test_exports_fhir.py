@@ -102,7 +102,7 @@ def test_fhir_bundle_and_ndjson_carry_exactly_the_shared_screening(demo: Session
     results = {r["id"]: r for r in found["Observation"]}
     assert set(responses) == set(results) == shared
     rating = next(
-        r for r in found["QuestionnaireResponse"] if r["questionnaire"].split(":")[-1].startswith(PRACTITIONER)
+        r for r in found["QuestionnaireResponse"] if r["questionnaire"].split("/")[-1].startswith(PRACTITIONER)
     )
     result = results[rating["id"]]
     assert all(r["item"] for r in responses.values())

@@ -149,13 +149,13 @@ def test_nothing_known_in_fhir_is_coded_insufficient_and_its_answers_are_absent_
         "code": INSUFFICIENT,
         "display": "Not enough information to conclude",
     }
-    domains = [c for c in result["component"] if c["code"]["coding"][0]["system"].endswith(":domain")]
+    domains = [c for c in result["component"] if c["code"]["coding"][0]["system"].endswith(".domains")]
     assert len(domains) == 8
     assert {c["valueCodeableConcept"]["coding"][0]["code"] for c in domains} == {INSUFFICIENT}
     assert not [c for c in result["component"] if c["code"]["coding"][0]["code"] == "total"]
 
     [response] = found["QuestionnaireResponse"]
-    items = [i for group in response["item"] for i in group["item"]]
+    items = [i for group in response["item"] for i in group["item"]]  # no total item: the rating declares none
     assert len(items) == 34
     for item in items:
         assert "answer" not in item  # no coding of a special answer, and never an empty list
@@ -174,7 +174,7 @@ def test_a_declined_answer_is_asked_declined_and_reads_back_as_declined(scene: S
     scene.screen(answers, instrument=BRIEF, version="1.1.0")
     scene.consent(*Category)
     [response] = resources(scene)["QuestionnaireResponse"]
-    items = {i["linkId"]: i for group in response["item"] for i in group["item"]}
+    items = {i["linkId"]: i for group in response["item"] for i in group.get("item", [group])}
     assert "answer" not in items["debt_work"]
     assert items["debt_work"]["extension"] == [{"url": fhir.EXT_DATA_ABSENT, "valueCode": "asked-declined"}]
     assert items["nowhere_to_sleep"]["answer"][0]["valueCoding"]["code"] == "yes"
@@ -200,12 +200,24 @@ def test_a_total_goes_with_its_threshold_in_csv_json_and_fhir(scene: Scene) -> N
     assert (clause["collection"], clause["value"], clause["op"], clause["bound"]) == ("total", 1, ">=", 1)
     assert clause["members"] == ["nowhere_to_sleep"]  # item answers are exported: the question may be named
 
-    [result] = resources(scene)["Observation"]
+    found = resources(scene)
+    [result, total] = found["Observation"]
     by_code = {c["code"]["coding"][0]["code"]: c for c in result["component"]}
     assert by_code["total"]["valueQuantity"] == {"value": 1}
     assert by_code["total"]["code"]["text"] == "Questions answered 'yes'"
     assert by_code["total-threshold"]["valueString"] == "possible_concern>=1"
     assert result["valueCodeableConcept"]["coding"][0]["code"] == "possible_concern"
+    # The total is also an Observation of its own, derived from the response, which answers it too.
+    assert result["hasMember"] == [{"reference": f"Observation/{total['id']}"}]
+    assert total["valueQuantity"] == {"value": 1} and total["code"]["text"] == "Questions answered 'yes'"
+    assert total["code"]["coding"] == [
+        {"system": fhir.code_system(BRIEF, "scores"), "code": "total", "display": "Questions answered 'yes'"}
+    ]
+    assert total["category"][0]["coding"][0]["code"] == "survey"
+    [response] = found["QuestionnaireResponse"]
+    assert total["derivedFrom"] == [{"reference": f"QuestionnaireResponse/{response['id']}"}]
+    [item] = [i for i in response["item"] if i["linkId"] == fhir.TOTAL_LINK]
+    assert item["answer"] == [{"valueDecimal": 1}]
 
 
 def test_without_item_answers_a_clause_names_no_question(scene: Scene) -> None:

@@ -15,11 +15,13 @@ from sqlmodel import Session, select
 from app import crypto
 from app.exports import fhir
 from app.exports.fhir_import import import_questionnaire
+from app.exports.tabular import person_key
 from app.main import loaded_instruments
 from app.models import Role, Screening, Youth
 from app.models_sharing import Category, Disclosure
 from app.screenings import service as screenings
 from app.screenings.schemas import ScreeningCreate
+from app.settings import get_settings
 from instruments import load_text
 from tests.app import fhir_support as support
 from tests.app.conftest import World, bearer
@@ -37,12 +39,16 @@ def test_every_bundled_instrument_is_a_valid_questionnaire(key: tuple[str, str])
     assert instrument is not None
     q = fhir.questionnaire(instrument)
     support.validate(q)
-    assert q["url"] == f"urn:tellonce:instrument:{key[0]}" and q["version"] == key[1] and q["status"] == "active"
+    base = get_settings().base_url.rstrip("/")
+    assert q["url"] == f"{base}/fhir/Questionnaire/{key[0]}" and q["version"] == key[1] and q["status"] == "active"
     items = _items(q["item"])
     links = [i["linkId"] for i in items]
     assert len(links) == len(set(links))
-    assert {g["linkId"] for g in q["item"]} == {f"section-{s.id}" for s in instrument.definition.sections}
-    assert all(g["type"] == "group" for g in q["item"])
+    groups = [g for g in q["item"] if g["linkId"] != fhir.TOTAL_LINK]
+    assert {g["linkId"] for g in groups} == {f"section-{s.id}" for s in instrument.definition.sections}
+    assert all(g["type"] == "group" for g in groups)
+    total = instrument.definition.scoring.total
+    assert (fhir.TOTAL_LINK in links) == (total is not None)
     allowed = {"group", "display", "choice", "integer", "decimal", "date", "string", "text"}
     assert {i["type"] for i in items} <= allowed
     by_link = {i["linkId"]: i for i in items}
@@ -171,17 +177,22 @@ def test_a_completed_screening_exports_as_valid_fhir(client: TestClient, world: 
     support.validate(bundle)
     assert bundle["type"] == "collection"
     kinds = [e["resource"]["resourceType"] for e in bundle["entry"]]
-    assert kinds == ["Patient", "QuestionnaireResponse", "Consent"]
-    patient, qr, consent = (e["resource"] for e in bundle["entry"])
+    assert kinds == ["Patient", "Observation", "QuestionnaireResponse", "Consent"]  # the self-report has no total
+    patient, result, qr, consent = (e["resource"] for e in bundle["entry"])
 
     text = json.dumps(bundle)
     for secret in (support.GIVEN, support.FAMILY, support.BIRTH.isoformat(), support.CASE, record.id, "birthDate"):
         assert secret not in text
     assert set(patient) == {"resourceType", "id", "meta", "identifier"}
     assert patient["identifier"] == [{"system": fhir.PSEUDONYM_SYSTEM, "value": patient["id"]}]
-    assert patient["id"] == crypto.get_key_ring().blind_index("fhir-patient", record.person_id)
+    assert patient["id"] == person_key(crypto.get_key_ring(), north.id, record.person_id)  # North's key of the person
+    base = get_settings().base_url.rstrip("/")
+    assert {e["resource"]["meta"]["source"] for e in bundle["entry"]} == {base} == {bundle["meta"]["source"]}
 
-    assert qr["status"] == "completed" and qr["questionnaire"] == f"urn:tellonce:instrument:{support.SELF_REPORT}|1.3.0"
+    assert result["valueCodeableConcept"]["coding"][0]["code"] == done.overall_level
+    assert result["derivedFrom"] == [{"reference": f"QuestionnaireResponse/{qr['id']}"}]
+    assert result["subject"] == qr["subject"] and result["category"][0]["coding"][0]["code"] == "survey"
+    assert qr["status"] == "completed" and qr["questionnaire"] == f"{fhir.canonical(support.SELF_REPORT)}|1.3.0"
     assert qr["subject"] == {"reference": f"Patient/{patient['id']}"}
     assert bundle["entry"][0]["fullUrl"].endswith(f"/Patient/{patient['id']}")
     items = {i["linkId"]: i for g in qr["item"] for i in g["item"]}
@@ -224,14 +235,15 @@ def test_carried_answers_name_their_source_and_open_screenings_are_in_progress(w
     stored = screenings.stored_answers(session, keys, second)
     carried = sorted(k for k, a in stored.items() if a.source == "carried")
     assert carried and all(stored[k].value == support.SELF_ANSWERS[k] for k in carried)
-    qr = fhir.questionnaire_response(second, stored, instrument, fhir.patient_reference(theirs, keys))
+    key = person_key(keys, south.id, theirs.person_id)
+    qr = fhir.questionnaire_response(second, stored, instrument, f"Patient/{key}")
     support.validate(qr)
     assert qr["status"] == "in-progress"
     item = next(i for g in qr["item"] for i in g["item"] if i["linkId"] == carried[0])
     assert {"url": fhir.EXT_CARRIED_FROM, "valueIdentifier": {"system": fhir.SCREENING_SYSTEM, "value": first.id}} in (
         item["extension"]
     )
-    for line in fhir.ndjson([qr, fhir.patient(theirs, keys)]):
+    for line in fhir.ndjson([qr, fhir.patient(key)]):
         support.validate(json.loads(line))
 
 
@@ -260,11 +272,17 @@ def test_another_agency_exports_only_under_an_item_answers_consent(
     assert response.status_code == 200, response.text
     bundle = response.json()
     support.validate(bundle)
+    # The answers under the item-answers consent, the result under the result-summary one: each Consent goes.
+    kinds = [e["resource"]["resourceType"] for e in bundle["entry"]]
+    assert kinds == ["Patient", "Observation", "QuestionnaireResponse", "Consent", "Consent"]
     consents = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Consent"]
-    assert [c["provision"]["class"][0]["code"] for c in consents] == ["item_answers"]
+    assert [c["provision"]["class"][0]["code"] for c in consents] == ["result_summary", "item_answers"]
     session.expire_all()
     ledger = session.exec(select(Disclosure).where(Disclosure.screening_id == done.id)).all()
-    assert [(d.kind, d.categories, d.viewer_agency_id) for d in ledger] == [("export", ["item_answers"], south.id)]
+    assert sorted((d.kind, d.categories, d.viewer_agency_id) for d in ledger) == [
+        ("export", ["item_answers"], south.id),
+        ("export", ["result_summary"], south.id),
+    ]
     assert session.get(Youth, theirs.id) is not None and session.get(Screening, done.id) is not None
 
 

@@ -176,6 +176,29 @@ def test_answer_value_sets_given_beside_the_questionnaire_and_missing_ones() -> 
     assert all(OFTEN_VS in n.message for n in missing.dropped if n.link_id != "sum")
 
 
+def _one_list_missing() -> dict[str, Any]:
+    """The nine-item form with its last question's answers named by a canonical the upload does not hold."""
+    questionnaire = nine_items()
+    last = questionnaire["item"][0]["item"][8]
+    last["answerValueSet"] = "http://example.org/fhir/ValueSet/not-uploaded"
+    return questionnaire
+
+
+def test_a_question_whose_answer_list_is_not_uploaded_is_left_out_and_the_import_says_incomplete(
+    tmp_path: Path,
+) -> None:
+    report = import_fhir(_one_list_missing(), {}, "nine-check")
+    assert report.loads and len(report.kept) == 8  # the other questions still import
+    assert [(m.value_set, m.link_ids) for m in report.missing_answers] == [
+        ("http://example.org/fhir/ValueSet/not-uploaded", ["g/q9"])
+    ]
+    assert import_fhir(nine_items(), {}, "nine-check").missing_answers == []
+    ran = CliRunner().invoke(cli, ["instruments", "import-fhir", str(_write(tmp_path, _one_list_missing()))])
+    assert ran.exit_code == 0, ran.output
+    assert "Incomplete: the answer list http://example.org/fhir/ValueSet/not-uploaded is not in the file" in ran.output
+    assert "g/q9 were left out" in ran.output
+
+
 def test_expansion_contains_and_ordinal_value_give_weights() -> None:
     questionnaire = nine_items()
     questionnaire["contained"][0] = {
@@ -337,14 +360,19 @@ def test_types_that_cannot_be_expressed_are_dropped_by_link_id_and_open_choice_k
     questionnaire["item"].append({"linkId": "size", "type": "integer", "text": "Size", "answerOption": listed})
     report = import_fhir(questionnaire, None, "types")
     instrument = _loaded(report)
-    assert {n.link_id for n in report.dropped} == {
-        f"x-{k}" for k in ("dateTime", "time", "url", "quantity", "attachment", "reference")
-    }
+    assert {n.link_id for n in report.dropped} == {f"x-{k}" for k in ("url", "attachment", "reference")}
+    # asked otherwise, and said so (tests/app/test_fhir_import_real_shapes.py)
+    assert [instrument.items[f"x_{k.lower()}"].type for k in ("dateTime", "time", "quantity")] == [
+        "date",
+        "short_text",
+        "number",
+    ]
     assert instrument.items["pick"].type == "single_choice" and instrument.items["pick_other"].type == "short_text"
     assert instrument.items["say"].type == "notice"
     assert [k.link_id for k in report.kept][-4:] == ["pick", "pick_other", "say", "size"]
     assert [o.code for o in instrument.items["size"].options] == ["c_10", "c_20"]
-    nothing = import_fhir({"resourceType": "Questionnaire", "status": "active", "item": questionnaire["item"][5:11]})
+    unaskable = [questionnaire["item"][i] for i in (7, 9, 10)]  # url, attachment, reference
+    nothing = import_fhir({"resourceType": "Questionnaire", "status": "active", "item": unaskable})
     assert not nothing.loads and nothing.problems[0].message.startswith("no item could be imported")
 
 
@@ -417,6 +445,11 @@ def test_the_admin_page_uploads_reports_and_downloads(client: TestClient, world:
     too_high = client.post("/admin/instruments/fhir-import", data=fields | {"clear_concern": "99"}, files=upload)
     assert too_high.status_code == 422 and "would not load" in too_high.text
     assert re.search(r"above the highest possible sum", too_high.text)
+    assert "Incomplete" not in shown.text
+    partial = {"file": ("nine.json", json.dumps(_one_list_missing()), "application/fhir+json")}
+    incomplete = client.post("/admin/instruments/fhir-import", data=fields, files=partial)
+    assert incomplete.status_code == 200 and "Incomplete: questions were left out" in incomplete.text
+    assert "http://example.org/fhir/ValueSet/not-uploaded</code>: g/q9" in incomplete.text
     not_json = client.post(
         "/admin/instruments/fhir-import", data=fields, files={"file": ("x.json", "{", "application/json")}
     )

@@ -14,16 +14,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from fhir.resources.R4B.bundle import Bundle
-from fhir.resources.R4B.observation import Observation
-from fhir.resources.R4B.organization import Organization
-from fhir.resources.R4B.practitioner import Practitioner
-from fhir.resources.R4B.practitionerrole import PractitionerRole
 from fhir.resources.R4B.servicerequest import ServiceRequest
 from fhir.resources.R4B.task import Task
 from sqlmodel import Session, col, func, select
 
 from app import crypto
 from app.exports import fhir, fhir_referral
+from app.exports.tabular import person_key
 from app.main import loaded_instruments
 from app.models import Agency, AuditEvent, Role, Screening, User, Youth, utcnow
 from app.models_referrals import Referral, ReferralEvent, ReferralStatus, Urgency
@@ -36,14 +33,6 @@ from app.sharing import consent as consents
 from tests.app import fhir_support as support
 from tests.app.conftest import World, bearer, sign_in
 
-MODELS: dict[str, Any] = support.MODELS | {
-    "Observation": Observation,
-    "Organization": Organization,
-    "Practitioner": Practitioner,
-    "PractitionerRole": PractitionerRole,
-    "ServiceRequest": ServiceRequest,
-    "Task": Task,
-}
 REASON = "Needs a safe place to stay tonight; agreed to meet a counselor."
 DONE_NOTE = "Youth placed in our program; first session held."
 ANSWERS_SHARED = (Category.result_summary, Category.item_answers)
@@ -108,11 +97,11 @@ def _refer(
 
 
 def validate(resource: dict[str, Any]) -> Any:
-    """Validate a resource, and each of a Bundle's entries, with its R4B model."""
-    model = MODELS[resource["resourceType"]].model_validate(resource)
+    """Validate a resource, and each of a Bundle's entries, with its R4B model and the R4 JSON Schema, and for
+    empty values; every resource of an export says where it comes from (`meta.source`)."""
     for entry in resource.get("entry", []):
-        validate(entry["resource"])
-    return model
+        assert entry["resource"]["meta"]["source"] == fhir.deployment(), entry["fullUrl"]
+    return support.validate(resource)
 
 
 def _export(client: TestClient, auth: dict[str, str], referral_id: str) -> dict[str, Any]:
@@ -214,7 +203,8 @@ def test_the_bundle_is_valid_fhir_and_its_references_resolve(
     assert patient["birthDate"] == support.BIRTH.isoformat()
     assert patient["identifier"][0]["value"] == support.CASE
     assert patient["identifier"][0]["system"] == f"{fhir.CASE_NUMBER_SYSTEM}:{referred.north.id}"
-    assert patient["id"] != fhir.pseudonym(referred.record)
+    keys, person = crypto.get_key_ring(), referred.record.person_id
+    assert patient["id"] not in {person_key(keys, a.id, person) for a in (referred.partner, referred.north)}
     # ... while the anonymous export of the same screening is unchanged: no name, no birth date, no case number.
     anonymous = client.get(f"/api/v1/screenings/{referred.done[0].id}/fhir", headers=bearer(client, referred.screener))
     assert (

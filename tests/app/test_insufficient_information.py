@@ -282,7 +282,7 @@ def test_an_empty_screening_is_insufficient_on_every_surface(
     assert row["overall_level"] == "insufficient_information"
 
     bundle = client.get("/api/v1/exports", headers=supervisor, params={**window, "format": "fhir-bundle"}).json()
-    [result] = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"]
+    [result] = [e["resource"] for e in bundle["entry"] if e["resource"]["id"] == screening_id]  # not its total's
     assert [c["code"] for c in result["valueCodeableConcept"]["coding"]] == ["insufficient_information"]
     domain_codes = {
         c["code"] for part in result["component"] for c in part.get("valueCodeableConcept", {}).get("coding", [])
