@@ -118,6 +118,7 @@ async def csrf_checked(request: Request, auth: Annotated[WebAuth, Depends(web_au
     form = await request.form()
     submitted = form.get("csrf_token")
     if not sessions.csrf_valid(auth.session, submitted if isinstance(submitted, str) else None):
+        await form.close()  # a refused upload's temporary file is closed here: no route will close it
         raise Forbidden(_("This form has expired. Go back, reload the page and try again."))
     return auth
 

@@ -255,12 +255,12 @@ def create_app(*, upgrade_database: bool = True) -> FastAPI:
     from app.exports import api as exports_api
     from app.exports import fhir_api as exports_fhir_api
     from app.exports import fhir_bulk_api as exports_fhir_bulk_api
-    from app.exports import fhir_canonical, fhir_import_pages
+    from app.exports import fhir_bulk_pages, fhir_canonical, fhir_import_pages
     from app.exports import pages as exports_pages
     from app.portal import pages as portal_pages
     from app.portal import staff_pages as portal_staff_pages
     from app.records import api as records_api
-    from app.records import identifiers_api
+    from app.records import identifier_pages, identifiers_api
     from app.records import pages as records_pages
     from app.referrals import api as referrals_api
     from app.referrals import fhir_api as referrals_fhir_api
@@ -279,6 +279,8 @@ def create_app(*, upgrade_database: bool = True) -> FastAPI:
     app.include_router(accounts_pages.router)
     app.include_router(audit_pages.router)
     app.include_router(fhir_import_pages.router)
+    app.include_router(fhir_bulk_pages.router)
+    app.include_router(identifier_pages.router)
     # Pages that show a screening (its result, revisions, summary) tell a former recipient that the consent ended.
     ended = [Depends(sharing_pages.explain_ended_sharing, scope="function")]
     app.include_router(screenings_pages.router, dependencies=ended)

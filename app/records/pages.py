@@ -14,7 +14,9 @@ from app.deps import FormAuthDep, KeysDep, RegistryDep, WebAuth, WebAuthDep
 from app.errors import InvalidInput, NotFound
 from app.evaluation import pages as evaluation_pages
 from app.evaluation.pages import OutcomeSection
+from app.records import identifier_pages
 from app.records import service as records
+from app.records.identifier_pages import IdentifierSection
 from app.records.schemas import YouthCreate, YouthSearch
 from app.screenings import followup
 from app.screenings import service as screenings
@@ -168,6 +170,7 @@ def youth_page(
     chosen: str | None = None,
     language: str | None = None,
     outcome_form: OutcomeSection | None = None,
+    identifier_form: IdentifierSection | None = None,
 ) -> Response:
     """Render the youth page (also after a refused start, with the error and the choices kept)."""
     youth = records.view(db, keys, auth.user, youth_id)
@@ -198,6 +201,7 @@ def youth_page(
         referrals=referral_pages.youth_context(db, keys, auth, youth.id),
         rescreen=followup.due_for_youth(db, registry, auth.user, youth.id),
         outcomes=evaluation_pages.youth_context(db, keys, auth, youth.id, outcome_form),
+        identifiers=identifier_pages.youth_context(db, auth, youth.id, identifier_form),
     )
 
 

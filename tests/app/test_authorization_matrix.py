@@ -307,6 +307,14 @@ MATRIX: dict[tuple[str, str], Entry] = {
         OWN, ("youth",), _body(system=PARTNER_SYSTEM, value="A-78")
     ),
     ("DELETE", "/api/v1/youth/{youth_id}/identifiers/{identifier_id}"): Entry(OWN, ("identifier",), reset=_reidentify),
+    ("GET", "/imports/fhir-import"): Entry(STAFF),  # the page of POST /api/v1/fhir-import: the same users
+    ("POST", "/imports/fhir-import"): Entry(STAFF, body=_body(action="preview"), ok=frozenset({400})),  # no file
+    ("POST", "/youth/{youth_id}/identifiers"): Entry(
+        OWN, ("youth",), _body(system=PARTNER_SYSTEM, value="A-79"), ok=frozenset({303})
+    ),
+    ("POST", "/youth/{youth_id}/identifiers/{identifier_id}/remove"): Entry(
+        OWN, ("identifier",), reset=_reidentify, ok=frozenset({303})
+    ),
     ("POST", "/api/v1/youth/{youth_id}/break-glass"): Entry(
         OWN, ("youth",), _body(reason=REASON, hours=2), roles=GLASS
     ),
