@@ -12,7 +12,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
-from app import access
+from app import access, audit
 from app.crypto import KeyRing
 from app.exports.fhir_import import ImportProblem
 from app.exports.fhir_responses import (
@@ -28,6 +28,8 @@ from app.exports.fhir_responses import (
 from app.exports.fhir_subjects import FileContents, Matcher, subject_of
 from app.models import User, YouthLink
 from instruments.loader import Registry
+
+PREVIEW_ACTION = "fhir_import.preview"
 
 
 class SubjectReport(BaseModel):
@@ -93,6 +95,20 @@ def import_file(
             earlier[key] = screening.id
             outcome.screening_id, outcome.overall_level = screening.id, screening.overall_level
             report.imported += 1
+    if preview:  # who looked up which of the agency's youth a file's subjects are, even when nothing is saved
+        audit.record(
+            db,
+            PREVIEW_ACTION,
+            actor_id=user.id,
+            agency_id=user.agency_id,
+            object_type="fhir_file",
+            detail={
+                "partner": partner,
+                "responses": len(found.responses),
+                "youth": sorted(by_youth),
+                "unmatched": len(report.unmatched),
+            },
+        )
     cases = _case_numbers(db, keys, user.agency_id, set(by_youth))
     report.subjects = [
         SubjectReport(youth_id=youth_id, case_number=cases.get(youth_id), responses=responses)

@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from app.crypto import KeyRing
@@ -33,7 +34,8 @@ from app.exports.fhir import PSEUDONYM_SYSTEM
 from app.exports.tabular import person_key
 from app.i18n import _
 from app.inputs import checked_json, json_problems, problem
-from app.models import Youth, YouthLink
+from app.models import User, Youth, YouthLink
+from app.models_sharing import Disclosure
 from app.records import identifiers
 
 NDJSON_TYPES = ("application/fhir+ndjson", "application/x-ndjson", "application/ndjson")
@@ -217,26 +219,55 @@ class Match:
     kind: str = "matched"  # or no_subject, unknown_subject, ambiguous_subject
 
 
+def disclosed_to(db: Session, agency_id: str, partner_id: str) -> set[str]:
+    """The people among the agency's youth whose records the agency disclosed to the partner (records it owns,
+    or sent by one of its users), as the disclosure ledger records it."""
+    senders = select(User.id).where(User.agency_id == agency_id)
+    held = (
+        select(Youth.person_id)
+        .join(YouthLink, col(YouthLink.youth_id) == col(Youth.id))
+        .where(YouthLink.agency_id == agency_id)
+    )
+    rows = db.exec(
+        select(Disclosure.person_id)
+        .where(Disclosure.viewer_agency_id == partner_id)
+        .where(col(Disclosure.person_id).in_(held))
+        .where(or_(Disclosure.owner_agency_id == agency_id, col(Disclosure.viewer_id).in_(senders)))
+        .distinct()
+    )
+    return set(rows)
+
+
 class Matcher:
     """Matches subjects to the importing agency's youth (see the module's docstring)."""
 
     def __init__(self, db: Session, keys: KeyRing, agency_id: str, partner_id: str | None = None) -> None:
         self.db, self.keys, self.agency_id = db, keys, agency_id
-        self.recipients = list(dict.fromkeys([agency_id, *([partner_id] if partner_id else [])]))
+        self.partner_id = partner_id if partner_id != agency_id else None
         self._pseudonyms: dict[str, set[str]] | None = None
 
     def pseudonyms(self) -> dict[str, set[str]]:
-        """Every pseudonym of each of the agency's youth (for itself and for the partner): youth ids by pseudonym."""
+        """The pseudonyms the file may use for the agency's youth: youth ids by pseudonym.
+
+        The agency's own pseudonym of each youth it holds; and the partner's pseudonym only of the youth whose
+        records the agency disclosed to that partner (an export or a read the disclosure ledger holds), since
+        the partner can have had it from nowhere else. Any other would let an agency resolve a pseudonym it
+        never gave out: the join of another agency's de-identified files to named youth.
+        """
         if self._pseudonyms is None:
             held = self.db.exec(
                 select(YouthLink.youth_id, Youth.person_id)
                 .join(Youth, col(Youth.id) == col(YouthLink.youth_id))
                 .where(YouthLink.agency_id == self.agency_id)
-            )
+            ).all()
             found: dict[str, set[str]] = {}
             for youth_id, person_id in held:
-                for recipient in self.recipients:
-                    found.setdefault(person_key(self.keys, recipient, person_id), set()).add(youth_id)
+                found.setdefault(person_key(self.keys, self.agency_id, person_id), set()).add(youth_id)
+            if self.partner_id is not None:
+                told = disclosed_to(self.db, self.agency_id, self.partner_id)
+                for youth_id, person_id in held:
+                    if person_id in told:
+                        found.setdefault(person_key(self.keys, self.partner_id, person_id), set()).add(youth_id)
             self._pseudonyms = found
         return self._pseudonyms
 

@@ -192,10 +192,11 @@ def test_round_trip_between_deployments(client: TestClient, world: World, sessio
         "Patient/x",
     )
     exported["entry"].append({"fullUrl": "urn:uuid:0f1e2d3c-0000-4000-8000-000000000001", "resource": practitioner})
-    # South's record is the same person (linked); the file names the person by North's pseudonym, as North exports it.
+    # South's record is the same person (linked); the file names the person by South's pseudonym, as North's
+    # export for South does (North's own pseudonym would not do: see test_fhir_import_subjects).
     support.same_person(session, theirs, record)
-    support.about(exported, support.pseudonym_for(session, theirs, screener.agency_id))
-    url = f"/api/v1/youth/{theirs.id}/fhir-import?partner={screener.agency_id}"
+    support.about(exported, support.pseudonym_for(session, theirs, partner.agency_id))
+    url = f"/api/v1/youth/{theirs.id}/fhir-import"
 
     auth = bearer(client, partner)
     response = client.post(url, headers=auth, json=exported)

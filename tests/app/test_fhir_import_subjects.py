@@ -16,8 +16,8 @@ from app.exports import fhir
 from app.exports.fhir_import import import_questionnaire
 from app.exports.fhir_responses import find_instrument, import_responses
 from app.main import loaded_instruments
-from app.models import AuditEvent, Screening, User, Youth
-from app.models_sharing import YouthIdentifier
+from app.models import Agency, AuditEvent, Role, Screening, User, Youth
+from app.models_sharing import Category, YouthIdentifier
 from app.records.identifiers import value_index
 from app.screenings import service as screenings
 from instruments import Registry, load_text
@@ -151,7 +151,9 @@ def test_a_file_about_four_people_is_previewed_then_imported_each_onto_its_own_y
     assert {(r["instrument_id"], r["instrument_version"], r["problems"] == []) for r in listed} == {
         (support.SELF_REPORT, taken.instrument_version, True)
     }
-    assert _screenings(session, importer.agency_id) == []  # a preview saves nothing
+    assert _screenings(session, importer.agency_id) == []  # a preview saves nothing, but is audited:
+    looked = session.exec(select(AuditEvent).where(AuditEvent.action == "fhir_import.preview")).one()
+    assert looked.actor_id == importer.id and looked.detail["youth"] == sorted(y.id for y in people)
 
     done = client.post("/api/v1/fhir-import?preview=false", headers=auth, json=bundle).json()
     assert done["imported"] == 5
@@ -264,14 +266,17 @@ def test_a_mapped_identifier_matches_only_for_the_agency_that_recorded_it(
     assert actions.count("youth.identifier.add") == 1 and actions.count("youth.identifier.remove") == 1
 
 
-def test_a_partners_pseudonym_matches_only_when_that_partner_is_named(
+def test_a_partners_pseudonym_matches_only_people_the_agency_disclosed_to_that_partner(
     client: TestClient, world: World, session: Session
 ) -> None:
+    """North's pseudonym of a person is North's: South may resolve it only for people South itself disclosed to
+    North (then North can have had it from South's own export); otherwise South could join North's
+    de-identified files to the youth it names (the outside probe's leak), even with no consent in force."""
     sender, importer, record = _agencies(world, session)
     third = world.agency("East")
     theirs = support.youth(session, importer, "S-1")
     support.same_person(session, theirs, record)
-    pid = _pseudonym(session, record, sender.agency_id)  # as North exports the person for itself
+    pid = _pseudonym(session, record, sender.agency_id)  # as North names the person in its own files
     assert pid != _pseudonym(session, record, third.id) != _pseudonym(session, record, importer.agency_id)
     bundle = {
         "resourceType": "Bundle",
@@ -279,11 +284,25 @@ def test_a_partners_pseudonym_matches_only_when_that_partner_is_named(
         "entry": [{"resource": _response(session, sender, "p", {"reference": f"Patient/{pid}"})}],
     }
     auth = bearer(client, importer)
-    named = client.post(f"/api/v1/fhir-import?partner={sender.agency_id}", headers=auth, json=bundle).json()
-    assert [s["youth_id"] for s in named["subjects"]] == [theirs.id]
-    for query in (f"?partner={third.id}", ""):
-        other = client.post(f"/api/v1/fhir-import{query}", headers=auth, json=bundle).json()
-        assert other["subjects"] == [] and len(other["unmatched"]) == 1, query
+
+    def matched(query: str) -> list[str]:
+        answer = client.post(f"/api/v1/fhir-import{query}", headers=auth, json=bundle)
+        assert answer.status_code == 200, answer.text
+        return [s["youth_id"] for s in answer.json()["subjects"]]
+
+    assert matched(f"?partner={sender.agency_id}") == []  # South never told North about this person
+    # South shares its own screening of the person with North, and North reads it as FHIR: now North holds its
+    # pseudonym of the person from South, and may send responses about them back under it.
+    mine = support.completed(session, importer, theirs, support.SELF_REPORT, "interview", support.SELF_ANSWERS)
+    south = session.get(Agency, importer.agency_id)
+    assert south is not None
+    admin = world.user(south, Role.agency_admin)
+    support.release(session, admin, theirs, sender.agency_id, Category.result_summary, Category.item_answers)
+    read = client.get(f"/api/v1/screenings/{mine.id}/fhir", headers=bearer(client, sender))
+    assert read.status_code == 200, read.text
+    assert {e["resource"]["id"] for e in read.json()["entry"] if e["resource"]["resourceType"] == "Patient"} == {pid}
+    assert matched(f"?partner={sender.agency_id}") == [theirs.id]
+    assert matched(f"?partner={third.id}") == [] and matched("") == []  # only under the partner it was given to
     assert client.post("/api/v1/fhir-import?partner=no-such-agency", headers=auth, json=bundle).status_code == 400
 
 
