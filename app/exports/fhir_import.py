@@ -119,10 +119,15 @@ def _checkable(node: Any) -> Any:
 
 
 def default_id(questionnaire: dict[str, Any]) -> str:
-    """An instrument id from the questionnaire's name, id or title (lowercase-with-dashes)."""
-    source = questionnaire.get("name") or questionnaire.get("id") or questionnaire.get("title") or "imported"
-    out = re.sub(r"[^a-z0-9]+", "-", str(source).lower()).strip("-")[:60] or "imported"
-    return out if out[0].isalpha() else f"imported-{out}"
+    """An instrument id (lowercase-with-dashes) from the questionnaire's name, else its title, else its id
+    unless that is opaque (a UUID or a number, as form builders make: no one would know the instrument)."""
+    resource_id = str(questionnaire.get("id") or "")
+    opaque = re.fullmatch(r"[0-9a-fA-F]{8}(-?[0-9a-fA-F]{4}){3}-?[0-9a-fA-F]{12}|[0-9-]*", resource_id)
+    for source in (questionnaire.get("name"), questionnaire.get("title"), None if opaque else resource_id):
+        out = re.sub(r"[^a-z0-9]+", "-", str(source or "").lower())[:60].strip("-")
+        if out:
+            return out if out[0].isalpha() else f"imported-{out}"
+    return "imported"
 
 
 def default_version(questionnaire: dict[str, Any]) -> str:
@@ -245,6 +250,7 @@ def _definition(
     used: set[str],
 ) -> dict[str, Any]:
     source = _source(questionnaire)
+    weights = "items, answers and weights" if scoring else "items and answers"
     rules = (
         "the thresholds of its weighted sum were chosen by whoever imported it"
         if scoring and "overall" in scoring
@@ -262,8 +268,8 @@ def _definition(
         "provenance": {
             "validated": False,
             "statement": {
-                "en": f"Imported by TellOnce from the FHIR Questionnaire {source}. Its items, answers and weights are "
-                f"the source's; {rules}. TellOnce has not validated it."
+                "en": f"Imported by TellOnce from the FHIR Questionnaire {source}. Its {weights} are the source's; "
+                f"{rules}. TellOnce has not validated it."
             },
         },
     }
@@ -331,7 +337,11 @@ def _scoring(
         code = codings(total_node.get("code"))
         if code:
             total["code"] = code[0]
-        said = "a calculated total: it is not asked, it is the instrument's total (the sum of the weights)"
+        said = (
+            "taken as the form's total: its text/code says it is a score; computed from the answers' weights, not asked"
+            if link == reader.taken_total
+            else "a calculated total: it is not asked, it is the instrument's total (the sum of the weights)"
+        )
         reader.change(link, said if levels else said + unlevelled)
     elif not levels:
         reader.change(None, "the answers carry weights: their sum is the instrument's total" + unlevelled)

@@ -8,7 +8,10 @@ out, the STU3 meaning is used (any of them; STU3 had no enableBehavior and said 
 enableWhen as joined by "or"), which also shows the item rather than hiding it, and it is reported by
 linkId. A condition that cannot be said is dropped with a report, so the item is shown more often:
 never "can never be shown". An item with a calculated expression that sums answer scores (the SDC
-`calculatedExpression`, as published totals carry) is not asked: it becomes the instrument's total.
+`calculatedExpression`, as published totals carry) is not asked: it becomes the instrument's total. So
+does a number item without an expression whose text or code calls it a score or total, in a form whose
+answers carry weights (LHC-Forms' published GAD-7 and PHQ-9 carry their LOINC total item so): the form
+computes it, so it is not asked, and its code codes the total.
 
 Types TellOnce lacks are asked as the nearest it has, each reported by linkId: a quantity as a number
 in its unit (`questionnaire-unit`, the first `unitOption`, a given `unitValueSet`, or the unit of its
@@ -90,6 +93,11 @@ def codings(values: Any) -> list[dict[str, Any]]:
     return out
 
 
+def _said(node: dict[str, Any]) -> str:
+    """What an item says it is: its text and its codes' displays."""
+    return f"{node.get('text') or ''} {' '.join(str(c.get('display') or '') for c in node.get('code') or [])}"
+
+
 def _expression(node: dict[str, Any]) -> str | None:
     for ext in node.get("extension") or []:
         url = ext.get("url")
@@ -111,6 +119,8 @@ class Reader:
         self.changed: list[tuple[str | None, str]] = []
         self.dropped: list[tuple[str | None, str]] = []
         self.totals: list[dict[str, Any]] = []  # calculated total items, in order
+        self.taken_total: str | None = None  # linkId of a score item without an expression, taken as the total
+        self.scores: list[tuple[dict[str, Any], str]] = []  # number items whose text/code says score/total
         self.by_link: dict[str, dict[str, Any]] = {}
         self.conditions: list[tuple[dict[str, Any], dict[str, Any]]] = []
         self.translated: dict[int, str | None] = {}
@@ -139,10 +149,26 @@ class Reader:
             else:
                 main = main or self.section(None)
                 self.node(top, main, None)
+        self.take_total()
         for item, condition in self.conditions:
             show_if = self.show_if(condition)
             if show_if:
                 item["show_if"] = show_if
+
+    def take_total(self) -> None:
+        """A form with weights but no calculated total whose number item says it is the total (or a score):
+        that item is the form's total, not asked (the first saying 'total', else the first saying 'score')."""
+        weighted = any((o.get("weight") or 0) > 0 for i in self.items for o in i.get("options", []))
+        if self.totals or not weighted or not self.scores:
+            return
+        totals = [s for s in self.scores if re.search(r"\btotal\b", _said(s[0]), re.IGNORECASE)]
+        node, link = (totals or self.scores)[0]
+        item = self.by_link.pop(link)
+        self.items.remove(item)
+        self.kept = [k for k in self.kept if k[0] != link]
+        self.conditions = [c for c in self.conditions if c[0] is not item]
+        self.totals.append(node)
+        self.taken_total = link
 
     def _unkept(self, node: dict[str, Any], link: str) -> None:
         for key in sorted(set(node) - FIELDS_KEPT):
@@ -169,6 +195,9 @@ class Reader:
             self.drop(link, "a read-only item (filled in by the form, never by the person answering) is not asked")
             return
         self._unkept(node, link)
+        listed = node.get("answerOption") or node.get("answerValueSet")
+        if kind in NUMBER_TYPES and not listed and SUM_WORDS.search(_said(node)):
+            self.scores.append((node, link))
         condition = {"when": node.get("enableWhen") or [], "behavior": node.get("enableBehavior"), "parent": parent}
         condition["link"] = link
         if len(condition["when"]) > 1 and not condition["behavior"]:
@@ -211,7 +240,7 @@ class Reader:
 
     def calculated(self, node: dict[str, Any], link: str, expression: str) -> None:
         """A calculated item: the instrument's total when it sums scores; never asked."""
-        said = f"{node.get('text') or ''} {' '.join(c.get('display') or '' for c in node.get('code') or [])}"
+        said = _said(node)
         sums = SUM_EXPRESSION.search(expression.replace("+", "") if node.get("type") == "string" else expression)
         if node.get("type") in ("integer", "decimal", "quantity", "string") and (sums or SUM_WORDS.search(said)):
             self.totals.append(node)
@@ -334,6 +363,8 @@ class Reader:
             if any(o["code"] == code for o in options):
                 self.change(link, f"answer {answer.raw!r} repeats code '{code}' and is not imported")
                 continue
+            if answer.from_display:
+                self.change(link, f"answer {answer.label!r} has no code (only a display): its code is '{code}'")
             entry: dict[str, Any] = {"code": code, "label": {"en": answer.label}}
             if answer.weight is not None:  # 2, not 2.0, in the YAML
                 entry["weight"] = int(answer.weight) if answer.weight.is_integer() else answer.weight
@@ -420,7 +451,11 @@ class Reader:
         if kind == "yes_no" and isinstance(value, bool):
             literal = "yes" if value else "no"
         elif kind in ("single_choice", "multiple_choice"):
-            raw = value.get("code") if isinstance(value, dict) else value
+            raw = (
+                (value.get("code") if value.get("code") is not None else value.get("display"))
+                if isinstance(value, dict)
+                else value
+            )
             literal = local_id(raw, "c") if raw is not None and not isinstance(raw, bool) else None
             if literal not in {o["code"] for o in target["options"]}:
                 return None

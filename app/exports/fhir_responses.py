@@ -160,7 +160,7 @@ def _value(instrument: CompiledInstrument, item_id: str, answer: dict[str, Any])
     codes = instrument.codes.get(item_id)
     coding = answer.get("valueCoding")
     if coding is not None:
-        code = str(coding.get("code"))
+        code = str(coding["code"] if coding.get("code") is not None else coding.get("display"))  # R4: display only
         if coding.get("system") == fhir.SPECIAL_SYSTEM:
             return (code, None) if code in SPECIAL_ANSWERS - {NOT_ASKED} else (None, f"unknown special answer {code!r}")
         if codes is not None and code in codes:
@@ -207,7 +207,7 @@ def _free_answer(instrument: CompiledInstrument, item_id: str, answer: dict[str,
     codes = instrument.codes.get(item_id) or frozenset()
     coding = answer.get("valueCoding")
     if coding is not None:
-        code = str(coding.get("code"))
+        code = str(coding["code"] if coding.get("code") is not None else coding.get("display"))  # R4: display only
         if coding.get("system") == fhir.SPECIAL_SYSTEM or code in codes or local_id(code, "c") in codes:
             return None
         return str(coding.get("display") or code)

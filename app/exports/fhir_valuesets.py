@@ -7,10 +7,13 @@ on its Coding. `answerValueSet` names a ValueSet: `#id` for one contained in the
 canonical URL for one given beside it (a Bundle holding the Questionnaire and its ValueSets, or the
 API's `valueSets` list). The ValueSet lists concepts in `compose.include.concept` or in
 `expansion.contains`, or includes a whole CodeSystem (contained or given too); a concept's weight is
-an extension on the ValueSet's concept or on the CodeSystem's (or a CodeSystem `property` named like
-one). Weights are read from the `itemWeight` extension, the older `ordinalValue` and
-`iso21090-CO-value`. Nothing is fetched from outside: a ValueSet that was not given cannot be read,
-and the importer says so by linkId.
+an extension on the ValueSet's concept or on the CodeSystem's, or a concept property whose code (or
+declared uri) names a weight: `itemWeight`, `ordinal`, `weight`, ... A property is a CodeSystem concept's
+`property`, an R5 `expansion.contains.property`, or its R4 form, the cross-version extension
+`http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.contains.property` (sub-extensions
+`code` and `value[x]`), as the SDC PHQ-9 example carries its weights. Weights are read from the
+`itemWeight` extension, the older `ordinalValue` and `iso21090-CO-value`. Nothing is fetched from
+outside: a ValueSet that was not given cannot be read, and the importer says so by linkId.
 """
 
 from __future__ import annotations
@@ -22,7 +25,10 @@ ITEM_WEIGHT = "http://hl7.org/fhir/StructureDefinition/itemWeight"
 ORDINAL = "http://hl7.org/fhir/StructureDefinition/ordinalValue"
 CO_VALUE = "http://hl7.org/fhir/StructureDefinition/iso21090-CO-value"
 WEIGHT_EXTENSIONS = (ITEM_WEIGHT, ORDINAL, CO_VALUE)
-WEIGHT_PROPERTIES = {"itemweight", "weight", "ordinalvalue", "score", "value"}
+WEIGHT_PROPERTIES = frozenset({"itemweight", "weight", "ordinal", "ordinalvalue", "score", "value"})
+# R5's ValueSet.expansion.property / expansion.contains.property, written in R4 as cross-version extensions.
+EXPANSION_PROPERTY = "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.property"
+CONTAINS_PROPERTY = "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.contains.property"
 OPTION_VALUES = ("valueCoding", "valueString", "valueInteger", "valueDate")
 MAX_DEPTH = 5  # ValueSets including ValueSets: deeper than this is a loop or not worth reading
 
@@ -37,6 +43,7 @@ class Answer:
     code: str | None = None
     display: str | None = None
     weight: float | None = None
+    from_display: bool = False  # a Coding with a display but no code: its code is made from the display
 
 
 def weight_of(*holders: dict[str, Any] | None) -> float | None:
@@ -55,12 +62,48 @@ def weight_of(*holders: dict[str, Any] | None) -> float | None:
     return None
 
 
-def _property_weight(concept: dict[str, Any]) -> float | None:
-    for prop in concept.get("property") or []:
-        if str(prop.get("code", "")).lower() in WEIGHT_PROPERTIES:
-            value = prop.get("valueDecimal", prop.get("valueInteger"))
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                return float(value)
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def weight_names(declared: list[dict[str, Any]]) -> frozenset[str]:
+    """The property codes that name a weight: the usual ones, and those a resource declares (its `property`
+    list, `{code, uri}`) with a uri naming one (`http://hl7.org/fhir/concept-properties#itemWeight`)."""
+    names = set(WEIGHT_PROPERTIES)
+    for prop in declared:
+        uri = str(prop.get("uri") or "")
+        if prop.get("code") and uri.rsplit("#", 1)[-1].rsplit("/", 1)[-1].lower() in WEIGHT_PROPERTIES - {"value"}:
+            names.add(str(prop["code"]).lower())
+    return frozenset(names)
+
+
+def _declared_expansion_properties(value_set: dict[str, Any]) -> list[dict[str, Any]]:
+    """A ValueSet expansion's property declarations: R5 `expansion.property`, or its R4 extension."""
+    expansion = value_set.get("expansion") or {}
+    declared = [p for p in expansion.get("property") or [] if isinstance(p, dict)]
+    for ext in expansion.get("extension") or []:
+        if ext.get("url") == EXPANSION_PROPERTY:
+            parts = {e.get("url"): e for e in ext.get("extension") or []}
+            declared.append(
+                {"code": (parts.get("code") or {}).get("valueCode"), "uri": (parts.get("uri") or {}).get("valueUri")}
+            )
+    return declared
+
+
+def property_weight(concept: dict[str, Any], names: frozenset[str] = WEIGHT_PROPERTIES) -> float | None:
+    """A concept's weight given as a property: a CodeSystem concept's or R5 expansion entry's `property`
+    (`code`, `valueDecimal`/`valueInteger`), or the R4 extension for an expansion entry's property."""
+    found = [(p.get("code"), p.get("valueDecimal", p.get("valueInteger"))) for p in concept.get("property") or []]
+    for ext in concept.get("extension") or []:
+        if ext.get("url") == CONTAINS_PROPERTY:
+            parts = {e.get("url"): e for e in ext.get("extension") or []}
+            value = parts.get("value[x]") or parts.get("value") or {}
+            found.append(
+                ((parts.get("code") or {}).get("valueCode"), value.get("valueDecimal", value.get("valueInteger")))
+            )
+    for code, value in found:
+        if str(code or "").lower() in names and _number(value) is not None:
+            return _number(value)
     return None
 
 
@@ -112,7 +155,8 @@ class AnswerSets:
             return []
         contains = (value_set.get("expansion") or {}).get("contains") or []
         if contains:
-            return [a for entry in contains for a in self._contains(entry)]
+            names = weight_names(_declared_expansion_properties(value_set))
+            return [a for entry in contains for a in self._contains(entry, names)]
         out: list[Answer] = []
         for include in (value_set.get("compose") or {}).get("include") or []:
             system = include.get("system")
@@ -127,10 +171,11 @@ class AnswerSets:
                     out += self._expand(found, depth + 1)
         return out
 
-    def _contains(self, entry: dict[str, Any]) -> list[Answer]:
-        out = [self._concept(entry.get("system"), entry)] if entry.get("code") and not entry.get("abstract") else []
+    def _contains(self, entry: dict[str, Any], names: frozenset[str]) -> list[Answer]:
+        usable = entry.get("code") and not entry.get("abstract")
+        out = [self._concept(entry.get("system"), entry, names)] if usable else []
         for child in entry.get("contains") or []:
-            out += self._contains(child)
+            out += self._contains(child, names)
         return out
 
     @staticmethod
@@ -144,15 +189,24 @@ class AnswerSets:
             stack += list(reversed(concept.get("concept") or []))
         return out
 
-    def _concept(self, system: str | None, concept: dict[str, Any]) -> Answer:
+    def _concept(
+        self, system: str | None, concept: dict[str, Any], names: frozenset[str] = WEIGHT_PROPERTIES
+    ) -> Answer:
         code = str(concept["code"])
         defined = self._defined(system, code)
         display = concept.get("display") or (defined or {}).get("display")
         weight = weight_of(concept)
-        if weight is None and defined is not None:
-            weight = weight_of(defined)
-            weight = _property_weight(defined) if weight is None else weight
+        weight = property_weight(concept, names) if weight is None else weight
+        weight = self.defined_weight(system, defined) if weight is None else weight
         return Answer(raw=code, label=str(display or code), system=system, code=code, display=display, weight=weight)
+
+    def defined_weight(self, system: str | None, defined: dict[str, Any] | None) -> float | None:
+        """The weight the CodeSystem gives its concept: an extension, or a property it declares as one."""
+        if defined is None:
+            return None
+        weight = weight_of(defined)
+        declared = (self.systems.get(system or "") or {}).get("property") or []
+        return property_weight(defined, weight_names(declared)) if weight is None else weight
 
     def _defined(self, system: str | None, code: str) -> dict[str, Any] | None:
         """The concept as its CodeSystem defines it, when the upload holds that CodeSystem."""
@@ -169,11 +223,13 @@ def option_answer(option: dict[str, Any], sets: AnswerSets) -> Answer | None:
         code, system = str(coding["code"]), coding.get("system")
         defined = sets._defined(system, code)
         weight = weight_of(option, coding)
-        if weight is None and defined is not None:
-            weight = weight_of(defined)
-            weight = _property_weight(defined) if weight is None else weight
+        weight = sets.defined_weight(system, defined) if weight is None else weight
         display = coding.get("display") or (defined or {}).get("display")
         return Answer(raw=code, label=str(display or code), system=system, code=code, display=display, weight=weight)
+    if isinstance(coding, dict) and isinstance(coding.get("display"), str) and coding["display"].strip():
+        # R4 allows a Coding of only a display: the option is its display, with no outside coding to keep.
+        display = coding["display"].strip()
+        return Answer(raw=display, label=display, weight=weight_of(option, coding), from_display=True)
     for key in ("valueString", "valueInteger", "valueDate"):
         value = option.get(key)
         if value is not None and not isinstance(value, (dict, list)):
