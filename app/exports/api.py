@@ -10,7 +10,6 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response, StreamingResponse
 from sqlmodel import Session
 
-from app import i18n
 from app.crypto import KeyRing
 from app.db import SessionDep, get_engine
 from app.deps import ApiUserDep, KeysDep, RegistryDep
@@ -63,16 +62,15 @@ def download_headers(name: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
 
 
-def streamed(planned: Plan, fmt: str, keys: KeyRing, registry: Registry) -> StreamingResponse:
-    """The export as a streamed download. It runs in its own database session: the request's is closed
-    once the response starts, and each batch's ledger entries are committed before the batch is sent.
-    A .sav or .dta file is written whole (in memory, or a private temporary file) and then sent; its labels are
-    in the language being rendered now."""
+def streamed(planned: Plan, fmt: str, keys: KeyRing, registry: Registry) -> Response:
+    """The export as a download. CSV, JSON and FHIR stream in their own database session: the request's is closed
+    once the response starts, and each batch's ledger entries are committed before the batch is sent. A .sav or
+    .dta file is written whole (`whole_file`) before the response starts, so a failure is an error status with a
+    message; its labels are in the language being rendered now."""
     media_type, extension = tabular.FORMATS[fmt]
     headers = download_headers(filename(planned, extension))
     if fmt in stats_files.FORMATS:
-        whole = _file_body(planned, fmt, keys, registry, i18n.page_language())
-        return StreamingResponse(whole, media_type=media_type, headers=headers)
+        return Response(whole_file(planned, fmt, keys, registry), media_type=media_type, headers=headers)
 
     def body() -> Iterator[str]:
         with Session(get_engine(), expire_on_commit=False) as db:
@@ -81,14 +79,23 @@ def streamed(planned: Plan, fmt: str, keys: KeyRing, registry: Registry) -> Stre
     return StreamingResponse(body(), media_type=media_type, headers=headers)
 
 
-def _file_body(planned: Plan, fmt: str, keys: KeyRing, registry: Registry, language: str) -> Iterator[bytes]:
-    """The file's bytes; `language`: the labels', read when the route ran (the body runs after it returns)."""
+def whole_file(planned: Plan, fmt: str, keys: KeyRing, registry: Registry) -> bytes:
+    """A .sav or .dta export's bytes, written (in memory, or a private temporary file) before any is sent.
+
+    Its ledger entries (and the audit event) are committed only once the file is written: a file that fails is
+    neither sent nor recorded, and one that is sent has its entries. In a session of its own, like the streams.
+    The price: the entries are one transaction held while the file is built (bounded by `stats_files.MAX_CELLS`),
+    so on SQLite other writes wait for it (up to its busy timeout).
+    """
     with Session(get_engine(), expire_on_commit=False) as db, stats_files.scratch(fmt) as path:
-        with i18n.rendering_in(language):
-            tabular.write_file(db, keys, registry, planned, fmt, path)
-        with path.open("rb") as written:
-            while chunk := written.read(CHUNK):
-                yield chunk
+        try:
+            tabular.write_file(db, keys, registry, planned, fmt, path, commit=False)
+            content = path.read_bytes()
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
+    return content
 
 
 def codebook_download(planned: Plan, fmt: str = "csv") -> Response:
@@ -127,7 +134,7 @@ def export(
     format: Annotated[Format, Query(description=FORMAT_HELP)] = "csv",
     categories: Categories = ["result_summary"],  # noqa: B006 (FastAPI copies query defaults)
     purpose: Purpose = Purpose.care_coordination,
-) -> StreamingResponse:
+) -> Response:
     """Your agency's completed screenings for a recipient, filtered by consent, streamed, written to the ledger."""
     planned = tabular.prepare(
         db, registry, user, recipient, date_from, date_to, categories_of(categories), purpose.value

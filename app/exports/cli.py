@@ -79,8 +79,15 @@ def export_command(
                     done.append(rows)
                     bar.advance(task, rows)
 
-                if fmt in stats_files.FORMATS:
-                    tabular.write_file(db, get_key_ring(), registry, planned, fmt, out, progress=advance)
+                if fmt in stats_files.FORMATS:  # its ledger entries are committed once the whole file is written
+                    try:
+                        tabular.write_file(
+                            db, get_key_ring(), registry, planned, fmt, out, commit=False, progress=advance
+                        )
+                        db.commit()
+                    except BaseException:
+                        out.unlink(missing_ok=True)  # a file cut short is not left behind as if exported
+                        raise
                 else:
                     with out.open("w", encoding="utf-8", newline="") as file:
                         for line in tabular.stream(db, get_key_ring(), registry, planned, fmt, progress=advance):

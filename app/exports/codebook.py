@@ -269,7 +269,7 @@ NOTES = {
     ),
     "note.stats_files": _(
         "SPSS (.sav) and Stata (.dta): the same rows and values, with the variable names of the 'variable' column "
-        "(valid in both: letters, digits and _, at most 32 characters; a name taken already gets _2, _3, ...), "
+        "(valid in both: letters, digits and _, at most 28 characters; a name taken already gets _2, _3, ...), "
         "variable labels and value labels. Levels and single choices are numbers (stats_codes); dates are dates and "
         "times are times (UTC, to the second); text is the CSV's text. A code that is not an answer is a labelled "
         "missing value: in SPSS a user-missing number from -99 to -90 (a number item that allows such values gets "

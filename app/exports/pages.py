@@ -78,12 +78,14 @@ def _form_values(form: Any) -> dict[str, Any]:
     }
 
 
-def _page(request: Request, db: Session, auth: WebAuth, values: dict[str, Any], error: str | None = None) -> Response:
+def _page(
+    request: Request, db: Session, auth: WebAuth, values: dict[str, Any], error: str | None = None, status: int = 400
+) -> Response:
     agencies = db.exec(select(Agency).order_by(col(Agency.name))).all()
     return render(
         request,
         "exports/export.html",
-        status_code=400 if error else 200,
+        status_code=status if error else 200,
         auth=auth,
         agencies=agencies,
         values=values,
@@ -140,8 +142,13 @@ async def export_download(
         if exc.status == 403:
             raise
         return _page(request, db, auth, values, exc.message)
-    with i18n.rendering_in(i18n.staff_language(request, auth.user)):  # the labels of a .sav or .dta file
-        return streamed(planned, values["format"], keys, registry)
+    try:
+        with i18n.rendering_in(i18n.staff_language(request, auth.user)):  # the labels of a .sav or .dta file
+            return streamed(planned, values["format"], keys, registry)
+    except AppError as exc:  # a .sav or .dta file that could not be written: nothing was sent
+        if exc.status == 403:
+            raise
+        return _page(request, db, auth, values, exc.message, exc.status)
 
 
 @router.post("/exports/codebook")

@@ -4,7 +4,9 @@ They hold the rows of `tabular.export_rows` (the same consent filter, the same l
 batch by batch as the rows are read), with the columns of the CSV as the variables of `app.exports.variables`.
 Unlike the CSV these formats are written whole, so the table is held in memory until the file is written:
 `MAX_CELLS` bounds an export (screenings times columns) before it starts; a larger one is refused with a
-message to narrow the dates or use the CSV, which streams at any size.
+message to narrow the dates or use the CSV, which streams at any size. Being whole, the file is written before
+any of it is sent: a failure to write it is an `ExportFailed` (an error status with a message, not a download
+cut short), and the callers commit the export's ledger entries only once the file is written (`app.exports.api`).
 
 Values are the CSV's: text is the CSV cell (codes, ';'-joined choices and the formula guard included);
 numbers, dates and times are typed; levels and choices are numbers with value labels; a code that is not an
@@ -14,6 +16,7 @@ answer is a labelled missing value (SPSS user-missing number, Stata extended mis
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from collections.abc import Iterable, Iterator
@@ -24,7 +27,7 @@ from tempfile import TemporaryDirectory
 from typing import Any
 
 from app import levels
-from app.errors import InvalidInput
+from app.errors import AppError, InvalidInput
 from app.exports import writers
 from app.exports.plan import (
     BASE_COLUMNS,
@@ -40,6 +43,7 @@ from app.i18n import _, content_language, page_language
 from instruments.compiled import CompiledInstrument
 from instruments.model import DECLINED, NOT_ASKED, NOT_ENOUGH_INFO
 
+log = logging.getLogger(__name__)
 FORMATS = {
     "sav": ("application/x-spss-sav", "sav"),
     "dta": ("application/x-stata-dta", "dta"),
@@ -77,6 +81,13 @@ SHORT_LABELS = {
     "reason_clauses": _("Why: the rule's parts that held"),
     "notes": _("Screener's notes"),
 }
+
+
+class ExportFailed(AppError):
+    """A .sav or .dta file could not be written: nothing of it was sent (and its ledger entries are not kept)."""
+
+    status = 500
+    code = "export_failed"
 
 
 def too_large(rows: int, plan: Plan) -> None:
@@ -254,7 +265,25 @@ def _table(plan: Plan, rows: Iterable[dict[str, Any]], fmt: str) -> tuple[list[V
 
 
 def write(plan: Plan, rows: Iterable[dict[str, Any]], fmt: str, path: Path | str) -> int:
-    """Write the rows as a .sav or .dta file at `path`; returns how many rows."""
+    """Write the rows as a .sav or .dta file at `path`; returns how many rows. A failure to write it (anything but
+    an expected error of the export itself) is an `ExportFailed` saying so; the cause goes to the server log."""
+    try:
+        return _write(plan, rows, fmt, path)
+    except AppError:
+        raise
+    except Exception as exc:
+        log.exception("could not write a .%s export", fmt)
+        raise ExportFailed(
+            _(
+                "The %(format)s file could not be written, so nothing was sent and nothing was recorded as "
+                "disclosed. Try again; if it fails again, choose the CSV and tell your administrator."
+            )
+            % {"format": "SPSS (.sav)" if fmt == "sav" else "Stata (.dta)"},
+            {"field": "format"},
+        ) from exc
+
+
+def _write(plan: Plan, rows: Iterable[dict[str, Any]], fmt: str, path: Path | str) -> int:
     import pandas as pd
     import pyreadstat
 
@@ -262,8 +291,9 @@ def write(plan: Plan, rows: Iterable[dict[str, Any]], fmt: str, path: Path | str
     pairs = list(zip(found, columns, strict=True))
     frame = pd.DataFrame({v.name: pd.Series(c.values, dtype=_dtype(v, fmt)) for v, c in pairs})
     labels: dict[str, str | None] = {v.name: c.label for v, c in pairs}
-    value_labels = {v.name: c.value_labels() for v, c in pairs if v.kind != "text"}
-    value_labels = {name: labels_ for name, labels_ in value_labels.items() if labels_}
+    # Exactly the variables `variables.unique_names` counted as labelled, so the value-label sets pyreadstat
+    # names after them (name + count) are the ones whose names it made fit and differ.
+    value_labels = {v.name: c.value_labels() for v, c in pairs if v.labelled}
     req = plan.request
     title = f"TellOnce {req.date_from.isoformat()} - {req.date_to.isoformat()}"
     if fmt == "sav":

@@ -2,12 +2,19 @@
 
 Decisions (the codebook and docs/analyst-exports.md say them to analysts):
 
-- Names: one name per column, valid in both SPSS and Stata: ASCII letters, digits and `_`, starting with a
-  letter (`v` is put in front otherwise), at most 32 characters (Stata's limit; SPSS allows 64), not a
-  reserved word of either, unique regardless of case (SPSS ignores case). An item's variable is its item id
-  (`domain.work` becomes `domain_work`, a 0/1 column `item___option`); a name taken already, by an earlier
-  column or after cutting to 32 characters, gets `_2`, `_3`, ... in column order. The codebook's `variable`
-  column maps every CSV column to its name.
+- Names: one name per column, the same in the .sav, the .dta and the codebook, valid in both SPSS and Stata:
+  ASCII letters, digits and `_`, starting with a letter (`v` is put in front otherwise), at most 28
+  characters, not a reserved word of either, unique regardless of case (SPSS ignores case). An item's variable
+  is its item id (`domain.work` becomes `domain_work`, a 0/1 column `item___option`); a name taken already, by
+  an earlier column or after cutting to 28 characters, gets `_2`, `_3`, ... in column order. The codebook's
+  `variable` column maps every CSV column to its name.
+- Why 28, not Stata's 32: a variable with value labels also names its value-label set, and pyreadstat (1.3)
+  names that set after the variable followed by its count among the labelled variables (`where0`, `hours1`,
+  ..., `q_83d5...10`); Stata allows 32 characters for that name too (readstat refuses a longer one: "A
+  provided name is too long for the file format"), SPSS 64 for a variable and no name for a set. 28 leaves
+  four digits, up to 10,000 labelled variables; past that a labelled variable's name is shorter still, so the
+  set's name always fits. The set names must differ too (`q1` counted 12th and `q11` counted 2nd would both
+  name `q112`): a name whose set's name is taken gives way like a taken name.
 - Codes: levels are ordinal, 0 no_concern, 1 possible_concern, 2 clear_concern (an indicator rating too);
   yes/no items 1 yes, 0 no; other single-choice items 1, 2, ... in the order their options first appear,
   oldest version first (so a version that adds an option does not renumber the others); 0/1 columns 1 and 0.
@@ -23,16 +30,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from app.exports.plan import (
-    BASE_COLUMNS,
     NOT_ASKED_IN_VERSION,
     NOT_ASSESSED,
     NOT_IN_INSTRUMENT,
     NOT_SHARED,
     ONE_HOT,
-    RESULT_COLUMNS,
     UNANSWERED,
     Plan,
 )
@@ -58,7 +63,8 @@ LEVEL_MISSING = (INSUFFICIENT, NOT_SCORED, NOT_ASSESSED)
 LEVEL_NUMBERS = {"no_concern": 0, "possible_concern": 1, "clear_concern": 2}
 YES_NO_NUMBERS = {"no": 0, "yes": 1}
 ONE_HOT_NUMBERS = {"0": 0, "1": 1}
-MAX_NAME = 32
+MAX_NAME = 28  # characters of a name: leaves 4 digits for its value-label set's number (see above)
+STATA_NAME = 32  # Stata's characters of a variable's or a value-label set's name (SPSS: 64 of a variable)
 STATA_RESERVED = (
     *("_all", "_b", "byte", "_coef", "_cons", "double", "float", "if", "in", "int", "long", "_n"),
     *("_pi", "_pred", "_rc", "_skip", "strl", "using", "with"),
@@ -93,6 +99,11 @@ class Variable:
     option: str | None = None  # a 0/1 column's option code
     shifted: bool = False  # a number item whose range reaches the missing codes: they are shifted by -SHIFT
 
+    @property
+    def labelled(self) -> bool:
+        """Whether its values carry value labels (a code's number, or a missing value's reason)."""
+        return self.kind != "text" and bool(self.numbers or self.missing)
+
     def missing_number(self, code: str) -> int:
         """The SPSS user-missing number of a code that is not an answer."""
         number = MISSING[code][0]
@@ -110,20 +121,34 @@ def clean(name: str) -> str:
     return cleaned if cleaned[:1].isalpha() else "v" + cleaned
 
 
-def unique_names(preferred: list[str]) -> list[str]:
-    """Valid, distinct (regardless of case) names of at most 32 characters, in order; later ones give way."""
+def unique_names(preferred: list[str], labelled: list[bool] | None = None) -> list[str]:
+    """Valid, distinct (regardless of case) names of at most 28 characters, in order; later ones give way.
+
+    `labelled`: which of them carry value labels (in a .dta file each also names its value-label set, the
+    name followed by its count among the labelled ones): those set names fit Stata's 32 characters and differ.
+    """
     used: set[str] = set()
+    sets: set[str] = set()
     names = []
-    for wanted in preferred:
+    for wanted, with_labels in zip(preferred, labelled or [False] * len(preferred), strict=True):
+        number = str(len(sets)) if with_labels else ""  # the label set's name: the variable's, then this
+        limit = min(MAX_NAME, STATA_NAME - len(number))
         base = clean(wanted)
-        name, n = base[:MAX_NAME], 1
-        while name.lower() in used or name.lower() in RESERVED or re.fullmatch(r"str\d+", name.lower()):
+        name, n = base[:limit], 1
+        while _taken(name, used) or (with_labels and (name + number).lower() in sets):
             n += 1
             suffix = f"_{n}"
-            name = base[: MAX_NAME - len(suffix)] + suffix
+            name = base[: limit - len(suffix)] + suffix
         used.add(name.lower())
+        if with_labels:
+            sets.add((name + number).lower())
         names.append(name)
     return names
+
+
+def _taken(name: str, used: set[str]) -> bool:
+    lower = name.lower()
+    return lower in used or lower in RESERVED or re.fullmatch(r"str\d+", lower) is not None
 
 
 def _preferred(column: str) -> str:
@@ -163,22 +188,20 @@ def _item_variable(plan: Plan, column: str, name: str, key: tuple[str, str]) -> 
 
 def variables(plan: Plan) -> tuple[Variable, ...]:
     """Every column of the plan's CSV as a variable, in column order."""
-    columns = list(plan.columns)
-    names = dict(zip(columns, unique_names([_preferred(c) for c in columns]), strict=True))
     items = {column: key for key in plan.items for column in plan.item_columns(key)}
-    found = []
-    for column in columns:
-        name = names[column]
-        if column in items:
-            key = items[column]
-            own = f"{key[0]}.{key[1]}"
-            if column == own:
-                found.append(_item_variable(plan, column, name, key))
-            else:
-                option = column.removeprefix(own + ONE_HOT)
-                found.append(Variable(column, name, "one_hot", ONE_HOT_NUMBERS, ITEM_MISSING, key, option))
-        elif column.startswith("domain.") or column == "overall_level":
-            found.append(Variable(column, name, "level", LEVEL_NUMBERS, LEVEL_MISSING))
-        elif column in BASE_COLUMNS or column in RESULT_COLUMNS or column == "notes":
-            found.append(Variable(column, name, KINDS.get(column, "text"), {}, ()))
-    return tuple(found)
+    unnamed = [_unnamed(plan, column, items.get(column)) for column in plan.columns]
+    names = unique_names([_preferred(v.column) for v in unnamed], [v.labelled for v in unnamed])
+    return tuple(replace(v, name=name) for v, name in zip(unnamed, names, strict=True))
+
+
+def _unnamed(plan: Plan, column: str, key: tuple[str, str] | None) -> Variable:
+    """A column's variable but for its name, which waits until every column's kind is known."""
+    if key is not None:
+        own = f"{key[0]}.{key[1]}"
+        if column == own:
+            return _item_variable(plan, column, "", key)
+        option = column.removeprefix(own + ONE_HOT)
+        return Variable(column, "", "one_hot", ONE_HOT_NUMBERS, ITEM_MISSING, key, option)
+    if column.startswith("domain.") or column == "overall_level":
+        return Variable(column, "", "level", LEVEL_NUMBERS, LEVEL_MISSING)
+    return Variable(column, "", KINDS.get(column, "text"), {}, ())
