@@ -76,6 +76,13 @@ class SubjectsRefused(InvalidInput):
     code = "wrong_subject"
 
 
+class ExportFailed(AppError):
+    """A .sav or .dta file could not be written: nothing of it was sent (and its ledger entries are not kept)."""
+
+    status = 500
+    code = "export_failed"
+
+
 class PayloadTooLarge(AppError):
     """A request body over the configured size limit; nothing of it was read past the limit."""
 

@@ -27,7 +27,7 @@ from tempfile import TemporaryDirectory
 from typing import Any
 
 from app import levels
-from app.errors import AppError, InvalidInput
+from app.errors import AppError, ExportFailed, InvalidInput
 from app.exports import writers
 from app.exports.plan import (
     BASE_COLUMNS,
@@ -81,13 +81,6 @@ SHORT_LABELS = {
     "reason_clauses": _("Why: the rule's parts that held"),
     "notes": _("Screener's notes"),
 }
-
-
-class ExportFailed(AppError):
-    """A .sav or .dta file could not be written: nothing of it was sent (and its ledger entries are not kept)."""
-
-    status = 500
-    code = "export_failed"
 
 
 def too_large(rows: int, plan: Plan) -> None:
