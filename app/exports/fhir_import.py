@@ -56,6 +56,7 @@ class ImportProblem(BaseModel):
 
     link_id: str | None
     message: str
+    code: str | None = None  # a stable code of the problem (e.g. `already_imported`), where one is given
 
 
 class KeptItem(BaseModel):
