@@ -78,7 +78,7 @@ def import_file(
     `record_preview=False`: a preview that only re-checks, just before the import, what a preview recorded a
     moment ago showed (the staff page's import): it is not audited as another preview."""
     matcher = Matcher(db, keys, user.agency_id, partner_agency(db, partner))
-    matches = matcher.match_all([subject_of(r.resource, found.patients) for r in found.responses])
+    matches = matcher.match_all([subject_of(r, found) for r in found.responses])
     report = BulkReport(preview=preview, skipped=found.skipped)
     earlier: Earlier = earlier_imports(db, user.agency_id)
     by_youth: dict[str, list[ResponseReport]] = {}

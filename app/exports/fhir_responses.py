@@ -523,7 +523,7 @@ def import_responses(
     youth = access.readable_youth(db, user, youth_id)
     found = document if isinstance(document, FileContents) else read_bundle(document)
     matcher = Matcher(db, keys, user.agency_id, partner_agency(db, partner))
-    matches = matcher.match_all([subject_of(r.resource, found.patients) for r in found.responses])
+    matches = matcher.match_all([subject_of(r, found) for r in found.responses])
     wrong = []
     for received, match in zip(found.responses, matches, strict=True):
         if match.youth_id == youth.id:

@@ -41,6 +41,7 @@ from app.records import identifiers
 NDJSON_TYPES = ("application/fhir+ndjson", "application/x-ndjson", "application/ndjson")
 RESPONSE = "QuestionnaireResponse"
 # `Patient/<id>` at the end of a relative or absolute reference, before any `/_history/<version>`.
+RESTFUL = re.compile(r"^(.+?)/QuestionnaireResponse/[^/]+(?:/_history/[^/]*)?$")  # a RESTful fullUrl: its base
 PATIENT_REFERENCE = re.compile(r"(?:^|/)Patient/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]*)?$")
 SHOWN = 80  # characters of a partner's reference quoted in a message
 SEND = _("Send a FHIR Bundle of QuestionnaireResponses, or NDJSON (one resource per line).")
@@ -54,6 +55,7 @@ class Received:
     index: int
     line: int | None
     resource: dict[str, Any]
+    full_url: str | None = None  # its entry's fullUrl: the base its relative references resolve against
 
     @property
     def where(self) -> str:
@@ -81,18 +83,35 @@ class FileContents:
     """The responses of a file, the Patients they may refer to, and what was left aside."""
 
     responses: list[Received] = field(default_factory=list)
-    patients: dict[str, dict[str, Any]] = field(default_factory=dict)  # by `Patient/<id>` and by fullUrl
+    patients: dict[str, dict[str, Any]] = field(default_factory=dict)  # by fullUrl
+    by_id: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by `Patient/<id>`: one or several
     skipped: list[str] = field(default_factory=list)
+
+    def patient(self, reference: str, response_url: str | None) -> tuple[dict[str, Any] | None, bool]:
+        """The Patient of this file a reference names, and whether it names several. As FHIR resolves references
+        in a Bundle: an absolute one by the entries' fullUrl; a relative one (`Patient/<id>`) against the server
+        base of the response's own fullUrl, else by id, when only one Patient of the file has that id."""
+        if reference in self.patients:
+            return self.patients[reference], False
+        named = PATIENT_REFERENCE.search(reference)
+        if named is None or "://" in reference or reference.startswith("urn:"):
+            return None, False
+        relative = f"Patient/{named.group(1)}"
+        base = RESTFUL.match(response_url or "")
+        if base is not None and f"{base.group(1)}/{relative}" in self.patients:
+            return self.patients[f"{base.group(1)}/{relative}"], False
+        found = self.by_id.get(relative, [])
+        return (found[0] if len(found) == 1 else None), len(found) > 1
 
     def add(self, index: int, line: int | None, resource: Any, full_url: Any = None) -> None:
         """Keep one resource of the file: a response to import, a Patient to refer to, or a note of what was skipped."""
         kind = resource.get("resourceType") if isinstance(resource, dict) else None
         if kind == RESPONSE:
-            self.responses.append(Received(index, line, resource))
+            self.responses.append(Received(index, line, resource, full_url if isinstance(full_url, str) else None))
             return
         if kind == "Patient":
             if isinstance(resource.get("id"), str):
-                self.patients[f"Patient/{resource['id']}"] = resource
+                self.by_id.setdefault(f"Patient/{resource['id']}", []).append(resource)
             if isinstance(full_url, str):
                 self.patients[full_url] = resource
         note = _("{where}: {kind} (only QuestionnaireResponses are imported)")
@@ -170,8 +189,9 @@ def _identifiers(value: Any) -> list[tuple[str, str]]:
     ]
 
 
-def subject_of(response: dict[str, Any], patients: dict[str, dict[str, Any]]) -> Subject:
+def subject_of(received: Received, found: FileContents) -> Subject:
     """The subject of a response, its reference resolved in the response's contained resources or in the file."""
+    response = received.resource
     subject = response.get("subject")
     if not isinstance(subject, dict) or not (subject.get("reference") or subject.get("identifier")):
         return Subject("", problem=_("it has no subject, so it cannot be matched to a youth"))
@@ -198,20 +218,23 @@ def subject_of(response: dict[str, Any], patients: dict[str, dict[str, Any]]) ->
             message = _("its subject {subject} is not among the resources it contains")
             return Subject(label, problem=say(message, subject=label))
     else:
-        patient = patients.get(reference)
+        patient, several = found.patient(reference, received.full_url)
+        if several:
+            message = _("its subject {subject} could be any of several Patients of this file with that id")
+            return Subject(label, problem=say(message, subject=label))
         named = PATIENT_REFERENCE.search(reference)
         if patient is None and named is not None:
-            patient = patients.get(f"Patient/{named.group(1)}", {"resourceType": "Patient", "id": named.group(1)})
+            patient = {"resourceType": "Patient", "id": named.group(1)}  # a Patient not in the file: its id alone
         if patient is None:
             message = _("its subject {subject} is neither a Patient of this file nor a reference to a Patient")
             return Subject(label, problem=say(message, subject=label))
     if patient.get("resourceType") != "Patient":
         return Subject(label, problem=say(_("its subject {subject} is not a Patient"), subject=label))
     patient_id = patient.get("id") if isinstance(patient.get("id"), str) else None
-    found = tuple(dict.fromkeys([*given, *_identifiers(patient.get("identifier"))]))
-    if patient_id is None and not found:
+    named_by = tuple(dict.fromkeys([*given, *_identifiers(patient.get("identifier"))]))
+    if patient_id is None and not named_by:
         return Subject(label, problem=say(NO_ONE, subject=label))
-    return Subject(label, patient_id=patient_id, identifiers=found)
+    return Subject(label, patient_id=patient_id, identifiers=named_by)
 
 
 @dataclass(frozen=True)

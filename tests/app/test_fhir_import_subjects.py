@@ -360,3 +360,53 @@ def test_a_version_less_response_is_refused_when_two_versions_are_loaded(world: 
     done = import_responses(session, keys, _versions("0.1.0"), importer, bundle, youth.id)
     assert [(r.instrument_id, r.instrument_version) for r in done.imported] == [("sleep-mood-check", "0.1.0")]
     assert [s.youth_id for s in _screenings(session, importer.agency_id)] == [youth.id]
+
+
+def test_two_patients_with_one_id_from_two_servers_are_told_apart_by_the_response_s_own_server(
+    client: TestClient, world: World, session: Session
+) -> None:
+    """A Bundle gathered from two servers holds two `Patient/1`s. FHIR resolves each response's relative
+    `Patient/1` against its own entry's server; without a server to tell them apart the subject is ambiguous
+    (the outside probe's file put both responses on the second youth)."""
+    sender, importer, _record = _agencies(world, session)
+    hilda, hugo = support.youth(session, importer, "S-1"), support.youth(session, importer, "S-2")
+    for youth, value in ((hilda, "C-0"), (hugo, "C-1")):
+        session.add(
+            YouthIdentifier(
+                agency_id=importer.agency_id,
+                youth_id=youth.id,
+                system=PARTNER_SYSTEM,
+                value_index=_index(importer.agency_id, value),
+                recorded_by=importer.id,
+            )
+        )
+    session.commit()
+
+    def patient(value: str) -> dict[str, Any]:
+        return {"resourceType": "Patient", "id": "1", "identifier": [{"system": PARTNER_SYSTEM, "value": value}]}
+
+    def entries(base_a: str, base_b: str) -> list[dict[str, Any]]:
+        return [
+            {"fullUrl": f"{base_a}/Patient/1", "resource": patient("C-0")},
+            {"fullUrl": f"{base_b}/Patient/1", "resource": patient("C-1")},
+            {
+                "fullUrl": f"{base_a}/QuestionnaireResponse/qa",
+                "resource": _response(session, sender, "qa", {"reference": "Patient/1"}),
+            },
+            {
+                "fullUrl": f"{base_b}/QuestionnaireResponse/qb",
+                "resource": _response(session, sender, "qb", {"reference": "Patient/1"}),
+            },
+        ]
+
+    auth = bearer(client, importer)
+    two = {"resourceType": "Bundle", "type": "collection"}
+    servers = two | {"entry": entries("https://a.example.org/fhir", "https://b.example.org/fhir")}
+    preview = client.post("/api/v1/fhir-import", headers=auth, json=servers).json()
+    placed = {r["reference"]: s["youth_id"] for s in preview["subjects"] for r in s["responses"]}
+    assert placed == {"qa": hilda.id, "qb": hugo.id} and preview["unmatched"] == []
+
+    unplaced = two | {"entry": [{"resource": e["resource"]} for e in entries("x", "y")]}  # no fullUrls
+    blind = client.post("/api/v1/fhir-import", headers=auth, json=unplaced).json()
+    assert blind["subjects"] == [] and len(blind["unmatched"]) == 2
+    assert all("several Patients" in r["problems"][0]["message"] for r in blind["unmatched"])
