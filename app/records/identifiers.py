@@ -12,6 +12,7 @@ records and removes them; every change is audited.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -29,6 +30,7 @@ from app.models_sharing import YouthIdentifier
 from app.savepoint import savepoint
 
 PURPOSE = "youth-identifier"
+URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")  # an absolute URI (scheme:rest), as FHIR's Identifier.system
 
 
 class IdentifierCreate(BaseModel):
@@ -44,6 +46,13 @@ class IdentifierCreate(BaseModel):
         if not stripped:
             raise ValueError("must not be blank")
         return stripped
+
+    @field_validator("system")
+    @classmethod
+    def _a_uri(cls, system: str) -> str:
+        if not URI.match(system):
+            raise ValueError("must be a URI, such as https://clinic.example.org/client-number or urn:oid:1.2.3")
+        return system
 
 
 class IdentifierPublic(BaseModel):

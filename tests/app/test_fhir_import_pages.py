@@ -322,6 +322,10 @@ def test_the_identifier_panel_adds_lists_and_removes_and_never_shows_the_value(
     assert own.status_code == 400 and "pseudonyms are matched without being recorded" in own.text
     blank = client.post(f"/youth/{other.id}/identifiers", data={"csrf_token": token, "system": " ", "value": "x"})
     assert blank.status_code == 400
+    not_uri = {"csrf_token": token, "system": "client number", "value": "ZX-1"}
+    vague = client.post(f"/youth/{other.id}/identifiers", data=not_uri)
+    assert vague.status_code == 400 and "e.g. https://partner.example.org/client-number" in vague.text
+    assert "ZX-1" not in vague.text
     forged = client.post(f"/youth/{other.id}/identifiers", data={"csrf_token": "x", "system": system, "value": "Q"})
     assert forged.status_code == 403
     north = world.user(_agency_of(session, partners.sender), "supervisor")  # another agency: not its youth

@@ -64,3 +64,19 @@ def test_an_identifier_recorded_by_another_request_meanwhile_is_a_conflict_not_a
     assert same.status_code == 201, same.text
     session.expire_all()
     assert sorted(r.youth_id for r in session.exec(select(YouthIdentifier))) == sorted([theirs.id, mine.id])
+
+
+def test_an_identifier_system_must_be_a_uri_and_nothing_is_recorded_otherwise(
+    client: TestClient, world: World, session: Session
+) -> None:
+    agency = world.agency("South", "shelter")
+    user = world.user(agency)
+    mine = support.youth(session, user, "S-1")
+    auth = bearer(client, user)
+    url = f"/api/v1/youth/{mine.id}/identifiers"
+    for vague in ("client number", "clinic", "https//missing-colon.example.org"):
+        answer = client.post(url, headers=auth, json={"system": vague, "value": "C-7"})
+        assert answer.status_code == 422 and "must be a URI" in answer.text, vague
+    assert session.exec(select(YouthIdentifier)).all() == []
+    for uri in (SYSTEM, "urn:oid:2.16.840.1.113883.4.1"):
+        assert client.post(url, headers=auth, json={"system": uri, "value": "C-7"}).status_code == 201, uri
