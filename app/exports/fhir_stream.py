@@ -99,7 +99,7 @@ def total_components(total: dict[str, Any] | None, label: str | None = None) -> 
 
 def _total_label(instrument: CompiledInstrument | None) -> str | None:
     """The English words of an instrument's total (its default language's when it has none)."""
-    total = fhir.declared_total(instrument)
+    total = instrument.declared_total if instrument is not None else None
     if instrument is None or total is None:
         return None
     return total.label.get("en") or total.label.get(instrument.definition.default_language) or None
@@ -150,7 +150,7 @@ def observation(
     }
     if not out["component"]:
         del out["component"]  # FHIR has no empty arrays
-    if total_value(row) is not None and fhir.declared_total(instrument) is not None:
+    if total_value(row) is not None and instrument is not None and instrument.declared_total is not None:
         out["hasMember"] = [{"reference": f"Observation/{total_id(row['screening_id'])}"}]
     if with_response:
         out["derivedFrom"] = [{"reference": f"QuestionnaireResponse/{row['screening_id']}"}]
@@ -164,7 +164,7 @@ def total_observation(
 
     Its code is the total's outside code where the instrument has one (a LOINC total score of an imported
     questionnaire), else TellOnce's `<base>/fhir/CodeSystem/<instrument id>.scores#total`."""
-    declared, value = fhir.declared_total(instrument), total_value(row)
+    declared, value = instrument.declared_total if instrument is not None else None, total_value(row)
     if declared is None or value is None:
         return None
     label = _total_label(instrument) or TOTAL_CODE["display"]
