@@ -28,7 +28,8 @@ from app.errors import NotFound
 from app.exports import fhir, fhir_stream, tabular
 from app.exports.fhir_bulk_api import FILE_BODY, FileDep, PartnerQuery
 from app.exports.fhir_canonical import FHIR_BODY, FHIR_JSON
-from app.exports.fhir_import import ImportReport, QuestionnaireImportReport, import_fhir, import_responses
+from app.exports.fhir_import import QuestionnaireImportReport, import_fhir
+from app.exports.fhir_responses import ImportReport, import_responses
 from app.i18n import _
 from app.models import Agency, Role, Screening, ScreeningResult, User
 from app.models_sharing import Category, Consent

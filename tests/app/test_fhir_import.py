@@ -11,7 +11,8 @@ from sqlmodel import Session, select
 
 from app import crypto
 from app.exports import fhir
-from app.exports.fhir_import import answers_from_response, import_questionnaire, import_responses
+from app.exports.fhir_import import import_fhir
+from app.exports.fhir_responses import answers_from_response, import_responses
 from app.main import loaded_instruments
 from app.models import Answer, Role, Screening
 from app.screenings import service as screenings
@@ -25,11 +26,9 @@ SOURCE_URL = "https://example.org/fhir/Questionnaire/sleep-mood-check"
 
 
 def _imported() -> Any:
-    text, problems = import_questionnaire(
-        support.fixture("weighted-questionnaire.json"), THRESHOLDS, "sleep-mood-check", "0.1.0"
-    )
-    assert problems == []
-    instrument, found = load_text(text)
+    report = import_fhir(support.fixture("weighted-questionnaire.json"), THRESHOLDS, "sleep-mood-check", "0.1.0")
+    assert report.changed == report.dropped == report.problems == []
+    instrument, found = load_text(report.yaml)
     assert instrument is not None, found
     return instrument
 
@@ -148,11 +147,12 @@ def test_what_cannot_be_expressed_is_reported_by_link_id() -> None:
             "item": [{"linkId": "n", "type": "text", "text": "Note"}],
         },
     ]
-    text, problems = import_questionnaire(source, THRESHOLDS, "sleep-mood-check", "0.2.0")
+    report = import_fhir(source, THRESHOLDS, "sleep-mood-check", "0.2.0")
+    problems = [*report.changed, *report.dropped, *report.problems]  # each said by linkId
     reported = {p.link_id for p in problems}
     assert {"calc", "vs", "photo", "who", "weight", "heavy", "must", "again"} <= reported
     assert all(p.link_id is not None for p in problems), problems  # each problem names its item
-    instrument, found = load_text(text)
+    instrument, found = load_text(report.yaml)
     assert instrument is not None, found
     kept = {i.id for i in instrument.definition.items}
     assert {"q_1", "heavy", "must", "n"} <= kept and not {"calc", "vs", "photo", "who"} & kept
@@ -160,9 +160,9 @@ def test_what_cannot_be_expressed_is_reported_by_link_id() -> None:
     assert instrument.definition.scoring is not None and instrument.definition.scoring.total is not None
     assert instrument.definition.scoring.total.label == {"en": "Total"}  # the calculated item became the total
     assert instrument.items["heavy"].show_if is None  # its condition could not be said, and was reported
-    assert import_questionnaire({"resourceType": "Patient"}, THRESHOLDS, "x", "1.0.0")[0] == ""
-    _, bad = import_questionnaire(support.fixture("weighted-questionnaire.json"), {"clear_concern": 50}, "x", "1.0.0")
-    assert any("above the highest possible sum" in p.message for p in bad)
+    assert import_fhir({"resourceType": "Patient"}, THRESHOLDS, "x", "1.0.0").yaml == ""
+    bad = import_fhir(support.fixture("weighted-questionnaire.json"), {"clear_concern": 50}, "x", "1.0.0")
+    assert any("above the highest possible sum" in p.message for p in bad.problems)
 
 
 def _two_agencies(world: World, session: Session) -> tuple[Any, Any, Any, Any]:
