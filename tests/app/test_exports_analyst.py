@@ -375,3 +375,9 @@ def test_the_codebook_has_one_entry_per_column_of_every_plan(scene: Scene) -> No
     assert rows[0] == list(codebook.HEADER)
     assert [r[0] for r in rows[1:] if r[1] != "note"] == list(planned.columns)
     assert all(len(r) == len(codebook.HEADER) for r in rows)
+    # The person key is not called irreversible for everyone: the recipient matches it to its own youth on import.
+    [person] = [r for r in rows if r[0] == "person_key"]
+    assert "already holds" in person[2] and "cannot be reversed" not in person[2]
+    with i18n.rendering_in("es"):
+        spanish = list(csv.reader(io.StringIO(codebook.codebook_csv(planned), newline="")))
+    assert "jóvenes que esa agencia ya tiene" in next(r[2] for r in spanish if r[0] == "person_key")
