@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import copy
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -289,3 +293,13 @@ def test_questionnaire_import_api_is_for_system_admins(client: TestClient, world
     assert response.json()["problems"] == []
     instrument, problems = load_text(response.json()["yaml"])
     assert instrument is not None and instrument.id == "sleep-mood-check" and problems == []
+
+
+def test_the_response_import_loads_on_its_own() -> None:
+    """`fhir_import` once re-exported the response import at its end: a circular import, so a module importing
+    `fhir_responses` before `fhir_import` failed to start."""
+    root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": root}
+    for module in ("app.exports.fhir_responses", "app.exports.fhir_import"):
+        done = subprocess.run([sys.executable, "-c", f"import {module}"], cwd=root, env=env, capture_output=True)
+        assert done.returncode == 0, done.stderr.decode()[-500:]
