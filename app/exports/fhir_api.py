@@ -40,7 +40,7 @@ from instruments.loader import Registry
 router = APIRouter(tags=["fhir"])
 Threshold = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-1e9, le=1e9)]
 FHIR_NDJSON = "application/fhir+ndjson"
-FHIR_BODIES = {
+FHIR_BODIES: dict[int | str, dict[str, Any]] = {
     200: {"content": {FHIR_JSON: {"schema": {"type": "object"}}, FHIR_NDJSON: {"schema": {"type": "string"}}}}
 }
 
