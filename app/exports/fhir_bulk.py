@@ -4,7 +4,9 @@ A preview (the default) says, per matched youth (its id and the agency's case nu
 would be imported, each with its instrument version, its level and its problems, and which responses match
 no one (no subject, an unknown or an ambiguous one); it saves nothing. An import then saves each matched
 response without problems onto its own youth, exactly as the per-youth import does
-(`app.exports.fhir_responses`: all or nothing per response, audited, never the same response twice).
+(`app.exports.fhir_responses`: all or nothing per response, each in a savepoint of its own, audited, never the
+same response twice, onto whichever youth). A preview is audited (who looked up which youth a file is about);
+the re-check a page makes just before importing what its preview showed is not a preview of its own.
 """
 
 from __future__ import annotations
@@ -16,14 +18,15 @@ from app import access, audit
 from app.crypto import KeyRing
 from app.exports.fhir_import import ImportProblem
 from app.exports.fhir_responses import (
+    Before,
     Earlier,
     ResponseReport,
     check,
     earlier_imports,
+    key_of,
     partner_agency,
     report_of,
-    save,
-    source_of,
+    save_one,
 )
 from app.exports.fhir_subjects import FileContents, Matcher, subject_of
 from app.models import User, YouthLink
@@ -68,8 +71,12 @@ def import_file(
     *,
     partner: str | None = None,
     preview: bool = True,
+    record_preview: bool = True,
 ) -> BulkReport:
-    """Preview or import a file's responses, each onto the agency's youth its own subject is."""
+    """Preview or import a file's responses, each onto the agency's youth its own subject is.
+
+    `record_preview=False`: a preview that only re-checks, just before the import, what a preview recorded a
+    moment ago showed (the staff page's import): it is not audited as another preview."""
     matcher = Matcher(db, keys, user.agency_id, partner_agency(db, partner))
     matches = matcher.match_all([subject_of(r.resource, found.patients) for r in found.responses])
     report = BulkReport(preview=preview, skipped=found.skipped)
@@ -78,24 +85,21 @@ def import_file(
     for received, match in zip(found.responses, matches, strict=True):
         outcome = report_of(received)
         if match.youth_id is None:
-            outcome.problems.append(ImportProblem(link_id=None, message=str(match.problem)))
+            outcome.problems.append(ImportProblem(link_id=None, message=str(match.problem), code=match.kind))
             report.unmatched.append(outcome)
             continue
         outcome.youth_id = match.youth_id
         by_youth.setdefault(match.youth_id, []).append(outcome)
         checked = check(registry, match.youth_id, received.resource, outcome, earlier)
-        key = (match.youth_id, outcome.reference, source_of(received.resource))
         if checked is None:
             outcome.overall_level = None
         elif preview:
-            earlier.setdefault(key, "")  # a second copy in this file is reported as one
+            earlier.setdefault(key_of(received.resource), Before("", match.youth_id))  # a second copy: reported so
         else:
             youth = access.readable_youth(db, user, match.youth_id)  # the same check as the per-youth import
-            screening = save(db, keys, registry, user, youth, received.resource, outcome.reference, checked)
-            earlier[key] = screening.id
-            outcome.screening_id, outcome.overall_level = screening.id, screening.overall_level
-            report.imported += 1
-    if preview:  # who looked up which of the agency's youth a file's subjects are, even when nothing is saved
+            if save_one(db, keys, registry, user, youth, received, outcome, checked, earlier) is not None:
+                report.imported += 1
+    if preview and record_preview:  # who looked up which of the agency's youth a file's subjects are
         audit.record(
             db,
             PREVIEW_ACTION,

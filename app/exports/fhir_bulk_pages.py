@@ -3,8 +3,9 @@
 The same users as the API (`POST /api/v1/fhir-import`) use it: any staff member, each response going only onto
 one of their own agency's youth (`app.exports.fhir_bulk`, which matches every subject and checks access).
 The preview saves nothing; the import carries the previewed file sealed in the page (`fhir_bulk_preview`)
-and imports nothing the preview did not show. The path ends in /fhir-import: the input guard allows such
-uploads the larger body of imports.
+and imports nothing the preview did not show. The file is read and imported in the viewer's language
+(`rendering_in`), so each response's problems are listed in it. The path ends in /fhir-import: the input
+guard allows such uploads the larger body of imports.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from app.errors import AppError, Conflict, InvalidInput, InvalidPayload
 from app.exports.fhir_bulk import import_file
 from app.exports.fhir_bulk_preview import PreviewExpired, imported_of, plan_of, seal, shown, unseal
 from app.exports.fhir_responses import earlier_imports
-from app.exports.fhir_subjects import NDJSON_TYPES, FileContents, read_body
-from app.i18n import _
+from app.exports.fhir_subjects import NDJSON_TYPES, FileContents, read_body, say
+from app.i18n import _, rendering_in, staff_language
 from app.models import Agency
 from app.settings import get_settings
 from app.web import render
@@ -56,9 +57,10 @@ async def import_post(
     """`action=import`: import the previewed file; otherwise preview the uploaded file (nothing saved)."""
     form = await request.form()  # read once already (the CSRF check); its uploaded file is closed below
     try:
-        if form.get("action") == "import":
-            return _import(request, db, keys, registry, auth, form)
-        return await _preview(request, db, keys, registry, auth, form)
+        with rendering_in(staff_language(request, auth.user)):  # the problems found are said in the page's language
+            if form.get("action") == "import":
+                return _import(request, db, keys, registry, auth, form)
+            return await _preview(request, db, keys, registry, auth, form)
     finally:
         await form.close()
 
@@ -68,10 +70,10 @@ def _problems(detail: Any) -> list[str]:
     found = []
     for item in detail if isinstance(detail, list) else []:
         loc = item.get("loc", []) if isinstance(item, dict) else []
-        place = _("line {number}").format(number=loc[loc.index("line") + 1]) if "line" in loc[:-1] else _("the file")
+        place = say(_("line {number}"), number=loc[loc.index("line") + 1]) if "line" in loc[:-1] else _("the file")
         found.append(f"{place}: {item.get('msg', '')}")
     if len(found) > SHOWN_PROBLEMS:
-        more = _("and {count} more").format(count=len(found) - SHOWN_PROBLEMS)
+        more = say(_("and {count} more"), count=len(found) - SHOWN_PROBLEMS)
         found = [*found[:SHOWN_PROBLEMS], more]
     return found
 
@@ -157,7 +159,9 @@ def _import(
     try:
         found = _read(upload)
         earlier = earlier_imports(db, auth.user.agency_id)
-        again = import_file(db, keys, registry, auth.user, found, partner=upload["partner"], preview=True)
+        again = import_file(  # the preview's checks again, not another preview (that one was audited)
+            db, keys, registry, auth.user, found, partner=upload["partner"], preview=True, record_preview=False
+        )
     except AppError as exc:
         if exc.status == 403:
             raise

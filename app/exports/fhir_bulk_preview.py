@@ -26,10 +26,11 @@ from app import access
 from app.crypto import DecryptionError, KeyRing
 from app.errors import InvalidInput
 from app.exports.fhir_bulk import BulkReport
-from app.exports.fhir_responses import Earlier, ResponseReport, source_of
-from app.exports.fhir_subjects import FileContents, Received
+from app.exports.fhir_responses import ALREADY_IMPORTED, IMPORTED_ELSEWHERE, Earlier, ResponseReport, key_of
+from app.exports.fhir_subjects import FileContents, Received, say
 from app.i18n import _
 from app.models import User, Youth, YouthLink, utcnow
+from app.models_sharing import Category
 from app.records.service import public_of
 from app.web import text
 from instruments.loader import Registry
@@ -95,7 +96,9 @@ class Row:
     instrument: str
     authored: str
     problems: list[str] = field(default_factory=list)
-    earlier: str | None = None  # the screening it was imported as before
+    earlier: str | None = None  # the screening it was imported as before (None: not before, or the user may not see it)
+    before: bool = False  # imported before, onto this youth
+    elsewhere: bool = False  # imported before, onto another of the agency's youth
     screening_id: str | None = None  # the screening it was imported as now
     level: str | None = None
 
@@ -123,11 +126,7 @@ class Shown:
 
 def where(report: ResponseReport) -> str:
     """Where a response was in the file (the same words as the API's messages)."""
-    return (
-        _("line {number}").format(number=report.line)
-        if report.line
-        else _("entry {number}").format(number=report.entry)
-    )
+    return say(_("line {number}"), number=report.line) if report.line else say(_("entry {number}"), number=report.entry)
 
 
 def _authored(resource: dict[str, Any]) -> str:
@@ -171,24 +170,36 @@ def shown(
 ) -> Shown:
     """The page's view of a report: each youth by name with its responses; what matched no one; what was skipped.
 
-    `earlier` is what the agency had imported before this request: a response already imported is said so
-    (with the screening it became), not listed among the problems."""
+    `earlier` is what the agency had imported before this request: a response already imported, onto this youth
+    or another, is said so (with a link to the screening it became when the user may read it), not listed among
+    the problems."""
     resources: dict[int, Received] = {r.index: r for r in found.responses}
     known = names(db, keys, user, {s.youth_id for s in report.subjects})
+    readable: dict[str, bool] = {}
+
+    def link(screening_id: str) -> str | None:
+        if screening_id not in readable:
+            readable[screening_id] = access.may_read(db, user, screening_id, Category.result_summary)
+        return screening_id if readable[screening_id] else None
 
     def row(r: ResponseReport, youth_id: str | None) -> Row:
         resource = resources[r.entry].resource if r.entry in resources else {}
-        before = earlier.get((youth_id, r.reference, source_of(resource))) if youth_id else None
-        messages = [p.message if not p.link_id else f"{p.link_id}: {p.message}" for p in r.problems]
-        if before:
-            messages = [m for m in messages if not m.startswith("already imported")]
+        before = earlier.get(key_of(resource)) if youth_id and resource else None
+        apart = {ALREADY_IMPORTED, IMPORTED_ELSEWHERE} & {p.code for p in r.problems}  # said by the row itself
+        if before is None or not before.screening_id:
+            apart = set()
+        messages = [
+            p.message if not p.link_id else f"{p.link_id}: {p.message}" for p in r.problems if p.code not in apart
+        ]
         return Row(
             where=where(r),
             reference=r.reference[:100],
             instrument=_instrument(registry, r),
             authored=_authored(resource),
             problems=messages,
-            earlier=before or None,
+            earlier=link(before.screening_id) if before is not None and apart else None,
+            before=ALREADY_IMPORTED in apart,
+            elsewhere=IMPORTED_ELSEWHERE in apart,
             screening_id=r.screening_id,
             level=r.overall_level if r.screening_id else None,
         )

@@ -56,6 +56,7 @@ class ImportProblem(BaseModel):
 
     link_id: str | None
     message: str
+    code: str | None = None  # a stable code of the problem (e.g. `already_imported`), where one is given
 
 
 class KeptItem(BaseModel):
@@ -379,4 +380,4 @@ def _scoring(
 
 
 # `local_id` is the response import's too (`fhir_responses` maps linkIds and answer codes back with it).
-__all__ = ["ImportProblem", "QuestionnaireImportReport", "import_fhir", "local_id"]
+__all__ = ["SOURCE_CITATION", "ImportProblem", "QuestionnaireImportReport", "import_fhir", "local_id"]

@@ -6,7 +6,6 @@ A Questionnaire whose definition would not load is answered with status 422 and 
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
@@ -17,9 +16,13 @@ from starlette.datastructures import UploadFile
 from app import audit
 from app.db import SessionDep
 from app.deps import FormAuthDep, WebAuthDep, require_role
+from app.errors import InvalidPayload
 from app.exports.fhir_import import QuestionnaireImportReport, import_fhir
+from app.exports.fhir_subjects import say
 from app.i18n import _
+from app.inputs import checked_json
 from app.models import Role
+from app.settings import get_settings
 from app.web import render
 
 router = APIRouter(include_in_schema=False)
@@ -60,15 +63,19 @@ async def _import(request: Request, db: Any, auth: Any, form: Any) -> Response:
     fields = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
     upload = form.get("file")
 
-    def refuse(message: str) -> Response:
-        return render(request, TEMPLATE, 422, auth=auth, form=fields, report=None, error=message)
+    def refuse(message: str, status: int = 422) -> Response:
+        return render(request, TEMPLATE, status, auth=auth, form=fields, report=None, error=message)
 
     if not isinstance(upload, UploadFile) or not upload.filename:
         return refuse(_("Choose a FHIR Questionnaire file (JSON) to upload."))
-    try:
-        data = json.loads(await upload.read())
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return refuse(_("The file is not JSON: upload a FHIR Questionnaire, or a Bundle holding one."))
+    try:  # the same checks as every JSON body (app.inputs): UTF-8, storable text, finite numbers, nesting depth
+        data = checked_json(await upload.read(), get_settings().max_json_depth)
+    except InvalidPayload as exc:
+        found = exc.detail if isinstance(exc.detail, list) else []
+        kinds = {p.get("type") for p in found if isinstance(p, dict)}
+        if not found or kinds & {"invalid_json", "invalid_utf8"}:
+            return refuse(_("The file is not JSON: upload a FHIR Questionnaire, or a Bundle holding one."))
+        return refuse(say(_("The file cannot be read: it {problem}."), problem=found[0].get("msg", "")), 400)
     if not isinstance(data, dict):
         return refuse(_("The file is JSON, but not a FHIR resource."))
     thresholds: dict[str, float] = {}

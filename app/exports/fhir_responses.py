@@ -4,14 +4,17 @@ Each response is matched to one of the agency's youth by its own `subject` (`app
 never by the URL it was posted to: the per-youth import refuses the whole file (422, nothing saved) when any
 response is about someone else or no one it knows; the agency-level import (`app.exports.fhir_bulk`) puts
 each response on its own youth. Each response is decoded against the instrument version its `questionnaire`
-canonical names (`resolve`: TellOnce's canonical, https or the older `urn:tellonce:instrument:<id>`, with
+canonical names (`find_instrument`: TellOnce's canonical, https or the older `urn:tellonce:instrument:<id>`, with
 `|<version>` or, when one version of the instrument is loaded, without; or the source canonical of a
 questionnaire imported with `fhir_import.import_questionnaire`), checked and scored like any answers, and
 only then stored:
 a completed screening of the importing agency, each answer with `source="imported"`, scored
 and stored by `screenings.service`. Where it came from (the response's id and the partner's
 `meta.source`) is written to the screening's notes and to the audit log, which also keeps the
-same response from being imported twice. A response with any problem saves nothing.
+same response from being imported twice by the agency, onto any of its youth (`response_key`: its
+identifier, else its id, else a hash of the whole resource; with its `meta.source`). A response with any
+problem saves nothing, and each is saved in a savepoint of its own: one that fails to save leaves nothing of
+itself and the file's other responses as they were.
 
 A special answer comes either as an item without answer that carries the `data-absent-reason`
 extension, as TellOnce writes it (`asked-declined` is declined; `unknown`, `asked-unknown` and
@@ -25,8 +28,11 @@ own `other` option when it offers one; a choice with no such item still refuses 
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from pydantic import BaseModel, Field, ValidationError
@@ -36,11 +42,12 @@ from app import access, audit
 from app.crypto import KeyRing
 from app.errors import InvalidInput, SubjectsRefused
 from app.exports import fhir
-from app.exports.fhir_import import ImportProblem, local_id
-from app.exports.fhir_subjects import FileContents, Matcher, Received, read_bundle, subject_of
+from app.exports.fhir_import import SOURCE_CITATION, ImportProblem, local_id
+from app.exports.fhir_subjects import FileContents, Matcher, Received, read_bundle, say, subject_of
 from app.i18n import _
 from app.inputs import problem
 from app.models import Agency, Answer, AuditEvent, Screening, User, Youth, utcnow
+from app.savepoint import savepoint
 from app.screenings import followup, service
 from app.screenings.schemas import AnswersSave
 from instruments.compiled import CompiledInstrument
@@ -48,6 +55,7 @@ from instruments.loader import Registry
 from instruments.model import DECLINED, NOT_ASKED, NOT_ENOUGH_INFO, SPECIAL_ANSWERS
 from scoring import AnswerError, check_answers, score
 
+log = logging.getLogger(__name__)
 IMPORT_ACTION = "screening.import"
 # A data-absent-reason as a special answer; a reason not here leaves the question unanswered.
 ABSENT_ANSWERS = {
@@ -58,11 +66,25 @@ ABSENT_ANSWERS = {
 }
 
 
-LEGACY_CANONICAL = "urn:tellonce:instrument:"  # TellOnce's canonical before it was an https URL
-LEGACY_CITATION = "FHIR Questionnaire "  # how imported questionnaires kept their source before `derived_from`
 # The free-text item the questionnaire import (`fhir_items.Reader.node`) asks beside an open-choice item.
 OTHER_SUFFIX = "_other"
-Earlier = dict[tuple[str, str, str | None], str]  # (youth, response, source) -> the screening it was imported as
+HASHED = "sha256:"  # the key of a response without identifier or id: a hash of the whole resource
+# Stable codes of a response's problems, for whoever reads a report (the staff page lists these apart).
+ALREADY_IMPORTED = "already_imported"  # onto the same youth
+IMPORTED_ELSEWHERE = "imported_onto_another_youth"
+EARLIER_IN_FILE = "earlier_in_file"
+NOT_SAVED = "not_saved"
+
+
+class Before(NamedTuple):
+    """Where a response went before: the screening it was imported as ("" when it is earlier in this file, in a
+    preview), and the youth."""
+
+    screening_id: str
+    youth_id: str | None
+
+
+Earlier = dict[tuple[str, str | None], Before]  # (response key, source) -> where it was imported
 
 
 class ResponseReport(BaseModel):
@@ -93,13 +115,13 @@ def find_instrument(registry: Registry, reference: str) -> tuple[CompiledInstrum
     """
     url, _bar, version = reference.partition("|")
     candidates: list[CompiledInstrument] = []
-    for prefix in dict.fromkeys([fhir.canonical(""), LEGACY_CANONICAL]):
+    for prefix in dict.fromkeys([fhir.canonical(""), fhir.LEGACY_CANONICAL]):
         if prefix and url.startswith(prefix):
             candidates = [c for c in registry.all() if c.id == url[len(prefix) :]]
             candidates = [c for c in candidates if c.version == version] if version else candidates
             break
     else:
-        cited = {f"{LEGACY_CITATION}{reference}", f"{LEGACY_CITATION}{url}"}
+        cited = {f"{SOURCE_CITATION}{reference}", f"{SOURCE_CITATION}{url}"}
         for c in registry.all():
             source = c.definition.derived_from
             if source is not None and source.url == url:
@@ -111,15 +133,10 @@ def find_instrument(registry: Registry, reference: str) -> tuple[CompiledInstrum
         return candidates[0], None
     if not candidates:
         message = _("questionnaire {reference} is not a loaded instrument version")
-        return None, message.format(reference=repr(reference[:300]))
+        return None, say(message, reference=repr(reference[:300]))
     listed = ", ".join(f"{c.id}|{c.version}" for c in candidates)
     message = _("questionnaire {reference} names no version, and several are loaded ({versions}): add `|<version>`")
-    return None, message.format(reference=repr(reference[:300]), versions=listed)
-
-
-def resolve(registry: Registry, reference: str) -> CompiledInstrument | None:
-    """The loaded instrument version a response's `questionnaire` canonical names, if any."""
-    return find_instrument(registry, reference)[0]
+    return None, say(message, reference=repr(reference[:300]), versions=listed)
 
 
 def _reason(item: dict[str, Any]) -> str | None:
@@ -162,7 +179,8 @@ def _value(instrument: CompiledInstrument, item_id: str, answer: dict[str, Any])
     if coding is not None:
         code = str(coding["code"] if coding.get("code") is not None else coding.get("display"))  # R4: display only
         if coding.get("system") == fhir.SPECIAL_SYSTEM:
-            return (code, None) if code in SPECIAL_ANSWERS - {NOT_ASKED} else (None, f"unknown special answer {code!r}")
+            unknown = say(_("unknown special answer {code}"), code=repr(code))
+            return (code, None) if code in SPECIAL_ANSWERS - {NOT_ASKED} else (None, unknown)
         if codes is not None and code in codes:
             return code, None
         # An option written in its outside coding: by the TellOnce code our exports carry on it, else by the coding.
@@ -173,7 +191,7 @@ def _value(instrument: CompiledInstrument, item_id: str, answer: dict[str, Any])
                 return found, None
         if codes is not None and local_id(code, "c") in codes:
             return local_id(code, "c"), None
-        return None, f"{code!r} is not one of its answers"
+        return None, say(_("{code} is not one of its answers"), code=repr(code))
     raw = next((v for k, v in answer.items() if k.startswith("value")), None)
     if "valueBoolean" in answer and item.type == "yes_no":
         return ("yes" if answer["valueBoolean"] else "no"), None
@@ -183,14 +201,15 @@ def _value(instrument: CompiledInstrument, item_id: str, answer: dict[str, Any])
         return raw, None
     if item.type == "number" and isinstance(answer.get("valueQuantity"), dict):  # a quantity item, asked as a number
         value = answer["valueQuantity"].get("value")
-        return (value, None) if isinstance(value, int | float) else (None, "a quantity without a number")
+        return (value, None) if isinstance(value, int | float) else (None, say(_("a quantity without a number")))
     if item.type == "date" and "valueDate" in answer:
         return raw, None
     if item.type == "date" and isinstance(answer.get("valueDateTime"), str):  # a dateTime item, asked as a date
         return answer["valueDateTime"][:10], None
     if item.type in ("short_text", "long_text") and ("valueString" in answer or "valueTime" in answer):
         return raw, None
-    return None, f"an answer of this kind ({', '.join(sorted(answer))}) does not fit a {item.type} item"
+    message = _("an answer of this kind ({kinds}) does not fit a {type} item")
+    return None, say(message, kinds=", ".join(sorted(answer)), type=item.type)
 
 
 def _other_of(instrument: CompiledInstrument, item_id: str) -> str | None:
@@ -233,7 +252,7 @@ def answers_from_response(
             continue  # the declared total our exports answer: computed again on import, never an answer
         item_id = link if link in instrument.items else local_id(link)
         if item_id not in instrument.items or item_id in answers:
-            problems.append(ImportProblem(link_id=link, message="no such question, or answered twice"))
+            problems.append(ImportProblem(link_id=link, message=say(_("no such question, or answered twice"))))
             continue
         if not entry.get("answer"):
             if _reason(entry) != fhir.NONE_CHOSEN:
@@ -250,11 +269,12 @@ def answers_from_response(
                 continue
             value, problem = _value(instrument, item_id, answer)
             if problem:
-                problems.append(ImportProblem(link_id=link, message=problem))
+                problems.append(ImportProblem(link_id=link, message=problem))  # in words already (`_value`)
             values.append(value)
         if free and other_id is not None:
             if other_id in answers:
-                problems.append(ImportProblem(link_id=link, message="its free answer was also given on its own"))
+                message = say(_("its free answer was also given on its own"))
+                problems.append(ImportProblem(link_id=link, message=message))
             answers[other_id] = "; ".join(free)
             if "other" in (instrument.codes.get(item_id) or ()) and "other" not in values:
                 values.append("other")
@@ -265,7 +285,8 @@ def answers_from_response(
         elif len(values) == 1:
             answers[item_id] = values[0]
         else:
-            problems.append(ImportProblem(link_id=link, message="takes one answer, but several were given"))
+            message = say(_("takes one answer, but several were given"))
+            problems.append(ImportProblem(link_id=link, message=message))
     if not problems:
         try:
             check_answers(instrument, answers)
@@ -274,20 +295,44 @@ def answers_from_response(
     return answers, problems
 
 
-def _reference(response: dict[str, Any], index: int) -> str:
+def _named(response: dict[str, Any]) -> str | None:
+    """The partner's own name of a response: its identifier's value, else its id (None: neither)."""
     identifier = response.get("identifier") or {}
     value = identifier.get("value") if isinstance(identifier, dict) else None
-    return str(value or response.get("id") or f"entry {index}")
+    named = value or response.get("id")
+    return str(named) if named else None
+
+
+def _reference(response: dict[str, Any], index: int) -> str:
+    """How a report names a response: its identifier's value, else its id, else its entry in the file."""
+    return _named(response) or f"entry {index}"
+
+
+def response_key(response: dict[str, Any]) -> str:
+    """What tells one response from another across files: its identifier's value, else its id; without either, a
+    hash of the whole resource (canonical JSON), so only an exact copy of it is the same response (never another
+    id-less response that happens to be at the same place of another file)."""
+    named = _named(response)
+    if named is not None:
+        return named
+    canonical = json.dumps(response, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return HASHED + hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+
+def key_of(response: dict[str, Any]) -> tuple[str, str | None]:
+    """The key a response is imported once under, per agency: (`response_key`, the partner's `meta.source`)."""
+    return response_key(response), source_of(response)
 
 
 def earlier_imports(db: Session, agency_id: str) -> Earlier:
-    """The agency's imports so far, by (youth, response, source): a response is never imported twice."""
+    """The agency's imports so far, by (response key, source), whichever youth each went onto: a response is
+    imported once per agency, never again onto the same youth or onto another."""
     rows = db.exec(
-        select(AuditEvent.object_id, AuditEvent.detail).where(
-            AuditEvent.action == IMPORT_ACTION, AuditEvent.agency_id == agency_id
-        )
+        select(AuditEvent.object_id, AuditEvent.detail)
+        .where(AuditEvent.action == IMPORT_ACTION, AuditEvent.agency_id == agency_id)
+        .order_by(col(AuditEvent.seq))
     )
-    return {(d.get("youth"), d.get("response"), d.get("source")): str(object_id) for object_id, d in rows}
+    return {(str(d.get("response")), d.get("source")): Before(str(object_id), d.get("youth")) for object_id, d in rows}
 
 
 def source_of(response: dict[str, Any]) -> str | None:
@@ -320,20 +365,21 @@ def check(
     try:
         QuestionnaireResponse.model_validate(response)
     except ValidationError as exc:
-        message = f"not a FHIR R4 QuestionnaireResponse: {fhir.validation_summary(exc)}"
-        problems.append(ImportProblem(link_id=None, message=message))
+        message = say(_("not a FHIR R4 QuestionnaireResponse: {problems}"), problems=fhir.validation_summary(exc))
+        problems.append(ImportProblem(link_id=None, message=message, code="not_a_response"))
         return None
     if response.get("status") != "completed":
-        problems.append(ImportProblem(link_id=None, message="only completed responses are imported"))
+        message = say(_("only completed responses are imported"))
+        problems.append(ImportProblem(link_id=None, message=message, code="not_completed"))
     instrument, wrong = find_instrument(registry, str(response.get("questionnaire") or ""))
     if instrument is None:
-        problems.append(ImportProblem(link_id=None, message=str(wrong)))
+        problems.append(ImportProblem(link_id=None, message=str(wrong), code="unknown_questionnaire"))
         return None
     report.instrument_id, report.instrument_version = instrument.id, instrument.version
     hashes = [e.get("valueString") for e in response.get("extension") or [] if e.get("url") == fhir.EXT_CONTENT_HASH]
     if hashes and hashes[0] != instrument.content_hash:
-        message = "it was taken under a different text of this instrument version (its content hash differs)"
-        problems.append(ImportProblem(link_id=None, message=message))
+        message = say(_("it was taken under a different text of this instrument version (its content hash differs)"))
+        problems.append(ImportProblem(link_id=None, message=message, code="other_text"))
     answers, found = answers_from_response(response, instrument)
     problems += found
     if not problems:
@@ -341,12 +387,28 @@ def check(
             report.overall_level = score(instrument, answers).overall
         except AnswerError as exc:
             problems += [ImportProblem(link_id=p.item_id, message=p.message) for p in exc.problems]
-    before = earlier.get((youth_id, report.reference, source_of(response)))
-    if before:
-        problems.append(ImportProblem(link_id=None, message=f"already imported as screening {before}"))
-    elif before is not None:
-        problems.append(ImportProblem(link_id=None, message="the same response is earlier in this file"))
+    problems += _repeated(earlier.get(key_of(response)), youth_id)
     return None if problems else (instrument, answers)
+
+
+def _repeated(before: Before | None, youth_id: str) -> list[ImportProblem]:
+    """Why a response imported before (or earlier in the file) is not imported again; nothing if it was not."""
+    if before is None:
+        return []
+    if not before.screening_id:
+        message, code = say(_("the same response is earlier in this file")), EARLIER_IN_FILE
+    elif before.youth_id == youth_id:
+        message, code = (
+            say(_("already imported as screening {screening}"), screening=before.screening_id),
+            ALREADY_IMPORTED,
+        )
+    else:
+        message = say(
+            _("already imported onto another of your agency's youth, as screening {screening}"),
+            screening=before.screening_id,
+        )
+        code = IMPORTED_ELSEWHERE
+    return [ImportProblem(link_id=None, message=message, code=code)]
 
 
 def save(
@@ -383,11 +445,12 @@ def save(
         agency_id=user.agency_id,
         object_type="screening",
         object_id=screening.id,
-        detail={"youth": youth.id, "response": ref, "source": source},
+        detail={"youth": youth.id, "response": response_key(response), "source": source},
     )
     # The partner's reference and source are theirs, of any length: the note quotes the start of each.
     origin = str(source)[:300] if source else "an unnamed source"
-    note = f"Imported from FHIR QuestionnaireResponse {ref[:300]} from {origin}, authored {authored}."
+    named = ref[:300] if _named(response) else f"without id ({ref})"
+    note = f"Imported from FHIR QuestionnaireResponse {named} from {origin}, authored {authored}."
     data = AnswersSave(version=screening.version, answers=answers, notes=note)
     service.store_answers(db, keys, registry, screening, data, user.id)
     db.exec(update(Answer).where(col(Answer.screening_id) == screening.id).values(source="imported"))  # type: ignore[call-overload]
@@ -396,6 +459,33 @@ def save(
     followup.set_due(screening, service.instrument_of(registry, screening))  # from when it was authored, not imported
     db.add(screening)
     db.flush()
+    return screening
+
+
+def save_one(
+    db: Session,
+    keys: KeyRing,
+    registry: Registry,
+    user: User,
+    youth: Youth,
+    received: Received,
+    outcome: ResponseReport,
+    checked: tuple[CompiledInstrument, dict[str, Any]],
+    earlier: Earlier,
+) -> Screening | None:
+    """Save one checked response in a savepoint of its own: when saving it fails, nothing of it is kept, the file's
+    other responses stay as they are, and its report says it was not saved. Saved, `earlier` holds it."""
+    try:
+        with savepoint(db):
+            screening = save(db, keys, registry, user, youth, received.resource, outcome.reference, checked)
+    except Exception:  # any failure of this one response: the others are still imported
+        log.exception("a checked QuestionnaireResponse (%s) could not be saved", received.where)
+        message = say(_("it could not be saved (an error on the server), so nothing of it was saved; try again"))
+        outcome.problems.append(ImportProblem(link_id=None, message=message, code=NOT_SAVED))
+        outcome.overall_level = None
+        return None
+    earlier[key_of(received.resource)] = Before(screening.id, youth.id)
+    outcome.screening_id, outcome.overall_level = screening.id, screening.overall_level
     return screening
 
 
@@ -428,7 +518,7 @@ def import_responses(
 
     Every response must say it is about this youth (its subject, `app.exports.fhir_subjects`); when any says
     it is about someone else, or about no one the agency holds, nothing is saved and the answer is a 422 that
-    names each such response. Otherwise each response is imported or rejected on its own.
+    names each such response. Otherwise each response is imported or rejected on its own (`save_one`).
     """
     youth = access.readable_youth(db, user, youth_id)
     found = document if isinstance(document, FileContents) else read_bundle(document)
@@ -440,8 +530,8 @@ def import_responses(
             continue
         ref = _reference(received.resource, received.index)[:100]
         said = match.problem or _("it is about another of your agency's youth, not this one")
-        message = _("response {reference} ({where}): {problem}").format(
-            reference=repr(ref), where=received.where, problem=said
+        message = say(
+            _("response {reference} ({where}): {problem}"), reference=repr(ref), where=received.where, problem=said
         )
         wrong.append(problem([*received.loc, "subject"], message, match.kind if match.problem else "other_youth"))
     if wrong:
@@ -461,8 +551,6 @@ def import_responses(
             outcome.overall_level = None
             report.rejected.append(outcome)
             continue
-        screening = save(db, keys, registry, user, youth, received.resource, outcome.reference, checked)
-        earlier[(youth.id, outcome.reference, source_of(received.resource))] = screening.id
-        outcome.screening_id, outcome.overall_level = screening.id, screening.overall_level
-        report.imported.append(outcome)
+        saved = save_one(db, keys, registry, user, youth, received, outcome, checked, earlier)
+        (report.imported if saved is not None else report.rejected).append(outcome)
     return report

@@ -66,8 +66,14 @@ class Received:
         return ["body", "line", self.line] if self.line else ["body", "entry", self.index]
 
 
+def say(message: str, **values: Any) -> str:
+    """A message filled in, in the language of what is being rendered now: a staff page that imports inside
+    `app.i18n.rendering_in` shows its problems in the viewer's language; the API (no page) says them in English."""
+    return str(message).format(**values)
+
+
 def _where(index: int, line: int | None) -> str:
-    return _("line {number}").format(number=line) if line else _("entry {number}").format(number=index)
+    return say(_("line {number}"), number=line) if line else say(_("entry {number}"), number=index)
 
 
 @dataclass
@@ -90,7 +96,7 @@ class FileContents:
             if isinstance(full_url, str):
                 self.patients[full_url] = resource
         note = _("{where}: {kind} (only QuestionnaireResponses are imported)")
-        self.skipped.append(note.format(where=_where(index, line), kind=kind or _("no resource")))
+        self.skipped.append(say(note, where=_where(index, line), kind=kind or _("no resource")))
 
 
 def read_bundle(document: Any) -> FileContents:
@@ -173,11 +179,9 @@ def subject_of(response: dict[str, Any], patients: dict[str, dict[str, Any]]) ->
     given = _identifiers(subject.get("identifier"))
     label = _short(str(reference)) if reference else _short("|".join(given[0]) if given else "identifier")
     if subject.get("type") not in (None, "Patient"):
-        return Subject(label, problem=_("its subject {subject} is not a Patient").format(subject=label))
+        return Subject(label, problem=say(_("its subject {subject} is not a Patient"), subject=label))
     if reference is None:
-        return (
-            Subject(label, identifiers=tuple(given)) if given else Subject(label, problem=NO_ONE.format(subject=label))
-        )
+        return Subject(label, identifiers=tuple(given)) if given else Subject(label, problem=say(NO_ONE, subject=label))
     reference = str(reference)
     patient: Any = None
     if reference.startswith("#"):
@@ -192,7 +196,7 @@ def subject_of(response: dict[str, Any], patients: dict[str, dict[str, Any]]) ->
         )
         if patient is None:
             message = _("its subject {subject} is not among the resources it contains")
-            return Subject(label, problem=message.format(subject=label))
+            return Subject(label, problem=say(message, subject=label))
     else:
         patient = patients.get(reference)
         named = PATIENT_REFERENCE.search(reference)
@@ -200,13 +204,13 @@ def subject_of(response: dict[str, Any], patients: dict[str, dict[str, Any]]) ->
             patient = patients.get(f"Patient/{named.group(1)}", {"resourceType": "Patient", "id": named.group(1)})
         if patient is None:
             message = _("its subject {subject} is neither a Patient of this file nor a reference to a Patient")
-            return Subject(label, problem=message.format(subject=label))
+            return Subject(label, problem=say(message, subject=label))
     if patient.get("resourceType") != "Patient":
-        return Subject(label, problem=_("its subject {subject} is not a Patient").format(subject=label))
+        return Subject(label, problem=say(_("its subject {subject} is not a Patient"), subject=label))
     patient_id = patient.get("id") if isinstance(patient.get("id"), str) else None
     found = tuple(dict.fromkeys([*given, *_identifiers(patient.get("identifier"))]))
     if patient_id is None and not found:
-        return Subject(label, problem=NO_ONE.format(subject=label))
+        return Subject(label, problem=say(NO_ONE, subject=label))
     return Subject(label, patient_id=patient_id, identifiers=found)
 
 
@@ -288,6 +292,6 @@ class Matcher:
             return Match(found.pop())
         if found:
             message = _("its subject {subject} matches {count} of your agency's youth, so it is not imported")
-            return Match(None, message.format(subject=subject.label, count=len(found)), "ambiguous_subject")
+            return Match(None, say(message, subject=subject.label, count=len(found)), "ambiguous_subject")
         message = _("its subject {subject} is none of your agency's youth (no pseudonym or recorded identifier of one)")
-        return Match(None, message.format(subject=subject.label), "unknown_subject")
+        return Match(None, say(message, subject=subject.label), "unknown_subject")

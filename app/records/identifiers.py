@@ -5,7 +5,8 @@ TellOnce computes itself), or an identifier of the partner's system (`system|val
 An agency records here which of its youth each such identifier stands for; `app.exports.fhir_subjects` looks
 them up. Only a keyed hash of the value is stored, bound to the agency and the system, so the table alone
 reveals no identifier, and another agency's identifiers never match this agency's imports. One identifier
-names one youth per agency. Any staff member who may read the youth record (and so may import onto it)
+names one youth per agency (a unique constraint, so two requests recording it at once cannot both succeed:
+the second is told it is taken). Any staff member who may read the youth record (and so may import onto it)
 records and removes them; every change is audited.
 """
 
@@ -15,17 +16,19 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from pydantic import BaseModel, Field, field_validator
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app import access, audit
 from app.crypto import KeyRing
 from app.errors import Conflict, InvalidInput, NotFound
+from app.exports.fhir import PSEUDONYM_SYSTEM  # TellOnce's own: computed, never recorded
 from app.i18n import _
 from app.models import User
 from app.models_sharing import YouthIdentifier
+from app.savepoint import savepoint
 
 PURPOSE = "youth-identifier"
-PSEUDONYM_SYSTEM = "urn:tellonce:pseudonym"  # TellOnce's own (app.exports.fhir): computed, never recorded
 
 
 class IdentifierCreate(BaseModel):
@@ -81,25 +84,27 @@ def add(db: Session, keys: KeyRing, user: User, youth_id: str, data: IdentifierC
             {"field": "system"},
         )
     index = value_index(keys, user.agency_id, data.system, data.value)
-    taken = db.exec(
-        select(YouthIdentifier).where(
-            YouthIdentifier.agency_id == user.agency_id,
-            YouthIdentifier.system == data.system,
-            YouthIdentifier.value_index == index,
-        )
-    ).first()
+    taken = recorded(db, user.agency_id, data.system, index)
     if taken is not None and taken.youth_id == youth.id:
         return taken
+    elsewhere = Conflict(
+        _("Your agency recorded this identifier for another youth already: remove it there first."),
+        {"field": "value"},
+    )
     if taken is not None:
-        raise Conflict(
-            _("Your agency recorded this identifier for another youth already: remove it there first."),
-            {"field": "value"},
-        )
+        raise elsewhere
     row = YouthIdentifier(
         agency_id=user.agency_id, youth_id=youth.id, system=data.system, value_index=index, recorded_by=user.id
     )
-    db.add(row)
-    db.flush()
+    try:
+        with savepoint(db):  # another request may have recorded it since the check: the constraint says so
+            db.add(row)
+            db.flush()
+    except IntegrityError:
+        taken = recorded(db, user.agency_id, data.system, index)
+        if taken is not None and taken.youth_id == youth.id:
+            return taken  # the same one, recorded at the same moment: nothing to change
+        raise elsewhere from None
     audit.record(
         db,
         "youth.identifier.add",
@@ -110,6 +115,16 @@ def add(db: Session, keys: KeyRing, user: User, youth_id: str, data: IdentifierC
         detail={"identifier": row.id, "system": row.system[:255]},
     )
     return row
+
+
+def recorded(db: Session, agency_id: str, system: str, index: str) -> YouthIdentifier | None:
+    """The agency's record of an identifier (by its system and keyed hash), if it has one."""
+    query = select(YouthIdentifier).where(
+        YouthIdentifier.agency_id == agency_id,
+        YouthIdentifier.system == system,
+        YouthIdentifier.value_index == index,
+    )
+    return db.exec(query).first()
 
 
 def remove(db: Session, user: User, youth_id: str, identifier_id: str) -> None:

@@ -23,7 +23,7 @@ from app.screenings import service as screenings
 from instruments import Registry, load_text
 from scoring import score
 from tests.app import fhir_support as support
-from tests.app.conftest import World, bearer
+from tests.app.conftest import World, bearer, sign_in
 
 THRESHOLDS = {"possible_concern": 4, "clear_concern": 8}
 SOURCE_URL = "https://example.org/fhir/Questionnaire/sleep-mood-check"
@@ -293,6 +293,15 @@ def test_questionnaire_import_api_is_for_system_admins(client: TestClient, world
     assert response.json()["problems"] == []
     instrument, problems = load_text(response.json()["yaml"])
     assert instrument is not None and instrument.id == "sleep-mood-check" and problems == []
+
+
+def test_the_admin_page_refuses_deeply_nested_json_plainly(client: TestClient, world: World) -> None:
+    csrf = sign_in(client, world.user(world.agency(), Role.system_admin))
+    deep = '{"resourceType": "Questionnaire", "item": ' + "[" * 1000 + "]" * 1000 + "}"
+    upload = {"file": ("deep.json", deep, "application/fhir+json")}
+    refused = client.post("/admin/instruments/fhir-import", data={"csrf_token": csrf}, files=upload)
+    assert refused.status_code == 400, refused.text[:300]
+    assert "There is a problem" in refused.text and "is nested deeper than 64 levels" in refused.text
 
 
 def test_the_response_import_loads_on_its_own() -> None:

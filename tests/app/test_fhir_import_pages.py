@@ -23,7 +23,7 @@ from app.records.identifiers import value_index
 from app.records.schemas import YouthCreate
 from app.screenings import service as screenings
 from tests.app import fhir_support as support
-from tests.app.conftest import World, sign_in
+from tests.app.conftest import World, bearer, sign_in
 
 PAGE = "/imports/fhir-import"
 PARTNER_SYSTEM = "https://partner.example.org/fhir/client-number"
@@ -361,3 +361,27 @@ def test_the_import_page_speaks_spanish(client: TestClient, world: World, sessio
     preview = _upload(client, token, json.dumps(bundle).encode()).text
     assert "Importar 5 respuestas" in preview and "Listo para importar" in preview
     assert "Identificadores de sistemas de socios" in client.get(f"/youth/{partners.people[0].id}").text
+
+
+def test_each_responses_problems_are_listed_in_the_viewers_language(
+    client: TestClient, world: World, session: Session
+) -> None:
+    partners = Partners(world, session)
+    partners.importer.language = "es"
+    session.add(partners.importer)
+    session.commit()
+    youth = partners.people[0]
+    unfinished = _response(session, partners.sender, "r-open", {"reference": f"Patient/{partners.pseudonym(youth)}"})
+    unfinished["status"] = "in-progress"
+    nobody = _response(session, partners.sender, "r-nobody", None)
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": unfinished}, {"resource": nobody}]}
+    token = sign_in(client, partners.importer)
+    page = _upload(client, token, json.dumps(bundle).encode()).text
+    row = next(r for r in _sections(page)[0].split("<tr>") if "<code>r-open</code>" in r)
+    assert "solo se importan las respuestas completadas" in row and "only completed" not in page
+    unmatched = page.split('id="unmatched-heading"')[1]
+    assert "entrada 1" in unmatched and "no tiene sujeto, así que no puede asociarse a ningún joven" in unmatched
+    # The API says the same in English, with a stable code.
+    api = client.post("/api/v1/fhir-import", headers=bearer(client, partners.importer), json=bundle).json()
+    [problem] = api["subjects"][0]["responses"][0]["problems"]
+    assert problem == {"link_id": None, "message": "only completed responses are imported", "code": "not_completed"}
