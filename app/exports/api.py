@@ -139,7 +139,6 @@ def export(
     planned = tabular.prepare(
         db, registry, user, recipient, date_from, date_to, categories_of(categories), purpose.value
     )
-    tabular.check_size(db, planned, format)
     return streamed(planned, format, keys, registry)
 
 

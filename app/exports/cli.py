@@ -68,7 +68,6 @@ def export_command(
             planned = tabular.prepare(
                 db, registry, user, agency.id, date_from.date(), date_to.date(), categories.split(","), purpose
             )
-            tabular.check_size(db, planned, fmt)
             total, done = tabular.count(db, planned.request), list[int]()
             db.commit()
             columns = (TextColumn("Exporting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())

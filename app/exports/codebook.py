@@ -62,8 +62,11 @@ ITEM_CODES = {
 }
 BASE_DESCRIPTIONS = {
     "person_key": _(
-        "Pseudonymous person key: a keyed hash (HMAC-SHA-256) of the person, separate for each "
-        "recipient agency and stable across its exports. Never a name; it cannot be reversed."
+        "Pseudonymous person key: a keyed hash (HMAC-SHA-256) of the person, separate for each recipient agency "
+        "and stable across its exports. Never a name. No other agency can reverse it or join its files on it. "
+        "When an agency imports a partner's file into TellOnce, the key is matched only to youth that agency "
+        "already holds: the recipient agency's own youth, or those the exporting agency disclosed to that "
+        "partner. That reveals nothing the agency could not already see on those youth's records."
     ),
     "screening_id": _("The screening's id in TellOnce."),
     "agency": _("The agency that holds the screening and exported it."),

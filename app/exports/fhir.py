@@ -314,7 +314,7 @@ def questionnaire(instrument: CompiledInstrument) -> dict[str, Any]:
                     "item": children,
                 }
             )
-    total = declared_total(instrument)
+    total = instrument.declared_total
     if total is not None:
         groups.append(_total_item(total, lang))
     out: dict[str, Any] = {
@@ -346,12 +346,6 @@ def questionnaire(instrument: CompiledInstrument) -> dict[str, Any]:
 def questionnaire_id(instrument_id: str, version: str) -> str:
     """The resource id of an instrument version's Questionnaire (unique per version, so a Bundle holds several)."""
     return f"{instrument_id}-{version}"[:64]
-
-
-def declared_total(instrument: CompiledInstrument | None) -> Total | None:
-    """The total an instrument's scoring declares, if any (an unscored instrument has none)."""
-    scoring = getattr(instrument.definition, "scoring", None) if instrument is not None else None
-    return getattr(scoring, "total", None)
 
 
 def _total_item(total: Total, lang: str) -> dict[str, Any]:
@@ -419,7 +413,7 @@ def questionnaire_response(
                 children.append(entry)
         if children:
             groups.append({"linkId": section_link(section.id), "item": children})
-    declared = declared_total(instrument)
+    declared = instrument.declared_total
     if declared is not None and total is not None:
         groups.append(
             {"linkId": TOTAL_LINK, **_plain_text(declared.label, lang), "answer": [{"valueDecimal": _number(total)}]}

@@ -27,7 +27,9 @@ from app.deps import ApiUserDep, KeysDep, RegistryDep, require_role
 from app.errors import NotFound
 from app.exports import fhir, fhir_stream, tabular
 from app.exports.fhir_bulk_api import FILE_BODY, FileDep, PartnerQuery
-from app.exports.fhir_import import ImportReport, QuestionnaireImportReport, import_fhir, import_responses
+from app.exports.fhir_canonical import FHIR_BODY, FHIR_JSON
+from app.exports.fhir_import import QuestionnaireImportReport, import_fhir
+from app.exports.fhir_responses import ImportReport, import_responses
 from app.i18n import _
 from app.models import Agency, Role, Screening, ScreeningResult, User
 from app.models_sharing import Category, Consent
@@ -37,10 +39,8 @@ from instruments.loader import Registry
 
 router = APIRouter(tags=["fhir"])
 Threshold = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-1e9, le=1e9)]
-FHIR_JSON = "application/fhir+json"
 FHIR_NDJSON = "application/fhir+ndjson"
-FHIR_BODY = {200: {"content": {FHIR_JSON: {"schema": {"type": "object"}}}}}
-FHIR_BODIES = {
+FHIR_BODIES: dict[int | str, dict[str, Any]] = {
     200: {"content": {FHIR_JSON: {"schema": {"type": "object"}}, FHIR_NDJSON: {"schema": {"type": "string"}}}}
 }
 

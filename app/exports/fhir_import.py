@@ -379,24 +379,5 @@ def _scoring(
     return {"total": total, "domain": domain, "overall": overall}, domains
 
 
-def import_questionnaire(
-    fhir_json: dict[str, Any], thresholds: dict[str, float], instrument_id: str, version: str
-) -> tuple[str, list[ImportProblem]]:
-    """The YAML text of an instrument from a Questionnaire, and everything changed, dropped or wrong."""
-    report = import_fhir(fhir_json, thresholds, instrument_id, version)
-    return report.yaml, [*report.changed, *report.dropped, *report.problems]
-
-
-# Importing responses lives beside this module (it needs `ImportProblem` and `local_id` from here).
-from app.exports.fhir_responses import ImportReport, answers_from_response, import_responses  # noqa: E402
-
-__all__ = [
-    "ImportProblem",
-    "ImportReport",
-    "QuestionnaireImportReport",
-    "answers_from_response",
-    "import_fhir",
-    "import_questionnaire",
-    "import_responses",
-    "local_id",
-]
+# `local_id` is the response import's too (`fhir_responses` maps linkIds and answer codes back with it).
+__all__ = ["SOURCE_CITATION", "ImportProblem", "QuestionnaireImportReport", "import_fhir", "local_id"]

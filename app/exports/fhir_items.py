@@ -25,15 +25,13 @@ import dataclasses
 import re
 from typing import Any
 
+# What a TellOnce export writes, read back: its special answers (declined, ...), an option's TellOnce code on an
+# outside Coding (so that a re-import gives the option the same code), and the bounds of a number.
+from app.exports.fhir import EXT_MAX, EXT_MIN, EXT_OPTION_CODE, SPECIAL_SYSTEM
 from app.exports.fhir_valuesets import OPTION_VALUES, WEIGHT_EXTENSIONS, Answer, AnswerSets, option_answer
 from instruments.model import SPECIAL_ANSWERS
 
-SPECIAL_SYSTEM = "urn:tellonce:special-answer"  # TellOnce's own special answers (declined, ...), built in
-# On an answer's Coding in a TellOnce export whose option has an outside coding: the option's TellOnce code
-# (app.exports.fhir.EXT_OPTION_CODE), so that a re-import gives the option the same code.
-EXT_OPTION_CODE = "urn:tellonce:option-code"
-EXT_MIN = "http://hl7.org/fhir/StructureDefinition/minValue"
-EXT_MAX = "http://hl7.org/fhir/StructureDefinition/maxValue"
+OTHER_SUFFIX = "_other"  # an open choice's free-text 'other' answer: its own item, `<item id>_other`
 CALCULATED = (
     "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-calculatedExpression",
     "http://hl7.org/fhir/StructureDefinition/questionnaire-calculatedExpression",
@@ -227,10 +225,10 @@ class Reader:
                 section,
                 {"type": "short_text", "max_length": 500},
                 condition,
-                f"{link}_other",
+                f"{link}{OTHER_SUFFIX}",
                 register=False,
             )
-            self.change(link, f"its free-text 'other' answer is asked as its own item '{item['id']}_other'")
+            self.change(link, f"its free-text 'other' answer is asked as its own item '{item['id']}{OTHER_SUFFIX}'")
         for child in node.get("item") or []:
             if item is not None and child.get("type") == "display" and "help" not in item and not child.get("item"):
                 item["help"] = {"en": child.get("text") or ""}

@@ -6,9 +6,8 @@ response is about someone else or no one it knows; the agency-level import (`app
 each response on its own youth. Each response is decoded against the instrument version its `questionnaire`
 canonical names (`find_instrument`: TellOnce's canonical, https or the older `urn:tellonce:instrument:<id>`, with
 `|<version>` or, when one version of the instrument is loaded, without; or the source canonical of a
-questionnaire imported with `fhir_import.import_questionnaire`), checked and scored like any answers, and
-only then stored:
-a completed screening of the importing agency, each answer with `source="imported"`, scored
+questionnaire imported with `fhir_import.import_fhir`, its `derived_from`), checked and scored like any answers,
+and only then stored: a completed screening of the importing agency, each answer with `source="imported"`, scored
 and stored by `screenings.service`. Where it came from (the response's id and the partner's
 `meta.source`) is written to the screening's notes and to the audit log, which also keeps the
 same response from being imported twice by the agency, onto any of its youth (`response_key`: its

@@ -17,9 +17,12 @@ component per threshold (`valueString`, e.g. `possible_concern>=1`). A declared 
 Observation of its own (`total_observation`, category `survey`, `valueQuantity`), coded with the total's
 outside code where the instrument has one (e.g. a LOINC total score of an imported questionnaire), else
 `<base>/fhir/CodeSystem/<instrument id>.scores#total`; the result Observation lists it in `hasMember`.
-Both say `derivedFrom` the QuestionnaireResponse when it is exported. An unscored screening (overall level
-`not_scored`) concludes no level and so has no result Observation; its QuestionnaireResponse is written as
-any other, and a form that reports a total without levels still has its total Observation.
+Both say `derivedFrom` the QuestionnaireResponse when it is exported. Each has its own business identifier,
+the screening's id in `urn:tellonce:screening` (the result, as the QuestionnaireResponse) or in
+`urn:tellonce:screening-total` (the total), so no resource of an export repeats another's. An unscored
+screening (overall level `not_scored`) concludes no level and so has no result Observation; its
+QuestionnaireResponse is written as any other, and a form that reports a total without levels still has its
+total Observation.
 The per-screening export (`app.exports.fhir_api`) and the referral export write the same resources
 through `result_resources`.
 
@@ -54,6 +57,9 @@ from instruments.model import NOT_ASKED, NOT_SCORED
 
 EXT_QUESTIONNAIRE = "urn:tellonce:questionnaire"
 RESULT_SYSTEM = "urn:tellonce:result"
+# The business identifier of a screening's total Observation: the screening's id, in a system of its own, so that a
+# partner de-duplicating by identifier never takes it for its result Observation (`SCREENING_SYSTEM`).
+TOTAL_SYSTEM = "urn:tellonce:screening-total"
 RESULT_CODE = {"system": RESULT_SYSTEM, "code": "overall", "display": "TellOnce screening result"}
 TOTAL_CODE = {"system": RESULT_SYSTEM, "code": "total", "display": "Total"}
 THRESHOLD_CODE = {"system": RESULT_SYSTEM, "code": "total-threshold", "display": "Threshold of the total"}
@@ -99,7 +105,7 @@ def total_components(total: dict[str, Any] | None, label: str | None = None) -> 
 
 def _total_label(instrument: CompiledInstrument | None) -> str | None:
     """The English words of an instrument's total (its default language's when it has none)."""
-    total = fhir.declared_total(instrument)
+    total = instrument.declared_total if instrument is not None else None
     if instrument is None or total is None:
         return None
     return total.label.get("en") or total.label.get(instrument.definition.default_language) or None
@@ -150,7 +156,7 @@ def observation(
     }
     if not out["component"]:
         del out["component"]  # FHIR has no empty arrays
-    if total_value(row) is not None and fhir.declared_total(instrument) is not None:
+    if total_value(row) is not None and instrument is not None and instrument.declared_total is not None:
         out["hasMember"] = [{"reference": f"Observation/{total_id(row['screening_id'])}"}]
     if with_response:
         out["derivedFrom"] = [{"reference": f"QuestionnaireResponse/{row['screening_id']}"}]
@@ -164,7 +170,7 @@ def total_observation(
 
     Its code is the total's outside code where the instrument has one (a LOINC total score of an imported
     questionnaire), else TellOnce's `<base>/fhir/CodeSystem/<instrument id>.scores#total`."""
-    declared, value = fhir.declared_total(instrument), total_value(row)
+    declared, value = instrument.declared_total if instrument is not None else None, total_value(row)
     if declared is None or value is None:
         return None
     label = _total_label(instrument) or TOTAL_CODE["display"]
@@ -176,7 +182,7 @@ def total_observation(
         "resourceType": "Observation",
         "id": total_id(row["screening_id"]),
         "extension": _questionnaire_extensions(row),
-        "identifier": [{"system": fhir.SCREENING_SYSTEM, "value": row["screening_id"]}],
+        "identifier": [{"system": TOTAL_SYSTEM, "value": row["screening_id"]}],
         "status": "final",
         "category": [SURVEY],
         "code": {"coding": [coding], "text": label},

@@ -21,10 +21,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-ITEM_WEIGHT = "http://hl7.org/fhir/StructureDefinition/itemWeight"
-ORDINAL = "http://hl7.org/fhir/StructureDefinition/ordinalValue"
+from app.exports.fhir import EXT_ITEM_WEIGHT, EXT_ORDINAL
+
 CO_VALUE = "http://hl7.org/fhir/StructureDefinition/iso21090-CO-value"
-WEIGHT_EXTENSIONS = (ITEM_WEIGHT, ORDINAL, CO_VALUE)
+WEIGHT_EXTENSIONS = (EXT_ITEM_WEIGHT, EXT_ORDINAL, CO_VALUE)
 WEIGHT_PROPERTIES = frozenset({"itemweight", "weight", "ordinal", "ordinalvalue", "score", "value"})
 # R5's ValueSet.expansion.property / expansion.contains.property, written in R4 as cross-version extensions.
 EXPANSION_PROPERTY = "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.property"

@@ -137,7 +137,6 @@ async def export_download(
         return _page(request, db, auth, values, _("Choose a format."))
     try:
         planned = _planned(db, registry, auth, values)
-        tabular.check_size(db, planned, values["format"])
     except AppError as exc:
         if exc.status == 403:
             raise
@@ -145,7 +144,7 @@ async def export_download(
     try:
         with i18n.rendering_in(i18n.staff_language(request, auth.user)):  # the labels of a .sav or .dta file
             return streamed(planned, values["format"], keys, registry)
-    except AppError as exc:  # a .sav or .dta file that could not be written: nothing was sent
+    except AppError as exc:  # a .sav or .dta file too large, or that could not be written: nothing was sent
         if exc.status == 403:
             raise
         return _page(request, db, auth, values, exc.message, exc.status)

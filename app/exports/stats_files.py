@@ -30,7 +30,6 @@ from app import levels
 from app.errors import AppError, ExportFailed, InvalidInput
 from app.exports import writers
 from app.exports.plan import (
-    BASE_COLUMNS,
     NOT_ASKED_IN_VERSION,
     NOT_ASSESSED,
     NOT_IN_INSTRUMENT,
@@ -216,43 +215,32 @@ class _Column:
         return labels
 
 
-def _one_hot(value: Any, options: tuple[tuple[str, bool], ...]) -> list[Any]:
-    """A multiple choice's 0/1 values: as the CSV's 1 and 0; where the CSV is blank, the code saying why."""
-    if isinstance(value, list):
-        return ["1" if code in value else "0" if offered else NOT_ASKED_IN_VERSION for code, offered in options]
-    return [value if isinstance(value, str) and value in MISSING else None] * len(options)
+class _RowValues:
+    """A row's values, column by column, before each is converted for the file: the CSV's (`writers.head_values`,
+    `writers.RowItems`), with the reason where a CSV 0/1 cell is blank (the item's code, `not_asked_in_version`)."""
 
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.items: dict[tuple[str, str], writers.RowItems] = {}
 
-def row_values(plan: Plan, row: dict[str, Any]) -> Iterator[Any]:
-    """A row's values, column by column (before each is written as a cell)."""
-    yield from (row[name] for name in BASE_COLUMNS)
-    yield from writers.result_cells(row["result"])
-    yield from (row["domains"].get(d, NOT_ASSESSED) for d in plan.domains)
-    if plan.with_notes:
-        yield NOT_SHARED if row.get("notes") is None else row["notes"]
-    if not plan.with_items:
-        return
-    layout = plan.item_layout(row["instrument_id"], row["instrument_version"])
-    choices = layout.choices or tuple(() for _ in layout.block)
-    own = {item: (code, options) for (item, code), options in zip(layout.block, choices, strict=True)}
-    answers = row.get("answers")
-    for key in plan.items:
-        options = tuple((code, False) for code in plan.choices.get(key, ()))
-        if key[0] != row["instrument_id"]:
-            value: Any = NOT_IN_INSTRUMENT
-        else:
-            code, options = own[key[1]]
-            value = code or (NOT_SHARED if answers is None else answers.get(key[1], UNANSWERED))
-        yield value
-        yield from _one_hot(value, options)
+    def __call__(self, row: dict[str, Any]) -> list[Any]:
+        base, result, after = writers.head_values(self.plan, row)
+        out = [*base, *result, *after]
+        if not self.plan.with_items:
+            return out
+        key = (row["instrument_id"], row["instrument_version"])
+        if key not in self.items:
+            self.items[key] = writers.RowItems(self.plan, *key, why=True)
+        return out + self.items[key].values(row.get("answers"))
 
 
 def _table(plan: Plan, rows: Iterable[dict[str, Any]], fmt: str) -> tuple[list[Variable], list[_Column]]:
     found = list(variables(plan))
     columns = [_Column(plan, v, fmt) for v in found]
     adders = [c.add for c in columns]
+    values = _RowValues(plan)
     for row in rows:
-        for add, value in zip(adders, row_values(plan, row), strict=True):
+        for add, value in zip(adders, values(row), strict=True):
             add(value)
     return found, columns
 

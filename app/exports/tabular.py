@@ -400,12 +400,6 @@ def prepare(
     return plan(db, registry, request_of(exporter, recipient_agency_id, date_from, date_to, categories, purpose))
 
 
-def check_size(db: Session, planned: Plan, fmt: str) -> None:
-    """Refuse, before anything is read, a .sav or .dta export too large to hold in memory (CSV and JSON stream)."""
-    if fmt in stats_files.FORMATS:
-        stats_files.too_large(count(db, planned.request), planned)
-
-
 def stream(db: Session, keys: KeyRing, registry: Registry, planned: Plan, fmt: str, **options: Any) -> Iterator[str]:
     """A planned export as text in a format: csv, csv-excel, json (an array), ndjson, fhir-bundle or fhir-ndjson
     (.sav and .dta are files: `write_file`)."""
@@ -425,10 +419,12 @@ def write_file(
     db: Session, keys: KeyRing, registry: Registry, planned: Plan, fmt: str, path: Path | str, **options: Any
 ) -> int:
     """A planned export as a whole .sav or .dta file at `path` (the rows of `export_rows`, in the ledger batch by
-    batch as they are read, then held until the file is written); returns how many rows it holds."""
+    batch as they are read, then held until the file is written); returns how many rows it holds. One too large
+    to hold in memory is refused before anything is read (`stats_files.too_large`): here, so that the API, the
+    page and the command line all refuse it."""
     if fmt not in stats_files.FORMATS:
         raise InvalidInput(f"Unknown file format '{fmt}' (expected {', '.join(stats_files.FORMATS)}).")
-    check_size(db, planned, fmt)
+    stats_files.too_large(count(db, planned.request), planned)
     return stats_files.write(planned, export_rows(db, keys, registry, planned, fmt=fmt, **options), fmt, path)
 
 

@@ -328,17 +328,32 @@ def test_the_api_page_and_cli_offer_the_new_formats(scene: Scene, client: TestCl
 
 
 def test_a_spss_or_stata_export_too_large_for_memory_is_refused_before_it_starts(
-    scene: Scene, client: TestClient, monkeypatch: pytest.MonkeyPatch
+    scene: Scene, client: TestClient, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    """By the API, the page and the command line alike; the CSV streams at any size."""
     client.app.state.registry = scene.registry  # type: ignore[attr-defined]
     screened(scene)
     monkeypatch.setattr(stats_files, "MAX_CELLS", 50)  # five screenings of dozens of columns
     headers = bearer(client, scene.supervisor)
     query = f"/api/v1/exports?recipient={scene.b.id}&from={TODAY}&to={TODAY}"
     refused = client.get(f"{query}&format=sav", headers=headers)
-    assert refused.status_code == 400 and "CSV" in refused.text
+    assert refused.status_code == 400 and "too many for one SPSS or Stata file" in refused.json()["message"]
+
+    csrf = sign_in(client, scene.supervisor)
+    form = {"csrf_token": csrf, "recipient": scene.b.id, "from": str(TODAY), "to": str(TODAY), "format": "dta"}
+    page = client.post("/exports", data={**form, "purpose": "care_coordination", "categories": ["result_summary"]})
+    assert page.status_code == 400 and "too many for one SPSS or Stata file" in page.text
+    assert "content-disposition" not in page.headers  # the form again, with the message: no download
+
+    out = tmp_path / "cli.sav"
+    args = ["export", "--recipient", scene.b.name, "--from", str(TODAY), "--to", str(TODAY), "--format", "sav"]
+    done = CliRunner().invoke(cli, [*args, "--as", scene.supervisor.email, "--out", str(out)])
+    assert done.exit_code == 1 and "too many for one SPSS or Stata file" in done.output
+    assert not out.exists()
+
+    assert scene.ledger() == []  # nothing of the refused files was read or recorded
     assert client.get(f"{query}&format=csv", headers=headers).status_code == 200  # the CSV streams at any size
-    assert len(scene.ledger()) == 5  # the CSV's rows only: nothing of the refused file was read or recorded
+    assert len(scene.ledger()) == 5  # the CSV's rows
 
 
 def test_variable_names_are_valid_and_distinct_in_spss_and_stata() -> None:
@@ -360,3 +375,9 @@ def test_the_codebook_has_one_entry_per_column_of_every_plan(scene: Scene) -> No
     assert rows[0] == list(codebook.HEADER)
     assert [r[0] for r in rows[1:] if r[1] != "note"] == list(planned.columns)
     assert all(len(r) == len(codebook.HEADER) for r in rows)
+    # The person key is not called irreversible for everyone: the recipient matches it to its own youth on import.
+    [person] = [r for r in rows if r[0] == "person_key"]
+    assert "already holds" in person[2] and "cannot be reversed" not in person[2]
+    with i18n.rendering_in("es"):
+        spanish = list(csv.reader(io.StringIO(codebook.codebook_csv(planned), newline="")))
+    assert "jóvenes que esa agencia ya tiene" in next(r[2] for r in spanish if r[0] == "person_key")

@@ -18,7 +18,7 @@ import pytest
 from sqlmodel import select
 
 from app.exports import fhir, tabular
-from app.exports.fhir_import import answers_from_response
+from app.exports.fhir_responses import answers_from_response
 from app.models import Screening, ScreeningResult
 from app.models_sharing import Category
 from instruments.loader import Registry

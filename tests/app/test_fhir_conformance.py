@@ -412,6 +412,36 @@ def test_one_patient_id_per_person_per_recipient(scene: Scene, client: TestClien
     assert {r["subject"]["reference"] for r in ndjson if "subject" in r} == {f"Patient/{bulk_b}"}
 
 
+def identifiers(resource: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """A resource's business identifiers as a partner de-duplicates by them: (resource type, system, value)."""
+    found = resource.get("identifier") or []
+    found = [found] if isinstance(found, dict) else found  # a QuestionnaireResponse has one, not a list
+    return [(resource["resourceType"], i["system"], i["value"]) for i in found]
+
+
+def test_no_two_resources_of_an_export_share_an_identifier(scene: Scene, client: TestClient) -> None:
+    """A partner that de-duplicates by identifier takes no resource for an update of another (the result and the
+    total Observation of a screening once shared the screening's); the per-screening export identifies each
+    resource as the bulk export to the same agency does."""
+    first = scene.screen(ORDINARY, instrument=SHAPES)
+    second = scene.screen({**ORDINARY, "feeling": "never"}, instrument=SHAPES)
+    scene.consent(*Category)
+    bulk = resources_of(conformant(json.loads(scene.export("fhir-bundle"))))
+    found = [key for resource in bulk for key in identifiers(resource)]
+    assert len(found) == len(set(found)), sorted(found)
+    observations = {r["id"]: r for r in bulk if r["resourceType"] == "Observation"}
+    for done in (first, second):  # each screening's result and total, each identified
+        assert identifiers(observations[done.id]) and identifiers(observations[fhir_stream.total_id(done.id)])
+    assert all(identifiers(r) for r in bulk if r["resourceType"] in ("QuestionnaireResponse", "Patient"))
+
+    reader = bearer(client, user_of(scene.db, scene.b))
+    for done in (first, second):
+        own = resources_of(conformant(client.get(f"/api/v1/screenings/{done.id}/fhir", headers=reader).json()))
+        in_bulk = {(r["resourceType"], r["id"]): identifiers(r) for r in bulk}
+        assert {r["resourceType"] for r in own} >= {"Observation", "QuestionnaireResponse", "Patient"}
+        assert {(r["resourceType"], r["id"]): identifiers(r) for r in own}.items() <= in_bulk.items()
+
+
 def test_an_open_screening_has_no_result_but_its_carried_answers_conform(scene: Scene, client: TestClient) -> None:
     """B screens its own record of the person: what the youth told A in an interview, shared with B, is carried."""
     data = ScreeningCreate(youth_id=scene.youth.id, instrument_id=SHAPES, mode="interview")

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from app import crypto
 from app.exports import fhir
-from app.exports.fhir_import import import_questionnaire
+from app.exports.fhir_import import import_fhir
 from app.exports.tabular import person_key
 from app.main import loaded_instruments
 from app.models import Role, Screening, Youth
@@ -92,14 +92,14 @@ def test_self_report_follow_ups_use_enable_when() -> None:
 
 
 def test_weights_become_item_weight_extensions() -> None:
-    text, problems = import_questionnaire(
+    report = import_fhir(
         support.fixture("weighted-questionnaire.json"),
         {"possible_concern": 4, "clear_concern": 8},
         "sleep-check",
         "1.0.0",
     )
-    assert problems == []
-    instrument, found = load_text(text)
+    assert report.changed == report.dropped == report.problems == []
+    instrument, found = load_text(report.yaml)
     assert instrument is not None and found == []
     q = fhir.questionnaire(instrument)
     support.validate(q)

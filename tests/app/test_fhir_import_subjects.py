@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from app import crypto
 from app.exports import fhir
-from app.exports.fhir_import import import_questionnaire
+from app.exports.fhir_import import import_fhir
 from app.exports.fhir_responses import find_instrument, import_responses
 from app.main import loaded_instruments
 from app.models import Agency, AuditEvent, Role, Screening, User, Youth
@@ -310,14 +310,14 @@ def _versions(*versions: str) -> Registry:
     """The loaded instruments, with the partner's imported questionnaire at these versions."""
     registry = Registry(dict(loaded_instruments().instruments))
     for version in versions:
-        text, problems = import_questionnaire(
+        report = import_fhir(
             support.fixture("weighted-questionnaire.json"),
             {"possible_concern": 4, "clear_concern": 8},
             "sleep-mood-check",
             version,
         )
-        assert problems == []
-        data = yaml.safe_load(text)
+        assert report.changed == report.dropped == report.problems == []
+        data = yaml.safe_load(report.yaml)
         data["provenance"].pop("citation", None)
         data["derived_from"] = {"url": "https://example.org/fhir/Questionnaire/sleep-mood-check", "version": "7"}
         instrument, found = load_text(yaml.safe_dump(data, allow_unicode=True))

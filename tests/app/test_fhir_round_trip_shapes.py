@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.exports import fhir
-from app.exports.fhir_import import answers_from_response, import_fhir
+from app.exports.fhir_import import import_fhir
+from app.exports.fhir_responses import answers_from_response
 from app.models import Screening, ScreeningStatus
 from instruments import load_text
 from instruments.compiled import CompiledInstrument
