@@ -32,9 +32,10 @@ from app.exports.fhir_valuesets import OPTION_VALUES, WEIGHT_EXTENSIONS, Answer,
 from instruments.model import SPECIAL_ANSWERS
 
 OTHER_SUFFIX = "_other"  # an open choice's free-text 'other' answer: its own item, `<item id>_other`
-CALCULATED = (
+CALCULATED = (  # an item whose value an expression computes (R4 core's cqf-expression, as the R4 PHQ-9 example has)
     "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-calculatedExpression",
     "http://hl7.org/fhir/StructureDefinition/questionnaire-calculatedExpression",
+    "http://hl7.org/fhir/StructureDefinition/cqf-expression",
 )
 INITIAL_EXPRESSION = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-initialExpression"
 HIDDEN = "http://hl7.org/fhir/StructureDefinition/questionnaire-hidden"

@@ -111,3 +111,22 @@ def test_a_read_only_item_is_filled_by_the_form_so_it_is_never_asked() -> None:
     assert [(n.link_id, n.message) for n in report.dropped] == [
         ("g/shown", "a read-only item (filled in by the form, never by the person answering) is not asked")
     ]
+
+
+def test_a_total_computed_by_a_cqf_expression_is_the_form_s_total_not_a_question() -> None:
+    """R4's own PHQ-9 example computes its total with core's `cqf-expression`, not SDC's calculatedExpression:
+    it must not become a question asking the youth to type in a total."""
+    questionnaire = nine_items()
+    group = questionnaire["item"][0]["item"]
+    total = group[-1]
+    assert total["linkId"] == "total"
+    total["extension"][0]["url"] = "http://hl7.org/fhir/StructureDefinition/cqf-expression"
+    total.pop("readOnly")
+    total["text"], total["code"][0]["display"] = "What the answers add up to", "Made-up figure"  # no telling words
+    report = import_fhir(questionnaire, {}, "nine-check")
+    assert report.loads and report.total, report.problems
+    instrument, problems = load_text(report.yaml)
+    assert problems == [] and instrument is not None
+    assert "total" not in instrument.items and instrument.declared_total is not None
+    coded = instrument.declared_total.code
+    assert coded is not None and (coded.system, coded.code) == ("http://example.org/fhir/terms", "T-100")
