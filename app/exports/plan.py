@@ -152,7 +152,7 @@ class Plan:
         return BASE_COLUMNS + RESULT_COLUMNS + tuple(f"domain.{d}" for d in self.domains) + notes + items
 
     def item_layout(self, instrument_id: str, version: str) -> ItemLayout:
-        """The item cells of a row of one instrument version: fixed codes around and within its block of columns."""
+        """The item columns of a row of one instrument version: its block, with the fixed codes within it."""
         cache: dict[tuple[str, str], ItemLayout] = self.__dict__.setdefault("_layouts", {})
         key = (instrument_id, version)
         if key not in cache:
@@ -177,26 +177,18 @@ class Plan:
                 tuple((code, code in offered(item)) for code in self.choices.get((instrument_id, item), ()))
                 for _owner, item in self.items[first:end]
             )
-            cache[key] = ItemLayout(
-                self._fixed(self.items[:first]), block, self._fixed(self.items[end:]), choices if any(choices) else ()
-            )
+            cache[key] = ItemLayout(block, choices if any(choices) else ())
         return cache[key]
-
-    def _fixed(self, items: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
-        """The cells of other instruments' items: `not_in_instrument`, and their 0/1 columns blank."""
-        return tuple(cell for key in items for cell in (NOT_IN_INSTRUMENT, *("" for _ in self.choices.get(key, ()))))
 
 
 @dataclass(frozen=True)
 class ItemLayout:
-    """A row's item cells: `before` and `after` (other instruments' columns) are fixed; in `block`, the row's own
-    instrument's columns, an item not in the row's version has a fixed code and the others (None) take answers.
-    `choices`, when the block has multiple-choice items: for each item of the block, its options' 0/1 columns as
-    (option code, whether the row's version offers it); empty when no item of the block has them."""
+    """A row's own instrument's item columns (`block`): an item not in the row's version has a fixed code and the
+    others (None) take answers. `choices`, when the block has multiple-choice items: for each item of the block,
+    its options' 0/1 columns as (option code, whether the row's version offers it); empty when no item of the
+    block has them. (Other instruments' columns around the block: `writers.RowItems`.)"""
 
-    before: tuple[str, ...]
     block: tuple[tuple[str, str | None], ...]
-    after: tuple[str, ...]
     choices: tuple[tuple[tuple[str, bool], ...], ...] = ()
 
 
