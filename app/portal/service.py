@@ -298,3 +298,13 @@ def _end_sessions(db: Session, access_id: str, reason: str) -> None:
 def csrf_token(record: YouthSession) -> str:
     """The token the youth's forms carry."""
     return hmac.new(record.csrf_secret.encode(), b"youth-csrf", hashlib.sha256).hexdigest()
+
+
+def issued_link(db: Session, keys: KeyRing, screening_id: str, link_token: str, code: str) -> YouthAccess | None:
+    """The still-usable link-and-code access of this screening that the token and code belong to, if any."""
+    record = db.exec(select(YouthAccess).where(YouthAccess.link_index == _link_index(keys, link_token))).first()
+    if record is None or record.screening_id != screening_id or record.kind != "link":
+        return None
+    if not hmac.compare_digest(record.code_index, _code_index(keys, code)):
+        return None
+    return record if _usable(record) else None

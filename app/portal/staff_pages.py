@@ -13,9 +13,10 @@ from app import access, audit, ratelimit
 from app.accounts import passwords, sessions
 from app.db import SessionDep
 from app.deps import FormAuthDep, KeysDep, RegistryDep, SettingsDep, WebAuthDep, cookie_name
-from app.errors import ServerBusy
+from app.errors import NotFound, ServerBusy
 from app.i18n import _
-from app.portal import service
+from app.models import Agency, Screening
+from app.portal import invitation, service
 from app.portal.pages import COOKIE, set_youth_cookie
 from app.web import render
 
@@ -46,15 +47,58 @@ def create_link(
 ) -> Response:
     issued = service.issue(db, keys, registry, auth.user, screening_id, "link", settings)
     base = settings.base_url.rstrip("/")
+    link = invitation.youth_link(base, issued.link_token, _screening_language(db, screening_id))
     return render(
         request,
         "portal_staff/issued.html",
         auth=auth,
         screening_id=screening_id,
-        link=f"{base}/go/{issued.link_token}",
+        link=link,
+        link_token=issued.link_token,
+        qr_svg=invitation.qr_svg,
         code=issued.formatted_code,
         expires_at=issued.access.expires_at,
     )
+
+
+@router.post("/screenings/{screening_id}/self/slip")
+def printable_slip(
+    request: Request,
+    screening_id: str,
+    db: SessionDep,
+    keys: KeysDep,
+    settings: SettingsDep,
+    auth: FormAuthDep,
+    link_token: Annotated[str, Form()] = "",
+    code: Annotated[str, Form()] = "",
+    agency_name: Annotated[bool, Form()] = False,
+) -> Response:
+    """A slip to print for the youth, in the screening's language: posted (never a GET, so the link and
+    code stay out of addresses and history) and only for a link and code of this screening still open."""
+    access.writable_screening(db, auth.user, screening_id)
+    record = service.issued_link(db, keys, screening_id, link_token, code)
+    if record is None:
+        raise NotFound(_("This link and code no longer work. Create a new one."))
+    language = _screening_language(db, screening_id)
+    link = invitation.youth_link(settings.base_url.rstrip("/"), link_token, language)  # as create_link builds it
+    agency = db.get(Agency, auth.user.agency_id) if agency_name else None
+    return render(
+        request,
+        "portal_staff/slip.html",
+        auth=auth,
+        lang=language,
+        screening_id=screening_id,
+        link=link,
+        qr_svg=invitation.qr_svg,
+        code=service.format_code(service.normalize_code(code)),
+        expires_at=record.expires_at,
+        agency=agency,
+    )
+
+
+def _screening_language(db: SessionDep, screening_id: str) -> str:
+    screening = db.get(Screening, screening_id)
+    return screening.language if screening is not None else "en"
 
 
 @router.post("/screenings/{screening_id}/self/handoff")
