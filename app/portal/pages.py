@@ -123,7 +123,7 @@ def open_with_code(
 ) -> Response:
     language = i18n.pick_language(lang, i18n.LANGUAGES)
     try:
-        youth_session, token = service.open_with_code(
+        _session, token = service.open_with_code(
             db, keys, code, link_token or None, client_address(request, settings), settings
         )
     except AppError as exc:
@@ -137,17 +137,11 @@ def open_with_code(
             exit_url=settings.quick_exit_url,
             ctx=None,
         )
-    screening = db.get(Screening, youth_session.screening_id)
-    page = screening.youth_page if screening else None
-    # Back where the youth stopped; the welcome page first on a first visit (or to confirm carried answers).
-    target = f"/s/{page}?seen=1&resumed=1" if page and not _has_pending(db, keys, screening) else "/s/0"
-    response = RedirectResponse(target, status_code=303)
+    # The welcome page first, also on a resume: it says again who sees the answers and how to leave, and
+    # its button continues where the youth stopped.
+    response = RedirectResponse("/s/0", status_code=303)
     set_youth_cookie(response, token, settings)
     return response
-
-
-def _has_pending(db: Session, keys: KeyRing, screening: Screening | None) -> bool:
-    return screening is not None and bool(_pending(screenings.stored_answers(db, keys, screening)))
 
 
 def set_youth_cookie(response: Response, token: str, settings: Settings) -> None:

@@ -121,9 +121,8 @@ def test_resume_returns_to_the_page_where_the_youth_stopped(client: TestClient, 
     paused = youth.post("/s/2", data={"csrf_token": token, "action": "pause"})
     new_link, new_code = paused_link_and_code(paused.text)
     later = TestClient(client.app)
-    resumed = later.post("/go", data={"code": new_code, "link_token": new_link}, follow_redirects=False)
-    assert resumed.headers["location"] == "/s/2?seen=1&resumed=1"
-    page = later.get(resumed.headers["location"]).text
+    welcome = later.post("/go", data={"code": new_code, "link_token": new_link}).text
+    going_on = re.search(r'id="start" href="([^"]+)">Continue where you stopped<', welcome)
+    assert going_on, welcome
+    page = later.get(going_on.group(1).replace("&amp;", "&")).text
     assert "Page 2 /" in page and "This is where you stopped" in page
-    welcome = later.get("/s/0").text
-    assert 'href="/s/2?seen=1&amp;resumed=1">Continue where you stopped' in welcome
