@@ -8,6 +8,7 @@ import re
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from app import i18n
 from app.models import Agency, Screening
 from app.portal.hotlines import phone_links
 from tests.app.conftest import PASSWORD, World
@@ -36,6 +37,8 @@ def test_hotline_numbers_are_tel_and_sms_links_and_a_street_number_is_not() -> N
     assert "&lt;b&gt;" in html  # the agency's text stays escaped
     spanish = str(phone_links("llama al 1-888-373-7888 o envía un mensaje de texto al 233733."))
     assert 'href="tel:+18883737888"' in spanish and 'href="sms:233733"' in spanish
+    with i18n.rendering_in("es"):
+        assert 'href="sms:988">enviar un mensaje de texto</a>' in str(phone_links("llama o envía un texto al 988"))
 
 
 def test_the_last_page_makes_every_hotline_tappable(client: TestClient, world: World, session: Session) -> None:
