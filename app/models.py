@@ -207,6 +207,8 @@ class Screening(SQLModel, table=True):
     # beside the level so an evaluation reads it without decrypting the result (ROC curves, cut-offs).
     total_score: float | None = None
     version: int = 1
+    # The self-administered page the youth last had open (1-based): resuming returns there.
+    youth_page: int | None = None
     # The number of the current (latest) revision of the result; an amendment adds one.
     revision: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     discarded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

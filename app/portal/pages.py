@@ -1,7 +1,12 @@
 """The youth's pages: neutral addresses and titles, every question skippable, a quick exit everywhere.
 
-Works without JavaScript. `/static/portal.js` only adds the quick-exit keyboard shortcut and
-replaces the page with the neutral site so Back does not return.
+Works without JavaScript. `/static/portal.js` only adds the quick-exit keyboard shortcut (and its hint,
+on a device with a keyboard) and replaces the page with the neutral site so Back does not return.
+
+On an agency device handed to the youth, the check-in ends on a "please give the device back" page
+(`/s/handback`), and the code "save and finish later" gives is shown once, on the page that answers the
+pause, never again on that device: the page is not stored, the session has ended, and the youth's
+"I have it" leads to the hand-back page. A youth who lost the code asks staff for a new one.
 """
 
 from __future__ import annotations
@@ -22,9 +27,10 @@ from app.db import SessionDep
 from app.deps import KeysDep, RegistryDep, SettingsDep, client_address
 from app.errors import AppError, Conflict, Forbidden
 from app.i18n import _
-from app.models import Agency, Answer, Screening, YouthSession
+from app.models import Agency, Answer, Screening, YouthAccess, YouthSession
 from app.portal import flow, service
 from app.portal.answers import parse_page
+from app.portal.hotlines import phone_links
 from app.screenings import service as screenings
 from app.screenings.schemas import AnswersSave, StoredAnswer
 from app.settings import Settings
@@ -131,6 +137,8 @@ def open_with_code(
             exit_url=settings.quick_exit_url,
             ctx=None,
         )
+    # The welcome page first, also on a resume: it says again who sees the answers and how to leave, and
+    # its button continues where the youth stopped.
     response = RedirectResponse("/s/0", status_code=303)
     set_youth_cookie(response, token, settings)
     return response
@@ -168,13 +176,15 @@ def welcome(request: Request, ctx: YouthDep, db: SessionDep, keys: KeysDep) -> R
     stored = screenings.stored_answers(db, keys, ctx.screening)
     pending = _pending(stored)
     first = flow.next_page(ctx.instrument, ctx.pages, 0, _prefill(stored), told=_told(db, ctx.screening)) or 1
+    stopped = ctx.screening.youth_page if 1 <= (ctx.screening.youth_page or 0) <= len(ctx.pages) else None
     return _page(
         request,
         ctx,
         "welcome.html",
         agency_notice=notice,
         programs=_programs(db, ctx.screening, pending),
-        first="told" if pending else first,
+        first="told" if pending else (stopped or first),
+        resuming=stopped is not None and not pending,
         languages=[
             (code, i18n.LANGUAGE_NAMES[code])
             for code in ctx.instrument.definition.languages
@@ -255,7 +265,10 @@ async def still_true_save(
 
 
 def _pause(request: Request, ctx: YouthContext, db: Session, keys: KeyRing) -> Response:
-    """Save and finish later: a new code to come back with, and the session ends on this device."""
+    """Save and finish later: a new code to come back with, and the session ends on this device.
+
+    On a handed-over device the code is shown this once; "I have it" leads to the hand-back page."""
+    handed_over = _handed_over(db, ctx.record)
     link, code = service.new_code_for(db, keys, ctx.record, ctx.settings)
     response = _page(
         request,
@@ -263,9 +276,17 @@ def _pause(request: Request, ctx: YouthContext, db: Session, keys: KeyRing) -> R
         "paused.html",
         code=service.format_code(code),
         go_url=f"{ctx.settings.base_url.rstrip('/')}/go/{link}" + ("?lang=es" if ctx.lang == "es" else ""),
+        handed_over=handed_over,
     )
     response.delete_cookie(COOKIE, path="/")
+    response.headers["Cache-Control"] = "no-store"  # never back from history: the code is shown once
     return response
+
+
+def _handed_over(db: Session, record: YouthSession | None) -> bool:
+    """Whether this youth session runs on an agency device a staff member handed over."""
+    grant = db.get(YouthAccess, record.access_id) if record is not None else None
+    return grant is not None and grant.kind == "handoff"
 
 
 def _first_url(db: Session, keys: KeyRing, ctx: YouthContext) -> str:
@@ -304,6 +325,8 @@ def done(request: Request, db: SessionDep, settings: SettingsDep) -> Response:
         lang=lang,
         resources=resources,
         agency=agency,
+        phone_links=phone_links,
+        handed_over=screening is not None and _handed_over(db, record),
         exit_url=settings.quick_exit_url,
         ctx=None,
     )
@@ -311,9 +334,28 @@ def done(request: Request, db: SessionDep, settings: SettingsDep) -> Response:
     return response
 
 
+@router.get("/s/handback")
+def hand_back(request: Request, settings: SettingsDep, lang: str = "en") -> Response:
+    """The end on a handed-over device: please give it back. Shows nothing the youth said or was given."""
+    return render(
+        request,
+        "portal/handback.html",
+        lang=i18n.pick_language(lang, i18n.LANGUAGES),
+        exit_url=settings.quick_exit_url,
+        ctx=None,
+    )
+
+
 @router.get("/s/{number}")
 def question_page(
-    request: Request, number: int, ctx: YouthDep, db: SessionDep, keys: KeysDep, seen: bool = False, more: bool = False
+    request: Request,
+    number: int,
+    ctx: YouthDep,
+    db: SessionDep,
+    keys: KeysDep,
+    seen: bool = False,
+    more: bool = False,
+    resumed: bool = False,
 ) -> Response:
     if not 1 <= number <= len(ctx.pages):
         return RedirectResponse("/s/0", status_code=303)
@@ -322,6 +364,9 @@ def question_page(
     told = _told(db, ctx.screening)
     if page.first_of_section and page.section.notice and not seen:
         return _page(request, ctx, "notice.html", page=page, total=len(ctx.pages))
+    if ctx.screening.youth_page != number:  # where the youth is: a pause, an exit or a closed tab resumes here
+        ctx.screening.youth_page = number
+        db.add(ctx.screening)
     return _page(
         request,
         ctx,
@@ -330,6 +375,7 @@ def question_page(
         total=len(ctx.pages),
         answers=answers,
         more=more,
+        resumed=resumed,
         items=[ctx.instrument.items[i] for i in flow.shown_items(ctx.instrument, page, answers)],
         is_last=flow.next_page(ctx.instrument, ctx.pages, number, answers, told=told) is None,
     )
@@ -386,6 +432,8 @@ async def save_page(
         )
     merged = {**stored, **{k: v for k, v in answers.items() if v is not None}}
     if action == "pause":
+        ctx.screening.youth_page = number
+        db.add(ctx.screening)
         return _pause(request, ctx, db, keys)
     if action == "back":
         target = flow.next_page(ctx.instrument, ctx.pages, number, merged, step=-1, told=told)

@@ -3,6 +3,16 @@
 // and pressing Escape three times does the same.
 (function () {
   "use strict";
+  // The Esc hint shows only where this script runs (see .keyboard-only in portal.css).
+  document.documentElement.classList.add("js");
+  // "I have it, hide the code": leave without a history entry, so Back does not show the code again.
+  var replacing = document.querySelectorAll("a[data-replace]");
+  for (var i = 0; i < replacing.length; i++) {
+    replacing[i].addEventListener("click", function (event) {
+      event.preventDefault();
+      window.location.replace(this.getAttribute("href"));
+    });
+  }
   var link = document.getElementById("quick-exit");
   if (!link) { return; }
   var target = link.getAttribute("data-exit-url") || "/exit";

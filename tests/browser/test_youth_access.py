@@ -80,7 +80,10 @@ def test_save_and_finish_later_gives_a_new_code_that_resumes_with_the_answers_ke
         later.goto(new_link)
         enter_code(later, new_code)
         assert path_of(later) == "/s/0"
-        to_first_questions(later)
+        # Resuming goes on from the page where the youth stopped (here the first page of questions, notice read).
+        click_and_wait(later, later.get_by_role("link", name="Continue where you stopped", exact=True))
+        assert path_of(later) == "/s/1"
+        expect(later.get_by_role("status")).to_contain_text("This is where you stopped")
         group = later.locator("fieldset#q_no_safe_place")
         expect(group.get_by_label("No", exact=True)).to_be_checked()
         expect(group.get_by_label("Yes", exact=True)).not_to_be_checked()

@@ -242,7 +242,7 @@ def walk_to_done(
     assert path_of(youth) == "/s/0"
     if on_page:
         on_page(youth, "welcome", 0)
-    click_and_wait(youth, youth.get_by_role("link", name=words.start, exact=True))
+    click_and_wait(youth, youth.locator("a#start"))  # "Start", or on a resume "Continue where you stopped"
     for _ in range(40):
         path = path_of(youth)
         if path == "/s/done":
