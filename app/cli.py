@@ -214,12 +214,12 @@ def _seed_demo() -> None:
     from app import demo as demo_data
     from app.crypto import get_key_ring
     from app.db import get_engine, upgrade_database
+    from app.main import loaded_instruments
     from app.settings import get_settings
-    from instruments.loader import load_or_raise
 
     upgrade_database()
     with Session(get_engine()) as db:
-        registry = load_or_raise()
+        registry = loaded_instruments()  # serve has loaded them already: parsing them again took seconds
         created = demo_data.seed(db, get_key_ring(), registry)
         db.commit()
         people = get_settings().demo_cohort_people
