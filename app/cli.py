@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import os
 import sys
 from typing import Annotated
 
@@ -161,7 +162,7 @@ def serve(
 
     from app.db import get_engine, upgrade_database
     from app.main import create_app, loaded_instruments
-    from app.settings import get_settings
+    from app.settings import get_settings, served_url
 
     workers = workers or get_settings().workers
     _refuse_unsafe_start(None)  # what needs no database first: nothing is created for a server that cannot start
@@ -180,7 +181,13 @@ def serve(
             "keep one worker with SQLite, or use PostgreSQL for several.",
             err=True,
         )
-    typer.echo(f"\nTellOnce is running at http://{host}:{port}/{plural}  (press Ctrl+C to stop)\n")
+    listening = served_url(host, port)
+    # Links are built from this when TELLONCE_BASE_URL is unset; the environment carries it to the workers.
+    os.environ["TELLONCE_SERVED_URL"] = listening
+    get_settings.cache_clear()
+    public = get_settings().public_base_url()
+    also = f" (listening on {listening})" if public != listening else ""
+    typer.echo(f"\nTellOnce is running at {public}/{also}{plural}  (press Ctrl+C to stop)\n")
     if workers == 1:
         uvicorn.run(create_app(upgrade_database=False), host=host, port=port, log_level="warning")
     else:
@@ -189,13 +196,13 @@ def serve(
 
 def _refuse_unsafe_start(engine: Engine | None) -> None:
     """The start-up checks, with their message instead of a traceback: without an engine only those that need
-    no database (keys), with one all of them (keys, instrument versions)."""
+    no database (keys, public address), with one all of them (and instrument versions)."""
     from app.main import loaded_instruments
-    from app.startup import StartupRefused, check, check_keys
+    from app.startup import StartupRefused, check, check_configuration
 
     try:
         if engine is None:
-            check_keys()
+            check_configuration()
         else:
             check(engine, loaded_instruments())
     except StartupRefused as exc:
@@ -207,12 +214,12 @@ def _seed_demo() -> None:
     from app import demo as demo_data
     from app.crypto import get_key_ring
     from app.db import get_engine, upgrade_database
+    from app.main import loaded_instruments
     from app.settings import get_settings
-    from instruments.loader import load_or_raise
 
     upgrade_database()
     with Session(get_engine()) as db:
-        registry = load_or_raise()
+        registry = loaded_instruments()  # serve has loaded them already: parsing them again took seconds
         created = demo_data.seed(db, get_key_ring(), registry)
         db.commit()
         people = get_settings().demo_cohort_people

@@ -174,7 +174,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     from app import backup, startup
     from app.db import get_engine, upgrade_database
 
-    startup.check_keys()  # before the database is created or migrated: a server that cannot start makes nothing
+    startup.check_configuration()  # before the database is made or migrated: a server that cannot start makes nothing
     if getattr(app.state, "upgrade_database", True):
         upgrade_database()
     startup.check(get_engine(), app.state.registry)  # keys configured; no published instrument changed

@@ -9,6 +9,17 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+LOCAL_BASE_URL = "http://127.0.0.1:8000"  # `tellonce serve`'s default host and port
+
+
+def served_url(host: str, port: int) -> str:
+    """The address a browser on this machine reaches a server listening on host:port with (0.0.0.0 and ::
+    listen everywhere, this machine included)."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)  # noqa: S104 (mapped away)
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
 
 class Settings(BaseSettings):
     """Everything a deployment configures."""
@@ -51,7 +62,14 @@ class Settings(BaseSettings):
     resume_attempts_per_address: int = 20
     resume_window_minutes: int = Field(default=15, ge=1)
     quick_exit_url: str = "https://www.google.com/"
-    base_url: str = "http://127.0.0.1:8000"
+    base_url: str | None = Field(
+        default=None,
+        description="the public address every link points at (https in production); "
+        "default: the address `tellonce serve` listens on",
+    )
+    # Not for operators: `tellonce serve` sets TELLONCE_SERVED_URL to the address it listens on before the
+    # server starts, so that its workers (separate processes) build links with it when base_url is unset.
+    served_url: str | None = None
     referral_stale_days: int = Field(default=14, ge=1, description="a live referral with no change this long is listed")
     demo_cohort_people: int = Field(
         default=800, ge=0, le=5000, description="synthetic people the demo adds for the performance report (0: none)"
@@ -105,6 +123,11 @@ class Settings(BaseSettings):
                 "TELLONCE_PASSWORD_HASH_MEMORY_KIB at least 65536 (argon2id's defaults)"
             )
         return self
+
+    def public_base_url(self) -> str:
+        """The address every link points at, without a trailing `/`: TELLONCE_BASE_URL, else the address
+        `tellonce serve` was started on, else the default local one."""
+        return (self.base_url or self.served_url or LOCAL_BASE_URL).rstrip("/")
 
     @property
     def resolved_database_url(self) -> str:

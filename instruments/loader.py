@@ -14,7 +14,7 @@ from instruments import model
 from instruments.compiled import CompiledInstrument
 from instruments.compiler import compile_instrument
 from instruments.model import Instrument
-from instruments.source import Problem, data_path, format_path, read_source
+from instruments.source import Problem, Source, data_path, format_path, read_source
 
 BUNDLED_DIR = Path(__file__).parent / "bundled"
 PATH_VARIABLE = "TELLONCE_INSTRUMENT_PATH"
@@ -65,11 +65,7 @@ def load_text(text: str, file: str = "<text>") -> tuple[CompiledInstrument | Non
     source, problems = read_source(file, text)
     if source is None:
         return None, problems
-    try:
-        definition = Instrument.model_validate(source.data)
-    except ValidationError as exc:
-        return None, [_schema_problem(e, source.file, source.data, source.line_of) for e in exc.errors()]
-    return compile_instrument(definition, source)
+    return _compile_source(source)
 
 
 def load_file(path: Path | str) -> tuple[CompiledInstrument | None, list[Problem]]:
@@ -77,7 +73,15 @@ def load_file(path: Path | str) -> tuple[CompiledInstrument | None, list[Problem
     source, problems = read_source(path)
     if source is None:
         return None, problems
-    return load_text(source.text, str(path))
+    return _compile_source(source)  # parsed once: YAML parsing is most of the server's start-up
+
+
+def _compile_source(source: Source) -> tuple[CompiledInstrument | None, list[Problem]]:
+    try:
+        definition = Instrument.model_validate(source.data)
+    except ValidationError as exc:
+        return None, [_schema_problem(e, source.file, source.data, source.line_of) for e in exc.errors()]
+    return compile_instrument(definition, source)
 
 
 def instrument_files(paths: Iterable[Path | str]) -> list[Path]:

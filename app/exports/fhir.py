@@ -128,8 +128,8 @@ GRANTOR_PERFORMER = {
 
 
 def deployment() -> str:
-    """This deployment's address (`base_url` without a trailing `/`): `meta.source`, and the base of its URLs."""
-    return get_settings().base_url.rstrip("/")
+    """This deployment's address (`Settings.public_base_url()`): `meta.source`, and the base of its URLs."""
+    return get_settings().public_base_url()
 
 
 def canonical(instrument_id: str) -> str:

@@ -479,7 +479,7 @@ def referral_named(parsed: Task) -> tuple[str, str]:
 
 def _request_id(reference: str) -> str | None:
     """The id of our ServiceRequest a reference points at (relative, or absolute under this deployment)."""
-    root = f"{get_settings().base_url.rstrip('/')}/fhir/"
+    root = f"{get_settings().public_base_url()}/fhir/"
     if reference.startswith(root):
         reference = reference[len(root) :]
     match = re.fullmatch(rf"ServiceRequest/({_ID})(?:/_history/[^/]+)?", reference)

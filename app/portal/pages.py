@@ -275,7 +275,7 @@ def _pause(request: Request, ctx: YouthContext, db: Session, keys: KeyRing) -> R
         ctx,
         "paused.html",
         code=service.format_code(code),
-        go_url=f"{ctx.settings.base_url.rstrip('/')}/go/{link}" + ("?lang=es" if ctx.lang == "es" else ""),
+        go_url=f"{ctx.settings.public_base_url()}/go/{link}" + ("?lang=es" if ctx.lang == "es" else ""),
         handed_over=handed_over,
     )
     response.delete_cookie(COOKIE, path="/")

@@ -46,7 +46,7 @@ def create_link(
     auth: FormAuthDep,
 ) -> Response:
     issued = service.issue(db, keys, registry, auth.user, screening_id, "link", settings)
-    base = settings.base_url.rstrip("/")
+    base = settings.public_base_url()
     link = invitation.youth_link(base, issued.link_token, _screening_language(db, screening_id))
     return render(
         request,
@@ -80,7 +80,7 @@ def printable_slip(
     if record is None:
         raise NotFound(_("This link and code no longer work. Create a new one."))
     language = _screening_language(db, screening_id)
-    link = invitation.youth_link(settings.base_url.rstrip("/"), link_token, language)  # as create_link builds it
+    link = invitation.youth_link(settings.public_base_url(), link_token, language)  # as create_link builds it
     agency = db.get(Agency, auth.user.agency_id) if agency_name else None
     return render(
         request,

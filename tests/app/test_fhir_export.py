@@ -39,7 +39,7 @@ def test_every_bundled_instrument_is_a_valid_questionnaire(key: tuple[str, str])
     assert instrument is not None
     q = fhir.questionnaire(instrument)
     support.validate(q)
-    base = get_settings().base_url.rstrip("/")
+    base = get_settings().public_base_url()
     assert q["url"] == f"{base}/fhir/Questionnaire/{key[0]}" and q["version"] == key[1] and q["status"] == "active"
     items = _items(q["item"])
     links = [i["linkId"] for i in items]
@@ -186,7 +186,7 @@ def test_a_completed_screening_exports_as_valid_fhir(client: TestClient, world: 
     assert set(patient) == {"resourceType", "id", "meta", "identifier"}
     assert patient["identifier"] == [{"system": fhir.PSEUDONYM_SYSTEM, "value": patient["id"]}]
     assert patient["id"] == person_key(crypto.get_key_ring(), north.id, record.person_id)  # North's key of the person
-    base = get_settings().base_url.rstrip("/")
+    base = get_settings().public_base_url()
     assert {e["resource"]["meta"]["source"] for e in bundle["entry"]} == {base} == {bundle["meta"]["source"]}
 
     assert result["valueCodeableConcept"]["coding"][0]["code"] == done.overall_level

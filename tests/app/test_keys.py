@@ -71,7 +71,12 @@ def test_production_refuses_to_start_without_keys_and_says_how_to_make_them(
     session: Session, tmp_path: Path, env: Env
 ) -> None:
     key_file = tmp_path / "secrets" / "keys.json"
-    env(TELLONCE_ENVIRONMENT="production", TELLONCE_KEY_FILE=str(key_file), **PRODUCTION_HASHING)
+    env(
+        TELLONCE_ENVIRONMENT="production",
+        TELLONCE_KEY_FILE=str(key_file),
+        TELLONCE_BASE_URL="https://tellonce.example.org",  # production needs its public address too
+        **PRODUCTION_HASHING,
+    )
     with pytest.raises(StartupRefused) as refused, TestClient(create_app(upgrade_database=False)):
         pass  # the lifespan refuses before the first request
     message = str(refused.value)
