@@ -71,7 +71,8 @@ def _answers(url: str) -> bool:
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """`tellonce serve --demo` in a subprocess on a free 127.0.0.1 port, with its own data dir.
+    """`tellonce serve --demo` in a subprocess on a free 127.0.0.1 port, with its own data dir and no configured
+    public address.
 
     A fresh SQLite database and key file in a temp dir, TELLONCE_ENVIRONMENT=test, the synthetic demo
     data (logins: `app.demo.logins()`, password: `app.demo.DEMO_PASSWORD`). Stopped at the end.
@@ -84,7 +85,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     env.update(
         TELLONCE_DATA_DIR=str(data_dir),
         TELLONCE_ENVIRONMENT="test",
-        TELLONCE_BASE_URL=url,
+        # No TELLONCE_BASE_URL: links carry the address serve was started on (a free port, never the default
+        # 8000), so every test that follows a youth link follows the address a new user's server gives out.
         # Cheap argon2id, as in tests/app/conftest.py: the demo hashes a password per login it creates and
         # every test signs in; no browser test is about hashing strength (tests/app/test_password_memory.py is).
         TELLONCE_PASSWORD_HASH_TIME_COST="1",  # noqa: S106 (a cost, not a password)
