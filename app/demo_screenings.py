@@ -92,8 +92,10 @@ def seed(
     for screener in screeners:
         for index, month in enumerate(wave_months(today)):
             targets[(screener.agency_id, instrument_id, month)] = wave_counts(rng, index % 2 == 1)
-    plan = list(_planned(db, registry, screeners, targets, today, now, rng))
-    for index, planned in enumerate(plan):
+    found = standing(db, [s.agency_id for s in screeners])
+    plan = list(_planned(registry, screeners, targets, found, today, now, rng))
+    first = sum(sum(counts.values()) for counts in found.values())  # case numbers a rerun has not used
+    for index, planned in enumerate(plan, start=first):
         given, family = names[index % len(names)]
         _store(db, keys, registry, planned, given, family, index, rng)
     db.flush()
@@ -116,16 +118,15 @@ def standing(db: Session, agency_ids: list[str]) -> dict[tuple[str, str, date], 
 
 
 def _planned(
-    db: Session,
     registry: Registry,
     screeners: list[User],
     targets: dict[tuple[str, str, date], dict[str, int]],
+    found: dict[tuple[str, str, date], Counter[str]],
     today: date,
     now: datetime,
     rng: random.Random,
 ) -> Iterator[Planned]:
     by_agency = {s.agency_id: s for s in screeners}
-    found = standing(db, list(by_agency))
     for key in sorted(set(targets) | set(found), key=lambda k: (k[2], k[0], k[1])):
         agency_id, instrument_id, month = key
         have, want = found.get(key, Counter()), targets.get(key, {})
