@@ -107,8 +107,6 @@ def seed(db: Session, keys: KeyRing, registry: Registry) -> bool:
     _completed_screening(db, keys, registry, screener, youth.id)
     _shared_story(db, keys, registry, users, youth.id)
     db.flush()
-    seed_screenings(db, keys, registry)
-    db.flush()
     return True
 
 
@@ -186,17 +184,6 @@ def _completed_screening(db: Session, keys: KeyRing, registry: Registry, user: U
             db, keys, registry, user, screening.id, AnswersSave(version=screening.version, answers=answers)
         )
         screenings.complete(db, keys, registry, user, screening.id, saved.version)
-
-
-def seed_screenings(db: Session, keys: KeyRing, registry: Registry, today: date | None = None) -> int:
-    """Add Riverbend's and Harbor's check-ins of two years (`app.demo_screenings`) where they are missing;
-    returns how many were added (none the second time)."""
-    from app import demo_screenings  # builds on the demo's agencies and staff
-
-    screeners = [
-        db.exec(select(User).where(User.email == f"screener@{slug}.example.org")).one() for *_, slug in AGENCIES
-    ]
-    return demo_screenings.seed(db, registry, keys, screeners, SELF_REPORT, today)
 
 
 def seed_cohort(db: Session, keys: KeyRing, registry: Registry, people: int, today: date | None = None) -> int:

@@ -23,7 +23,6 @@ from app.crypto import ENCRYPTED_COLUMNS, get_key_ring
 from app.main import create_app, loaded_instruments
 from app.models import Screening, User, metadata
 from app.models_sharing import Consent
-from app.records import service as records
 from app.sharing import consent
 from app.startup import StartupRefused
 from tests.app.ops_support import Env, env, stored_ciphertexts
@@ -48,15 +47,6 @@ def _seed(session: Session) -> None:
     assert revoker is not None
     consent.revoke(session, get_key_ring(), revoker, given.id, REVOKE_REASON)
     session.commit()
-
-
-def _averys_completed(session: Session) -> Screening | None:
-    """A completed screening of Avery's at Riverbend (the demo's other youth are at either program)."""
-    screener = session.exec(select(User).where(User.email == RIVERBEND_SCREENER)).one()
-    avery = records.find_by_case_number(session, get_key_ring(), screener, "RB-1001")
-    return session.exec(
-        select(Screening).where(Screening.youth_id == avery.id, Screening.status == "completed")
-    ).first()
 
 
 def _bearer(client: TestClient) -> dict[str, str]:
@@ -168,7 +158,7 @@ def test_rotate_then_reencrypt_leaves_no_value_under_the_old_key(
     assert "Re-encrypted 0 value(s)" in _run("keys", "reencrypt")  # a rerun has nothing to do
 
     headers = _bearer(client)
-    screening = _averys_completed(session)
+    screening = session.exec(select(Screening).where(Screening.status == "completed")).first()
     assert screening is not None
     youth = client.get(f"/api/v1/youth/{screening.youth_id}", headers=headers)
     assert youth.status_code == 200 and youth.json()["given_name"] == "Avery"
@@ -245,7 +235,7 @@ def test_a_running_server_reads_values_re_encrypted_after_a_rotation_without_a_r
     _seed(session)
     old = get_key_ring().current
     headers = _bearer(client)  # the server is running with the old key set
-    screening = _averys_completed(session)
+    screening = session.exec(select(Screening).where(Screening.status == "completed")).first()
     assert screening is not None
     assert client.get(f"/api/v1/youth/{screening.youth_id}", headers=headers).status_code == 200
 
@@ -272,7 +262,7 @@ def test_a_value_under_a_key_the_server_lacks_answers_a_clear_503_not_a_tracebac
     index = base64.urlsafe_b64encode(os.urandom(32)).decode()
     env(TELLONCE_ENCRYPTION_KEYS=f"old1:{base64.urlsafe_b64encode(os.urandom(32)).decode()}", TELLONCE_INDEX_KEY=index)
     _seed(session)
-    screening = _averys_completed(session)
+    screening = session.exec(select(Screening).where(Screening.status == "completed")).first()
     assert screening is not None
     # keys in the environment cannot change under a running process: this server never got key old1
     env(TELLONCE_ENCRYPTION_KEYS=f"new1:{base64.urlsafe_b64encode(os.urandom(32)).decode()}")
