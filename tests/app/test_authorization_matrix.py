@@ -191,6 +191,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/exit"): Entry(PUBLIC, ok=frozenset({303})),
     ("POST", "/exit"): Entry(PUBLIC, ok=frozenset({303})),
     ("GET", "/s/done"): Entry(PUBLIC),
+    ("GET", "/s/handback"): Entry(PUBLIC),  # "please give the device back": shows nothing of the youth's
     ("GET", "/unlock"): Entry(PUBLIC),
     ("GET", "/s/0"): Entry(YOUTH),
     ("POST", "/s/language"): Entry(YOUTH, body=_body(lang="es")),
@@ -243,6 +244,9 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/screenings/{screening_id}/complete"): Entry(OWN, SCREENINGS, _version),
     ("GET", "/screenings/{screening_id}/self"): Entry(OWN, SCREENINGS),
     ("POST", "/screenings/{screening_id}/self/link"): Entry(OWN, SCREENINGS),
+    # The slip needs a link and code that still work, which no fixed body can carry: every caller here gets 404
+    # (nothing is shown), and tests/app/test_invitation.py covers the slip with a real link and code.
+    ("POST", "/screenings/{screening_id}/self/slip"): Entry(OWN, SCREENINGS, ok=frozenset({404})),
     ("POST", "/screenings/{screening_id}/self/handoff"): Entry(OWN, ("done", "open")),  # not "self": it locks
     ("POST", "/self-access/{access_id}/revoke"): Entry(OWN, ("self_access",)),
     ("GET", "/api/v1/youth/{youth_id}"): Entry(OWN, ("youth",)),
