@@ -28,7 +28,7 @@ from app.deps import KeysDep, RegistryDep, SettingsDep, client_address
 from app.errors import AppError, Conflict, Forbidden
 from app.i18n import _
 from app.models import Agency, Answer, Screening, YouthAccess, YouthSession
-from app.portal import flow, service
+from app.portal import flow, invitation, service
 from app.portal.answers import parse_page
 from app.portal.hotlines import phone_links
 from app.screenings import service as screenings
@@ -275,7 +275,7 @@ def _pause(request: Request, ctx: YouthContext, db: Session, keys: KeyRing) -> R
         ctx,
         "paused.html",
         code=service.format_code(code),
-        go_url=f"{ctx.settings.public_base_url()}/go/{link}" + ("?lang=es" if ctx.lang == "es" else ""),
+        go_url=invitation.youth_link(ctx.settings.public_base_url(), link, ctx.lang),
         handed_over=handed_over,
     )
     response.delete_cookie(COOKIE, path="/")
