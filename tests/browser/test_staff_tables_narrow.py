@@ -56,6 +56,20 @@ PAGES = [
     ("disclosures", HARBOR, "/youth/{HC-2001}/disclosures"),
 ]
 
+# The table each page with made-up state must show (its caption), so a page that lost that state cannot pass on
+# another table of the page.
+CAPTIONS = {
+    "youth-record-with-outcome": "What was later learned about this youth",
+    "result-with-revisions": "Revisions of this result",
+    "self-access-links": "Kind",  # the links table is named by its heading; its first column
+    "denied-reads": "Denied reads per person",
+    "break-glass-review": "Break-glass openings",
+    "disclosures": "Views of this person's records",
+    "edit-conflict": "Your answers compared with the saved answers",
+    "questionnaire-import-report": "Kept",
+    "partner-file-import-preview": "Responses",
+}
+
 # Problems a person would meet: the page scrolling sideways, a table outside a scroll box, a control no one can reach.
 PROBLEMS = """() => {
   const problems = [];
@@ -228,6 +242,9 @@ def test_staff_tables_fit_and_their_actions_stay_reachable(
 
 def _check(page: Page, name: str, size: str) -> None:
     assert page.locator("main table").count() > 0, f"{name} at {size}: the page shows no table to check"
+    if name in CAPTIONS:
+        shown = page.locator("main table", has_text=CAPTIONS[name])
+        assert shown.count() > 0, f"{name} at {size}: no table with {CAPTIONS[name]!r}"
     problems = page.evaluate(PROBLEMS)
     if problems:
         screenshot(page, f"FAILED-staff-tables-{name}-{size}")
