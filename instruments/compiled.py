@@ -147,7 +147,8 @@ class CompiledInstrument:
 
 # Keys the language gained after versions were published, with the value that means "not written":
 # `carry` on sections and items, `screen_again` on next steps, outside `codes`/`coding`/`code` on items,
-# options, totals and the instrument, `derived_from` on the instrument. Left out of the canonical form
+# options, totals and the instrument, `derived_from` on the instrument, staff wording (`staff_text`, `staff_help`,
+# `staff_notice`) on items and sections. Left out of the canonical form
 # when so, a published version keeps the hash stored with its screenings.
 ADDED_LATER: dict[str, object] = {
     "carry": None,
@@ -156,6 +157,9 @@ ADDED_LATER: dict[str, object] = {
     "coding": None,
     "code": None,
     "derived_from": None,
+    "staff_text": None,
+    "staff_help": None,
+    "staff_notice": None,
 }
 
 

@@ -16,7 +16,7 @@ from instruments.compiled import (
     content_hash,
 )
 from instruments.expressions import Context, Expression, ExpressionError, ItemInfo, Scope, compile_expression
-from instruments.model import DEFAULT_CARRY_DAYS, NEVER, CarryFor, Instrument, Item, Rule, Scoring, Total
+from instruments.model import DEFAULT_CARRY_DAYS, NEVER, STAFF_MODE, CarryFor, Instrument, Item, Rule, Scoring, Total
 from instruments.source import Path_, Problem, Source, format_path
 
 
@@ -407,6 +407,7 @@ def _visibility_order(definition: Instrument, show_if: dict[str, Expression], ou
 
 
 def _check_modes(definition: Instrument, out: _Collector) -> None:
+    _check_staff_wording(definition, out)
     if "self" not in definition.modes:
         return
     for index, item in enumerate(definition.items):
@@ -416,6 +417,31 @@ def _check_modes(definition: Instrument, out: _Collector) -> None:
                 f"item '{item.id}' is a practitioner's indicator rating, so the instrument cannot allow "
                 "the 'self' mode",
                 ("items", index, "type"),
+            )
+
+
+def _check_staff_wording(definition: Instrument, out: _Collector) -> None:
+    """Staff wording is read only in the practitioner mode; given without it, or help without text, it is a mistake."""
+    has_mode = STAFF_MODE in definition.modes
+    parts: list[tuple[Any, str, Path_]] = [
+        (s, "staff_notice", ("sections", i)) for i, s in enumerate(definition.sections)
+    ]
+    parts += [(item, "staff_text", ("items", i)) for i, item in enumerate(definition.items)]
+    for part, field, path in parts:
+        if getattr(part, field) is not None and not has_mode:
+            out.add(
+                "staff_wording_unused",
+                f"'{field}' is read only when staff complete the form (the '{STAFF_MODE}' mode), which this "
+                f"instrument does not allow: add '{STAFF_MODE}' to modes or remove '{field}'",
+                (*path, field),
+            )
+    for index, item in enumerate(definition.items):
+        if item.staff_help is not None and item.staff_text is None:
+            out.add(
+                "staff_help_without_text",
+                f"item '{item.id}' has staff_help but no staff_text: staff read the item's own text and help "
+                "unless it gives staff_text, so add staff_text or remove staff_help",
+                ("items", index, "staff_help"),
             )
 
 

@@ -59,6 +59,9 @@ def is_informative(value: object) -> bool:
 
 
 Mode = Literal["practitioner", "interview", "self"]
+# The mode in which staff complete the form about the youth, rather than the youth answering (alone, or
+# asked aloud in an interview): the one mode that reads an instrument's staff wording.
+STAFF_MODE = "practitioner"
 
 Text = dict[str, str]
 """A text in every declared language: language code -> string."""
@@ -155,6 +158,10 @@ class ItemBase(Frozen):
     section: Annotated[str, Field(pattern=ID_PATTERN)]
     text: Text
     help: Text | None = None
+    # The wording for staff completing the form about the youth (the practitioner mode), in the third person;
+    # when given, it and staff_help replace text and help in that mode (see `wording`). None: text and help.
+    staff_text: Text | None = None
+    staff_help: Text | None = None
     show_if: str | None = None
     sensitive: bool = False
     mandated_report: bool = False
@@ -269,6 +276,9 @@ class Section(Frozen):
     id: Annotated[str, Field(pattern=ID_PATTERN)]
     title: Text
     notice: Text | None = None
+    # What staff completing the form about the youth (the practitioner mode) read instead of `notice`, which
+    # speaks to the youth; None: `notice`. Either way that mode never offers the youth's "skip this part".
+    staff_notice: Text | None = None
     one_question_per_page: bool = False
     carry: Carry | None = None  # for its items that do not say; None: DEFAULT_CARRY_DAYS
 
@@ -380,6 +390,20 @@ class Instrument(Frozen):
     next_steps: dict[Level, tuple[NextStep, ...]] = Field(default_factory=dict)
     codes: tuple[Coding, ...] = ()  # the instrument's codes in outside terminologies, e.g. a LOINC panel
     derived_from: DerivedFrom | None = None
+
+
+def wording(item: ItemBase, mode: str) -> tuple[Text, Text | None]:
+    """An item's text and help as the person completing it in `mode` reads them."""
+    if mode == STAFF_MODE and item.staff_text is not None:
+        return item.staff_text, item.staff_help
+    return item.text, item.help
+
+
+def section_notice(section: Section, mode: str) -> Text | None:
+    """The notice before a section's questions, as the person completing it in `mode` reads it."""
+    if mode == STAFF_MODE and section.staff_notice is not None:
+        return section.staff_notice
+    return section.notice
 
 
 def is_semver(version: str) -> bool:

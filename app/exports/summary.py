@@ -191,7 +191,7 @@ def build(
     result = without_items(result, set(every) - set(stored))
     language = staff_language(None, user)  # the reader's language, not the youth's
     content = content_language(instrument, language)
-    view = views.result_view(instrument, result, content, registry, with_answers=with_answers)
+    view = views.result_view(instrument, result, content, registry, mode=screening.mode, with_answers=with_answers)
     owner, viewer = db.get(Agency, screening.agency_id), db.get(Agency, user.agency_id)
     if referral is not None:
         preparer, preparer_agency, contact = referral.preparer, referral.sender, referral.preparer_contact
@@ -217,7 +217,7 @@ def build(
     )
     if with_answers:
         values, sources = {k: a.value for k, a in stored.items()}, {k: a.source for k, a in stored.items()}
-        summary.answers = views.review(instrument, values, content, sources)
+        summary.answers = views.review(instrument, values, content, sources, mode=screening.mode)
     if Category.notes.value in categories and screening.notes_enc:
         summary.notes = keys.decrypt(screening.notes_enc, "screening", "notes", screening.id)
     audit.record(

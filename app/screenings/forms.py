@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 from app.web import _, text
 from instruments.compiled import RATING_CODES, YES_NO_LABELS, CompiledInstrument
 from instruments.expressions import Context
-from instruments.model import DECLINED, NOT_ASKED, NOT_ENOUGH_INFO, Item, Section
+from instruments.model import DECLINED, NOT_ASKED, NOT_ENOUGH_INFO, Item, Section, wording
 
 FIELD = "answer."  # form field prefix: item ids may not collide with csrf_token, version, notes, action
 SPECIAL = ".special"  # suffix of the "prefer not to answer" box beside number, date and text inputs
@@ -139,10 +139,11 @@ def questions(
     offer_not_enough_info = instrument.allows_not_enough_info and mode != "self"
     out = []
     for item in items:
+        words, help_words = wording(item, mode)
         question = Question(
             item=item,
-            text=text(item.text, language, default),
-            help=text(item.help, language, default),
+            text=text(words, language, default),
+            help=text(help_words, language, default),
             value=values.get(item.id),
             error=(errors or {}).get(item.id),
         )

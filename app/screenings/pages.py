@@ -28,6 +28,7 @@ from app.sharing import tellonce
 from app.versions import form_version
 from app.web import _, render, text
 from instruments.compiled import CompiledInstrument
+from instruments.model import STAFF_MODE, section_notice, wording
 
 router = APIRouter(include_in_schema=False)
 router.include_router(result_pages.router)
@@ -182,6 +183,8 @@ def _form(
         screening=screening,
         instrument=instrument,
         section=sections[page - 1],
+        notice=section_notice(sections[page - 1], screening.mode),
+        skip_offered=screening.mode != STAFF_MODE,  # the young person's choice, not staff's
         page=page,
         pages=len(sections),
         questions=questions,
@@ -267,7 +270,9 @@ def _conflict(
     language = screening.language
     differing = [
         {
-            "text": text(instrument.items[item_id].text, language, instrument.definition.default_language),
+            "text": text(
+                wording(instrument.items[item_id], screening.mode)[0], language, instrument.definition.default_language
+            ),
             "theirs": forms.answer_label(instrument, item_id, stored.get(item_id), language),
             "yours": forms.answer_label(instrument, item_id, value, language),
         }

@@ -83,7 +83,7 @@ def _review(
     current = service.public(db, keys, screening)
     stored = {k: v.value for k, v in current.answers.items()}
     language = content_language(instrument, staff_language(request, auth.user))
-    sections = views.review(instrument, stored, language)
+    sections = views.review(instrument, stored, language, mode=screening.mode)
     rows = [row for s in sections for row in s.rows]
     return render(
         request,
@@ -148,11 +148,11 @@ def result_page(
     with_answers = shown.covers(Category.item_answers)  # the evidence quotes answers
     viewer = staff_language(request, auth.user)
     language = content_language(instrument, viewer)
-    view = views.result_view(instrument, result, language, registry, with_answers=with_answers)
+    view = views.result_view(instrument, result, language, registry, mode=screening.mode, with_answers=with_answers)
     answers = None
     if not view.scored and own:  # nothing concluded: the answers are what there is to read (another agency's
         stored = {k: a.value for k, a in service.stored_answers(db, keys, screening).items()}  # are on its summary)
-        answers = views.review(instrument, stored, language)
+        answers = views.review(instrument, stored, language, mode=screening.mode)
     return render(
         request,
         "screening/result.html",

@@ -181,8 +181,10 @@ def revision_page(
         author=author.display_name if author else None,
         shared_by=owner.name if owner else None,
         content_lang=language,
-        view=views.result_view(instrument, revision.result, language, registry, with_answers=with_answers),
-        sections=views.review(instrument, revision.answers, language) if with_answers else None,
+        view=views.result_view(
+            instrument, revision.result, language, registry, mode=screening.mode, with_answers=with_answers
+        ),
+        sections=views.review(instrument, revision.answers, language, mode=screening.mode) if with_answers else None,
     )
 
 

@@ -13,7 +13,7 @@ from app.screenings.forms import answer_label, sections, visible_ids
 from app.web import _, text
 from instruments.compiled import CompiledInstrument
 from instruments.loader import Registry
-from instruments.model import LANGUAGE_PATTERN, NOT_SCORED, is_informative
+from instruments.model import LANGUAGE_PATTERN, NOT_SCORED, is_informative, wording
 
 _LANGUAGE = re.compile(LANGUAGE_PATTERN)
 CONCERNING = ("clear_concern", "possible_concern")
@@ -52,8 +52,11 @@ def review(
     answers: Mapping[str, Any],
     language: str,
     sources: Mapping[str, str] | None = None,
+    *,
+    mode: str,
 ) -> list[ReviewSection]:
-    """Every shown question with its answer, by page (`sources`: item id -> given, carried or corrected)."""
+    """Every shown question, worded as asked in `mode`, with its answer, by page (`sources`: item id -> given,
+    carried or corrected)."""
     default = instrument.definition.default_language
     shown = visible_ids(instrument, answers)
     out = []
@@ -61,7 +64,7 @@ def review(
         rows = [
             ReviewRow(
                 item.id,
-                text(item.text, language, default),
+                text(wording(item, mode)[0], language, default),
                 answer_label(instrument, item.id, answers.get(item.id), language),
                 answers.get(item.id) is not None,
                 is_informative(answers.get(item.id)),
@@ -146,10 +149,12 @@ def result_view(
     language: str,
     registry: Registry,
     *,
+    mode: str,
     with_answers: bool = True,
 ) -> ResultView:
-    """The stored result in the reader's `language`, every id turned into the instrument's words (the
-    evidence, which quotes answers, only `with_answers`). Free-text answers stay as they were given."""
+    """The stored result in the reader's `language`, every id turned into the instrument's words (questions as
+    asked in the screening's `mode`; the evidence, which quotes answers, only `with_answers`). Free-text answers
+    stay as they were given."""
     definition = instrument.definition
     default = definition.default_language
 
@@ -158,7 +163,7 @@ def result_view(
 
     indicator_texts = {i.id: t(i.text) for d in definition.domains for i in d.indicators}
     domain_titles = {d.id: t(d.title) for d in definition.domains}
-    item_texts = {i.id: t(i.text) for i in definition.items}
+    item_texts = {i.id: t(wording(i, mode)[0]) for i in definition.items}
     section_titles = {s.id: t(s.title) for s in definition.sections}
     domain_order = list(domain_titles)
     indicators = [

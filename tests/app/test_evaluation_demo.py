@@ -24,7 +24,7 @@ from app.main import loaded_instruments
 from tests.app.test_evaluation_performance import _published_counts
 
 TODAY = date(2026, 5, 1)
-BRIEF = f"{cohort.BRIEF_SCREEN}|1.3.0"
+BRIEF = f"{cohort.BRIEF_SCREEN}|1.4.0"  # the newest, which the demo screens with
 
 
 def _estimate(figure: dict[str, Any]) -> Estimate:

@@ -183,7 +183,8 @@ def test_1_3_0_is_1_2_0_plus_screen_again_and_nothing_else(instrument_id: str) -
         assert [{**s, "screen_again": None} for s in kept] == old_steps[level], level
         assert all(s["screen_again"] is not None for s in added), level
     assert new.content_hash != old.content_hash
-    assert REGISTRY.get(instrument_id) is new  # the newest version, which new screenings use
+    newest = REGISTRY.get(instrument_id)  # which new screenings use: 1.3.0 or a later version keeping its steps
+    assert newest is not None and newest.definition.next_steps == new.definition.next_steps
 
 
 EXPECTED = {

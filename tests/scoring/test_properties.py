@@ -286,6 +286,7 @@ def test_every_instrument_from_1_1_0_on_is_tested_for_removing_information() -> 
         "tellonce-brief-screen@1.1.0",
         "tellonce-brief-screen@1.2.0",
         "tellonce-brief-screen@1.3.0",
+        "tellonce-brief-screen@1.4.0",
         "tellonce-practitioner-indicators@1.1.0",
         "tellonce-practitioner-indicators@1.2.0",
         "tellonce-practitioner-indicators@1.3.0",
