@@ -1,6 +1,6 @@
 """The canonical URLs of TellOnce's Questionnaires answer: `<base>/fhir/Questionnaire/...`.
 
-A Questionnaire's `url` is `<base_url>/fhir/Questionnaire/<instrument id>` (`app.exports.fhir.canonical`),
+A Questionnaire's `url` is `<base_url>/fhir/Questionnaire/<instrument id>` (`app.interop.fhir.canonical`),
 so a partner holding a response can fetch the form it answers. Read with the same bearer token as the
 API (`/api/v1/instruments/{id}/{version}/fhir`), as `application/fhir+json`:
 
@@ -21,8 +21,8 @@ from fastapi.responses import JSONResponse, Response
 
 from app.deps import ApiUserDep, RegistryDep
 from app.errors import NotFound
-from app.exports import fhir
 from app.i18n import _
+from app.interop import fhir
 from instruments.compiled import CompiledInstrument
 from instruments.loader import Registry
 
