@@ -74,7 +74,7 @@ from app.access import is_in_force
 from app.interop.fhir_show_if import enable_when
 from app.models import Screening, ScreeningStatus
 from app.models_sharing import Consent
-from app.screenings.forms import ANSWER_TEXTS
+from app.screenings.answer_labels import ANSWER_TEXTS
 from app.settings import get_settings
 from instruments.compiled import RATING_CODES, YES_NO_LABELS, CompiledInstrument
 from instruments.model import (
@@ -89,6 +89,8 @@ from instruments.model import (
 )
 from scoring import visible_only
 
+FHIR_JSON = "application/fhir+json"  # the media type of every resource served
+FHIR_BODY: dict[int | str, dict[str, Any]] = {200: {"content": {FHIR_JSON: {"schema": {"type": "object"}}}}}
 LEGACY_CANONICAL = "urn:tellonce:instrument:"  # + instrument id: the canonical of exports before https ones
 SPECIAL_SYSTEM = "urn:tellonce:special-answer"
 LEVEL_SYSTEM = "urn:tellonce:concern-level"

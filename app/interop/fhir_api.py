@@ -28,8 +28,8 @@ from app.errors import NotFound
 from app.exports import tabular
 from app.i18n import _
 from app.interop import fhir, fhir_stream
+from app.interop.fhir import FHIR_BODY, FHIR_JSON
 from app.interop.fhir_bulk_api import FILE_BODY, FileDep, PartnerQuery
-from app.interop.fhir_canonical import FHIR_BODY, FHIR_JSON
 from app.interop.fhir_import import QuestionnaireImportReport, import_fhir
 from app.interop.fhir_responses import ImportReport, import_responses
 from app.models import Agency, Role, Screening, ScreeningResult, User

@@ -32,7 +32,7 @@ from app.interop.fhir_subjects import FileContents, Received, say
 from app.models import User, Youth, YouthLink, utcnow
 from app.models_sharing import Category
 from app.records.service import public_of
-from app.web import text
+from app.texts import text
 from instruments.loader import Registry
 
 SEALED = "fhir_bulk_import_page"  # the associated data's "table": a sealed preview opens nowhere else

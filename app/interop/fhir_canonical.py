@@ -14,7 +14,7 @@ Errors are JSON, as under /api/ (`app.main`).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
@@ -23,12 +23,11 @@ from app.deps import ApiUserDep, RegistryDep
 from app.errors import NotFound
 from app.i18n import _
 from app.interop import fhir
+from app.interop.fhir import FHIR_BODY, FHIR_JSON
 from instruments.compiled import CompiledInstrument
 from instruments.loader import Registry
 
 router = APIRouter(prefix="/fhir", tags=["fhir"])
-FHIR_JSON = "application/fhir+json"
-FHIR_BODY: dict[int | str, dict[str, Any]] = {200: {"content": {FHIR_JSON: {"schema": {"type": "object"}}}}}
 Version = Annotated[str | None, Query(max_length=100, description="an instrument version, e.g. 1.2.0")]
 
 

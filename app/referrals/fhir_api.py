@@ -14,7 +14,7 @@ from app.errors import InvalidInput
 from app.i18n import _
 from app.inputs import checked_json
 from app.interop import fhir, fhir_referral
-from app.interop.fhir_api import FHIR_BODY, FHIR_JSON
+from app.interop.fhir import FHIR_BODY, FHIR_JSON
 from app.referrals import service
 from app.referrals.api import public
 from app.referrals.schemas import ReferralPublic
