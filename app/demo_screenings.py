@@ -20,12 +20,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from app.crypto import KeyRing
 from app.evaluation.answering import Answering, draw_answers
 from app.evaluation.cohort import FAMILY_NAMES, GIVEN_NAMES, mode_of, newest
-from app.models import Screening, ScreeningStatus, User, YouthLink
+from app.models import Screening, ScreeningStatus, User, Youth, YouthLink
 from app.records import service as records
 from app.records.schemas import YouthCreate
 from app.reports.aggregate import THRESHOLD
@@ -102,13 +103,21 @@ def seed(
     found = standing(db, [s.agency_id for s in screeners])
     plan = list(_planned(registry, screeners, targets, found, today, now, rng))
     first = sum(sum(counts.values()) for counts in found.values())  # case numbers a rerun has not used
+    taken_in: list[dict[str, Any]] = []
     for done, planned in enumerate(plan, start=1):
         index = first + done - 1
         given, family = names[index % len(names)]
-        _store(db, keys, registry, planned, given, family, index, rng)
+        youth_id = _store(db, keys, registry, planned, given, family, index, rng)
+        # Taken in when screened, so Avery, added today, stays first in the lists.
+        taken_in.append({"youth": youth_id, "at": planned.completed_at - timedelta(minutes=20)})
         if progress and (done % 25 == 0 or done == len(plan)):
             progress(done, len(plan))
     db.flush()
+    if taken_in:  # the records' dates, moved back in two statements rather than two per youth
+        for table, key in ((Youth.__table__, "id"), (YouthLink.__table__, "youth_id")):
+            moved = update(table).where(table.c[key] == bindparam("youth")).values(created_at=bindparam("at"))
+            db.connection().execute(moved, taken_in)
+        db.expire_all()  # what the session holds of them is older than the rows now
     return len(plan)
 
 
@@ -183,7 +192,8 @@ def _store(
     family: str,
     index: int,
     rng: random.Random,
-) -> None:
+) -> str:
+    """Store one planned screening through the services, dated back to its day; returns the new youth's id."""
     user = planned.screener
     age_days = rng.randint(12 * 365 + 3, 17 * 365 + 300)
     youth = records.create(
@@ -197,18 +207,16 @@ def _store(
             case_number=f"WV-{index + 1:04d}",
         ),
     )
-    link = db.exec(select(YouthLink).where(YouthLink.youth_id == youth.id)).one()
-    for row in (youth, link):  # taken in when screened: Avery, added today, stays first in the lists
-        row.created_at = planned.completed_at - timedelta(minutes=20)
-        db.add(row)
     compiled = newest(registry, planned.instrument_id)
     start = ScreeningCreate(youth_id=youth.id, instrument_id=compiled.id, mode=mode_of(compiled))
     screening = screenings.start(db, keys, registry, user, start)
-    saved = screenings.save_answers(
-        db, keys, registry, user, screening.id, AnswersSave(version=screening.version, answers=dict(planned.answers))
-    )
-    done: Screening = screenings.complete(db, keys, registry, user, screening.id, saved.version)
+    # The screening was just started by `user`, so its access is settled: store and finish it directly (what
+    # save_answers and complete do after fetching it again), one lookup less each.
+    answers = AnswersSave(version=screening.version, answers=dict(planned.answers))
+    saved = screenings.store_answers(db, keys, registry, screening, answers, user.id)
+    done: Screening = screenings.finish(db, keys, registry, saved, saved.version, user.id)
     done.started_at = planned.completed_at - timedelta(minutes=15)
     done.completed_at = planned.completed_at
     followup.set_due(done, compiled)
     db.add(done)
+    return youth.id

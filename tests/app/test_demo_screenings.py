@@ -56,7 +56,9 @@ def _charts(page: str) -> dict[str, int]:
 
 
 def test_a_fresh_demo_shows_charts_with_nothing_suppressed_and_a_rerun_adds_nothing(
-    client: TestClient, session: Session, env: Env
+    client: TestClient,
+    session: Session,
+    env: Env,  # noqa: F811 (the fixture imported above)
 ) -> None:
     env(TELLONCE_DEMO_CHECKINS="1", TELLONCE_DEMO_COHORT_PEOPLE="12")
     first = CliRunner().invoke(cli, ["demo"])
