@@ -44,6 +44,9 @@ WAVE_MONTHS = 6
 ALL_LEVELS = (*LEVELS, INSUFFICIENT)  # no, possible, clear concern; not enough information
 # Drawing answers only; the level each is kept for comes from the scoring engine.
 DRAWING = Answering(key_with=0.2, key_without=0.01, other_with=0.15, other_without=0.02, skipped=0.05, unsure=0.35)
+# Youth who skip almost nothing: most of them score no concern, which DRAWING alone reaches about one time in
+# twelve (a skipped key question is not enough information), so drawing for a wave took thousands of scorings.
+FEW_SKIPPED = Answering(key_with=0.2, key_without=0.01, other_with=0.15, other_without=0.02, skipped=0.01, unsure=0.35)
 MAX_DRAWS = 100_000  # a wave needing a level the instrument cannot reach stops here
 
 
@@ -175,7 +178,10 @@ def _answers_for(
     for _ in range(MAX_DRAWS):
         if not any(left.values()):
             return
-        answers = draw_answers(compiled, DRAWING, rng.random() < 0.4, rng)
+        if left.get("no_concern", 0) > 0 and rng.random() < 0.5:
+            answers = draw_answers(compiled, FEW_SKIPPED, False, rng)
+        else:
+            answers = draw_answers(compiled, DRAWING, rng.random() < 0.4, rng)
         level = score(compiled, answers).overall
         if left.get(level, 0) > 0:
             left[level] -= 1
