@@ -117,8 +117,8 @@ def seed(
             progress(done, len(plan))
     db.flush()
     if taken_in:  # the records' dates, moved back in two statements rather than two per youth
-        for table, key in ((Youth.__table__, "id"), (YouthLink.__table__, "youth_id")):
-            moved = update(table).where(table.c[key] == bindparam("youth")).values(created_at=bindparam("at"))
+        for table, key in ((Youth, col(Youth.id)), (YouthLink, col(YouthLink.youth_id))):
+            moved = update(table).where(key == bindparam("youth")).values(created_at=bindparam("at"))
             db.connection().execute(moved, taken_in)
         db.expire_all()  # what the session holds of them is older than the rows now
     return len(plan)
