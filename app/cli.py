@@ -139,7 +139,8 @@ def _store_report_levels() -> int:
 
 @cli.command()
 def demo() -> None:
-    """Add the synthetic demo data (two agencies, users of every role, youth, a screening)."""
+    """Add the synthetic demo data: agencies, users of every role, a few youth and their screenings, and (unless
+    TELLONCE_DEMO_CHECKINS=0) two years of synthetic check-ins at Riverbend and Harbor for the aggregate report."""
     _seed_demo()
 
 
