@@ -14,6 +14,7 @@ from app.audit import DENIED
 from app.db import SessionDep
 from app.deps import ADMINS, SettingsDep, WebAuthDep, require_role
 from app.models import Agency, AuditEvent, Role, User, utcnow
+from app.rows import select_rows
 from app.web import render
 
 router = APIRouter(include_in_schema=False)
@@ -43,7 +44,7 @@ def denial_rates(db: Session, viewer: User, now: datetime | None = None) -> list
     in_day = col(AuditEvent.at) >= day_ago
     day_count = func.sum(case((in_day, 1), else_=0))
     query = (
-        select(
+        select_rows(
             col(User.id),
             col(User.display_name),
             col(User.email),

@@ -47,6 +47,7 @@ from app.access import require_role
 from app.errors import Forbidden
 from app.i18n import _
 from app.models import Agency, Role, Screening, ScreeningStatus, User
+from app.rows import select_rows
 from instruments.loader import Registry
 from instruments.model import NOT_SCORED
 
@@ -195,7 +196,7 @@ def grouped_counts(db: Session, user: User, report: ReportFilter) -> list[tuple[
         return func.coalesce(func.sum(case((level == code, 1), else_=0)), 0)
 
     per_agency = (
-        select(
+        select_rows(
             month.label("month"),
             instrument.label("instrument"),
             agency_id.label("agency_id"),
@@ -218,7 +219,7 @@ def grouped_counts(db: Session, user: User, report: ReportFilter) -> list[tuple[
     groups_of = per_agency.subquery()
     kind = col(Agency.kind)
     statement = (
-        select(
+        select_rows(
             groups_of.c.month,
             groups_of.c.instrument,
             kind,
