@@ -61,7 +61,7 @@ DENIED = "access.denied"
 _PENDING = "audit.pending"  # [(event, transaction it was recorded in)]
 _DENIALS = "audit.denials"  # [event]: kept across a rollback
 _ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-_heads = AuditChain.__table__
+_heads = AuditChain.__table__  # type: ignore[attr-defined]  # SQLModel does not declare the __table__ every table model has
 log = logging.getLogger(__name__)
 
 __all__ = ["GENESIS", "AuditEvent", "Break", "Check", "check", "denied", "events", "record", "verify"]

@@ -6,7 +6,8 @@ to conclude" reads the same everywhere and can never fall back to "no concern".
 
 from __future__ import annotations
 
-from instruments.model import INSUFFICIENT, NOT_SCORED
+from instruments.model import INSUFFICIENT as INSUFFICIENT  # re-exported: the one vocabulary of levels
+from instruments.model import NOT_SCORED as NOT_SCORED
 
 CLEAR, POSSIBLE, NONE = "clear_concern", "possible_concern", "no_concern"
 # The order in which levels are listed: concerns first, and "insufficient information" before

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from app import i18n, levels
-from app.i18n import _
+from app.i18n import _ as _  # re-exported: pages take `_` from here with the template helpers
 from app.texts import options_of as options_of
 from app.texts import text as text
 
