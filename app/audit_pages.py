@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import case, func
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from app.audit import DENIED
 from app.db import SessionDep

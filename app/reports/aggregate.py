@@ -41,7 +41,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import case, func
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from app.access import require_role
 from app.errors import Forbidden
