@@ -77,7 +77,7 @@ async def youth_find(request: Request, db: SessionDep, keys: KeysDep, auth: Form
     try:
         found = records.search(db, keys, auth.user, YouthSearch.model_validate({"q": query}))
     except ValidationError:
-        error = _("Search with fewer words.")
+        error: str = _("Search with fewer words.")
     except InvalidInput as exc:
         error = exc.message
     else:
@@ -207,7 +207,7 @@ def youth_page(
 
 def start_options(registry: Registry) -> list[tuple[str, str, str]]:
     """(form value, instrument id, label) for each loaded instrument in each mode it allows."""
-    out = []
+    out: list[tuple[str, str, str]] = []
     for compiled in registry.latest():
         title = text(compiled.definition.title)
         for mode in compiled.definition.modes:
