@@ -14,7 +14,7 @@ from app.audit import DENIED
 from app.db import SessionDep
 from app.deps import ADMINS, SettingsDep, WebAuthDep, require_role
 from app.models import Agency, AuditEvent, Role, User, utcnow
-from app.rows import select_rows
+from app.typed_sql import select_rows
 from app.web import render
 
 router = APIRouter(include_in_schema=False)

@@ -38,9 +38,9 @@ from app.i18n import _
 from app.interop import fhir_stream
 from app.models import Agency, Answer, Screening, ScreeningResult, ScreeningStatus, User, Youth
 from app.models_sharing import Category, Consent
-from app.rows import select_rows
 from app.screenings.disclosed import result_summary, without_items
 from app.sharing import ledger
+from app.typed_sql import select_rows
 from instruments.compiled import CompiledInstrument
 from instruments.expressions import Context
 from instruments.loader import Registry

@@ -47,7 +47,7 @@ from app.access import require_role
 from app.errors import Forbidden
 from app.i18n import _
 from app.models import Agency, Role, Screening, ScreeningStatus, User
-from app.rows import select_rows
+from app.typed_sql import select_rows
 from instruments.loader import Registry
 from instruments.model import NOT_SCORED
 

@@ -25,7 +25,6 @@ from app.models import (
     utcnow,
 )
 from app.models_sharing import Category
-from app.rows import ColumnArgument, select_rows
 from app.screenings import followup, report_levels
 from app.screenings.disclosed import without_items
 from app.screenings.schemas import (
@@ -36,6 +35,7 @@ from app.screenings.schemas import (
     ScreeningPublic,
     StoredAnswer,
 )
+from app.typed_sql import ColumnArgument, select_rows
 from instruments.compiled import CompiledInstrument
 from instruments.loader import Registry
 from scoring import AnswerError, answer_problem, score, visible_only
