@@ -6,6 +6,7 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
+from app.web_forms import parse_number
 from instruments.compiled import CompiledInstrument
 from instruments.model import DECLINED
 from scoring import answer_problem
@@ -29,11 +30,11 @@ def parse_page(
             raw = str(form.get(field) or "").strip()
             value = raw or None
             if value and item.type == "number" and value != DECLINED:
-                try:
-                    value = int(value) if getattr(item, "integer", True) else float(value)
-                except ValueError:
+                number = parse_number(value)
+                if number is None:
                     errors[item_id] = "number"
                     continue
+                value = number
         problem = answer_problem(instrument, item_id, value)
         if problem:
             errors[item_id] = "invalid"

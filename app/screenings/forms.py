@@ -5,7 +5,6 @@ Pure helpers over a compiled instrument (no database): the page routes call them
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 from starlette.datastructures import FormData
 
 from app.web import _, text
+from app.web_forms import number_message, parse_number
 from instruments.compiled import RATING_CODES, YES_NO_LABELS, CompiledInstrument
 from instruments.expressions import Context
 from instruments.model import DECLINED, NOT_ASKED, NOT_ENOUGH_INFO, Item, Section, wording
@@ -185,9 +185,6 @@ def answer_label(instrument: CompiledInstrument, item_id: str, value: Any, langu
     return str(value)
 
 
-_INTEGER = re.compile(r"^[+-]?\d+$")
-
-
 def parse_page(
     instrument: CompiledInstrument, items: list[Item], form: FormData
 ) -> tuple[dict[str, Any], dict[str, str]]:
@@ -223,13 +220,8 @@ def _str(value: Any) -> str:
 
 
 def _number(raw: str) -> tuple[Any, str | None]:
-    cleaned = raw.replace(",", "")
-    if _INTEGER.match(cleaned):
-        return int(cleaned), None
-    try:
-        return float(cleaned), None
-    except ValueError:
-        return raw, _("Enter a number, for example 12.")
+    number = parse_number(raw)
+    return (raw, number_message()) if number is None else (number, None)
 
 
 def form_fields(answers: Mapping[str, Any], instrument: CompiledInstrument) -> list[tuple[str, str]]:
