@@ -9,7 +9,7 @@ a page of errors; whatever a failed service call flushed before it failed must n
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -48,14 +48,17 @@ def number_message() -> str:
 
 
 def field_errors(
-    exc: ValidationError, messages: Mapping[str, Message] | None = None, default: Message = None
+    exc: ValidationError,
+    messages: Mapping[str, Message] | None = None,
+    default: Message = None,
+    whole_form: str = WHOLE_FORM,
 ) -> dict[str, Any]:
     """A validation error as one message per form field (the first of each), under the field's name, or
     under "form" when it belongs to no field. A field's message comes from `messages` (words, or a function
     of the error), else from `default`, else "Check this field."."""
     errors: dict[str, Any] = {}
     for error in exc.errors():
-        name = str(error["loc"][0]) if error["loc"] else WHOLE_FORM
+        name = str(error["loc"][0]) if error["loc"] else whole_form
         if name in errors:
             continue
         message = (messages or {}).get(name, default)
@@ -75,11 +78,19 @@ def parse(
         return None, field_errors(exc, messages, default)
 
 
-def refused_errors(error: AppError, field: str) -> dict[str, Any]:
-    """A service's refusal as form errors: the per-item messages its detail gives under `field`, or its message
-    for the whole form."""
-    detail = error.detail.get(field) if isinstance(error.detail, dict) else None
-    return dict(detail) if isinstance(detail, dict) else {WHOLE_FORM: error.message}
+def refused_errors(
+    error: Exception | None, fields: Collection[str] = (), *, items: str | None = None, whole_form: str = WHOLE_FORM
+) -> dict[str, Any]:
+    """A service's refusal as form errors, read one way: the per-item messages its detail holds under `items`,
+    else its message on the field its detail names (when the form has it), else on the whole form."""
+    if not isinstance(error, AppError):
+        return {whole_form: _("Check this form.")}
+    detail = error.detail if isinstance(error.detail, dict) else {}
+    per_item = detail.get(items) if items else None
+    if isinstance(per_item, dict):
+        return dict(per_item)
+    field = detail.get("field")
+    return {field if field in fields else whole_form: error.message}
 
 
 @dataclass

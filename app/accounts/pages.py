@@ -8,6 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from app import web_forms
 from app.accounts import devices, service, sessions
 from app.accounts.schemas import AgencyCreate, UserCreate, UserPreferences, UserUpdate
 from app.crypto import get_key_ring
@@ -166,11 +167,11 @@ async def update_user_page(request: Request, user_id: str, db: SessionDep, auth:
         "role": form.get("role") or None,
         "is_active": form.get("is_active") == "on",
     }
-    try:
+    with web_forms.attempt(db, AppError, ValidationError) as tried:
         service.update_user(db, auth.user, user_id, UserUpdate.model_validate(data))
-    except (AppError, ValidationError) as exc:
+    if isinstance(tried.error, (AppError, ValidationError)):
+        exc = tried.error
         message = exc.message if isinstance(exc, AppError) else _first_error(exc)
-        db.rollback()
         return render(
             request,
             "admin/users.html",

@@ -229,7 +229,7 @@ async def save_page(
             if isinstance(tried.error, Conflict):
                 return _conflict(request, db, keys, auth, screening, instrument, page, answers, notes)
             if isinstance(tried.error, InvalidInput):
-                errors = web_forms.refused_errors(tried.error, "answers")
+                errors = web_forms.refused_errors(tried.error, items="answers")
     if errors:
         values = {**stored, **answers}
         return _form(

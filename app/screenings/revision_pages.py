@@ -140,7 +140,7 @@ async def amend(
                 request, db, auth, screening, instrument, latest, shown, reason=reason, message=message, status_code=409
             )
         if isinstance(tried.error, InvalidInput):
-            errors = web_forms.refused_errors(tried.error, "answers")
+            errors = web_forms.refused_errors(tried.error, items="answers")
     if errors:
         return _amend_form(
             request, db, auth, screening, instrument, values, shown, errors=errors, reason=reason, status_code=400
