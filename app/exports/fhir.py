@@ -72,9 +72,9 @@ from typing import Any
 from app import levels
 from app.access import is_in_force
 from app.exports.fhir_show_if import enable_when
+from app.levels import ANSWER_TEXTS
 from app.models import Screening, ScreeningStatus
 from app.models_sharing import Consent
-from app.screenings.forms import ANSWER_TEXTS
 from app.settings import get_settings
 from instruments.compiled import RATING_CODES, YES_NO_LABELS, CompiledInstrument
 from instruments.model import (

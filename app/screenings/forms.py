@@ -11,6 +11,7 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
+from app import levels
 from app.web import _, text
 from app.web_forms import number_message, parse_number
 from instruments.compiled import RATING_CODES, YES_NO_LABELS, CompiledInstrument
@@ -19,15 +20,6 @@ from instruments.model import DECLINED, NOT_ASKED, NOT_ENOUGH_INFO, Item, Sectio
 
 FIELD = "answer."  # form field prefix: item ids may not collide with csrf_token, version, notes, action
 SPECIAL = ".special"  # suffix of the "prefer not to answer" box beside number, date and text inputs
-# Answer labels shown beside the instrument's own options, so in the screening's language.
-ANSWER_TEXTS: dict[str, dict[str, str]] = {
-    "no_concern": {"en": "No concern", "es": "Sin preocupación"},
-    "possible_concern": {"en": "Possible concern", "es": "Posible preocupación"},
-    "clear_concern": {"en": "Clear concern", "es": "Preocupación clara"},
-    DECLINED: {"en": "Prefer not to answer", "es": "Prefiero no responder"},
-    NOT_ENOUGH_INFO: {"en": "Not enough information", "es": "No hay suficiente información"},
-    NOT_ASKED: {"en": "Not asked", "es": "No se preguntó"},
-}
 SPECIAL_CODES = frozenset({DECLINED, NOT_ENOUGH_INFO, NOT_ASKED})
 RADIO_TYPES = frozenset({"yes_no", "single_choice", "indicator_rating"})
 INPUT_TYPES = frozenset({"number", "date", "short_text", "long_text"})
@@ -88,9 +80,8 @@ class Question:
 
 
 def label(code: str, language: str) -> str:
-    """A rating or special answer in a language (English when it has no translation)."""
-    texts = ANSWER_TEXTS[code]
-    return texts.get(language, texts["en"])
+    """A rating or special answer in a language (the words every surface shows, from `app.levels`)."""
+    return levels.answer_label(code, language)
 
 
 def sections(instrument: CompiledInstrument) -> tuple[Section, ...]:
