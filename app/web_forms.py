@@ -90,7 +90,7 @@ def refused_errors(
     if isinstance(per_item, dict):
         return dict(per_item)
     field = detail.get("field")
-    return {field if field in fields else whole_form: error.message}
+    return {field if isinstance(field, str) and field in fields else whole_form: error.message}
 
 
 @dataclass
@@ -117,8 +117,3 @@ def attempt(db: Session, *expected: type[Exception]) -> Iterator[Attempt]:
     except expected as exc:
         db.rollback()
         outcome.error = exc
-
-
-def roll_back(db: Session) -> None:
-    """Undo what the request wrote before a page shows its form again (the request would commit it)."""
-    db.rollback()

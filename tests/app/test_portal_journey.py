@@ -96,7 +96,7 @@ def test_answers_changed_meanwhile_show_the_page_again_and_save_nothing(
 ) -> None:
     journey, registry, record = _journey(client, world, session)
     bumped = update(Screening).where(col(Screening.id) == journey.screening.id).values(version=Screening.version + 1)
-    session.exec(bumped.execution_options(synchronize_session=False))  # type: ignore[call-overload]  # saved elsewhere
+    session.exec(bumped.execution_options(synchronize_session=False))  # saved elsewhere
     first = _questions(journey.instrument, journey, 1)[0]
     step = journey.answer(registry, record, 1, "skip_section", {}, {})
     assert step.status_code == 409 and step.errors == {"_": "changed"} and step.go_to is None
@@ -123,9 +123,7 @@ def test_the_last_page_finishes_the_check_in_and_ends_the_session(
     assert record.ended_reason == "finished"
 
 
-def test_still_true_choices_settle_only_the_pending_answers(
-    client: TestClient, world: World, session: Session
-) -> None:
+def test_still_true_choices_settle_only_the_pending_answers(client: TestClient, world: World, session: Session) -> None:
     journey, registry, _record = _journey(client, world, session)
     assert not journey.pending  # nothing carried from another program: the choices change nothing
     assert journey.settle(registry, {"not_an_item": "keep"})
