@@ -109,11 +109,13 @@ class Attempt:
 def attempt(db: Session, *expected: type[Exception]) -> Iterator[Attempt]:
     """`with attempt(db, Conflict) as tried: service.save(...)`, then `if tried.failed:` show the form again.
 
-    An expected error rolls back everything the request wrote and is kept on the attempt; any other error
-    is raised as before (the session dependency rolls back and the error page answers)."""
+    An expected error rolls back everything the request wrote (unless it says to keep it, as the session
+    dependency does) and is kept on the attempt; any other error is raised as before (the session dependency
+    rolls back and the error page answers). Denied reads recorded before the rollback are still written."""
     outcome = Attempt()
     try:
         yield outcome
     except expected as exc:
-        db.rollback()
+        if not (isinstance(exc, AppError) and exc.keep_writes):  # the session dependency's rule, in one place too
+            db.rollback()
         outcome.error = exc

@@ -140,9 +140,10 @@ def _roles_for(role: str) -> list[str]:
 async def create_user_page(request: Request, db: SessionDep, auth: FormAuthDep) -> Response:
     require_role(auth.user, *ADMINS)
     form = dict((await request.form()).items())
-    try:
+    with web_forms.attempt(db, AppError, ValidationError) as tried:
         service.create_user(db, UserCreate.model_validate(form), auth.user)
-    except (AppError, ValidationError) as exc:
+    if isinstance(tried.error, (AppError, ValidationError)):
+        exc = tried.error
         message = exc.message if isinstance(exc, AppError) else _first_error(exc)
         return render(
             request,
@@ -201,10 +202,11 @@ def agencies_page(request: Request, db: SessionDep, auth: WebAuthDep) -> Respons
 async def create_agency_page(request: Request, db: SessionDep, auth: FormAuthDep) -> Response:
     require_role(auth.user, Role.system_admin)
     form = dict((await request.form()).items())
-    try:
-        data = {**form, "external": form.get("external") == "on", "contact": form.get("contact") or None}
+    data = {**form, "external": form.get("external") == "on", "contact": form.get("contact") or None}
+    with web_forms.attempt(db, AppError, ValidationError) as tried:
         service.create_agency(db, AgencyCreate.model_validate(data), auth.user)
-    except (AppError, ValidationError) as exc:
+    if isinstance(tried.error, (AppError, ValidationError)):
+        exc = tried.error
         message = exc.message if isinstance(exc, AppError) else _first_error(exc)
         return render(
             request,

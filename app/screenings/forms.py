@@ -197,11 +197,9 @@ def parse_page(
             special = _str(form.get(name + SPECIAL))
             if special and raw:
                 errors[item.id] = _("Fill in an answer, or choose a special answer, not both.")
-            value: Any = special or raw or None
-            if value is not None and not special and item.type == "number":
-                value, problem = _number(raw)
-                if problem:
-                    errors[item.id] = problem
+            value, problem = (special, None) if special else typed_value(item, raw)
+            if problem:
+                errors[item.id] = problem
             answers[item.id] = value
     return answers, errors
 
@@ -210,9 +208,16 @@ def _str(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _number(raw: str) -> tuple[Any, str | None]:
-    number = parse_number(raw)
-    return (raw, number_message()) if number is None else (number, None)
+def typed_value(item: Item, raw: str) -> tuple[Any, str | None]:
+    """A typed answer (number, date, text) as its value (None when empty), or as typed with why it is not one:
+    the one reading of a typed answer, for the practitioner's, the correction and the youth's pages."""
+    value = raw.strip()
+    if not value:
+        return None, None
+    if item.type != "number":
+        return value, None
+    number = parse_number(value)
+    return (value, number_message()) if number is None else (number, None)
 
 
 def form_fields(answers: Mapping[str, Any], instrument: CompiledInstrument) -> list[tuple[str, str]]:

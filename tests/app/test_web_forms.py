@@ -145,3 +145,12 @@ def test_a_failed_write_is_rolled_back_before_the_form_shows_again(session: Sess
 def test_an_unexpected_error_is_not_swallowed(session: Session) -> None:
     with pytest.raises(ValueError), web_forms.attempt(session, Conflict):
         raise ValueError("a bug, not a refusal")
+
+
+def test_a_refusal_that_keeps_its_writes_keeps_them(session: Session) -> None:
+    with web_forms.attempt(session, InvalidInput) as tried:
+        session.add(Agency(name="Counted attempt", kind="school"))
+        session.flush()
+        raise InvalidInput("Slow down.", keep_writes=True)
+    assert tried.failed
+    assert session.exec(select(Agency).where(Agency.name == "Counted attempt")).first() is not None
