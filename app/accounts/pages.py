@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from app import web_forms
 from app.accounts import devices, service, sessions
@@ -233,8 +234,13 @@ FIELD_LABELS = {
 
 
 def _first_error(exc: ValidationError) -> str:
-    """Pydantic's first error in the reader's words: which field, and whether it is empty or just wrong."""
-    error = exc.errors()[0]
+    """The form's first error (the admin pages show one, above the form), mapped as every form maps them."""
+    message: str = next(iter(web_forms.field_errors(exc, default=_field_message).values()))  # lazy: page language
+    return message
+
+
+def _field_message(error: ErrorDetails) -> str:
+    """A validation error in the reader's words: which field, and whether it is empty or just wrong."""
     field = ".".join(str(p) for p in error["loc"])
     label = FIELD_LABELS.get(field, field)
     if error["type"] == "password_too_long":
