@@ -20,6 +20,7 @@ from sqlmodel import Session
 
 from app.errors import AppError
 from app.i18n import _
+from instruments.model import Item
 
 Model = TypeVar("Model", bound=BaseModel)
 # A field's message: fixed words, or words chosen from the error (its type, say).
@@ -45,6 +46,18 @@ def parse_number(raw: str) -> int | float | None:
 def number_message() -> str:
     """What every form says when a number field holds something else."""
     return _("Enter a number, for example 12.")
+
+
+def typed_value(item: Item, raw: str) -> tuple[Any, str | None]:
+    """A typed answer (number, date, text) as its value (None when empty), or as typed with why it is not one:
+    the one reading of a typed answer, for the practitioner's, the correction and the youth's pages."""
+    value = raw.strip()
+    if not value:
+        return None, None
+    if item.type != "number":
+        return value, None
+    number = parse_number(value)
+    return (value, number_message()) if number is None else (number, None)
 
 
 def field_errors(

@@ -6,7 +6,7 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
-from app.screenings.forms import typed_value
+from app.web_forms import typed_value
 from instruments.compiled import CompiledInstrument
 from instruments.model import DECLINED
 from scoring import answer_problem

@@ -11,16 +11,16 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
-from app import levels
+from app.screenings.answer_labels import SPECIAL_CODES, label
+from app.screenings.answer_labels import answer_label as answer_label  # the form shows earlier answers with it
 from app.web import _, text
-from app.web_forms import number_message, parse_number
+from app.web_forms import typed_value
 from instruments.compiled import RATING_CODES, YES_NO_LABELS, CompiledInstrument
 from instruments.expressions import Context
 from instruments.model import DECLINED, NOT_ASKED, NOT_ENOUGH_INFO, Item, Section, wording
 
 FIELD = "answer."  # form field prefix: item ids may not collide with csrf_token, version, notes, action
 SPECIAL = ".special"  # suffix of the "prefer not to answer" box beside number, date and text inputs
-SPECIAL_CODES = frozenset({DECLINED, NOT_ENOUGH_INFO, NOT_ASKED})
 RADIO_TYPES = frozenset({"yes_no", "single_choice", "indicator_rating"})
 INPUT_TYPES = frozenset({"number", "date", "short_text", "long_text"})
 
@@ -77,11 +77,6 @@ class Question:
     def checked(self, code: str) -> bool:
         """Whether a radio button or check box is selected."""
         return code in self.value if isinstance(self.value, list) else self.value == code
-
-
-def label(code: str, language: str) -> str:
-    """A rating or special answer in a language (the words every surface shows, from `app.levels`)."""
-    return levels.answer_label(code, language)
 
 
 def sections(instrument: CompiledInstrument) -> tuple[Section, ...]:
@@ -158,24 +153,6 @@ def questions(
     return out
 
 
-def answer_label(instrument: CompiledInstrument, item_id: str, value: Any, language: str) -> str:
-    """An answer as a person reads it."""
-    if value is None:
-        return _("No answer")
-    if isinstance(value, list):
-        return ", ".join(answer_label(instrument, item_id, v, language) for v in value) or _("None chosen")
-    if isinstance(value, str) and value in SPECIAL_CODES:
-        return label(value, language)
-    item = instrument.items.get(item_id)
-    if item is not None and item.type == "indicator_rating" and value in RATING_CODES:
-        return label(value, language)
-    if item is not None and item.type in ("yes_no", "single_choice", "multiple_choice") and isinstance(value, str):
-        return instrument.option_label(item_id, value, language)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 def parse_page(
     instrument: CompiledInstrument, items: list[Item], form: FormData
 ) -> tuple[dict[str, Any], dict[str, str]]:
@@ -206,18 +183,6 @@ def parse_page(
 
 def _str(value: Any) -> str:
     return value if isinstance(value, str) else ""
-
-
-def typed_value(item: Item, raw: str) -> tuple[Any, str | None]:
-    """A typed answer (number, date, text) as its value (None when empty), or as typed with why it is not one:
-    the one reading of a typed answer, for the practitioner's, the correction and the youth's pages."""
-    value = raw.strip()
-    if not value:
-        return None, None
-    if item.type != "number":
-        return value, None
-    number = parse_number(value)
-    return (value, number_message()) if number is None else (number, None)
 
 
 def form_fields(answers: Mapping[str, Any], instrument: CompiledInstrument) -> list[tuple[str, str]]:

@@ -11,7 +11,8 @@ import pytest
 
 from app import i18n, levels
 from app.evaluation.charts import RATES
-from app.exports import codebook, fhir
+from app.exports import codebook
+from app.interop import fhir
 from app.reports.pages import STYLE
 from app.screenings import forms
 from app.web import level_label, templates, text
