@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.i18n import _
+
 
 class AppError(Exception):
     """An expected failure with a stable code, a plain message and an HTTP status."""
@@ -104,6 +106,86 @@ class ServerBusy(TooManyAttempts):
 
     status = 503
     code = "busy"
+
+
+class LoginRequired(AppError):
+    """A page needs a signed-in user; the HTML handler redirects to the sign-in page."""
+
+    status = 401
+    code = "not_authenticated"
+
+
+class DeviceLocked(AppError):
+    """Staff pages stay closed while a youth has the device; the staff password reopens them."""
+
+    status = 423
+    code = "device_locked"
+    redirect = "/unlock"
+
+
+class SessionEnded(AppError):
+    """The youth's session is over (exit, pause, idle, revoked): back to the neutral code page."""
+
+    status = 401
+    code = "youth_session_ended"
+    redirect = "/go?ended=1"
+
+
+class DecryptionError(Exception):
+    """A stored value could not be decrypted (wrong key, row or column, or tampering)."""
+
+
+class UnknownKey(DecryptionError, AppError):
+    """A value is under a key this process does not have (a rotation it has not picked up): answered 503,
+    with a page that says so, not a traceback. Key files are re-read when they change (`get_key_ring`);
+    keys given in the environment need a restart."""
+
+    status = 503
+    code = "keys_unavailable"
+
+    def __init__(self, table: str, column: str, key_id: str) -> None:
+        AppError.__init__(
+            self,
+            _(
+                "This record was saved with an encryption key this server does not have yet. "
+                "Nothing was lost: ask an administrator to give this server the current keys and restart it."
+            ),
+        )
+        self.args = (f"cannot decrypt {table}.{column}: unknown format or key (key id {key_id!r} is not configured)",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+# Operational errors: raised to the command line or at start-up, never answered over HTTP.
+
+
+class KeyConfigurationError(ValueError):
+    """The configured keys cannot be used (an index key missing, a key that is not 32 bytes of base64)."""
+
+
+class MissingKeys(Exception):
+    """No keys are configured where TellOnce must not make its own (production)."""
+
+
+class KeyCommandError(Exception):
+    """A key operation that cannot be done as asked; the message says why and what to do."""
+
+
+class BackupError(Exception):
+    """A backup or restore that cannot be done as asked; the message says why and what to do."""
+
+
+class StartupRefused(Exception):
+    """The server must not start; the message says why and what to do."""
+
+
+class InstrumentChanged(Exception):
+    """A loaded instrument file differs from the version screenings were taken under."""
+
+
+class UngrantedDisclosure(RuntimeError):
+    """A disclosure of another agency's data with neither a consent nor a break-glass: a bug, never written."""
 
 
 def error_classes() -> list[type[AppError]]:

@@ -18,8 +18,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from swagger_ui_bundle import swagger_ui_path
 
-from app.deps import LoginRequired
-from app.errors import AppError, InvalidPayload, TooManyAttempts, error_classes
+from app.errors import AppError, InvalidPayload, LoginRequired, TooManyAttempts, error_classes
 from app.i18n import _
 from app.inputs import InputGuard
 from app.settings import get_settings
