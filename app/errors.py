@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+from pydantic import BaseModel, Field
 
 from app.i18n import _
 
@@ -188,12 +191,42 @@ class UngrantedDisclosure(RuntimeError):
     """A disclosure of another agency's data with neither a consent nor a break-glass: a bug, never written."""
 
 
-def error_classes() -> list[type[AppError]]:
-    """The error classes of this module, by status: what an API operation can answer besides success.
+class ErrorBody(BaseModel):
+    """Every API error: a stable code, what is wrong (a text, or a list of problems with their location)."""
 
-    Read when the OpenAPI document is built (`app.main`), so a class added here is documented at once.
+    error: str = Field(description="a stable code, e.g. not_found, invalid_payload, conflict")
+    detail: Any = Field(description="what is wrong: a text, or for invalid_payload a list of {loc, msg, type}")
+    message: str | None = Field(default=None, description="a plain sentence, when detail is structured")
+    omitted: int | None = Field(default=None, description="how many more problems there were than are listed")
+
+
+# What any API route can answer: no or an expired token; a role or an agency that may not; a request that cannot
+# be read (the input guard, or the route's own parameters); a body over the limit; a value under a key this
+# server does not have (most routes read an encrypted field).
+EVERY_ROUTE: tuple[type[AppError], ...] = (NotAuthenticated, Forbidden, InvalidPayload, PayloadTooLarge, UnknownKey)
+
+
+def responses(
+    *raised: type[AppError], also: Mapping[int, tuple[type[BaseModel], str]] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` of an API route from the error classes it raises (besides EVERY_ROUTE's): one entry per
+    status, naming the codes, with the ErrorBody schema. The one place a route declares how it can fail.
+
+    `also`: a status at which the route answers a body of its own too (a report of problems), besides ErrorBody.
     """
-    found: list[type[AppError]] = [AppError]
-    for cls in found:
-        found.extend(sub for sub in cls.__subclasses__() if sub.__module__ == __name__ and sub not in found)
-    return sorted(found, key=lambda cls: cls.status)
+    codes: dict[int, list[str]] = {}
+    for cls in (*EVERY_ROUTE, *raised):
+        named = codes.setdefault(cls.status, [])
+        if cls.code not in named:
+            named.append(cls.code)
+    declared: dict[int | str, dict[str, Any]] = {
+        status: {"model": ErrorBody, "description": ", ".join(named)} for status, named in sorted(codes.items())
+    }
+    for status, (model, description) in (also or {}).items():
+        either = [{"$ref": f"#/components/schemas/{name}"} for name in (model.__name__, ErrorBody.__name__)]
+        listed = ", ".join(codes.get(status, []))
+        declared[status] = {
+            "description": f"{description}; or {listed}" if listed else description,
+            "content": {"application/json": {"schema": {"anyOf": either}}},
+        }
+    return declared

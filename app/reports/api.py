@@ -8,13 +8,14 @@ from fastapi import APIRouter, Query
 
 from app.db import SessionDep
 from app.deps import ApiUserDep, RegistryDep
+from app.errors import InvalidInput, responses
 from app.reports import aggregate, service
 from app.reports.aggregate import Scope
 
 router = APIRouter()
 
 
-@router.get("/reports/aggregate", tags=["reports"])
+@router.get("/reports/aggregate", tags=["reports"], responses=responses(InvalidInput))
 def aggregate_report(
     db: SessionDep,
     registry: RegistryDep,
