@@ -25,7 +25,7 @@ from app import i18n
 from app.crypto import KeyRing
 from app.db import SessionDep
 from app.deps import KeysDep, RegistryDep, SettingsDep, client_address
-from app.errors import AppError, Forbidden
+from app.errors import AppError, Forbidden, SessionEnded
 from app.i18n import _
 from app.models import Agency, Screening, YouthAccess, YouthSession
 from app.portal import flow, invitation, service
@@ -70,14 +70,6 @@ def youth_context(request: Request, db: SessionDep, settings: SettingsDep) -> Yo
 
 
 YouthDep = Annotated[YouthContext, Depends(youth_context)]
-
-
-class SessionEnded(AppError):
-    """The youth's session is over (exit, pause, idle, revoked): back to the neutral code page."""
-
-    status = 401
-    code = "youth_session_ended"
-    redirect = "/go?ended=1"
 
 
 def _page(request: Request, ctx: YouthContext, template: str, status_code: int = 200, **context: Any) -> Response:
