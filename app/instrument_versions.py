@@ -17,15 +17,12 @@ from sqlalchemy import Connection, event, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from app.errors import InstrumentChanged
 from app.models import InstrumentVersion, Screening, utcnow
 from app.typed_sql import table_of
 from instruments.loader import Registry
 
 _TABLE = table_of(InstrumentVersion)
-
-
-class InstrumentChanged(Exception):
-    """A loaded instrument file differs from the version screenings were taken under."""
 
 
 @dataclass(frozen=True)
