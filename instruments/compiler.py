@@ -17,7 +17,7 @@ from instruments.compiled import (
 )
 from instruments.expressions import Context, Expression, ExpressionError, ItemInfo, Scope, compile_expression
 from instruments.model import DEFAULT_CARRY_DAYS, NEVER, STAFF_MODE, CarryFor, Instrument, Item, Rule, Scoring, Total
-from instruments.source import Path_, Problem, Source, format_path
+from instruments.source import Path_, Problem, Source
 
 
 class _Collector:
@@ -28,9 +28,8 @@ class _Collector:
         self.problems: list[Problem] = []
 
     def add(self, code: str, message: str, path: Path_) -> None:
-        self.problems.append(
-            Problem(code, message, self.source.file, self.source.line_of(path), format_path(path, self.source.data))
-        )
+        line, where = self.source.where(path)
+        self.problems.append(Problem(code, message, self.source.file, line, where))
 
     def expression(self, source: str, scope: Scope, path: Path_, what: str) -> Expression | None:
         try:

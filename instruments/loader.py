@@ -10,24 +10,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from instruments import model
 from instruments.compiled import CompiledInstrument
 from instruments.compiler import compile_instrument
 from instruments.model import Instrument
+from instruments.partial import beyond_schema
+from instruments.schema_messages import plain_message
 from instruments.source import Problem, Source, data_path, format_path, read_source
 
 BUNDLED_DIR = Path(__file__).parent / "bundled"
 PATH_VARIABLE = "TELLONCE_INSTRUMENT_PATH"
 SUFFIXES = (".yaml", ".yml")
-
-
-PATTERN_HINTS = {
-    model.ID_PATTERN: "is not a valid id here (use lowercase letters, digits and _, starting with a letter)",
-    model.INSTRUMENT_ID_PATTERN: "is not a valid instrument id (use lowercase letters, digits and dashes)",
-    model.INDICATOR_ID_PATTERN: "is not a valid indicator id (lowercase words joined by dots, like housing.unstable)",
-    model.SEMVER_PATTERN: "is not a version: write MAJOR.MINOR.PATCH, like 1.0.0",
-    model.LANGUAGE_PATTERN: "is not a language code (like en or es)",
-}
 
 
 class InstrumentError(Exception):
@@ -38,26 +30,12 @@ class InstrumentError(Exception):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
-def _schema_problem(error: Any, source_file: str, data: Any, line_of: Any) -> Problem:
-    path = data_path(data, tuple(error["loc"]))
-    kind = error["type"]
-    last = error["loc"][-1] if error["loc"] else ""
-    if kind == "missing":
-        message = f"the key '{last}' is required here"
-    elif kind == "extra_forbidden":
-        message = f"'{last}' is not a key this part of an instrument can have"
-    elif kind == "union_tag_invalid":
-        expected = error.get("ctx", {}).get("expected_tags", "")
-        message = f"unknown item type {error.get('ctx', {}).get('tag', '')!r}; the types are {expected}"
-    elif kind == "union_tag_not_found":
-        message = "every item needs a 'type'"
-    else:
-        message = error["msg"].removeprefix("Value error, ")
-        if kind == "string_pattern_mismatch":
-            message = (
-                f"{error['input']!r} {PATTERN_HINTS.get(error.get('ctx', {}).get('pattern', ''), 'is not valid here')}"
-            )
-    return Problem("schema", message, source_file, line_of(path), format_path(path, data))
+def _schema_problem(error: Any, source: Source) -> Problem:
+    """One schema error as a plain problem: what is wrong, where, and how to fix it (see schema_messages)."""
+    path = data_path(source.data, tuple(error["loc"]))
+    return Problem(
+        "schema", plain_message(error, source.data), source.file, source.line_of(path), format_path(path, source.data)
+    )
 
 
 def load_text(text: str, file: str = "<text>") -> tuple[CompiledInstrument | None, list[Problem]]:
@@ -80,7 +58,8 @@ def _compile_source(source: Source) -> tuple[CompiledInstrument | None, list[Pro
     try:
         definition = Instrument.model_validate(source.data)
     except ValidationError as exc:
-        return None, [_schema_problem(e, source.file, source.data, source.line_of) for e in exc.errors()]
+        errors = exc.errors()
+        return None, [_schema_problem(e, source) for e in errors] + beyond_schema(source, errors)
     return compile_instrument(definition, source)
 
 
