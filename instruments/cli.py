@@ -10,6 +10,7 @@ import typer
 
 from instruments.compiled import json_schema
 from instruments.loader import configured_paths, load_registry, validate_files
+from instruments.problems import hint
 
 cli = typer.Typer(help="Check and list instrument definitions.", no_args_is_help=True)
 
@@ -24,6 +25,8 @@ def validate(
     checked, problems = validate_files(paths or configured_paths())
     for problem in problems:
         typer.echo(str(problem), err=True)
+        if hint(problem.code):
+            typer.echo(f"    how to fix: {hint(problem.code)}", err=True)
     if problems:
         typer.echo(f"{len(problems)} problem(s) found.", err=True)
         raise typer.Exit(1)
