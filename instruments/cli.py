@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from instruments.compiled import json_schema
-from instruments.loader import configured_paths, load_registry, validate_files
+from instruments.loader import configured_paths, load
 from instruments.problems import hint
 
 cli = typer.Typer(help="Check and list instrument definitions.", no_args_is_help=True)
@@ -22,28 +22,35 @@ def validate(
     ] = None,
 ) -> None:
     """Check instrument files; exit non-zero listing every problem with its file and line."""
-    checked, problems = validate_files(paths or configured_paths())
-    for problem in problems:
+    result = load(paths or configured_paths(), beside=configured_paths())
+    for problem in result.problems:
         typer.echo(str(problem), err=True)
         if hint(problem.code):
             typer.echo(f"    how to fix: {hint(problem.code)}", err=True)
-    if problems:
-        typer.echo(f"{len(problems)} problem(s) found.", err=True)
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+        typer.echo(f"    how to fix: {hint(warning.code)}", err=True)
+    if result.problems:
+        typer.echo(f"{len(result.problems)} problem(s) found.", err=True)
         raise typer.Exit(1)
-    for compiled in checked:
+    for compiled in result.checked:
         typer.echo(f"ok  {compiled.id} {compiled.version}  ({compiled.file})")
+    if result.warnings:
+        typer.echo(f"{len(result.warnings)} warning(s): they do not stop loading; read them above.", err=True)
 
 
 @cli.command("list")
 def list_instruments() -> None:
     """List the loaded instruments: id, version, modes, languages."""
-    registry, problems = load_registry()
-    for compiled in registry.all():
+    result = load()
+    for compiled in result.registry.all():
         d = compiled.definition
         validated = "validated" if d.provenance.validated else "not validated"
         typer.echo(f"{d.id}\t{d.version}\tmodes={','.join(d.modes)}\tlanguages={','.join(d.languages)}\t{validated}")
-    if problems:
-        typer.echo(f"{len(problems)} instrument file(s) have problems; run 'tellonce instruments validate'.", err=True)
+    if result.problems:
+        typer.echo(
+            f"{len(result.problems)} instrument file(s) have problems; run 'tellonce instruments validate'.", err=True
+        )
         raise typer.Exit(1)
 
 

@@ -7,7 +7,6 @@ definition is known, so that every problem is reported at once.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
@@ -404,8 +403,3 @@ def section_notice(section: Section, mode: str) -> Text | None:
     if mode == STAFF_MODE and section.staff_notice is not None:
         return section.staff_notice
     return section.notice
-
-
-def is_semver(version: str) -> bool:
-    """Whether `version` is a plain MAJOR.MINOR.PATCH version."""
-    return re.match(SEMVER_PATTERN, version) is not None

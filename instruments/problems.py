@@ -108,7 +108,14 @@ CATALOGUE: dict[str, ProblemKind] = {
     "unknown_instrument": ProblemKind(
         "a next step recommends an instrument that is not loaded", "fix the id, or load that instrument"
     ),
+    "unanswered_comparison": ProblemKind(
+        "a warning: `x != 'a'` or `x not in [...]` is false when x is unanswered",
+        "write `not x == 'a'` if an unanswered x should count, or `answered(x) and x != 'a'` to say it should not",
+    ),
 }
+
+# Codes that are warnings: shown by `tellonce instruments validate`, never stopping a load.
+WARNING_CODES = frozenset({"unanswered_comparison"})
 
 
 def hint(code: str) -> str:

@@ -175,7 +175,8 @@ def test_a_schema_error_reads_as_a_plain_message(
 ) -> None:
     file = tmp_path / "broken.yaml"
     file.write_text(text, encoding="utf-8")
-    compiled, problems = instruments.load_file(file)
+    loaded_result = instruments.load([file])
+    compiled, problems = loaded_result.instrument, loaded_result.problems
     assert compiled is None
     schema = [p for p in problems if p.code == "schema"]
     assert len(schema) == 1, "\n".join(map(str, problems))
@@ -196,7 +197,8 @@ def test_a_schema_error_does_not_hide_the_other_problems(tmp_path: Path) -> None
     )
     file = tmp_path / "broken.yaml"
     file.write_text(text, encoding="utf-8")
-    compiled, problems = instruments.load_file(file)
+    loaded_result = instruments.load([file])
+    compiled, problems = loaded_result.instrument, loaded_result.problems
     assert compiled is None
     found = {(p.code, p.line) for p in problems}
     assert found == {
@@ -209,6 +211,7 @@ def test_a_schema_error_does_not_hide_the_other_problems(tmp_path: Path) -> None
 def test_a_cut_item_does_not_make_its_references_look_wrong(tmp_path: Path) -> None:
     """An item left out for its schema error is still the item a show_if names: no invented second problem."""
     text = edit(("    type: single_choice\n", "    type: single_choice\n    required: true\n"))
-    _compiled, problems = instruments.load_text(text)
+    loaded_result = instruments.load(text=text)
+    _compiled, problems = loaded_result.instrument, loaded_result.problems
     assert [p.code for p in problems] == ["schema"], "\n".join(map(str, problems))
     assert "'required' is not a key this part of an instrument can have" in problems[0].message

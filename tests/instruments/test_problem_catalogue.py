@@ -57,7 +57,8 @@ def test_the_documented_table_is_the_catalogue() -> None:
 def test_validate_prints_the_hint_under_each_problem(tmp_path: Path) -> None:
     file = tmp_path / "broken.yaml"
     file.write_text(edit(("sum(weights) >= 1", "sum(weight) >= 1")), encoding="utf-8")
-    _compiled, problems = instruments.load_file(file)
+    loaded_result = instruments.load([file])
+    _compiled, problems = loaded_result.instrument, loaded_result.problems
     assert [p.code for p in problems] == ["expression"]
     result = CliRunner().invoke(cli, ["instruments", "validate", str(file)])
     assert result.exit_code == 1
