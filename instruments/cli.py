@@ -21,20 +21,27 @@ def validate(
         list[Path] | None, typer.Argument(help="Files or folders; default: every loaded instrument")
     ] = None,
 ) -> None:
-    """Check instrument files; exit non-zero listing every problem with its file and line."""
+    """Check instrument files and run their examples; exit non-zero listing every problem with its file and line."""
+    from scoring.examples import check_examples  # scoring builds on instruments: imported where it is used
+
     result = load(paths or configured_paths(), beside=configured_paths())
-    for problem in result.problems:
+    problems = [*result.problems, *(p for compiled in result.checked for p in check_examples(compiled))]
+    for problem in problems:
         typer.echo(str(problem), err=True)
         if hint(problem.code):
             typer.echo(f"    how to fix: {hint(problem.code)}", err=True)
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)
         typer.echo(f"    how to fix: {hint(warning.code)}", err=True)
-    if result.problems:
-        typer.echo(f"{len(result.problems)} problem(s) found.", err=True)
+    if problems:
+        typer.echo(f"{len(problems)} problem(s) found.", err=True)
         raise typer.Exit(1)
     for compiled in result.checked:
-        typer.echo(f"ok  {compiled.id} {compiled.version}  ({compiled.file})")
+        examples = len(compiled.definition.examples)
+        typer.echo(
+            f"ok  {compiled.id} {compiled.version}  ({compiled.file})"
+            + (f"  {examples} example(s) hold" if examples else "")
+        )
     if result.warnings:
         typer.echo(f"{len(result.warnings)} warning(s): they do not stop loading; read them above.", err=True)
 

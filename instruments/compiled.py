@@ -167,6 +167,9 @@ ADDED_LATER: dict[str, object] = {
 def content_hash(definition: Instrument) -> str:
     """SHA-256 over a canonical form: stable across key order, comments and whitespace."""
     data = definition.model_dump(mode="json")
+    # Examples are left out: they check the rules and change nothing asked or concluded, so adding or fixing
+    # one is not a new version, and a published version's hash stays what it was.
+    data.pop("examples", None)
     steps = [step for level in data["next_steps"].values() for step in level]
     options = [option for item in data["items"] for option in item.get("options") or ()]
     total = [data["scoring"]["total"]] if data["scoring"] and data["scoring"].get("total") else []

@@ -369,6 +369,28 @@ class Provenance(Frozen):
         return self
 
 
+class ExampleExpect(Frozen):
+    """What an example case should conclude: the overall level, and any domain levels, indicator levels
+    and total it states (those it leaves out are not compared)."""
+
+    overall: Literal["insufficient_information", "no_concern", "possible_concern", "clear_concern", "not_scored"]
+    domains: dict[str, Level] = Field(default_factory=dict)
+    indicators: dict[str, IndicatorLevel] = Field(default_factory=dict)
+    total: float | None = None
+
+
+class Example(Frozen):
+    """A worked case an instrument carries with it: answers, and what its rules should conclude from them.
+
+    `tellonce instruments validate` scores each through the real engine and reports any difference, so an
+    agency loading a licensed instrument can show its rules behave as the licence's manual says.
+    """
+
+    name: Annotated[str, Field(min_length=1)]
+    answers: dict[str, str | int | float | list[str] | None]
+    expect: ExampleExpect
+
+
 class Instrument(Frozen):
     """One version of one instrument."""
 
@@ -389,6 +411,7 @@ class Instrument(Frozen):
     next_steps: dict[Level, tuple[NextStep, ...]] = Field(default_factory=dict)
     codes: tuple[Coding, ...] = ()  # the instrument's codes in outside terminologies, e.g. a LOINC panel
     derived_from: DerivedFrom | None = None
+    examples: tuple[Example, ...] = ()  # not part of the content hash: they change nothing asked or concluded
 
 
 def wording(item: ItemBase, mode: str) -> tuple[Text, Text | None]:

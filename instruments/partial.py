@@ -48,7 +48,7 @@ _TOP_STAND_INS: dict[str, Any] = {
     "modes": ["practitioner", "interview", "self"],
 }
 _TOP_TEXTS = ("title", "description")
-_TOP_OPTIONAL = frozenset({"domains", "scoring", "next_steps", "codes", "derived_from"})
+_TOP_OPTIONAL = frozenset({"domains", "scoring", "next_steps", "codes", "derived_from", "examples"})
 
 
 # Checks of references between parts: when an id itself has a schema error, what it was meant to be is

@@ -108,6 +108,14 @@ CATALOGUE: dict[str, ProblemKind] = {
     "unknown_instrument": ProblemKind(
         "a next step recommends an instrument that is not loaded", "fix the id, or load that instrument"
     ),
+    "example_mismatch": ProblemKind(
+        "an example case expects a level or total the rules do not conclude",
+        "fix the rules if the example follows the manual; fix the example if the manual says otherwise",
+    ),
+    "example_answers": ProblemKind(
+        "an example's answers do not fit the instrument",
+        "use the item ids and option codes of this version, and answer no item its show_if hides",
+    ),
     "unanswered_comparison": ProblemKind(
         "a warning: `x != 'a'` or `x not in [...]` is false when x is unanswered",
         "write `not x == 'a'` if an unanswered x should count, or `answered(x) and x != 'a'` to say it should not",

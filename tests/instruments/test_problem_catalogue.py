@@ -24,9 +24,9 @@ def _literal_codes(node: ast.expr) -> set[str]:
 
 
 def emitted_codes() -> set[str]:
-    """Every code written as the first argument of Problem(...) or a collector's add(...) in instruments/."""
+    """Every code written as the first argument of Problem(...) or add(...) in instruments/ and scoring/examples.py."""
     codes: set[str] = set()
-    for file in (ROOT / "instruments").glob("*.py"):
+    for file in [*(ROOT / "instruments").glob("*.py"), ROOT / "scoring" / "examples.py"]:
         for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
             if not isinstance(node, ast.Call) or not node.args:
                 continue
