@@ -139,7 +139,8 @@ def _store_report_levels() -> int:
 
 @cli.command()
 def demo() -> None:
-    """Add the synthetic demo data (two agencies, users of every role, youth, a screening)."""
+    """Add the synthetic demo data: agencies, users of every role, a few youth and their screenings, and (unless
+    TELLONCE_DEMO_CHECKINS=0) two years of synthetic check-ins at Riverbend and Harbor for the aggregate report."""
     _seed_demo()
 
 
@@ -229,10 +230,22 @@ def _seed_demo() -> None:
             )
             demo_data.seed_cohort(db, get_key_ring(), registry, people)
             db.commit()
+        if created and get_settings().demo_checkins:
+            typer.echo(
+                "Adding two years of synthetic check-ins at Riverbend and Harbor for the aggregate report's charts..."
+            )
+            added = demo_data.seed_screenings(db, get_key_ring(), registry, progress=_progress)
+            db.commit()
+            typer.echo(f"  {added} check-ins added.")
     typer.echo("Demo data " + ("added." if created else "was already there."))
     typer.echo(f"Demo logins (password for all: {demo_data.DEMO_PASSWORD}):")
     for agency, role, email in demo_data.logins():
         typer.echo(f"  {email:42} {role:13} {agency}")
+
+
+def _progress(done: int, total: int) -> None:
+    """One line that counts up while the demo stores its check-ins (a terminal sees it change in place)."""
+    typer.echo(f"\r  {done} of {total}", nl=done == total)
 
 
 def _safe_url(url: str) -> str:

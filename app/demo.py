@@ -6,6 +6,7 @@ TellOnce, never for a real deployment.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 
 from sqlmodel import Session, select
@@ -184,6 +185,24 @@ def _completed_screening(db: Session, keys: KeyRing, registry: Registry, user: U
             db, keys, registry, user, screening.id, AnswersSave(version=screening.version, answers=answers)
         )
         screenings.complete(db, keys, registry, user, screening.id, saved.version)
+
+
+def seed_screenings(
+    db: Session,
+    keys: KeyRing,
+    registry: Registry,
+    today: date | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Add Riverbend's and Harbor's check-ins of two years (`app.demo_screenings`) where they are missing;
+    returns how many were added (none the second time). Not part of `seed`: `tellonce serve --demo` adds them
+    to a fresh demo (TELLONCE_DEMO_CHECKINS), and the tests that want them ask for them."""
+    from app import demo_screenings  # builds on the demo's agencies and staff
+
+    screeners = [
+        db.exec(select(User).where(User.email == f"screener@{slug}.example.org")).one() for *_, slug in AGENCIES
+    ]
+    return demo_screenings.seed(db, registry, keys, screeners, SELF_REPORT, today, progress)
 
 
 def seed_cohort(db: Session, keys: KeyRing, registry: Registry, people: int, today: date | None = None) -> int:

@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     demo_cohort_people: int = Field(
         default=800, ge=0, le=5000, description="synthetic people the demo adds for the performance report (0: none)"
     )
+    demo_checkins: bool = Field(
+        default=True,
+        description="a fresh demo also adds two years of synthetic check-ins at Riverbend and Harbor, so the "
+        "aggregate report shows charts (false: none)",
+    )
     denial_alert_per_day: int = Field(
         default=20, ge=1, description="denied reads by one user in 24 hours above which the admins' page flags them"
     )

@@ -44,6 +44,7 @@ def _configure(url: str, data_dir: Path) -> None:
     os.environ["TELLONCE_DATA_DIR"] = str(data_dir)
     os.environ["TELLONCE_ENVIRONMENT"] = "test"
     os.environ["TELLONCE_DEMO_COHORT_PEOPLE"] = "0"  # the demo's evaluation cohort only where a test asks for it
+    os.environ["TELLONCE_DEMO_CHECKINS"] = "0"  # the demo's two years of check-ins too (test_demo_screenings)
     # Cheap argon2id (1 pass over 1 MiB instead of 3 over 64 MiB): the suite signs in thousands of
     # times. Production refuses these values; tests/app/test_password_memory.py runs the real ones.
     os.environ["TELLONCE_PASSWORD_HASH_TIME_COST"] = "1"  # noqa: S105 (a cost, not a password)

@@ -58,6 +58,7 @@ def test_a_youth_link_points_at_the_port_the_server_was_started_on(tmp_path: Pat
         TELLONCE_PASSWORD_HASH_TIME_COST="1",  # noqa: S106 (a cost, not a password)
         TELLONCE_PASSWORD_HASH_MEMORY_KIB="1024",  # noqa: S106 (a cost, not a password)
         TELLONCE_DEMO_COHORT_PEOPLE="0",
+        TELLONCE_DEMO_CHECKINS="0",
         PYTHONPATH=str(REPO),
         PYTHONUNBUFFERED="1",
     )

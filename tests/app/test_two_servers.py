@@ -82,6 +82,7 @@ def _environment(url: str, data_dir: Path) -> dict[str, str]:
         TELLONCE_PASSWORD_HASH_TIME_COST=os.environ["TELLONCE_PASSWORD_HASH_TIME_COST"],
         TELLONCE_PASSWORD_HASH_MEMORY_KIB=os.environ["TELLONCE_PASSWORD_HASH_MEMORY_KIB"],
         TELLONCE_DEMO_COHORT_PEOPLE="0",
+        TELLONCE_DEMO_CHECKINS="0",
         PYTHONPATH=str(REPO),
         PYTHONUNBUFFERED="1",
     )

@@ -91,6 +91,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         # every test signs in; no browser test is about hashing strength (tests/app/test_password_memory.py is).
         TELLONCE_PASSWORD_HASH_TIME_COST="1",  # noqa: S106 (a cost, not a password)
         TELLONCE_PASSWORD_HASH_MEMORY_KIB="1024",  # noqa: S106 (a cost, not a password)
+        # The demo's two years of check-ins (the aggregate report's charts) take seconds to store and no browser
+        # test reads that report's charts: tests/app/test_demo_screenings.py checks them.
+        TELLONCE_DEMO_CHECKINS="0",
         PYTHONUNBUFFERED="1",
     )
     log_path = data_dir / "server.log"
