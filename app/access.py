@@ -29,9 +29,9 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
 from app import audit
-from app.errors import NotFound
+from app.errors import Forbidden, NotFound
 from app.i18n import _
-from app.models import Screening, User, UTCDateTime, Youth, YouthLink, utcnow
+from app.models import Role, Screening, User, UTCDateTime, Youth, YouthLink, utcnow
 from app.models_evaluation import Outcome
 from app.models_referrals import Referral, ReferralScreening, ReferralStatus
 from app.models_sharing import BreakGlass, Category, Consent, Purpose
@@ -641,3 +641,9 @@ def disclose_outcomes(db: Session, user: User, person_id: str, owner_agency_ids:
             purpose=DEFAULT_PURPOSE,
             grant=grants.get(agency_id),
         )
+
+
+def require_role(user: User, *roles: Role) -> None:
+    """Refuse a user whose role is not among `roles` (services check it too, so it is not in app.deps)."""
+    if user.role not in roles:
+        raise Forbidden(_("Your role does not allow this."))

@@ -14,7 +14,7 @@ from sqlmodel import Session
 from app import ops_cli
 from app.evaluation.cli import evaluate_command
 from app.exports.cli import export_command
-from app.exports.fhir_import_cli import import_fhir_command
+from app.interop.fhir_import_cli import import_fhir_command
 from instruments.cli import cli as instruments_cli
 from scoring.cli import score_command
 

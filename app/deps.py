@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 
+from app.access import require_role as require_role  # routes take it from here with the other checks
 from app.accounts import sessions
 from app.crypto import KeyRing, get_key_ring
 from app.db import SessionDep
@@ -135,12 +136,6 @@ ApiUserDep = Annotated[User, Depends(api_user)]
 RegistryDep = Annotated[Registry, Depends(get_registry)]
 
 ADMINS = (Role.system_admin, Role.agency_admin)
-
-
-def require_role(user: User, *roles: Role) -> None:
-    """Refuse a user whose role is not among `roles`."""
-    if user.role not in roles:
-        raise Forbidden(_("Your role does not allow this."))
 
 
 def get_keys() -> KeyRing:

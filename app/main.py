@@ -73,7 +73,7 @@ class ErrorBody(BaseModel):
     omitted: int | None = Field(default=None, description="how many more problems there were than are listed")
 
 
-API_PREFIXES = ("/api/", "/fhir/")  # /fhir/: the canonical URLs of the FHIR Questionnaires (app.exports.fhir_canonical)
+API_PREFIXES = ("/api/", "/fhir/")  # /fhir/: the canonical URLs of the FHIR Questionnaires (app.interop.fhir_canonical)
 
 
 def _is_api(request: Request) -> bool:
@@ -253,10 +253,10 @@ def create_app(*, upgrade_database: bool = True) -> FastAPI:
     from app.evaluation import pages as evaluation_pages
     from app.evaluation import report_pages as evaluation_report_pages
     from app.exports import api as exports_api
-    from app.exports import fhir_api as exports_fhir_api
-    from app.exports import fhir_bulk_api as exports_fhir_bulk_api
-    from app.exports import fhir_bulk_pages, fhir_canonical, fhir_import_pages
     from app.exports import pages as exports_pages
+    from app.interop import fhir_api as exports_fhir_api
+    from app.interop import fhir_bulk_api as exports_fhir_bulk_api
+    from app.interop import fhir_bulk_pages, fhir_canonical, fhir_import_pages
     from app.portal import pages as portal_pages
     from app.portal import staff_pages as portal_staff_pages
     from app.records import api as records_api

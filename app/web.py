@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,8 @@ from fastapi.templating import Jinja2Templates
 
 from app import i18n, levels
 from app.i18n import _
-from instruments.compiled import YES_NO_LABELS
+from app.texts import options_of as options_of
+from app.texts import text as text
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 _env = jinja2.Environment(
@@ -86,24 +86,6 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     context["lang"] = language
     with i18n.rendering_in(language):
         return templates.TemplateResponse(request, template, context, status_code=status_code)
-
-
-def text(value: Mapping[str, str] | None, language: str | None = None, default: str = "en") -> str:
-    """Pick a language from an instrument text mapping; without a language, the language of the page that
-    shows it (so an instrument's title reads in the viewer's language wherever it is listed)."""
-    if not value:
-        return ""
-    if language is None:
-        mapping = dict(value)
-        return i18n.LazyText(text(mapping, "en", default), lambda: text(mapping, i18n.page_language(), default))
-    return value.get(language) or value.get(default) or next(iter(value.values()))
-
-
-def options_of(item: Any, language: str) -> list[dict[str, str]]:
-    """An item's answer choices with labels in a language (yes/no items have built-in labels)."""
-    if item.type == "yes_no":
-        return [{"code": code, "label": labels.get(language, labels["en"])} for code, labels in YES_NO_LABELS.items()]
-    return [{"code": o.code, "label": text(o.label, language)} for o in getattr(item, "options", ())]
 
 
 templates.env.filters["t"] = text

@@ -17,7 +17,7 @@ from app import levels
 from app.evaluation import stats
 from app.evaluation.performance import Group, Performance, RocCurve
 from app.i18n import LazyText, _, lazy_join, page_language
-from app.web import text
+from app.texts import text
 
 MEASURES = {  # measure: label, colour, pattern
     "sensitivity": (_("Sensitivity"), "#1f4e79", "solid"),

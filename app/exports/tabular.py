@@ -5,7 +5,7 @@ Every export takes one path: the exporting agency's completed screenings in a da
 `access.shared_with_clause` to what the recipient may receive right now (an agency exporting to itself
 gets all of its own), read in keyset-paginated batches so memory stays flat whatever the size. Each
 batch is written to the disclosure ledger and committed before its rows are released, so nothing
-leaves without its entry. The writers (`app.exports.writers`, `app.exports.fhir_stream`) turn the rows
+leaves without its entry. The writers (`app.exports.writers`, `app.interop.fhir_stream`) turn the rows
 into text; `app.exports.stats_files` holds them and writes a .sav or .dta file (the one kind of export
 whose memory grows with its size: it is bounded before it starts).
 
@@ -32,9 +32,10 @@ from app import access, audit
 from app.crypto import KeyRing
 from app.errors import Forbidden, InvalidInput, NotFound
 from app.exports import codebook as codebooks
-from app.exports import fhir_stream, stats_files, writers
+from app.exports import stats_files, writers
 from app.exports.plan import UNANSWERED, ExportRequest, Plan, plan_for, request_of
 from app.i18n import _
+from app.interop import fhir_stream
 from app.models import Agency, Answer, Screening, ScreeningResult, ScreeningStatus, User, Youth
 from app.models_sharing import Category, Consent
 from app.screenings.disclosed import result_summary, without_items

@@ -2,7 +2,7 @@
 
 A partner's QuestionnaireResponse says whom it is about by its `subject`: the recipient's pseudonym (which
 TellOnce computes itself), or an identifier of the partner's system (`system|value`, e.g. a client number).
-An agency records here which of its youth each such identifier stands for; `app.exports.fhir_subjects` looks
+An agency records here which of its youth each such identifier stands for; `app.interop.fhir_subjects` looks
 them up. Only a keyed hash of the value is stored, bound to the agency and the system, so the table alone
 reveals no identifier, and another agency's identifiers never match this agency's imports. One identifier
 names one youth per agency (a unique constraint, so two requests recording it at once cannot both succeed:
@@ -23,8 +23,8 @@ from sqlmodel import Session, col, select
 from app import access, audit
 from app.crypto import KeyRing
 from app.errors import Conflict, InvalidInput, NotFound
-from app.exports.fhir import PSEUDONYM_SYSTEM  # TellOnce's own: computed, never recorded
 from app.i18n import _
+from app.interop.fhir import PSEUDONYM_SYSTEM  # TellOnce's own: computed, never recorded
 from app.models import User
 from app.models_sharing import YouthIdentifier
 from app.savepoint import savepoint

@@ -11,10 +11,10 @@ from fastapi.responses import JSONResponse, Response
 from app.db import SessionDep
 from app.deps import ApiUserDep, KeysDep, RegistryDep
 from app.errors import InvalidInput
-from app.exports import fhir, fhir_referral
-from app.exports.fhir_api import FHIR_BODY, FHIR_JSON
 from app.i18n import _
 from app.inputs import checked_json
+from app.interop import fhir, fhir_referral
+from app.interop.fhir import FHIR_BODY, FHIR_JSON
 from app.referrals import service
 from app.referrals.api import public
 from app.referrals.schemas import ReferralPublic

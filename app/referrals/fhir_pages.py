@@ -9,8 +9,8 @@ from fastapi.responses import Response
 
 from app.db import SessionDep
 from app.deps import KeysDep, RegistryDep, WebAuthDep
-from app.exports import fhir, fhir_referral
-from app.exports.fhir_api import FHIR_JSON
+from app.interop import fhir, fhir_referral
+from app.interop.fhir import FHIR_JSON
 
 router = APIRouter(include_in_schema=False)
 

@@ -43,7 +43,7 @@ from typing import Any
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
-from app.deps import require_role
+from app.access import require_role
 from app.errors import Forbidden
 from app.i18n import _
 from app.models import Agency, Role, Screening, ScreeningStatus, User

@@ -12,6 +12,8 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
+from app.screenings.answer_labels import SPECIAL_CODES, label
+from app.screenings.answer_labels import answer_label as answer_label  # the form shows earlier answers with it
 from app.web import _, text
 from instruments.compiled import RATING_CODES, YES_NO_LABELS, CompiledInstrument
 from instruments.expressions import Context
@@ -19,16 +21,6 @@ from instruments.model import DECLINED, NOT_ASKED, NOT_ENOUGH_INFO, Item, Sectio
 
 FIELD = "answer."  # form field prefix: item ids may not collide with csrf_token, version, notes, action
 SPECIAL = ".special"  # suffix of the "prefer not to answer" box beside number, date and text inputs
-# Answer labels shown beside the instrument's own options, so in the screening's language.
-ANSWER_TEXTS: dict[str, dict[str, str]] = {
-    "no_concern": {"en": "No concern", "es": "Sin preocupación"},
-    "possible_concern": {"en": "Possible concern", "es": "Posible preocupación"},
-    "clear_concern": {"en": "Clear concern", "es": "Preocupación clara"},
-    DECLINED: {"en": "Prefer not to answer", "es": "Prefiero no responder"},
-    NOT_ENOUGH_INFO: {"en": "Not enough information", "es": "No hay suficiente información"},
-    NOT_ASKED: {"en": "Not asked", "es": "No se preguntó"},
-}
-SPECIAL_CODES = frozenset({DECLINED, NOT_ENOUGH_INFO, NOT_ASKED})
 RADIO_TYPES = frozenset({"yes_no", "single_choice", "indicator_rating"})
 INPUT_TYPES = frozenset({"number", "date", "short_text", "long_text"})
 
@@ -85,12 +77,6 @@ class Question:
     def checked(self, code: str) -> bool:
         """Whether a radio button or check box is selected."""
         return code in self.value if isinstance(self.value, list) else self.value == code
-
-
-def label(code: str, language: str) -> str:
-    """A rating or special answer in a language (English when it has no translation)."""
-    texts = ANSWER_TEXTS[code]
-    return texts.get(language, texts["en"])
 
 
 def sections(instrument: CompiledInstrument) -> tuple[Section, ...]:
@@ -165,24 +151,6 @@ def questions(
                 question.choices += extra
         out.append(question)
     return out
-
-
-def answer_label(instrument: CompiledInstrument, item_id: str, value: Any, language: str) -> str:
-    """An answer as a person reads it."""
-    if value is None:
-        return _("No answer")
-    if isinstance(value, list):
-        return ", ".join(answer_label(instrument, item_id, v, language) for v in value) or _("None chosen")
-    if isinstance(value, str) and value in SPECIAL_CODES:
-        return label(value, language)
-    item = instrument.items.get(item_id)
-    if item is not None and item.type == "indicator_rating" and value in RATING_CODES:
-        return label(value, language)
-    if item is not None and item.type in ("yes_no", "single_choice", "multiple_choice") and isinstance(value, str):
-        return instrument.option_label(item_id, value, language)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 _INTEGER = re.compile(r"^[+-]?\d+$")

@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app import levels
+from app.i18n import _
 from app.screenings import reasons
-from app.screenings.forms import answer_label, sections, visible_ids
-from app.web import _, text
+from app.screenings.answer_labels import answer_label
+from app.screenings.forms import sections, visible_ids
+from app.texts import text
 from instruments.compiled import CompiledInstrument
 from instruments.loader import Registry
 from instruments.model import LANGUAGE_PATTERN, NOT_SCORED, is_informative, wording

@@ -7,8 +7,8 @@ from datetime import timedelta
 from sqlmodel import Session, col, select
 
 from app import access, audit
+from app.access import require_role
 from app.crypto import KeyRing
-from app.deps import require_role
 from app.errors import NotFound
 from app.i18n import _
 from app.models import Role, User, utcnow

@@ -1,7 +1,7 @@
 """Helpers for the FHIR tests: synthetic youth and screenings, and validation of what is exported.
 
 `validate` checks a resource (and each resource of a Bundle) three ways: with the fhir.resources models
-(8.x has no R4 package; R4B is its R4-compatible line, see app/exports/fhir.py), against the published R4
+(8.x has no R4 package; R4B is its R4-compatible line, see app/interop/fhir.py), against the published R4
 JSON Schema (tests/support/fhir_schema.py), and for what neither catches: an empty array, object or string,
 or a null, anywhere (FHIR's JSON rules forbid them).
 """
@@ -22,8 +22,8 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from sqlmodel import Session
 
 from app import crypto
-from app.exports import fhir
 from app.exports.tabular import person_key
+from app.interop import fhir
 from app.main import loaded_instruments
 from app.models import Screening, User, Youth, utcnow
 from app.models_sharing import Category, ConsentMethod, Grantor, Purpose

@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app import crypto
-from app.exports.fhir_referral import REFERRAL_SYSTEM
+from app.interop.fhir_referral import REFERRAL_SYSTEM
 from app.models import Role, Screening, User
 from app.models_referrals import Referral
 from app.models_sharing import Category, RecordLink, YouthIdentifier

@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from app.exports import fhir, tabular
-from app.exports.fhir_responses import answers_from_response
+from app.exports import tabular
+from app.interop import fhir
+from app.interop.fhir_responses import answers_from_response
 from app.models import Screening, ScreeningResult
 from app.models_sharing import Category
 from instruments.loader import Registry

@@ -18,10 +18,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from app.exports import fhir, fhir_stream
-from app.exports.fhir_import import import_fhir
-from app.exports.fhir_responses import answers_from_response
 from app.exports.tabular import person_key
+from app.interop import fhir, fhir_stream
+from app.interop.fhir_import import import_fhir
+from app.interop.fhir_responses import answers_from_response
 from app.models import Agency, Screening, User, Youth, utcnow
 from app.models_referrals import Urgency
 from app.models_sharing import Category, Purpose

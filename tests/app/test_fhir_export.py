@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from app import crypto
-from app.exports import fhir
-from app.exports.fhir_import import import_fhir
 from app.exports.tabular import person_key
+from app.interop import fhir
+from app.interop.fhir_import import import_fhir
 from app.main import loaded_instruments
 from app.models import Role, Screening, Youth
 from app.models_sharing import Category, Disclosure

@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from app import crypto
-from app.exports import fhir
-from app.exports.fhir_import import import_fhir
-from app.exports.fhir_responses import answers_from_response, import_responses
+from app.interop import fhir
+from app.interop.fhir_import import import_fhir
+from app.interop.fhir_responses import answers_from_response, import_responses
 from app.main import loaded_instruments
 from app.models import Answer, Role, Screening
 from app.screenings import service as screenings
@@ -312,6 +312,6 @@ def test_the_response_import_loads_on_its_own() -> None:
     `fhir_responses` before `fhir_import` failed to start."""
     root = str(Path(__file__).resolve().parents[2])
     env = {**os.environ, "PYTHONPATH": root}
-    for module in ("app.exports.fhir_responses", "app.exports.fhir_import"):
+    for module in ("app.interop.fhir_responses", "app.interop.fhir_import"):
         done = subprocess.run([sys.executable, "-c", f"import {module}"], cwd=root, env=env, capture_output=True)
         assert done.returncode == 0, done.stderr.decode()[-500:]

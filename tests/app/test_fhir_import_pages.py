@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from app import crypto
-from app.exports import fhir
+from app.interop import fhir
 from app.main import loaded_instruments
 from app.models import AuditEvent, Screening, User, Youth
 from app.models_sharing import YouthIdentifier

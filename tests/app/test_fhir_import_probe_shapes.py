@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from app.exports.fhir_import import default_id, import_fhir
-from app.exports.fhir_responses import answers_from_response
+from app.interop.fhir_import import default_id, import_fhir
+from app.interop.fhir_responses import answers_from_response
 from instruments import load
 from scoring import score
 from scoring.answers import visible_only

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.exports.fhir_import import import_fhir
+from app.interop.fhir_import import import_fhir
 from instruments import load
 from scoring.answers import visible_only
 

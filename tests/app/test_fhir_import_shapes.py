@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from app.cli import cli
-from app.exports.fhir_import import import_fhir
+from app.interop.fhir_import import import_fhir
 from app.models import Role
 from instruments import load
 from instruments.model import NOT_SCORED

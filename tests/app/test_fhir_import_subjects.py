@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from app import crypto
-from app.exports import fhir
-from app.exports.fhir_import import import_fhir
-from app.exports.fhir_responses import find_instrument, import_responses
+from app.interop import fhir
+from app.interop.fhir_import import import_fhir
+from app.interop.fhir_responses import find_instrument, import_responses
 from app.main import loaded_instruments
 from app.models import Agency, AuditEvent, Role, Screening, User, Youth
 from app.models_sharing import Category, YouthIdentifier

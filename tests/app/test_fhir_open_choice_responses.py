@@ -13,8 +13,8 @@ from typing import Any
 from sqlmodel import Session
 
 from app import crypto
-from app.exports.fhir_import import import_fhir
-from app.exports.fhir_responses import answers_from_response, import_responses
+from app.interop.fhir_import import import_fhir
+from app.interop.fhir_responses import answers_from_response, import_responses
 from app.main import loaded_instruments
 from app.models import Screening
 from app.screenings import service as screenings

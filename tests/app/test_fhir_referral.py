@@ -19,8 +19,8 @@ from fhir.resources.R4B.task import Task
 from sqlmodel import Session, col, func, select
 
 from app import crypto
-from app.exports import fhir, fhir_referral
 from app.exports.tabular import person_key
+from app.interop import fhir, fhir_referral
 from app.main import loaded_instruments
 from app.models import Agency, AuditEvent, Role, Screening, User, Youth, utcnow
 from app.models_referrals import Referral, ReferralEvent, ReferralStatus, Urgency

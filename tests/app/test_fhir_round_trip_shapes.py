@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from app.exports import fhir
-from app.exports.fhir_import import import_fhir
-from app.exports.fhir_responses import answers_from_response
+from app.interop import fhir
+from app.interop.fhir_import import import_fhir
+from app.interop.fhir_responses import answers_from_response
 from app.models import Screening, ScreeningStatus
 from instruments import load
 from instruments.compiled import CompiledInstrument

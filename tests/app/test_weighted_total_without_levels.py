@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from app.cli import cli
-from app.exports.fhir_import import import_fhir
+from app.interop.fhir_import import import_fhir
 from app.models import Screening
 from instruments.compiled import CompiledInstrument
 from instruments.loader import BUNDLED_DIR, Registry, load

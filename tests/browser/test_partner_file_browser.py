@@ -10,7 +10,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from app.exports import fhir
+from app.interop import fhir
 from app.main import loaded_instruments
 from app.models import Screening, utcnow
 from tests.app import fhir_support as support

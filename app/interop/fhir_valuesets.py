@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from app.exports.fhir import EXT_ITEM_WEIGHT, EXT_ORDINAL
+from app.interop.fhir import EXT_ITEM_WEIGHT, EXT_ORDINAL
 
 CO_VALUE = "http://hl7.org/fhir/StructureDefinition/iso21090-CO-value"
 WEIGHT_EXTENSIONS = (EXT_ITEM_WEIGHT, EXT_ORDINAL, CO_VALUE)

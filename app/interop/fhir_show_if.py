@@ -1,4 +1,4 @@
-"""show_if -> FHIR enableWhen, where enableWhen can say the same thing (see `app.exports.fhir`).
+"""show_if -> FHIR enableWhen, where enableWhen can say the same thing (see `app.interop.fhir`).
 
 Translated: `x == v`, `x in [v, w]` (one condition per value, any), `'v' in x` on a multiple
 choice, `<`, `<=`, `>`, `>=` on numbers and dates, `answered(x)` (exists), `not answered(x)`, and

@@ -1,6 +1,6 @@
 """The canonical URLs of TellOnce's Questionnaires answer: `<base>/fhir/Questionnaire/...`.
 
-A Questionnaire's `url` is `<base_url>/fhir/Questionnaire/<instrument id>` (`app.exports.fhir.canonical`),
+A Questionnaire's `url` is `<base_url>/fhir/Questionnaire/<instrument id>` (`app.interop.fhir.canonical`),
 so a partner holding a response can fetch the form it answers. Read with the same bearer token as the
 API (`/api/v1/instruments/{id}/{version}/fhir`), as `application/fhir+json`:
 
@@ -14,21 +14,20 @@ Errors are JSON, as under /api/ (`app.main`).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
 from app.deps import ApiUserDep, RegistryDep
 from app.errors import NotFound
-from app.exports import fhir
 from app.i18n import _
+from app.interop import fhir
+from app.interop.fhir import FHIR_BODY, FHIR_JSON
 from instruments.compiled import CompiledInstrument
 from instruments.loader import Registry
 
 router = APIRouter(prefix="/fhir", tags=["fhir"])
-FHIR_JSON = "application/fhir+json"
-FHIR_BODY: dict[int | str, dict[str, Any]] = {200: {"content": {FHIR_JSON: {"schema": {"type": "object"}}}}}
 Version = Annotated[str | None, Query(max_length=100, description="an instrument version, e.g. 1.2.0")]
 
 

@@ -1,7 +1,7 @@
 """API: importing a partner's file of QuestionnaireResponses (a FHIR Bundle or NDJSON) about several youth.
 
-Each response goes onto the agency's youth its own subject is (`app.exports.fhir_subjects`); a preview first.
-The per-youth import (`app.exports.fhir_api`) reads its body here too.
+Each response goes onto the agency's youth its own subject is (`app.interop.fhir_subjects`); a preview first.
+The per-youth import (`app.interop.fhir_api`) reads its body here too.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from app.db import SessionDep
 from app.deps import ApiUserDep, KeysDep, RegistryDep
-from app.exports.fhir_bulk import BulkReport, import_file
-from app.exports.fhir_subjects import NDJSON_TYPES, FileContents, read_body
+from app.interop.fhir_bulk import BulkReport, import_file
+from app.interop.fhir_subjects import NDJSON_TYPES, FileContents, read_body
 from app.settings import get_settings
 
 router = APIRouter(tags=["fhir"])

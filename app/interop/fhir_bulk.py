@@ -4,7 +4,7 @@ A preview (the default) says, per matched youth (its id and the agency's case nu
 would be imported, each with its instrument version, its level and its problems, and which responses match
 no one (no subject, an unknown or an ambiguous one); it saves nothing. An import then saves each matched
 response without problems onto its own youth, exactly as the per-youth import does
-(`app.exports.fhir_responses`: all or nothing per response, each in a savepoint of its own, audited, never the
+(`app.interop.fhir_responses`: all or nothing per response, each in a savepoint of its own, audited, never the
 same response twice, onto whichever youth). A preview is audited (who looked up which youth a file is about);
 the re-check a page makes just before importing what its preview showed is not a preview of its own.
 """
@@ -16,8 +16,8 @@ from sqlmodel import Session, col, select
 
 from app import access, audit
 from app.crypto import KeyRing
-from app.exports.fhir_import import ImportProblem
-from app.exports.fhir_responses import (
+from app.interop.fhir_import import ImportProblem
+from app.interop.fhir_responses import (
     Before,
     Earlier,
     ResponseReport,
@@ -28,7 +28,7 @@ from app.exports.fhir_responses import (
     report_of,
     save_one,
 )
-from app.exports.fhir_subjects import FileContents, Matcher, subject_of
+from app.interop.fhir_subjects import FileContents, Matcher, subject_of
 from app.models import User, YouthLink
 from instruments.loader import Registry
 

@@ -1,6 +1,6 @@
 """What the staff page for a partner's file shows, and how a preview is carried to the import that follows it.
 
-The page (`app.exports.fhir_bulk_pages`) shows `app.exports.fhir_bulk.import_file`'s preview, then imports.
+The page (`app.interop.fhir_bulk_pages`) shows `app.interop.fhir_bulk.import_file`'s preview, then imports.
 Between the two the file travels in the page itself, sealed: compressed and encrypted with the session's
 own associated data, so it cannot be read, changed or replayed by another session, and it expires. Nothing
 is kept on the server between the two requests (any server of a deployment can take the import). The seal
@@ -25,14 +25,14 @@ from sqlmodel import Session, col, select
 from app import access
 from app.crypto import DecryptionError, KeyRing
 from app.errors import InvalidInput
-from app.exports.fhir_bulk import BulkReport
-from app.exports.fhir_responses import ALREADY_IMPORTED, IMPORTED_ELSEWHERE, Earlier, ResponseReport, key_of
-from app.exports.fhir_subjects import FileContents, Received, say
 from app.i18n import _
+from app.interop.fhir_bulk import BulkReport
+from app.interop.fhir_responses import ALREADY_IMPORTED, IMPORTED_ELSEWHERE, Earlier, ResponseReport, key_of
+from app.interop.fhir_subjects import FileContents, Received, say
 from app.models import User, Youth, YouthLink, utcnow
 from app.models_sharing import Category
 from app.records.service import public_of
-from app.web import text
+from app.texts import text
 from instruments.loader import Registry
 
 SEALED = "fhir_bulk_import_page"  # the associated data's "table": a sealed preview opens nowhere else

@@ -30,10 +30,10 @@ from sqlmodel import Session, col, select
 
 from app.crypto import KeyRing
 from app.errors import InvalidInput, InvalidPayload
-from app.exports.fhir import PSEUDONYM_SYSTEM
 from app.exports.tabular import person_key
 from app.i18n import _
 from app.inputs import checked_json, json_problems, problem
+from app.interop.fhir import PSEUDONYM_SYSTEM
 from app.models import User, Youth, YouthLink
 from app.models_sharing import Disclosure
 from app.records import identifiers

@@ -10,7 +10,7 @@ line, and in addition against the published R4 JSON Schema (tests/support/fhir_s
 Choices made (and what they cost):
 - Canonical URLs are https addresses under the deployment's `base_url`: a Questionnaire is
   `<base>/fhir/Questionnaire/<instrument id>` (its version after `|`), and that address answers it
-  (`app.exports.fhir_canonical`). An instrument's own code systems are `<base>/fhir/CodeSystem/<instrument
+  (`app.interop.fhir_canonical`). An instrument's own code systems are `<base>/fhir/CodeSystem/<instrument
   id>.<part>` (`options`, `domains`, `scores`; `.` never occurs in an instrument id, so they never collide).
   Older exports said `urn:tellonce:instrument:<id>` (`LEGACY_CANONICAL`); the response import still reads it.
 - `yes_no` items are `choice` items with the codes `yes` and `no` (not `boolean`), so that every
@@ -42,7 +42,7 @@ Choices made (and what they cost):
   result's total; TellOnce's expression for it is the extension `urn:tellonce:total-of`, and a weighted
   sum (`sum(weights)`) is also SDC's `calculatedExpression` in FHIRPath, so that a form filler computes it
   and an import takes it for the total again (other totals have no FHIRPath here). The same total is an
-  Observation (`app.exports.fhir_stream.total_observation`).
+  Observation (`app.interop.fhir_stream.total_observation`).
 - Levels (an indicator rating's answers, and an Observation's overall and domain levels) are codes
   of `urn:tellonce:concern-level`, displayed with the words of `app.levels`; the codes are the level
   ids, `insufficient_information` ("Not enough information to conclude") among them.
@@ -58,7 +58,7 @@ Choices made (and what they cost):
 - The Patient is a keyed hash of the person for the agency that receives it (`patient`, with the id
   `app.exports.tabular.person_key(keys, recipient agency, person id)`): the same id in a screening's
   export and in the bulk export to the same agency, another for another agency, and no name, birth date
-  or case number. The one exception is a referral (`app.exports.fhir_referral`), which shares who the
+  or case number. The one exception is a referral (`app.interop.fhir_referral`), which shares who the
   youth is under the youth's consent: it writes `identified_patient`, never this one.
 """
 
@@ -71,10 +71,10 @@ from typing import Any
 
 from app import levels
 from app.access import is_in_force
-from app.exports.fhir_show_if import enable_when
+from app.interop.fhir_show_if import enable_when
 from app.models import Screening, ScreeningStatus
 from app.models_sharing import Consent
-from app.screenings.forms import ANSWER_TEXTS
+from app.screenings.answer_labels import ANSWER_TEXTS
 from app.settings import get_settings
 from instruments.compiled import RATING_CODES, YES_NO_LABELS, CompiledInstrument
 from instruments.model import (
@@ -89,6 +89,8 @@ from instruments.model import (
 )
 from scoring import visible_only
 
+FHIR_JSON = "application/fhir+json"  # the media type of every resource served
+FHIR_BODY: dict[int | str, dict[str, Any]] = {200: {"content": {FHIR_JSON: {"schema": {"type": "object"}}}}}
 LEGACY_CANONICAL = "urn:tellonce:instrument:"  # + instrument id: the canonical of exports before https ones
 SPECIAL_SYSTEM = "urn:tellonce:special-answer"
 LEVEL_SYSTEM = "urn:tellonce:concern-level"

@@ -23,7 +23,7 @@ the screening's id in `urn:tellonce:screening` (the result, as the Questionnaire
 screening (overall level `not_scored`) concludes no level and so has no result Observation; its
 QuestionnaireResponse is written as any other, and a form that reports a total without levels still has its
 total Observation.
-The per-screening export (`app.exports.fhir_api`) and the referral export write the same resources
+The per-screening export (`app.interop.fhir_api`) and the referral export write the same resources
 through `result_resources`.
 
 The QuestionnaireResponse holds answers, so it is written only when the consent covers `item_answers` for
@@ -31,7 +31,7 @@ that row; otherwise there is none at all: an empty response would still say "the
 and a partial one would leak answers. It answers the total item with the result's total. Notes have no
 FHIR resource here. Answers that show_if hid, or left unanswered, are left out of the response (FHIR has
 no item for them); a declined or not-enough-information answer is an item without answer, with its
-data-absent-reason (see `app.exports.fhir`). Every resource, and the Bundle, has `meta.source`.
+data-absent-reason (see `app.interop.fhir`). Every resource, and the Bundle, has `meta.source`.
 
 Memory: the Bundle's envelope is written first, then each entry as its row arrives; only the ids of the
 Patients and Consents already written are kept (so each goes once), a few dozen bytes per person.
@@ -46,9 +46,9 @@ from typing import Any
 
 from sqlmodel import Session
 
-from app.exports import fhir
 from app.exports.plan import UNANSWERED, Plan
 from app.exports.writers import threshold
+from app.interop import fhir
 from app.models import Screening, ScreeningStatus
 from app.models_sharing import Category, Consent
 from instruments.compiled import CompiledInstrument

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from app.exports.fhir_import import QuestionnaireImportReport, import_fhir
+from app.interop.fhir_import import QuestionnaireImportReport, import_fhir
 
 
 def _thresholds(given: list[str]) -> dict[str, float]:

@@ -33,9 +33,9 @@ import yaml
 from fhir.resources.R4B.questionnaire import Questionnaire
 from pydantic import BaseModel, ValidationError
 
-from app.exports import fhir
-from app.exports.fhir_items import Reader, codings, local_id
-from app.exports.fhir_valuesets import AnswerSets
+from app.interop import fhir
+from app.interop.fhir_items import Reader, codings, local_id
+from app.interop.fhir_valuesets import AnswerSets
 from instruments import load
 from instruments.model import INSTRUMENT_ID_PATTERN, SEMVER_PATTERN
 

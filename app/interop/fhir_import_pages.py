@@ -17,10 +17,10 @@ from app import audit
 from app.db import SessionDep
 from app.deps import FormAuthDep, WebAuthDep, require_role
 from app.errors import InvalidPayload
-from app.exports.fhir_import import QuestionnaireImportReport, import_fhir
-from app.exports.fhir_subjects import say
 from app.i18n import _
 from app.inputs import checked_json
+from app.interop.fhir_import import QuestionnaireImportReport, import_fhir
+from app.interop.fhir_subjects import say
 from app.models import Role
 from app.settings import get_settings
 from app.web import render

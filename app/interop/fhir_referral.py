@@ -43,8 +43,8 @@ from sqlmodel import Session, col, select
 from app import access, audit
 from app.crypto import KeyRing
 from app.errors import Gone, InvalidInput, NotFound
-from app.exports import fhir, fhir_stream
 from app.i18n import _
+from app.interop import fhir, fhir_stream
 from app.models import Agency, ScreeningResult, User
 from app.models_referrals import Referral, ReferralStatus
 from app.models_sharing import Category, Consent

@@ -7,7 +7,7 @@ when the result summary is covered too. Its Patient is the person's key for the 
 (`tabular.person_key`), the id that agency's bulk exports give the same person. Another agency's
 export is written to the disclosure ledger. Importing a Questionnaire returns an instrument definition
 to review; it installs nothing. A Questionnaire's canonical URL answers at `/fhir/Questionnaire/...`
-(`app.exports.fhir_canonical`).
+(`app.interop.fhir_canonical`).
 """
 
 from __future__ import annotations
@@ -25,12 +25,13 @@ from app.crypto import KeyRing
 from app.db import SessionDep
 from app.deps import ApiUserDep, KeysDep, RegistryDep, require_role
 from app.errors import NotFound
-from app.exports import fhir, fhir_stream, tabular
-from app.exports.fhir_bulk_api import FILE_BODY, FileDep, PartnerQuery
-from app.exports.fhir_canonical import FHIR_BODY, FHIR_JSON
-from app.exports.fhir_import import QuestionnaireImportReport, import_fhir
-from app.exports.fhir_responses import ImportReport, import_responses
+from app.exports import tabular
 from app.i18n import _
+from app.interop import fhir, fhir_stream
+from app.interop.fhir import FHIR_BODY, FHIR_JSON
+from app.interop.fhir_bulk_api import FILE_BODY, FileDep, PartnerQuery
+from app.interop.fhir_import import QuestionnaireImportReport, import_fhir
+from app.interop.fhir_responses import ImportReport, import_responses
 from app.models import Agency, Role, Screening, ScreeningResult, User
 from app.models_sharing import Category, Consent
 from app.screenings import service

@@ -1,8 +1,8 @@
 """Importing a partner's QuestionnaireResponses (a FHIR Bundle or NDJSON) onto the youth each is about.
 
-Each response is matched to one of the agency's youth by its own `subject` (`app.exports.fhir_subjects`),
+Each response is matched to one of the agency's youth by its own `subject` (`app.interop.fhir_subjects`),
 never by the URL it was posted to: the per-youth import refuses the whole file (422, nothing saved) when any
-response is about someone else or no one it knows; the agency-level import (`app.exports.fhir_bulk`) puts
+response is about someone else or no one it knows; the agency-level import (`app.interop.fhir_bulk`) puts
 each response on its own youth. Each response is decoded against the instrument version its `questionnaire`
 canonical names (`find_instrument`: TellOnce's canonical, https or the older `urn:tellonce:instrument:<id>`, with
 `|<version>` or, when one version of the instrument is loaded, without; or the source canonical of a
@@ -40,11 +40,11 @@ from sqlmodel import Session, col, select, update
 from app import access, audit
 from app.crypto import KeyRing
 from app.errors import InvalidInput, SubjectsRefused
-from app.exports import fhir
-from app.exports.fhir_import import SOURCE_CITATION, ImportProblem, local_id
-from app.exports.fhir_subjects import FileContents, Matcher, Received, read_bundle, say, subject_of
 from app.i18n import _
 from app.inputs import problem
+from app.interop import fhir
+from app.interop.fhir_import import SOURCE_CITATION, ImportProblem, local_id
+from app.interop.fhir_subjects import FileContents, Matcher, Received, read_bundle, say, subject_of
 from app.models import Agency, Answer, AuditEvent, Screening, User, Youth, utcnow
 from app.savepoint import savepoint
 from app.screenings import followup, service
@@ -515,7 +515,7 @@ def import_responses(
 ) -> ImportReport:
     """Import a file's completed QuestionnaireResponses about one of the agency's youth onto that youth.
 
-    Every response must say it is about this youth (its subject, `app.exports.fhir_subjects`); when any says
+    Every response must say it is about this youth (its subject, `app.interop.fhir_subjects`); when any says
     it is about someone else, or about no one the agency holds, nothing is saved and the answer is a 422 that
     names each such response. Otherwise each response is imported or rejected on its own (`save_one`).
     """

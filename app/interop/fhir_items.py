@@ -27,8 +27,8 @@ from typing import Any
 
 # What a TellOnce export writes, read back: its special answers (declined, ...), an option's TellOnce code on an
 # outside Coding (so that a re-import gives the option the same code), and the bounds of a number.
-from app.exports.fhir import EXT_MAX, EXT_MIN, EXT_OPTION_CODE, SPECIAL_SYSTEM
-from app.exports.fhir_valuesets import OPTION_VALUES, WEIGHT_EXTENSIONS, Answer, AnswerSets, option_answer
+from app.interop.fhir import EXT_MAX, EXT_MIN, EXT_OPTION_CODE, SPECIAL_SYSTEM
+from app.interop.fhir_valuesets import OPTION_VALUES, WEIGHT_EXTENSIONS, Answer, AnswerSets, option_answer
 from instruments.model import SPECIAL_ANSWERS
 
 OTHER_SUFFIX = "_other"  # an open choice's free-text 'other' answer: its own item, `<item id>_other`

@@ -1,7 +1,7 @@
 """The staff page "Import a partner's file": upload a FHIR Bundle or NDJSON, see the preview, then import.
 
 The same users as the API (`POST /api/v1/fhir-import`) use it: any staff member, each response going only onto
-one of their own agency's youth (`app.exports.fhir_bulk`, which matches every subject and checks access).
+one of their own agency's youth (`app.interop.fhir_bulk`, which matches every subject and checks access).
 The preview saves nothing; the import carries the previewed file sealed in the page (`fhir_bulk_preview`)
 and imports nothing the preview did not show. The file is read and imported in the viewer's language
 (`rendering_in`), so each response's problems are listed in it. The path ends in /fhir-import: the input
@@ -21,11 +21,11 @@ from app.crypto import KeyRing
 from app.db import SessionDep
 from app.deps import FormAuthDep, KeysDep, RegistryDep, WebAuth, WebAuthDep
 from app.errors import AppError, Conflict, InvalidInput, InvalidPayload
-from app.exports.fhir_bulk import import_file
-from app.exports.fhir_bulk_preview import PreviewExpired, imported_of, plan_of, seal, shown, unseal
-from app.exports.fhir_responses import earlier_imports
-from app.exports.fhir_subjects import NDJSON_TYPES, FileContents, read_body, say
 from app.i18n import _, rendering_in, staff_language
+from app.interop.fhir_bulk import import_file
+from app.interop.fhir_bulk_preview import PreviewExpired, imported_of, plan_of, seal, shown, unseal
+from app.interop.fhir_responses import earlier_imports
+from app.interop.fhir_subjects import NDJSON_TYPES, FileContents, read_body, say
 from app.models import Agency
 from app.settings import get_settings
 from app.web import render

@@ -1,0 +1,48 @@
+"""Answers as words: the rating and special answers in both languages, and any stored answer as a person reads it.
+
+Pages, the review and result views, and the FHIR export all name answers the same way; these helpers were in
+the HTML form module (`app.screenings.forms`), which the export must not depend on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.i18n import _
+from instruments.compiled import RATING_CODES, CompiledInstrument
+from instruments.model import DECLINED, NOT_ASKED, NOT_ENOUGH_INFO
+
+# Answer labels shown beside the instrument's own options, so in the screening's language.
+ANSWER_TEXTS: dict[str, dict[str, str]] = {
+    "no_concern": {"en": "No concern", "es": "Sin preocupación"},
+    "possible_concern": {"en": "Possible concern", "es": "Posible preocupación"},
+    "clear_concern": {"en": "Clear concern", "es": "Preocupación clara"},
+    DECLINED: {"en": "Prefer not to answer", "es": "Prefiero no responder"},
+    NOT_ENOUGH_INFO: {"en": "Not enough information", "es": "No hay suficiente información"},
+    NOT_ASKED: {"en": "Not asked", "es": "No se preguntó"},
+}
+SPECIAL_CODES = frozenset({DECLINED, NOT_ENOUGH_INFO, NOT_ASKED})
+
+
+def label(code: str, language: str) -> str:
+    """A rating or special answer in a language (English when it has no translation)."""
+    texts = ANSWER_TEXTS[code]
+    return texts.get(language, texts["en"])
+
+
+def answer_label(instrument: CompiledInstrument, item_id: str, value: Any, language: str) -> str:
+    """An answer as a person reads it."""
+    if value is None:
+        return _("No answer")
+    if isinstance(value, list):
+        return ", ".join(answer_label(instrument, item_id, v, language) for v in value) or _("None chosen")
+    if isinstance(value, str) and value in SPECIAL_CODES:
+        return label(value, language)
+    item = instrument.items.get(item_id)
+    if item is not None and item.type == "indicator_rating" and value in RATING_CODES:
+        return label(value, language)
+    if item is not None and item.type in ("yes_no", "single_choice", "multiple_choice") and isinstance(value, str):
+        return instrument.option_label(item_id, value, language)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

@@ -1,0 +1,31 @@
+"""An instrument's text in a language: pure helpers that services and pages share.
+
+They lived in `app.web` with the template environment; services (views, charts, the FHIR bulk preview)
+need them without the web layer, so they are here and `app.web` registers them for the templates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from app import i18n
+from instruments.compiled import YES_NO_LABELS
+
+
+def text(value: Mapping[str, str] | None, language: str | None = None, default: str = "en") -> str:
+    """Pick a language from an instrument text mapping; without a language, the language of the page that
+    shows it (so an instrument's title reads in the viewer's language wherever it is listed)."""
+    if not value:
+        return ""
+    if language is None:
+        mapping = dict(value)
+        return i18n.LazyText(text(mapping, "en", default), lambda: text(mapping, i18n.page_language(), default))
+    return value.get(language) or value.get(default) or next(iter(value.values()))
+
+
+def options_of(item: Any, language: str) -> list[dict[str, str]]:
+    """An item's answer choices with labels in a language (yes/no items have built-in labels)."""
+    if item.type == "yes_no":
+        return [{"code": code, "label": labels.get(language, labels["en"])} for code, labels in YES_NO_LABELS.items()]
+    return [{"code": o.code, "label": text(o.label, language)} for o in getattr(item, "options", ())]
