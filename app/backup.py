@@ -34,14 +34,11 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.crypto import KeyRing
+from app.errors import BackupError
 from app.models import metadata
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 PG_DUMP_HEADER = b"PGDMP"
-
-
-class BackupError(Exception):
-    """A backup or restore that cannot be done as asked; the message says why and what to do."""
 
 
 def is_sqlite(url: str) -> bool:

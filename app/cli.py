@@ -198,8 +198,9 @@ def serve(
 def _refuse_unsafe_start(engine: Engine | None) -> None:
     """The start-up checks, with their message instead of a traceback: without an engine only those that need
     no database (keys, public address), with one all of them (and instrument versions)."""
+    from app.errors import StartupRefused
     from app.main import loaded_instruments
-    from app.startup import StartupRefused, check, check_configuration
+    from app.startup import check, check_configuration
 
     try:
         if engine is None:
@@ -258,7 +259,7 @@ def main() -> None:
     """Entry point of the console script: a configuration mistake is told plainly (exit 1), not as a traceback."""
     from pydantic import ValidationError
 
-    from app.crypto import KeyConfigurationError, MissingKeys
+    from app.errors import KeyConfigurationError, MissingKeys
 
     try:
         cli(prog_name="tellonce")

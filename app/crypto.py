@@ -23,37 +23,10 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from app.errors import AppError
-from app.i18n import _
+from app.errors import DecryptionError, KeyConfigurationError, MissingKeys, UnknownKey
 from app.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
-
-
-class DecryptionError(Exception):
-    """A stored value could not be decrypted (wrong key, row or column, or tampering)."""
-
-
-class UnknownKey(DecryptionError, AppError):
-    """A value is under a key this process does not have (a rotation it has not picked up): answered 503,
-    with a page that says so, not a traceback. Key files are re-read when they change (`get_key_ring`);
-    keys given in the environment need a restart."""
-
-    status = 503
-    code = "keys_unavailable"
-
-    def __init__(self, table: str, column: str, key_id: str) -> None:
-        AppError.__init__(
-            self,
-            _(
-                "This record was saved with an encryption key this server does not have yet. "
-                "Nothing was lost: ask an administrator to give this server the current keys and restart it."
-            ),
-        )
-        self.args = (f"cannot decrypt {table}.{column}: unknown format or key (key id {key_id!r} is not configured)",)
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 @dataclass(frozen=True)
@@ -113,14 +86,6 @@ def _b64key(text: str) -> bytes:
     if len(key) != 32:
         raise ValueError("every key must be 32 bytes (base64)")
     return key
-
-
-class KeyConfigurationError(ValueError):
-    """The configured keys cannot be used (an index key missing, a key that is not 32 bytes of base64)."""
-
-
-class MissingKeys(Exception):
-    """No keys are configured where TellOnce must not make its own (production)."""
 
 
 @dataclass(frozen=True)

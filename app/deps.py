@@ -13,7 +13,7 @@ from app.access import require_role as require_role  # routes take it from here 
 from app.accounts import sessions
 from app.crypto import KeyRing, get_key_ring
 from app.db import SessionDep
-from app.errors import AppError, Forbidden, NotAuthenticated
+from app.errors import DeviceLocked, Forbidden, LoginRequired, NotAuthenticated
 from app.i18n import _
 from app.models import AuthSession, Role, User
 from app.settings import Settings, get_settings
@@ -34,21 +34,6 @@ def client_address(request: Request, settings: Settings) -> str:
         if forwarded:
             return forwarded.split(",")[0].strip()
     return request.client.host if request.client else "unknown"
-
-
-class LoginRequired(AppError):
-    """A page needs a signed-in user; the HTML handler redirects to the sign-in page."""
-
-    status = 401
-    code = "not_authenticated"
-
-
-class DeviceLocked(AppError):
-    """Staff pages stay closed while a youth has the device; the staff password reopens them."""
-
-    status = 423
-    code = "device_locked"
-    redirect = "/unlock"
 
 
 @dataclass

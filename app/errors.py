@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+from pydantic import BaseModel, Field
+
+from app.i18n import _
 
 
 class AppError(Exception):
@@ -106,12 +111,122 @@ class ServerBusy(TooManyAttempts):
     code = "busy"
 
 
-def error_classes() -> list[type[AppError]]:
-    """The error classes of this module, by status: what an API operation can answer besides success.
+class LoginRequired(AppError):
+    """A page needs a signed-in user; the HTML handler redirects to the sign-in page."""
 
-    Read when the OpenAPI document is built (`app.main`), so a class added here is documented at once.
+    status = 401
+    code = "not_authenticated"
+
+
+class DeviceLocked(AppError):
+    """Staff pages stay closed while a youth has the device; the staff password reopens them."""
+
+    status = 423
+    code = "device_locked"
+    redirect = "/unlock"
+
+
+class SessionEnded(AppError):
+    """The youth's session is over (exit, pause, idle, revoked): back to the neutral code page."""
+
+    status = 401
+    code = "youth_session_ended"
+    redirect = "/go?ended=1"
+
+
+class DecryptionError(Exception):
+    """A stored value could not be decrypted (wrong key, row or column, or tampering)."""
+
+
+class UnknownKey(DecryptionError, AppError):
+    """A value is under a key this process does not have (a rotation it has not picked up): answered 503,
+    with a page that says so, not a traceback. Key files are re-read when they change (`get_key_ring`);
+    keys given in the environment need a restart."""
+
+    status = 503
+    code = "keys_unavailable"
+
+    def __init__(self, table: str, column: str, key_id: str) -> None:
+        AppError.__init__(
+            self,
+            _(
+                "This record was saved with an encryption key this server does not have yet. "
+                "Nothing was lost: ask an administrator to give this server the current keys and restart it."
+            ),
+        )
+        self.args = (f"cannot decrypt {table}.{column}: unknown format or key (key id {key_id!r} is not configured)",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+# Operational errors: raised to the command line or at start-up, never answered over HTTP.
+
+
+class KeyConfigurationError(ValueError):
+    """The configured keys cannot be used (an index key missing, a key that is not 32 bytes of base64)."""
+
+
+class MissingKeys(Exception):
+    """No keys are configured where TellOnce must not make its own (production)."""
+
+
+class KeyCommandError(Exception):
+    """A key operation that cannot be done as asked; the message says why and what to do."""
+
+
+class BackupError(Exception):
+    """A backup or restore that cannot be done as asked; the message says why and what to do."""
+
+
+class StartupRefused(Exception):
+    """The server must not start; the message says why and what to do."""
+
+
+class InstrumentChanged(Exception):
+    """A loaded instrument file differs from the version screenings were taken under."""
+
+
+class UngrantedDisclosure(RuntimeError):
+    """A disclosure of another agency's data with neither a consent nor a break-glass: a bug, never written."""
+
+
+class ErrorBody(BaseModel):
+    """Every API error: a stable code, what is wrong (a text, or a list of problems with their location)."""
+
+    error: str = Field(description="a stable code, e.g. not_found, invalid_payload, conflict")
+    detail: Any = Field(description="what is wrong: a text, or for invalid_payload a list of {loc, msg, type}")
+    message: str | None = Field(default=None, description="a plain sentence, when detail is structured")
+    omitted: int | None = Field(default=None, description="how many more problems there were than are listed")
+
+
+# What any API route can answer: no or an expired token; a role or an agency that may not; a request that cannot
+# be read (the input guard, or the route's own parameters); a body over the limit; a value under a key this
+# server does not have (most routes read an encrypted field).
+EVERY_ROUTE: tuple[type[AppError], ...] = (NotAuthenticated, Forbidden, InvalidPayload, PayloadTooLarge, UnknownKey)
+
+
+def responses(
+    *raised: type[AppError], also: Mapping[int, tuple[type[BaseModel], str]] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` of an API route from the error classes it raises (besides EVERY_ROUTE's): one entry per
+    status, naming the codes, with the ErrorBody schema. The one place a route declares how it can fail.
+
+    `also`: a status at which the route answers a body of its own too (a report of problems), besides ErrorBody.
     """
-    found: list[type[AppError]] = [AppError]
-    for cls in found:
-        found.extend(sub for sub in cls.__subclasses__() if sub.__module__ == __name__ and sub not in found)
-    return sorted(found, key=lambda cls: cls.status)
+    codes: dict[int, list[str]] = {}
+    for cls in (*EVERY_ROUTE, *raised):
+        named = codes.setdefault(cls.status, [])
+        if cls.code not in named:
+            named.append(cls.code)
+    declared: dict[int | str, dict[str, Any]] = {
+        status: {"model": ErrorBody, "description": ", ".join(named)} for status, named in sorted(codes.items())
+    }
+    for status, (model, description) in (also or {}).items():
+        either = [{"$ref": f"#/components/schemas/{name}"} for name in (model.__name__, ErrorBody.__name__)]
+        listed = ", ".join(codes.get(status, []))
+        declared[status] = {
+            "description": f"{description}; or {listed}" if listed else description,
+            "content": {"application/json": {"schema": {"anyOf": either}}},
+        }
+    return declared

@@ -17,14 +17,11 @@ from sqlalchemy import Connection, event, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from app.errors import InstrumentChanged
 from app.models import InstrumentVersion, Screening, utcnow
 from instruments.loader import Registry
 
 _TABLE = InstrumentVersion.__table__  # type: ignore[attr-defined]
-
-
-class InstrumentChanged(Exception):
-    """A loaded instrument file differs from the version screenings were taken under."""
 
 
 @dataclass(frozen=True)

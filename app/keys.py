@@ -19,14 +19,11 @@ from typing import Any
 
 from sqlalchemy import Column, ColumnElement, Engine, Table, and_, func, select, tuple_, update
 
-from app.crypto import ENCRYPTED_COLUMNS, DecryptionError, EncryptedColumn, KeyRing, new_key, read_key_file
+from app.crypto import ENCRYPTED_COLUMNS, EncryptedColumn, KeyRing, new_key, read_key_file
 from app.crypto import write_key_file as _write_key_file
+from app.errors import DecryptionError, KeyCommandError
 from app.models import metadata
 from app.settings import Settings
-
-
-class KeyCommandError(Exception):
-    """A key operation that cannot be done as asked; the message says why and what to do."""
 
 
 @dataclass

@@ -14,12 +14,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from swagger_ui_bundle import swagger_ui_path
 
-from app.deps import LoginRequired
-from app.errors import AppError, InvalidPayload, TooManyAttempts, error_classes
+from app.errors import AppError, ErrorBody, InvalidPayload, LoginRequired, TooManyAttempts
 from app.i18n import _
 from app.inputs import InputGuard
 from app.settings import get_settings
@@ -62,15 +60,6 @@ OAUTH2_REDIRECT_PAGE = (
     '<!doctype html><html lang="en-US"><head><title>TellOnce API</title></head>'
     '<body><script src="/static/oauth2-redirect.js"></script></body></html>'
 )
-
-
-class ErrorBody(BaseModel):
-    """Every API error: a stable code, what is wrong (a text, or a list of problems with their location)."""
-
-    error: str = Field(description="a stable code, e.g. not_found, invalid_payload, conflict")
-    detail: Any = Field(description="what is wrong: a text, or for invalid_payload a list of {loc, msg, type}")
-    message: str | None = Field(default=None, description="a plain sentence, when detail is structured")
-    omitted: int | None = Field(default=None, description="how many more problems there were than are listed")
 
 
 API_PREFIXES = ("/api/", "/fhir/")  # /fhir/: the canonical URLs of the FHIR Questionnaires (app.interop.fhir_canonical)
@@ -141,30 +130,15 @@ def _problems(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 
 def api_openapi(app: FastAPI) -> dict[str, Any]:
-    """The OpenAPI document, with every error status an API operation can answer and its body.
-
-    The statuses come from the error classes of app.errors; 409 only where the operation writes.
-    """
+    """The OpenAPI document. Each API operation lists the errors it can answer from its own declaration
+    (`responses=` built by `app.errors.responses`), all with the one ErrorBody schema."""
     if app.openapi_schema is not None:
         return app.openapi_schema
     document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     schemas["ErrorBody"] = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
-    for name in ("HTTPValidationError", "ValidationError"):
+    for name in ("HTTPValidationError", "ValidationError"):  # FastAPI's own 422 body, which no route answers
         schemas.pop(name, None)
-    descriptions: dict[int, list[str]] = {}
-    for cls in error_classes():
-        descriptions.setdefault(cls.status, []).append(cls.code)
-    error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
-    for path, operations in document["paths"].items():
-        if not path.startswith(API_PREFIXES):
-            continue
-        for method, operation in operations.items():
-            responses = operation.setdefault("responses", {})
-            for status, codes in descriptions.items():
-                if status == 409 and method == "get":
-                    continue
-                responses[str(status)] = {"description": ", ".join(codes), "content": error}
     app.openapi_schema = document
     return document
 

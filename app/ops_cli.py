@@ -84,7 +84,8 @@ def keys_create(
 @keys_cli.command("rotate")
 def keys_rotate() -> None:
     """Add a new encryption key and make it current (old keys stay, so every value still decrypts)."""
-    from app.keys import KeyCommandError, rotate
+    from app.errors import KeyCommandError
+    from app.keys import rotate
     from app.settings import get_settings
 
     settings = get_settings()
@@ -161,7 +162,8 @@ def keys_retire(
 ) -> None:
     """Remove an old key once no stored value uses it (backups made before the re-encryption still need it)."""
     from app.crypto import get_key_ring
-    from app.keys import KeyCommandError, retire
+    from app.errors import KeyCommandError
+    from app.keys import retire
     from app.settings import get_settings
 
     settings = get_settings()
@@ -189,7 +191,8 @@ def backup_command(
     path: Annotated[Path, typer.Argument(help="The new backup file (never overwritten)")],
 ) -> None:
     """Back up the database to a new file (0600); safe while the server runs."""
-    from app.backup import BackupError, backup
+    from app.backup import backup
+    from app.errors import BackupError
     from app.settings import get_settings
 
     settings = get_settings()
@@ -212,9 +215,10 @@ def restore_command(
     database is replaced, and the replaced database is kept as a dated copy; a failing restore leaves the
     live database as it was.
     """
-    from app.backup import BackupError, restore, verify
+    from app.backup import restore, verify
     from app.cli import _safe_url
     from app.crypto import get_key_ring
+    from app.errors import BackupError
     from app.settings import get_settings
 
     settings = get_settings()

@@ -13,16 +13,13 @@ from urllib.parse import urlsplit
 from sqlalchemy import Engine
 
 from app import instrument_versions
-from app.crypto import KeyConfigurationError, MissingKeys, get_key_ring
+from app.crypto import get_key_ring
+from app.errors import KeyConfigurationError, MissingKeys, StartupRefused
 from app.settings import get_settings
 from instruments.loader import Registry
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
-
-
-class StartupRefused(Exception):
-    """The server must not start; the message says why and what to do."""
 
 
 def check_keys() -> None:

@@ -243,9 +243,9 @@ def explain_all(youth_id: str, screening_id: str, months: int) -> str:
         with Session(engine) as s:
             exporter = s.exec(select(User).where(User.email == SUPERVISOR)).one()
             terms = (exporter.agency_id, today - timedelta(days=round(months * 30.44)), today, CATEGORIES)
-            lines = tabular.csv_stream(
-                s, crypto.get_key_ring(), load().or_raise(), exporter, *terms, "care_coordination"
-            )
+            registry = load().or_raise()
+            planned = tabular.prepare(s, registry, exporter, *terms, "care_coordination")
+            lines = tabular.stream(s, crypto.get_key_ring(), registry, planned, "csv")
             for _line, _ in zip(lines, range(1501), strict=False):
                 pass
 

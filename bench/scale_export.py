@@ -3,7 +3,7 @@
     python bench/scale_export.py {tellonce,baseline} EMAIL DATE_FROM DATE_TO
 
 Configured by the same TELLONCE_* environment as the app (bench/scale.py passes it). `tellonce` runs
-`app.exports.tabular.csv_stream` (batches, ledger entries, consents, formula-safe CSV) of every category
+`app.exports.tabular.stream` (batches, ledger entries, consents, formula-safe CSV) of every category
 of the exporter's own agency; `baseline` reads the same rows with one plain server-side cursor, fetches
 their answers per 500 rows, decrypts the same cells and writes the same columns with the csv module
 (`plain_csv` of bench/export.py). Output goes to os.devnull. Prints one JSON line: rows, seconds, and the
@@ -66,9 +66,10 @@ def _reset_peak() -> None:
 def tellonce(db: Session, registry: Registry, exporter: User, date_from: date, date_to: date, out: Any) -> int:
     """TellOnce's own CSV export; returns the rows written."""
     keys = get_key_ring()
-    lines = tabular.csv_stream(
-        db, keys, registry, exporter, exporter.agency_id, date_from, date_to, CATEGORIES, Purpose.care_coordination
+    planned = tabular.prepare(
+        db, registry, exporter, exporter.agency_id, date_from, date_to, CATEGORIES, Purpose.care_coordination
     )
+    lines = tabular.stream(db, keys, registry, planned, "csv")
     written = -1  # the header
     for line in lines:
         out.write(line)

@@ -1,7 +1,7 @@
 """The instrument definition: frozen Pydantic models for one YAML file per instrument version.
 
 These models check the *shape* of a definition. Cross-references (unknown items, cycles, rules
-that never fire, missing translations, ...) are checked by `instruments.checks` once the whole
+that never fire, missing translations, ...) are checked by `instruments.compiler` (`compile_instrument`) once the whole
 definition is known, so that every problem is reported at once.
 """
 

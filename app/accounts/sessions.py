@@ -7,7 +7,7 @@ import hmac
 import secrets
 from datetime import timedelta
 
-from sqlmodel import Session, col, select, update
+from sqlmodel import Session, col, update
 
 from app.models import AuthSession, User, utcnow
 from app.settings import Settings
@@ -68,17 +68,6 @@ def end_all_for(db: Session, user_id: str) -> None:
         .where(col(AuthSession.user_id) == user_id, col(AuthSession.ended_at).is_(None))
         .values(ended_at=utcnow())
     )
-
-
-def active_count(db: Session, user_id: str) -> int:
-    """How many live sessions a user has (for tests and the admin page)."""
-    now = utcnow()
-    rows = db.exec(
-        select(AuthSession).where(
-            AuthSession.user_id == user_id, col(AuthSession.ended_at).is_(None), AuthSession.expires_at > now
-        )
-    ).all()
-    return len(rows)
 
 
 def csrf_token(record: AuthSession) -> str:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from app.db import SessionDep
 from app.deps import ApiUserDep, KeysDep, RegistryDep
+from app.errors import InvalidInput, NotFound, responses
 from app.evaluation import outcomes, report_io
 from app.evaluation.schemas import OutcomeCreate, OutcomePublic, OutcomeWithdraw
 from app.reports.aggregate import Scope
@@ -15,14 +16,19 @@ from app.reports.aggregate import Scope
 router = APIRouter(tags=["evaluation"])
 
 
-@router.get("/youth/{youth_id}/outcomes", response_model=list[OutcomePublic])
+@router.get("/youth/{youth_id}/outcomes", response_model=list[OutcomePublic], responses=responses(NotFound))
 def list_outcomes(youth_id: str, db: SessionDep, keys: KeysDep, user: ApiUserDep) -> list[OutcomePublic]:
     """What was later learned about one of your agency's youth: your agency's outcomes, and another agency's
     only under a consent in force from it covering notes (each such read is written in the ledger)."""
     return outcomes.for_youth(db, keys, user, youth_id)
 
 
-@router.post("/youth/{youth_id}/outcomes", response_model=OutcomePublic, status_code=201)
+@router.post(
+    "/youth/{youth_id}/outcomes",
+    response_model=OutcomePublic,
+    status_code=201,
+    responses=responses(InvalidInput, NotFound),
+)
 def record_outcome(
     youth_id: str, data: OutcomeCreate, db: SessionDep, keys: KeysDep, user: ApiUserDep
 ) -> OutcomePublic:
@@ -33,7 +39,7 @@ def record_outcome(
     return outcomes.shown(db, keys, user, outcomes.record(db, keys, user, youth_id, data))
 
 
-@router.post("/outcomes/{outcome_id}/withdraw", response_model=OutcomePublic)
+@router.post("/outcomes/{outcome_id}/withdraw", response_model=OutcomePublic, responses=responses(NotFound))
 def withdraw_outcome(
     outcome_id: str, data: OutcomeWithdraw, db: SessionDep, keys: KeysDep, user: ApiUserDep
 ) -> OutcomePublic:
@@ -41,7 +47,7 @@ def withdraw_outcome(
     return outcomes.shown(db, keys, user, outcomes.withdraw(db, keys, user, outcome_id, data))
 
 
-@router.get("/reports/performance")
+@router.get("/reports/performance", responses=responses(InvalidInput))
 def performance_report(
     db: SessionDep,
     registry: RegistryDep,

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from app.crypto import KeyRing
 from app.db import SessionDep, get_engine
 from app.deps import ApiUserDep, KeysDep, RegistryDep
+from app.errors import ExportFailed, InvalidInput, NotFound, responses
 from app.exports import codebook, stats_files, tabular
 from app.exports.plan import Plan
 from app.fields import Id, IsoDate
@@ -122,7 +123,11 @@ Categories = Annotated[
 ]
 
 
-@router.get("/exports", response_class=StreamingResponse, responses={200: {"content": STREAM_CONTENT}})
+@router.get(
+    "/exports",
+    response_class=StreamingResponse,
+    responses={200: {"content": STREAM_CONTENT}} | responses(InvalidInput, NotFound, ExportFailed),
+)
 def export(
     db: SessionDep,
     keys: KeysDep,
@@ -142,7 +147,11 @@ def export(
     return streamed(planned, format, keys, registry)
 
 
-@router.get("/exports/codebook", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
+@router.get(
+    "/exports/codebook",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}} | responses(InvalidInput, NotFound),
+)
 def export_codebook(
     db: SessionDep,
     registry: RegistryDep,

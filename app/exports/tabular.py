@@ -429,44 +429,6 @@ def write_file(
     return stats_files.write(planned, export_rows(db, keys, registry, planned, fmt=fmt, **options), fmt, path)
 
 
-def rows(
-    db: Session,
-    keys: KeyRing,
-    registry: Registry,
-    exporter: User,
-    recipient_agency_id: str,
-    date_from: date,
-    date_to: date,
-    categories: Iterable[str],
-    purpose: str,
-    **options: Any,
-) -> Iterator[dict[str, Any]]:
-    """The rows an export to the recipient carries (checked now, read and recorded as they are consumed)."""
-    planned = prepare(db, registry, exporter, recipient_agency_id, date_from, date_to, categories, purpose)
-    return export_rows(db, keys, registry, planned, **options)
-
-
-def csv_stream(
-    db: Session, keys: KeyRing, registry: Registry, exporter: User, *terms: Any, **options: Any
-) -> Iterator[str]:
-    """The CSV export: a header, then a formula-safe line per screening. `terms`: as for `rows`."""
-    return stream(db, keys, registry, prepare(db, registry, exporter, *terms), "csv", **options)
-
-
-def json_stream(
-    db: Session, keys: KeyRing, registry: Registry, exporter: User, *terms: Any, **options: Any
-) -> Iterator[str]:
-    """The JSON export: an array of screening objects, written piece by piece."""
-    return stream(db, keys, registry, prepare(db, registry, exporter, *terms), "json", **options)
-
-
-def ndjson_stream(
-    db: Session, keys: KeyRing, registry: Registry, exporter: User, *terms: Any, **options: Any
-) -> Iterator[str]:
-    """The NDJSON export: one screening object a line."""
-    return stream(db, keys, registry, prepare(db, registry, exporter, *terms), "ndjson", **options)
-
-
 def codebook(db: Session, registry: Registry, exporter: User, *terms: Any, excel: bool = False) -> str:
     """The codebook of the CSV export with these terms: every column and every code (CSV)."""
     return codebooks.codebook_csv(prepare(db, registry, exporter, *terms), excel=excel)

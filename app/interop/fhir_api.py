@@ -24,7 +24,7 @@ from app import access, audit
 from app.crypto import KeyRing
 from app.db import SessionDep
 from app.deps import ApiUserDep, KeysDep, RegistryDep, require_role
-from app.errors import NotFound
+from app.errors import Conflict, InvalidInput, NotFound, SubjectsRefused, responses
 from app.exports import tabular
 from app.i18n import _
 from app.interop import fhir, fhir_stream
@@ -138,7 +138,11 @@ def export_screening(
     return [fhir.sourced(r) for r in written]
 
 
-@router.get("/instruments/{instrument_id}/{version}/fhir", response_class=JSONResponse, responses=FHIR_BODY)
+@router.get(
+    "/instruments/{instrument_id}/{version}/fhir",
+    response_class=JSONResponse,
+    responses=FHIR_BODY | responses(NotFound),
+)
 def instrument_questionnaire(instrument_id: str, version: str, registry: RegistryDep, user: ApiUserDep) -> Response:
     """One instrument version as a FHIR R4 Questionnaire."""
     compiled = registry.get(instrument_id, version)
@@ -147,7 +151,7 @@ def instrument_questionnaire(instrument_id: str, version: str, registry: Registr
     return JSONResponse(fhir.sourced(fhir.questionnaire(compiled)), media_type=FHIR_JSON)
 
 
-@router.get("/screenings/{screening_id}/fhir", response_class=JSONResponse, responses=FHIR_BODIES)
+@router.get("/screenings/{screening_id}/fhir", response_class=JSONResponse, responses=FHIR_BODIES | responses(NotFound))
 def screening_fhir(
     screening_id: str,
     db: SessionDep,
@@ -163,7 +167,12 @@ def screening_fhir(
     return JSONResponse(fhir.bundle(resources), media_type=FHIR_JSON)
 
 
-@router.post("/youth/{youth_id}/fhir-import", response_model=ImportReport, openapi_extra=FILE_BODY)
+@router.post(
+    "/youth/{youth_id}/fhir-import",
+    response_model=ImportReport,
+    openapi_extra=FILE_BODY,
+    responses=responses(InvalidInput, NotFound, Conflict, SubjectsRefused),
+)
 def import_bundle(
     youth_id: str,
     found: FileDep,
@@ -184,7 +193,7 @@ def import_bundle(
 @router.post(
     "/instruments/fhir-import",
     response_model=QuestionnaireImportReport,
-    responses={422: {"model": QuestionnaireImportReport, "description": "The definition would not load: see problems"}},
+    responses=responses(also={422: (QuestionnaireImportReport, "The definition would not load: see problems")}),
 )
 def import_instrument(data: QuestionnaireImport, db: SessionDep, user: ApiUserDep) -> Response:
     """A FHIR R4 Questionnaire as an instrument definition to review, and what was kept, changed and dropped by

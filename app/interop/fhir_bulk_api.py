@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from app.db import SessionDep
 from app.deps import ApiUserDep, KeysDep, RegistryDep
+from app.errors import Conflict, InvalidInput, NotFound, responses
 from app.interop.fhir_bulk import BulkReport, import_file
 from app.interop.fhir_subjects import NDJSON_TYPES, FileContents, read_body
 from app.settings import get_settings
@@ -44,7 +45,12 @@ async def received_file(request: Request) -> FileContents:
 FileDep = Annotated[FileContents, Depends(received_file)]
 
 
-@router.post("/fhir-import", response_model=BulkReport, openapi_extra=FILE_BODY)
+@router.post(
+    "/fhir-import",
+    response_model=BulkReport,
+    openapi_extra=FILE_BODY,
+    responses=responses(InvalidInput, NotFound, Conflict),
+)
 def import_responses_file(
     found: FileDep,
     db: SessionDep,

@@ -23,8 +23,8 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from app import access
-from app.crypto import DecryptionError, KeyRing
-from app.errors import InvalidInput
+from app.crypto import KeyRing
+from app.errors import DecryptionError, InvalidInput
 from app.i18n import _
 from app.interop.fhir_bulk import BulkReport
 from app.interop.fhir_responses import ALREADY_IMPORTED, IMPORTED_ELSEWHERE, Earlier, ResponseReport, key_of

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
 from app.deps import ApiUserDep, RegistryDep
-from app.errors import NotFound
+from app.errors import NotFound, responses
 from app.i18n import _
 from app.interop import fhir
 from app.interop.fhir import FHIR_BODY, FHIR_JSON
@@ -41,7 +41,7 @@ def find(registry: Registry, questionnaire_id: str, version: str | None) -> Comp
     return next((c for c in by_id if version in (None, c.version)), None)
 
 
-@router.get("/Questionnaire/{questionnaire_id}", response_class=JSONResponse, responses=FHIR_BODY)
+@router.get("/Questionnaire/{questionnaire_id}", response_class=JSONResponse, responses=FHIR_BODY | responses(NotFound))
 def read_questionnaire(
     questionnaire_id: str, registry: RegistryDep, user: ApiUserDep, version: Version = None
 ) -> Response:
@@ -52,7 +52,7 @@ def read_questionnaire(
     return JSONResponse(fhir.sourced(fhir.questionnaire(compiled)), media_type=FHIR_JSON)
 
 
-@router.get("/Questionnaire", response_class=JSONResponse, responses=FHIR_BODY)
+@router.get("/Questionnaire", response_class=JSONResponse, responses=FHIR_BODY | responses())
 def search_questionnaires(
     registry: RegistryDep,
     user: ApiUserDep,

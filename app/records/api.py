@@ -6,13 +6,14 @@ from fastapi import APIRouter
 
 from app.db import SessionDep
 from app.deps import ApiUserDep, KeysDep
+from app.errors import InvalidInput, responses
 from app.records import service as records
 from app.records.schemas import YouthFound, YouthSearch
 
 router = APIRouter()
 
 
-@router.post("/youth/find", response_model=YouthFound, tags=["youth"])
+@router.post("/youth/find", response_model=YouthFound, tags=["youth"], responses=responses(InvalidInput))
 def find_youth(query: YouthSearch, db: SessionDep, keys: KeysDep, user: ApiUserDep) -> YouthFound:
     """The caller's agency's youth whose names or case number match every word of `q`, by name (at most 50).
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -279,35 +279,7 @@ def similarity(a: Identity, b: Identity) -> float:
     return given * family * date_similarity(a.birth_date, b.birth_date)
 
 
-def is_possible_match(a: Identity, b: Identity) -> bool:
-    """Whether two identities are alike enough to propose as the same youth."""
-    return similarity(a, b) >= MATCH_THRESHOLD
-
-
-def candidate_ids(keys: KeyRing, new: Identity, index: Mapping[str, set[str]]) -> set[str]:
-    """The ids of records sharing at least one blocking key with a new identity."""
-    found: set[str] = set()
-    for key in blocking_keys(keys, new):
-        found |= index.get(key, set())
-    return found
-
-
-def find_candidates(
-    keys: KeyRing, new: Identity, index: Mapping[str, set[str]], identities: Mapping[str, Identity]
-) -> list[str]:
-    """Ids of records that share a blocking key with `new` and pass the threshold, best first."""
-    scored = [
-        (similarity(new, identities[record_id]), record_id)
-        for record_id in candidate_ids(keys, new, index)
-        if record_id in identities
-    ]
+def ranked(new: Identity, identities: Mapping[str, Identity]) -> list[str]:
+    """Ids of the identities alike enough to `new` to propose as the same youth, best first (ties by id)."""
+    scored = [(similarity(new, other), record_id) for record_id, other in identities.items()]
     return [record_id for score, record_id in sorted(scored, key=lambda s: (-s[0], s[1])) if score >= MATCH_THRESHOLD]
-
-
-def build_index(keys: KeyRing, identities: Iterable[tuple[str, Identity]]) -> dict[str, set[str]]:
-    """An in-memory blocking index (key -> record ids), as the database table holds it."""
-    index: dict[str, set[str]] = {}
-    for record_id, person in identities:
-        for key in blocking_keys(keys, person):
-            index.setdefault(key, set()).add(record_id)
-    return index

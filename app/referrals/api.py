@@ -11,6 +11,7 @@ from app import paging
 from app.crypto import KeyRing
 from app.db import SessionDep
 from app.deps import ApiUserDep, KeysDep
+from app.errors import Conflict, InvalidInput, NotFound, responses
 from app.models import User
 from app.models_referrals import ReferralStatus
 from app.referrals import service
@@ -74,13 +75,13 @@ def _public(
     return out
 
 
-@router.get("/referrals/partners", response_model=list[PartnerPublic])
+@router.get("/referrals/partners", response_model=list[PartnerPublic], responses=responses())
 def list_partners(db: SessionDep, user: ApiUserDep) -> list[PartnerPublic]:
     """The agencies your agency may refer to (each needs the youth's consent, checked when you send)."""
     return [PartnerPublic.model_validate(a) for a in service.partners(db, user)]
 
 
-@router.post("/referrals", response_model=ReferralPublic, status_code=201)
+@router.post("/referrals", response_model=ReferralPublic, status_code=201, responses=responses(InvalidInput, NotFound))
 def send_referral(data: ReferralCreate, db: SessionDep, keys: KeysDep, user: ApiUserDep) -> ReferralPublic:
     """Refer one of your agency's youth to a partner, sharing completed screenings.
 
@@ -91,7 +92,7 @@ def send_referral(data: ReferralCreate, db: SessionDep, keys: KeysDep, user: Api
     return public(db, keys, user, service.load(db, user, referral.id), with_events=True)
 
 
-@router.get("/referrals", response_model=ReferralList)
+@router.get("/referrals", response_model=ReferralList, responses=responses(InvalidInput, NotFound))
 def list_referrals(
     db: SessionDep,
     keys: KeysDep,
@@ -109,14 +110,18 @@ def list_referrals(
     )
 
 
-@router.get("/referrals/{referral_id}", response_model=ReferralPublic)
+@router.get("/referrals/{referral_id}", response_model=ReferralPublic, responses=responses(NotFound))
 def read_referral(referral_id: str, db: SessionDep, keys: KeysDep, user: ApiUserDep) -> ReferralPublic:
     """One referral your agency sent or received, with its history of status changes (the partner's first read
     marks it received)."""
     return public(db, keys, user, service.opened(db, keys, user, referral_id), with_events=True)
 
 
-@router.post("/referrals/{referral_id}/status", response_model=ReferralPublic)
+@router.post(
+    "/referrals/{referral_id}/status",
+    response_model=ReferralPublic,
+    responses=responses(InvalidInput, NotFound, Conflict),
+)
 def change_status(
     referral_id: str, change: StatusChange, db: SessionDep, keys: KeysDep, user: ApiUserDep
 ) -> ReferralPublic:

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 
 from app.db import SessionDep
 from app.deps import ApiUserDep, KeysDep, RegistryDep
-from app.errors import InvalidInput
+from app.errors import Conflict, Gone, InvalidInput, NotFound, responses
 from app.i18n import _
 from app.inputs import checked_json
 from app.interop import fhir, fhir_referral
@@ -42,7 +42,9 @@ async def task_json(request: Request) -> Any:
         raise InvalidInput(_("Send one FHIR Task, as a JSON object."), {"field": "Task"}) from None
 
 
-@router.get("/referrals/{referral_id}/fhir", response_class=JSONResponse, responses=FHIR_BODY)
+@router.get(
+    "/referrals/{referral_id}/fhir", response_class=JSONResponse, responses=FHIR_BODY | responses(NotFound, Gone)
+)
 def referral_bundle(
     referral_id: str, db: SessionDep, keys: KeysDep, registry: RegistryDep, user: ApiUserDep
 ) -> Response:
@@ -56,7 +58,12 @@ def referral_bundle(
     return JSONResponse(fhir.bundle(resources), media_type=FHIR_JSON)
 
 
-@router.post("/referrals/{referral_id}/fhir/task", response_model=ReferralPublic, openapi_extra=TASK_BODY)
+@router.post(
+    "/referrals/{referral_id}/fhir/task",
+    response_model=ReferralPublic,
+    openapi_extra=TASK_BODY,
+    responses=responses(InvalidInput, NotFound, Conflict),
+)
 def import_task(
     referral_id: str,
     db: SessionDep,

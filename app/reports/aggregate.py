@@ -43,7 +43,6 @@ from typing import Any
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
-from app.access import require_role
 from app.errors import Forbidden
 from app.i18n import _
 from app.models import Agency, Role, Screening, ScreeningStatus, User
@@ -167,9 +166,15 @@ def parse_filter(values: Mapping[str, str], instrument_ids: set[str]) -> tuple[R
     return ReportFilter(scope, months["date_from"], months["date_to"], instrument), errors
 
 
+def require_reporter(user: User) -> None:
+    """Refuse a role that does not report (a screener)."""
+    if user.role not in ROLES:
+        raise Forbidden(_("Your role does not allow this."))
+
+
 def authorize(user: User, scope: Scope) -> None:
     """Supervisors and admins report on their agency; only system admins on the whole deployment."""
-    require_role(user, *ROLES)
+    require_reporter(user)
     if scope is Scope.deployment and user.role != Role.system_admin:
         raise Forbidden(_("Only system admins may report on the whole deployment."))
 

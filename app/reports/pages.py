@@ -16,16 +16,13 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from sqlmodel import Session
 
-from app import audit, levels
+from app import levels
 from app.db import SessionDep
-from app.deps import RegistryDep, WebAuthDep, require_role
-from app.errors import InvalidInput
+from app.deps import RegistryDep, WebAuthDep
 from app.i18n import lazy_join
-from app.models import User
-from app.reports import aggregate
-from app.reports.aggregate import FIELDS, ReportFilter, ReportRow
+from app.reports import aggregate, service
+from app.reports.aggregate import FIELDS, ReportRow
 from app.web import AGENCY_KIND_LABELS, _, render, text
 from instruments.loader import Registry
 
@@ -66,27 +63,9 @@ def percent(share: float | None, digits: int = 1) -> str:
     return SUPPRESSED if share is None else f"{share * 100:.{digits}f}%"
 
 
-def _prepare(request: Request, user: User, registry: Registry) -> tuple[ReportFilter, dict[str, str], dict[str, str]]:
-    require_role(user, *aggregate.ROLES)  # a screener is refused before anything is parsed or counted
-    raw = {name: request.query_params.get(name, "").strip() for name in FILTERS}
-    report_filter, errors = aggregate.parse_filter(raw, set(instrument_titles(registry)))
-    return report_filter, errors, raw
-
-
-def _audited(db: Session, user: User, report_filter: ReportFilter, rows: list[ReportRow], fmt: str) -> None:
-    detail = {k: v for k, v in report_filter.as_dict().items() if v} | {"format": fmt, "rows": len(rows)}
-    audit.record(db, "report.aggregate", actor_id=user.id, agency_id=user.agency_id, detail=detail)
-
-
-def _rows_or_error(
-    db: Session, request: Request, user: User, registry: Registry, fmt: str
-) -> tuple[ReportFilter, list[ReportRow]]:
-    report_filter, errors, _raw = _prepare(request, user, registry)
-    if errors:
-        raise InvalidInput(_("Some filters are not valid."), errors)
-    rows = aggregate.report(db, user, report_filter)
-    _audited(db, user, report_filter, rows, fmt)
-    return report_filter, rows
+def _filters(request: Request) -> dict[str, str]:
+    """The report's filters as given in the query."""
+    return {name: request.query_params.get(name, "").strip() for name in FILTERS}
 
 
 def _bar(row: ReportRow, index: int) -> dict[str, Any]:
@@ -181,9 +160,9 @@ def table_rows(rows: list[ReportRow], titles: dict[str, str]) -> list[dict[str, 
 @router.get("/reports", response_class=HTMLResponse)
 def aggregate_page(request: Request, db: SessionDep, registry: RegistryDep, auth: WebAuthDep) -> Response:
     """The aggregate report: filters, charts and the table."""
-    report_filter, errors, raw = _prepare(request, auth.user, registry)
-    rows = aggregate.report(db, auth.user, report_filter)
-    _audited(db, auth.user, report_filter, rows, "html")
+    raw = _filters(request)
+    report = service.run(db, auth.user, registry, raw, "html", strict=False)  # invalid filters are shown on the page
+    report_filter, rows, errors = report.filter, report.rows, report.errors
     titles = instrument_titles(registry)
     query = urlencode({k: v for k, v in report_filter.as_dict().items() if v})
     return render(
@@ -204,7 +183,7 @@ def aggregate_page(request: Request, db: SessionDep, registry: RegistryDep, auth
         geometry={"label_w": LABEL_W, "bar_w": BAR_W, "bar_h": BAR_H, "width": WIDTH},
         query=("?" + query) if query else "",
         rule=aggregate.SUPPRESSION_RULE,
-        not_counted=[titles.get(i, i) for i in aggregate.unscored_instruments(registry, report_filter)],
+        not_counted=[titles.get(i, i) for i in report.not_counted],
         not_counted_why=aggregate.NOT_COUNTED,
     )
 
@@ -228,10 +207,10 @@ def csv_text(rows: Iterable[ReportRow]) -> str:
 @router.get("/reports.csv")
 def aggregate_csv(request: Request, db: SessionDep, registry: RegistryDep, auth: WebAuthDep) -> Response:
     """The aggregate report as CSV."""
-    report_filter, rows = _rows_or_error(db, request, auth.user, registry, "csv")
-    name = f"tellonce-aggregate-{report_filter.scope.value}.csv"
+    report = service.run(db, auth.user, registry, _filters(request), "csv")
+    name = f"tellonce-aggregate-{report.filter.scope.value}.csv"
     return Response(
-        csv_text(rows),
+        csv_text(report.rows),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
     )
@@ -240,6 +219,6 @@ def aggregate_csv(request: Request, db: SessionDep, registry: RegistryDep, auth:
 @router.get("/reports.json")
 def aggregate_json(request: Request, db: SessionDep, registry: RegistryDep, auth: WebAuthDep) -> Response:
     """The aggregate report as JSON (null is a suppressed cell)."""
-    report_filter, rows = _rows_or_error(db, request, auth.user, registry, "json")
-    not_counted = aggregate.unscored_instruments(registry, report_filter)
-    return JSONResponse(aggregate.as_json(rows, report_filter, not_counted), headers={"Cache-Control": "no-store"})
+    report = service.run(db, auth.user, registry, _filters(request), "json")
+    document = aggregate.as_json(report.rows, report.filter, report.not_counted)
+    return JSONResponse(document, headers={"Cache-Control": "no-store"})

@@ -8,26 +8,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from app import levels
 from app.i18n import _
 from instruments.compiled import RATING_CODES, CompiledInstrument
 from instruments.model import DECLINED, NOT_ASKED, NOT_ENOUGH_INFO
 
-# Answer labels shown beside the instrument's own options, so in the screening's language.
-ANSWER_TEXTS: dict[str, dict[str, str]] = {
-    "no_concern": {"en": "No concern", "es": "Sin preocupación"},
-    "possible_concern": {"en": "Possible concern", "es": "Posible preocupación"},
-    "clear_concern": {"en": "Clear concern", "es": "Preocupación clara"},
-    DECLINED: {"en": "Prefer not to answer", "es": "Prefiero no responder"},
-    NOT_ENOUGH_INFO: {"en": "Not enough information", "es": "No hay suficiente información"},
-    NOT_ASKED: {"en": "Not asked", "es": "No se preguntó"},
-}
+# The words of ratings and special answers are the one vocabulary's (`app.levels`, through the catalog), so an
+# answer reads the same on the form, the result, the summary and in FHIR as the level it names.
+ANSWER_TEXTS = levels.ANSWER_TEXTS
 SPECIAL_CODES = frozenset({DECLINED, NOT_ENOUGH_INFO, NOT_ASKED})
 
 
 def label(code: str, language: str) -> str:
-    """A rating or special answer in a language (English when it has no translation)."""
-    texts = ANSWER_TEXTS[code]
-    return texts.get(language, texts["en"])
+    """A rating or special answer in a language (English when the catalog has none)."""
+    return levels.answer_label(code, language)
 
 
 def answer_label(instrument: CompiledInstrument, item_id: str, value: Any, language: str) -> str:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Response
 from app import access, audit
 from app.db import SessionDep
 from app.deps import ApiUserDep, KeysDep, RegistryDep
-from app.errors import NotFound
+from app.errors import Conflict, InvalidInput, NotFound, responses
 from app.fields import MAX_INT
 from app.models import ScreeningStatus
 from app.models_sharing import Category
@@ -32,13 +32,13 @@ from app.screenings.schemas_api import InstrumentSummary
 router = APIRouter()
 
 
-@router.get("/instruments", response_model=list[InstrumentSummary], tags=["instruments"])
+@router.get("/instruments", response_model=list[InstrumentSummary], tags=["instruments"], responses=responses())
 def list_instruments(registry: RegistryDep, user: ApiUserDep) -> list[InstrumentSummary]:
     """Every loaded instrument version."""
     return [InstrumentSummary.of(c) for c in registry.all()]
 
 
-@router.get("/instruments/{instrument_id}/{version}", tags=["instruments"])
+@router.get("/instruments/{instrument_id}/{version}", tags=["instruments"], responses=responses(NotFound))
 def get_instrument(instrument_id: str, version: str, registry: RegistryDep, user: ApiUserDep) -> dict[str, Any]:
     """One instrument version's full definition, with its content hash."""
     compiled = registry.get(instrument_id, version)
@@ -47,27 +47,33 @@ def get_instrument(instrument_id: str, version: str, registry: RegistryDep, user
     return {"content_hash": compiled.content_hash, "definition": compiled.definition.model_dump(mode="json")}
 
 
-@router.post("/youth", response_model=YouthPublic, status_code=201, tags=["youth"])
+@router.post("/youth", response_model=YouthPublic, status_code=201, tags=["youth"], responses=responses(InvalidInput))
 def create_youth(data: YouthCreate, db: SessionDep, keys: KeysDep, user: ApiUserDep) -> YouthPublic:
     """Add a youth to the caller's agency."""
     youth = records.create(db, keys, user, data)
     return records.public(db, keys, user, youth)
 
 
-@router.post("/youth/search", response_model=YouthPublic, tags=["youth"])
+@router.post("/youth/search", response_model=YouthPublic, tags=["youth"], responses=responses(NotFound))
 def find_youth(query: CaseNumberQuery, db: SessionDep, keys: KeysDep, user: ApiUserDep) -> YouthPublic:
     """Find a youth by the caller's agency's case number (sent in the body, so it stays out of URLs and logs)."""
     youth = records.find_by_case_number(db, keys, user, query.case_number)
     return records.view(db, keys, user, youth.id)
 
 
-@router.get("/youth/{youth_id}", response_model=YouthPublic, tags=["youth"])
+@router.get("/youth/{youth_id}", response_model=YouthPublic, tags=["youth"], responses=responses(NotFound))
 def get_youth(youth_id: str, db: SessionDep, keys: KeysDep, user: ApiUserDep) -> YouthPublic:
     """One youth record."""
     return records.view(db, keys, user, youth_id)
 
 
-@router.post("/screenings", response_model=ScreeningPublic, status_code=201, tags=["screenings"])
+@router.post(
+    "/screenings",
+    response_model=ScreeningPublic,
+    status_code=201,
+    tags=["screenings"],
+    responses=responses(InvalidInput, NotFound),
+)
 def start_screening(
     data: ScreeningCreate, db: SessionDep, keys: KeysDep, registry: RegistryDep, user: ApiUserDep
 ) -> ScreeningPublic:
@@ -75,7 +81,9 @@ def start_screening(
     return service.public(db, keys, service.start(db, keys, registry, user, data))
 
 
-@router.get("/screenings/{screening_id}", response_model=ScreeningPublic, tags=["screenings"])
+@router.get(
+    "/screenings/{screening_id}", response_model=ScreeningPublic, tags=["screenings"], responses=responses(NotFound)
+)
 def get_screening(screening_id: str, db: SessionDep, keys: KeysDep, user: ApiUserDep) -> ScreeningPublic:
     """A screening of the caller's agency with its answers, notes and version (send it back when saving)."""
     screening = access.writable_screening(db, user, screening_id)
@@ -90,7 +98,12 @@ def get_screening(screening_id: str, db: SessionDep, keys: KeysDep, user: ApiUse
     return service.public(db, keys, screening)
 
 
-@router.put("/screenings/{screening_id}/answers", response_model=ScreeningPublic, tags=["screenings"])
+@router.put(
+    "/screenings/{screening_id}/answers",
+    response_model=ScreeningPublic,
+    tags=["screenings"],
+    responses=responses(InvalidInput, NotFound, Conflict),
+)
 def save_answers(
     screening_id: str, data: AnswersSave, db: SessionDep, keys: KeysDep, registry: RegistryDep, user: ApiUserDep
 ) -> ScreeningPublic:
@@ -98,7 +111,12 @@ def save_answers(
     return service.public(db, keys, service.save_answers(db, keys, registry, user, screening_id, data))
 
 
-@router.post("/screenings/{screening_id}/complete", response_model=ScreeningPublic, tags=["screenings"])
+@router.post(
+    "/screenings/{screening_id}/complete",
+    response_model=ScreeningPublic,
+    tags=["screenings"],
+    responses=responses(InvalidInput, NotFound, Conflict),
+)
 def complete_screening(
     screening_id: str, data: Complete, db: SessionDep, keys: KeysDep, registry: RegistryDep, user: ApiUserDep
 ) -> ScreeningPublic:
@@ -106,7 +124,7 @@ def complete_screening(
     return service.public(db, keys, service.complete(db, keys, registry, user, screening_id, data.version))
 
 
-@router.get("/screenings/{screening_id}/result", tags=["screenings"])
+@router.get("/screenings/{screening_id}/result", tags=["screenings"], responses=responses(NotFound))
 def get_result(
     screening_id: str, response: Response, db: SessionDep, keys: KeysDep, user: ApiUserDep
 ) -> dict[str, Any]:
@@ -121,7 +139,11 @@ def get_result(
 
 
 @router.post(
-    "/screenings/{screening_id}/revisions", response_model=RevisionPublic, status_code=201, tags=["screenings"]
+    "/screenings/{screening_id}/revisions",
+    response_model=RevisionPublic,
+    status_code=201,
+    tags=["screenings"],
+    responses=responses(InvalidInput, NotFound, Conflict),
 )
 def amend_screening(
     screening_id: str, data: Amend, db: SessionDep, keys: KeysDep, registry: RegistryDep, user: ApiUserDep
@@ -132,7 +154,12 @@ def amend_screening(
     return revisions.public(access.writable_screening(db, user, screening_id), revision, own=True)
 
 
-@router.get("/screenings/{screening_id}/revisions", response_model=list[RevisionSummary], tags=["screenings"])
+@router.get(
+    "/screenings/{screening_id}/revisions",
+    response_model=list[RevisionSummary],
+    tags=["screenings"],
+    responses=responses(NotFound),
+)
 def list_revisions(screening_id: str, db: SessionDep, keys: KeysDep, user: ApiUserDep) -> list[RevisionSummary]:
     """Every revision of a completed screening of the caller's agency, oldest first, with who made it and why."""
     screening = access.writable_screening(db, user, screening_id)
@@ -141,7 +168,12 @@ def list_revisions(screening_id: str, db: SessionDep, keys: KeysDep, user: ApiUs
     return [revisions.summary_of(r) for r in revisions.history(db, keys, screening)]
 
 
-@router.get("/screenings/{screening_id}/revisions/{number}", response_model=RevisionPublic, tags=["screenings"])
+@router.get(
+    "/screenings/{screening_id}/revisions/{number}",
+    response_model=RevisionPublic,
+    tags=["screenings"],
+    responses=responses(NotFound),
+)
 def get_revision(
     screening_id: str, number: Annotated[int, Path(ge=1, le=MAX_INT)], db: SessionDep, keys: KeysDep, user: ApiUserDep
 ) -> RevisionPublic:
@@ -153,7 +185,12 @@ def get_revision(
     return revisions.public(shown.screening, revision, own=shown.own, with_answers=shown.covers(Category.item_answers))
 
 
-@router.post("/screenings/{screening_id}/discard", response_model=ScreeningPublic, tags=["screenings"])
+@router.post(
+    "/screenings/{screening_id}/discard",
+    response_model=ScreeningPublic,
+    tags=["screenings"],
+    responses=responses(NotFound, Conflict),
+)
 def discard_screening(
     screening_id: str, data: Discard, db: SessionDep, keys: KeysDep, user: ApiUserDep
 ) -> ScreeningPublic:

@@ -5,7 +5,6 @@ Pure helpers over a compiled instrument (no database): the page routes call them
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +14,7 @@ from starlette.datastructures import FormData
 from app.screenings.answer_labels import SPECIAL_CODES, label
 from app.screenings.answer_labels import answer_label as answer_label  # the form shows earlier answers with it
 from app.web import _, text
+from app.web_forms import typed_value
 from instruments.compiled import RATING_CODES, YES_NO_LABELS, CompiledInstrument
 from instruments.expressions import Context
 from instruments.model import DECLINED, NOT_ASKED, NOT_ENOUGH_INFO, Item, Section, wording
@@ -153,9 +153,6 @@ def questions(
     return out
 
 
-_INTEGER = re.compile(r"^[+-]?\d+$")
-
-
 def parse_page(
     instrument: CompiledInstrument, items: list[Item], form: FormData
 ) -> tuple[dict[str, Any], dict[str, str]]:
@@ -177,27 +174,15 @@ def parse_page(
             special = _str(form.get(name + SPECIAL))
             if special and raw:
                 errors[item.id] = _("Fill in an answer, or choose a special answer, not both.")
-            value: Any = special or raw or None
-            if value is not None and not special and item.type == "number":
-                value, problem = _number(raw)
-                if problem:
-                    errors[item.id] = problem
+            value, problem = (special, None) if special else typed_value(item, raw)
+            if problem:
+                errors[item.id] = problem
             answers[item.id] = value
     return answers, errors
 
 
 def _str(value: Any) -> str:
     return value if isinstance(value, str) else ""
-
-
-def _number(raw: str) -> tuple[Any, str | None]:
-    cleaned = raw.replace(",", "")
-    if _INTEGER.match(cleaned):
-        return int(cleaned), None
-    try:
-        return float(cleaned), None
-    except ValueError:
-        return raw, _("Enter a number, for example 12.")
 
 
 def form_fields(answers: Mapping[str, Any], instrument: CompiledInstrument) -> list[tuple[str, str]]:

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from app import access
 from app.db import SessionDep
 from app.deps import ApiUserDep, KeysDep
+from app.errors import Conflict, InvalidInput, NotFound, responses
 from app.sharing import breakglass, links, tellonce, views
 from app.sharing import consent as consents
 from app.sharing.schemas import (
@@ -26,13 +27,18 @@ from app.sharing.schemas import (
 router = APIRouter(tags=["sharing"])
 
 
-@router.get("/youth/{youth_id}/consents", response_model=list[ConsentPublic])
+@router.get("/youth/{youth_id}/consents", response_model=list[ConsentPublic], responses=responses(NotFound))
 def list_consents(youth_id: str, db: SessionDep, keys: KeysDep, user: ApiUserDep) -> list[ConsentPublic]:
     """Consents about this youth that the caller's agency gave or received, newest first."""
     return [consents.public(keys, c) for c in consents.for_youth(db, user, youth_id)]
 
 
-@router.post("/youth/{youth_id}/consents", response_model=ConsentPublic, status_code=201)
+@router.post(
+    "/youth/{youth_id}/consents",
+    response_model=ConsentPublic,
+    status_code=201,
+    responses=responses(InvalidInput, NotFound),
+)
 def record_consent(
     youth_id: str, terms: ConsentTerms, db: SessionDep, keys: KeysDep, user: ApiUserDep
 ) -> ConsentPublic:
@@ -41,7 +47,7 @@ def record_consent(
     return consents.public(keys, consents.record(db, user, data))
 
 
-@router.post("/consents/{consent_id}/revoke", response_model=ConsentPublic)
+@router.post("/consents/{consent_id}/revoke", response_model=ConsentPublic, responses=responses(InvalidInput, NotFound))
 def revoke_consent(
     consent_id: str, db: SessionDep, keys: KeysDep, user: ApiUserDep, data: ConsentRevoke | None = None
 ) -> ConsentPublic:
@@ -53,7 +59,12 @@ def revoke_consent(
     return consents.public(keys, consents.revoke(db, keys, user, consent_id, reason))
 
 
-@router.post("/consents/{consent_id}/supersede", response_model=ConsentPublic, status_code=201)
+@router.post(
+    "/consents/{consent_id}/supersede",
+    response_model=ConsentPublic,
+    status_code=201,
+    responses=responses(InvalidInput, NotFound, Conflict),
+)
 def supersede_consent(
     consent_id: str, data: ConsentCreate, db: SessionDep, keys: KeysDep, user: ApiUserDep
 ) -> ConsentPublic:
@@ -61,38 +72,45 @@ def supersede_consent(
     return consents.public(keys, consents.supersede(db, user, consent_id, data))
 
 
-@router.get("/youth/{youth_id}/candidates", response_model=list[CandidatePublic])
+@router.get("/youth/{youth_id}/candidates", response_model=list[CandidatePublic], responses=responses(NotFound))
 def list_candidates(youth_id: str, db: SessionDep, keys: KeysDep, user: ApiUserDep) -> list[CandidatePublic]:
     """Possible matches elsewhere, as opaque handles only; linking one needs the youth's consent."""
     return [CandidatePublic(candidate=h) for h in views.candidate_handles(db, keys, user, youth_id)]
 
 
-@router.post("/youth/{youth_id}/links", response_model=RecordLinkPublic, status_code=201)
+@router.post(
+    "/youth/{youth_id}/links",
+    response_model=RecordLinkPublic,
+    status_code=201,
+    responses=responses(InvalidInput, NotFound),
+)
 def link(youth_id: str, data: LinkRequest, db: SessionDep, keys: KeysDep, user: ApiUserDep) -> RecordLinkPublic:
     """Link the record to a possible match, under an active consent to the caller's agency or a break-glass."""
     candidate = views.candidate_by_handle(db, keys, user, youth_id, data.candidate)
     return RecordLinkPublic.model_validate(links.link(db, keys, user, youth_id, candidate, data.break_glass))
 
 
-@router.post("/links/{link_id}/undo", response_model=RecordLinkPublic)
+@router.post("/links/{link_id}/undo", response_model=RecordLinkPublic, responses=responses(NotFound))
 def undo_link(link_id: str, db: SessionDep, user: ApiUserDep) -> RecordLinkPublic:
     """Undo a wrong link."""
     return RecordLinkPublic.model_validate(links.undo(db, user, link_id))
 
 
-@router.get("/youth/{youth_id}/timeline", response_model=list[TimelineEntryPublic])
+@router.get("/youth/{youth_id}/timeline", response_model=list[TimelineEntryPublic], responses=responses(NotFound))
 def timeline(youth_id: str, db: SessionDep, user: ApiUserDep) -> list[TimelineEntryPublic]:
     """The person's screenings the caller may see as summaries, newest first (other agencies' are disclosed)."""
     return [TimelineEntryPublic.model_validate(e) for e in tellonce.timeline(db, user, youth_id)]
 
 
-@router.get("/youth/{youth_id}/disclosures", response_model=list[DisclosurePublic])
+@router.get("/youth/{youth_id}/disclosures", response_model=list[DisclosurePublic], responses=responses(NotFound))
 def disclosures(youth_id: str, db: SessionDep, user: ApiUserDep) -> list[DisclosurePublic]:
     """The account of disclosures of the person's records, oldest first."""
     return views.account(db, access.readable_youth(db, user, youth_id).person_id, user.agency_id)
 
 
-@router.post("/youth/{youth_id}/break-glass", response_model=BreakGlassPublic, status_code=201)
+@router.post(
+    "/youth/{youth_id}/break-glass", response_model=BreakGlassPublic, status_code=201, responses=responses(NotFound)
+)
 def open_break_glass(
     youth_id: str, data: BreakGlassCreate, db: SessionDep, keys: KeysDep, user: ApiUserDep
 ) -> BreakGlassPublic:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
+from app.errors import UngrantedDisclosure
 from app.models import Screening, User, new_id, utcnow
 from app.models_sharing import Disclosure
 
@@ -19,10 +20,6 @@ class Grant:
 
     consent_id: str | None
     break_glass_id: str | None
-
-
-class UngrantedDisclosure(RuntimeError):
-    """A disclosure of another agency's data with neither a consent nor a break-glass: a bug, never written."""
 
 
 def disclose(

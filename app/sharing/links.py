@@ -17,7 +17,7 @@ from app.errors import InvalidInput, NotFound
 from app.i18n import _
 from app.models import Agency, AgencyKind, User, Youth, YouthLink, utcnow
 from app.models_sharing import BreakGlass, Category, Consent, MatchKey, RecordLink
-from app.records.matching import Identity, blocking_keys, is_possible_match, similarity
+from app.records.matching import Identity, blocking_keys, ranked
 from app.sharing.breakglass import open_glass
 from app.sharing.schemas import BreakGlassCreate
 
@@ -48,15 +48,12 @@ def candidates(db: Session, keys: KeyRing, user: User, youth_id: str) -> list[Yo
     )
     rows = db.exec(select(Youth).where(col(Youth.id).in_(shared), Youth.person_id != youth.person_id)).all()
     holders = _holders(db, [other.id for other in rows])  # one query for every candidate, not one each
-    scored = []
-    for other in rows:
-        theirs = identity_of(keys, other)
-        if is_possible_match(mine, theirs) and _may_learn_of(db, user, other, holders.get(other.id, [])):
-            scored.append((similarity(mine, theirs), other))
-    scored.sort(key=lambda pair: -pair[0])
+    by_id = {other.id: other for other in rows}
     best: dict[str, Youth] = {}
-    for _score, other in scored:
-        best.setdefault(other.person_id, other)
+    for other_id in ranked(mine, {other.id: identity_of(keys, other) for other in rows}):
+        other = by_id[other_id]
+        if _may_learn_of(db, user, other, holders.get(other.id, [])):
+            best.setdefault(other.person_id, other)
     return list(best.values())
 
 

@@ -19,12 +19,12 @@ from typer.testing import CliRunner
 from app import db
 from app.cli import cli, main
 from app.crypto import get_key_ring
+from app.errors import StartupRefused
 from app.main import create_app
 from app.models import Answer, Screening, User, Youth
 from app.models_sharing import Consent, Disclosure, RecordLink
 from app.settings import get_settings
 from app.sharing import consent
-from app.startup import StartupRefused
 from tests.app.conftest import World
 from tests.app.ops_support import Env, env
 

@@ -21,6 +21,7 @@ from app import startup
 from app.cli import cli
 from app.crypto import get_key_ring
 from app.db import get_engine
+from app.errors import StartupRefused
 from app.main import create_app, loaded_instruments
 from app.models import InstrumentVersion, Screening, User
 from app.records import service as records
@@ -81,7 +82,7 @@ def test_an_edited_published_version_is_refused_at_start_up(
     env()
     edited_hash = loaded_instruments().get(PRIVATE, "1.0.0").content_hash  # type: ignore[union-attr]
     assert edited_hash != original_hash
-    with pytest.raises(startup.StartupRefused) as refused, TestClient(create_app(upgrade_database=False)):
+    with pytest.raises(StartupRefused) as refused, TestClient(create_app(upgrade_database=False)):
         pass
     message = str(refused.value)
     for part in (str(published), PRIVATE, "version 1.0.0", original_hash, edited_hash, "publish a new version instead"):

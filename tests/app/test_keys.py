@@ -20,11 +20,11 @@ from typer.testing import CliRunner
 from app import demo, keys
 from app.cli import cli
 from app.crypto import ENCRYPTED_COLUMNS, get_key_ring
+from app.errors import StartupRefused
 from app.main import create_app, loaded_instruments
 from app.models import Screening, User, metadata
 from app.models_sharing import Consent
 from app.sharing import consent
-from app.startup import StartupRefused
 from tests.app.ops_support import Env, env, stored_ciphertexts
 
 __all__ = ["env"]

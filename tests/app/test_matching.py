@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 
 import pytest
@@ -14,9 +14,7 @@ from app.records.matching import (
     MATCH_THRESHOLD,
     Identity,
     blocking_keys,
-    build_index,
-    find_candidates,
-    is_possible_match,
+    ranked,
     similarity,
 )
 from tests.support.synthetic_people import LOOKALIKE_KINDS, VARIANT_KINDS, generate
@@ -27,6 +25,27 @@ OTHER_DEPLOYMENT = KeyRing({"k1": bytes(range(32))}, "k1", bytes(range(64, 96)))
 
 def person(given: str, family: str, born: str) -> Identity:
     return Identity(given, family, date.fromisoformat(born))
+
+
+def build_index(keys: KeyRing, identities: Iterable[tuple[str, Identity]]) -> dict[str, set[str]]:
+    """An in-memory blocking index (key -> record ids), as the match_key table holds it."""
+    index: dict[str, set[str]] = {}
+    for record_id, identity in identities:
+        for key in blocking_keys(keys, identity):
+            index.setdefault(key, set()).add(record_id)
+    return index
+
+
+def find_candidates(
+    keys: KeyRing, new: Identity, index: Mapping[str, set[str]], identities: Mapping[str, Identity]
+) -> list[str]:
+    """What `app.sharing.links.candidates` does against the table: the records sharing a blocking key, ranked."""
+    blocked = {record_id for key in blocking_keys(keys, new) for record_id in index.get(key, set())}
+    return ranked(new, {record_id: identities[record_id] for record_id in blocked if record_id in identities})
+
+
+def is_possible_match(a: Identity, b: Identity) -> bool:
+    return ranked(a, {"other": b}) == ["other"]
 
 
 def found(record: Identity, query: Identity) -> bool:

@@ -13,7 +13,8 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session, select
 
 from app import audit, db
-from app.crypto import DecryptionError, KeyRing, get_key_ring, load_key_ring
+from app.crypto import KeyRing, get_key_ring, load_key_ring
+from app.errors import DecryptionError
 from app.models import Answer, AuditEvent, Screening, Youth, YouthLink
 from app.settings import Settings
 from tests.app.accounts_support import (
