@@ -142,7 +142,7 @@ def questions(
                 question.choices = [(c, YES_NO_LABELS[c].get(language, c)) for c in ("yes", "no")]
             else:
                 question.choices = [(o.code, text(o.label, language, default)) for o in getattr(item, "options", ())]
-            extra = [(DECLINED, label(DECLINED, language))]
+            extra = [(DECLINED, label(DECLINED, language, mode))]
             if offer_not_enough_info:
                 extra.append((NOT_ENOUGH_INFO, label(NOT_ENOUGH_INFO, language)))
             if item.type in INPUT_TYPES:
@@ -167,7 +167,7 @@ def parse_page(
             chosen = [v for v in form.getlist(name) if isinstance(v, str) and v]
             specials = [v for v in chosen if v in (DECLINED, NOT_ENOUGH_INFO)]
             if specials and len(chosen) > 1:
-                errors[item.id] = _("Choose answers, or a special answer such as 'Prefer not to answer', not both.")
+                errors[item.id] = _("Choose answers or a special answer, not both.")
             answers[item.id] = specials[0] if specials else (chosen or None)
         elif item.type in INPUT_TYPES:
             raw = _str(form.get(name)).strip()
