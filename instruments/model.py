@@ -7,7 +7,6 @@ definition is known, so that every problem is reported at once.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
@@ -370,6 +369,28 @@ class Provenance(Frozen):
         return self
 
 
+class ExampleExpect(Frozen):
+    """What an example case should conclude: the overall level, and any domain levels, indicator levels
+    and total it states (those it leaves out are not compared)."""
+
+    overall: Literal["insufficient_information", "no_concern", "possible_concern", "clear_concern", "not_scored"]
+    domains: dict[str, Level] = Field(default_factory=dict)
+    indicators: dict[str, IndicatorLevel] = Field(default_factory=dict)
+    total: float | None = None
+
+
+class Example(Frozen):
+    """A worked case an instrument carries with it: answers, and what its rules should conclude from them.
+
+    `tellonce instruments validate` scores each through the real engine and reports any difference, so an
+    agency loading a licensed instrument can show its rules behave as the licence's manual says.
+    """
+
+    name: Annotated[str, Field(min_length=1)]
+    answers: dict[str, str | int | float | list[str] | None]
+    expect: ExampleExpect
+
+
 class Instrument(Frozen):
     """One version of one instrument."""
 
@@ -390,6 +411,7 @@ class Instrument(Frozen):
     next_steps: dict[Level, tuple[NextStep, ...]] = Field(default_factory=dict)
     codes: tuple[Coding, ...] = ()  # the instrument's codes in outside terminologies, e.g. a LOINC panel
     derived_from: DerivedFrom | None = None
+    examples: tuple[Example, ...] = ()  # not part of the content hash: they change nothing asked or concluded
 
 
 def wording(item: ItemBase, mode: str) -> tuple[Text, Text | None]:
@@ -404,8 +426,3 @@ def section_notice(section: Section, mode: str) -> Text | None:
     if mode == STAFF_MODE and section.staff_notice is not None:
         return section.staff_notice
     return section.notice
-
-
-def is_semver(version: str) -> bool:
-    """Whether `version` is a plain MAJOR.MINOR.PATCH version."""
-    return re.match(SEMVER_PATTERN, version) is not None

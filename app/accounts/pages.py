@@ -7,7 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
+from app import web_forms
 from app.accounts import devices, service, sessions
 from app.accounts.schemas import AgencyCreate, UserCreate, UserPreferences, UserUpdate
 from app.crypto import get_key_ring
@@ -139,9 +141,10 @@ def _roles_for(role: str) -> list[str]:
 async def create_user_page(request: Request, db: SessionDep, auth: FormAuthDep) -> Response:
     require_role(auth.user, *ADMINS)
     form = dict((await request.form()).items())
-    try:
+    with web_forms.attempt(db, AppError, ValidationError) as tried:
         service.create_user(db, UserCreate.model_validate(form), auth.user)
-    except (AppError, ValidationError) as exc:
+    if isinstance(tried.error, (AppError, ValidationError)):
+        exc = tried.error
         message = exc.message if isinstance(exc, AppError) else _first_error(exc)
         return render(
             request,
@@ -166,11 +169,11 @@ async def update_user_page(request: Request, user_id: str, db: SessionDep, auth:
         "role": form.get("role") or None,
         "is_active": form.get("is_active") == "on",
     }
-    try:
+    with web_forms.attempt(db, AppError, ValidationError) as tried:
         service.update_user(db, auth.user, user_id, UserUpdate.model_validate(data))
-    except (AppError, ValidationError) as exc:
+    if isinstance(tried.error, (AppError, ValidationError)):
+        exc = tried.error
         message = exc.message if isinstance(exc, AppError) else _first_error(exc)
-        db.rollback()
         return render(
             request,
             "admin/users.html",
@@ -200,10 +203,11 @@ def agencies_page(request: Request, db: SessionDep, auth: WebAuthDep) -> Respons
 async def create_agency_page(request: Request, db: SessionDep, auth: FormAuthDep) -> Response:
     require_role(auth.user, Role.system_admin)
     form = dict((await request.form()).items())
-    try:
-        data = {**form, "external": form.get("external") == "on", "contact": form.get("contact") or None}
+    data = {**form, "external": form.get("external") == "on", "contact": form.get("contact") or None}
+    with web_forms.attempt(db, AppError, ValidationError) as tried:
         service.create_agency(db, AgencyCreate.model_validate(data), auth.user)
-    except (AppError, ValidationError) as exc:
+    if isinstance(tried.error, (AppError, ValidationError)):
+        exc = tried.error
         message = exc.message if isinstance(exc, AppError) else _first_error(exc)
         return render(
             request,
@@ -230,8 +234,13 @@ FIELD_LABELS = {
 
 
 def _first_error(exc: ValidationError) -> str:
-    """Pydantic's first error in the reader's words: which field, and whether it is empty or just wrong."""
-    error = exc.errors()[0]
+    """The form's first error (the admin pages show one, above the form), mapped as every form maps them."""
+    message: str = next(iter(web_forms.field_errors(exc, default=_field_message).values()))  # lazy: page language
+    return message
+
+
+def _field_message(error: ErrorDetails) -> str:
+    """A validation error in the reader's words: which field, and whether it is empty or just wrong."""
     field = ".".join(str(p) for p in error["loc"])
     label = FIELD_LABELS.get(field, field)
     if error["type"] == "password_too_long":

@@ -8,9 +8,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import ValidationError
 from sqlmodel import Session
 
+from app import web_forms
 from app.crypto import KeyRing
 from app.db import SessionDep
 from app.deps import FormAuthDep, KeysDep, RegistryDep, WebAuth
@@ -82,15 +82,6 @@ def youth_context(
     return section
 
 
-def field_errors(exc: ValidationError, messages: Mapping[str, Any]) -> dict[str, Any]:
-    """Pydantic's errors as one plain message per form field (a whole-form error under "form")."""
-    errors: dict[str, Any] = {}
-    for error in exc.errors():
-        name = str(error["loc"][0]) if error["loc"] else "form"
-        errors.setdefault(name, messages.get(name, _("Check this form.")))  # lazy: read in the page's language
-    return errors
-
-
 @router.post("/youth/{youth_id}/outcomes")
 async def record_outcome(
     request: Request, youth_id: str, db: SessionDep, keys: KeysDep, registry: RegistryDep, auth: FormAuthDep
@@ -99,16 +90,13 @@ async def record_outcome(
     form = await request.form()
     values = {name: str(form.get(name) or "").strip() for name in FIELDS}
     data = {name: value for name, value in values.items() if value}
-    try:
-        outcomes.record(db, keys, auth.user, youth_id, OutcomeCreate.model_validate(data))
-    except ValidationError as exc:
-        errors = field_errors(exc, FIELD_MESSAGES)
-    except InvalidInput as exc:
-        db.rollback()
-        name = exc.detail.get("field") if isinstance(exc.detail, dict) else None
-        errors = {name if name in FIELDS else "form": exc.message}
-    else:
-        return RedirectResponse(f"/youth/{youth_id}#outcomes", status_code=303)
+    outcome, errors = web_forms.parse(OutcomeCreate, data, FIELD_MESSAGES, default=_("Check this form."))
+    if outcome is not None:
+        with web_forms.attempt(db, InvalidInput) as tried:
+            outcomes.record(db, keys, auth.user, youth_id, outcome)
+        if not tried.failed:
+            return RedirectResponse(f"/youth/{youth_id}#outcomes", status_code=303)
+        errors = web_forms.refused_errors(tried.error, FIELDS)
     return _youth_page_again(request, db, keys, registry, auth, youth_id, values, errors)
 
 
@@ -120,10 +108,9 @@ async def withdraw_outcome(
     form = await request.form()
     reason = str(form.get("reason") or "").strip()
     outcome = outcomes.own(db, auth.user, outcome_id)  # 403 for other roles, 404 for another agency's
-    try:
-        data = OutcomeWithdraw.model_validate({"reason": reason})
-    except ValidationError as exc:
-        errors = {f"withdraw-{outcome.id}": field_errors(exc, FIELD_MESSAGES).get("reason", FIELD_MESSAGES["reason"])}
+    data, problems = web_forms.parse(OutcomeWithdraw, {"reason": reason}, default=FIELD_MESSAGES["reason"])
+    if data is None:
+        errors = {f"withdraw-{outcome.id}": problems.get("reason", FIELD_MESSAGES["reason"])}
         return _youth_page_again(request, db, keys, registry, auth, outcome.youth_id, {}, errors)
     outcomes.withdraw(db, keys, auth.user, outcome.id, data)
     return RedirectResponse(f"/youth/{outcome.youth_id}#outcomes", status_code=303)

@@ -102,7 +102,7 @@ def performance_page(request: Request, db: SessionDep, registry: RegistryDep, au
         num=charts.num,
         kind_label=kind_label,
         rule=performance.SUPPRESSION_RULE,
-        side_labels={"positive": _("Possible concern or more"), "negative": _("No concern")},
+        side_labels={"positive": _("Possible concern or more"), "negative": _level(levels.NONE)},
         other_titles={c.id: text(c.definition.title) for c in registry.latest()},
         suppressed_table=performance.SUPPRESSED_TABLE,
         reference_source=performance.REFERENCE_SOURCE,

@@ -6,6 +6,7 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
+from app.web_forms import typed_value
 from instruments.compiled import CompiledInstrument
 from instruments.model import DECLINED
 from scoring import answer_problem
@@ -26,14 +27,11 @@ def parse_page(
             chosen = [str(v) for v in form.getlist(field)]
             value: Any = DECLINED if DECLINED in chosen else (chosen or None)
         else:
-            raw = str(form.get(field) or "").strip()
-            value = raw or None
-            if value and item.type == "number" and value != DECLINED:
-                try:
-                    value = int(value) if getattr(item, "integer", True) else float(value)
-                except ValueError:
-                    errors[item_id] = "number"
-                    continue
+            raw = str(form.get(field) or "")
+            value, wrong = (DECLINED, None) if raw == DECLINED else typed_value(item, raw)
+            if wrong:
+                errors[item_id] = "number"
+                continue
         problem = answer_problem(instrument, item_id, value)
         if problem:
             errors[item_id] = "invalid"

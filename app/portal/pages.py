@@ -25,17 +25,17 @@ from app import i18n
 from app.crypto import KeyRing
 from app.db import SessionDep
 from app.deps import KeysDep, RegistryDep, SettingsDep, client_address
-from app.errors import AppError, Conflict, Forbidden, SessionEnded
+from app.errors import AppError, Forbidden, SessionEnded
 from app.i18n import _
-from app.models import Agency, Answer, Screening, YouthAccess, YouthSession
+from app.models import Agency, Screening, YouthAccess, YouthSession
 from app.portal import flow, invitation, service
 from app.portal.answers import parse_page
 from app.portal.hotlines import phone_links
+from app.portal.journey import Journey
 from app.screenings import service as screenings
-from app.screenings.schemas import AnswersSave, StoredAnswer
+from app.screenings.schemas import StoredAnswer
 from app.settings import Settings
 from app.web import options_of, render
-from instruments.model import DECLINED
 
 router = APIRouter(include_in_schema=False)
 COOKIE = "tellonce_y"
@@ -49,6 +49,10 @@ class YouthContext:
         self.instrument = screenings.instrument_of(request.app.state.registry, screening)
         self.lang = i18n.pick_language(screening.language, list(self.instrument.definition.languages))
         self.pages = flow.pages(self.instrument)
+
+    def journey(self, db: Session, keys: KeyRing) -> Journey:
+        """The youth's way through this check-in, with the answers stored so far."""
+        return Journey(db, keys, self.screening, self.instrument)
 
     @property
     def csrf(self) -> str:
@@ -141,42 +145,19 @@ def set_youth_cookie(response: Response, token: str, settings: Settings) -> None
     response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=settings.secure_cookies, path="/")
 
 
-def _told(db: Session, screening: Screening) -> set[str]:
-    """Items the youth already settled on the "still true?" page (kept, or rather not say): not asked again."""
-    return set(
-        db.exec(
-            select(Answer.item_id).where(Answer.screening_id == screening.id, col(Answer.confirmed_at).is_not(None))
-        ).all()
-    )
-
-
-def _pending(stored: dict[str, StoredAnswer]) -> dict[str, StoredAnswer]:
-    """Carried answers waiting for the youth to say whether they are still true (never prefilled on a page);
-    those of a program that stopped sharing are gone before the youth sees them (`stored_answers` prunes)."""
-    return {k: a for k, a in stored.items() if not a.confirmed}
-
-
-def _prefill(stored: dict[str, StoredAnswer]) -> dict[str, Any]:
-    """The answers a page shows as chosen: the youth's own in this screening, never an unconfirmed carried one."""
-    return {k: a.value for k, a in stored.items() if a.confirmed}
-
-
 @router.get("/s/0")
 def welcome(request: Request, ctx: YouthDep, db: SessionDep, keys: KeysDep) -> Response:
     agency = db.get(Agency, ctx.screening.agency_id)
     notice = (agency.confidentiality_notice or {}).get(ctx.lang) if agency else None
-    stored = screenings.stored_answers(db, keys, ctx.screening)
-    pending = _pending(stored)
-    first = flow.next_page(ctx.instrument, ctx.pages, 0, _prefill(stored), told=_told(db, ctx.screening)) or 1
-    stopped = ctx.screening.youth_page if 1 <= (ctx.screening.youth_page or 0) <= len(ctx.pages) else None
+    journey = ctx.journey(db, keys)
     return _page(
         request,
         ctx,
         "welcome.html",
         agency_notice=notice,
-        programs=_programs(db, ctx.screening, pending),
-        first="told" if pending else (stopped or first),
-        resuming=stopped is not None and not pending,
+        programs=_programs(db, ctx.screening, journey.pending),
+        first=journey.start(),
+        resuming=journey.stopped() is not None and not journey.pending,
         languages=[
             (code, i18n.LANGUAGE_NAMES[code])
             for code in ctx.instrument.definition.languages
@@ -226,10 +207,10 @@ def _words(ctx: YouthContext, item_id: str, value: Any) -> str:
 @router.get("/s/told")
 def still_true_page(request: Request, ctx: YouthDep, db: SessionDep, keys: KeysDep) -> Response:
     """What the youth told other programs, grouped: is it still true? Keep, change, or rather not say now."""
-    pending = _pending(screenings.stored_answers(db, keys, ctx.screening))
-    if not pending:
-        return RedirectResponse(_first_url(db, keys, ctx), status_code=303)
-    return _page(request, ctx, "told.html", groups=_groups(db, ctx, pending))
+    journey = ctx.journey(db, keys)
+    if not journey.pending:
+        return RedirectResponse(journey.first_address(), status_code=303)
+    return _page(request, ctx, "told.html", groups=_groups(db, ctx, journey.pending))
 
 
 @router.post("/s/told")
@@ -239,21 +220,13 @@ async def still_true_save(
     """Keep: it counts. Change: the question is asked again, empty. Rather not say now: it is not asked."""
     form = await request.form()
     _check_csrf(ctx, str(form.get("csrf_token") or ""))
-    pending = _pending(screenings.stored_answers(db, keys, ctx.screening))
-    choices = {i: str(form.get(f"k_{i}") or "") for i in pending}
     if str(form.get("action") or "") == "pause":
         return _pause(request, ctx, db, keys)
-    changed = {i: None for i, c in choices.items() if c == "change"}
-    declined = {i: DECLINED for i, c in choices.items() if c == "skip"}
-    kept = [i for i, c in choices.items() if c == "keep"]
-    try:
-        saved = AnswersSave(version=ctx.screening.version, answers={**changed, **declined}, confirm=kept)
-        screenings.store_answers(db, keys, registry, ctx.screening, saved, None)
-    except Conflict:
-        db.rollback()
+    journey = ctx.journey(db, keys)
+    choices = {i: str(form.get(f"k_{i}") or "") for i in journey.pending}
+    if not journey.settle(registry, choices):
         return RedirectResponse("/s/told", status_code=303)
-    screenings.settle(db, ctx.screening, list(declined))
-    return RedirectResponse(_first_url(db, keys, ctx), status_code=303)
+    return RedirectResponse(journey.first_address(), status_code=303)
 
 
 def _pause(request: Request, ctx: YouthContext, db: Session, keys: KeyRing) -> Response:
@@ -279,14 +252,6 @@ def _handed_over(db: Session, record: YouthSession | None) -> bool:
     """Whether this youth session runs on an agency device a staff member handed over."""
     grant = db.get(YouthAccess, record.access_id) if record is not None else None
     return grant is not None and grant.kind == "handoff"
-
-
-def _first_url(db: Session, keys: KeyRing, ctx: YouthContext) -> str:
-    told = _told(db, ctx.screening)
-    first = flow.next_page(
-        ctx.instrument, ctx.pages, 0, _prefill(screenings.stored_answers(db, keys, ctx.screening)), told=told
-    )
-    return f"/s/{first}" if first else "/s/1"
 
 
 @router.post("/s/language")
@@ -349,27 +314,24 @@ def question_page(
     more: bool = False,
     resumed: bool = False,
 ) -> Response:
-    if not 1 <= number <= len(ctx.pages):
+    journey = ctx.journey(db, keys)
+    page = journey.page(number)
+    if page is None:
         return RedirectResponse("/s/0", status_code=303)
-    page = ctx.pages[number - 1]
-    answers = _prefill(screenings.stored_answers(db, keys, ctx.screening))
-    told = _told(db, ctx.screening)
-    if page.first_of_section and page.section.notice and not seen:
+    if journey.needs_notice(number, seen):
         return _page(request, ctx, "notice.html", page=page, total=len(ctx.pages))
-    if ctx.screening.youth_page != number:  # where the youth is: a pause, an exit or a closed tab resumes here
-        ctx.screening.youth_page = number
-        db.add(ctx.screening)
+    journey.visit(number)
     return _page(
         request,
         ctx,
         "page.html",
         page=page,
         total=len(ctx.pages),
-        answers=answers,
+        answers=journey.answers,
         more=more,
         resumed=resumed,
-        items=[ctx.instrument.items[i] for i in flow.shown_items(ctx.instrument, page, answers)],
-        is_last=flow.next_page(ctx.instrument, ctx.pages, number, answers, told=told) is None,
+        items=[ctx.instrument.items[i] for i in journey.shown(number)],
+        is_last=journey.is_last(number),
     )
 
 
@@ -379,70 +341,28 @@ async def save_page(
 ) -> Response:
     form = await request.form()
     _check_csrf(ctx, str(form.get("csrf_token") or ""))
-    if not 1 <= number <= len(ctx.pages):
+    journey = ctx.journey(db, keys)
+    page = journey.page(number)
+    if page is None:
         return RedirectResponse("/s/0", status_code=303)
-    page = ctx.pages[number - 1]
-    action = str(form.get("action") or "next")
-    stored = _prefill(screenings.stored_answers(db, keys, ctx.screening))
-    told = _told(db, ctx.screening)
-    if action == "skip_section":
-        shown = [i for i in page.items if ctx.instrument.items[i].type != "notice"]
-        answers = {i: "declined" for i in shown}
-    else:
-        shown = flow.shown_items(ctx.instrument, page, stored)
-        answers, errors = parse_page(ctx.instrument, shown, form)
-        if errors:
-            return _page(
-                request,
-                ctx,
-                "page.html",
-                status_code=400,
-                page=page,
-                total=len(ctx.pages),
-                answers={**stored, **answers},
-                errors=errors,
-                items=[ctx.instrument.items[i] for i in shown],
-                is_last=flow.next_page(ctx.instrument, ctx.pages, number, stored, told=told) is None,
-            )
-    try:
-        screenings.store_answers(
-            db, keys, registry, ctx.screening, AnswersSave(version=ctx.screening.version, answers=answers), None
-        )
-    except Conflict:
-        db.rollback()
-        return _page(
-            request,
-            ctx,
-            "page.html",
-            status_code=409,
-            page=page,
-            total=len(ctx.pages),
-            answers=stored,
-            errors={"_": "changed"},
-            items=[ctx.instrument.items[i] for i in shown],
-            is_last=False,
-        )
-    merged = {**stored, **{k: v for k, v in answers.items() if v is not None}}
-    if action == "pause":
-        ctx.screening.youth_page = number
-        db.add(ctx.screening)
+    answers, errors = parse_page(ctx.instrument, journey.shown(number), form)
+    step = journey.answer(registry, ctx.record, number, str(form.get("action") or "next"), answers, errors)
+    if step.pause:
         return _pause(request, ctx, db, keys)
-    if action == "back":
-        target = flow.next_page(ctx.instrument, ctx.pages, number, merged, step=-1, told=told)
-        return RedirectResponse(f"/s/{target}?seen=1" if target else "/s/0", status_code=303)
-    appeared = [
-        i
-        for i in flow.shown_items(ctx.instrument, page, merged)
-        if i not in shown and ctx.instrument.items[i].type != "notice"
-    ]
-    if appeared and action == "next":  # a follow-up question opened on this page: ask it before moving on
-        return RedirectResponse(f"/s/{number}?seen=1&more=1#more", status_code=303)
-    target = flow.next_page(ctx.instrument, ctx.pages, number, merged, told=told)
-    if target is not None:
-        return RedirectResponse(f"/s/{target}", status_code=303)
-    screenings.finish(db, keys, registry, ctx.screening, ctx.screening.version, None)
-    service.end(db, ctx.record, "finished")
-    return RedirectResponse("/s/done", status_code=303)
+    if step.go_to is not None:
+        return RedirectResponse(step.go_to, status_code=303)
+    return _page(
+        request,
+        ctx,
+        "page.html",
+        status_code=step.status_code,
+        page=page,
+        total=len(ctx.pages),
+        answers=step.answers,
+        errors=step.errors,
+        items=[ctx.instrument.items[i] for i in step.shown],
+        is_last=step.is_last,
+    )
 
 
 @router.get("/exit")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 from sqlmodel import Session
 
-from app import i18n, paging
+from app import i18n, paging, web_forms
 from app.crypto import KeyRing
 from app.db import SessionDep
 from app.deps import FormAuthDep, KeysDep, RegistryDep, WebAuth, WebAuthDep
@@ -100,16 +101,13 @@ async def youth_create(request: Request, db: SessionDep, keys: KeysDep, auth: Fo
     """Add a youth; bad input shows the form again with the values kept, and changes nothing."""
     form = await request.form()
     values = {name: str(form.get(name) or "").strip() for name in FIELDS}
-    try:
-        youth = records.create(db, keys, auth.user, YouthCreate.model_validate(values))
-    except ValidationError as exc:
-        errors = _field_errors(exc)
-    except InvalidInput as exc:
-        db.rollback()
-        field = exc.detail.get("field") if isinstance(exc.detail, dict) else None
-        errors = {field if field in FIELDS else "form": exc.message}
-    else:
-        return RedirectResponse(f"/youth/{youth.id}", status_code=303)
+    data, errors = web_forms.parse(YouthCreate, values, default=_field_message)
+    if data is not None:
+        with web_forms.attempt(db, InvalidInput) as tried:
+            youth = records.create(db, keys, auth.user, data)
+        if not tried.failed:
+            return RedirectResponse(f"/youth/{youth.id}", status_code=303)
+        errors = web_forms.refused_errors(tried.error, FIELDS)
     summary = [(field if field in FIELDS else "main", message) for field, message in errors.items()]
     return render(
         request,
@@ -123,23 +121,18 @@ async def youth_create(request: Request, db: SessionDep, keys: KeysDep, auth: Fo
     )
 
 
-def _field_errors(exc: ValidationError) -> dict[str, str]:
-    """Pydantic's errors as one plain message per form field."""
-    errors: dict[str, str] = {}
-    for error in exc.errors():
-        field = str(error["loc"][0]) if error["loc"] else "form"
-        label = FIELDS.get(field, field)
-        kind = error["type"]
-        if kind in ("string_too_short", "missing"):
-            message = REQUIRED.get(field, _("Fill in this field."))
-        elif kind == "string_too_long":
-            message = _("%s is too long.") % label
-        elif field == "birth_date":
-            message = _("Enter the date of birth as a real date, for example 2010-04-02.")
-        else:
-            message = _("%s is not valid.") % label
-        errors.setdefault(field, message)
-    return errors
+def _field_message(error: ErrorDetails) -> str:
+    """A validation error of the youth form as a plain message for its field."""
+    field = str(error["loc"][0]) if error["loc"] else "form"
+    label = FIELDS.get(field, field)
+    kind = error["type"]
+    if kind in ("string_too_short", "missing"):
+        return REQUIRED.get(field, _("Fill in this field."))
+    if kind == "string_too_long":
+        return _("%s is too long.") % label
+    if field == "birth_date":
+        return _("Enter the date of birth as a real date, for example 2010-04-02.")
+    return _("%s is not valid.") % label
 
 
 @router.get("/youth/{youth_id}", response_class=HTMLResponse)

@@ -7,10 +7,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
-from app import paging
+from app import paging, web_forms
 from app.crypto import KeyRing
 from app.db import SessionDep
 from app.deps import FormAuthDep, KeysDep, RegistryDep, WebAuth, WebAuthDep
@@ -133,19 +132,17 @@ async def send_referral(
     values["screening_ids"] = [str(v) for v in form.getlist("screening_ids")]
     values["categories"] = [str(v) for v in form.getlist("categories")]
     data = {k: v for k, v in values.items() if v not in ("", [])}
-    errors: dict[str, str] = {}
-    try:
-        referral = service.send(db, keys, auth.user, ReferralCreate.model_validate({**data, "youth_id": youth_id}))
-    except ValidationError as exc:
-        for error in exc.errors():
-            field = str(error["loc"][0]) if error["loc"] else "main"
-            errors.setdefault(field, _field_message(field))
-    except InvalidInput as exc:
-        db.rollback()
-        where = exc.detail.get("field") if isinstance(exc.detail, dict) else None
-        errors[str(where) if where in FIELDS else "main"] = exc.message
-    else:
-        return RedirectResponse(f"/referrals/{referral.id}", status_code=303)
+    create, errors = web_forms.parse(
+        ReferralCreate,
+        {**data, "youth_id": youth_id},
+        default=lambda error: _field_message(str(error["loc"][0]) if error["loc"] else "main"),
+    )
+    if create is not None:
+        with web_forms.attempt(db, InvalidInput) as tried:
+            referral = service.send(db, keys, auth.user, create)
+        if not tried.failed:
+            return RedirectResponse(f"/referrals/{referral.id}", status_code=303)
+        errors = web_forms.refused_errors(tried.error, FIELDS, whole_form="main")
     return _form_page(request, db, keys, registry, auth, youth_id, values, errors)
 
 
@@ -242,11 +239,8 @@ async def referral_status(
     """Move the referral on; a refusal shows the page again with the reason typed kept."""
     form = await request.form()
     values = {name: str(form.get(name) or "").strip() for name in ("status", "reason", "recipient_case_ref", "version")}
-    try:
-        change = StatusChange.model_validate({k: v for k, v in values.items() if v})
-        service.change_status(db, keys, auth.user, referral_id, change)
-    except ValidationError as exc:
-        where = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
+    change, where = web_forms.parse(StatusChange, {k: v for k, v in values.items() if v})
+    if change is None:
         message = (
             _("Keep the reason under 2,000 characters.")
             if "reason" in where
@@ -255,11 +249,12 @@ async def referral_status(
             else _("Choose one of the actions shown.")
         )
         return _detail(request, db, keys, registry, auth, referral_id, message, values)
-    except AppError as exc:
-        if isinstance(exc, NotFound):
-            raise
-        db.rollback()
-        return _detail(request, db, keys, registry, auth, referral_id, exc.message, values)
+    with web_forms.attempt(db, AppError) as tried:
+        service.change_status(db, keys, auth.user, referral_id, change)
+    if isinstance(tried.error, NotFound):  # not this agency's to see: the not-found page, not the form
+        raise tried.error
+    if isinstance(tried.error, AppError):
+        return _detail(request, db, keys, registry, auth, referral_id, tried.error.message, values)
     return RedirectResponse(f"/referrals/{referral_id}#status", status_code=303)
 
 

@@ -5,7 +5,6 @@ Pure helpers over a compiled instrument (no database): the page routes call them
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +14,7 @@ from starlette.datastructures import FormData
 from app.screenings.answer_labels import SPECIAL_CODES, label
 from app.screenings.answer_labels import answer_label as answer_label  # the form shows earlier answers with it
 from app.web import _, text
+from app.web_forms import typed_value
 from instruments.compiled import RATING_CODES, YES_NO_LABELS, CompiledInstrument
 from instruments.expressions import Context
 from instruments.model import DECLINED, NOT_ASKED, NOT_ENOUGH_INFO, Item, Section, wording
@@ -142,7 +142,7 @@ def questions(
                 question.choices = [(c, YES_NO_LABELS[c].get(language, c)) for c in ("yes", "no")]
             else:
                 question.choices = [(o.code, text(o.label, language, default)) for o in getattr(item, "options", ())]
-            extra = [(DECLINED, label(DECLINED, language))]
+            extra = [(DECLINED, label(DECLINED, language, mode))]
             if offer_not_enough_info:
                 extra.append((NOT_ENOUGH_INFO, label(NOT_ENOUGH_INFO, language)))
             if item.type in INPUT_TYPES:
@@ -151,9 +151,6 @@ def questions(
                 question.choices += extra
         out.append(question)
     return out
-
-
-_INTEGER = re.compile(r"^[+-]?\d+$")
 
 
 def parse_page(
@@ -170,34 +167,22 @@ def parse_page(
             chosen = [v for v in form.getlist(name) if isinstance(v, str) and v]
             specials = [v for v in chosen if v in (DECLINED, NOT_ENOUGH_INFO)]
             if specials and len(chosen) > 1:
-                errors[item.id] = _("Choose answers, or a special answer such as 'Prefer not to answer', not both.")
+                errors[item.id] = _("Choose answers or a special answer, not both.")
             answers[item.id] = specials[0] if specials else (chosen or None)
         elif item.type in INPUT_TYPES:
             raw = _str(form.get(name)).strip()
             special = _str(form.get(name + SPECIAL))
             if special and raw:
                 errors[item.id] = _("Fill in an answer, or choose a special answer, not both.")
-            value: Any = special or raw or None
-            if value is not None and not special and item.type == "number":
-                value, problem = _number(raw)
-                if problem:
-                    errors[item.id] = problem
+            value, problem = (special, None) if special else typed_value(item, raw)
+            if problem:
+                errors[item.id] = problem
             answers[item.id] = value
     return answers, errors
 
 
 def _str(value: Any) -> str:
     return value if isinstance(value, str) else ""
-
-
-def _number(raw: str) -> tuple[Any, str | None]:
-    cleaned = raw.replace(",", "")
-    if _INTEGER.match(cleaned):
-        return int(cleaned), None
-    try:
-        return float(cleaned), None
-    except ValueError:
-        return raw, _("Enter a number, for example 12.")
 
 
 def form_fields(answers: Mapping[str, Any], instrument: CompiledInstrument) -> list[tuple[str, str]]:

@@ -7,10 +7,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import ValidationError
 from sqlmodel import Session
 
-from app import paging
+from app import paging, web_forms
 from app.accounts import service as accounts
 from app.crypto import KeyRing
 from app.db import SessionDep
@@ -54,11 +53,9 @@ def dashboard(request: Request, db: SessionDep, keys: KeysDep, registry: Registr
                 errors[name] = _("Enter a real date, for example 2026-01-31.")
                 continue
             given[name] = datetime.combine(day, time.max if end_of_day else time.min, UTC)
-    try:
-        filters = DashboardFilter.model_validate(given)
-    except ValidationError as exc:
-        errors.update({str(e["loc"][0]): _("Choose one of the listed values.") for e in exc.errors()})
-        filters = DashboardFilter()
+    parsed, problems = web_forms.parse(DashboardFilter, given, default=_("Choose one of the listed values."))
+    errors.update(problems)
+    filters = parsed or DashboardFilter()
     users = {u.id: u.display_name for u in accounts.list_users(db, auth.user) if u.agency_id == auth.user.agency_id}
     page = service.dashboard(db, auth.user, filters, paging.parse(request.query_params.get("after")))
     rows, youth = [], {}
@@ -100,21 +97,20 @@ async def start(
     chosen, language = _field(form, "instrument"), _field(form, "language") or "en"
     instrument_id, _sep, rest = chosen.partition("|")
     version, _sep, mode = rest.partition("|")
-    try:
-        data = ScreeningCreate.model_validate(
-            {"youth_id": youth_id, "instrument_id": instrument_id, "instrument_version": version or None}
-            | {"mode": mode, "language": language}
-        )
-        screening = service.start(db, keys, registry, auth.user, data)
-    except ValidationError:
-        message = _("Choose what to use, and how it is given.")
-    except InvalidInput as exc:
-        message = exc.message
-    else:
-        if screening.mode == "self":  # the youth answers on their own pages; staff hand it over from here
-            return see_other(f"/screenings/{screening.id}/self")
-        return see_other(f"/screenings/{screening.id}?page=1")
-    db.rollback()
+    data, _problems = web_forms.parse(
+        ScreeningCreate,
+        {"youth_id": youth_id, "instrument_id": instrument_id, "instrument_version": version or None}
+        | {"mode": mode, "language": language},
+    )
+    message: Any = _("Choose what to use, and how it is given.")
+    if data is not None:
+        with web_forms.attempt(db, InvalidInput) as tried:
+            screening = service.start(db, keys, registry, auth.user, data)
+        if not tried.failed:
+            if screening.mode == "self":  # the youth answers on their own pages; staff hand it over from here
+                return see_other(f"/screenings/{screening.id}/self")
+            return see_other(f"/screenings/{screening.id}?page=1")
+        message = tried.error.message if isinstance(tried.error, InvalidInput) else message
     return youth_page(
         request, db, keys, registry, auth, youth_id, status_code=400, error=message, chosen=chosen, language=language
     )
@@ -221,19 +217,19 @@ async def save_page(
     notes = _field(form, "notes").strip() if last and "notes" in form else None
     version = form_version(_field(form, "version"))
     if not errors:
-        try:
-            confirm = [i for i in form.getlist("confirm") if isinstance(i, str) and i in {it.id for it in items}]
-            data = AnswersSave(version=version, answers=answers, notes=notes, confirm=confirm)
-            service.save_answers(db, keys, registry, auth.user, screening.id, data)
-        except ValidationError:
+        confirm = [i for i in form.getlist("confirm") if isinstance(i, str) and i in {it.id for it in items}]
+        saved, _problems = web_forms.parse(
+            AnswersSave, {"version": version, "answers": answers, "notes": notes, "confirm": confirm}
+        )
+        if saved is None:
             errors["notes"] = _("The notes are too long.")
-        except Conflict:
-            db.rollback()
-            return _conflict(request, db, keys, auth, screening, instrument, page, answers, notes)
-        except InvalidInput as exc:
-            db.rollback()
-            detail = exc.detail.get("answers") if isinstance(exc.detail, dict) else None
-            errors = dict(detail) if isinstance(detail, dict) else {"form": exc.message}
+        else:
+            with web_forms.attempt(db, Conflict, InvalidInput) as tried:
+                service.save_answers(db, keys, registry, auth.user, screening.id, saved)
+            if isinstance(tried.error, Conflict):
+                return _conflict(request, db, keys, auth, screening, instrument, page, answers, notes)
+            if isinstance(tried.error, InvalidInput):
+                errors = web_forms.refused_errors(tried.error, items="answers")
     if errors:
         values = {**stored, **answers}
         return _form(
@@ -273,8 +269,8 @@ def _conflict(
             "text": text(
                 wording(instrument.items[item_id], screening.mode)[0], language, instrument.definition.default_language
             ),
-            "theirs": forms.answer_label(instrument, item_id, stored.get(item_id), language),
-            "yours": forms.answer_label(instrument, item_id, value, language),
+            "theirs": forms.answer_label(instrument, item_id, stored.get(item_id), language, screening.mode),
+            "yours": forms.answer_label(instrument, item_id, value, language, screening.mode),
         }
         for item_id, value in answers.items()
         if stored.get(item_id) != value

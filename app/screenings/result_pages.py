@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from app import access, audit
+from app import access, audit, web_forms
 from app.crypto import KeyRing
 from app.db import SessionDep
 from app.deps import FormAuthDep, KeysDep, RegistryDep, WebAuth, WebAuthDep
@@ -114,10 +114,9 @@ async def complete(
         return see_other(f"/screenings/{screening.id}/result")
     form = await request.form()
     version = form_version(form.get("version"))
-    try:
+    with web_forms.attempt(db, Conflict, InvalidInput) as tried:
         service.complete(db, keys, registry, auth.user, screening.id, version)
-    except Conflict:
-        db.rollback()
+    if isinstance(tried.error, Conflict):
         db.refresh(screening)
         if screening.status == ScreeningStatus.completed:
             return see_other(f"/screenings/{screening.id}/result")
@@ -125,9 +124,8 @@ async def complete(
             "Someone else saved answers after you opened this page. Check the answers below, then complete again."
         )
         return _review(request, db, keys, auth, screening, instrument, error=message, status_code=409)
-    except InvalidInput as exc:
-        db.rollback()
-        return _review(request, db, keys, auth, screening, instrument, error=exc.message, status_code=400)
+    if isinstance(tried.error, InvalidInput):
+        return _review(request, db, keys, auth, screening, instrument, error=tried.error.message, status_code=400)
     return see_other(f"/screenings/{screening.id}/result")
 
 

@@ -6,10 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import ValidationError
 from sqlmodel import Session
 
-from app import access
+from app import access, web_forms
 from app.db import SessionDep
 from app.deps import FormAuthDep, KeysDep, RegistryDep, WebAuth, WebAuthDep
 from app.errors import Conflict, InvalidInput
@@ -123,14 +122,13 @@ async def amend(
         return _amend_form(request, db, auth, screening, instrument, values, now_shown, reason=reason, message=message)
     if not reason:
         errors["reason"] = _("Say why the answers are being corrected.")
-    if not errors:
-        try:
-            data = Amend(version=version, answers=answers, reason=reason)
+    data, _problems = web_forms.parse(Amend, {"version": version, "answers": answers, "reason": reason})
+    if not errors and data is None:
+        errors["reason"] = _("The reason is too long (at most 2,000 characters).")
+    if not errors and data is not None:
+        with web_forms.attempt(db, Conflict, InvalidInput) as tried:
             revisions.amend(db, keys, registry, auth.user, screening.id, data)
-        except ValidationError:
-            errors["reason"] = _("The reason is too long (at most 2,000 characters).")
-        except Conflict:
-            db.rollback()
+        if isinstance(tried.error, Conflict):
             db.refresh(screening)
             latest = service.answer_values(db, keys, screening)
             message = _(
@@ -141,10 +139,8 @@ async def amend(
             return _amend_form(
                 request, db, auth, screening, instrument, latest, shown, reason=reason, message=message, status_code=409
             )
-        except InvalidInput as exc:
-            db.rollback()
-            detail = exc.detail.get("answers") if isinstance(exc.detail, dict) else None
-            errors = dict(detail) if isinstance(detail, dict) else {"form": exc.message}
+        if isinstance(tried.error, InvalidInput):
+            errors = web_forms.refused_errors(tried.error, items="answers")
     if errors:
         return _amend_form(
             request, db, auth, screening, instrument, values, shown, errors=errors, reason=reason, status_code=400
@@ -232,15 +228,13 @@ async def discard(
     form = await request.form()
     version = _version(form)
     reason = _field(form, "reason").strip()
-    try:
-        data = Discard(version=version, reason=reason)
-    except ValidationError:
+    data, _problems = web_forms.parse(Discard, {"version": version, "reason": reason})
+    if data is None:
         error = _("Say why the draft is being discarded.") if not reason else _("The reason is too long.")
         return _discard_form(request, auth, screening, instrument, reason=reason, error=error, status_code=400)
-    try:
+    with web_forms.attempt(db, Conflict) as tried:
         revisions.discard(db, keys, auth.user, screening.id, data)
-    except Conflict:
-        db.rollback()
+    if tried.failed:
         db.refresh(screening)
         if screening.status != ScreeningStatus.in_progress:
             return see_other(f"/youth/{screening.youth_id}")

@@ -67,7 +67,7 @@ def review(
             ReviewRow(
                 item.id,
                 text(wording(item, mode)[0], language, default),
-                answer_label(instrument, item.id, answers.get(item.id), language),
+                answer_label(instrument, item.id, answers.get(item.id), language, mode),
                 answers.get(item.id) is not None,
                 is_informative(answers.get(item.id)),
                 (sources or {}).get(item.id) == "corrected",
@@ -177,7 +177,7 @@ def result_view(
             evidence=[
                 EvidenceView(
                     item_texts.get(e["item_id"], e["item_id"]),
-                    answer_label(instrument, e["item_id"], e["answer"], language),
+                    answer_label(instrument, e["item_id"], e["answer"], language, mode),
                     _item_type(instrument, e["item_id"]) in FREE_TEXT,
                 )
                 for e in (i["evidence"] if with_answers else ())

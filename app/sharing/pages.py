@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from app import access, i18n
+from app import access, i18n, web_forms
 from app.crypto import KeyRing
 from app.db import SessionDep
 from app.deps import ADMINS, FormAuthDep, KeysDep, WebAuth, WebAuthDep, require_role
@@ -175,11 +175,10 @@ async def link(request: Request, youth_id: str, db: SessionDep, keys: KeysDep, a
         except ValidationError:
             return _refused(request, auth, youth_id, _break_glass_message())
     candidate = views.candidate_by_handle(db, keys, auth.user, youth_id, _field(form, "candidate"))
-    try:
+    with web_forms.attempt(db, InvalidInput) as tried:
         links.link(db, keys, auth.user, youth_id, candidate, glass)
-    except InvalidInput as exc:
-        db.rollback()
-        return _refused(request, auth, youth_id, exc.message)
+    if isinstance(tried.error, InvalidInput):
+        return _refused(request, auth, youth_id, tried.error.message)
     return see_other(f"/youth/{youth_id}#sharing")
 
 
@@ -259,10 +258,9 @@ async def revoke_consent(
     """Revoke a consent this agency gave, with the reason: it covers nothing from the next request on."""
     access.readable_youth(db, auth.user, youth_id)
     reason = _field(await request.form(), "reason")
-    try:
+    with web_forms.attempt(db, InvalidInput) as tried:
         consents.revoke(db, keys, auth.user, consent_id, reason)
-    except InvalidInput:
-        db.rollback()
+    if tried.failed:
         consent = consents.owned(db, auth.user, consent_id)
         message = _("Write why the consent is revoked, in at most %(max)d characters.") % {
             "max": consents.MAX_REVOKE_REASON
@@ -302,21 +300,17 @@ async def _save_consent(request: Request, db: Session, auth: WebAuth, youth_id: 
     form = await request.form()
     values: dict[str, Any] = {name: _field(form, name) for name in CONSENT_FIELDS}
     values["categories"] = [c for c in form.getlist("categories") if isinstance(c, str)]
-    errors = {}
-    try:
-        data = ConsentCreate.model_validate(_consent_data(youth_id, values))
-        if replacing is None:
-            consents.record(db, auth.user, data)
-        else:
-            consents.supersede(db, auth.user, replacing, data)
-    except ValidationError as exc:
-        errors = _consent_errors(exc)
-    except InvalidInput as exc:
-        db.rollback()
-        field = exc.detail.get("field") if isinstance(exc.detail, dict) else None
-        errors = {field if field in LABELS["field"] else "form": exc.message}
-    else:
-        return see_other(f"/youth/{youth_id}#consents")
+    data, problems = web_forms.parse(ConsentCreate, _consent_data(youth_id, values), CONSENT_MESSAGES)
+    errors = _on_consent_fields(problems)
+    if data is not None:
+        with web_forms.attempt(db, InvalidInput) as tried:
+            if replacing is None:
+                consents.record(db, auth.user, data)
+            else:
+                consents.supersede(db, auth.user, replacing, data)
+        if not tried.failed:
+            return see_other(f"/youth/{youth_id}#consents")
+        errors = web_forms.refused_errors(tried.error, LABELS["field"])
     return _consent_page(request, db, auth, youth_id, values, errors, replacing, status_code=400)
 
 
@@ -340,26 +334,27 @@ def _day(value: str, field: str) -> date | None:
         raise InvalidInput(_("Enter a real date, for example 2026-01-31."), {"field": field}) from exc
 
 
-def _consent_errors(exc: ValidationError) -> dict[str, str]:
-    """Pydantic's errors as one plain message per field of the consent form."""
-    messages = {
-        "to_agency_id": _("Choose the agency to share with."),
-        "grantor": _("Choose who gives consent."),
-        "authority": _("Write the authority, for example: the youth's own consent, or the court order number."),
-        "categories": _("Choose at least one kind of information."),
-        "purpose": _("Choose the purpose."),
-        "ends_at": _("Enter the end date. A release must end."),
-        "method": _("Choose how consent was given."),
-    }
-    errors: dict[str, str] = {}
-    for error in exc.errors():
-        field = str(error["loc"][0]) if error["loc"] else "form"
-        if field not in messages:
-            field, message = "ends_at", _("The end date must be after the start date.")
+CONSENT_MESSAGES = {
+    "to_agency_id": _("Choose the agency to share with."),
+    "grantor": _("Choose who gives consent."),
+    "authority": _("Write the authority, for example: the youth's own consent, or the court order number."),
+    "categories": _("Choose at least one kind of information."),
+    "purpose": _("Choose the purpose."),
+    "ends_at": _("Enter the end date. A release must end."),
+    "method": _("Choose how consent was given."),
+}
+
+
+def _on_consent_fields(errors: dict[str, Any]) -> dict[str, Any]:
+    """Errors of the consent form on its fields: one that names no field of the form is about the period, so it
+    shows at the end date ("The end date must be after the start date.")."""
+    placed: dict[str, Any] = {}
+    for field, message in errors.items():
+        if field in CONSENT_MESSAGES:
+            placed.setdefault(field, message)
         else:
-            message = messages[field]
-        errors.setdefault(field, message)
-    return errors
+            placed.setdefault("ends_at", _("The end date must be after the start date."))
+    return placed
 
 
 def _values_of(consent: Consent) -> dict[str, Any]:

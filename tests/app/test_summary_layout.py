@@ -38,7 +38,7 @@ from app.screenings.forms import visible_ids
 from app.screenings.schemas import AnswersSave, ScreeningCreate
 from app.web import TEMPLATES_DIR
 from instruments.compiled import RATING_CODES, CompiledInstrument
-from instruments.loader import BUNDLED_DIR, Registry, load_registry
+from instruments.loader import BUNDLED_DIR, Registry, load
 from tests.app.conftest import World
 from tests.app.exports_support import Scene, make_scene
 from tests.support.bundled import bundled_registry
@@ -160,7 +160,8 @@ def _probe_yaml() -> str:
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
     folder = tmp_path_factory.mktemp("layout-probe")
     (folder / "layout-probe.yaml").write_text(_probe_yaml(), encoding="utf-8")
-    loaded, problems = load_registry([BUNDLED_DIR, folder])
+    loaded_result = load([BUNDLED_DIR, folder])
+    loaded, problems = loaded_result.registry, loaded_result.problems
     assert not problems, problems
     return loaded
 

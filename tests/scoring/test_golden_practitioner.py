@@ -435,5 +435,9 @@ def test_invalid_answers_list_every_problem_at_once() -> None:
 
 
 def test_declined_and_not_enough_info_are_answers_on_every_rating() -> None:
-    scoring.score(INSTRUMENT, everything(DECL))
-    scoring.score(INSTRUMENT, everything(NEI))
+    """Both are accepted on all 34 ratings and counted as what they are; neither says anything of an indicator."""
+    for answer, counted in ((DECL, (34, 0, 34, 0, 0, 0)), (NEI, (34, 0, 0, 34, 0, 0))):
+        result = scoring.score(INSTRUMENT, everything(answer))
+        c = result.completeness
+        assert (c.total, c.answered, c.declined, c.not_enough_info, c.not_asked, c.unanswered) == counted, answer
+        assert {i.level for i in result.indicators} == {UNK}, answer
