@@ -34,11 +34,11 @@ from app.records import service as records
 from app.records.schemas import YouthCreate
 from app.referrals.facts import Identity, ReferralFacts
 from app.screenings import service as screenings
-from app.screenings.forms import visible_ids
 from app.screenings.schemas import AnswersSave, ScreeningCreate
-from app.web import TEMPLATES_DIR
+from app.templating import TEMPLATES_DIR
 from instruments.compiled import RATING_CODES, CompiledInstrument
 from instruments.loader import BUNDLED_DIR, Registry, load
+from scoring import shown_items
 from tests.app.conftest import World
 from tests.app.exports_support import Scene, make_scene
 from tests.support.bundled import bundled_registry
@@ -188,7 +188,7 @@ def _answers(instrument: CompiledInstrument) -> dict[str, Any]:
             answers[item.id] = 3
         elif item.type == "date":
             answers[item.id] = "2024-01-31"
-    shown = visible_ids(instrument, answers)
+    shown = shown_items(instrument, answers)
     asked = {i.id for i in instrument.definition.items if i.type != "notice"}
     assert asked <= shown, f"{instrument.id}: these answers leave questions hidden: {sorted(asked - shown)}"
     return answers
