@@ -6,7 +6,7 @@ The same cases hold for 1.2.0 and 1.3.0, which have the same questions and rules
 Its worked cases (`examples:` in its file, run by test_golden_examples.py) were worked out by hand
 from the instrument, not copied from the engine:
 
-- the same questions, follow-ups and answer mapping as 1.0.0 (see test_golden_self_report.py):
+- the same questions, follow-ups and answer mapping as 1.0.0 (see test_rules_self_report.py):
   `stay_in_return` is shown after a `yes` or `not_sure` to `no_safe_place` or `stayed_away` and
   feeds housing.exchange; `work_to_pay` after `owes_money` feeds coercion.debt;
   `someone_else_involved` after `sex_for_things` feeds exploitation.third_party and
@@ -15,7 +15,7 @@ from the instrument, not copied from the engine:
   every question feeding it is settled: answered, or hidden because its gates were answered. A
   follow-up hidden because its gate was declined or skipped is not settled, so nothing it feeds can
   be no concern; an indicator fed only by follow-ups that its gates' answers hid is no concern;
-- domain and overall rules as the practitioner tool 1.1.0 (see test_golden_practitioner_110.py):
+- domain and overall rules as the practitioner tool 1.1.0 (see test_rules_practitioner_110.py):
   domains 1 clear, 2 possible, 3 no concern when all are, 4 insufficient; overall 1 clear, 2
   possible, 3 insufficient when a domain is insufficient or an indicator is unknown (so an
   unsettled question under a possible area is never "no concern"), 4 no concern;
