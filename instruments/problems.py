@@ -109,7 +109,7 @@ CATALOGUE: dict[str, ProblemKind] = {
         "a next step recommends an instrument that is not loaded", "fix the id, or load that instrument"
     ),
     "example_mismatch": ProblemKind(
-        "an example case expects a level or total the rules do not conclude",
+        "an example case expects a level, total or explanation the rules do not conclude",
         "fix the rules if the example follows the manual; fix the example if the manual says otherwise",
     ),
     "example_answers": ProblemKind(

@@ -112,3 +112,76 @@ def test_a_malformed_example_is_a_plain_schema_problem() -> None:
     result = instruments.load(text=text)
     assert [(p.code, p.line) for p in result.problems] == [("schema", line_with(text, "overall: high"))]
     assert "'high' is not a value 'overall' can take" in result.problems[0].message
+
+
+EXPLAINED = """\
+examples:
+  - name: slept elsewhere, as the manual explains it
+    answers: {slept_elsewhere: 'yes'}
+    expect:
+      overall: clear_concern
+      domains: {housing: clear_concern}
+      other_domains: insufficient_information
+      indicators: {housing.unstable: clear_concern}
+      other_indicators: unknown
+      reason:
+        rule: 1
+        indicators: [housing.unstable]
+        domains: [housing]
+        clauses:
+          - {source: "any(indicators, key=true, level='clear_concern')", members: [housing.unstable]}
+      domain_reasons:
+        housing: {rule: 1, indicators: [housing.unstable]}
+        work: {rule: 0, clauses: []}
+      skipped: [work]
+      evidence:
+        housing.unstable: [{item: slept_elsewhere, answer: 'yes', level: clear_concern}]
+      completeness: {answered: 1, unanswered: 3}
+"""
+
+
+def test_an_example_can_state_the_explanation_and_it_holds(only: Path) -> None:
+    code, output = validate(only, with_examples(EXPLAINED))
+    assert code == 0, output
+    assert "1 example(s) hold" in output
+
+
+@pytest.mark.parametrize(
+    ("stated", "wrong", "message"),
+    [
+        (
+            "other_domains: insufficient_information",
+            "other_domains: no_concern",
+            "every other domain no_concern, and domain work is insufficient_information",
+        ),
+        ("rule: 1\n", "rule: 2\n", "the overall reason to be rule 2, and rule 1 fired"),
+        ("domains: [housing]", "domains: []", "the overall reason to name domains [], and it names [housing]"),
+        (
+            "members: [housing.unstable]}",
+            "members: [work.unpaid]}",
+            "clause 1 of the overall reason to have members ['work.unpaid'], and it has ['housing.unstable']",
+        ),
+        ("work: {rule: 0,", "work: {rule: 3,", "the reason of domain work to be rule 3, and no rule ran"),
+        (
+            "housing: {rule: 1, indicators: [housing.unstable]}",
+            "housing: {rule: 1, indicators: []}",
+            "the reason of domain housing to name indicators [], and it names [housing.unstable]",
+        ),
+        ("skipped: [work]", "skipped: []", "skipped sections [], and the skipped are [work]"),
+        (
+            "answer: 'yes', level: clear_concern}",
+            "answer: 'no', level: clear_concern}",
+            "indicator housing.unstable to rest on slept_elsewhere='no' (clear_concern), "
+            "and it rests on slept_elsewhere='yes' (clear_concern)",
+        ),
+        ("unanswered: 3}", "unanswered: 2}", "completeness unanswered 2, and it is 3"),
+    ],
+)
+def test_each_stated_part_of_the_explanation_is_compared_at_its_line(stated: str, wrong: str, message: str) -> None:
+    assert EXPLAINED.count(stated) == 1
+    text = with_examples(EXPLAINED.replace(stated, wrong))
+    compiled = instruments.load(text=text).instrument
+    assert compiled is not None
+    found = [(p.code, p.line, p.message) for p in check_examples(compiled)]
+    example = "example 'slept elsewhere, as the manual explains it'"
+    assert found == [("example_mismatch", line_with(text, wrong.strip()), f"{example}: expects {message}")]
