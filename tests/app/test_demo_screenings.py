@@ -309,9 +309,10 @@ def _check_readme_revoking(client: TestClient, session: Session) -> None:
     page = harbor_sees()
     timeline, linked = _section(page, "timeline"), _section(page, "links")
     assert "Riverbend Youth Services" in timeline and "Check-in" in timeline  # the other release still covers it
-    assert "Revoked on" in linked and ">Active<" in linked
+    assert "Revoked on" in linked and "Shared now for: Care coordination" in linked  # linked under Referral
     revoke("Care coordination")
     page = harbor_sees()
     assert "Riverbend Youth Services" not in _section(page, "timeline")
+    assert "Nothing is shared now" in _section(page, "links")
     assert "stopped sharing on" in page
     _shown(_steps()[3], pages)
