@@ -220,14 +220,8 @@ def build(
         summary.answers = views.review(instrument, values, content, sources, mode=screening.mode)
     if Category.notes.value in categories and screening.notes_enc:
         summary.notes = keys.decrypt(screening.notes_enc, "screening", "notes", screening.id)
-    audit.record(
-        db,
-        "screening.view",
-        actor_id=user.id,
-        agency_id=user.agency_id,
-        object_type="screening",
-        object_id=screening.id,
-        detail={"page": "summary", "categories": categories, "identity": summary.identity is not None},
+    audit.screening_viewed(
+        db, user, screening.id, page="summary", categories=categories, identity=summary.identity is not None
     )
     return summary
 
