@@ -135,6 +135,20 @@ def record(
     return event
 
 
+def screening_viewed(session: Session, user: Any, screening_id: str, **detail: Any) -> AuditEvent:
+    """Record that `user` saw a screening (its answers, result, a revision or a summary: `detail` says which):
+    what every view of a screening records, in one place."""
+    return record(
+        session,
+        "screening.view",
+        actor_id=user.id,
+        agency_id=user.agency_id,
+        object_type="screening",
+        object_id=screening_id,
+        detail=detail or None,
+    )
+
+
 def denied(session: Session, user: Any, model: Any, object_id: str) -> None:
     """Record that `user` was answered "not found" for a `model` row: outcome "denied" when it exists
     (the user may not read it), "missing" when it does not. Kept even if the request rolls back."""

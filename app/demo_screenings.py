@@ -1,14 +1,20 @@
 """The demo's everyday screening: check-ins at Riverbend and Harbor over two years, enough for the aggregate report.
 
-Each program screens the youth it takes in every six months (a wave of several dozen, in one month), so at
-the deployment level every month, instrument and agency kind row of the aggregate report holds each result
-level either not at all or at least 11 times: the charts show every share and nothing is suppressed. Anything
-smaller (one program's share of a kind, one youth's screening in a month without a wave) still is.
+Each program screens the youth it takes in every six months (a wave of a few dozen, in one month). A wave's
+count of each level is drawn around the program's own rates (a probation intake sees more concern than a youth
+program) and is then either none or at least THRESHOLD, so at the deployment level every month, instrument and
+agency kind row holds each level not at all or at least 11 times: the charts show every share and nothing is
+suppressed. The newest wave (this month) holds every level at least THRESHOLD times, so a newcomer's own few
+check-ins never make a small cell there. Anything smaller (one program's share of a kind, one youth's screening
+in a month without a wave) still is suppressed.
 
 The levels are never written: answers are drawn (`app.evaluation.answering`), scored by the real engine, and
 kept for the level the wave still needs; then each is stored through the services (started, answered,
 completed), which score it again, and dated back to its day. What already stands in a row (Avery's check-in
-and rating this month) is counted first, so running it again adds nothing.
+and rating this month) is counted first, and a row standing this month without a wave of its own (Avery's
+rating) gets this month's mix too, so running it again adds nothing. Only the newest wave's follow-ups are
+left due (in the future): in two years the program screened the older waves' youth again or closed their
+cases, so their dates are settled.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from sqlmodel import Session, col, select
 from app.crypto import KeyRing
 from app.evaluation.answering import Answering, draw_answers
 from app.evaluation.cohort import FAMILY_NAMES, GIVEN_NAMES, mode_of, newest
-from app.models import Screening, ScreeningStatus, User, Youth, YouthLink
+from app.models import Agency, AgencyKind, Screening, ScreeningStatus, User, Youth, YouthLink
 from app.records import service as records
 from app.records.schemas import YouthCreate
 from app.reports.aggregate import THRESHOLD
@@ -47,6 +53,16 @@ DRAWING = Answering(key_with=0.2, key_without=0.01, other_with=0.15, other_witho
 # Youth who skip almost nothing: most of them score no concern, which DRAWING alone reaches about one time in
 # twelve (a skipped key question is not enough information), so drawing for a wave took thousands of scorings.
 FEW_SKIPPED = Answering(key_with=0.2, key_without=0.01, other_with=0.15, other_without=0.02, skipped=0.01, unsure=0.35)
+# Each program kind's shares of the levels at intake, roughly as published screening studies report them:
+# most no concern, some possible, fewer clear; a probation intake sees more concern (and more it cannot tell).
+RATES: dict[str, dict[str, float]] = {
+    AgencyKind.youth_program: {"no_concern": 0.62, "possible_concern": 0.22, "clear_concern": 0.09, INSUFFICIENT: 0.07},
+    AgencyKind.probation: {"no_concern": 0.46, "possible_concern": 0.26, "clear_concern": 0.16, INSUFFICIENT: 0.12},
+}
+# An older wave's intakes.
+WAVE_SIZE: dict[str, tuple[int, int]] = {AgencyKind.youth_program: (40, 56), AgencyKind.probation: (36, 50)}
+# The newest wave is larger, so that each level's floor (THRESHOLD) is not most of it.
+NEWEST_SIZE: dict[str, tuple[int, int]] = {AgencyKind.youth_program: (70, 82), AgencyKind.probation: (58, 68)}
 MAX_DRAWS = 100_000  # a wave needing a level the instrument cannot reach stops here
 
 
@@ -71,15 +87,22 @@ def wave_months(today: date) -> list[date]:
     return months
 
 
-def wave_counts(rng: random.Random, unsure: bool) -> dict[str, int]:
-    """A wave's counts by level: most no concern, some possible, fewer clear, sometimes not enough information;
-    each at least THRESHOLD (or none), so none is a small cell. `unsure`: whether some are not enough information."""
-    counts = {
-        "no_concern": rng.randint(24, 30),
-        "possible_concern": rng.randint(THRESHOLD + 1, THRESHOLD + 4),
-        "clear_concern": THRESHOLD,
-        INSUFFICIENT: THRESHOLD if unsure else 0,
-    }
+def wave_counts(rng: random.Random, kind: str, newest: bool) -> dict[str, int]:
+    """A wave's counts by level, drawn around the program kind's rates (each level's count varies by wave).
+
+    An older wave's count is kept when it is THRESHOLD or more; below, it becomes a little over THRESHOLD or none at
+    random in proportion (so the shares stay about right on average and no level is a small cell). The newest wave,
+    larger, holds every level at least THRESHOLD times, whatever the rates say."""
+    low, high = NEWEST_SIZE[kind] if newest else WAVE_SIZE[kind]
+    size = rng.randint(low, high)
+    counts = {}
+    for level, rate in RATES[kind].items():
+        count = round(size * rate * rng.uniform(0.75, 1.25))
+        if newest:
+            count = max(count, THRESHOLD + rng.randint(0, 4))
+        elif count < THRESHOLD:
+            count = THRESHOLD + rng.randint(0, 3) if rng.random() < count / THRESHOLD else 0
+        counts[level] = count
     return counts
 
 
@@ -92,25 +115,34 @@ def seed(
     today: date | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> int:
-    """Store the waves of `screeners`' agencies (and fill up any row already standing); returns how many.
-    `progress(done, total)` is told every 25 stored and at the end."""
+    """Store the waves of `screeners`' agencies (and this month's mix of any row already standing without one);
+    returns how many. `progress(done, total)` is told every 25 stored and at the end."""
     now = datetime.now(UTC)
     today = today or now.date()
     rng = random.Random(SEED)  # noqa: S311  (synthetic demo data: reproducible, never secret)
     names = [(g, f) for g in GIVEN_NAMES for f in FAMILY_NAMES]
     rng.shuffle(names)
+    kinds = {s.agency_id: _kind(db, s.agency_id) for s in screeners}
+    months = wave_months(today)
     targets: dict[tuple[str, str, date], dict[str, int]] = {}
     for screener in screeners:
-        for index, month in enumerate(wave_months(today)):
-            targets[(screener.agency_id, instrument_id, month)] = wave_counts(rng, index % 2 == 1)
+        for index, month in enumerate(months):
+            targets[(screener.agency_id, instrument_id, month)] = wave_counts(
+                rng, kinds[screener.agency_id], index == 0
+            )
     found = standing(db, [s.agency_id for s in screeners])
+    for agency_id, other, month in sorted(found):  # Avery's rating: its own mix, not a top-up of one level
+        if month == months[0] and (agency_id, other, month) not in targets:
+            targets[(agency_id, other, month)] = wave_counts(rng, kinds[agency_id], True)
     plan = list(_planned(registry, screeners, targets, found, today, now, rng))
     first = sum(sum(counts.values()) for counts in found.values())  # case numbers a rerun has not used
     taken_in: list[dict[str, Any]] = []
     for done, planned in enumerate(plan, start=1):
         index = first + done - 1
         given, family = names[index % len(names)]
-        youth_id = _store(db, keys, registry, planned, given, family, index, rng)
+        youth_id = _store(
+            db, keys, registry, planned, given, family, index, rng, settled=planned.completed_at.date() < months[0]
+        )
         # Taken in when screened, so Avery, added today, stays first in the lists.
         taken_in.append({"youth": youth_id, "at": planned.completed_at - timedelta(minutes=20)})
         if progress and (done % 25 == 0 or done == len(plan)):
@@ -122,6 +154,13 @@ def seed(
             db.connection().execute(moved, taken_in)
         db.expire_all()  # what the session holds of them is older than the rows now
     return len(plan)
+
+
+def _kind(db: Session, agency_id: str) -> str:
+    agency = db.get(Agency, agency_id)
+    if agency is None or agency.kind not in RATES:
+        raise ValueError(f"the demo's waves are for a youth program and a probation department, not {agency_id}")
+    return str(agency.kind)
 
 
 def standing(db: Session, agency_ids: list[str]) -> dict[tuple[str, str, date], Counter[str]]:
@@ -155,8 +194,6 @@ def _planned(
         needed = {}
         for level in ALL_LEVELS:
             final = max(have[level], want.get(level, 0))
-            if 0 < final < THRESHOLD:  # a row standing without a wave (this month's rating) is filled up
-                final = THRESHOLD
             if final > have[level]:
                 needed[level] = final - have[level]
         if not needed:
@@ -198,8 +235,11 @@ def _store(
     family: str,
     index: int,
     rng: random.Random,
+    *,
+    settled: bool,
 ) -> str:
-    """Store one planned screening through the services, dated back to its day; returns the new youth's id."""
+    """Store one planned screening through the services, dated back to its day; returns the new youth's id.
+    `settled`: an older wave's, whose follow-up the program has since done (no date left due)."""
     user = planned.screener
     age_days = rng.randint(12 * 365 + 3, 17 * 365 + 300)
     youth = records.create(
@@ -224,5 +264,7 @@ def _store(
     done.started_at = planned.completed_at - timedelta(minutes=15)
     done.completed_at = planned.completed_at
     followup.set_due(done, compiled)
+    if settled:  # screened again or closed since: what `set_due` stores when nothing is left to do
+        done.rescreen_due_on, done.rescreen_instrument_id = None, None
     db.add(done)
     return youth.id

@@ -44,6 +44,9 @@ ANSWER_WORDS: dict[str, str] = {
     NOT_ENOUGH_INFO: WORDS[UNKNOWN],
     NOT_ASKED: N_("Not asked"),
 }
+# The same answers as staff record them about the young person (the practitioner mode): "Prefer not to answer"
+# is the young person's own choice, in the first person, so staff choose and read that the young person declined.
+STAFF_ANSWER_WORDS: dict[str, str] = {**ANSWER_WORDS, DECLINED: N_("They preferred not to answer")}
 
 
 class InEveryLanguage(Mapping[str, dict[str, str]]):
@@ -93,6 +96,7 @@ def label(level: str | None, language: str = "en") -> str:
     return level if words is None else i18n.translations(language).gettext(words)
 
 
-def answer_label(code: str, language: str = "en") -> str:
-    """A rating or special answer ("prefer not to answer", "not enough information") in a language."""
-    return i18n.translations(language).gettext(ANSWER_WORDS[code])
+def answer_label(code: str, language: str = "en", *, staff: bool = False) -> str:
+    """A rating or special answer ("prefer not to answer", "not enough information") in a language; `staff`: as
+    staff record it about the young person."""
+    return i18n.translations(language).gettext((STAFF_ANSWER_WORDS if staff else ANSWER_WORDS)[code])

@@ -22,7 +22,7 @@ from app.i18n import _
 from app.inputs import InputGuard
 from app.settings import get_settings
 from app.web import render
-from instruments.loader import Registry, load_or_raise
+from instruments.loader import Registry, load
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 CSP = (
@@ -34,7 +34,7 @@ CSP = (
 @lru_cache
 def loaded_instruments() -> Registry:
     """The instruments, loaded and checked once per process (start-up fails on any problem)."""
-    return load_or_raise()
+    return load().or_raise()
 
 
 MAX_ERRORS = 20  # an error response lists at most this many problems, and counts the rest

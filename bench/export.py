@@ -36,7 +36,7 @@ sys.path.insert(0, str(_HERE.parent))
 from app.exports import writers  # noqa: E402
 from app.exports.plan import BASE_COLUMNS, RESULT_COLUMNS, ExportRequest, Plan, plan_for  # noqa: E402
 from instruments.compiled import CompiledInstrument  # noqa: E402
-from instruments.loader import BUNDLED_DIR, load_registry  # noqa: E402
+from instruments.loader import BUNDLED_DIR, load  # noqa: E402
 from scoring import answer_problem, score, visible_only  # noqa: E402
 
 POOL = 500
@@ -72,7 +72,8 @@ def _scored(instrument: CompiledInstrument, rng: random.Random) -> tuple[dict[st
 
 def synthetic_rows(count: int, seed: int) -> tuple[Plan, list[dict[str, Any]]]:
     """The plan of an export of every bundled instrument, and `count` rows like `export_rows` yields."""
-    registry, problems = load_registry([BUNDLED_DIR])
+    loaded_result = load([BUNDLED_DIR])
+    registry, problems = loaded_result.registry, loaded_result.problems
     if problems:
         raise SystemExit("\n".join(str(p) for p in problems))
     instruments = registry.all()

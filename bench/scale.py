@@ -55,7 +55,7 @@ from app import crypto, db  # noqa: E402
 from app.demo import CHECK_IN, DEMO_PASSWORD, SELF_REPORT  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.settings import get_settings  # noqa: E402
-from instruments.loader import load_or_raise  # noqa: E402
+from instruments.loader import load  # noqa: E402
 from tests.support.postgres import TemporaryPostgres  # noqa: E402
 
 SCREENER, SUPERVISOR = "screener@cedarhill.example.org", "supervisor@cedarhill.example.org"
@@ -243,7 +243,7 @@ def explain_all(youth_id: str, screening_id: str, months: int) -> str:
         with Session(engine) as s:
             exporter = s.exec(select(User).where(User.email == SUPERVISOR)).one()
             terms = (exporter.agency_id, today - timedelta(days=round(months * 30.44)), today, CATEGORIES)
-            registry = load_or_raise()
+            registry = load().or_raise()
             planned = tabular.prepare(s, registry, exporter, *terms, "care_coordination")
             lines = tabular.stream(s, crypto.get_key_ring(), registry, planned, "csv")
             for _line, _ in zip(lines, range(1501), strict=False):
@@ -305,7 +305,7 @@ def main() -> None:
     began = time.perf_counter()
     db.upgrade_database(db.get_engine())
     with Session(db.get_engine()) as s:
-        seed_template(s, crypto.get_key_ring(), load_or_raise(), args.people)
+        seed_template(s, crypto.get_key_ring(), load().or_raise(), args.people)
     template = count_screenings()
     print(f"template: {template:,} screenings through the services in {time.perf_counter() - began:.0f} s")
     youth_id, screening_id = fixed_subjects()

@@ -37,7 +37,7 @@ from app.models import User  # noqa: E402
 from app.models_sharing import Category, Purpose  # noqa: E402
 from app.screenings.disclosed import result_summary  # noqa: E402
 from app.settings import get_settings  # noqa: E402
-from instruments.loader import Registry, load_or_raise  # noqa: E402
+from instruments.loader import Registry, load  # noqa: E402
 
 CATEGORIES = [c.value for c in (Category.result_summary, Category.item_answers, Category.notes)]
 BASELINE_QUERY = """
@@ -134,7 +134,7 @@ def main() -> None:
     which, email, date_from, date_to = sys.argv[1:5]
     with Session(get_engine()) as db:
         exporter = db.exec(select(User).where(User.email == email)).one()
-        registry = load_or_raise()
+        registry = load().or_raise()
         get_key_ring()
         _reset_peak()
         before = _status_kib("VmRSS")

@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=5, help="timing runs; the best counts (default 5)")
     args = parser.parse_args(argv)
 
-    instrument = instruments.load_or_raise([BUNDLED_DIR]).get(INSTRUMENT_ID)
+    instrument = instruments.load([BUNDLED_DIR]).or_raise().get(INSTRUMENT_ID)
     if instrument is None:
         sys.exit(f"{INSTRUMENT_ID} is not bundled")
     hand = HandWritten(instrument)

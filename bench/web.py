@@ -70,7 +70,7 @@ sys.path.append(str(_HERE))  # after the root, for the helper next to this file
 
 from _load import Failed, Http, Operation, Round, Server, Unit, free_port, percentile, run_round  # noqa: E402
 
-from instruments.loader import BUNDLED_DIR, load_or_raise  # noqa: E402
+from instruments.loader import BUNDLED_DIR, load  # noqa: E402
 from scoring import visible_only  # noqa: E402
 
 SELF_REPORT = "tellonce-youth-self-report"
@@ -86,7 +86,7 @@ GOAL_RATIO, GOAL_P99_MS, GOAL_CLIENTS = 5, 250, (1, 8)
 def self_report_answers() -> dict[str, str]:
     """An answer to every item of the newest bundled self-report, all shown: 'yes' to about a third (seeded),
     'no' to the rest where that keeps every item shown."""
-    registry = load_or_raise([BUNDLED_DIR])
+    registry = load([BUNDLED_DIR]).or_raise()
     compiled = next(c for c in registry.latest() if c.id == SELF_REPORT)
     answers = {i: "yes" for i, item in compiled.items.items() if "yes" in (compiled.codes.get(i) or ())}
     if visible_only(compiled, answers) != answers or len(answers) != len(compiled.items):

@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 from instruments.compiled import json_schema
-from instruments.loader import configured_paths, load_registry, validate_files
+from instruments.loader import configured_paths, load
+from instruments.problems import hint
 
 cli = typer.Typer(help="Check and list instrument definitions.", no_args_is_help=True)
 
@@ -20,27 +21,43 @@ def validate(
         list[Path] | None, typer.Argument(help="Files or folders; default: every loaded instrument")
     ] = None,
 ) -> None:
-    """Check instrument files; exit non-zero listing every problem with its file and line."""
-    checked, problems = validate_files(paths or configured_paths())
+    """Check instrument files and run their examples; exit non-zero listing every problem with its file and line."""
+    from scoring.examples import check_examples  # scoring builds on instruments: imported where it is used
+
+    result = load(paths or configured_paths(), beside=configured_paths())
+    problems = [*result.problems, *(p for compiled in result.checked for p in check_examples(compiled))]
     for problem in problems:
         typer.echo(str(problem), err=True)
+        if hint(problem.code):
+            typer.echo(f"    how to fix: {hint(problem.code)}", err=True)
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+        typer.echo(f"    how to fix: {hint(warning.code)}", err=True)
     if problems:
         typer.echo(f"{len(problems)} problem(s) found.", err=True)
         raise typer.Exit(1)
-    for compiled in checked:
-        typer.echo(f"ok  {compiled.id} {compiled.version}  ({compiled.file})")
+    for compiled in result.checked:
+        examples = len(compiled.definition.examples)
+        typer.echo(
+            f"ok  {compiled.id} {compiled.version}  ({compiled.file})"
+            + (f"  {examples} example(s) hold" if examples else "")
+        )
+    if result.warnings:
+        typer.echo(f"{len(result.warnings)} warning(s): they do not stop loading; read them above.", err=True)
 
 
 @cli.command("list")
 def list_instruments() -> None:
     """List the loaded instruments: id, version, modes, languages."""
-    registry, problems = load_registry()
-    for compiled in registry.all():
+    result = load()
+    for compiled in result.registry.all():
         d = compiled.definition
         validated = "validated" if d.provenance.validated else "not validated"
         typer.echo(f"{d.id}\t{d.version}\tmodes={','.join(d.modes)}\tlanguages={','.join(d.languages)}\t{validated}")
-    if problems:
-        typer.echo(f"{len(problems)} instrument file(s) have problems; run 'tellonce instruments validate'.", err=True)
+    if result.problems:
+        typer.echo(
+            f"{len(result.problems)} instrument file(s) have problems; run 'tellonce instruments validate'.", err=True
+        )
         raise typer.Exit(1)
 
 

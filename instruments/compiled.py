@@ -11,7 +11,7 @@ from typing import Any
 
 from instruments.expressions import Expression
 from instruments.model import Instrument, Item, Total
-from instruments.source import Source
+from instruments.source import Problem, Source
 
 YES_NO_LABELS: dict[str, dict[str, str]] = {
     "yes": {"en": "Yes", "es": "Sí"},
@@ -74,6 +74,7 @@ class CompiledInstrument:
     total: Expression | None  # scoring.total, compiled; set for an unscored instrument that declares a total too
     carry: Mapping[str, int | None]  # look-back in days per item (item's, else section's, else default); None: never
     source: Source  # the file it came from, to locate problems found across instruments
+    warnings: tuple[Problem, ...] = ()  # found at load time; they never stop a load (see LoadResult)
 
     def line_of(self, *path: str | int) -> int | None:
         """The line in the definition file of the value at `path`."""
@@ -166,6 +167,9 @@ ADDED_LATER: dict[str, object] = {
 def content_hash(definition: Instrument) -> str:
     """SHA-256 over a canonical form: stable across key order, comments and whitespace."""
     data = definition.model_dump(mode="json")
+    # Examples are left out: they check the rules and change nothing asked or concluded, so adding or fixing
+    # one is not a new version, and a published version's hash stays what it was.
+    data.pop("examples", None)
     steps = [step for level in data["next_steps"].values() for step in level]
     options = [option for item in data["items"] for option in item.get("options") or ()]
     total = [data["scoring"]["total"]] if data["scoring"] and data["scoring"].get("total") else []

@@ -17,7 +17,7 @@ from instruments.compiled import (
 )
 from instruments.expressions import Context, Expression, ExpressionError, ItemInfo, Scope, compile_expression
 from instruments.model import DEFAULT_CARRY_DAYS, NEVER, STAFF_MODE, CarryFor, Instrument, Item, Rule, Scoring, Total
-from instruments.source import Path_, Problem, Source, format_path
+from instruments.source import Path_, Problem, Source
 
 
 class _Collector:
@@ -26,21 +26,26 @@ class _Collector:
     def __init__(self, source: Source) -> None:
         self.source = source
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
 
     def add(self, code: str, message: str, path: Path_) -> None:
-        self.problems.append(
-            Problem(code, message, self.source.file, self.source.line_of(path), format_path(path, self.source.data))
-        )
+        line, where = self.source.where(path)
+        self.problems.append(Problem(code, message, self.source.file, line, where))
 
     def expression(self, source: str, scope: Scope, path: Path_, what: str) -> Expression | None:
         try:
-            return compile_expression(source, scope)
+            compiled = compile_expression(source, scope)
         except ExpressionError as exc:
             self.add("expression", f'{what}: {exc.message} (at character {exc.column} of "{source.strip()}")', path)
             return None
         except RecursionError:
             self.add("expression", f"{what}: this expression is nested too deeply to read", path)
             return None
+        for message in compiled.warnings:
+            line, where = self.source.where(path)
+            warning = Problem("unanswered_comparison", f"{what}: {message}", self.source.file, line, where)
+            self.warnings.append(warning)
+        return compiled
 
 
 def compile_instrument(definition: Instrument, source: Source) -> tuple[CompiledInstrument | None, list[Problem]]:
@@ -125,6 +130,7 @@ def compile_instrument(definition: Instrument, source: Source) -> tuple[Compiled
         total=total,
         carry=_carry(definition),
         source=source,
+        warnings=tuple(out.warnings),
     )
     return compiled, []
 

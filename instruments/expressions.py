@@ -93,6 +93,7 @@ class Expression:
     uses_domain_levels: bool
     is_constant: bool
     parts: tuple[Part, ...] = ()
+    warnings: tuple[str, ...] = ()  # likely not what the author meant; never stop a load (see `unanswered_trap`)
 
     def truth(self, context: Context) -> bool:
         """Evaluate as a condition."""
@@ -127,6 +128,8 @@ def compile_expression(source: str, scope: Scope) -> Expression:
         uses_domain_levels=compiler.uses_domains,
         is_constant=constant,
         parts=tuple(compiler.part(node, ast.get_source_segment(text, node) or text) for node in clauses),
+        # dict.fromkeys: a clause is walked again to describe it (`part`), which notes its traps again
+        warnings=tuple(dict.fromkeys(m for item, m in compiler.traps if item not in compiler.answered_items)),
     )
 
 
@@ -143,6 +146,8 @@ class _Compiler:
         self.indicators: set[str] = set()
         self.uses_levels = False
         self.uses_domains = False
+        self.traps: list[tuple[str, str]] = []  # (item, warning): see `unanswered_trap`
+        self.answered_items: set[str] = set()  # items the expression asks answered(...) of: then it is explicit
 
     def node(self, node: ast.expr) -> Evaluator:
         if isinstance(node, ast.BoolOp):
@@ -261,6 +266,7 @@ class _Compiler:
                 raise ExpressionError("use == and != instead of 'is'", _col(node))
             self.check_codes(left, right, op)
             self.check_codes(right, left, op)
+            self.unanswered_trap(left, right, op)
         compiled = [self.node(o) for o in operands]
         ops = list(node.ops)
         if len(ops) == 1:
@@ -283,6 +289,28 @@ class _Compiler:
             return all(compare_values(op, a, b) for op, a, b in zip(ops, values, values[1:], strict=False))
 
         return chain
+
+    def unanswered_trap(self, left: ast.expr, right: ast.expr, op: ast.cmpop) -> None:
+        """Note `x != 'yes'` and `x not in [...]`: false when x is unanswered, which reads as the opposite.
+
+        An author writing "anything but yes" usually means an unanswered x too; the comparison excludes it
+        (every comparison with no answer is false). A warning, not an error: it may be meant, and saying
+        `answered(x)` in the same expression makes it explicit (no warning then).
+        """
+        if not isinstance(op, (ast.NotEq, ast.NotIn)):
+            return
+        item, other = (left, right) if isinstance(left, ast.Name) else (right, left)
+        if not isinstance(item, ast.Name) or item.id not in self.scope.items or isinstance(other, ast.Name):
+            return
+        written = f"{ast.unparse(left)} {OPERATORS.get(type(op), 'not in')} {ast.unparse(right)}"
+        explicit = f"not {ast.unparse(left)} {'==' if isinstance(op, ast.NotEq) else 'in'} {ast.unparse(right)}"
+        self.traps.append(
+            (
+                item.id,
+                f"`{written}` is false when '{item.id}' is unanswered; if an unanswered '{item.id}' should count "
+                f"here, write `{explicit}`; if not, write `answered({item.id}) and {written}` to say so",
+            )
+        )
 
     def check_codes(self, item_node: ast.expr, other: ast.expr, op: ast.cmpop) -> None:
         """Refuse comparing a choice item with a code that it does not offer."""
@@ -308,6 +336,8 @@ class _Compiler:
             raise ExpressionError("only the functions of the language can be called", _col(node))
         name = node.func.id
         if name == "answered":
+            if node.args and isinstance(node.args[0], ast.Name):
+                self.answered_items.add(node.args[0].id)
             return self.answered(node)
         if name in ("level", "domain_level"):
             return self.level_of(node, name)

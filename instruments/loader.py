@@ -10,24 +10,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from instruments import model
 from instruments.compiled import CompiledInstrument
 from instruments.compiler import compile_instrument
 from instruments.model import Instrument
+from instruments.partial import beyond_schema
+from instruments.schema_messages import plain_message
 from instruments.source import Problem, Source, data_path, format_path, read_source
 
 BUNDLED_DIR = Path(__file__).parent / "bundled"
 PATH_VARIABLE = "TELLONCE_INSTRUMENT_PATH"
 SUFFIXES = (".yaml", ".yml")
-
-
-PATTERN_HINTS = {
-    model.ID_PATTERN: "is not a valid id here (use lowercase letters, digits and _, starting with a letter)",
-    model.INSTRUMENT_ID_PATTERN: "is not a valid instrument id (use lowercase letters, digits and dashes)",
-    model.INDICATOR_ID_PATTERN: "is not a valid indicator id (lowercase words joined by dots, like housing.unstable)",
-    model.SEMVER_PATTERN: "is not a version: write MAJOR.MINOR.PATCH, like 1.0.0",
-    model.LANGUAGE_PATTERN: "is not a language code (like en or es)",
-}
 
 
 class InstrumentError(Exception):
@@ -38,39 +30,17 @@ class InstrumentError(Exception):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
-def _schema_problem(error: Any, source_file: str, data: Any, line_of: Any) -> Problem:
-    path = data_path(data, tuple(error["loc"]))
-    kind = error["type"]
-    last = error["loc"][-1] if error["loc"] else ""
-    if kind == "missing":
-        message = f"the key '{last}' is required here"
-    elif kind == "extra_forbidden":
-        message = f"'{last}' is not a key this part of an instrument can have"
-    elif kind == "union_tag_invalid":
-        expected = error.get("ctx", {}).get("expected_tags", "")
-        message = f"unknown item type {error.get('ctx', {}).get('tag', '')!r}; the types are {expected}"
-    elif kind == "union_tag_not_found":
-        message = "every item needs a 'type'"
-    else:
-        message = error["msg"].removeprefix("Value error, ")
-        if kind == "string_pattern_mismatch":
-            message = (
-                f"{error['input']!r} {PATTERN_HINTS.get(error.get('ctx', {}).get('pattern', ''), 'is not valid here')}"
-            )
-    return Problem("schema", message, source_file, line_of(path), format_path(path, data))
+def _schema_problem(error: Any, source: Source) -> Problem:
+    """One schema error as a plain problem: what is wrong, where, and how to fix it (see schema_messages)."""
+    path = data_path(source.data, tuple(error["loc"]))
+    return Problem(
+        "schema", plain_message(error, source.data), source.file, source.line_of(path), format_path(path, source.data)
+    )
 
 
-def load_text(text: str, file: str = "<text>") -> tuple[CompiledInstrument | None, list[Problem]]:
-    """Load one definition from YAML text; returns the instrument or every problem found."""
-    source, problems = read_source(file, text)
-    if source is None:
-        return None, problems
-    return _compile_source(source)
-
-
-def load_file(path: Path | str) -> tuple[CompiledInstrument | None, list[Problem]]:
-    """Load one definition file."""
-    source, problems = read_source(path)
+def _compile_file(path: Path | str, text: str | None = None) -> tuple[CompiledInstrument | None, list[Problem]]:
+    """One definition, from its file or from `text` named `path`: the instrument, or every problem found."""
+    source, problems = read_source(path, text)
     if source is None:
         return None, problems
     return _compile_source(source)  # parsed once: YAML parsing is most of the server's start-up
@@ -80,7 +50,8 @@ def _compile_source(source: Source) -> tuple[CompiledInstrument | None, list[Pro
     try:
         definition = Instrument.model_validate(source.data)
     except ValidationError as exc:
-        return None, [_schema_problem(e, source.file, source.data, source.line_of) for e in exc.errors()]
+        errors = exc.errors()
+        return None, [_schema_problem(e, source) for e in errors] + beyond_schema(source, errors)
     return compile_instrument(definition, source)
 
 
@@ -130,12 +101,72 @@ class Registry:
         return [self.instruments[k] for k in sorted(self.instruments)]
 
 
-def load_registry(paths: Iterable[Path | str] | None = None) -> tuple[Registry, list[Problem]]:
+@dataclass(frozen=True)
+class LoadResult:
+    """What a load found: the instruments that loaded, every problem, and every warning.
+
+    Problems stop an instrument from loading; warnings (a rule that is likely not what its author meant)
+    never do: `tellonce instruments validate` shows them. `checked` holds the instruments from the files
+    asked about (when others were loaded beside them only so that references between them resolve).
+    """
+
+    registry: Registry
+    problems: list[Problem]
+    warnings: list[Problem]
+    checked: tuple[CompiledInstrument, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Whether everything asked for loaded without a problem."""
+        return not self.problems
+
+    @property
+    def instrument(self) -> CompiledInstrument | None:
+        """The one instrument asked for (a text, or a single file), when it loaded."""
+        return self.checked[0] if len(self.checked) == 1 else None
+
+    def or_raise(self) -> Registry:
+        """The registry, or InstrumentError listing every problem."""
+        if self.problems:
+            raise InstrumentError(self.problems)
+        return self.registry
+
+
+def load(
+    paths: Iterable[Path | str] | None = None,
+    *,
+    text: str | None = None,
+    name: str = "<text>",
+    beside: Iterable[Path | str] = (),
+) -> LoadResult:
+    """Load instruments: the one entry point.
+
+    - `load()`: every configured instrument (bundled, then TELLONCE_INSTRUMENT_PATH);
+    - `load([file or folder, ...])`: those files, checked against each other;
+    - `load(text=yaml, name="x.yaml")`: one definition from text, on its own;
+    - `beside=configured_paths()`: load those too, so references resolve, but report only on `paths`.
+    """
+    if text is not None:
+        compiled, problems = _compile_file(name, text)
+        registry = Registry()
+        if compiled is not None:
+            registry.instruments[compiled.key] = compiled
+        return LoadResult(registry, problems, [w for c in registry.all() for w in c.warnings], tuple(registry.all()))
+    wanted = instrument_files(configured_paths() if paths is None else paths)
+    context = instrument_files(beside)
+    chosen = {f.resolve() for f in wanted}
+    registry, problems = _load_registry([f for f in context if f.resolve() not in chosen] + wanted)
+    checked = tuple(c for c in registry.all() if Path(c.file).resolve() in chosen)
+    mine = [p for p in problems if Path(p.file).resolve() in chosen] if context else problems
+    return LoadResult(registry, mine, [w for c in checked for w in c.warnings], checked)
+
+
+def _load_registry(files: list[Path]) -> tuple[Registry, list[Problem]]:
     """Load every file; valid instruments are kept, and every problem is returned."""
     registry = Registry()
     problems: list[Problem] = []
-    for file in instrument_files(configured_paths() if paths is None else paths):
-        compiled, found = load_file(file)
+    for file in files:
+        compiled, found = _compile_file(file)
         problems += found
         if compiled is None:
             continue
@@ -197,25 +228,3 @@ def _cross_references(registry: Registry) -> list[Problem]:
                         )
                     )
     return problems
-
-
-def validate_files(paths: Iterable[Path | str]) -> tuple[list[CompiledInstrument], list[Problem]]:
-    """Check the files in `paths` beside every configured instrument (so references between them resolve).
-
-    Returns the instruments from those files and only the problems located in them.
-    """
-    wanted = [f.resolve() for f in instrument_files(paths)]
-    context = [f.resolve() for f in instrument_files(configured_paths())]
-    files = [f for f in context if f not in wanted] + wanted
-    registry, problems = load_registry(files)
-    chosen = set(wanted)
-    checked = [c for c in registry.all() if Path(c.file).resolve() in chosen]
-    return checked, [p for p in problems if Path(p.file).resolve() in chosen]
-
-
-def load_or_raise(paths: Iterable[Path | str] | None = None) -> Registry:
-    """Load every instrument, or raise InstrumentError listing every problem."""
-    registry, problems = load_registry(paths)
-    if problems:
-        raise InstrumentError(problems)
-    return registry

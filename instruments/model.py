@@ -7,7 +7,6 @@ definition is known, so that every problem is reported at once.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
@@ -370,6 +369,78 @@ class Provenance(Frozen):
         return self
 
 
+class ExampleClause(Frozen):
+    """A true part of a fired rule's condition, as a reason names it (see "Reasons and clauses").
+
+    `source` is the clause as written in the rule; the other fields, when given, are compared too.
+    """
+
+    source: Annotated[str, Field(min_length=1)]
+    collection: str | None = None
+    members: tuple[str, ...] | None = None  # in the order of the definition
+    value: float | None = None
+    op: str | None = None
+    bound: float | None = None
+
+
+class ExampleReason(Frozen):
+    """Which rule fired and what its reason names; every field left out is not compared."""
+
+    rule: Annotated[int, Field(ge=0)] | None = None  # position in its list, from 1; 0 when no rule ran
+    indicators: tuple[str, ...] | None = None  # the key indicators (or a domain's indicators) it names
+    domains: tuple[str, ...] | None = None  # overall only: the domains it names
+    clauses: tuple[ExampleClause, ...] | None = None  # every true part of the condition, in order
+
+
+class ExampleEvidence(Frozen):
+    """One answer an indicator's level rests on."""
+
+    item: str
+    answer: str | int | float | list[str] | None
+    level: IndicatorLevel
+
+
+class ExampleCompleteness(Frozen):
+    """How many questions were answered, declined and so on; the counts left out are not compared."""
+
+    total: int | None = None
+    answered: int | None = None
+    declined: int | None = None
+    not_enough_info: int | None = None
+    not_asked: int | None = None
+    unanswered: int | None = None
+
+
+class ExampleExpect(Frozen):
+    """What an example case should conclude: the overall level, and whatever else the manual states
+    (levels, the total, which rules fired and why, skipped sections, evidence, completeness).
+    Whatever is left out is not compared."""
+
+    overall: Literal["insufficient_information", "no_concern", "possible_concern", "clear_concern", "not_scored"]
+    domains: dict[str, Level] = Field(default_factory=dict)
+    other_domains: Level | None = None  # the level of every domain not named in `domains`
+    indicators: dict[str, IndicatorLevel] = Field(default_factory=dict)
+    other_indicators: IndicatorLevel | None = None  # the level of every indicator not named
+    total: float | None = None
+    reason: ExampleReason | None = None  # of the overall result
+    domain_reasons: dict[str, ExampleReason] = Field(default_factory=dict)
+    skipped: tuple[str, ...] | None = None  # the sections reported as skipped, in order
+    evidence: dict[str, tuple[ExampleEvidence, ...]] = Field(default_factory=dict)  # per indicator, in order
+    completeness: ExampleCompleteness | None = None
+
+
+class Example(Frozen):
+    """A worked case an instrument carries with it: answers, and what its rules should conclude from them.
+
+    `tellonce instruments validate` scores each through the real engine and reports any difference, so an
+    agency loading a licensed instrument can show its rules behave as the licence's manual says.
+    """
+
+    name: Annotated[str, Field(min_length=1)]
+    answers: dict[str, str | int | float | list[str] | None]
+    expect: ExampleExpect
+
+
 class Instrument(Frozen):
     """One version of one instrument."""
 
@@ -390,6 +461,7 @@ class Instrument(Frozen):
     next_steps: dict[Level, tuple[NextStep, ...]] = Field(default_factory=dict)
     codes: tuple[Coding, ...] = ()  # the instrument's codes in outside terminologies, e.g. a LOINC panel
     derived_from: DerivedFrom | None = None
+    examples: tuple[Example, ...] = ()  # not part of the content hash: they change nothing asked or concluded
 
 
 def wording(item: ItemBase, mode: str) -> tuple[Text, Text | None]:
@@ -404,8 +476,3 @@ def section_notice(section: Section, mode: str) -> Text | None:
     if mode == STAFF_MODE and section.staff_notice is not None:
         return section.staff_notice
     return section.notice
-
-
-def is_semver(version: str) -> bool:
-    """Whether `version` is a plain MAJOR.MINOR.PATCH version."""
-    return re.match(SEMVER_PATTERN, version) is not None

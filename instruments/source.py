@@ -58,6 +58,10 @@ class Source:
                 return line
         return None
 
+    def where(self, path: Path_) -> tuple[int | None, str]:
+        """The line of the value at `path` and the path as an author reads it (with ids)."""
+        return self.line_of(path), format_path(path, self.data)
+
 
 MAX_VALUES = 200_000
 """More values than any instrument needs: a file that expands past this through aliases is refused."""

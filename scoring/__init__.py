@@ -1,6 +1,6 @@
 """Scoring: pure functions from (instrument, answers) to an explained result. No web, no database."""
 
-from scoring.answers import AnswerError, AnswerProblem, answer_problem, check_answers, visible_only
+from scoring.answers import AnswerError, AnswerProblem, answer_problem, check_answers, shown_items, visible_only
 from scoring.engine import ENGINE_VERSION, score, score_checked
 from scoring.result import ScoreResult
 
@@ -13,5 +13,6 @@ __all__ = [
     "check_answers",
     "score",
     "score_checked",
+    "shown_items",
     "visible_only",
 ]

@@ -100,18 +100,36 @@ def visible_only(instrument: CompiledInstrument, answers: Mapping[str, Any]) -> 
     Stored answers to items that a later change hid are kept by the caller, never deleted; this
     only decides what is scored.
     """
+    shown, _context = _show(instrument, answers)
+    return {item_id: answers[item_id] for item_id in shown if item_id in answers}
+
+
+def shown_items(instrument: CompiledInstrument, answers: Mapping[str, Any]) -> set[str]:
+    """Every item that show_if shows given the answers: the answerable ones and the notices (a page, the
+    review and a summary show exactly these)."""
+    shown, context = _show(instrument, answers)
+    for item in instrument.definition.items:
+        if item.type == "notice":
+            condition = instrument.show_if.get(item.id)
+            if condition is None or condition.truth(context):
+                shown.append(item.id)
+    return set(shown)
+
+
+def _show(instrument: CompiledInstrument, answers: Mapping[str, Any]) -> tuple[list[str], Context]:
+    """The answerable items show_if shows, in visibility order (a hidden item reads as not asked to the
+    conditions after it), and the context the conditions were read in."""
     values: dict[str, Any] = {}
     context = Context(values)
-    kept: dict[str, Any] = {}
+    shown: list[str] = []
     for item_id in instrument.visibility_order:
         condition = instrument.show_if.get(item_id)
         if condition is not None and not condition.truth(context):
             values[item_id] = NOT_ASKED
             continue
         values[item_id] = answers.get(item_id)
-        if item_id in answers:
-            kept[item_id] = answers[item_id]
-    return kept
+        shown.append(item_id)
+    return shown, context
 
 
 class _Plan:

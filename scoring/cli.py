@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from instruments.loader import load_registry
+from instruments.loader import load
 from scoring.answers import AnswerError
 from scoring.engine import score
 
@@ -19,7 +19,8 @@ def score_command(
     version: Annotated[str | None, typer.Option(help="Instrument version (default: the newest)")] = None,
 ) -> None:
     """Score ANSWERS_FILE with an instrument and print the explained result as JSON."""
-    registry, _ = load_registry()
+    loaded_result = load()
+    registry, _ = loaded_result.registry, loaded_result.problems
     instrument = registry.get(instrument_id, version)
     if instrument is None:
         known = ", ".join(f"{c.id} {c.version}" for c in registry.all())

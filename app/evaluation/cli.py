@@ -39,7 +39,7 @@ def evaluate_command(
     from app.errors import AppError
     from app.evaluation import report_io
     from app.models import User
-    from instruments.loader import load_or_raise
+    from instruments.loader import load
 
     if fmt not in FORMATS:
         typer.echo(f"Unknown format {fmt!r} (expected {', '.join(FORMATS)}).", err=True)
@@ -59,7 +59,7 @@ def evaluate_command(
         if user is None or not user.is_active:
             typer.echo(f"No active user with the e-mail {as_user}.", err=True)
             raise typer.Exit(1)
-        registry = load_or_raise()
+        registry = load().or_raise()
         try:
             report_filter, errors, _versions = report_io.prepare(db, registry, user, values)
             if errors:

@@ -16,8 +16,9 @@ from app.evaluation import charts, performance, report_io
 from app.evaluation.performance import LEVEL_ORDER, Performance
 from app.i18n import LazyText, _
 from app.models import User
-from app.reports.pages import kind_label
-from app.web import level_label, render, text
+from app.templating import level_label
+from app.texts import kind_label
+from app.web import render, text
 from instruments.loader import Registry
 
 router = APIRouter(include_in_schema=False)

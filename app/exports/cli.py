@@ -49,7 +49,7 @@ def export_command(
     from app.exports import codebook as codebooks
     from app.exports import stats_files, tabular
     from app.models import Agency, User
-    from instruments.loader import load_or_raise
+    from instruments.loader import load
 
     console = Console(stderr=True)
     with Session(get_engine(), expire_on_commit=False) as db:
@@ -61,7 +61,7 @@ def export_command(
         if agency is None:
             typer.echo(f"No agency named {recipient!r}.", err=True)
             raise typer.Exit(1)
-        registry = load_or_raise()
+        registry = load().or_raise()
         try:
             if fmt not in tabular.FORMATS:
                 raise InvalidInput(f"Unknown format '{fmt}' (expected {tabular.FORMAT_NAMES}).")

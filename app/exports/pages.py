@@ -50,7 +50,8 @@ def summary_page(
     purpose: str | None = None,
 ) -> Response:
     """The readable referral summary: confidentiality header, result, domains, reasons, next steps."""
-    return summary.page_response(request, auth, summary.build(db, keys, registry, auth.user, screening_id, purpose))
+    built = summary.build(db, keys, registry, auth.user, screening_id, purpose)
+    return render(request, summary.PAGE, auth=auth, **summary.page_context(built))
 
 
 @router.get("/screenings/{screening_id}/summary.pdf")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import Response
 from sqlmodel import Session, col, select
 
 from app import access, audit
@@ -40,7 +40,7 @@ from app.referrals.facts import Identity, ReferralFacts
 from app.referrals.labels import STATUS_LABELS, URGENCY_LABELS
 from app.screenings import service, views
 from app.screenings.disclosed import without_items
-from app.web import render, templates
+from app.templating import templates
 from instruments.loader import Registry
 
 CONFIDENTIAL = _(
@@ -220,14 +220,8 @@ def build(
         summary.answers = views.review(instrument, values, content, sources, mode=screening.mode)
     if Category.notes.value in categories and screening.notes_enc:
         summary.notes = keys.decrypt(screening.notes_enc, "screening", "notes", screening.id)
-    audit.record(
-        db,
-        "screening.view",
-        actor_id=user.id,
-        agency_id=user.agency_id,
-        object_type="screening",
-        object_id=screening.id,
-        detail={"page": "summary", "categories": categories, "identity": summary.identity is not None},
+    audit.screening_viewed(
+        db, user, screening.id, page="summary", categories=categories, identity=summary.identity is not None
     )
     return summary
 
@@ -244,18 +238,13 @@ def _no_fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
     raise ValueError("external resources are not loaded")
 
 
-def page_response(request: Request, auth: Any, summary: Summary, pdf_href: str | None = None) -> Response:
-    """The summary as a page of the app, in the reader's language; `pdf_href` is where its PDF is."""
-    return render(
-        request,
-        "exports/summary.html",
-        auth=auth,
-        lang=summary.language,
-        s=summary,
-        confidential=CONFIDENTIAL,
-        pdf=False,
-        pdf_href=pdf_href,
-    )
+PAGE = "exports/summary.html"
+
+
+def page_context(summary: Summary, pdf_href: str | None = None) -> dict[str, Any]:
+    """What the summary's page (`PAGE`, rendered by the caller as a page of the app) needs, in the reader's
+    language; `pdf_href` is where its PDF is."""
+    return {"lang": summary.language, "s": summary, "confidential": CONFIDENTIAL, "pdf": False, "pdf_href": pdf_href}
 
 
 def pdf_response(summary: Summary, filename: str) -> Response:

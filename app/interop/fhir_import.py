@@ -36,7 +36,7 @@ from pydantic import BaseModel, ValidationError
 from app.interop import fhir
 from app.interop.fhir_items import Reader, codings, local_id
 from app.interop.fhir_valuesets import AnswerSets
-from instruments import load_text
+from instruments import load
 from instruments.model import INSTRUMENT_ID_PATTERN, SEMVER_PATTERN
 
 SOURCE_CITATION = "FHIR Questionnaire "  # how versions before derived_from named their source (still resolved)
@@ -192,7 +192,7 @@ def import_fhir(
     elif not reader.items:
         problems.append(ImportProblem(link_id=None, message="no item could be imported (see what was dropped)"))
     if not problems:
-        _compiled, load_problems = load_text(text, f"{instrument_id}-{version}.yaml")
+        load_problems = load(text=text, name=f"{instrument_id}-{version}.yaml").problems
         problems += [ImportProblem(link_id=None, message=f"does not load: {p.path} {p.message}") for p in load_problems]
     return _report(
         text,

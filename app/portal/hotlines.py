@@ -2,9 +2,11 @@
 
 The lines are free text (the built-in helplines, an agency's own resources), in English or Spanish, so
 the numbers are found in the words around them: a number after "call"/"llama" calls, one after
-"text"/"texto"/"mensaje" texts, one after "call or text" does both. A full phone number (ten or eleven
-digits) calls even without a word before it; a short number (988, 911, 233733) is linked only after one
-of those words, so a street number ("412 Alder Street") stays plain text.
+"text"/"texto"/"mensaje" texts. After both ("call or text 988", "llama o envía un texto al 988") the line's
+own words carry the links: the number calls and the word for texting texts, so the line reads as written in
+either language. A full phone number (ten or eleven digits) calls even without a word before it; a short
+number (988, 911, 233733) is linked only after one of those words, so a street number ("412 Alder Street")
+stays plain text.
 """
 
 from __future__ import annotations
@@ -12,8 +14,6 @@ from __future__ import annotations
 import re
 
 from markupsafe import Markup, escape
-
-from app.i18n import _
 
 _NUMBER = re.compile(r"(?<![\w+-])\+?\(?\d[\d() .-]*\d(?![\w-])|(?<![\w+-])\d(?![\w-])")
 _CALL = re.compile(r"\b(call|phone|llama|llamar|llámanos|teléfono)\b", re.IGNORECASE)
@@ -45,13 +45,18 @@ def phone_links(line: str) -> Markup:
         if not (full or (3 <= len(digits) <= 6 and (calls or texts))):
             continue
         shown = escape(match.group())
-        parts.append(escape(before))
         if texts and not calls:
+            parts.append(escape(before))
             parts.append(Markup('<a class="phone" href="sms:{}">{}</a>').format(digits, shown))
         else:
+            word = list(_TEXT.finditer(before))[-1] if texts else None
+            if word is None:
+                parts.append(escape(before))
+            else:  # "call or text 988": the word "text" texts the number, the number calls it
+                parts.append(escape(before[: word.start()]))
+                parts.append(Markup('<a class="phone" href="sms:{}">{}</a>').format(digits, word.group()))
+                parts.append(escape(before[word.end() :]))
             parts.append(Markup('<a class="phone" href="tel:{}">{}</a>').format(_dial(digits), shown))
-            if texts:
-                parts.append(Markup(' <a class="phone" href="sms:{}">{}</a>').format(digits, _("send a text")))
         last = match.end()
     parts.append(escape(line[last:]))
     return Markup("").join(parts)

@@ -39,7 +39,7 @@ class Step:
     answers: dict[str, Any] = field(default_factory=dict)  # what the page shown again shows as chosen
     shown: list[str] = field(default_factory=list)  # the items the page shown again shows
     is_last: bool = False
-    pause: bool = False  # save and finish later: a new code, and the session ends
+    pause: bool = False  # save and finish later: the session ends (the access stays)
 
 
 def pending(stored: Mapping[str, StoredAnswer]) -> dict[str, StoredAnswer]:

@@ -3,10 +3,16 @@
 Works without JavaScript. `/static/portal.js` only adds the quick-exit keyboard shortcut (and its hint,
 on a device with a keyboard) and replaces the page with the neutral site so Back does not return.
 
-On an agency device handed to the youth, the check-in ends on a "please give the device back" page
-(`/s/handback`), and the code "save and finish later" gives is shown once, on the page that answers the
-pause, never again on that device: the page is not stored, the session has ended, and the youth's
+"Save and finish later" on a private link keeps the youth's link and code: the page that answers the pause
+says to come back with them and shows the link again (never the code, which is stored only as a keyed
+hash). On an agency device handed to the youth, the check-in ends on a "please give the device back" page
+(`/s/handback`), and the new link and code a paused hand-off gets are shown once, on the page that answers
+the pause, never again on that device: the page is not stored, the session has ended, and the youth's
 "I have it" leads to the hand-back page. A youth who lost the code asks staff for a new one.
+
+Every youth page after a Spanish one stays in Spanish, also once the session has ended (the hand-back page,
+the code page a closed session leads to, Back or reload after a pause): the language travels in the
+redirects and in a session cookie that holds only the language.
 """
 
 from __future__ import annotations
@@ -39,6 +45,19 @@ from app.web import options_of, render
 
 router = APIRouter(include_in_schema=False)
 COOKIE = "tellonce_y"
+LANG_COOKIE = "tellonce_yl"  # only the youth's language, so pages after the session ended keep it
+LINK_COOKIE = "tellonce_ylink"  # the private link the youth opened, shown again when they pause
+
+
+def youth_language(request: Request, asked: str | None = None) -> str:
+    """The language a youth page without a session is shown in: the one asked for, else the youth's last."""
+    return i18n.pick_language(asked or request.cookies.get(LANG_COOKIE) or "en", i18n.LANGUAGES)
+
+
+def _ended_address(request: Request) -> str:
+    """The code page a closed session leads to, in the youth's language."""
+    language = youth_language(request)
+    return "/go?ended=1" if language == "en" else f"/go?ended=1&lang={language}"
 
 
 class YouthContext:
@@ -65,7 +84,9 @@ def youth_context(request: Request, db: SessionDep, settings: SettingsDep) -> Yo
     record = service.resolve(db, token, settings) if token else None
     screening = db.get(Screening, record.screening_id) if record else None
     if record is None or screening is None:
-        raise SessionEnded(_("This check-in is closed."), keep_writes=True)
+        ended = SessionEnded(_("This check-in is closed."), keep_writes=True)
+        ended.redirect = _ended_address(request)
+        raise ended
     return YouthContext(record, screening, request, settings)
 
 
@@ -73,7 +94,7 @@ YouthDep = Annotated[YouthContext, Depends(youth_context)]
 
 
 def _page(request: Request, ctx: YouthContext, template: str, status_code: int = 200, **context: Any) -> Response:
-    return render(
+    response = render(
         request,
         f"portal/{template}",
         status_code=status_code,
@@ -82,6 +103,14 @@ def _page(request: Request, ctx: YouthContext, template: str, status_code: int =
         exit_url=ctx.settings.quick_exit_url,
         ctx=ctx,
         **context,
+    )
+    _remember_language(response, ctx.lang, ctx.settings)
+    return response
+
+
+def _remember_language(response: Response, language: str, settings: Settings) -> None:
+    response.set_cookie(
+        LANG_COOKIE, language, httponly=True, samesite="strict", secure=settings.secure_cookies, path="/"
     )
 
 
@@ -93,9 +122,10 @@ def _check_csrf(ctx: YouthContext, submitted: str | None) -> None:
 @router.get("/go")
 @router.get("/go/{link_token}")
 def code_page(
-    request: Request, settings: SettingsDep, link_token: str = "", lang: str = "en", ended: bool = False
+    request: Request, settings: SettingsDep, link_token: str = "", lang: str = "", ended: bool = False
 ) -> Response:
-    language = i18n.pick_language(lang, i18n.LANGUAGES)
+    # A private link carries its language (none for English); the bare code page keeps the youth's last one.
+    language = i18n.pick_language(lang or "en", i18n.LANGUAGES) if link_token else youth_language(request, lang)
     return render(
         request,
         "portal/code.html",
@@ -133,11 +163,32 @@ def open_with_code(
             exit_url=settings.quick_exit_url,
             ctx=None,
         )
-    # The welcome page first, also on a resume: it says again who sees the answers and how to leave, and
-    # its button continues where the youth stopped.
-    response = RedirectResponse("/s/0", status_code=303)
+    response = RedirectResponse(_first_address(request, db, keys, _session), status_code=303)
     set_youth_cookie(response, token, settings)
+    if link_token:
+        response.set_cookie(
+            LINK_COOKIE,
+            service.normalize_link(link_token),
+            httponly=True,
+            samesite="strict",
+            secure=settings.secure_cookies,
+            path="/",
+        )
     return response
+
+
+def _first_address(request: Request, db: Session, keys: KeyRing, record: YouthSession) -> str:
+    """Where opening with a code leads: on a resume, straight to the page where the youth stopped (every
+    page has the quick exit, "you can skip any question" and "save and finish later"); else the welcome
+    page, which also comes first when answers told to another program wait to be confirmed."""
+    screening = db.get(Screening, record.screening_id)
+    if screening is None:
+        return "/s/0"
+    journey = Journey(db, keys, screening, screenings.instrument_of(request.app.state.registry, screening))
+    stopped = journey.stopped()
+    if stopped is None or journey.pending:
+        return "/s/0"
+    return f"/s/{stopped}?seen=1&resumed=1"
 
 
 def set_youth_cookie(response: Response, token: str, settings: Settings) -> None:
@@ -230,21 +281,26 @@ async def still_true_save(
 
 
 def _pause(request: Request, ctx: YouthContext, db: Session, keys: KeyRing) -> Response:
-    """Save and finish later: a new code to come back with, and the session ends on this device.
+    """Save and finish later: the session ends on this device.
 
-    On a handed-over device the code is shown this once; "I have it" leads to the hand-back page."""
+    On a private link the youth comes back with the same link and code; the page shows the link again when
+    this device opened it. A handed-over device gets a new link and code, shown this once; "I have it" leads
+    to the hand-back page."""
     handed_over = _handed_over(db, ctx.record)
-    link, code = service.new_code_for(db, keys, ctx.record, ctx.settings)
+    paused = service.pause(db, keys, ctx.record, ctx.settings)
+    link = paused.link_token or service.link_of(db, keys, ctx.record, request.cookies.get(LINK_COOKIE))
     response = _page(
         request,
         ctx,
         "paused.html",
-        code=service.format_code(code),
-        go_url=invitation.youth_link(ctx.settings.public_base_url(), link, ctx.lang),
+        code=service.format_code(paused.code) if paused.code else None,
+        go_url=invitation.youth_link(ctx.settings.public_base_url(), link, ctx.lang) if link else None,
+        expires_at=paused.expires_at,
         handed_over=handed_over,
     )
     response.delete_cookie(COOKIE, path="/")
-    response.headers["Cache-Control"] = "no-store"  # never back from history: the code is shown once
+    response.delete_cookie(LINK_COOKIE, path="/")
+    response.headers["Cache-Control"] = "no-store"  # never back from history: a new code is shown once
     return response
 
 
@@ -274,7 +330,7 @@ def done(request: Request, db: SessionDep, settings: SettingsDep) -> Response:
     record = db.get(YouthSession, hashlib.sha256(token.encode()).hexdigest()) if token else None
     screening = db.get(Screening, record.screening_id) if record and record.ended_reason == "finished" else None
     agency = db.get(Agency, screening.agency_id) if screening else None
-    lang = screening.language if screening else "en"
+    lang = screening.language if screening else youth_language(request)
     resources = (agency.resources or {}).get(lang, []) if agency else []
     response = render(
         request,
@@ -288,16 +344,17 @@ def done(request: Request, db: SessionDep, settings: SettingsDep) -> Response:
         ctx=None,
     )
     response.delete_cookie(COOKIE, path="/")
+    response.delete_cookie(LINK_COOKIE, path="/")
     return response
 
 
 @router.get("/s/handback")
-def hand_back(request: Request, settings: SettingsDep, lang: str = "en") -> Response:
+def hand_back(request: Request, settings: SettingsDep, lang: str = "") -> Response:
     """The end on a handed-over device: please give it back. Shows nothing the youth said or was given."""
     return render(
         request,
         "portal/handback.html",
-        lang=i18n.pick_language(lang, i18n.LANGUAGES),
+        lang=youth_language(request, lang),
         exit_url=settings.quick_exit_url,
         ctx=None,
     )
@@ -374,6 +431,7 @@ def quick_exit(request: Request, db: SessionDep, settings: SettingsDep) -> Respo
     if record is not None:
         service.end(db, record, "exit")
     response = RedirectResponse(settings.quick_exit_url, status_code=303)
-    response.delete_cookie(COOKIE, path="/")
+    for name in (COOKIE, LANG_COOKIE, LINK_COOKIE):
+        response.delete_cookie(name, path="/")
     response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
     return response

@@ -3,7 +3,12 @@
 A link alone never shows anything a youth said: opening a screening needs the resume code, and a
 code opens nothing without its link (so a code cannot be guessed against every open screening at
 once). Attempts are counted per link and per address, atomically, before any lookup. Codes and
-link tokens are stored only as keyed hashes; a code is shown once, and "save and finish later" issues a fresh one.
+link tokens are stored only as keyed hashes, and a code is shown once.
+
+"Save and finish later" ends the session and keeps the access: on a private link the youth comes back
+with the same link and code (the ones on their slip) until they expire or staff revoke them. Only a
+handed-over device, where the youth never had a link, gets a new link and code, shown once on the page
+that answers the pause; the access then lasts like a private link's.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select, update
 
@@ -26,7 +31,7 @@ from instruments.loader import Registry
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: easy to read aloud and type
 CODE_LENGTH = 8
-READABLE_LINK_LENGTH = 12  # the link "save and finish later" shows: 59 bits, typed with the 40-bit code
+READABLE_LINK_LENGTH = 12  # the link a paused hand-off shows: 59 bits, typed with the 40-bit code
 
 
 @dataclass(frozen=True)
@@ -141,7 +146,7 @@ def _usable(record: YouthAccess | None) -> bool:
 
 
 def normalize_link(token: str) -> str:
-    """A link token as stored: a readable one (from "save and finish later", ABCD-EFGH-JKLM) in any
+    """A link token as stored: a readable one (from pausing a hand-off, ABCD-EFGH-JKLM) in any
     case and spacing; an issued one (32 url-safe characters) exactly as given."""
     token = token.strip().rsplit("/go/", 1)[-1].split("?", 1)[0]  # the whole address pasted in
     compact = "".join(c for c in token.upper() if c.isalnum())
@@ -262,29 +267,47 @@ def end(db: Session, record: YouthSession, reason: str) -> None:
         )
 
 
-def new_code_for(db: Session, keys: KeyRing, record: YouthSession, settings: Settings) -> tuple[str, str]:
-    """Save and finish later: a fresh private link and code for the same access (the old ones stop
-    working); returns the readable link token and the code.
+@dataclass(frozen=True)
+class Paused:
+    """What "save and finish later" tells the youth: until when their link and code work, and, on a
+    handed-over device only, the new readable link and code to come back with (shown once)."""
 
-    The link is new because a code only opens a screening with its link, and a youth who pauses on a
-    handed-over device never had one; on a private link it also means a link seen earlier, or a
-    message read over the youth's shoulder, opens nothing. The new link is short and readable
-    (ABCD-EFGH-JKLM), to write down. A handed-over access becomes a link that lasts like a private
-    link's, and staff taking the device back does not end it.
+    expires_at: datetime
+    link_token: str | None = None
+    code: str | None = None
+
+
+def pause(db: Session, keys: KeyRing, record: YouthSession, settings: Settings) -> Paused:
+    """Save and finish later: the youth session ends; the access stays.
+
+    A private link keeps its link and code (what the slip promises), so nothing new is shown. A handed-over
+    device never had a link, and a code only opens a screening with its link: it gets a short readable link
+    (ABCD-EFGH-JKLM) and a new code, and becomes a link that lasts like a private link's, which staff taking
+    the device back does not end.
     """
     grant = db.get(YouthAccess, record.access_id)
     if grant is None:
         raise NotFound(_("No such access."))
+    end(db, record, "pause")
+    if grant.kind != "handoff":
+        return Paused(grant.expires_at)
     code = _new_code()
     link = normalize_link("".join(secrets.choice(CODE_ALPHABET) for _ in range(READABLE_LINK_LENGTH)))
     grant.code_index = _code_index(keys, code)
     grant.link_index = _link_index(keys, link)
-    if grant.kind == "handoff":
-        grant.kind = "link"
-        grant.expires_at = utcnow() + timedelta(hours=settings.youth_access_hours)
+    grant.kind = "link"
+    grant.expires_at = utcnow() + timedelta(hours=settings.youth_access_hours)
     db.add(grant)
-    end(db, record, "pause")
-    return link, code
+    return Paused(grant.expires_at, link, code)
+
+
+def link_of(db: Session, keys: KeyRing, record: YouthSession, link_token: str | None) -> str | None:
+    """The link token, when it is the private link of this youth session's access (else None)."""
+    grant = db.get(YouthAccess, record.access_id)
+    if not link_token or grant is None:
+        return None
+    token = normalize_link(link_token)
+    return token if hmac.compare_digest(grant.link_index, _link_index(keys, token)) else None
 
 
 def _end_sessions(db: Session, access_id: str, reason: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 from datetime import timedelta
 from typing import Annotated
 
@@ -15,7 +16,7 @@ from app.db import SessionDep
 from app.deps import FormAuthDep, KeysDep, RegistryDep, SettingsDep, WebAuthDep, cookie_name
 from app.errors import NotFound, ServerBusy
 from app.i18n import _
-from app.models import Agency, Screening
+from app.models import Agency, AuthSession, Screening, YouthAccess
 from app.portal import invitation, service
 from app.portal.pages import COOKIE, set_youth_cookie
 from app.web import render
@@ -23,15 +24,28 @@ from app.web import render
 router = APIRouter(include_in_schema=False)
 
 
+def link_form_token(session: AuthSession, screening_id: str, accesses: list[YouthAccess]) -> str:
+    """The one-time token of the "Create a link and code" form: it names the newest access the page listed,
+    so once a link is created from the page (a reload, Back and send again, a second click) it is stale."""
+    newest = accesses[0].id if accesses else ""
+    message = f"self-link|{screening_id}|{newest}".encode()
+    return hmac.new(session.csrf_secret.encode(), message, hashlib.sha256).hexdigest()
+
+
 @router.get("/screenings/{screening_id}/self")
-def self_access_page(request: Request, screening_id: str, db: SessionDep, auth: WebAuthDep) -> Response:
+def self_access_page(
+    request: Request, screening_id: str, db: SessionDep, auth: WebAuthDep, already: bool = False
+) -> Response:
     screening = access.writable_screening(db, auth.user, screening_id)
+    accesses = service.accesses(db, auth.user, screening_id)
     return render(
         request,
         "portal_staff/access.html",
         auth=auth,
         screening=screening,
-        accesses=service.accesses(db, auth.user, screening_id),
+        accesses=accesses,
+        issue_token=link_form_token(auth.session, screening_id, accesses),
+        already=already,
     )
 
 
@@ -44,7 +58,14 @@ def create_link(
     registry: RegistryDep,
     settings: SettingsDep,
     auth: FormAuthDep,
+    issue_token: Annotated[str | None, Form()] = None,
 ) -> Response:
+    """Create a link and code and show them once. A form sent again (a reload of this page, Back and send)
+    carries a stale one-time token: it creates nothing and leads back to the list of links and codes."""
+    if issue_token is not None:
+        current = link_form_token(auth.session, screening_id, service.accesses(db, auth.user, screening_id))
+        if not hmac.compare_digest(issue_token, current):
+            return RedirectResponse(f"/screenings/{screening_id}/self?already=1#links-and-codes", status_code=303)
     issued = service.issue(db, keys, registry, auth.user, screening_id, "link", settings)
     base = settings.public_base_url()
     link = invitation.youth_link(base, issued.link_token, _screening_language(db, screening_id))

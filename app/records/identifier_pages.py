@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import ValidationError
 from sqlmodel import Session
 
+from app import web_forms
 from app.crypto import KeyRing
 from app.db import SessionDep
 from app.deps import FormAuthDep, KeysDep, RegistryDep, WebAuth
@@ -61,11 +61,10 @@ async def add_identifier(
     """Record a partner's identifier of the youth; a refused one shows the record again (without the value)."""
     form = await request.form()
     system, value = str(form.get("system") or "").strip(), str(form.get("value") or "")
-    try:
-        data = IdentifierCreate(system=system, value=value)
-    except ValidationError:
-        message = _("Enter the partner's system (e.g. https://partner.example.org/client-number) and the identifier.")
-        return _again(request, db, keys, registry, auth, youth_id, 400, system, message)
+    whole = _("Enter the partner's system (e.g. https://partner.example.org/client-number) and the identifier.")
+    data, errors = web_forms.parse(IdentifierCreate, {"system": system, "value": value}, default=whole)
+    if data is None:
+        return _again(request, db, keys, registry, auth, youth_id, 400, system, next(iter(errors.values())))
     try:
         identifiers.add(db, keys, auth.user, youth_id, data)
     except (InvalidInput, Conflict) as exc:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 from sqlmodel import Session
 
@@ -75,16 +74,17 @@ async def youth_find(request: Request, db: SessionDep, keys: KeysDep, auth: Form
     """
     form = await request.form()
     query = str(form.get("q") or "").strip()
-    try:
-        found = records.search(db, keys, auth.user, YouthSearch.model_validate({"q": query}))
-    except ValidationError:
-        error: str = _("Search with fewer words.")
-    except InvalidInput as exc:
-        error = exc.message
-    else:
-        return render(
-            request, "youth/list.html", auth=auth, youth=found.youth, more=found.more, query=query, searched=True
-        )
+    search, errors = web_forms.parse(YouthSearch, {"q": query}, default=_("Search with fewer words."))
+    error = next(iter(errors.values()), None)
+    if search is not None:
+        try:
+            found = records.search(db, keys, auth.user, search)
+        except InvalidInput as exc:
+            error = exc.message
+        else:
+            return render(
+                request, "youth/list.html", auth=auth, youth=found.youth, more=found.more, query=query, searched=True
+            )
     return render(
         request, "youth/list.html", status_code=400, auth=auth, youth=[], query=query, searched=True, error=error
     )

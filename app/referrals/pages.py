@@ -280,9 +280,8 @@ def referral_summary(
 ) -> Response:
     """The referral summary of one shared screening, read through the one gate (in the ledger)."""
     built = _shared_summary(db, keys, registry, auth, referral_id, screening_id)
-    return summary.page_response(
-        request, auth, built, f"/referrals/{referral_id}/screenings/{screening_id}/summary.pdf"
-    )
+    pdf_href = f"/referrals/{referral_id}/screenings/{screening_id}/summary.pdf"
+    return render(request, summary.PAGE, auth=auth, **summary.page_context(built, pdf_href))
 
 
 @router.get("/referrals/{referral_id}/screenings/{screening_id}/summary.pdf")

@@ -23,7 +23,8 @@ from app.deps import RegistryDep, WebAuthDep
 from app.i18n import lazy_join
 from app.reports import aggregate, service
 from app.reports.aggregate import FIELDS, ReportRow
-from app.web import AGENCY_KIND_LABELS, _, render, text
+from app.texts import kind_label
+from app.web import _, render, text
 from instruments.loader import Registry
 
 router = APIRouter(include_in_schema=False)
@@ -51,11 +52,6 @@ HATCH = "#4a4a55"  # suppressed: grey hatching on white
 def instrument_titles(registry: Registry) -> dict[str, str]:
     """Instrument id to title, for every loaded instrument."""
     return {c.id: text(c.definition.title) for c in registry.latest()}
-
-
-def kind_label(kind: str) -> str:
-    """An agency kind for people: `child_welfare` → `Child welfare`, in the page's language."""
-    return AGENCY_KIND_LABELS.get(kind) or kind.replace("_", " ").capitalize()
 
 
 def percent(share: float | None, digits: int = 1) -> str:

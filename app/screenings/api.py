@@ -87,14 +87,7 @@ def start_screening(
 def get_screening(screening_id: str, db: SessionDep, keys: KeysDep, user: ApiUserDep) -> ScreeningPublic:
     """A screening of the caller's agency with its answers, notes and version (send it back when saving)."""
     screening = access.writable_screening(db, user, screening_id)
-    audit.record(
-        db,
-        "screening.view",
-        actor_id=user.id,
-        agency_id=user.agency_id,
-        object_type="screening",
-        object_id=screening.id,
-    )
+    audit.screening_viewed(db, user, screening.id)
     return service.public(db, keys, screening)
 
 

@@ -11,13 +11,14 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
+from app.i18n import _
 from app.screenings.answer_labels import SPECIAL_CODES, label
 from app.screenings.answer_labels import answer_label as answer_label  # the form shows earlier answers with it
-from app.web import _, text
+from app.texts import text
 from app.web_forms import typed_value
 from instruments.compiled import RATING_CODES, YES_NO_LABELS, CompiledInstrument
-from instruments.expressions import Context
-from instruments.model import DECLINED, NOT_ASKED, NOT_ENOUGH_INFO, Item, Section, wording
+from instruments.model import DECLINED, NOT_ENOUGH_INFO, Item, Section, wording
+from scoring import shown_items
 
 FIELD = "answer."  # form field prefix: item ids may not collide with csrf_token, version, notes, action
 SPECIAL = ".special"  # suffix of the "prefer not to answer" box beside number, date and text inputs
@@ -84,30 +85,10 @@ def sections(instrument: CompiledInstrument) -> tuple[Section, ...]:
     return instrument.definition.sections
 
 
-def visible_ids(instrument: CompiledInstrument, answers: Mapping[str, Any]) -> set[str]:
-    """The items that show_if shows given the answers (evaluated as scoring.answers does)."""
-    values: dict[str, Any] = {}
-    context = Context(values)
-    shown: set[str] = set()
-    for item_id in instrument.visibility_order:
-        condition = instrument.show_if.get(item_id)
-        if condition is not None and not condition.truth(context):
-            values[item_id] = NOT_ASKED
-            continue
-        values[item_id] = answers.get(item_id)
-        shown.add(item_id)
-    for item in instrument.definition.items:
-        if item.type == "notice":
-            condition = instrument.show_if.get(item.id)
-            if condition is None or condition.truth(context):
-                shown.add(item.id)
-    return shown
-
-
 def page_items(instrument: CompiledInstrument, page: int, answers: Mapping[str, Any]) -> list[Item]:
     """The items of a page (1-based) that are shown given the answers."""
     section = sections(instrument)[page - 1]
-    shown = visible_ids(instrument, answers)
+    shown = shown_items(instrument, answers)  # scoring's own rule: a page never shows what is not scored
     return [i for i in instrument.definition.items if i.section == section.id and i.id in shown]
 
 
@@ -142,7 +123,7 @@ def questions(
                 question.choices = [(c, YES_NO_LABELS[c].get(language, c)) for c in ("yes", "no")]
             else:
                 question.choices = [(o.code, text(o.label, language, default)) for o in getattr(item, "options", ())]
-            extra = [(DECLINED, label(DECLINED, language))]
+            extra = [(DECLINED, label(DECLINED, language, mode))]
             if offer_not_enough_info:
                 extra.append((NOT_ENOUGH_INFO, label(NOT_ENOUGH_INFO, language)))
             if item.type in INPUT_TYPES:
@@ -167,7 +148,7 @@ def parse_page(
             chosen = [v for v in form.getlist(name) if isinstance(v, str) and v]
             specials = [v for v in chosen if v in (DECLINED, NOT_ENOUGH_INFO)]
             if specials and len(chosen) > 1:
-                errors[item.id] = _("Choose answers, or a special answer such as 'Prefer not to answer', not both.")
+                errors[item.id] = _("Choose answers or a special answer, not both.")
             answers[item.id] = specials[0] if specials else (chosen or None)
         elif item.type in INPUT_TYPES:
             raw = _str(form.get(name)).strip()

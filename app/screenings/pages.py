@@ -269,8 +269,8 @@ def _conflict(
             "text": text(
                 wording(instrument.items[item_id], screening.mode)[0], language, instrument.definition.default_language
             ),
-            "theirs": forms.answer_label(instrument, item_id, stored.get(item_id), language),
-            "yours": forms.answer_label(instrument, item_id, value, language),
+            "theirs": forms.answer_label(instrument, item_id, stored.get(item_id), language, screening.mode),
+            "yours": forms.answer_label(instrument, item_id, value, language, screening.mode),
         }
         for item_id, value in answers.items()
         if stored.get(item_id) != value

@@ -46,15 +46,7 @@ def open_screening(
 
 def viewed(db: Session, auth: WebAuth, screening: Screening, page: str) -> None:
     """Audit a view of a screening's answers or result."""
-    audit.record(
-        db,
-        "screening.view",
-        actor_id=auth.user.id,
-        agency_id=auth.user.agency_id,
-        object_type="screening",
-        object_id=screening.id,
-        detail={"page": page},
-    )
+    audit.screening_viewed(db, auth.user, screening.id, page=page)
 
 
 @router.get("/screenings/{screening_id}/review", response_class=HTMLResponse)

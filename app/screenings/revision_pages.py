@@ -22,6 +22,7 @@ from app.sharing import tellonce
 from app.versions import form_version
 from app.web import _, render, text
 from instruments.compiled import CompiledInstrument
+from scoring import shown_items
 
 router = APIRouter(include_in_schema=False)
 
@@ -41,7 +42,7 @@ def _title(instrument: CompiledInstrument, screening: Screening) -> str:
 
 def _shown(instrument: CompiledInstrument, values: dict[str, Any]) -> list[str]:
     """The answerable items shown given the answers, in the instrument's order."""
-    visible = forms.visible_ids(instrument, values)
+    visible = shown_items(instrument, values)
     return [i.id for i in instrument.definition.items if i.id in visible and i.type != "notice"]
 
 

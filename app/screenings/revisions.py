@@ -149,15 +149,7 @@ def read(db: Session, keys: KeyRing, user: User, shown: access.Read, number: int
         access.disclose_origins(db, user, shown, {origins[k] or "" for k in visible})
         revision.answers = {k: v for k, v in revision.answers.items() if k in visible}
         revision.result = without_items(revision.result, set(origins) - visible)
-    audit.record(
-        db,
-        "screening.view",
-        actor_id=user.id,
-        agency_id=user.agency_id,
-        object_type="screening",
-        object_id=screening.id,
-        detail={"revision": number},
-    )
+    audit.screening_viewed(db, user, screening.id, revision=number)
     return revision
 
 

@@ -11,11 +11,11 @@ from app import levels
 from app.i18n import _
 from app.screenings import reasons
 from app.screenings.answer_labels import answer_label
-from app.screenings.forms import sections, visible_ids
 from app.texts import text
 from instruments.compiled import CompiledInstrument
 from instruments.loader import Registry
 from instruments.model import LANGUAGE_PATTERN, NOT_SCORED, is_informative, wording
+from scoring import shown_items
 
 _LANGUAGE = re.compile(LANGUAGE_PATTERN)
 CONCERNING = ("clear_concern", "possible_concern")
@@ -60,14 +60,14 @@ def review(
     """Every shown question, worded as asked in `mode`, with its answer, by page (`sources`: item id -> given,
     carried or corrected)."""
     default = instrument.definition.default_language
-    shown = visible_ids(instrument, answers)
+    shown = shown_items(instrument, answers)
     out = []
-    for page, section in enumerate(sections(instrument), start=1):
+    for page, section in enumerate(instrument.definition.sections, start=1):
         rows = [
             ReviewRow(
                 item.id,
                 text(wording(item, mode)[0], language, default),
-                answer_label(instrument, item.id, answers.get(item.id), language),
+                answer_label(instrument, item.id, answers.get(item.id), language, mode),
                 answers.get(item.id) is not None,
                 is_informative(answers.get(item.id)),
                 (sources or {}).get(item.id) == "corrected",
@@ -177,7 +177,7 @@ def result_view(
             evidence=[
                 EvidenceView(
                     item_texts.get(e["item_id"], e["item_id"]),
-                    answer_label(instrument, e["item_id"], e["answer"], language),
+                    answer_label(instrument, e["item_id"], e["answer"], language, mode),
                     _item_type(instrument, e["item_id"]) in FREE_TEXT,
                 )
                 for e in (i["evidence"] if with_answers else ())

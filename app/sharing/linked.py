@@ -41,6 +41,9 @@ class LinkView:
     programs: list[Program]  # the other side; empty when it may not be named
     consent: views.ConsentRow | None  # the consent it was linked under, with its state and any revocation
     break_glass: bool
+    # The purposes for which the consent's giver shares with its recipient now, under this consent or another
+    # (empty: nothing is shared now, whatever the link's own consent says); None for a link without a consent.
+    shared_now: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,11 @@ def _view(
 ) -> LinkView:
     row = views.consent_rows(db, keys, [consent], user, names)[0] if consent is not None else None
     named = [p for p in programs if p is not None]
-    return LinkView(link, made_here, named, row, link.break_glass_id is not None)
+    shared_now = None
+    if consent is not None:
+        now = access.consents_in_force(db, link.person_id, consent.to_agency_id, [consent.from_agency_id])
+        shared_now = sorted({c.purpose for c in now})
+    return LinkView(link, made_here, named, row, link.break_glass_id is not None, shared_now)
 
 
 def _members(db: Session, person_id: str, when: datetime) -> list[YouthLink]:

@@ -9,7 +9,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
 from sqlmodel import Session
 
 from app import access, i18n, web_forms
@@ -170,10 +169,9 @@ async def link(request: Request, youth_id: str, db: SessionDep, keys: KeysDep, a
     form = await request.form()
     glass: BreakGlassCreate | None = None
     if _field(form, "mode") == "break_glass":
-        try:
-            glass = _break_glass(form)
-        except ValidationError:
-            return _refused(request, auth, youth_id, _break_glass_message())
+        glass, errors = _break_glass(form)
+        if glass is None:
+            return _refused(request, auth, youth_id, " ".join(errors.values()))
     candidate = views.candidate_by_handle(db, keys, auth.user, youth_id, _field(form, "candidate"))
     with web_forms.attempt(db, InvalidInput) as tried:
         links.link(db, keys, auth.user, youth_id, candidate, glass)
@@ -182,12 +180,14 @@ async def link(request: Request, youth_id: str, db: SessionDep, keys: KeysDep, a
     return see_other(f"/youth/{youth_id}#sharing")
 
 
-def _break_glass(form: Any) -> BreakGlassCreate:
-    return BreakGlassCreate.model_validate({"reason": _field(form, "reason"), "hours": _field(form, "hours") or 24})
-
-
-def _break_glass_message() -> str:
-    return _("Write the reason, at least 20 characters, and a number of hours from 1 to 72.")
+def _break_glass(form: Any) -> tuple[BreakGlassCreate | None, dict[str, Any]]:
+    """The break-glass fields read through the one form layer: the request, or one message per wrong field."""
+    data = {"reason": _field(form, "reason"), "hours": _field(form, "hours") or 24}
+    messages = {
+        "reason": _("Write the reason, at least 20 characters."),
+        "hours": _("Give a number of hours from 1 to 72."),
+    }
+    return web_forms.parse(BreakGlassCreate, data, messages)
 
 
 def _refused(request: Request, auth: WebAuth, youth_id: str, message: str) -> Response:
@@ -208,10 +208,9 @@ async def open_break_glass(
     """A supervisor opens the linked records of this youth's person, with a reason, for a time."""
     require_role(auth.user, *BREAK_GLASS_ROLES)
     form = await request.form()
-    try:
-        data = _break_glass(form)
-    except ValidationError:
-        return _refused(request, auth, youth_id, _break_glass_message())
+    data, errors = _break_glass(form)
+    if data is None:
+        return _refused(request, auth, youth_id, " ".join(errors.values()))
     breakglass.open_glass(db, keys, auth.user, youth_id, data)
     return see_other(f"/youth/{youth_id}#sharing")
 

@@ -129,3 +129,8 @@ class DisclosurePublic(BaseModel):
     consent_id: str | None
     break_glass_id: str | None
     revision: int | None = None  # which revision of a screening's result was disclosed
+    # What allowed it, in words a youth or guardian can check against their papers: who gave the consent and
+    # from when it ran; when the emergency access began.
+    consent_grantor: str | None = None
+    consent_starts_at: datetime | None = None
+    break_glass_at: datetime | None = None

@@ -15,7 +15,7 @@ from app.crypto import KeyRing
 from app.errors import NotFound
 from app.i18n import _
 from app.models import Agency, User, utcnow
-from app.models_sharing import Consent
+from app.models_sharing import BreakGlass, Consent
 from app.sharing import consent as consents
 from app.sharing import ledger, links
 from app.sharing.schemas import DisclosurePublic
@@ -125,9 +125,17 @@ def account(db: Session, person_id: str, agency_id: str) -> list[DisclosurePubli
     names = agency_names(db)
     viewer_ids = {e.viewer_id for e in entries}
     viewers = {u.id: u for u in db.exec(select(User).where(col(User.id).in_(viewer_ids)))} if viewer_ids else {}
+    consent_ids = {e.consent_id for e in entries if e.consent_id}
+    grants = {c.id: c for c in db.exec(select(Consent).where(col(Consent.id).in_(consent_ids)))} if consent_ids else {}
+    glass_ids = {e.break_glass_id for e in entries if e.break_glass_id}
+    glasses = (
+        {g.id: g for g in db.exec(select(BreakGlass).where(col(BreakGlass.id).in_(glass_ids)))} if glass_ids else {}
+    )
     lines = []
     for entry in entries:
         viewer = viewers.get(entry.viewer_id)
+        grant = grants.get(entry.consent_id) if entry.consent_id else None
+        glass = glasses.get(entry.break_glass_id) if entry.break_glass_id else None
         lines.append(
             DisclosurePublic(
                 at=entry.at,
@@ -141,6 +149,9 @@ def account(db: Session, person_id: str, agency_id: str) -> list[DisclosurePubli
                 consent_id=entry.consent_id,
                 break_glass_id=entry.break_glass_id,
                 revision=entry.revision,
+                consent_grantor=grant.grantor if grant else None,
+                consent_starts_at=grant.starts_at if grant else None,
+                break_glass_at=glass.started_at if glass else None,
             )
         )
     return lines

@@ -28,7 +28,7 @@ from app.screenings import service as screenings
 from app.screenings.schemas import AnswersSave, ScreeningCreate
 from app.sharing import consent as consents
 from app.sharing.schemas import ConsentCreate
-from instruments.loader import BUNDLED_DIR, Registry, load_registry
+from instruments.loader import BUNDLED_DIR, Registry, load
 from tests.app.conftest import World
 from tests.app.fhir_support import validate
 
@@ -80,7 +80,8 @@ def mini_registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
     folder = tmp_path_factory.mktemp("instruments")
     (folder / "mini-1.yaml").write_text(MINI_YAML.format(version="1.0.0", extra="old_question"))
     (folder / "mini-2.yaml").write_text(MINI_YAML.format(version="2.0.0", extra="new_question"))
-    loaded, problems = load_registry([BUNDLED_DIR, folder])
+    loaded_result = load([BUNDLED_DIR, folder])
+    loaded, problems = loaded_result.registry, loaded_result.problems
     assert not problems, problems
     return loaded
 

@@ -16,11 +16,13 @@ from app.settings import get_settings
 from instruments import loader
 
 _COMPILED: dict[tuple[str, bytes], Any] = {}
-_load_file = loader.load_file
+_load_file = loader._compile_file
 
 
-def _load_file_once(path: Path | str) -> Any:
-    """The loader's load_file, remembered by path and content (compiling every bundled file takes seconds)."""
+def _load_file_once(path: Path | str, text: str | None = None) -> Any:
+    """The loader's compile of one file, remembered by path and content (compiling every bundled file takes seconds)."""
+    if text is not None:
+        return _load_file(path, text)
     key = (str(path), Path(path).read_bytes())
     if key not in _COMPILED:
         _COMPILED[key] = _load_file(path)
@@ -43,7 +45,7 @@ class Env:
                 self.monkeypatch.setenv(name, value)
         if loader.PATH_VARIABLE in variables and not self.instruments:
             self.instruments = True
-            self.monkeypatch.setattr(loader, "load_file", _load_file_once)
+            self.monkeypatch.setattr(loader, "_compile_file", _load_file_once)
         get_settings.cache_clear()
         crypto.get_key_ring.cache_clear()
         if self.instruments:
@@ -60,11 +62,11 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
     crypto.get_key_ring.cache_clear()
     if changed.instruments:  # load the configured instruments again (from memory) for the tests after this one
         main.loaded_instruments.cache_clear()
-        loader.load_file = _load_file_once
+        loader._compile_file = _load_file_once
         try:
             main.loaded_instruments()
         finally:
-            loader.load_file = _load_file
+            loader._compile_file = _load_file
 
 
 def stored_ciphertexts(engine: Engine) -> Counter[tuple[str, str, str]]:

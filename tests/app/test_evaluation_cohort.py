@@ -18,7 +18,7 @@ from app.evaluation.cohort import BRIEF_SCREEN, DEMO_PEOPLE, DEMO_SEED, PRACTITI
 from app.main import loaded_instruments
 from app.models_evaluation import OutcomeKind
 from app.screenings.schemas import AnswersSave
-from instruments import Registry, load_text
+from instruments import Registry, load
 from instruments.model import DECLINED, LEVELS, NOT_ASKED, NOT_ENOUGH_INFO
 from scoring import answer_problem, score, visible_only
 from tests.scoring.test_self_only_instrument import SELF_ONLY
@@ -97,7 +97,8 @@ def test_a_follow_up_question_is_answered_only_when_its_show_if_shows_it(demo: l
 
 
 def test_any_instrument_can_be_drawn_from_not_only_the_bundled_ones() -> None:
-    compiled, problems = load_text(SELF_ONLY, "self-only.yaml")  # multiple choice, number, date, text, show_if
+    loaded_result = load(text=SELF_ONLY, name="self-only.yaml")  # multiple choice, number, date, text, show_if
+    compiled, problems = loaded_result.instrument, loaded_result.problems
     assert problems == [] and compiled is not None
     registry = Registry({compiled.key: compiled})
     model = Model(first=compiled.id, later=())

@@ -22,7 +22,7 @@ from app.exports.plan import (
     Plan,
     plan_for,
 )
-from instruments.loader import BUNDLED_DIR, Registry, load_registry
+from instruments.loader import BUNDLED_DIR, Registry, load
 from scoring import score
 
 TRICKY = ('=HYPERLINK("http://x.example")', 'a "quoted", comma', "two\r\nlines", "-2", "@home", "", "plain")
@@ -30,7 +30,8 @@ TRICKY = ('=HYPERLINK("http://x.example")', 'a "quoted", comma', "two\r\nlines",
 
 @pytest.fixture(scope="module")
 def registry() -> Registry:
-    loaded, problems = load_registry([BUNDLED_DIR])
+    loaded_result = load([BUNDLED_DIR])
+    loaded, problems = loaded_result.registry, loaded_result.problems
     assert not problems
     return loaded
 
@@ -153,7 +154,8 @@ def test_the_lines_with_a_0_1_column_per_option_are_the_csv_modules(tmp_path: Pa
 
     (tmp_path / "a1.yaml").write_text(ANALYST_YAML.format(version="1.0.0", extra_option=""))
     (tmp_path / "a2.yaml").write_text(ANALYST_YAML.format(version="2.0.0", extra_option=SOCIAL))
-    registry, problems = load_registry([BUNDLED_DIR, tmp_path])
+    loaded_result = load([BUNDLED_DIR, tmp_path])
+    registry, problems = loaded_result.registry, loaded_result.problems
     assert not problems
     plan = _plan(registry)
     assert plan.choices[("analyst-mini", "channels")] == ("phone", "app", "social")

@@ -22,7 +22,7 @@ from app.cli import cli
 from app.exports import codebook, stats_files, tabular
 from app.exports.variables import MISSING, unique_names
 from app.models_sharing import Category
-from instruments.loader import BUNDLED_DIR, Registry, load_registry
+from instruments.loader import BUNDLED_DIR, Registry, load
 from tests.app.conftest import World, bearer, sign_in
 from tests.app.exports_support import ALL, HYPERLINK, MINI, MINI_YAML, TODAY, Scene, make_scene, parse
 
@@ -94,7 +94,8 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
     (folder / "mini-1.yaml").write_text(MINI_YAML.format(version="1.0.0", extra="old_question"))
     (folder / "analyst-1.yaml").write_text(ANALYST_YAML.format(version="1.0.0", extra_option=""))
     (folder / "analyst-2.yaml").write_text(ANALYST_YAML.format(version="2.0.0", extra_option=SOCIAL))
-    loaded, problems = load_registry([BUNDLED_DIR, folder])
+    loaded_result = load([BUNDLED_DIR, folder])
+    loaded, problems = loaded_result.registry, loaded_result.problems
     assert not problems, problems
     return loaded
 

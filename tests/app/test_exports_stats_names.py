@@ -18,7 +18,7 @@ from app.cli import cli
 from app.exports.variables import MAX_NAME, STATA_NAME, unique_names
 from app.models import AuditEvent
 from app.models_sharing import Category
-from instruments.loader import BUNDLED_DIR, Registry, load_registry
+from instruments.loader import BUNDLED_DIR, Registry, load
 from tests.app.conftest import World, bearer, sign_in
 from tests.app.exports_support import TODAY, Scene, make_scene, parse
 
@@ -90,7 +90,8 @@ STATA_NAME_RULE = re.compile(rf"[A-Za-z][A-Za-z0-9_]{{0,{MAX_NAME - 1}}}")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
     folder = tmp_path_factory.mktemp("long-ids")
     (folder / "long-ids.yaml").write_text(LONG_YAML)
-    loaded, problems = load_registry([BUNDLED_DIR, folder])
+    loaded_result = load([BUNDLED_DIR, folder])
+    loaded, problems = loaded_result.registry, loaded_result.problems
     assert not problems, problems
     assert all(len(item) >= 38 for item in ANSWERS) and max(len(item) for item in ANSWERS) == 100
     return loaded

@@ -29,8 +29,7 @@ from app.referrals import service as referrals
 from app.referrals.schemas import ReferralCreate
 from app.screenings import service as screenings
 from app.screenings.schemas import AnswersSave, ScreeningCreate
-from instruments import load_text
-from instruments.loader import BUNDLED_DIR, Registry, load_registry
+from instruments.loader import BUNDLED_DIR, Registry, load
 from tests.app.conftest import World, bearer
 from tests.app.exports_support import Scene, make_scene
 from tests.app.fhir_support import empty_values, validate
@@ -163,7 +162,8 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
     (folder / "shapes.yaml").write_text(SHAPES_YAML, encoding="utf-8")
     (folder / "unscored.yaml").write_text(UNSCORED_YAML, encoding="utf-8")
     (folder / "total-only.yaml").write_text(TOTAL_ONLY_YAML, encoding="utf-8")
-    loaded, problems = load_registry([BUNDLED_DIR, folder])
+    loaded_result = load([BUNDLED_DIR, folder])
+    loaded, problems = loaded_result.registry, loaded_result.problems
     assert not problems, problems
     return loaded
 
@@ -510,7 +510,8 @@ def test_a_reimport_maps_back_to_the_same_options_codes_and_total(registry: Regi
     assert instrument is not None
     report = import_fhir(fhir.questionnaire(instrument), {"possible_concern": 1, "clear_concern": 4}, "again", "1.0.0")
     assert report.loads, report.problems
-    again, problems = load_text(report.yaml)
+    loaded_result = load(text=report.yaml)
+    again, problems = loaded_result.instrument, loaded_result.problems
     assert again is not None and problems == []
     feeling, original = again.items["feeling"], instrument.items["feeling"]
     kept = [(o.code, o.weight, o.coding and (o.coding.system, o.coding.code)) for o in feeling.options]  # type: ignore[union-attr]

@@ -22,7 +22,7 @@ from app.models_sharing import Category, Disclosure
 from app.screenings import service as screenings
 from app.screenings.schemas import ScreeningCreate
 from app.settings import get_settings
-from instruments import load_text
+from instruments import load
 from tests.app import fhir_support as support
 from tests.app.conftest import World, bearer
 
@@ -99,7 +99,8 @@ def test_weights_become_item_weight_extensions() -> None:
         "1.0.0",
     )
     assert report.changed == report.dropped == report.problems == []
-    instrument, found = load_text(report.yaml)
+    loaded_result = load(text=report.yaml)
+    instrument, found = loaded_result.instrument, loaded_result.problems
     assert instrument is not None and found == []
     q = fhir.questionnaire(instrument)
     support.validate(q)
@@ -147,7 +148,8 @@ scoring:
 
 
 def test_show_if_enable_when_cannot_say_is_kept_as_an_extension() -> None:
-    instrument, problems = load_text(SHOW_IF_YAML)
+    loaded_result = load(text=SHOW_IF_YAML)
+    instrument, problems = loaded_result.instrument, loaded_result.problems
     assert instrument is not None, problems
     q = fhir.questionnaire(instrument)
     support.validate(q)

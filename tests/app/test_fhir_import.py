@@ -20,7 +20,7 @@ from app.interop.fhir_responses import answers_from_response, import_responses
 from app.main import loaded_instruments
 from app.models import Answer, Role, Screening
 from app.screenings import service as screenings
-from instruments import Registry, load_text
+from instruments import Registry, load
 from scoring import score
 from tests.app import fhir_support as support
 from tests.app.conftest import World, bearer, sign_in
@@ -32,7 +32,8 @@ SOURCE_URL = "https://example.org/fhir/Questionnaire/sleep-mood-check"
 def _imported() -> Any:
     report = import_fhir(support.fixture("weighted-questionnaire.json"), THRESHOLDS, "sleep-mood-check", "0.1.0")
     assert report.changed == report.dropped == report.problems == []
-    instrument, found = load_text(report.yaml)
+    loaded_result = load(text=report.yaml)
+    instrument, found = loaded_result.instrument, loaded_result.problems
     assert instrument is not None, found
     return instrument
 
@@ -156,7 +157,8 @@ def test_what_cannot_be_expressed_is_reported_by_link_id() -> None:
     reported = {p.link_id for p in problems}
     assert {"calc", "vs", "photo", "who", "weight", "heavy", "must", "again"} <= reported
     assert all(p.link_id is not None for p in problems), problems  # each problem names its item
-    instrument, found = load_text(report.yaml)
+    loaded_result = load(text=report.yaml)
+    instrument, found = loaded_result.instrument, loaded_result.problems
     assert instrument is not None, found
     kept = {i.id for i in instrument.definition.items}
     assert {"q_1", "heavy", "must", "n"} <= kept and not {"calc", "vs", "photo", "who"} & kept
@@ -291,7 +293,8 @@ def test_questionnaire_import_api_is_for_system_admins(client: TestClient, world
     response = client.post("/api/v1/instruments/fhir-import", headers=admin, json=body)
     assert response.status_code == 200, response.text
     assert response.json()["problems"] == []
-    instrument, problems = load_text(response.json()["yaml"])
+    loaded_result = load(text=response.json()["yaml"])
+    instrument, problems = loaded_result.instrument, loaded_result.problems
     assert instrument is not None and instrument.id == "sleep-mood-check" and problems == []
 
 

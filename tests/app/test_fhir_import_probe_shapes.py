@@ -17,7 +17,7 @@ import pytest
 
 from app.interop.fhir_import import default_id, import_fhir
 from app.interop.fhir_responses import answers_from_response
-from instruments import load_text
+from instruments import load
 from scoring import score
 from scoring.answers import visible_only
 
@@ -35,7 +35,8 @@ ANSWERS = [("rarely", "Hardly ever"), ("sometimes", "Now and then"), ("often", "
 
 def _loaded(report: Any) -> Any:
     assert report.loads, report.problems
-    instrument, problems = load_text(report.yaml)
+    loaded_result = load(text=report.yaml)
+    instrument, problems = loaded_result.instrument, loaded_result.problems
     assert instrument is not None and problems == []
     return instrument
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.interop.fhir_import import import_fhir
-from instruments import load_text
+from instruments import load
 from scoring.answers import visible_only
 
 WEIGHT = "http://hl7.org/fhir/StructureDefinition/itemWeight"
@@ -32,7 +32,8 @@ def _form(*items: dict[str, Any], **extra: Any) -> dict[str, Any]:
 
 def _loaded(report: Any) -> Any:
     assert report.loads, report.problems
-    instrument, problems = load_text(report.yaml)
+    loaded_result = load(text=report.yaml)
+    instrument, problems = loaded_result.instrument, loaded_result.problems
     assert instrument is not None and problems == []
     return instrument
 

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from app.cli import cli
 from app.interop.fhir_import import import_fhir
 from app.models import Role
-from instruments import load_text
+from instruments import load
 from instruments.model import NOT_SCORED
 from scoring import score
 from tests.app.conftest import World, bearer, sign_in
@@ -120,7 +120,8 @@ def seven_items_bundle(weights_on: str = "codesystem") -> dict[str, Any]:
 
 def _loaded(report: Any) -> Any:
     assert report.loads, report.problems
-    instrument, problems = load_text(report.yaml)
+    loaded_result = load(text=report.yaml)
+    instrument, problems = loaded_result.instrument, loaded_result.problems
     assert instrument is not None and problems == []
     return instrument
 
@@ -391,7 +392,7 @@ def test_the_command_writes_the_yaml_and_says_what_became_of_each_link_id(tmp_pa
     )
     assert ran.exit_code == 0, ran.output
     written = tmp_path / "nine-check-3.1.0.yaml"
-    assert load_text(written.read_text(encoding="utf-8"))[1] == []
+    assert load(text=written.read_text(encoding="utf-8")).problems == []
     assert "g/q1 -> g_q1 (single_choice)" in ran.output and "total: a calculated total" in ran.output
     assert "It loads" in ran.output
     out = tmp_path / "elsewhere.yaml"
@@ -412,7 +413,7 @@ def test_the_api_answers_422_with_the_problems_when_it_would_not_load(client: Te
     }
     ok = client.post("/api/v1/instruments/fhir-import", headers=admin, json=body)
     assert ok.status_code == 200, ok.text
-    assert ok.json()["loads"] is True and ok.json()["problems"] == [] and load_text(ok.json()["yaml"])[1] == []
+    assert ok.json()["loads"] is True and ok.json()["problems"] == [] and load(text=ok.json()["yaml"]).problems == []
     assert [k["link_id"] for k in ok.json()["kept"]] == [f"s{n}" for n in range(1, 8)]
     refused = client.post(
         "/api/v1/instruments/fhir-import", headers=admin, json=body | {"thresholds": {"clear_concern": 99}}
@@ -441,7 +442,7 @@ def test_the_admin_page_uploads_reports_and_downloads(client: TestClient, world:
     assert "g/q1" in shown.text and "The instrument file loads" in shown.text and "nine-check-3.1.0.yaml" in shown.text
     downloaded = client.post("/admin/instruments/fhir-import", data=fields | {"action": "download"}, files=upload)
     assert downloaded.status_code == 200 and "attachment" in downloaded.headers["content-disposition"]
-    assert load_text(downloaded.text)[1] == []
+    assert load(text=downloaded.text).problems == []
     too_high = client.post("/admin/instruments/fhir-import", data=fields | {"clear_concern": "99"}, files=upload)
     assert too_high.status_code == 422 and "would not load" in too_high.text
     assert re.search(r"above the highest possible sum", too_high.text)

@@ -20,7 +20,7 @@ from app.models import Agency, AuditEvent, Role, Screening, User, Youth
 from app.models_sharing import Category, YouthIdentifier
 from app.records.identifiers import value_index
 from app.screenings import service as screenings
-from instruments import Registry, load_text
+from instruments import Registry, load
 from tests.app import fhir_support as support
 from tests.app.conftest import World, bearer
 
@@ -320,7 +320,8 @@ def _versions(*versions: str) -> Registry:
         data = yaml.safe_load(report.yaml)
         data["provenance"].pop("citation", None)
         data["derived_from"] = {"url": "https://example.org/fhir/Questionnaire/sleep-mood-check", "version": "7"}
-        instrument, found = load_text(yaml.safe_dump(data, allow_unicode=True))
+        loaded_result = load(text=yaml.safe_dump(data, allow_unicode=True))
+        instrument, found = loaded_result.instrument, loaded_result.problems
         assert instrument is not None, found
         registry.instruments[instrument.key] = instrument
     return registry

@@ -18,7 +18,7 @@ from app.interop.fhir_responses import answers_from_response, import_responses
 from app.main import loaded_instruments
 from app.models import Screening
 from app.screenings import service as screenings
-from instruments import Registry, load_text
+from instruments import Registry, load
 from instruments.compiled import CompiledInstrument
 from tests.app import fhir_support as support
 from tests.app.conftest import World
@@ -61,7 +61,8 @@ def questionnaire() -> dict[str, Any]:
 def instrument() -> CompiledInstrument:
     report = import_fhir(questionnaire(), None)
     assert report.loads, report.problems
-    compiled, problems = load_text(report.yaml)
+    loaded_result = load(text=report.yaml)
+    compiled, problems = loaded_result.instrument, loaded_result.problems
     assert compiled is not None and problems == []
     assert {"pet_other", "hobbies_other", "place_other"} <= set(compiled.items)
     return compiled

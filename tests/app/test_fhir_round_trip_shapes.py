@@ -13,14 +13,15 @@ from app.interop import fhir
 from app.interop.fhir_import import import_fhir
 from app.interop.fhir_responses import answers_from_response
 from app.models import Screening, ScreeningStatus
-from instruments import load_text
+from instruments import load
 from instruments.compiled import CompiledInstrument
 from tests.app.test_fhir_import_shapes import nine_items
 from tests.instruments.malformed_base import BASE
 
 
 def _base() -> CompiledInstrument:
-    compiled, problems = load_text(BASE)
+    loaded_result = load(text=BASE)
+    compiled, problems = loaded_result.instrument, loaded_result.problems
     assert problems == [] and compiled is not None
     return compiled
 
@@ -85,7 +86,8 @@ def test_quantity_date_time_and_time_answers_land_on_the_items_the_import_made_o
     }
     report = import_fhir(questionnaire, {}, "kinds-check")
     assert report.loads, report.problems
-    instrument, problems = load_text(report.yaml)
+    loaded_result = load(text=report.yaml)
+    instrument, problems = loaded_result.instrument, loaded_result.problems
     assert problems == [] and instrument is not None
     response = {
         "resourceType": "QuestionnaireResponse",
@@ -125,7 +127,8 @@ def test_a_total_computed_by_a_cqf_expression_is_the_form_s_total_not_a_question
     total["text"], total["code"][0]["display"] = "What the answers add up to", "Made-up figure"  # no telling words
     report = import_fhir(questionnaire, {}, "nine-check")
     assert report.loads and report.total, report.problems
-    instrument, problems = load_text(report.yaml)
+    loaded_result = load(text=report.yaml)
+    instrument, problems = loaded_result.instrument, loaded_result.problems
     assert problems == [] and instrument is not None
     assert "total" not in instrument.items and instrument.declared_total is not None
     coded = instrument.declared_total.code

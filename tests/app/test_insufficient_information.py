@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import loaded_instruments
-from instruments.loader import load_registry
+from instruments.loader import load
 from tests.app.conftest import World, bearer, sign_in
 
 PRACTITIONER, SELF_REPORT, BRIEF = (
@@ -23,7 +23,7 @@ PRACTITIONER, SELF_REPORT, BRIEF = (
     "tellonce-youth-self-report",
     "tellonce-brief-screen",
 )
-REGISTRY = load_registry()[0]
+REGISTRY = load().registry
 INSUFFICIENT_BADGE = '<span class="level level-insufficient_information">Not enough information to conclude</span>'
 NO_CONCERN_BADGE = '<span class="level level-no_concern">No concern</span>'
 

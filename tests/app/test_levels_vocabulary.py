@@ -15,7 +15,8 @@ from app.exports import codebook
 from app.interop import fhir
 from app.reports.pages import STYLE
 from app.screenings import forms
-from app.web import level_label, templates, text
+from app.templating import level_label, templates
+from app.texts import text
 from instruments.model import DECLINED, NOT_ASKED, NOT_ENOUGH_INFO
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,7 +6,7 @@ from starlette.datastructures import FormData
 
 from app.screenings import forms
 from instruments.compiled import CompiledInstrument
-from instruments.loader import load_text
+from instruments.loader import load
 
 KINDS = """\
 id: form-kinds
@@ -53,7 +53,8 @@ scoring:
 
 
 def _instrument() -> CompiledInstrument:
-    compiled, problems = load_text(KINDS)
+    loaded_result = load(text=KINDS)
+    compiled, problems = loaded_result.instrument, loaded_result.problems
     assert compiled is not None, problems
     return compiled
 

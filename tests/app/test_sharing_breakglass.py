@@ -105,6 +105,9 @@ def test_break_glass_on_the_pages_for_a_supervisor(client: TestClient, world: Wo
 
     too_short = client.post(f"/youth/{youth_b}/break-glass", data={"csrf_token": csrf, "reason": "now"})
     assert too_short.status_code == 400 and "at least 20 characters" in too_short.text
+    assert "hours" not in too_short.text.split("<main", 1)[1]  # only the field that is wrong is named
+    both = client.post(f"/youth/{youth_b}/break-glass", data={"csrf_token": csrf, "reason": "now", "hours": "99"})
+    assert both.status_code == 400 and "at least 20 characters" in both.text and "from 1 to 72" in both.text
     opened = client.post(
         f"/youth/{youth_b}/break-glass", data={"csrf_token": csrf, "reason": REASON}, follow_redirects=False
     )

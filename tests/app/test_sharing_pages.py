@@ -11,6 +11,8 @@ from fastapi.testclient import TestClient
 from tests.app.conftest import World, sign_in
 from tests.app.sharing_support import (
     KATE,
+    REASON,
+    REVOKE_REASON,
     SELF_REPORT,
     add_youth,
     candidates,
@@ -166,3 +168,69 @@ def test_a_repeat_check_in_at_the_same_program_asks_every_question_again(client:
     assert 'href="/s/1"' in welcome and "You told" not in welcome and "some things before" not in welcome
     past = client.get("/s/2?seen=1").text  # the page of past events, asked again with nothing chosen
     assert 'name="q_hurt_by_caregiver"' in past and " checked" not in past
+
+
+def test_the_account_names_what_allowed_each_view_in_words_not_ids(client: TestClient, world: World) -> None:
+    """[issue 16 probe] The account is printed for the youth or a guardian: it says whose consent and from when, or
+    when emergency access began, never an internal id they cannot check against their papers."""
+    a = side(client, world, "Northside Youth Services")
+    b = side(client, world, "Eastside Child Welfare", "child_welfare")
+    c = side(client, world, "Westside Shelter", "shelter")
+    youth_a = add_youth(client, a, "NS-1")
+    done = screen(client, a, youth_a)
+    given = consent(client, a, youth_a, b)
+    youth_b = add_youth(client, b, "ES-1", KATE)
+    assert link(client, b, youth_b).status_code == 201
+    youth_c = add_youth(client, c, "WS-1", KATE)
+    glass = link(client, c, youth_c, "supervisor", {"reason": REASON, "hours": 4})
+    assert glass.status_code == 201, glass.text
+    assert client.get(f"/api/v1/screenings/{done['id']}/result", headers=b.api).status_code == 200
+    assert client.get(f"/api/v1/screenings/{done['id']}/result", headers=c.headers("supervisor")).status_code == 200
+    sign_in(client, a.users["screener"])
+    account = html.unescape(client.get(f"/youth/{youth_a}/disclosures").text)
+    row = account.split("Eastside Child Welfare", 1)[1].split("</tr>", 1)[0]
+    assert "Consent: The youth" in row and f"from {given['starts_at'][:10]}" in row
+    row = account.split("Westside Shelter", 1)[1].split("</tr>", 1)[0]
+    assert "Emergency access (break glass)" in row and "begun 20" in row
+    assert given["id"] not in account and glass.json()["break_glass_id"] not in account
+
+
+def test_a_linked_record_says_what_is_shared_now_not_only_the_consent_it_was_linked_under(
+    client: TestClient, world: World
+) -> None:
+    """[issue 16 probe] With two releases, revoking the one a link was made under left the row reading "Revoked"
+    beside "Active", while the other release still shared everything; after both, it still read "Active"."""
+    a = side(client, world, "Northside Youth Services")
+    b = side(client, world, "Eastside Child Welfare", "child_welfare")
+    youth_a = add_youth(client, a, "NS-1")
+    screen(client, a, youth_a)
+    first = consent(client, a, youth_a, b)
+    second = client.post(
+        f"/api/v1/youth/{youth_a}/consents",
+        headers=a.api,
+        json={
+            **{k: first[k] for k in ("to_agency_id", "grantor", "authority", "method", "ends_at")},
+            "categories": ["result_summary"],
+            "purpose": "referral",
+        },
+    )
+    assert second.status_code == 201, second.text
+    youth_b = add_youth(client, b, "ES-1", KATE)
+    assert link(client, b, youth_b).status_code == 201
+    sign_in(client, b.users["screener"])
+
+    def state() -> str:
+        page = html.unescape(client.get(f"/youth/{youth_b}").text)
+        cell = page.split('data-label="State">', 1)[1].split("</td>", 1)[0]
+        return " ".join(re.sub(r"<[^>]+>", " ", cell).split())
+
+    assert state() == "Active Shared now for: Care coordination, Referral"
+    for made, left in (
+        (first, "Active Shared now for: Referral"),
+        (second.json(), "Active Nothing is shared now: no consent in force"),
+    ):
+        revoked = client.post(
+            f"/api/v1/consents/{made['id']}/revoke", headers=a.headers("agency_admin"), json={"reason": REVOKE_REASON}
+        )
+        assert revoked.status_code == 200, revoked.text
+        assert state() == left

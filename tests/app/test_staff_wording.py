@@ -86,3 +86,41 @@ def test_a_spanish_screening_reads_the_spanish_of_its_mode(client: TestClient, w
     youth_words = "¿Otra persona se queda con el dinero que ganas?"
     assert (ES_STAFF_WORDS in pages) == (mode == "practitioner")
     assert (youth_words in pages) == (mode == "interview")
+
+
+def test_staff_record_that_the_young_person_declined_in_the_third_person(client: TestClient, world: World) -> None:
+    """[issue 16 probe] "Prefer not to answer" is the young person's own choice; staff filling the form in about
+    them choose, and then read, that they preferred not to answer."""
+    at = side(client, world, "Northside Youth Services")
+    youth = add_youth(client, at, "NS-1")
+    sign_in(client, at.users["screener"])
+    practitioner = start(client, at, youth, instrument=BRIEF, mode="practitioner")
+    form = _page(client, f"/screenings/{practitioner['id']}?page=1")
+    assert "They preferred not to answer" in form and "Prefer not to answer" not in form
+    interview = start(client, at, youth, instrument=BRIEF, mode="interview")
+    assert "Prefer not to answer" in _page(client, f"/screenings/{interview['id']}?page=1")
+    saved = client.put(
+        f"/api/v1/screenings/{practitioner['id']}/answers",
+        headers=at.api,
+        json={"version": practitioner["version"], "answers": {"debt_work": "declined"}},
+    )
+    assert saved.status_code == 200, saved.text
+    review = _page(client, f"/screenings/{practitioner['id']}/review")
+    assert "They preferred not to answer" in review and "Prefer not to answer" not in review
+    spanish = client.post(
+        "/api/v1/screenings",
+        headers=at.api,
+        json={"youth_id": youth, "instrument_id": BRIEF, "mode": "practitioner", "language": "es"},
+    )
+    assert "Prefirió no responder" in _page(client, f"/screenings/{spanish.json()['id']}?page=1")
+
+
+def test_a_questions_help_comes_before_its_choices_as_on_the_youths_pages(client: TestClient, world: World) -> None:
+    """[issue 16 probe] Read aloud in an interview, a hint after the choices seemed to belong to the next question."""
+    at = side(client, world, "Northside Youth Services")
+    youth = add_youth(client, at, "NS-1")
+    sign_in(client, at.users["screener"])
+    screening = start(client, at, youth)  # the check-in, asked aloud
+    page = _page(client, f"/screenings/{screening['id']}?page=1")
+    question = page.split('id="q-stayed_away"', 1)[1].split("</fieldset>", 1)[0]
+    assert question.index("Home can also mean a foster home or a group home.") < question.index('class="choices"')

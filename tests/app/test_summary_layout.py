@@ -34,11 +34,11 @@ from app.records import service as records
 from app.records.schemas import YouthCreate
 from app.referrals.facts import Identity, ReferralFacts
 from app.screenings import service as screenings
-from app.screenings.forms import visible_ids
 from app.screenings.schemas import AnswersSave, ScreeningCreate
-from app.web import TEMPLATES_DIR
+from app.templating import TEMPLATES_DIR
 from instruments.compiled import RATING_CODES, CompiledInstrument
-from instruments.loader import BUNDLED_DIR, Registry, load_registry
+from instruments.loader import BUNDLED_DIR, Registry, load
+from scoring import shown_items
 from tests.app.conftest import World
 from tests.app.exports_support import Scene, make_scene
 from tests.support.bundled import bundled_registry
@@ -160,7 +160,8 @@ def _probe_yaml() -> str:
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
     folder = tmp_path_factory.mktemp("layout-probe")
     (folder / "layout-probe.yaml").write_text(_probe_yaml(), encoding="utf-8")
-    loaded, problems = load_registry([BUNDLED_DIR, folder])
+    loaded_result = load([BUNDLED_DIR, folder])
+    loaded, problems = loaded_result.registry, loaded_result.problems
     assert not problems, problems
     return loaded
 
@@ -187,7 +188,7 @@ def _answers(instrument: CompiledInstrument) -> dict[str, Any]:
             answers[item.id] = 3
         elif item.type == "date":
             answers[item.id] = "2024-01-31"
-    shown = visible_ids(instrument, answers)
+    shown = shown_items(instrument, answers)
     asked = {i.id for i in instrument.definition.items if i.type != "notice"}
     assert asked <= shown, f"{instrument.id}: these answers leave questions hidden: {sorted(asked - shown)}"
     return answers

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from instruments.loader import BUNDLED_DIR, Registry, load_registry
+from instruments.loader import BUNDLED_DIR, Registry, load
 from tests.app.conftest import World, sign_in
 from tests.app.matrix_support import MISSING_ID, same_as_missing
 from tests.app.sharing_support import add_youth, consent, link, pdf_texts, side, start
@@ -133,7 +133,8 @@ ROUTES = {
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
     folder = tmp_path_factory.mktemp("summary-probe")
     (folder / "summary-probe.yaml").write_text(PROBE_YAML)
-    loaded, problems = load_registry([BUNDLED_DIR, folder])
+    loaded_result = load([BUNDLED_DIR, folder])
+    loaded, problems = loaded_result.registry, loaded_result.problems
     assert not problems, problems
     return loaded
 

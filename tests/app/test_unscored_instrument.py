@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 
 from app import levels
 from app.models import Screening
-from instruments.loader import BUNDLED_DIR, Registry, load_registry
+from instruments.loader import BUNDLED_DIR, Registry, load
 from instruments.model import NOT_SCORED
 from tests.app.conftest import World, sign_in
 from tests.app.sharing_support import Side, add_youth, consent, link, side, start
@@ -55,7 +55,8 @@ def test_not_scored_has_its_words_a_readable_colour_and_comes_after_every_conclu
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
     folder = tmp_path_factory.mktemp("unscored")
     (folder / "unscored-check.yaml").write_text(UNSCORED, encoding="utf-8")
-    loaded, problems = load_registry([BUNDLED_DIR, folder])
+    loaded_result = load([BUNDLED_DIR, folder])
+    loaded, problems = loaded_result.registry, loaded_result.problems
     assert not problems, problems
     return loaded
 

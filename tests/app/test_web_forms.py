@@ -16,7 +16,7 @@ from app.models import Agency
 from app.portal import answers as youth_form
 from app.screenings import forms as practitioner_form
 from instruments.compiled import CompiledInstrument
-from instruments.loader import load_text
+from instruments.loader import load
 
 NUMBERS = """\
 id: number-forms
@@ -67,7 +67,8 @@ TYPED = [
 
 
 def _instrument() -> CompiledInstrument:
-    compiled, problems = load_text(NUMBERS)
+    loaded_result = load(text=NUMBERS)
+    compiled, problems = loaded_result.instrument, loaded_result.problems
     assert compiled is not None, problems
     return compiled
 

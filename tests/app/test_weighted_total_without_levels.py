@@ -23,9 +23,8 @@ from typer.testing import CliRunner
 from app.cli import cli
 from app.interop.fhir_import import import_fhir
 from app.models import Screening
-from instruments import load_text
 from instruments.compiled import CompiledInstrument
-from instruments.loader import BUNDLED_DIR, Registry, load_registry
+from instruments.loader import BUNDLED_DIR, Registry, load
 from instruments.model import NOT_SCORED
 from scoring import score
 from tests.app.conftest import World, sign_in
@@ -45,7 +44,8 @@ def imported(form: dict[str, Any]) -> str:
 
 
 def compiled(form: dict[str, Any]) -> CompiledInstrument:
-    instrument, problems = load_text(imported(form))
+    loaded_result = load(text=imported(form))
+    instrument, problems = loaded_result.instrument, loaded_result.problems
     assert problems == [] and instrument is not None
     return instrument
 
@@ -86,7 +86,8 @@ def test_imported_without_thresholds_it_scores_its_published_total_and_no_level(
 def test_with_thresholds_the_same_form_concludes_levels_as_before() -> None:
     report = import_fhir(nine_item_form(), {"possible_concern": 10, "clear_concern": 20})
     assert report.loads and report.scored is True and report.total is True
-    instrument, problems = load_text(report.yaml)
+    loaded_result = load(text=report.yaml)
+    instrument, problems = loaded_result.instrument, loaded_result.problems
     assert problems == [] and instrument is not None and instrument.scored
     assert score(instrument, highest("NINE", 9)).overall == "clear_concern"
 
@@ -97,7 +98,8 @@ def test_a_weighted_form_without_a_calculated_total_still_reports_the_sum() -> N
     report = import_fhir(form, None)
     assert report.loads and report.total is True
     assert any(n.link_id is None and "their sum is the instrument's total" in n.message for n in report.changed)
-    instrument, _problems = load_text(report.yaml)
+    loaded_result = load(text=report.yaml)
+    instrument, _problems = loaded_result.instrument, loaded_result.problems
     assert instrument is not None and instrument.declared_total is not None
     assert instrument.declared_total.label["en"] == "Weighted sum of the answers"
     assert score(instrument, highest("NINE", 9)).total.value == 27  # type: ignore[union-attr]
@@ -118,7 +120,8 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
     folder = tmp_path_factory.mktemp("weighted")
     for name, form in ((NINE, nine_item_form), (SEVEN, seven_item_form)):
         (folder / f"{name}-1.0.0.yaml").write_text(imported(form()), encoding="utf-8")
-    loaded, problems = load_registry([BUNDLED_DIR, folder])
+    loaded_result = load([BUNDLED_DIR, folder])
+    loaded, problems = loaded_result.registry, loaded_result.problems
     assert not problems, problems
     return loaded
 

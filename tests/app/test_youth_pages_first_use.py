@@ -8,7 +8,6 @@ import re
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from app import i18n
 from app.models import Agency, Screening
 from app.portal.hotlines import phone_links
 from tests.app.conftest import PASSWORD, World
@@ -37,8 +36,12 @@ def test_hotline_numbers_are_tel_and_sms_links_and_a_street_number_is_not() -> N
     assert "&lt;b&gt;" in html  # the agency's text stays escaped
     spanish = str(phone_links("llama al 1-888-373-7888 o envía un mensaje de texto al 233733."))
     assert 'href="tel:+18883737888"' in spanish and 'href="sms:233733"' in spanish
-    with i18n.rendering_in("es"):
-        assert 'href="sms:988">enviar un mensaje de texto</a>' in str(phone_links("llama o envía un texto al 988"))
+    both = str(phone_links("988 Suicide & Crisis Lifeline: call or text 988"))  # the line's own words link
+    assert both.endswith('call or <a class="phone" href="sms:988">text</a> <a class="phone" href="tel:988">988</a>')
+    spanish_both = str(phone_links("Línea 988: llama o envía un texto al 988"))
+    assert spanish_both.endswith(
+        'llama o envía un <a class="phone" href="sms:988">texto</a> al <a class="phone" href="tel:988">988</a>'
+    )
 
 
 def test_the_last_page_makes_every_hotline_tappable(client: TestClient, world: World, session: Session) -> None:
@@ -53,6 +56,8 @@ def test_the_last_page_makes_every_hotline_tappable(client: TestClient, world: W
     done = finish(youth, youth_csrf(youth.post("/go", data={"code": code, "link_token": link}).text))
     assert 'href="tel:+18883737888"' in done and 'href="sms:233733"' in done and 'href="tel:911"' in done
     assert 'href="tel:988"' in done and 'href="sms:988"' in done
+    assert 'call or <a class="phone" href="sms:988">text</a> <a class="phone" href="tel:988">988</a>' in done
+    assert "send a text" not in done
     assert "give this device back" not in done  # a youth on their own phone has nothing to give back
 
 
@@ -121,11 +126,12 @@ def test_resume_returns_to_the_page_where_the_youth_stopped(client: TestClient, 
         == "/s/2"
     )
     youth.get("/s/2?seen=1")
-    paused = youth.post("/s/2", data={"csrf_token": token, "action": "pause"})
-    new_link, new_code = paused_link_and_code(paused.text)
+    youth.post("/s/2", data={"csrf_token": token, "action": "pause"})
     later = TestClient(client.app)
-    welcome = later.post("/go", data={"code": new_code, "link_token": new_link}).text
-    going_on = re.search(r'id="start" href="([^"]+)">Continue where you stopped<', welcome)
-    assert going_on, welcome
-    page = later.get(going_on.group(1).replace("&amp;", "&")).text
+    opened = later.post("/go", data={"code": code, "link_token": link}, follow_redirects=False)
+    assert opened.headers["location"] == "/s/2?seen=1&resumed=1"  # not the welcome page
+    page = later.get(opened.headers["location"]).text
     assert "Page 2 /" in page and "This is where you stopped" in page
+    welcome = later.get("/s/0").text  # the welcome page, gone back to, goes on from there too
+    going_on = re.search(r'id="start" href="([^"]+)">Continue where you stopped<', welcome)
+    assert going_on and going_on.group(1) == "/s/2?seen=1&amp;resumed=1", welcome

@@ -6,7 +6,7 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 
 from app.demo import DEMO_PASSWORD
-from instruments.loader import load_registry
+from instruments.loader import load
 from tests.browser import LiveServer, api, check_accessibility, login, screenshot, watch_console
 
 SCREENER = "screener@riverbend.example.org"
@@ -21,7 +21,7 @@ def _all_unknown_rating(live_server: LiveServer) -> str:
     youth_id = api(live_server, "POST", "/api/v1/youth", token, youth)["id"]
     start = {"youth_id": youth_id, "instrument_id": PRACTITIONER, "mode": "practitioner"}
     started = api(live_server, "POST", "/api/v1/screenings", token, start)
-    compiled = load_registry()[0].get(PRACTITIONER, started["instrument_version"])
+    compiled = load().registry.get(PRACTITIONER, started["instrument_version"])
     assert compiled is not None
     answers = dict.fromkeys(compiled.visibility_order, "not_enough_info")
     body = {"version": started["version"], "answers": answers}

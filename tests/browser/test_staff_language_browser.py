@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 
 from app.demo import DEMO_PASSWORD
 from app.i18n import LOCALE_DIR
-from instruments.loader import load_registry
+from instruments.loader import load
 from tests.browser import LiveServer, api, check_accessibility, login, screenshot, watch_console
 
 WORKER = "agency.admin@harbor.example.org"  # a login no other browser test uses: its language is changed here
@@ -47,7 +47,7 @@ def _phrases(version: str) -> tuple[set[str], set[str]]:
         ids = message.id if isinstance(message.id, tuple) else (message.id,)
         strings = message.string if isinstance(message.string, tuple) else (message.string,)
         pairs += [(i, s) for i, s in zip(ids, strings, strict=False) if "%(" not in i]
-    compiled = load_registry()[0].get(SELF_REPORT, version)
+    compiled = load().registry.get(SELF_REPORT, version)
     assert compiled is not None
     pairs += list(_pairs(compiled.definition.model_dump()))
     distinct = [(en, es) for en, es in pairs if en != es and min(len(en), len(es)) >= MIN_LENGTH]

@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 
 from app.demo import DEMO_PASSWORD
 from instruments.compiled import RATING_CODES
-from instruments.loader import load_registry
+from instruments.loader import load
 from tests.browser import LiveServer, api, check_accessibility, login, screenshot, watch_console
 
 READER = "agency.admin@riverbend.example.org"  # a login no other browser test uses: its language changes here
@@ -47,7 +47,7 @@ OVERFLOWING = """(width) => {
 
 
 def _answers(instrument_id: str) -> dict[str, str]:
-    compiled = load_registry()[0].get(instrument_id)
+    compiled = load().registry.get(instrument_id)
     assert compiled is not None
     if instrument_id == PRACTITIONER:
         return {item: RATING_CODES[n % len(RATING_CODES)] for n, item in enumerate(compiled.visibility_order)}

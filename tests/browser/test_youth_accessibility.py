@@ -102,9 +102,11 @@ def test_every_youth_page_passes_axe_fits_a_phone_and_has_a_neutral_title(
     audit(youth, "follow-up")
     click_and_wait(youth, youth.get_by_role("button", name="Save and finish later"))
     audit(youth, "paused")
-    new_code = youth.locator("p.code").inner_text()
-    youth.goto(youth.locator("#link").inner_text().strip())  # the new code works only with the new link
-    enter_code(youth, new_code)
+    youth.goto(youth.locator("#link").inner_text().strip())  # the same link and code as before the pause
+    enter_code(youth, code)
+    assert path_of(youth) == "/s/1", youth.url  # back on the page where the youth stopped
+    audit(youth, "resumed")
+    youth.goto("/s/0")
 
     audited: set[str] = set()
     titles: set[str] = set()

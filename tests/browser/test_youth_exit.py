@@ -28,6 +28,7 @@ from tests.browser.test_youth_browser import (
     click_and_wait,
     create_link,
     ended_reason,
+    enter_code,
     guard_network,
     open_self_access,
     open_with_code,
@@ -207,8 +208,12 @@ def test_the_whole_check_in_and_leave_now_work_without_javascript(
     youth.goto("/s/2?seen=1")
     assert urlparse(youth.url).path == "/go", "the questions opened again after Leave now"
 
-    # The code still works (leaving is not losing the answers): finish the check-in.
-    open_with_code(youth, link, code)
+    # The code still works (leaving is not losing the answers), back on the page the youth left: finish.
+    youth.goto(link)
+    enter_code(youth, code)
+    assert path_of(youth) == "/s/2", youth.url
+    expect(youth.locator("fieldset#q_hurt_by_caregiver").get_by_label("No", exact=True)).to_be_checked()
+    youth.goto("/s/0")
     walk_to_done(youth, EN, {"no_safe_place": "No", "hurt_no_doctor": "No", "cant_leave": "No"})
     expect(youth.get_by_role("heading", level=1)).to_have_text(EN.thanks)
     assert_no_judgement(youth)

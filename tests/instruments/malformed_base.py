@@ -139,7 +139,8 @@ def check_one_problem(
     """Write `text` to a file, load it, and check it reports exactly that one problem."""
     file = tmp_path / "broken.yaml"
     file.write_text(text, encoding="utf-8")
-    compiled, problems = instruments.load_file(file)
+    loaded_result = instruments.load([file])
+    compiled, problems = loaded_result.instrument, loaded_result.problems
     assert compiled is None
     assert [p.code for p in problems] == [code], "\n".join(map(str, problems))
     problem = problems[0]

@@ -18,7 +18,8 @@ from tests.instruments.malformed_base import BASE, RATING_ITEM, SHOW_IF, add_ite
 def test_the_base_instrument_is_valid(tmp_path: Path) -> None:
     file = tmp_path / "base.yaml"
     file.write_text(BASE, encoding="utf-8")
-    compiled, problems = instruments.load_file(file)
+    loaded_result = instruments.load([file])
+    compiled, problems = loaded_result.instrument, loaded_result.problems
     assert problems == []
     assert compiled is not None
     assert compiled.key == ("base-check", "1.0.0")
@@ -310,7 +311,8 @@ def test_a_malformed_file_reports_its_problem(
 def test_an_unreadable_file_is_a_problem_not_a_traceback(tmp_path: Path) -> None:
     file = tmp_path / "latin1.yaml"
     file.write_bytes(BASE.replace("Revisión", "Revisi\xf3n").encode("latin-1"))
-    compiled, problems = instruments.load_file(file)
+    loaded_result = instruments.load([file])
+    compiled, problems = loaded_result.instrument, loaded_result.problems
     assert compiled is None
     assert [(p.code, p.file) for p in problems] == [("unreadable", str(file))]
 
@@ -320,7 +322,8 @@ def test_a_file_that_explodes_through_aliases_is_refused(tmp_path: Path) -> None
     lines += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]" for n in range(1, 7)]  # 10**7 values
     file = tmp_path / "lol.yaml"
     file.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    compiled, problems = instruments.load_file(file)
+    loaded_result = instruments.load([file])
+    compiled, problems = loaded_result.instrument, loaded_result.problems
     assert compiled is None
     assert [p.code for p in problems] == ["yaml"]
     assert "aliases" in problems[0].message
@@ -329,7 +332,8 @@ def test_a_file_that_explodes_through_aliases_is_refused(tmp_path: Path) -> None
 def test_a_file_nested_too_deeply_is_a_problem_not_a_traceback(tmp_path: Path) -> None:
     file = tmp_path / "deep.yaml"
     file.write_text("authors: " + "[" * 5000 + "]" * 5000 + "\n", encoding="utf-8")
-    compiled, problems = instruments.load_file(file)
+    loaded_result = instruments.load([file])
+    compiled, problems = loaded_result.instrument, loaded_result.problems
     assert compiled is None
     assert [p.code for p in problems] == ["yaml"]
     assert "nested too deeply" in problems[0].message

@@ -322,7 +322,8 @@ def test_forbidden_expressions_are_refused_and_never_run(tmp_path: Path) -> None
     )
     file = tmp_path / "hostile.yaml"
     file.write_text(text, encoding="utf-8")
-    compiled, problems = instruments.load_file(file)
+    loaded_result = instruments.load([file])
+    compiled, problems = loaded_result.instrument, loaded_result.problems
     assert compiled is None
     assert [(p.code, p.path) for p in problems] == [
         ("expression", "items[1](felt_safe).show_if"),
@@ -341,7 +342,8 @@ def test_several_independent_problems_are_all_reported_at_once(tmp_path: Path) -
     )
     file = tmp_path / "several.yaml"
     file.write_text(text, encoding="utf-8")
-    compiled, problems = instruments.load_file(file)
+    loaded_result = instruments.load([file])
+    compiled, problems = loaded_result.instrument, loaded_result.problems
     assert compiled is None
     found = sorted((p.code, p.line, p.path) for p in problems)
     assert found == sorted(
@@ -362,7 +364,8 @@ def test_problems_print_as_file_line_path_message_code(tmp_path: Path) -> None:
     file = tmp_path / "one.yaml"
     text = show_if("slept_somewhere == 'yes'")
     file.write_text(text, encoding="utf-8")
-    _, problems = instruments.load_file(file)
+    loaded_result = instruments.load([file])
+    _, problems = loaded_result.instrument, loaded_result.problems
     line = line_with(text, "show_if:")
     assert str(problems[0]).startswith(f"{file}:{line}: items[1](felt_safe).show_if: show_if: unknown item")
     assert str(problems[0]).endswith("[expression]")
@@ -370,6 +373,7 @@ def test_problems_print_as_file_line_path_message_code(tmp_path: Path) -> None:
 
 def test_the_base_instrument_is_not_broken_by_the_helpers() -> None:
     assert (
-        instruments.load_text(add_item(RATING_ITEM, edit(("modes: [self, interview]", "modes: [interview]"))))[1] == []
+        instruments.load(text=add_item(RATING_ITEM, edit(("modes: [self, interview]", "modes: [interview]")))).problems
+        == []
     )
-    assert instruments.load_text(BASE)[1] == []
+    assert instruments.load(text=BASE).problems == []

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from instruments.loader import load_registry
+from instruments.loader import load
 
 MINI = """\
 id: {id}
@@ -51,7 +51,8 @@ def write(folder: Path, name: str, **fields: str) -> None:
 def test_consistent_instruments_load_together(tmp_path: Path) -> None:
     write(tmp_path, "first")
     write(tmp_path, "second", recommends="first")
-    registry, problems = load_registry([tmp_path])
+    loaded_result = load([tmp_path])
+    registry, problems = loaded_result.registry, loaded_result.problems
     assert problems == []
     assert [c.id for c in registry.all()] == ["first", "second"]
 
@@ -59,7 +60,8 @@ def test_consistent_instruments_load_together(tmp_path: Path) -> None:
 def test_a_shared_indicator_in_another_domain_or_key_state_is_reported(tmp_path: Path) -> None:
     write(tmp_path, "first")
     write(tmp_path, "second", domain="home_life", key="true")
-    _, problems = load_registry([tmp_path])
+    loaded_result = load([tmp_path])
+    _, problems = loaded_result.registry, loaded_result.problems
     assert [p.code for p in problems] == ["indicator_mismatch"]
     assert problems[0].file.endswith("second.yaml")
     assert "housing.unstable" in problems[0].message and "first 1.0.0" in problems[0].message
@@ -67,6 +69,7 @@ def test_a_shared_indicator_in_another_domain_or_key_state_is_reported(tmp_path:
 
 def test_recommending_an_unknown_instrument_is_reported(tmp_path: Path) -> None:
     write(tmp_path, "first", recommends="no-such-instrument")
-    _, problems = load_registry([tmp_path])
+    loaded_result = load([tmp_path])
+    _, problems = loaded_result.registry, loaded_result.problems
     assert [p.code for p in problems] == ["unknown_instrument"]
     assert "no-such-instrument" in problems[0].message

@@ -34,7 +34,8 @@ def with_steps(steps: str) -> str:
 
 
 def load(text: str) -> CompiledInstrument:
-    compiled, problems = instruments.load_text(text)
+    loaded_result = instruments.load(text=text)
+    compiled, problems = loaded_result.instrument, loaded_result.problems
     assert problems == [], "\n".join(map(str, problems))
     assert compiled is not None
     return compiled

@@ -28,7 +28,8 @@ def test_yes_and_no_stay_text_only_true_and_false_are_booleans() -> None:
 
 
 def test_an_option_coded_yes_keeps_its_code() -> None:
-    compiled, problems = instruments.load_text(BASE)
+    loaded_result = instruments.load(text=BASE)
+    compiled, problems = loaded_result.instrument, loaded_result.problems
     assert problems == []
     assert compiled is not None
     assert compiled.codes["slept_elsewhere"] == {"yes", "no", "not_sure"}
@@ -65,7 +66,8 @@ def test_every_nested_value_has_its_line() -> None:
 
 
 def hash_of(text: str) -> str:
-    compiled, problems = instruments.load_text(text)
+    loaded_result = instruments.load(text=text)
+    compiled, problems = loaded_result.instrument, loaded_result.problems
     assert problems == []
     assert compiled is not None
     return compiled.content_hash

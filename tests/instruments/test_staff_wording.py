@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from instruments.loader import load_file
+from instruments.loader import load
 from instruments.model import section_notice, wording
 from tests.instruments.test_screen_again import BRIEF, REGISTRY, bundled
 
@@ -64,7 +64,8 @@ def _variant(tmp_path: Path, old: str, new: str) -> list[str]:
     assert old in source
     path = tmp_path / "variant.yaml"
     path.write_text(source.replace(old, new, 1), encoding="utf-8")
-    compiled, problems = load_file(path)
+    loaded_result = load([path])
+    compiled, problems = loaded_result.instrument, loaded_result.problems
     assert compiled is None
     return [f"{p.code} {p.line} {p.path} {p.message}" for p in problems]
 

@@ -212,7 +212,8 @@ def inline_instruments() -> tuple[dict[str, CompiledInstrument], dict[str, str]]
             failed[name] = f"{path} {constant}: {exc!r}"
     loaded = {}
     for name, text in texts.items():
-        compiled, problems = instruments.load_text(text, f"{name}.yaml")
+        loaded_result = instruments.load(text=text, name=f"{name}.yaml")
+        compiled, problems = loaded_result.instrument, loaded_result.problems
         if compiled is None:
             failed[name] = "; ".join(map(str, problems))
         else:
@@ -425,7 +426,8 @@ def test_domain_members_of_a_clause_follow_the_definition() -> None:
 def test_a_true_or_false_compared_with_a_number_on_the_right(condition: str) -> None:
     """True counts as 1 however the comparison is written (the number on the right once took a
     shortcut that saw only int and float, and was false)."""
-    instrument, problems = instruments.load_text(edit(("sum(weights) >= 1", condition)))
+    loaded_result = instruments.load(text=edit(("sum(weights) >= 1", condition)))
+    instrument, problems = loaded_result.instrument, loaded_result.problems
     assert instrument is not None, problems
     answers = {"slept_elsewhere": "no", "hours": 10}
     assert reference.score(instrument.definition, answers).overall == "possible_concern"

@@ -92,7 +92,8 @@ scoring:
 
 @pytest.fixture(scope="module")
 def self_only() -> Any:
-    compiled, problems = instruments.load_text(SELF_ONLY, "self-only.yaml")
+    loaded_result = instruments.load(text=SELF_ONLY, name="self-only.yaml")
+    compiled, problems = loaded_result.instrument, loaded_result.problems
     assert problems == []
     assert compiled is not None
     assert not compiled.allows_not_enough_info

@@ -21,14 +21,16 @@ RULES = """\
 
 
 def load(text: str = TOTALLED) -> CompiledInstrument:
-    compiled, problems = instruments.load_text(text)
+    loaded_result = instruments.load(text=text)
+    compiled, problems = loaded_result.instrument, loaded_result.problems
     assert problems == [], "\n".join(map(str, problems))
     assert compiled is not None
     return compiled
 
 
 def one_problem(text: str) -> instruments.Problem:
-    compiled, problems = instruments.load_text(text)
+    loaded_result = instruments.load(text=text)
+    compiled, problems = loaded_result.instrument, loaded_result.problems
     assert compiled is None
     assert len(problems) == 1, "\n".join(map(str, problems))
     return problems[0]
@@ -117,6 +119,7 @@ def test_a_total_without_rules_cannot_ask_for_levels() -> None:
 
 def test_a_total_of_unknown_items_is_located() -> None:
     text = TOTALLED.replace("of: sum(weights)", "of: count(items['sleepy'], answer='yes')")
-    compiled, problems = instruments.load_text(text)
+    loaded_result = instruments.load(text=text)
+    compiled, problems = loaded_result.instrument, loaded_result.problems
     assert compiled is None
     assert [p.path for p in problems] == ["scoring.total.of"]

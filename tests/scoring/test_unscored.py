@@ -16,7 +16,8 @@ from tests.instruments.unscored_form import ANSWERS, UNSCORED
 
 
 def load(text: str = UNSCORED) -> CompiledInstrument:
-    compiled, problems = instruments.load_text(text)
+    loaded_result = instruments.load(text=text)
+    compiled, problems = loaded_result.instrument, loaded_result.problems
     assert problems == [], "\n".join(map(str, problems))
     assert compiled is not None
     return compiled
@@ -65,7 +66,8 @@ def test_the_schema_does_not_ask_for_scoring() -> None:
 
 
 def one_problem(text: str) -> instruments.Problem:
-    compiled, problems = instruments.load_text(text)
+    loaded_result = instruments.load(text=text)
+    compiled, problems = loaded_result.instrument, loaded_result.problems
     assert compiled is None
     assert len(problems) == 1, "\n".join(map(str, problems))
     return problems[0]

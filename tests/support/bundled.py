@@ -15,4 +15,4 @@ from instruments.loader import BUNDLED_DIR, Registry
 @cache
 def bundled_registry() -> Registry:
     """The bundled instrument versions, through the real loader. Shared: read it, never add to it."""
-    return instruments.load_or_raise([BUNDLED_DIR])
+    return instruments.load([BUNDLED_DIR]).or_raise()
