@@ -52,6 +52,7 @@ from sqlmodel import Session, col
 from sqlmodel import select as select_model
 
 from app.models import AuditChain, AuditEvent, utcnow
+from app.typed_sql import table_of
 
 GENESIS = "0" * 64
 SYSTEM_CHAIN = "system"  # events with no agency
@@ -61,7 +62,7 @@ DENIED = "access.denied"
 _PENDING = "audit.pending"  # [(event, transaction it was recorded in)]
 _DENIALS = "audit.denials"  # [event]: kept across a rollback
 _ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-_heads = AuditChain.__table__
+_heads = table_of(AuditChain)
 log = logging.getLogger(__name__)
 
 __all__ = ["GENESIS", "AuditEvent", "Break", "Check", "check", "denied", "events", "record", "verify"]
@@ -275,8 +276,9 @@ def check(session: Session) -> Check:
     each hash recomputing, and the head row naming the last event (so a cut tail is found)."""
     heads = {name: (position, hash_) for name, position, hash_ in session.execute(select(_heads))}
     result = Check()
-    columns = AuditEvent.__table__.c  # type: ignore[attr-defined]
-    rows = session.execute(select(columns).order_by(columns.chain, columns.position).execution_options(yield_per=1000))
+    events = table_of(AuditEvent)
+    columns = events.c
+    rows = session.execute(select(events).order_by(columns.chain, columns.position).execution_options(yield_per=1000))
     state: dict[str, tuple[int, str]] = {}  # chain -> (last position, last hash)
     broken: set[str] = set()
     for row in rows:

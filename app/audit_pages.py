@@ -8,12 +8,13 @@ from datetime import datetime, timedelta
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import case, func
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from app.audit import DENIED
 from app.db import SessionDep
 from app.deps import ADMINS, SettingsDep, WebAuthDep, require_role
 from app.models import Agency, AuditEvent, Role, User, utcnow
+from app.typed_sql import select_rows
 from app.web import render
 
 router = APIRouter(include_in_schema=False)
@@ -43,7 +44,7 @@ def denial_rates(db: Session, viewer: User, now: datetime | None = None) -> list
     in_day = col(AuditEvent.at) >= day_ago
     day_count = func.sum(case((in_day, 1), else_=0))
     query = (
-        select(
+        select_rows(
             col(User.id),
             col(User.display_name),
             col(User.email),

@@ -55,13 +55,14 @@ DRAWING = Answering(key_with=0.2, key_without=0.01, other_with=0.15, other_witho
 FEW_SKIPPED = Answering(key_with=0.2, key_without=0.01, other_with=0.15, other_without=0.02, skipped=0.01, unsure=0.35)
 # Each program kind's shares of the levels at intake, roughly as published screening studies report them:
 # most no concern, some possible, fewer clear; a probation intake sees more concern (and more it cannot tell).
-RATES = {
+RATES: dict[str, dict[str, float]] = {
     AgencyKind.youth_program: {"no_concern": 0.62, "possible_concern": 0.22, "clear_concern": 0.09, INSUFFICIENT: 0.07},
     AgencyKind.probation: {"no_concern": 0.46, "possible_concern": 0.26, "clear_concern": 0.16, INSUFFICIENT: 0.12},
 }
-WAVE_SIZE = {AgencyKind.youth_program: (40, 56), AgencyKind.probation: (36, 50)}  # an older wave's intakes
+# An older wave's intakes.
+WAVE_SIZE: dict[str, tuple[int, int]] = {AgencyKind.youth_program: (40, 56), AgencyKind.probation: (36, 50)}
 # The newest wave is larger, so that each level's floor (THRESHOLD) is not most of it.
-NEWEST_SIZE = {AgencyKind.youth_program: (70, 82), AgencyKind.probation: (58, 68)}
+NEWEST_SIZE: dict[str, tuple[int, int]] = {AgencyKind.youth_program: (70, 82), AgencyKind.probation: (58, 68)}
 MAX_DRAWS = 100_000  # a wave needing a level the instrument cannot reach stops here
 
 

@@ -19,9 +19,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.errors import InstrumentChanged
 from app.models import InstrumentVersion, Screening, utcnow
+from app.typed_sql import table_of
 from instruments.loader import Registry
 
-_TABLE = InstrumentVersion.__table__  # type: ignore[attr-defined]
+_TABLE = table_of(InstrumentVersion)
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def check(connection: Connection, registry: Registry) -> list[Changed]:
 
     Returns every loaded file that differs from its stored hash (empty when all agree).
     """
-    screenings = Screening.__table__  # type: ignore[attr-defined]
+    screenings = table_of(Screening)
     used = connection.execute(select(screenings.c.instrument_id, screenings.c.instrument_version).distinct()).all()
     known = {(row[0], row[1]) for row in connection.execute(select(_TABLE.c.instrument_id, _TABLE.c.version))}
     for instrument_id, version in used:

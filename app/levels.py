@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from app import i18n
-from instruments.model import DECLINED, INSUFFICIENT, NOT_ASKED, NOT_ENOUGH_INFO, NOT_SCORED
+from instruments.model import DECLINED, NOT_ASKED, NOT_ENOUGH_INFO, NOT_SCORED
+from instruments.model import INSUFFICIENT as INSUFFICIENT  # re-exported: pages compare levels with it
 
 CLEAR, POSSIBLE, NONE = "clear_concern", "possible_concern", "no_concern"
 # The order in which levels are listed: concerns first, and "insufficient information" before

@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import swagger_ui_bundle  # type: ignore[import-untyped]
+import swagger_ui_bundle
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
@@ -171,7 +171,7 @@ def create_app(*, upgrade_database: bool = True) -> FastAPI:
         docs_url=None,  # served below from the swagger-ui-bundle package, under the same CSP as every page
         redoc_url=None,
     )
-    app.openapi = lambda: api_openapi(app)  # type: ignore[method-assign]
+    app.openapi = lambda: api_openapi(app)  # type: ignore[method-assign]  # FastAPI's documented override
     app.add_middleware(
         InputGuard,
         max_body=settings.max_body_bytes,

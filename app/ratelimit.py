@@ -48,8 +48,9 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from app.models import RateLimit, utcnow
+from app.typed_sql import table_of
 
-_TABLE = RateLimit.__table__  # type: ignore[attr-defined]
+_TABLE = table_of(RateLimit)
 PRUNE_BATCH = 200  # expired rows deleted at most per scope, each time an attempt opens a new row or window
 _REFUSED = ":refused"
 

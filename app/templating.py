@@ -21,7 +21,7 @@ _env = jinja2.Environment(
     extensions=["jinja2.ext.i18n"],
 )
 # The callables read the language of the page being rendered (see app.i18n.rendering_in).
-_env.install_gettext_callables(  # type: ignore[attr-defined]
+_env.install_gettext_callables(  # type: ignore[attr-defined]  # added by the i18n extension; Jinja does not declare it
     gettext=i18n.gettext, ngettext=i18n.ngettext, pgettext=i18n.pgettext, newstyle=True
 )
 templates = Jinja2Templates(env=_env)

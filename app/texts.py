@@ -25,7 +25,7 @@ AGENCY_KIND_LABELS = {
     "victim_service": _("Victim service provider"),
     "other": _("Other"),
 }
-PURPOSE_LABELS = {
+PURPOSE_LABELS: dict[str, str] = {
     "care_coordination": _("Care coordination"),
     "referral": _("Referral"),
     "treatment": _("Treatment"),

@@ -409,15 +409,10 @@ class _Compiler:
         """The literal value (or tuple of values) of a filter such as level='clear_concern', or _MISSING."""
         if key not in filters:
             return _MISSING
-        value = (
-            self.literal(filters[key])
-            if not isinstance(filters[key], (ast.List, ast.Tuple))
-            else tuple(
-                self.literal(e)
-                for e in filters[key].elts  # type: ignore[attr-defined]
-            )
-        )
-        return value
+        node = filters[key]
+        if isinstance(node, (ast.List, ast.Tuple)):
+            return tuple(self.literal(e) for e in node.elts)
+        return self.literal(node)
 
     def only(self, node: ast.Call, filters: dict[str, ast.expr], allowed: set[str], what: str) -> None:
         for key, value in filters.items():

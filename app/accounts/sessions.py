@@ -63,7 +63,7 @@ def end(db: Session, token: str) -> None:
 
 def end_all_for(db: Session, user_id: str) -> None:
     """End every session of a user (disabling them, or a password change)."""
-    db.exec(  # type: ignore[call-overload]
+    db.exec(
         update(AuthSession)
         .where(col(AuthSession.user_id) == user_id, col(AuthSession.ended_at).is_(None))
         .values(ended_at=utcnow())

@@ -50,9 +50,9 @@ def num(value: float | None, digits: int = 2) -> str:
 
 def interval(estimate: stats.Estimate) -> str:
     """`80.0% (49.0%–94.3%), 8/10`: a figure, its 95% interval and its counts, as the charts' descriptions say it."""
-    if estimate.value is None:
-        return _("no one to count (0/0)")
     e = estimate
+    if e.value is None:
+        return _("no one to count (0/0)")
 
     def render() -> str:
         return f"{pct(e.value)} ({pct(e.low)}–{pct(e.high)}), {e.numerator}/{e.denominator}"
@@ -77,7 +77,13 @@ def accuracy_chart(group: Group, level_label: Any) -> dict[str, Any] | None:
         for measure, (label, colour, pattern) in MEASURES.items():
             e: stats.Estimate = getattr(row, measure)
             figure = pct(e.value, 0)
-            bar = {"measure": measure, "label": label, "colour": colour, "pattern": pattern, "text": interval(e)}
+            bar: dict[str, Any] = {
+                "measure": measure,
+                "label": label,
+                "colour": colour,
+                "pattern": pattern,
+                "text": interval(e),
+            }
             bar |= {"label_y": y + 12, "y": y + 16, "figure": figure}
             if e.value is not None and e.low is not None and e.high is not None:
                 bar |= {"width": e.value * PLOT_W, "low": LEFT + e.low * PLOT_W, "high": LEFT + e.high * PLOT_W}
@@ -107,7 +113,7 @@ def roc_chart(roc: RocCurve) -> dict[str, Any]:
     def y(tpr: float) -> float:
         return top + (1 - tpr) * size
 
-    points = [
+    points: list[dict[str, Any]] = [
         {
             "x": x(p.false_positive_rate),
             "y": y(p.sensitivity),
@@ -152,7 +158,7 @@ def rates_chart(report: Performance) -> dict[str, Any] | None:
     if not report.rates:
         return None
     top, plot_h, left, step = 14, 200, 40, 72
-    scale = max(
+    scale: float = max(
         0.5,
         *(report.filter.reference[k] for k in RATES),
         *(getattr(r, k) for r in report.rates for k in RATES),

@@ -80,7 +80,7 @@ def _store(
         youth_id=youth_id,
         instrument_id=drawn.instrument_id,
         instrument_version=drawn.instrument_version,
-        mode=drawn.mode,  # type: ignore[arg-type]
+        mode=drawn.mode,
     )
     screening = screenings.start(db, keys, registry, user, start)
     saved = screenings.save_answers(

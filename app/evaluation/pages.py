@@ -22,12 +22,12 @@ from app.models_evaluation import OutcomeKind, OutcomeSource
 
 router = APIRouter(include_in_schema=False)
 
-KIND_LABELS = {
+KIND_LABELS: dict[str, str] = {
     OutcomeKind.confirmed: _("Exploitation confirmed (by a later assessment, investigation or finding)"),
     OutcomeKind.not_indicated: _("No indication after follow-up"),
     OutcomeKind.lost_to_follow_up: _("Lost to follow-up"),
 }
-SOURCE_LABELS = {
+SOURCE_LABELS: dict[str, str] = {
     OutcomeSource.later_assessment: _("A later assessment"),
     OutcomeSource.investigation: _("An investigation"),
     OutcomeSource.court_finding: _("A court finding"),

@@ -59,7 +59,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Date, Integer, and_, case, cast, extract, literal_column, type_coerce
-from sqlalchemy import select as sa_select  # more columns than sqlmodel's select types
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
@@ -70,6 +69,7 @@ from app.models import Agency, Screening, ScreeningStatus, User, Youth
 from app.models_evaluation import Outcome, OutcomeKind
 from app.reports import aggregate
 from app.reports.aggregate import THRESHOLD, Scope
+from app.typed_sql import select_rows
 from instruments.loader import Registry
 from instruments.model import INSUFFICIENT, NOT_SCORED
 
@@ -308,7 +308,7 @@ def _cells(db: Session, report: PerformanceFilter, agency_id: str | None) -> Cel
     known = _known(report, agency_id)
     day = _day(db, col(Screening.completed_at))
     classified = (
-        sa_select(
+        select_rows(
             col(Screening.overall_level).label("level"),
             col(Screening.total_score).label("total"),
             col(Agency.kind).label("kind"),
@@ -326,10 +326,12 @@ def _cells(db: Session, report: PerformanceFilter, agency_id: str | None) -> Cel
         .subquery("classified")
     )
     columns: Any = classified.c
-    grouped = sa_select(columns.level, columns.total, columns.kind, columns.half_year, columns.condition, func.count())
+    grouped = select_rows(
+        columns.level, columns.total, columns.kind, columns.half_year, columns.condition, func.count()
+    )
     grouped = grouped.group_by(columns.level, columns.total, columns.kind, columns.half_year, columns.condition)
     counted: Counter[tuple[str, float | None, str, str, str]] = Counter()
-    for level, total, kind, half_year, got, n in db.exec(grouped).all():  # type: ignore[call-overload]
+    for level, total, kind, half_year, got, n in db.exec(grouped).all():
         year, half = divmod(int(half_year), 2)
         counted[level or INSUFFICIENT, total, kind, f"{year}-H{half + 1}", got] += int(n)
     return [Cell(*key, count=n) for key, n in sorted(counted.items(), key=lambda item: repr(item[0]))]
@@ -502,7 +504,9 @@ def _thresholds(scored: Mapping[tuple[float, str, str], int]) -> list[float] | N
         return None
     cuts, end = [], len(scores)
     while end > 0:
-        _count, first = most[end]  # type: ignore[misc]
+        step = most[end]
+        assert step is not None  # noqa: S101 (every band end on the way back from the last was reached)
+        _count, first = step
         cuts.append(end)
         end = first
     kept = [scores[end - 1] for end in sorted(cuts) if end < len(scores)]  # the last band's end is everybody

@@ -301,8 +301,8 @@ def _lines(report: Performance) -> Iterator[list[object]]:
         ):
             values = (kappa.value, kappa.low, kappa.high) if kappa is not None else (None, None, None)
             yield [*where, f"kappa_{name}", "", *values, "", item.pairs, "" if table else "table suppressed"]
-            for mine, row in (table or {}).items():
-                for theirs, count in row.items():
+            for mine, by_theirs in (table or {}).items():
+                for theirs, count in by_theirs.items():
                     yield [*where, f"pairs_{name}", f"{mine}|{theirs}", count, "", "", "", "", ""]
 
 

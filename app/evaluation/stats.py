@@ -109,7 +109,7 @@ def proportion(k: int, n: int, method: Method = "wilson") -> Estimate:
     if n == 0:
         return Estimate(value=None, low=None, high=None, numerator=k, denominator=n)
     # Lazy: scipy.stats takes about half a second to import (see the module docstring).
-    from scipy.stats import binomtest  # type: ignore[import-untyped]
+    from scipy.stats import binomtest
 
     interval = binomtest(k, n).proportion_ci(confidence_level=CONFIDENCE, method=method)
     return Estimate(value=k / n, low=float(interval.low), high=float(interval.high), numerator=k, denominator=n)
@@ -263,7 +263,7 @@ def kappa(table: Sequence[Sequence[int]]) -> Kappa:
 
     # Lazy: statsmodels takes over half a second to import (see the module docstring).
     import numpy as np
-    from statsmodels.stats.inter_rater import cohens_kappa  # type: ignore[import-untyped]
+    from statsmodels.stats.inter_rater import cohens_kappa
 
     # Perfect agreement gives a variance of 0, which rounding can leave a hair below it: the
     # square root would then be nan with a warning, so compute it here from the clamped variance.

@@ -126,7 +126,7 @@ Categories = Annotated[
 @router.get(
     "/exports",
     response_class=StreamingResponse,
-    responses={200: {"content": STREAM_CONTENT}} | responses(InvalidInput, NotFound, ExportFailed),
+    responses={200: {"content": STREAM_CONTENT}, **responses(InvalidInput, NotFound, ExportFailed)},
 )
 def export(
     db: SessionDep,
@@ -150,7 +150,7 @@ def export(
 @router.get(
     "/exports/codebook",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}}}} | responses(InvalidInput, NotFound),
+    responses={200: {"content": {"text/csv": {}}}, **responses(InvalidInput, NotFound)},
 )
 def export_codebook(
     db: SessionDep,

@@ -40,6 +40,7 @@ from app.models import Agency, Answer, Screening, ScreeningResult, ScreeningStat
 from app.models_sharing import Category, Consent
 from app.screenings.disclosed import result_summary, without_items
 from app.sharing import ledger
+from app.typed_sql import select_rows
 from instruments.compiled import CompiledInstrument
 from instruments.expressions import Context
 from instruments.loader import Registry
@@ -339,7 +340,7 @@ def export_rows(
         (_shared(req, Category.notes) if plan.with_notes else literal(False)).label("notes_ok"),
     )
     base = (
-        select(*columns)
+        select_rows(*columns)
         .join(ScreeningResult, col(ScreeningResult.screening_id) == col(Screening.id))
         .join(Youth, col(Youth.id) == col(Screening.youth_id))
         .order_by(col(Screening.completed_at), col(Screening.id))

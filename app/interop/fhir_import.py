@@ -99,12 +99,12 @@ def _questionnaire(upload: dict[str, Any], extra: list[dict[str, Any]]) -> tuple
         return upload, extra, ""
     if kind != "Bundle":
         return None, [], f"expected a FHIR Questionnaire, or a Bundle holding one, not a {kind or 'JSON object'}"
-    resources = [e.get("resource") for e in upload.get("entry") or [] if isinstance(e, dict)]
-    resources = [r for r in resources if isinstance(r, dict)]
+    entries = [e.get("resource") for e in upload.get("entry") or [] if isinstance(e, dict)]
+    resources: list[dict[str, Any]] = [r for r in entries if isinstance(r, dict)]
     found = [r for r in resources if r.get("resourceType") == "Questionnaire"]
     if len(found) != 1:
         return None, [], f"the Bundle holds {len(found)} Questionnaires; upload one at a time"
-    return found[0], [r for r in resources if r is not found] + extra, ""
+    return found[0], [r for r in resources if r is not found[0]] + extra, ""
 
 
 def _checkable(node: Any) -> Any:

@@ -197,7 +197,11 @@ class Reader:
         listed = node.get("answerOption") or node.get("answerValueSet")
         if kind in NUMBER_TYPES and not listed and SUM_WORDS.search(_said(node)):
             self.scores.append((node, link))
-        condition = {"when": node.get("enableWhen") or [], "behavior": node.get("enableBehavior"), "parent": parent}
+        condition: dict[str, Any] = {
+            "when": node.get("enableWhen") or [],
+            "behavior": node.get("enableBehavior"),
+            "parent": parent,
+        }
         condition["link"] = link
         if len(condition["when"]) > 1 and not condition["behavior"]:
             self.change(
@@ -419,7 +423,7 @@ class Reader:
         if id(condition) in self.translated:
             return self.translated[id(condition)]
         inherited = self.show_if(condition["parent"])
-        parts = []
+        parts: list[str] = []
         for when in condition["when"]:
             part = self.comparison(when)
             if part is None:

@@ -452,7 +452,7 @@ def save(
     note = f"Imported from FHIR QuestionnaireResponse {named} from {origin}, authored {authored}."
     data = AnswersSave(version=screening.version, answers=answers, notes=note)
     service.store_answers(db, keys, registry, screening, data, user.id)
-    db.exec(update(Answer).where(col(Answer.screening_id) == screening.id).values(source="imported"))  # type: ignore[call-overload]
+    db.exec(update(Answer).where(col(Answer.screening_id) == screening.id).values(source="imported"))
     service.finish(db, keys, registry, screening, screening.version, user.id)
     screening.completed_at = authored
     followup.set_due(screening, service.instrument_of(registry, screening))  # from when it was authored, not imported

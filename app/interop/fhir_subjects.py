@@ -136,8 +136,8 @@ def read_ndjson(body: bytes, max_depth: int) -> FileContents:
     try:
         text = body.removeprefix(codecs.BOM_UTF8).decode("utf-8")
     except UnicodeDecodeError:
-        wrong = problem(["body"], _("is not valid UTF-8"), "invalid_utf8")
-        raise InvalidPayload(_("Some of what was sent is not valid."), [wrong]) from None
+        invalid = problem(["body"], _("is not valid UTF-8"), "invalid_utf8")
+        raise InvalidPayload(_("Some of what was sent is not valid."), [invalid]) from None
     found = FileContents()
     problems: list[dict[str, Any]] = []
     for number, line in enumerate(text.split("\n"), start=1):
@@ -259,7 +259,7 @@ def disclosed_to(db: Session, agency_id: str, partner_id: str) -> set[str]:
         select(Disclosure.person_id)
         .where(Disclosure.viewer_agency_id == partner_id)
         .where(col(Disclosure.person_id).in_(held))
-        .where(or_(Disclosure.owner_agency_id == agency_id, col(Disclosure.viewer_id).in_(senders)))
+        .where(or_(col(Disclosure.owner_agency_id) == agency_id, col(Disclosure.viewer_id).in_(senders)))
         .distinct()
     )
     return set(rows)

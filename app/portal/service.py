@@ -311,7 +311,7 @@ def link_of(db: Session, keys: KeyRing, record: YouthSession, link_token: str | 
 
 
 def _end_sessions(db: Session, access_id: str, reason: str) -> None:
-    db.exec(  # type: ignore[call-overload]
+    db.exec(
         update(YouthSession)
         .where(col(YouthSession.access_id) == access_id, col(YouthSession.ended_at).is_(None))
         .values(ended_at=utcnow(), ended_reason=reason)

@@ -200,7 +200,7 @@ def youth_page(
 
 def start_options(registry: Registry) -> list[tuple[str, str, str]]:
     """(form value, instrument id, label) for each loaded instrument in each mode it allows."""
-    out = []
+    out: list[tuple[str, str, str]] = []
     for compiled in registry.latest():
         title = text(compiled.definition.title)
         for mode in compiled.definition.modes:

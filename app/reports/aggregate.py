@@ -41,11 +41,12 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import case, func
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from app.errors import Forbidden
 from app.i18n import _
 from app.models import Agency, Role, Screening, ScreeningStatus, User
+from app.typed_sql import select_rows
 from instruments.loader import Registry
 from instruments.model import NOT_SCORED
 
@@ -200,7 +201,7 @@ def grouped_counts(db: Session, user: User, report: ReportFilter) -> list[tuple[
         return func.coalesce(func.sum(case((level == code, 1), else_=0)), 0)
 
     per_agency = (
-        select(
+        select_rows(
             month.label("month"),
             instrument.label("instrument"),
             agency_id.label("agency_id"),
@@ -223,7 +224,7 @@ def grouped_counts(db: Session, user: User, report: ReportFilter) -> list[tuple[
     groups_of = per_agency.subquery()
     kind = col(Agency.kind)
     statement = (
-        select(
+        select_rows(
             groups_of.c.month,
             groups_of.c.instrument,
             kind,

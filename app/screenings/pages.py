@@ -167,7 +167,7 @@ def _form(
     told = tellonce.told(db, auth.user.agency_id, screening)
     context = tellonce.context(db, keys, auth.user, screening, instrument)
     questions = forms.questions(instrument, items, values, screening.language, screening.mode, errors)
-    summary = [(f"q-{q.id}", lazy_join(": ", [q.text, q.error])) for q in questions if q.error]
+    summary: list[tuple[str, str]] = [(f"q-{q.id}", lazy_join(": ", [q.text, q.error])) for q in questions if q.error]
     summary += [
         (f"{key}-field" if key == "notes" else "main", msg) for key, msg in errors.items() if key in ("notes", "form")
     ]

@@ -35,6 +35,7 @@ from app.screenings.schemas import (
     ScreeningPublic,
     StoredAnswer,
 )
+from app.typed_sql import ColumnArgument, select_rows
 from instruments.compiled import CompiledInstrument
 from instruments.loader import Registry
 from scoring import AnswerError, answer_problem, score, visible_only
@@ -163,7 +164,7 @@ def answer_values(db: Session, keys: KeyRing, screening: Screening, counted: boo
 
 def bump_version(db: Session, screening: Screening, expected: int) -> None:
     """Compare-and-swap on the version: a stale write is refused, never silently applied."""
-    result = db.exec(  # type: ignore[call-overload]
+    result = db.exec(
         update(Screening)
         .where(col(Screening.id) == screening.id, col(Screening.version) == expected)
         .values(version=expected + 1)
@@ -448,7 +449,7 @@ def for_youth(db: Session, user: User, youth_id: str) -> list[Screening]:
 
 
 _DASHBOARD_LINK = aliased(YouthLink, name="own_link")  # the access clause correlates on youth_link itself
-DASHBOARD_COLUMNS = (
+DASHBOARD_COLUMNS: tuple[ColumnArgument, ...] = (
     col(Screening.id),
     col(Screening.youth_id),
     col(Screening.instrument_id),
@@ -472,7 +473,7 @@ def dashboard(
     screening's, and its youth's encrypted names and the agency's encrypted case number."""
     own_link = _DASHBOARD_LINK
     query = (
-        select(*DASHBOARD_COLUMNS)
+        select_rows(*DASHBOARD_COLUMNS)
         .join(Youth, col(Youth.id) == col(Screening.youth_id))
         .outerjoin(own_link, and_(col(own_link.youth_id) == col(Youth.id), col(own_link.agency_id) == user.agency_id))
         .where(Screening.agency_id == user.agency_id, _not_discarded(), access.youth_readable_clause(user))

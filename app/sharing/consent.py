@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -44,6 +45,7 @@ def record(db: Session, user: User, data: ConsentCreate, supersedes: Consent | N
         raise InvalidInput(
             _("A consent may last at most %(days)d days.") % {"days": MAX_CONSENT_DAYS}, {"field": "ends_at"}
         )
+    shared: dict[str, Any] = {c.value: c in data.categories for c in Category}  # one bool column per category
     consent = Consent(
         person_id=youth.person_id,
         from_agency_id=user.agency_id,
@@ -56,7 +58,7 @@ def record(db: Session, user: User, data: ConsentCreate, supersedes: Consent | N
         method=data.method,
         recorded_by=user.id,
         supersedes=supersedes.id if supersedes else None,
-        **{c.value: c in data.categories for c in Category},
+        **shared,
     )
     db.add(consent)
     db.flush()
