@@ -33,6 +33,8 @@ class InstrumentError(Exception):
 def _schema_problem(error: Any, source: Source) -> Problem:
     """One schema error as a plain problem: what is wrong, where, and how to fix it (see schema_messages)."""
     path = data_path(source.data, tuple(error["loc"]))
+    if error["type"] == "union_tag_invalid" and isinstance(_value_at(source.data, path), dict):
+        path = (*path, "type")  # the line of the unknown type, not of the item's first key
     return Problem(
         "schema",
         plain_message(error, source.data),
@@ -41,6 +43,12 @@ def _schema_problem(error: Any, source: Source) -> Problem:
         format_path(path, source.data),
         kind=schema_kind(error),
     )
+
+
+def _value_at(data: Any, path: tuple[str | int, ...]) -> Any:
+    for part in path:
+        data = data[part]  # a path from data_path is in the data
+    return data
 
 
 def _compile_file(path: Path | str, text: str | None = None) -> Checked:

@@ -5,7 +5,8 @@ again, and only then learnt of the rule with a typo and the missing translation.
 schema errors are cut out (the list entry that holds the error, or the key itself) until what is left
 validates; the later checks then run on it. Problems those cuts could have caused (an indicator no
 longer fed because its item was cut, a rule naming a cut item, ...) are left out: only problems that
-stand on their own are reported beside the schema errors.
+stand on their own are reported beside the schema errors, and so are the warnings. A broken text is not
+cut but replaced by a stand-in, so the section, item or indicator that holds it is still checked.
 """
 
 from __future__ import annotations
@@ -151,8 +152,9 @@ class _Cutter:
         cut would read as "'sections' needs at least 1 section": a stand-in leaves nothing else to report.
         """
         languages = self.data.get("languages")
-        usable = isinstance(languages, list) and languages and all(isinstance(x, str) for x in languages)
-        if leaf not in TEXT_KEYS or not isinstance(holder, dict) or not usable or path in tried:
+        if not (isinstance(languages, list) and languages and all(isinstance(x, str) for x in languages)):
+            return False
+        if leaf not in TEXT_KEYS or not isinstance(holder, dict) or path in tried:
             return False
         tried.add(path)
         self.cut_paths.append(self.original(path))
