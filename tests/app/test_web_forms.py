@@ -14,8 +14,8 @@ from app import i18n, web_forms
 from app.errors import Conflict, InvalidInput
 from app.models import Agency
 from app.portal import answers as youth_form
-from app.screenings.schemas import AnswersSave
 from app.screenings import forms as practitioner_form
+from app.screenings.schemas import AnswersSave
 from instruments.compiled import CompiledInstrument
 from instruments.loader import load
 
@@ -137,7 +137,8 @@ def test_an_answer_the_api_refuses_goes_on_its_item_in_the_page_s_words() -> Non
     saved, errors = web_forms.parse(AnswersSave, posted, words, items="answers")
     assert saved is None
     assert {k: str(v) for k, v in errors.items()} == {"story": "This answer is too long: shorten it, or leave it out."}
-    _saved, notes = web_forms.parse(AnswersSave, posted | {"answers": {}, "notes": "x" * 20_001}, words, items="answers")
+    long_notes = posted | {"answers": {}, "notes": "x" * 20_001}
+    _saved, notes = web_forms.parse(AnswersSave, long_notes, words, items="answers")
     assert notes == {"notes": "The notes are too long."}
 
 
