@@ -54,7 +54,8 @@ def answer_refused(error: ErrorDetails) -> Any:
 
 
 def number_message() -> str:
-    """What every form says when a number field holds something else."""
+    """What every form says when a number field holds something else: staff's and the youth's pages alike, so
+    its Spanish is neither formal nor familiar ("hace falta un número")."""
     return _("Enter a number, for example 12.")
 
 
