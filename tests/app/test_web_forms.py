@@ -101,7 +101,7 @@ def test_the_practitioner_and_youth_pages_read_a_number_alike(typed: str, number
     if number is None:
         assert "owed" in staff_errors and "owed" in youth_errors  # both refuse it, each page in its words
         with i18n.rendering_in("es"):
-            assert str(staff_errors["owed"]) == "Introduzca un número, por ejemplo 12."
+            assert str(staff_errors["owed"]) == "Hace falta un número, por ejemplo 12."
     else:
         assert staff_answers["owed"] == youth_answers["owed"] == number
         assert not staff_errors and not youth_errors
