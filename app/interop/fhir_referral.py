@@ -229,14 +229,14 @@ def _screening_resources(
             ([Category.item_answers.value], elsewhere[origin].consent_id, origin)
             for origin in sorted(o for o in origins if o is not None)
         ]
-        for categories, consent_id, origin in disclosures:
+        for written, consent_id, origin in disclosures:
             ledger.record_export(
                 db,
                 user,
                 recipient_agency_id=referral.to_agency_id,
                 person_id=referral.person_id,
                 screening_id=screening.id,
-                categories=categories,
+                categories=written,
                 purpose=referral.purpose,
                 consent_id=consent_id,
                 detail={"format": "fhir", "referral_id": referral.id} | ({"given_at": origin} if origin else {}),
