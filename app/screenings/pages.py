@@ -218,12 +218,13 @@ async def save_page(
     version = form_version(_field(form, "version"))
     if not errors:
         confirm = [i for i in form.getlist("confirm") if isinstance(i, str) and i in {it.id for it in items}]
-        saved, _problems = web_forms.parse(
-            AnswersSave, {"version": version, "answers": answers, "notes": notes, "confirm": confirm}
+        saved, errors = web_forms.parse(
+            AnswersSave,
+            {"version": version, "answers": answers, "notes": notes, "confirm": confirm},
+            {"notes": _("The notes are too long."), "answers": web_forms.answer_refused},
+            items="answers",
         )
-        if saved is None:
-            errors["notes"] = _("The notes are too long.")
-        else:
+        if saved is not None:
             with web_forms.attempt(db, Conflict, InvalidInput) as tried:
                 service.save_answers(db, keys, registry, auth.user, screening.id, saved)
             if isinstance(tried.error, Conflict):
