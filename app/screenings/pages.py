@@ -18,8 +18,8 @@ from app.errors import Conflict, InvalidInput
 from app.i18n import lazy_join
 from app.models import Screening, ScreeningStatus
 from app.records import service as records
-from app.records.pages import youth_page
-from app.referrals import pages as referral_pages
+from app.records.record_page import youth_page
+from app.referrals import views as referral_views
 from app.screenings import followup, forms, result_pages, service
 from app.screenings.result_pages import open_screening, see_other, viewed
 from app.screenings.schemas import AnswersSave, DashboardFilter, ScreeningCreate
@@ -83,7 +83,7 @@ def dashboard(request: Request, db: SessionDep, keys: KeysDep, registry: Registr
         errors=errors,
         screeners=sorted(users.items(), key=lambda pair: pair[1]),
         instruments=[(c.id, text(c.definition.title)) for c in registry.latest()],
-        referrals=referral_pages.dashboard_context(db, keys, auth),
+        referrals=referral_views.dashboard_section(db, keys, auth.user),
         due=followup.due_list(db, keys, registry, auth.user),
     )
 
