@@ -10,7 +10,7 @@ import typer
 
 from instruments.compiled import json_schema
 from instruments.loader import configured_paths, load
-from instruments.problems import hint
+from instruments.problems import hint_for
 
 cli = typer.Typer(help="Check and list instrument definitions.", no_args_is_help=True)
 
@@ -28,11 +28,11 @@ def validate(
     problems = [*result.problems, *(p for compiled in result.checked for p in check_examples(compiled))]
     for problem in problems:
         typer.echo(str(problem), err=True)
-        if hint(problem.code):
-            typer.echo(f"    how to fix: {hint(problem.code)}", err=True)
+        if hint_for(problem):
+            typer.echo(f"    how to fix: {hint_for(problem)}", err=True)
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)
-        typer.echo(f"    how to fix: {hint(warning.code)}", err=True)
+        typer.echo(f"    how to fix: {hint_for(warning)}", err=True)
     if problems:
         typer.echo(f"{len(problems)} problem(s) found.", err=True)
         raise typer.Exit(1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from instruments import analysis
 from instruments.compiled import (
@@ -32,24 +32,38 @@ class _Collector:
         line, where = self.source.where(path)
         self.problems.append(Problem(code, message, self.source.file, line, where))
 
-    def expression(self, source: str, scope: Scope, path: Path_, what: str) -> Expression | None:
+    def expression(self, source: str, scope: Scope, path: Path_) -> Expression | None:
+        # No "show_if:" or "rule:" before the message: the path it is printed after already names the key.
         try:
             compiled = compile_expression(source, scope)
         except ExpressionError as exc:
-            self.add("expression", f'{what}: {exc.message} (at character {exc.column} of "{source.strip()}")', path)
+            self.add("expression", f'{exc.message} (at character {exc.column} of "{source.strip()}")', path)
             return None
         except RecursionError:
-            self.add("expression", f"{what}: this expression is nested too deeply to read", path)
+            self.add("expression", "this expression is nested too deeply to read", path)
             return None
         for message in compiled.warnings:
             line, where = self.source.where(path)
-            warning = Problem("unanswered_comparison", f"{what}: {message}", self.source.file, line, where)
-            self.warnings.append(warning)
+            self.warnings.append(Problem("unanswered_comparison", message, self.source.file, line, where))
         return compiled
+
+
+class Checked(NamedTuple):
+    """What checking a schema-valid definition found: the instrument (None on a problem), problems, warnings."""
+
+    compiled: CompiledInstrument | None
+    problems: list[Problem]
+    warnings: list[Problem]
 
 
 def compile_instrument(definition: Instrument, source: Source) -> tuple[CompiledInstrument | None, list[Problem]]:
     """Check cross-references and logic of a schema-valid definition and compile it."""
+    checked = check_instrument(definition, source)
+    return checked.compiled, checked.problems
+
+
+def check_instrument(definition: Instrument, source: Source) -> Checked:
+    """Compile a schema-valid definition, keeping its warnings even when a problem stops it from loading."""
     out = _Collector(source)
     _check_translations(definition, out)
     _check_ids(definition, out)
@@ -73,7 +87,7 @@ def compile_instrument(definition: Instrument, source: Source) -> tuple[Compiled
     show_if: dict[str, Expression] = {}
     for index, item in enumerate(definition.items):
         if item.show_if is not None:
-            expr = out.expression(item.show_if, item_scope, ("items", index, "show_if"), "show_if")
+            expr = out.expression(item.show_if, item_scope, ("items", index, "show_if"))
             if expr is not None:
                 show_if[item.id] = expr
     order = _visibility_order(definition, show_if, out)
@@ -108,7 +122,7 @@ def compile_instrument(definition: Instrument, source: Source) -> tuple[Compiled
     elif scoring is not None and scoring.total is not None and not half_rules:
         total = _total_only(scoring.total, infos, sections, out)
     if out.problems or domain_rules is None or overall_rules is None:
-        return None, out.problems
+        return Checked(None, out.problems, out.warnings)
     compiled = CompiledInstrument(
         definition=definition,
         content_hash=content_hash(definition),
@@ -132,7 +146,7 @@ def compile_instrument(definition: Instrument, source: Source) -> tuple[Compiled
         source=source,
         warnings=tuple(out.warnings),
     )
-    return compiled, []
+    return Checked(compiled, [], out.warnings)
 
 
 def _scoring(
@@ -153,7 +167,7 @@ def _scoring(
     )
     total = None
     if scoring.total is not None:
-        total = out.expression(scoring.total.of, overall_scope, ("scoring", "total", "of"), "total")
+        total = out.expression(scoring.total.of, overall_scope, ("scoring", "total", "of"))
         overall_scope = replace(overall_scope, total=total)
     domain_rules = _rules(scoring.domain, domain_scope, ("scoring", "domain"), out)
     overall_rules = _rules(scoring.overall, overall_scope, ("scoring", "overall"), out)
@@ -178,7 +192,7 @@ def _total_only(
 ) -> Expression | None:
     """The total of a scoring without rules: reported with every result, compared with nothing. There are no
     domains or indicators (`_check_unscored`), so it can only read answers."""
-    return out.expression(total.of, Scope(items=infos, sections=sections), ("scoring", "total", "of"), "total")
+    return out.expression(total.of, Scope(items=infos, sections=sections), ("scoring", "total", "of"))
 
 
 def _check_half_rules(scoring: Scoring, out: _Collector) -> None:
@@ -375,7 +389,7 @@ def _feeds(
                     )
                     continue
             else:
-                when = out.expression(rule.when or "", scope, (*path, "when"), "indicates.when")
+                when = out.expression(rule.when or "", scope, (*path, "when"))
                 if when is None:
                     continue
             answers = frozenset(rule.answers) if rule.answers is not None else None
@@ -477,7 +491,7 @@ def _rules(rules: tuple[Rule, ...], scope: Scope, path: Path_, out: _Collector) 
             )
         when = None
         if rule.when is not None:
-            when = out.expression(rule.when, scope, (*rule_path, "when"), "rule")
+            when = out.expression(rule.when, scope, (*rule_path, "when"))
             if when is None:
                 failed = True
                 continue

@@ -11,10 +11,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from instruments.compiled import CompiledInstrument
-from instruments.compiler import compile_instrument
+from instruments.compiler import Checked, check_instrument
 from instruments.model import Instrument
 from instruments.partial import beyond_schema
-from instruments.schema_messages import plain_message
+from instruments.schema_messages import plain_message, schema_kind, short_only_by_its_errors
 from instruments.source import Problem, Source, data_path, format_path, read_source
 
 BUNDLED_DIR = Path(__file__).parent / "bundled"
@@ -33,26 +33,40 @@ class InstrumentError(Exception):
 def _schema_problem(error: Any, source: Source) -> Problem:
     """One schema error as a plain problem: what is wrong, where, and how to fix it (see schema_messages)."""
     path = data_path(source.data, tuple(error["loc"]))
+    if error["type"] == "union_tag_invalid" and isinstance(_value_at(source.data, path), dict):
+        path = (*path, "type")  # the line of the unknown type, not of the item's first key
     return Problem(
-        "schema", plain_message(error, source.data), source.file, source.line_of(path), format_path(path, source.data)
+        "schema",
+        plain_message(error, source.data),
+        source.file,
+        source.line_of(path),
+        format_path(path, source.data),
+        kind=schema_kind(error),
     )
 
 
-def _compile_file(path: Path | str, text: str | None = None) -> tuple[CompiledInstrument | None, list[Problem]]:
+def _value_at(data: Any, path: tuple[str | int, ...]) -> Any:
+    for part in path:
+        data = data[part]  # a path from data_path is in the data
+    return data
+
+
+def _compile_file(path: Path | str, text: str | None = None) -> Checked:
     """One definition, from its file or from `text` named `path`: the instrument, or every problem found."""
     source, problems = read_source(path, text)
     if source is None:
-        return None, problems
+        return Checked(None, problems, [])
     return _compile_source(source)  # parsed once: YAML parsing is most of the server's start-up
 
 
-def _compile_source(source: Source) -> tuple[CompiledInstrument | None, list[Problem]]:
+def _compile_source(source: Source) -> Checked:
     try:
         definition = Instrument.model_validate(source.data)
     except ValidationError as exc:
-        errors = exc.errors()
-        return None, [_schema_problem(e, source) for e in errors] + beyond_schema(source, errors)
-    return compile_instrument(definition, source)
+        errors = [e for e in exc.errors() if not short_only_by_its_errors(e)]
+        found, warnings = beyond_schema(source, errors)
+        return Checked(None, [_schema_problem(e, source) for e in errors] + found, warnings)
+    return check_instrument(definition, source)
 
 
 def instrument_files(paths: Iterable[Path | str]) -> list[Path]:
@@ -147,27 +161,30 @@ def load(
     - `beside=configured_paths()`: load those too, so references resolve, but report only on `paths`.
     """
     if text is not None:
-        compiled, problems = _compile_file(name, text)
+        compiled, problems, warnings = _compile_file(name, text)
         registry = Registry()
         if compiled is not None:
             registry.instruments[compiled.key] = compiled
-        return LoadResult(registry, problems, [w for c in registry.all() for w in c.warnings], tuple(registry.all()))
+        return LoadResult(registry, problems, warnings, tuple(registry.all()))
     wanted = instrument_files(configured_paths() if paths is None else paths)
     context = instrument_files(beside)
     chosen = {f.resolve() for f in wanted}
-    registry, problems = _load_registry([f for f in context if f.resolve() not in chosen] + wanted)
+    registry, problems, warnings = _load_registry([f for f in context if f.resolve() not in chosen] + wanted)
     checked = tuple(c for c in registry.all() if Path(c.file).resolve() in chosen)
     mine = [p for p in problems if Path(p.file).resolve() in chosen] if context else problems
-    return LoadResult(registry, mine, [w for c in checked for w in c.warnings], checked)
+    mine_warned = dict.fromkeys(w for w in warnings if Path(w.file).resolve() in chosen)  # a file named twice: once
+    return LoadResult(registry, mine, list(mine_warned), checked)
 
 
-def _load_registry(files: list[Path]) -> tuple[Registry, list[Problem]]:
-    """Load every file; valid instruments are kept, and every problem is returned."""
+def _load_registry(files: list[Path]) -> tuple[Registry, list[Problem], list[Problem]]:
+    """Load every file; valid instruments are kept, and every problem and warning is returned."""
     registry = Registry()
     problems: list[Problem] = []
+    warnings: list[Problem] = []
     for file in files:
-        compiled, found = _compile_file(file)
+        compiled, found, warned = _compile_file(file)
         problems += found
+        warnings += warned
         if compiled is None:
             continue
         earlier = registry.instruments.get(compiled.key)
@@ -191,7 +208,7 @@ def _load_registry(files: list[Path]) -> tuple[Registry, list[Problem]]:
             continue
         registry.instruments[compiled.key] = compiled
     problems += _cross_references(registry)
-    return registry, problems
+    return registry, problems, warnings
 
 
 def _cross_references(registry: Registry) -> list[Problem]:

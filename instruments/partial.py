@@ -5,7 +5,8 @@ again, and only then learnt of the rule with a typo and the missing translation.
 schema errors are cut out (the list entry that holds the error, or the key itself) until what is left
 validates; the later checks then run on it. Problems those cuts could have caused (an indicator no
 longer fed because its item was cut, a rule naming a cut item, ...) are left out: only problems that
-stand on their own are reported beside the schema errors.
+stand on their own are reported beside the schema errors, and so are the warnings. A broken text is not
+cut but replaced by a stand-in, so the section, item or indicator that holds it is still checked.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from instruments.model import Instrument
+from instruments.schema_messages import TEXT_KEYS
 from instruments.source import Path_, Problem, Source, data_path, format_path
 
 MAX_ROUNDS = 25
@@ -128,6 +130,8 @@ class _Cutter:
             return True
         if len(path) == 1:
             return self._top(str(leaf))
+        if self._stand_in_text(path, holder, leaf, tried):
+            return True
         if leaf in ("id", "code"):
             self.renamed = True  # what the id was meant to be is unknown, so are the references to it
         elif kind != "missing" and path not in tried and isinstance(holder, dict) and leaf in holder:
@@ -140,6 +144,22 @@ class _Cutter:
             if isinstance(path[end - 1], int) and self._remove_entry(path[:end]):
                 return True
         return self._top(str(path[0]))
+
+    def _stand_in_text(self, path: Path_, holder: Any, leaf: str | int, tried: set[Path_]) -> bool:
+        """Put a stand-in text in place of a broken or missing one, keeping the part that holds it.
+
+        Cutting a section for its title would leave its items in no section, and a file's only section
+        cut would read as "'sections' needs at least 1 section": a stand-in leaves nothing else to report.
+        """
+        languages = self.data.get("languages")
+        if not (isinstance(languages, list) and languages and all(isinstance(x, str) for x in languages)):
+            return False
+        if leaf not in TEXT_KEYS or not isinstance(holder, dict) or path in tried:
+            return False
+        tried.add(path)
+        self.cut_paths.append(self.original(path))
+        holder[leaf] = dict.fromkeys(languages, "stand-in")
+        return True
 
     def _top(self, key: str) -> bool:
         languages = self.data.get("languages")
@@ -183,41 +203,41 @@ def _under(path: str, cut: str) -> bool:
     return path == cut or path.startswith((cut + ".", cut + "[", cut + "("))
 
 
-def beyond_schema(source: Source, errors: list[Any]) -> list[Problem]:
-    """The problems the later checks find in what is left once the parts with schema errors are cut out."""
-    from instruments.compiler import compile_instrument  # the compiler imports the models this module checks
+def beyond_schema(source: Source, errors: list[Any]) -> tuple[list[Problem], list[Problem]]:
+    """The problems and the warnings the later checks find in what is left once the parts with schema errors are cut."""
+    from instruments.compiler import check_instrument  # the compiler imports the models this module checks
 
     if not isinstance(source.data, dict):
-        return []
+        return [], []
     cutter = _Cutter(source.data)
     tried: set[Path_] = set()
     pending = errors
     definition: Instrument | None = None
     for _ in range(MAX_ROUNDS):
         if not any(cutter.cut(tuple(e["loc"]), e["type"], tried) for e in pending):
-            return []
+            return [], []
         try:
             definition = Instrument.model_validate(cutter.data)
             break
         except ValidationError as exc:
             pending = exc.errors()
     if definition is None:
-        return []
-    _, found = compile_instrument(definition, _CutSource(source, cutter))
+        return [], []
+    _, found, warnings = check_instrument(definition, _CutSource(source, cutter))
     cuts = [format_path(p, source.data) for p in cutter.cut_paths]
     ids = "|".join(rf"\b{re.escape(i)}\b" for i in sorted(cutter.cut_ids))
     named = re.compile(ids, re.IGNORECASE) if ids else None  # an id with a schema error is often a miscased one
-    kept = []
-    for problem in found:
+
+    def stands_alone(problem: Problem) -> bool:
+        """Whether the problem is not one that cutting the parts out could have caused."""
         if problem.code == "schema" and problem.path != "default_language":
-            continue
+            return False
         if problem.code in WHOLE_FILE_CODES:
-            continue
+            return False
         if any(_under(problem.path, cut) or _under(cut, problem.path) for cut in cuts):
-            continue
+            return False
         if cutter.renamed and (problem.code in REFERENCE_CODES or _REFERENCE_IN_EXPRESSION.search(problem.message)):
-            continue
-        if named is not None and named.search(problem.message):
-            continue
-        kept.append(problem)
-    return kept
+            return False
+        return named is None or not named.search(problem.message)
+
+    return [p for p in found if stands_alone(p)], [w for w in warnings if stands_alone(w)]

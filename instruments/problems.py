@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from instruments.source import Problem
+
 
 class ProblemKind(NamedTuple):
     """What a problem code means, and how an author usually fixes it."""
@@ -125,6 +127,51 @@ CATALOGUE: dict[str, ProblemKind] = {
 # Codes that are warnings: shown by `tellonce instruments validate`, never stopping a load.
 WARNING_CODES = frozenset({"unanswered_comparison"})
 
+# The kinds of `schema` problem, each with its own hint: what fixes a missing key is not what fixes a bad id.
+SCHEMA_KINDS: dict[str, ProblemKind] = {
+    "missing_key": ProblemKind(
+        "a required key is missing", "add the key the message names; docs/instrument-format.md lists each part's keys"
+    ),
+    "unknown_key": ProblemKind(
+        "a key this part cannot have",
+        "check its spelling and its indent (a key indented under the wrong part is unknown there), or remove it",
+    ),
+    "wrong_type": ProblemKind(
+        "a value of the wrong kind",
+        "write the kind the message names: a list as lines starting with '- ' or [a, b]; a mapping as key: value "
+        "lines or {a: b}; quotes around text that looks like a number or true/false",
+    ),
+    "text_by_language": ProblemKind(
+        "a text is not given per language",
+        "write the text once per language listed under `languages`, like {en: Home, es: Hogar}",
+    ),
+    "too_few": ProblemKind(
+        "a list has too few entries",
+        "add entries up to the number given (a choice item needs at least 2 options), or remove an optional key",
+    ),
+    "too_many": ProblemKind("a list has too many entries", "remove entries down to the number given"),
+    "empty_value": ProblemKind("a value is empty", "write a value, or remove the key if it is optional"),
+    "out_of_range": ProblemKind("a number is out of range", "use a number within the bound the message gives"),
+    "bad_pattern": ProblemKind(
+        "an id, version or language is not written the way it must be",
+        "ids: lowercase letters, digits and _, starting with a letter; indicator ids: domain.name; instrument "
+        "ids: lowercase with dashes; versions: 1.0.0; languages: en, es",
+    ),
+    "not_a_choice": ProblemKind(
+        "a value that is not one of the allowed ones",
+        "copy one of the values the message lists, spelled exactly (lowercase, with _)",
+    ),
+    "item_type": ProblemKind(
+        "an item's type is missing or unknown",
+        "write `type:` on the item with one of the types the message lists, like single_choice or yes_no",
+    ),
+    "invalid_value": ProblemKind(
+        "values that do not go together",
+        "the message says what is allowed; docs/instrument-format.md gives examples under that key",
+    ),
+    "other": ProblemKind("another shape problem", CATALOGUE["schema"].hint),
+}
+
 
 def hint(code: str) -> str:
     """How to fix a problem with this code ('' for a code not in the catalogue)."""
@@ -132,8 +179,22 @@ def hint(code: str) -> str:
     return kind.hint if kind is not None else ""
 
 
+def hint_for(problem: Problem) -> str:
+    """How to fix this problem: for a schema problem, the hint for its kind."""
+    if problem.code == "schema" and problem.kind in SCHEMA_KINDS:
+        return SCHEMA_KINDS[problem.kind].hint
+    return hint(problem.code)
+
+
 def markdown_table() -> str:
     """The catalogue as the Markdown table kept in docs/instrument-format.md."""
     rows = ["| code | what it means | how to fix it |", "|---|---|---|"]
     rows += [f"| `{code}` | {kind.title} | {kind.hint} |" for code, kind in CATALOGUE.items()]
+    return "\n".join(rows) + "\n"
+
+
+def schema_kinds_table() -> str:
+    """The kinds of schema problem as the Markdown table kept in docs/instrument-format.md."""
+    rows = ["| kind of `schema` problem | what it means | how to fix it |", "|---|---|---|"]
+    rows += [f"| {name.replace('_', ' ')} | {kind.title} | {kind.hint} |" for name, kind in SCHEMA_KINDS.items()]
     return "\n".join(rows) + "\n"

@@ -102,6 +102,66 @@ def _nearest(data: Any, loc: tuple[Any, ...]) -> Any:
     return current if isinstance(current, dict) else holder
 
 
+# The kind of schema problem each Pydantic error type is, for its hint (problems.SCHEMA_KINDS).
+KIND_OF_ERROR = {
+    "missing": "missing_key",
+    "extra_forbidden": "unknown_key",
+    "union_tag_invalid": "item_type",
+    "union_tag_not_found": "item_type",
+    "literal_error": "not_a_choice",
+    "string_pattern_mismatch": "bad_pattern",
+    "too_short": "too_few",
+    "too_long": "too_many",
+    "string_too_short": "empty_value",
+    "value_error": "invalid_value",
+    "greater_than_equal": "out_of_range",
+    "greater_than": "out_of_range",
+    "less_than_equal": "out_of_range",
+    "less_than": "out_of_range",
+    **dict.fromkeys(
+        (
+            "dict_type",
+            "model_type",
+            "model_attributes_type",
+            "tuple_type",
+            "list_type",
+            "string_type",
+            "bool_type",
+            "bool_parsing",
+            "int_from_float",
+            "int_type",
+            "int_parsing",
+            "float_type",
+            "float_parsing",
+        ),
+        "wrong_type",
+    ),
+}
+
+
+def schema_kind(error: Any) -> str:
+    """Which kind of schema problem a Pydantic error is: a key of problems.SCHEMA_KINDS."""
+    kind = KIND_OF_ERROR.get(error["type"], "other")
+    if kind == "wrong_type" and _key(tuple(error["loc"])) in TEXT_KEYS and error["type"] in _MAPPING_ERRORS:
+        return "text_by_language"
+    return kind
+
+
+_MAPPING_ERRORS = frozenset({"dict_type", "model_type", "model_attributes_type"})
+
+
+def short_only_by_its_errors(error: Any) -> bool:
+    """Whether a 'too few entries' error counts only the entries that have errors of their own.
+
+    Pydantic counts a list's entries after validating them, so one section with a broken title also reads
+    as "'sections' needs at least 1 section; this one has 0": the entry's own error says it all.
+    """
+    if error["type"] != "too_short":
+        return False
+    value, least = error.get("input"), (error.get("ctx") or {}).get("min_length")
+    return isinstance(value, (list, tuple, dict, str)) and isinstance(least, int) and len(value) >= least
+
+
 def plain_message(error: Any, data: Any) -> str:
     """The plain message for one Pydantic error (a dict from `ValidationError.errors()`)."""
     kind: str = error["type"]
@@ -125,7 +185,7 @@ def plain_message(error: Any, data: Any) -> str:
     if kind in ("too_short", "too_long"):
         entry = ENTRY_NAMES.get(key, "entry")
         bound = ctx.get("min_length") if kind == "too_short" else ctx.get("max_length")
-        count = ctx.get("actual_length")
+        count = len(value) if isinstance(value, (list, tuple, dict, str)) else ctx.get("actual_length")
         owner = _nearest(data, loc)
         if key == "options" and isinstance(owner, dict) and isinstance(owner.get("type"), str):
             subject = f"a {owner['type']} item"

@@ -21,6 +21,7 @@ class Problem:
     file: str
     line: int | None = None
     path: str = ""
+    kind: str = field(default="", compare=False)  # for a schema problem, which kind (see problems.SCHEMA_KINDS)
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file

@@ -67,7 +67,7 @@ def test_validate_a_broken_file_lists_every_problem_located(tmp_path: Path) -> N
     assert located == [
         f"{file}:{line_with(text, '{en: Money}')}: items[3](paid_with).options[0].label: "
         "text has no es version [missing_translation]",
-        f"{file}:{line_with(text, 'slept_somewhere')}: items[1](felt_safe).show_if: show_if: unknown item "
+        f"{file}:{line_with(text, 'slept_somewhere')}: items[1](felt_safe).show_if: unknown item "
         "'slept_somewhere' (at character 1 of \"slept_somewhere == 'yes'\") [expression]",
     ]
     assert "2 problem(s) found." in result.stderr

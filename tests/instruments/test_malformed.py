@@ -96,8 +96,8 @@ SCHEMA_CASES = [
         "unknown-item-type",
         edit(("type: number", "type: slider")),
         "schema",
-        "- id: hours",
-        path="items[2](hours)",
+        "type: slider",
+        path="items[2](hours).type",
         phrase="unknown item type 'slider'",
     ),
     case(

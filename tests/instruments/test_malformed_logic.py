@@ -367,7 +367,7 @@ def test_problems_print_as_file_line_path_message_code(tmp_path: Path) -> None:
     loaded_result = instruments.load([file])
     _, problems = loaded_result.instrument, loaded_result.problems
     line = line_with(text, "show_if:")
-    assert str(problems[0]).startswith(f"{file}:{line}: items[1](felt_safe).show_if: show_if: unknown item")
+    assert str(problems[0]).startswith(f"{file}:{line}: items[1](felt_safe).show_if: unknown item")
     assert str(problems[0]).endswith("[expression]")
 
 

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 import instruments
 from app.cli import cli
-from instruments.problems import CATALOGUE, markdown_table
+from instruments.problems import CATALOGUE, markdown_table, schema_kinds_table
 from tests.instruments.malformed_base import edit
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,6 +52,13 @@ def test_the_documented_table_is_the_catalogue() -> None:
     start = docs.index("<!-- problem codes:")
     body = docs[docs.index("\n", start) + 1 : docs.index("<!-- end of problem codes -->")]
     assert body == markdown_table(), "regenerate the table with instruments.problems.markdown_table()"
+
+
+def test_the_documented_kinds_of_schema_problem_are_the_catalogue() -> None:
+    docs = (ROOT / "docs" / "instrument-format.md").read_text(encoding="utf-8")
+    start = docs.index("<!-- schema problem kinds:")
+    body = docs[docs.index("\n", start) + 1 : docs.index("<!-- end of schema problem kinds -->")]
+    assert body == schema_kinds_table(), "regenerate the table with instruments.problems.schema_kinds_table()"
 
 
 def test_validate_prints_the_hint_under_each_problem(tmp_path: Path) -> None:
