@@ -29,13 +29,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy import Engine, func, inspect, select, text
+from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.crypto import KeyRing
 from app.errors import BackupError
-from app.models import metadata
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 PG_DUMP_HEADER = b"PGDMP"
@@ -368,14 +367,3 @@ def _run(tool: Path, *args: str, url: str) -> None:
     done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)  # noqa: S603 (our own argv)
     if done.returncode != 0:
         raise BackupError(f"{tool.name} failed ({done.returncode}):\n{done.stderr.strip()}")
-
-
-def row_counts(engine: Engine) -> dict[str, int]:
-    """Rows per table of the app's schema (to compare a database before and after a restore)."""
-    present = set(inspect(engine).get_table_names())
-    counts = {}
-    with engine.connect() as connection:
-        for table in metadata.sorted_tables:
-            if table.name in present:
-                counts[table.name] = int(connection.execute(select(func.count()).select_from(table)).scalar_one())
-    return counts

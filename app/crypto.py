@@ -68,10 +68,6 @@ class KeyRing:
         """Decrypt a value stored by encrypt_json."""
         return json.loads(self.decrypt(stored, table, column, row_id))
 
-    def key_id_of(self, stored: str) -> str:
-        """The id of the key a stored value was encrypted with (for re-encryption after rotation)."""
-        return stored.split(".", 2)[1]
-
     def blind_index(self, purpose: str, normalized: str) -> str:
         """A keyed hash revealing only equality of normalized values, separated by purpose."""
         return hmac.new(self.index_key, f"{purpose}\x1f{normalized}".encode(), hashlib.sha256).hexdigest()

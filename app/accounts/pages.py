@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
+from sqlmodel import Session
 
 from app import web_forms
 from app.accounts import devices, service, sessions
@@ -18,6 +19,7 @@ from app.deps import (
     ADMINS,
     FormAuthDep,
     SettingsDep,
+    WebAuth,
     WebAuthDep,
     client_address,
     cookie_name,
@@ -96,14 +98,16 @@ def logout(request: Request, db: SessionDep, settings: SettingsDep, auth: FormAu
     return response
 
 
+LANGUAGE_WORDS = {"language": _("Choose English or Spanish.")}
+
+
 @router.post("/account/language")
 async def choose_language(request: Request, db: SessionDep, settings: SettingsDep, auth: FormAuthDep) -> Response:
     """Save the language the signed-in person reads TellOnce in, and go back to the page they were on."""
     form = await request.form()
-    try:
-        choice = UserPreferences.model_validate({"language": form.get("language")})
-    except ValidationError as exc:
-        raise InvalidInput(_("Choose English or Spanish.")) from exc
+    choice, errors = web_forms.parse(UserPreferences, {"language": form.get("language")}, LANGUAGE_WORDS)
+    if choice is None:  # the language menu is on every page, so there is no one form to show again
+        raise InvalidInput(errors["language"], {"field": "language"})
     service.set_preferences(db, auth.user, choice)
     back = form.get("next")
     response = RedirectResponse(_safe_next(back if isinstance(back, str) else None), status_code=303)
@@ -123,13 +127,20 @@ async def choose_language(request: Request, db: SessionDep, settings: SettingsDe
 @router.get("/admin/users", response_class=HTMLResponse)
 def users_page(request: Request, db: SessionDep, auth: WebAuthDep) -> Response:
     require_role(auth.user, *ADMINS)
+    return _users_page(request, db, auth)
+
+
+def _users_page(request: Request, db: Session, auth: WebAuth, status_code: int = 200, **shown: Any) -> Response:
+    """The users page, also shown again with a refused form's errors (`errors`, `form`)."""
     return render(
         request,
         "admin/users.html",
+        status_code=status_code,
         auth=auth,
         users=service.list_users(db, auth.user),
         agencies=service.list_agencies(db, auth.user),
         roles=_roles_for(auth.user.role),
+        **shown,
     )
 
 
@@ -143,20 +154,8 @@ async def create_user_page(request: Request, db: SessionDep, auth: FormAuthDep) 
     form = dict((await request.form()).items())
     with web_forms.attempt(db, AppError, ValidationError) as tried:
         service.create_user(db, UserCreate.model_validate(form), auth.user)
-    if isinstance(tried.error, (AppError, ValidationError)):
-        exc = tried.error
-        message = exc.message if isinstance(exc, AppError) else _first_error(exc)
-        return render(
-            request,
-            "admin/users.html",
-            status_code=400,
-            auth=auth,
-            error=message,
-            form=form,
-            users=service.list_users(db, auth.user),
-            agencies=service.list_agencies(db, auth.user),
-            roles=_roles_for(auth.user.role),
-        )
+    if tried.failed:
+        return _users_page(request, db, auth, _status(tried.error), errors=_errors(tried.error), form=form)
     return RedirectResponse("/admin/users", status_code=303)
 
 
@@ -171,31 +170,27 @@ async def update_user_page(request: Request, user_id: str, db: SessionDep, auth:
     }
     with web_forms.attempt(db, AppError, ValidationError) as tried:
         service.update_user(db, auth.user, user_id, UserUpdate.model_validate(data))
-    if isinstance(tried.error, (AppError, ValidationError)):
-        exc = tried.error
-        message = exc.message if isinstance(exc, AppError) else _first_error(exc)
-        return render(
-            request,
-            "admin/users.html",
-            status_code=getattr(exc, "status", 400),
-            auth=auth,
-            error=message,
-            users=service.list_users(db, auth.user),
-            agencies=service.list_agencies(db, auth.user),
-            roles=_roles_for(auth.user.role),
-        )
+    if tried.failed:
+        return _users_page(request, db, auth, _status(tried.error), errors=_errors(tried.error))
     return RedirectResponse("/admin/users", status_code=303)
 
 
 @router.get("/admin/agencies", response_class=HTMLResponse)
 def agencies_page(request: Request, db: SessionDep, auth: WebAuthDep) -> Response:
     require_role(auth.user, Role.system_admin)
+    return _agencies_page(request, db, auth)
+
+
+def _agencies_page(request: Request, db: Session, auth: WebAuth, status_code: int = 200, **shown: Any) -> Response:
+    """The agencies page, also shown again with a refused form's errors (`errors`, `form`)."""
     return render(
         request,
         "admin/agencies.html",
+        status_code=status_code,
         auth=auth,
         agencies=service.list_agencies(db, auth.user),
         kinds=[k.value for k in AgencyKind],
+        **shown,
     )
 
 
@@ -206,19 +201,8 @@ async def create_agency_page(request: Request, db: SessionDep, auth: FormAuthDep
     data = {**form, "external": form.get("external") == "on", "contact": form.get("contact") or None}
     with web_forms.attempt(db, AppError, ValidationError) as tried:
         service.create_agency(db, AgencyCreate.model_validate(data), auth.user)
-    if isinstance(tried.error, (AppError, ValidationError)):
-        exc = tried.error
-        message = exc.message if isinstance(exc, AppError) else _first_error(exc)
-        return render(
-            request,
-            "admin/agencies.html",
-            status_code=400,
-            auth=auth,
-            error=message,
-            form=form,
-            agencies=service.list_agencies(db, auth.user),
-            kinds=[k.value for k in AgencyKind],
-        )
+    if tried.failed:
+        return _agencies_page(request, db, auth, _status(tried.error), errors=_errors(tried.error), form=form)
     return RedirectResponse("/admin/agencies", status_code=303)
 
 
@@ -233,10 +217,16 @@ FIELD_LABELS = {
 }
 
 
-def _first_error(exc: ValidationError) -> str:
-    """The form's first error (the admin pages show one, above the form), mapped as every form maps them."""
-    message: str = next(iter(web_forms.field_errors(exc, default=_field_message).values()))  # lazy: page language
-    return message
+def _errors(error: Exception | None) -> dict[str, Any]:
+    """A refused admin form's errors, one per field (in the reader's words), or its refusal on the whole form."""
+    if isinstance(error, ValidationError):
+        return web_forms.field_errors(error, default=_field_message)
+    return web_forms.refused_errors(error, FIELD_LABELS)
+
+
+def _status(error: Exception | None) -> int:
+    """A refusal's own status (403, 409, ...); 400 for a form that does not validate."""
+    return error.status if isinstance(error, AppError) else 400
 
 
 def _field_message(error: ErrorDetails) -> str:

@@ -266,17 +266,6 @@ def implied(
     return sensitivity_specificity(*implied_levels(registry, instrument_id, model, draws, seed))
 
 
-def simulated_implied(
-    registry: Registry, instrument_id: str, model: Model, draws: int = 20000, seed: int = 0
-) -> dict[str, tuple[float, float]]:
-    """As `implied`, always by scoring `draws` answer sets per group with the real scoring engine."""
-    compiled = newest(registry, instrument_id)
-    answering = model.answering_for(instrument_id)
-    rng = _random(seed)
-    with_condition = _simulated_levels(compiled, answering, True, draws, rng)
-    return sensitivity_specificity(with_condition, _simulated_levels(compiled, answering, False, draws, rng))
-
-
 def implied_levels(
     registry: Registry, instrument_id: str, model: Model, draws: int = 20000, seed: int = 0
 ) -> tuple[dict[str, float], dict[str, float]]:
@@ -355,15 +344,3 @@ def _simulated_levels(
             level = scored[key] = score(compiled, answers).overall
         counts[level] += 1
     return {level: counts[level] / draws for level in (INSUFFICIENT, *LEVELS)}
-
-
-def tally(registry: Registry, people: list[Person], instrument_id: str) -> Counter[tuple[str, str | None]]:
-    """(overall level, outcome kind or None) -> how many screenings with this instrument, scored for real."""
-    counts: Counter[tuple[str, str | None]] = Counter()
-    for person in people:
-        for screening in person.screenings:
-            if screening.instrument_id == instrument_id:
-                compiled = registry.instruments[instrument_id, screening.instrument_version]
-                level = score(compiled, screening.answers).overall
-                counts[level, person.outcome.kind.value if person.outcome else None] += 1
-    return counts

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -16,25 +14,13 @@ from app.db import SessionDep
 from app.deps import FormAuthDep, KeysDep, RegistryDep, WebAuth
 from app.errors import InvalidInput
 from app.evaluation import outcomes
-from app.evaluation.schemas import OutcomeCreate, OutcomePublic, OutcomeWithdraw
+from app.evaluation.schemas import OutcomeCreate, OutcomeWithdraw
+from app.evaluation.views import OutcomeSection
 from app.i18n import _
-from app.models_evaluation import OutcomeKind, OutcomeSource
+from app.records.record_page import youth_page
 
 router = APIRouter(include_in_schema=False)
 
-KIND_LABELS: dict[str, str] = {
-    OutcomeKind.confirmed: _("Exploitation confirmed (by a later assessment, investigation or finding)"),
-    OutcomeKind.not_indicated: _("No indication after follow-up"),
-    OutcomeKind.lost_to_follow_up: _("Lost to follow-up"),
-}
-SOURCE_LABELS: dict[str, str] = {
-    OutcomeSource.later_assessment: _("A later assessment"),
-    OutcomeSource.investigation: _("An investigation"),
-    OutcomeSource.court_finding: _("A court finding"),
-    OutcomeSource.youth_disclosure: _("The youth told staff"),
-    OutcomeSource.service_record: _("A service record"),
-    OutcomeSource.other: _("Other"),
-}
 FIELD_MESSAGES = {
     "kind": _("Choose what was learned."),
     "source": _("Choose where it was learned from."),
@@ -44,42 +30,6 @@ FIELD_MESSAGES = {
     "reason": _("Write why it is withdrawn (at least 3 characters)."),
 }
 FIELDS = ("kind", "source", "learned_on", "follow_up_months", "note")
-
-
-@dataclass
-class OutcomeSection:
-    """What the youth page shows of outcomes, and the form's values and errors after a refused post."""
-
-    items: list[OutcomePublic]
-    may_record: bool
-    values: dict[str, str] = field(default_factory=dict)
-    errors: dict[str, Any] = field(default_factory=dict)
-    kinds: Mapping[str, Any] = field(default_factory=lambda: dict(KIND_LABELS))
-    sources: Mapping[str, Any] = field(default_factory=lambda: dict(SOURCE_LABELS))
-
-    @property
-    def form_open(self) -> bool:
-        """The record form opens by itself after its own refused post."""
-        return any(not name.startswith("withdraw-") for name in self.errors)
-
-    @property
-    def summary(self) -> list[tuple[str, str]]:
-        """(anchor, message) of each error, the anchor being the field to fix."""
-        anchors = {"kind": "outcome-kind-confirmed", "form": "outcome-form"}
-        return [
-            (name if name.startswith("withdraw-") else anchors.get(name, f"outcome-{name}"), message)
-            for name, message in self.errors.items()
-        ]
-
-
-def youth_context(
-    db: Session, keys: KeyRing, auth: WebAuth, youth_id: str, form: OutcomeSection | None = None
-) -> OutcomeSection:
-    """The outcomes section of a youth's record (after a refused post: with the form's values and errors)."""
-    items = outcomes.for_youth(db, keys, auth.user, youth_id)
-    section = form or OutcomeSection(items=[], may_record=False)
-    section.items, section.may_record = items, outcomes.may_record(auth.user)
-    return section
 
 
 @router.post("/youth/{youth_id}/outcomes")
@@ -126,7 +76,5 @@ def _youth_page_again(
     values: dict[str, str],
     errors: dict[str, Any],
 ) -> Response:
-    from app.records.pages import youth_page  # the record's page holds this section
-
     form = OutcomeSection(items=[], may_record=True, values=values, errors=errors)
     return youth_page(request, db, keys, registry, auth, youth_id, status_code=400, outcome_form=form)

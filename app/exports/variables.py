@@ -32,6 +32,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 
+from app import levels
 from app.exports.plan import (
     NOT_ASKED_IN_VERSION,
     NOT_ASSESSED,
@@ -60,7 +61,7 @@ MISSING_RANGE = (-99, -90)
 SHIFT = 10**12  # scoring.answers.MAX_NUMBER: no accepted answer reaches the shifted codes
 ITEM_MISSING = (DECLINED, NOT_ENOUGH_INFO, NOT_ASKED, UNANSWERED, NOT_ASKED_IN_VERSION, NOT_IN_INSTRUMENT, NOT_SHARED)
 LEVEL_MISSING = (INSUFFICIENT, NOT_SCORED, NOT_ASSESSED)
-LEVEL_NUMBERS = {"no_concern": 0, "possible_concern": 1, "clear_concern": 2}
+LEVEL_NUMBERS = {levels.NONE: 0, levels.POSSIBLE: 1, levels.CLEAR: 2}  # the concern scale, in order
 YES_NO_NUMBERS = {"no": 0, "yes": 1}
 ONE_HOT_NUMBERS = {"0": 0, "1": 1}
 MAX_NAME = 28  # characters of a name: leaves 4 digits for its value-label set's number (see above)

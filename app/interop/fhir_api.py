@@ -17,7 +17,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from app import access, audit
@@ -30,7 +29,7 @@ from app.i18n import _
 from app.interop import fhir, fhir_stream
 from app.interop.fhir import FHIR_BODY, FHIR_JSON
 from app.interop.fhir_bulk_api import FILE_BODY, FileDep, PartnerQuery
-from app.interop.fhir_import import QuestionnaireImportReport, import_fhir
+from app.interop.fhir_import import QuestionnaireImport, QuestionnaireImportReport, import_questionnaire
 from app.interop.fhir_responses import ImportReport, import_responses
 from app.models import Agency, Role, Screening, ScreeningResult, User
 from app.models_sharing import Category, Consent
@@ -39,34 +38,10 @@ from app.screenings.disclosed import result_summary, without_items
 from instruments.loader import Registry
 
 router = APIRouter(tags=["fhir"])
-Threshold = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-1e9, le=1e9)]
 FHIR_NDJSON = "application/fhir+ndjson"
 FHIR_BODIES: dict[int | str, dict[str, Any]] = {
     200: {"content": {FHIR_JSON: {"schema": {"type": "object"}}, FHIR_NDJSON: {"schema": {"type": "string"}}}}
 }
-
-
-class QuestionnaireImport(BaseModel):
-    """A FHIR R4 Questionnaire (or a Bundle holding it and its ValueSets) to turn into an instrument definition.
-
-    A form whose answers carry weights gets their sum as its total; without thresholds it concludes no level
-    from it (not_scored), with them it gets the levels the thresholds give. A form without weights is unscored.
-    """
-
-    questionnaire: dict[str, Any]
-    value_sets: list[dict[str, Any]] = Field(
-        default_factory=list,
-        alias="valueSets",
-        description="ValueSets and CodeSystems its answerValueSets name, when not contained or in a Bundle",
-        max_length=1000,
-    )
-    thresholds: dict[Annotated[str, Field(max_length=100)], Threshold] = Field(
-        default_factory=dict, description="possible_concern and/or clear_concern: sums of weights"
-    )
-    instrument_id: str | None = Field(default=None, min_length=1, max_length=100)
-    version: str | None = Field(default=None, max_length=100)
-
-    model_config = {"populate_by_name": True}
 
 
 def covering_consents(
@@ -199,14 +174,5 @@ def import_instrument(data: QuestionnaireImport, db: SessionDep, user: ApiUserDe
     """A FHIR R4 Questionnaire as an instrument definition to review, and what was kept, changed and dropped by
     linkId (system admins). 422 with the problems when the definition would not load; it installs nothing."""
     require_role(user, Role.system_admin)
-    report = import_fhir(data.questionnaire, data.thresholds, data.instrument_id, data.version, data.value_sets)
-    audit.record(
-        db,
-        "instrument.import_fhir",
-        actor_id=user.id,
-        agency_id=user.agency_id,
-        object_type="instrument",
-        object_id=report.instrument_id,
-        detail={"version": report.version, "loads": report.loads, "problems": len(report.problems)},
-    )
+    report = import_questionnaire(db, user, data)
     return JSONResponse(report.model_dump(mode="json"), status_code=200 if report.loads else 422)

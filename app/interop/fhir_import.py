@@ -27,15 +27,18 @@ TellOnce.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
 from fhir.resources.R4B.questionnaire import Questionnaire
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
+from sqlmodel import Session
 
+from app import audit
 from app.interop import fhir
 from app.interop.fhir_items import Reader, codings, local_id
 from app.interop.fhir_valuesets import AnswerSets
+from app.models import User
 from instruments import load
 from instruments.model import INSTRUMENT_ID_PATTERN, SEMVER_PATTERN
 
@@ -73,6 +76,32 @@ class MissingAnswers(BaseModel):
 
     value_set: str
     link_ids: list[str]
+
+
+Threshold = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-1e9, le=1e9)]
+
+
+class QuestionnaireImport(BaseModel):
+    """A FHIR R4 Questionnaire (or a Bundle holding it and its ValueSets) to turn into an instrument definition.
+
+    A form whose answers carry weights gets their sum as its total; without thresholds it concludes no level
+    from it (not_scored), with them it gets the levels the thresholds give. A form without weights is unscored.
+    """
+
+    questionnaire: dict[str, Any]
+    value_sets: list[dict[str, Any]] = Field(
+        default_factory=list,
+        alias="valueSets",
+        description="ValueSets and CodeSystems its answerValueSets name, when not contained or in a Bundle",
+        max_length=1000,
+    )
+    thresholds: dict[Annotated[str, Field(max_length=100)], Threshold] = Field(
+        default_factory=dict, description="possible_concern and/or clear_concern: sums of weights"
+    )
+    instrument_id: str | None = Field(default=None, min_length=1, max_length=100)
+    version: str | None = Field(default=None, max_length=100)
+
+    model_config = {"populate_by_name": True}
 
 
 class QuestionnaireImportReport(BaseModel):
@@ -380,4 +409,31 @@ def _scoring(
 
 
 # `local_id` is the response import's too (`fhir_responses` maps linkIds and answer codes back with it).
-__all__ = ["SOURCE_CITATION", "ImportProblem", "QuestionnaireImportReport", "import_fhir", "local_id"]
+def import_questionnaire(
+    db: Session, user: User, data: QuestionnaireImport, *, page: bool = False
+) -> QuestionnaireImportReport:
+    """A Questionnaire imported for review (installing nothing), and the import audited: the one import the API
+    and the admin page both make (`page` marks the page's in the audit)."""
+    report = import_fhir(data.questionnaire, data.thresholds, data.instrument_id, data.version, data.value_sets)
+    detail: dict[str, Any] = {"version": report.version, "loads": report.loads, "problems": len(report.problems)}
+    audit.record(
+        db,
+        "instrument.import_fhir",
+        actor_id=user.id,
+        agency_id=user.agency_id,
+        object_type="instrument",
+        object_id=report.instrument_id,
+        detail=detail | ({"page": True} if page else {}),
+    )
+    return report
+
+
+__all__ = [
+    "SOURCE_CITATION",
+    "ImportProblem",
+    "QuestionnaireImport",
+    "QuestionnaireImportReport",
+    "import_fhir",
+    "import_questionnaire",
+    "local_id",
+]

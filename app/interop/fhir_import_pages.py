@@ -6,20 +6,19 @@ A Questionnaire whose definition would not load is answered with status 422 and 
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import UploadFile
 
-from app import audit
+from app import web_forms
 from app.db import SessionDep
 from app.deps import FormAuthDep, WebAuthDep, require_role
 from app.errors import InvalidPayload
 from app.i18n import _
 from app.inputs import checked_json
-from app.interop.fhir_import import QuestionnaireImportReport, import_fhir
+from app.interop.fhir_import import QuestionnaireImport, QuestionnaireImportReport, import_questionnaire
 from app.interop.fhir_subjects import say
 from app.models import Role
 from app.settings import get_settings
@@ -31,21 +30,11 @@ TEMPLATE = "admin/fhir_import.html"
 LEVELS = ("possible_concern", "clear_concern")
 
 
-def _number(value: Any) -> float | None:
-    text = value.strip() if isinstance(value, str) else ""
-    if not text:
-        return None
-    number = float(text)  # ValueError for anything else: the caller says which field
-    if not math.isfinite(number) or abs(number) > 1e9:
-        raise ValueError(text)
-    return number
-
-
 @router.get(PAGE, response_class=HTMLResponse)
 def import_page(request: Request, auth: WebAuthDep) -> Response:
     """The upload form (system admins)."""
     require_role(auth.user, Role.system_admin)
-    return render(request, TEMPLATE, auth=auth, form={}, report=None, error=None)
+    return render(request, TEMPLATE, auth=auth, form={}, report=None, error=None, errors={})
 
 
 @router.post(PAGE, response_class=HTMLResponse)
@@ -63,8 +52,10 @@ async def _import(request: Request, db: Any, auth: Any, form: Any) -> Response:
     fields = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
     upload = form.get("file")
 
-    def refuse(message: str, status: int = 422) -> Response:
-        return render(request, TEMPLATE, status, auth=auth, form=fields, report=None, error=message)
+    def refuse(message: str, status: int = 422, errors: dict[str, Any] | None = None) -> Response:
+        return render(
+            request, TEMPLATE, status, auth=auth, form=fields, report=None, error=message, errors=errors or {}
+        )
 
     if not isinstance(upload, UploadFile) or not upload.filename:
         return refuse(_("Choose a FHIR Questionnaire file (JSON) to upload."))
@@ -78,26 +69,26 @@ async def _import(request: Request, db: Any, auth: Any, form: Any) -> Response:
         return refuse(say(_("The file cannot be read: it {problem}."), problem=found[0].get("msg", "")), 400)
     if not isinstance(data, dict):
         return refuse(_("The file is JSON, but not a FHIR resource."))
-    thresholds: dict[str, float] = {}
-    for level in LEVELS:
-        try:
-            number = _number(fields.get(level))
-        except ValueError:
-            return refuse(_("A threshold must be a number, or left empty."))
-        if number is not None:
-            thresholds[level] = number
-    report = import_fhir(
-        data, thresholds, fields.get("instrument_id", "").strip() or None, fields.get("version", "").strip() or None
+    typed = {level: fields.get(level, "").strip() for level in LEVELS}
+    thresholds = {level: web_forms.parse_number(raw) for level, raw in typed.items() if raw}
+    errors: dict[str, Any] = {level: web_forms.number_message() for level, n in thresholds.items() if n is None}
+    posted = {  # into the API's model, so the page and the API refuse the same things
+        "questionnaire": data,
+        "thresholds": {level: float(n) for level, n in thresholds.items() if n is not None},
+        "instrument_id": fields.get("instrument_id", "").strip() or None,
+        "version": fields.get("version", "").strip() or None,
+    }
+    read, problems = web_forms.parse(
+        QuestionnaireImport,
+        posted,
+        {"thresholds": _("A threshold must be a number from -1,000,000,000 to 1,000,000,000, or left empty.")},
+        _("Check this field."),
+        items="thresholds",
     )
-    audit.record(
-        db,
-        "instrument.import_fhir",
-        actor_id=auth.user.id,
-        agency_id=auth.user.agency_id,
-        object_type="instrument",
-        object_id=report.instrument_id,
-        detail={"version": report.version, "loads": report.loads, "problems": len(report.problems), "page": True},
-    )
+    errors = problems | errors
+    if read is None or errors:
+        return refuse(_("Check the fields marked below."), errors=errors)
+    report = import_questionnaire(db, auth.user, read, page=True)
     if fields.get("action") == "download" and report.loads:
         disposition = f'attachment; filename="{report.file_name}"'
         return Response(report.yaml, media_type="application/yaml", headers={"Content-Disposition": disposition})
@@ -105,4 +96,5 @@ async def _import(request: Request, db: Any, auth: Any, form: Any) -> Response:
 
 
 def _rendered(request: Request, auth: Any, fields: dict[str, str], report: QuestionnaireImportReport) -> Response:
-    return render(request, TEMPLATE, 200 if report.loads else 422, auth=auth, form=fields, report=report, error=None)
+    status = 200 if report.loads else 422
+    return render(request, TEMPLATE, status, auth=auth, form=fields, report=report, error=None, errors={})

@@ -221,30 +221,25 @@ def _screening_resources(
             total = fhir_stream.total_value(row)
             out.append(fhir.questionnaire_response(screening, given, instrument, patient_ref, total))
         sent = [Category.result_summary.value] + ([Category.item_answers.value] if with_items else [])
-        ledger.record_export(
-            db,
-            user,
-            recipient_agency_id=referral.to_agency_id,
-            person_id=referral.person_id,
-            screening_id=screening.id,
-            categories=sent,
-            purpose=referral.purpose,
-            consent_id=consent.id,
-            detail={"format": "fhir", "referral_id": referral.id},
-            revision=screening.revision,
-        )
         origins = {a.origin_agency_id for a in given.values()} - {None, screening.agency_id, referral.to_agency_id}
-        for origin in sorted(o for o in origins if o is not None):
+        # One ledger line for what was sent under the referral's consent, and one for each other agency whose
+        # answers went with it, under that agency's own consent.
+        disclosures: list[tuple[list[str], str | None, str | None]] = [(sent, consent.id, None)]
+        disclosures += [
+            ([Category.item_answers.value], elsewhere[origin].consent_id, origin)
+            for origin in sorted(o for o in origins if o is not None)
+        ]
+        for written, consent_id, origin in disclosures:
             ledger.record_export(
                 db,
                 user,
                 recipient_agency_id=referral.to_agency_id,
                 person_id=referral.person_id,
                 screening_id=screening.id,
-                categories=[Category.item_answers.value],
+                categories=written,
                 purpose=referral.purpose,
-                consent_id=elsewhere[origin].consent_id,
-                detail={"format": "fhir", "referral_id": referral.id, "given_at": origin},
+                consent_id=consent_id,
+                detail={"format": "fhir", "referral_id": referral.id} | ({"given_at": origin} if origin else {}),
                 revision=screening.revision,
                 owner_agency_id=origin,
             )

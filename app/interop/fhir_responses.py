@@ -424,19 +424,9 @@ def save(
     instrument, answers = checked
     authored, source = _authored(response), source_of(response)
     language = response.get("language")
-    screening = Screening(
-        youth_id=youth.id,
-        agency_id=user.agency_id,
-        instrument_id=instrument.id,
-        instrument_version=instrument.version,
-        content_hash=instrument.content_hash,
-        mode=_mode(response, instrument),
-        language=language if language in instrument.definition.languages else instrument.definition.default_language,
-        started_by=user.id,
-        started_at=authored,
-    )
-    db.add(screening)
-    db.flush()
+    if language not in instrument.definition.languages:
+        language = instrument.definition.default_language
+    screening = service.add(db, user, youth.id, instrument, _mode(response, instrument), language, started_at=authored)
     audit.record(
         db,
         IMPORT_ACTION,

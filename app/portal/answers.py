@@ -6,16 +6,16 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
-from app.web_forms import typed_value
+from app.i18n import _
+from app.web_forms import item_answer
 from instruments.compiled import CompiledInstrument
-from instruments.model import DECLINED
 from scoring import answer_problem
 
 
 def parse_page(
     instrument: CompiledInstrument, shown: list[str], form: FormData
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """Answers for the shown items (None where skipped) and, per item, what is wrong."""
+    """Answers for the shown items (None where skipped) and, per item, what is wrong (in the page's words)."""
     answers: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for item_id in shown:
@@ -23,18 +23,12 @@ def parse_page(
         field = f"q_{item_id}"
         if item.type == "notice":
             continue
-        if item.type == "multiple_choice":
-            chosen = [str(v) for v in form.getlist(field)]
-            value: Any = DECLINED if DECLINED in chosen else (chosen or None)
-        else:
-            raw = str(form.get(field) or "")
-            value, wrong = (DECLINED, None) if raw == DECLINED else typed_value(item, raw)
-            if wrong:
-                errors[item_id] = "number"
-                continue
-        problem = answer_problem(instrument, item_id, value)
-        if problem:
-            errors[item_id] = "invalid"
+        value, wrong = item_answer(item, [str(v) for v in form.getlist(field)])  # a special answer wins
+        if wrong:
+            errors[item_id] = wrong
+            continue
+        if answer_problem(instrument, item_id, value):
+            errors[item_id] = _("Please check this answer, or leave it empty.")
             continue
         answers[item_id] = value
     return answers, errors

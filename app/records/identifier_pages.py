@@ -48,7 +48,7 @@ def youth_context(
 def _again(request: Request, db: Session, keys: KeyRing, registry: Registry, auth: WebAuth, youth_id: str,
            status: int, system: str, error: str) -> Response:  # fmt: skip
     """The record again, its panel open with the system entered (never the value) and what is wrong."""
-    from app.records.pages import youth_page  # the record's page holds this panel
+    from app.records.record_page import youth_page  # the record's page holds this panel
 
     section = IdentifierSection(system=system, error=error)
     return youth_page(request, db, keys, registry, auth, youth_id, status_code=status, identifier_form=section)

@@ -5,23 +5,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic_core import ErrorDetails
-from sqlmodel import Session
 
-from app import i18n, paging, web_forms
-from app.crypto import KeyRing
+from app import paging, web_forms
 from app.db import SessionDep
-from app.deps import FormAuthDep, KeysDep, RegistryDep, WebAuth, WebAuthDep
+from app.deps import FormAuthDep, KeysDep, RegistryDep, WebAuthDep
 from app.errors import InvalidInput, NotFound
-from app.evaluation import pages as evaluation_pages
-from app.evaluation.pages import OutcomeSection
-from app.records import identifier_pages
 from app.records import service as records
-from app.records.identifier_pages import IdentifierSection
+from app.records.record_page import youth_page
 from app.records.schemas import YouthCreate, YouthSearch
-from app.screenings import followup
-from app.screenings import service as screenings
-from app.web import MODE_LABELS, _, render, text
-from instruments.loader import Registry
+from app.web import _, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -147,72 +139,3 @@ def youth_detail(
 ) -> Response:
     """One youth's record (an audited view), their screenings, and the form to start one."""
     return youth_page(request, db, keys, registry, auth, youth_id, chosen_instrument=instrument)
-
-
-def youth_page(
-    request: Request,
-    db: Session,
-    keys: KeyRing,
-    registry: Registry,
-    auth: WebAuth,
-    youth_id: str,
-    *,
-    status_code: int = 200,
-    error: str | None = None,
-    chosen_instrument: str | None = None,
-    chosen: str | None = None,
-    language: str | None = None,
-    outcome_form: OutcomeSection | None = None,
-    identifier_form: IdentifierSection | None = None,
-) -> Response:
-    """Render the youth page (also after a refused start, with the error and the choices kept)."""
-    youth = records.view(db, keys, auth.user, youth_id)
-    options = start_options(registry)
-    if chosen is None and chosen_instrument:
-        chosen = next((value for value, iid, _label in options if iid == chosen_instrument), None)
-    rows = [
-        {"screening": s, "title": _title(registry, s.instrument_id, s.instrument_version)}
-        for s in screenings.for_youth(db, auth.user, youth.id)
-    ]
-    languages = sorted({lang for c in registry.latest() for lang in c.definition.languages})
-    from app.referrals import pages as referral_pages  # referrals build on records and sharing
-    from app.sharing.pages import sharing_context  # sharing builds on records; import where used
-
-    return render(
-        request,
-        "youth/detail.html",
-        status_code=status_code,
-        auth=auth,
-        youth=youth,
-        screenings=rows,
-        options=options,
-        chosen=chosen,
-        languages=[(code, i18n.LANGUAGE_NAMES.get(code, code)) for code in languages],
-        language=language or "en",
-        error=error,
-        sharing=sharing_context(db, keys, registry, auth, youth.id),
-        referrals=referral_pages.youth_context(db, keys, auth, youth.id),
-        rescreen=followup.due_for_youth(db, registry, auth.user, youth.id),
-        outcomes=evaluation_pages.youth_context(db, keys, auth, youth.id, outcome_form),
-        identifiers=identifier_pages.youth_context(db, auth, youth.id, identifier_form),
-    )
-
-
-def start_options(registry: Registry) -> list[tuple[str, str, str]]:
-    """(form value, instrument id, label) for each loaded instrument in each mode it allows."""
-    out: list[tuple[str, str, str]] = []
-    for compiled in registry.latest():
-        title = text(compiled.definition.title)
-        for mode in compiled.definition.modes:
-            label = _("%(title)s (%(version)s): %(mode)s") % {
-                "title": title,
-                "version": compiled.version,
-                "mode": MODE_LABELS.get(mode, mode),
-            }
-            out.append((f"{compiled.id}|{compiled.version}|{mode}", compiled.id, label))
-    return out
-
-
-def _title(registry: Registry, instrument_id: str, version: str) -> str:
-    compiled = registry.get(instrument_id, version)
-    return text(compiled.definition.title) if compiled else instrument_id

@@ -16,14 +16,13 @@ from app.deps import FormAuthDep, KeysDep, RegistryDep, WebAuth, WebAuthDep
 from app.errors import AppError, InvalidInput, NotFound
 from app.exports import summary
 from app.i18n import _
-from app.models import Agency, Screening, ScreeningStatus, utcnow
+from app.models import Agency, Screening, ScreeningStatus
 from app.models_referrals import Urgency
 from app.models_sharing import Category, Purpose
 from app.records import service as records
 from app.referrals import service
 from app.referrals.labels import ACTION_LABELS, STATUS_LABELS, URGENCY_LABELS, VIA_LABELS
 from app.referrals.schemas import ReferralCreate, StatusChange
-from app.settings import get_settings
 from app.web import PURPOSE_LABELS, render, templates, text
 from instruments.loader import Registry
 
@@ -291,24 +290,3 @@ def referral_summary_pdf(
     """The same summary as a PDF: what goes to a partner outside TellOnce."""
     built = _shared_summary(db, keys, registry, auth, referral_id, screening_id)
     return summary.pdf_response(built, f"tellonce-referral-{referral_id[:8]}.pdf")
-
-
-def dashboard_context(db: Session, keys: KeyRing, auth: WebAuth) -> dict[str, Any]:
-    """The dashboard's referral lists: new in the inbox, waiting on a partner, declined, no change lately."""
-    stale_days = get_settings().referral_stale_days
-    lists = service.dashboard(db, auth.user, stale_days)
-    everyone = {item.referral.id: item for items in lists.values() for item in items}
-    service.record_views(db, auth.user, lists["new"])
-    by_id = {f.id: f for f in service.facts(db, keys, auth.user, list(everyone.values()))}
-    return {
-        "lists": {name: [(i, by_id[i.referral.id]) for i in items] for name, items in lists.items()},
-        "stale_days": stale_days,
-        "today": utcnow().date(),
-    }
-
-
-def youth_context(db: Session, keys: KeyRing, auth: WebAuth, youth_id: str) -> list[Any]:
-    """The referrals about this youth that the agency sent or received, for the youth's record."""
-    items = service.listed(db, auth.user, "all", youth_id=youth_id, size=200).items
-    service.record_views(db, auth.user, items)
-    return list(zip(items, service.facts(db, keys, auth.user, items), strict=True))

@@ -11,11 +11,10 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
-from app.i18n import _
 from app.screenings.answer_labels import SPECIAL_CODES, label
 from app.screenings.answer_labels import answer_label as answer_label  # the form shows earlier answers with it
 from app.texts import text
-from app.web_forms import typed_value
+from app.web_forms import item_answer
 from instruments.compiled import RATING_CODES, YES_NO_LABELS, CompiledInstrument
 from instruments.model import DECLINED, NOT_ENOUGH_INFO, Item, Section, wording
 from scoring import shown_items
@@ -141,29 +140,14 @@ def parse_page(
     answers: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for item in items:
+        if item.type not in RADIO_TYPES | INPUT_TYPES | {"multiple_choice"}:
+            continue
         name = FIELD + item.id
-        if item.type in RADIO_TYPES:
-            answers[item.id] = _str(form.get(name)) or None
-        elif item.type == "multiple_choice":
-            chosen = [v for v in form.getlist(name) if isinstance(v, str) and v]
-            specials = [v for v in chosen if v in (DECLINED, NOT_ENOUGH_INFO)]
-            if specials and len(chosen) > 1:
-                errors[item.id] = _("Choose answers or a special answer, not both.")
-            answers[item.id] = specials[0] if specials else (chosen or None)
-        elif item.type in INPUT_TYPES:
-            raw = _str(form.get(name)).strip()
-            special = _str(form.get(name + SPECIAL))
-            if special and raw:
-                errors[item.id] = _("Fill in an answer, or choose a special answer, not both.")
-            value, problem = (special, None) if special else typed_value(item, raw)
-            if problem:
-                errors[item.id] = problem
-            answers[item.id] = value
+        posted = [v for v in (*form.getlist(name), *form.getlist(name + SPECIAL)) if isinstance(v, str)]
+        answers[item.id], problem = item_answer(item, posted)  # a special answer wins: docs/pages-and-forms.md
+        if problem:
+            errors[item.id] = problem
     return answers, errors
-
-
-def _str(value: Any) -> str:
-    return value if isinstance(value, str) else ""
 
 
 def form_fields(answers: Mapping[str, Any], instrument: CompiledInstrument) -> list[tuple[str, str]]:

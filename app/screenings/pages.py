@@ -18,8 +18,8 @@ from app.errors import Conflict, InvalidInput
 from app.i18n import lazy_join
 from app.models import Screening, ScreeningStatus
 from app.records import service as records
-from app.records.pages import youth_page
-from app.referrals import pages as referral_pages
+from app.records.record_page import youth_page
+from app.referrals import views as referral_views
 from app.screenings import followup, forms, result_pages, service
 from app.screenings.result_pages import open_screening, see_other, viewed
 from app.screenings.schemas import AnswersSave, DashboardFilter, ScreeningCreate
@@ -83,7 +83,7 @@ def dashboard(request: Request, db: SessionDep, keys: KeysDep, registry: Registr
         errors=errors,
         screeners=sorted(users.items(), key=lambda pair: pair[1]),
         instruments=[(c.id, text(c.definition.title)) for c in registry.latest()],
-        referrals=referral_pages.dashboard_context(db, keys, auth),
+        referrals=referral_views.dashboard_section(db, keys, auth.user),
         due=followup.due_list(db, keys, registry, auth.user),
     )
 
@@ -218,12 +218,13 @@ async def save_page(
     version = form_version(_field(form, "version"))
     if not errors:
         confirm = [i for i in form.getlist("confirm") if isinstance(i, str) and i in {it.id for it in items}]
-        saved, _problems = web_forms.parse(
-            AnswersSave, {"version": version, "answers": answers, "notes": notes, "confirm": confirm}
+        saved, errors = web_forms.parse(
+            AnswersSave,
+            {"version": version, "answers": answers, "notes": notes, "confirm": confirm},
+            {"notes": _("The notes are too long."), "answers": web_forms.answer_refused},
+            items="answers",
         )
-        if saved is None:
-            errors["notes"] = _("The notes are too long.")
-        else:
+        if saved is not None:
             with web_forms.attempt(db, Conflict, InvalidInput) as tried:
                 service.save_answers(db, keys, registry, auth.user, screening.id, saved)
             if isinstance(tried.error, Conflict):

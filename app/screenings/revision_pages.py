@@ -123,9 +123,13 @@ async def amend(
         return _amend_form(request, db, auth, screening, instrument, values, now_shown, reason=reason, message=message)
     if not reason:
         errors["reason"] = _("Say why the answers are being corrected.")
-    data, _problems = web_forms.parse(Amend, {"version": version, "answers": answers, "reason": reason})
-    if not errors and data is None:
-        errors["reason"] = _("The reason is too long (at most 2,000 characters).")
+    data, problems = web_forms.parse(
+        Amend,
+        {"version": version, "answers": answers, "reason": reason},
+        {"reason": _("The reason is too long (at most 2,000 characters)."), "answers": web_forms.answer_refused},
+        items="answers",
+    )
+    errors = errors or problems
     if not errors and data is not None:
         with web_forms.attempt(db, Conflict, InvalidInput) as tried:
             revisions.amend(db, keys, registry, auth.user, screening.id, data)

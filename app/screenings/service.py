@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_
@@ -75,18 +76,7 @@ def start(db: Session, keys: KeyRing, registry: Registry, user: User, data: Scre
             % {"instrument": definition.id, "language": data.language},
             {"field": "language"},
         )
-    screening = Screening(
-        youth_id=youth.id,
-        agency_id=user.agency_id,
-        instrument_id=instrument.id,
-        instrument_version=instrument.version,
-        content_hash=instrument.content_hash,
-        mode=data.mode,
-        language=data.language,
-        started_by=user.id,
-    )
-    db.add(screening)
-    db.flush()
+    screening = add(db, user, youth.id, instrument, data.mode, data.language)
     audit.record(
         db,
         "screening.start",
@@ -99,6 +89,33 @@ def start(db: Session, keys: KeyRing, registry: Registry, user: User, data: Scre
     from app.sharing.tellonce import carry_forward  # sharing builds on screenings; import where used
 
     carry_forward(db, keys, user, screening, instrument)
+    return screening
+
+
+def add(
+    db: Session,
+    user: User,
+    youth_id: str,
+    instrument: CompiledInstrument,
+    mode: str,
+    language: str,
+    started_at: datetime | None = None,
+) -> Screening:
+    """A new screening of the youth by the user's agency with this instrument, added and flushed (callers audit it)."""
+    screening = Screening(
+        youth_id=youth_id,
+        agency_id=user.agency_id,
+        instrument_id=instrument.id,
+        instrument_version=instrument.version,
+        content_hash=instrument.content_hash,
+        mode=mode,
+        language=language,
+        started_by=user.id,
+    )
+    if started_at is not None:  # an imported response: when it was authored
+        screening.started_at = started_at
+    db.add(screening)
+    db.flush()
     return screening
 
 

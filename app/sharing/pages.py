@@ -12,71 +12,21 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from app import access, i18n, web_forms
-from app.crypto import KeyRing
 from app.db import SessionDep
 from app.deps import ADMINS, FormAuthDep, KeysDep, WebAuth, WebAuthDep, require_role
 from app.errors import InvalidInput, NotFound, SharingEnded
-from app.models import Agency, Role, User
-from app.models_sharing import Category, Consent, ConsentMethod, Grantor
+from app.models import Agency, User
+from app.models_sharing import Consent
 from app.records import service as records
-from app.sharing import breakglass, linked, links, tellonce, views
+from app.sharing import breakglass, linked, links, views
 from app.sharing import consent as consents
+from app.sharing.labels import LABELS
+from app.sharing.record_section import BREAK_GLASS_ROLES
 from app.sharing.schemas import BreakGlassCreate, ConsentCreate
-from app.web import PURPOSE_LABELS, _, render, text
-from instruments.loader import Registry
+from app.web import _, render
 
 router = APIRouter(include_in_schema=False)
-BREAK_GLASS_ROLES = (Role.supervisor, Role.agency_admin)
 CONSENT_FIELDS = ("to_agency_id", "grantor", "authority", "purpose", "starts_at", "ends_at", "method")
-LABELS: dict[str, dict[str, str]] = {
-    "grantor": {
-        Grantor.youth: _("The youth"),
-        Grantor.parent_guardian: _("Parent or guardian"),
-        Grantor.custodial_agency: _("Custodial agency"),
-        Grantor.court: _("Court"),
-    },
-    "category": {
-        Category.result_summary: _("Result summary"),
-        Category.item_answers: _("Answers"),
-        Category.notes: _("Notes"),
-        "referral": _("Referral (who the youth is, and why)"),
-    },
-    "purpose": PURPOSE_LABELS,
-    "method": {
-        ConsentMethod.written: _("Written and signed"),
-        ConsentMethod.electronic_signature: _("Electronic signature"),
-        ConsentMethod.verbal_pending_written: _("Spoken, written form to follow"),
-    },
-    "state": {
-        "active": _("Active"),
-        "scheduled": _("Starts later"),
-        "revoked": _("Revoked"),
-        "superseded": _("Replaced by a change"),
-        "expired": _("Expired"),
-    },
-    "kind": {
-        "view": _("Viewed"),
-        "export": _("Exported"),
-        "carry_forward": _("Answers carried into a new screening"),
-    },
-    "role": {
-        Role.system_admin: _("System administrator"),
-        Role.agency_admin: _("Agency administrator"),
-        Role.supervisor: _("Supervisor"),
-        Role.evaluator: _("Evaluator"),
-        Role.screener: _("Screener"),
-    },
-    "field": {
-        "to_agency_id": _("Share with"),
-        "grantor": _("Who gives consent"),
-        "authority": _("Authority"),
-        "categories": _("What may be shared"),
-        "purpose": _("Purpose"),
-        "starts_at": _("Start date"),
-        "ends_at": _("End date"),
-        "method": _("How consent was given"),
-    },
-}
 
 
 def see_other(url: str) -> RedirectResponse:
@@ -86,44 +36,6 @@ def see_other(url: str) -> RedirectResponse:
 def _field(form: Any, name: str) -> str:
     value = form.get(name)
     return value.strip() if isinstance(value, str) else ""
-
-
-# The youth page's sharing section ---------------------------------------------------------------------------
-
-
-def sharing_context(db: Session, keys: KeyRing, registry: Registry, auth: WebAuth, youth_id: str) -> dict[str, Any]:
-    """What the sharing section of a youth page shows (the caller has already read the youth through access)."""
-    user = auth.user
-    names = views.agency_names(db)
-    given_or_received = consents.for_youth(db, user, youth_id)
-    person_id = access.readable_youth(db, user, youth_id).person_id
-    link_views = linked.link_views(db, keys, user, youth_id)
-    return {
-        "handles": views.candidate_handles(db, keys, user, youth_id),
-        "may_break_glass": user.role in BREAK_GLASS_ROLES,
-        "links": link_views,
-        "linked_here": any(v.made_here and v.link.undone_at is None for v in link_views),
-        "ended": linked.ended_for_record(db, user, person_id, given_or_received),
-        "consents": views.consent_rows(db, keys, given_or_received, user, names),
-        "recipients": views.recipients(db, user),
-        "timeline": _timeline(db, registry, user, youth_id),
-        "values": {"starts_at": _today().isoformat(), "categories": [Category.result_summary.value]},
-        "errors": {},
-        "labels": LABELS,
-    }
-
-
-def _timeline(db: Session, registry: Registry, user: User, youth_id: str) -> list[dict[str, Any]]:
-    rows = []
-    for entry in tellonce.timeline(db, user, youth_id):
-        compiled = registry.get(entry.instrument_id, entry.instrument_version)
-        if entry.completed_at is not None:
-            href: str | None = f"/screenings/{entry.screening_id}/result"
-        else:
-            href = f"/screenings/{entry.screening_id}?page=1" if entry.own else None
-        title = text(compiled.definition.title) if compiled else entry.instrument_id
-        rows.append({"entry": entry, "title": title, "href": href})
-    return rows
 
 
 def _today() -> date:

@@ -102,7 +102,7 @@ class BreakGlassPublic(BaseModel):
 
 
 class TimelineEntryPublic(BaseModel):
-    """One screening of the person, here or at an agency that shares its summary."""
+    """One screening of the person, here or at an agency that shares its summary (the API's and the pages' shape)."""
 
     model_config = ConfigDict(from_attributes=True)
     screening_id: str

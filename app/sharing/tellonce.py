@@ -22,26 +22,13 @@ from app.crypto import KeyRing
 from app.models import Agency, Answer, Screening, ScreeningStatus, User, Youth, utcnow
 from app.models_sharing import Category, Consent
 from app.screenings import service
+from app.sharing.schemas import TimelineEntryPublic
 from instruments.compiled import CompiledInstrument
 from instruments.model import is_informative
 from scoring import answer_problem
 
 # The modes whose answers are the youth's own words ("practitioner" answers are staff's judgement).
 YOUTH_MODES = frozenset(mode for mode, given_by in service.GIVEN_BY.items() if given_by != "staff")
-
-
-@dataclass(frozen=True)
-class TimelineEntry:
-    """One screening of the person, at this agency or one that consented to share its summary."""
-
-    screening_id: str
-    agency_name: str
-    own: bool
-    instrument_id: str
-    instrument_version: str
-    started_at: datetime
-    completed_at: datetime | None
-    overall_level: str | None
 
 
 @dataclass(frozen=True)
@@ -70,7 +57,7 @@ def _person_of(db: Session, screening: Screening) -> str | None:
     return youth.person_id if youth else None
 
 
-def timeline(db: Session, user: User, youth_id: str) -> list[TimelineEntry]:
+def timeline(db: Session, user: User, youth_id: str) -> list[TimelineEntryPublic]:
     """The person's screenings the user may see as summaries; other agencies' entries are disclosed in the ledger."""
     youth = access.readable_youth(db, user, youth_id)
     summary = Category.result_summary
@@ -84,15 +71,15 @@ def timeline(db: Session, user: User, youth_id: str) -> list[TimelineEntry]:
     ).all()
     access.disclose_listed(db, user, youth.person_id, [s for s, _name in rows], summary)
     return [
-        TimelineEntry(
-            s.id,
-            name,
-            s.agency_id == user.agency_id,
-            s.instrument_id,
-            s.instrument_version,
-            s.started_at,
-            s.completed_at,
-            s.overall_level if s.status == ScreeningStatus.completed else None,
+        TimelineEntryPublic(
+            screening_id=s.id,
+            agency_name=name,
+            own=s.agency_id == user.agency_id,
+            instrument_id=s.instrument_id,
+            instrument_version=s.instrument_version,
+            started_at=s.started_at,
+            completed_at=s.completed_at,
+            overall_level=s.overall_level if s.status == ScreeningStatus.completed else None,
         )
         for s, name in rows
     ]

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, inspect, select
 
 from app import crypto, main
 from app.models import metadata
@@ -79,3 +79,14 @@ def stored_ciphertexts(engine: Engine) -> Counter[tuple[str, str, str]]:
                     if isinstance(value, str) and value.startswith("v1."):
                         found[(table.name, column, value.split(".", 2)[1])] += 1
     return found
+
+
+def row_counts(engine: Engine) -> dict[str, int]:
+    """Rows per table of the app's schema (to compare a database before and after a restore)."""
+    present = set(inspect(engine).get_table_names())
+    counts = {}
+    with engine.connect() as connection:
+        for table in metadata.sorted_tables:
+            if table.name in present:
+                counts[table.name] = int(connection.execute(select(func.count()).select_from(table)).scalar_one())
+    return counts

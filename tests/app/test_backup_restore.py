@@ -27,7 +27,7 @@ from app.models import AuditEvent, User
 from app.records import service as records
 from app.settings import get_settings
 from tests.app import conftest
-from tests.app.ops_support import Env, env, stored_ciphertexts
+from tests.app.ops_support import Env, env, row_counts, stored_ciphertexts
 
 __all__ = ["env"]
 
@@ -87,7 +87,7 @@ def _snapshot(engine: Engine) -> Snapshot:
         assert audit.verify(session) is None
     assert keys.unreadable(engine, get_key_ring()) == {}, "every encrypted value decrypts"
     return Snapshot(
-        backup.row_counts(engine),
+        row_counts(engine),
         sum(stored_ciphertexts(engine).values()),
         [(y.given_name, y.family_name, y.case_number or "") for y in listed],
     )
@@ -122,7 +122,7 @@ def test_backup_destroy_restore_drill(drill: Drill, tmp_path: Path) -> None:
     engine = drill.engine()
     try:
         with pytest.raises(Exception):  # noqa: B017 (the tables are gone: any driver error)
-            backup.row_counts(engine)["youth"]
+            row_counts(engine)["youth"]
     finally:
         engine.dispose()
 
@@ -173,7 +173,7 @@ def _state(drill: Drill) -> State:
         with Session(engine) as session:
             ordered = select(AuditEvent.action).order_by(AuditEvent.seq)  # type: ignore[arg-type]
             actions = list(session.exec(ordered))
-        return State(backup.row_counts(engine), stored_ciphertexts(engine), actions)
+        return State(row_counts(engine), stored_ciphertexts(engine), actions)
     finally:
         engine.dispose()
 

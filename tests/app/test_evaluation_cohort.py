@@ -4,6 +4,7 @@ any screening would be, and with the sensitivity and specificity the model impli
 from __future__ import annotations
 
 import math
+import random
 from collections import Counter
 from dataclasses import replace
 from datetime import date, timedelta
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 
 from app.evaluation import cohort
-from app.evaluation.answering import Answering
+from app.evaluation.answering import Answering, draw_answers
 from app.evaluation.cohort import BRIEF_SCREEN, DEMO_PEOPLE, DEMO_SEED, PRACTITIONER, SELF_REPORT, Model, Person
 from app.main import loaded_instruments
 from app.models_evaluation import OutcomeKind
@@ -164,9 +165,26 @@ def test_dates_fall_in_the_two_years_before_today_and_nothing_is_learned_ahead_o
     assert len({p.case_number for p in large}) == len(large) and large[0].case_number == "EV-0001"
 
 
+def simulated_implied(
+    registry: Registry, instrument_id: str, model: Model, draws: int, seed: int
+) -> dict[str, tuple[float, float]]:
+    """As `cohort.implied`, always by scoring `draws` answer sets per group with the real scoring engine."""
+    compiled = cohort.newest(registry, instrument_id)
+    answering = model.answering_for(instrument_id)
+    rng = random.Random(seed)  # noqa: S311  (reproducible draws, never secret)
+
+    def shares(condition: bool) -> dict[str, float]:
+        levels = Counter(
+            score(compiled, draw_answers(compiled, answering, condition, rng)).overall for _ in range(draws)
+        )
+        return {level: n / draws for level, n in levels.items()}
+
+    return cohort.sensitivity_specificity(shares(True), shares(False))
+
+
 def test_the_brief_screen_in_closed_form_agrees_with_scoring_simulated_answers(registry: Registry) -> None:
     closed = cohort.implied(registry, BRIEF_SCREEN, MODEL)
-    simulated = cohort.simulated_implied(registry, BRIEF_SCREEN, MODEL, draws=20000, seed=11)
+    simulated = simulated_implied(registry, BRIEF_SCREEN, MODEL, draws=20000, seed=11)
     assert set(closed) == set(simulated) == {"possible_concern", "clear_concern"}
     for cut_off, (sensitivity, specificity) in closed.items():
         assert sensitivity == pytest.approx(simulated[cut_off][0], abs=0.01)
@@ -182,10 +200,22 @@ def implied_by_the_model(instrument_id: str) -> dict[str, tuple[float, float]]:
     return cohort.implied(loaded_instruments(), instrument_id, MODEL, draws=10000, seed=2)
 
 
+def tally(registry: Registry, people: list[Person], instrument_id: str) -> Counter[tuple[str, str | None]]:
+    """(overall level, outcome kind or None) -> how many screenings with this instrument, scored for real."""
+    counts: Counter[tuple[str, str | None]] = Counter()
+    for person in people:
+        for screening in person.screenings:
+            if screening.instrument_id == instrument_id:
+                compiled = registry.instruments[instrument_id, screening.instrument_version]
+                level = score(compiled, screening.answers).overall
+                counts[level, person.outcome.kind.value if person.outcome else None] += 1
+    return counts
+
+
 def observed(registry: Registry, people: list[Person], instrument_id: str) -> dict[str, tuple[int, int, int, int]]:
     """(true positives, people with the condition, true negatives, people without) at each cut-off, counting
     levels by scoring the answers; confirmed = the condition, not_indicated = none; insufficient left out."""
-    counts = cohort.tally(registry, people, instrument_id)
+    counts = tally(registry, people, instrument_id)
     found = {}
     for cut_off in cohort.CUT_OFFS:
         positive = LEVELS[LEVELS.index(cut_off) :]
@@ -219,7 +249,7 @@ def test_a_cohort_shows_the_sensitivity_and_specificity_the_model_implies(
 def test_the_demo_brief_screen_has_no_small_cell_to_suppress(registry: Registry, demo: list[Person]) -> None:
     # Each cell of its 2x2 tables at both cut-offs, and of its concluded levels by outcome, is over 10, so the
     # performance page shows every figure of the demo rather than suppressing it.
-    counts = cohort.tally(registry, demo, BRIEF_SCREEN)
+    counts = tally(registry, demo, BRIEF_SCREEN)
     assert min(counts[level, kind] for level in LEVELS for kind in ("confirmed", "not_indicated")) > 10
     for tp, with_condition, tn, without in observed(registry, demo, BRIEF_SCREEN).values():
         assert min(tp, with_condition - tp, tn, without - tn) > 10

@@ -15,6 +15,7 @@ from app.errors import Conflict, InvalidInput
 from app.models import Agency
 from app.portal import answers as youth_form
 from app.screenings import forms as practitioner_form
+from app.screenings.schemas import AnswersSave
 from instruments.compiled import CompiledInstrument
 from instruments.loader import load
 
@@ -38,6 +39,13 @@ domains:
       - {id: money.owed, text: {en: Owes money}}
 items:
   - {id: owed, section: only, type: number, text: {en: 'How much do you owe?'}, integer: false}
+  - id: ways
+    section: only
+    type: multiple_choice
+    text: {en: 'How do you pay it back?'}
+    options:
+      - {code: cash, label: {en: Cash}}
+      - {code: work, label: {en: Work}}
   - id: debt
     section: only
     type: yes_no
@@ -63,6 +71,10 @@ TYPED = [
     ("twelve", None),
     ("1e3", None),
     ("", None),
+    ("1" * 5000, None),  # int() refuses 4,300 digits and more with an error: the page answered 500
+    ("9" * 31, None),
+    ("\u0661\u0662", None),  # Arabic-Indic "12": int() reads it, the form's rule does not
+    ("\uff11\uff12", None),  # full-width "12"
 ]
 
 
@@ -89,10 +101,45 @@ def test_the_practitioner_and_youth_pages_read_a_number_alike(typed: str, number
     if number is None:
         assert "owed" in staff_errors and "owed" in youth_errors  # both refuse it, each page in its words
         with i18n.rendering_in("es"):
-            assert str(staff_errors["owed"]) == "Introduzca un número, por ejemplo 12."
+            assert str(staff_errors["owed"]) == "Hace falta un número, por ejemplo 12."
     else:
         assert staff_answers["owed"] == youth_answers["owed"] == number
         assert not staff_errors and not youth_errors
+
+
+@pytest.mark.parametrize(
+    ("item_id", "staff_posted", "youth_posted"),
+    [
+        ("ways", ["cash", "declined"], ["cash", "declined"]),  # a stray tick beside "prefer not to answer"
+        ("owed", ["12", "declined"], ["12", "declined"]),  # typed, and "prefer not to answer" ticked
+        ("owed", ["twelve", "declined"], ["twelve", "declined"]),  # not even a number: still declined
+    ],
+)
+def test_prefer_not_to_answer_wins_alike_on_both_pages(
+    item_id: str, staff_posted: list[str], youth_posted: list[str]
+) -> None:
+    instrument = _instrument()
+    item = instrument.items[item_id]
+    name = practitioner_form.FIELD + item_id
+    staff_fields = [(name, staff_posted[0])] + [
+        (name + practitioner_form.SPECIAL if item.type == "number" else name, v) for v in staff_posted[1:]
+    ]
+    staff_answers, staff_errors = practitioner_form.parse_page(instrument, [item], FormData(staff_fields))
+    youth_fields = [(f"q_{item_id}", v) for v in youth_posted]
+    youth_answers, youth_errors = youth_form.parse_page(instrument, [item_id], FormData(youth_fields))
+    assert staff_answers[item_id] == youth_answers[item_id] == "declined"
+    assert staff_errors == youth_errors == {}
+
+
+def test_an_answer_the_api_refuses_goes_on_its_item_in_the_page_s_words() -> None:
+    posted = {"version": 1, "answers": {"story": "x" * 20_001, "owed": 12}, "notes": "fine"}
+    words = {"notes": "The notes are too long.", "answers": web_forms.answer_refused}
+    saved, errors = web_forms.parse(AnswersSave, posted, words, items="answers")
+    assert saved is None
+    assert {k: str(v) for k, v in errors.items()} == {"story": "This answer is too long: shorten it, or leave it out."}
+    long_notes = posted | {"answers": {}, "notes": "x" * 20_001}
+    _saved, notes = web_forms.parse(AnswersSave, long_notes, words, items="answers")
+    assert notes == {"notes": "The notes are too long."}
 
 
 class _Release(BaseModel):
