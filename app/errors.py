@@ -44,6 +44,13 @@ class Forbidden(AppError):
     code = "forbidden"
 
 
+class SharingEnded(Forbidden):
+    """Another agency's screening that this agency could read until that agency's consent to it ended."""
+
+    code = "consent_ended"
+    page = "sharing/access_ended.html"
+
+
 class Conflict(AppError):
     """A stale write: someone else changed the record since it was read."""
 
@@ -71,6 +78,19 @@ class InvalidPayload(AppError):
 
     status = 422
     code = "invalid_payload"
+
+
+class NothingToImport(InvalidInput):
+    """A partner's file that was read but holds no QuestionnaireResponses: nothing to import."""
+
+    status = 422
+    code = "nothing_to_import"
+
+
+class PreviewExpired(InvalidInput):
+    """A sealed import preview that is unreadable, another session's, or too old: the file must be uploaded again."""
+
+    code = "preview_expired"
 
 
 class SubjectsRefused(InvalidInput):

@@ -20,10 +20,10 @@ from starlette.datastructures import FormData, UploadFile
 from app.crypto import KeyRing
 from app.db import SessionDep
 from app.deps import FormAuthDep, KeysDep, RegistryDep, WebAuth, WebAuthDep
-from app.errors import AppError, Conflict, InvalidInput, InvalidPayload
+from app.errors import AppError, Conflict, InvalidPayload, NothingToImport, PreviewExpired
 from app.i18n import _, rendering_in, staff_language
 from app.interop.fhir_bulk import import_file
-from app.interop.fhir_bulk_preview import PreviewExpired, imported_of, plan_of, seal, shown, unseal
+from app.interop.fhir_bulk_preview import imported_of, plan_of, seal, shown, unseal
 from app.interop.fhir_responses import earlier_imports
 from app.interop.fhir_subjects import NDJSON_TYPES, FileContents, read_body, say
 from app.models import Agency
@@ -129,9 +129,7 @@ def _previewed(
         return _refused(request, db, auth, exc, upload)
     if not found.responses:
         message = _("The file holds no QuestionnaireResponses, so there is nothing to import.")
-        empty = InvalidInput(message)
-        empty.status = 422  # read, but nothing in it to import
-        return _refused(request, db, auth, empty, upload)
+        return _refused(request, db, auth, NothingToImport(message), upload)
     plan = plan_of(report)
     sealed = seal(keys, auth.session.id, auth.user, upload, plan) if plan else []
     view = shown(db, keys, registry, auth.user, found, report, earlier)

@@ -24,7 +24,7 @@ from sqlmodel import Session, col, select
 
 from app import access
 from app.crypto import KeyRing
-from app.errors import DecryptionError, InvalidInput
+from app.errors import DecryptionError, PreviewExpired
 from app.i18n import _
 from app.interop.fhir_bulk import BulkReport
 from app.interop.fhir_responses import ALREADY_IMPORTED, IMPORTED_ELSEWHERE, Earlier, ResponseReport, key_of
@@ -39,10 +39,6 @@ SEALED = "fhir_bulk_import_page"  # the associated data's "table": a sealed prev
 CHUNK = 40_000  # characters of one hidden field (a form field takes at most 50,000: app.inputs)
 VALID_FOR = timedelta(hours=1)
 Planned = tuple[int, str, str]  # (entry, response reference, youth id)
-
-
-class PreviewExpired(InvalidInput):
-    """The sealed preview is unreadable, another session's, or too old: the file must be uploaded again."""
 
 
 def plan_of(report: BulkReport) -> set[Planned]:

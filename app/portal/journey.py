@@ -2,7 +2,9 @@
 answering it does (next, back, skip the section, pause, finish), and the "still true?" choices.
 
 The routes in `app.portal.pages` read the form, call this, and render or redirect what it says; nothing
-here knows about HTTP. Like every service it flushes and never commits: the request does.
+here knows about HTTP or addresses. Like every service it flushes and never commits or rolls back: answers
+changed elsewhere meanwhile raise Conflict, the route rolls the request back and asks `changed_meanwhile`
+what to show.
 """
 
 from __future__ import annotations
@@ -13,9 +15,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from app import web_forms
 from app.crypto import KeyRing
-from app.errors import Conflict
 from app.models import Answer, Screening, YouthSession
 from app.portal import flow
 from app.portal import service as portal
@@ -27,13 +27,17 @@ from instruments.model import DECLINED
 
 ACTIONS = ("next", "back", "skip_section", "pause", "stay")  # what a page's buttons ask for; anything else is "next"
 CHANGED = {"_": "changed"}  # the page's error when the answers changed somewhere else meanwhile
+WELCOME = 0  # the page before the first: the welcome page
 
 
 @dataclass(frozen=True)
 class Step:
-    """What answering a page leads to: another address, the page again (with errors), or the pause."""
+    """What answering a page leads to: another page, the end, the page again (with errors), or the pause."""
 
-    go_to: str | None = None  # an address to go on to
+    page: int | None = None  # the page to go on to (WELCOME before the first); None: show this one again
+    seen: bool = False  # the section's notice of that page is not shown again (going back, or more on this page)
+    more: bool = False  # the same page again: an answer opened a follow-up question on it
+    finished: bool = False  # the check-in is finished: on to the last words (support, resources)
     errors: dict[str, str] = field(default_factory=dict)  # show the page again with these
     status_code: int = 200
     answers: dict[str, Any] = field(default_factory=dict)  # what the page shown again shows as chosen
@@ -125,7 +129,8 @@ class Journey:
         """Save a page's answers (`given`, read from the form with `errors`), then go where `action` asks.
 
         "skip_section" saves the page as declined whatever was chosen; a page with errors is shown again and
-        saves nothing; answers changed elsewhere meanwhile show the page again (409) and save nothing."""
+        saves nothing. Conflict when the answers changed elsewhere meanwhile: the caller rolls back (nothing is
+        saved) and shows `changed_meanwhile`."""
         action = action if action in ACTIONS else "next"
         page = self.pages[number - 1]
         if action == "skip_section":
@@ -139,46 +144,51 @@ class Journey:
                     errors=dict(errors), status_code=400, answers=merged, shown=shown, is_last=self.is_last(number)
                 )
         saved = AnswersSave(version=self.screening.version, answers=answers)
-        with web_forms.attempt(self.db, Conflict) as tried:
-            screenings.store_answers(self.db, self.keys, registry, self.screening, saved, None)
-        if tried.failed:
-            return Step(errors=dict(CHANGED), status_code=409, answers=self.answers, shown=shown)
+        screenings.store_answers(self.db, self.keys, registry, self.screening, saved, None)
         merged = {**self.answers, **{k: v for k, v in answers.items() if v is not None}}
         if action == "pause":
             self.visit(number)
             return Step(pause=True)
         if action == "back":
             target = flow.next_page(self.instrument, self.pages, number, merged, step=-1, told=self.told)
-            return Step(go_to=f"/s/{target}?seen=1" if target else "/s/0")
+            return Step(page=target, seen=True) if target else Step(page=WELCOME)
         appeared = [
             i for i in self.shown(number, merged) if i not in shown and self.instrument.items[i].type != "notice"
         ]
         if appeared and action == "next":  # a follow-up question opened on this page: ask it before moving on
-            return Step(go_to=f"/s/{number}?seen=1&more=1#more")
+            return Step(page=number, seen=True, more=True)
         target = flow.next_page(self.instrument, self.pages, number, merged, told=self.told)
         if target is not None:
-            return Step(go_to=f"/s/{target}")
+            return Step(page=target)
         screenings.finish(self.db, self.keys, registry, self.screening, self.screening.version, None)
         portal.end(self.db, record, "finished")
-        return Step(go_to="/s/done")
+        return Step(finished=True)
 
-    def settle(self, registry: Registry, choices: Mapping[str, str]) -> bool:
+    def changed_meanwhile(self, number: int, action: str, given: Mapping[str, Any]) -> Step:
+        """Page `number` again after its answers could not be saved because they changed elsewhere meanwhile (the
+        request was rolled back): the answers as they are now, with what the youth chose on this page over them,
+        so nothing they chose is lost (a question they left empty shows what is saved now); the questions and the
+        last page's "Finish" follow from those answers."""
+        self.reload()
+        typed = {} if action == "skip_section" else {k: v for k, v in given.items() if v is not None}
+        merged = {**self.answers, **typed}
+        return Step(
+            errors=dict(CHANGED),
+            status_code=409,
+            answers=merged,
+            shown=self.shown(number, merged),
+            is_last=self.is_last(number, merged),
+        )
+
+    def settle(self, registry: Registry, choices: Mapping[str, str]) -> None:
         """The youth's "still true?" choices, per pending item: "keep" (it counts), "change" (asked again,
-        empty) or "skip" (rather not say now: not asked). False when the answers changed meanwhile (nothing
-        saved: the page is shown again)."""
+        empty) or "skip" (rather not say now: not asked). Conflict when the answers changed meanwhile: the
+        caller rolls back (nothing saved) and shows the page again."""
         choices = {i: c for i, c in choices.items() if i in self.pending}
         changed = {i: None for i, c in choices.items() if c == "change"}
         declined = {i: DECLINED for i, c in choices.items() if c == "skip"}
         kept = [i for i, c in choices.items() if c == "keep"]
         saved = AnswersSave(version=self.screening.version, answers={**changed, **declined}, confirm=kept)
-        with web_forms.attempt(self.db, Conflict) as tried:
-            screenings.store_answers(self.db, self.keys, registry, self.screening, saved, None)
-        if tried.failed:
-            return False
+        screenings.store_answers(self.db, self.keys, registry, self.screening, saved, None)
         screenings.settle(self.db, self.screening, list(declined))
         self.reload()
-        return True
-
-    def first_address(self) -> str:
-        """The address of the first page to answer."""
-        return f"/s/{self.first()}"

@@ -17,7 +17,6 @@ redirects and in a session cookie that holds only the language.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,17 +26,17 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, col, select
 
-from app import i18n
+from app import i18n, web_forms
 from app.crypto import KeyRing
 from app.db import SessionDep
 from app.deps import KeysDep, RegistryDep, SettingsDep, client_address
-from app.errors import AppError, Forbidden, SessionEnded
+from app.errors import AppError, Conflict, Forbidden, SessionEnded
 from app.i18n import _
-from app.models import Agency, Screening, YouthAccess, YouthSession
+from app.models import Agency, Screening, YouthSession
 from app.portal import flow, invitation, service
 from app.portal.answers import parse_page
 from app.portal.hotlines import phone_links
-from app.portal.journey import Journey
+from app.portal.journey import WELCOME, Journey, Step
 from app.screenings import service as screenings
 from app.screenings.schemas import StoredAnswer
 from app.settings import Settings
@@ -260,7 +259,7 @@ def still_true_page(request: Request, ctx: YouthDep, db: SessionDep, keys: KeysD
     """What the youth told other programs, grouped: is it still true? Keep, change, or rather not say now."""
     journey = ctx.journey(db, keys)
     if not journey.pending:
-        return RedirectResponse(journey.first_address(), status_code=303)
+        return RedirectResponse(_page_address(journey.first()), status_code=303)
     return _page(request, ctx, "told.html", groups=_groups(db, ctx, journey.pending))
 
 
@@ -275,9 +274,11 @@ async def still_true_save(
         return _pause(request, ctx, db, keys)
     journey = ctx.journey(db, keys)
     choices = {i: str(form.get(f"k_{i}") or "") for i in journey.pending}
-    if not journey.settle(registry, choices):
+    with web_forms.attempt(db, Conflict) as tried:
+        journey.settle(registry, choices)
+    if tried.failed:  # changed meanwhile: nothing saved, the page again with the answers as they are now
         return RedirectResponse("/s/told", status_code=303)
-    return RedirectResponse(journey.first_address(), status_code=303)
+    return RedirectResponse(_page_address(journey.first()), status_code=303)
 
 
 def _pause(request: Request, ctx: YouthContext, db: Session, keys: KeyRing) -> Response:
@@ -286,7 +287,7 @@ def _pause(request: Request, ctx: YouthContext, db: Session, keys: KeyRing) -> R
     On a private link the youth comes back with the same link and code; the page shows the link again when
     this device opened it. A handed-over device gets a new link and code, shown this once; "I have it" leads
     to the hand-back page."""
-    handed_over = _handed_over(db, ctx.record)
+    handed_over = service.handed_over(db, ctx.record)
     paused = service.pause(db, keys, ctx.record, ctx.settings)
     link = paused.link_token or service.link_of(db, keys, ctx.record, request.cookies.get(LINK_COOKIE))
     response = _page(
@@ -302,12 +303,6 @@ def _pause(request: Request, ctx: YouthContext, db: Session, keys: KeyRing) -> R
     response.delete_cookie(LINK_COOKIE, path="/")
     response.headers["Cache-Control"] = "no-store"  # never back from history: a new code is shown once
     return response
-
-
-def _handed_over(db: Session, record: YouthSession | None) -> bool:
-    """Whether this youth session runs on an agency device a staff member handed over."""
-    grant = db.get(YouthAccess, record.access_id) if record is not None else None
-    return grant is not None and grant.kind == "handoff"
 
 
 @router.post("/s/language")
@@ -326,11 +321,9 @@ def choose_language(
 
 @router.get("/s/done")
 def done(request: Request, db: SessionDep, settings: SettingsDep) -> Response:
-    token = request.cookies.get(COOKIE)
-    record = db.get(YouthSession, hashlib.sha256(token.encode()).hexdigest()) if token else None
-    screening = db.get(Screening, record.screening_id) if record and record.ended_reason == "finished" else None
-    agency = db.get(Agency, screening.agency_id) if screening else None
-    lang = screening.language if screening else youth_language(request)
+    finished = service.finished(db, request.cookies.get(COOKIE))
+    agency = finished.agency if finished else None
+    lang = finished.screening.language if finished else youth_language(request)
     resources = (agency.resources or {}).get(lang, []) if agency else []
     response = render(
         request,
@@ -339,7 +332,7 @@ def done(request: Request, db: SessionDep, settings: SettingsDep) -> Response:
         resources=resources,
         agency=agency,
         phone_links=phone_links,
-        handed_over=screening is not None and _handed_over(db, record),
+        handed_over=finished is not None and finished.handed_over,
         exit_url=settings.quick_exit_url,
         ctx=None,
     )
@@ -392,6 +385,20 @@ def question_page(
     )
 
 
+def _page_address(number: int, *, seen: bool = False, more: bool = False) -> str:
+    """A youth page's address: `seen` skips its section's notice; `more` points at the question an answer opened."""
+    if number == WELCOME:
+        return "/s/0"
+    return f"/s/{number}?seen=1&more=1#more" if more else f"/s/{number}?seen=1" if seen else f"/s/{number}"
+
+
+def _step_address(step: Step) -> str | None:
+    """Where a saved page leads (None: the page is shown again)."""
+    if step.finished:
+        return "/s/done"
+    return None if step.page is None else _page_address(step.page, seen=step.seen, more=step.more)
+
+
 @router.post("/s/{number}")
 async def save_page(
     request: Request, number: int, ctx: YouthDep, db: SessionDep, keys: KeysDep, registry: RegistryDep
@@ -403,11 +410,15 @@ async def save_page(
     if page is None:
         return RedirectResponse("/s/0", status_code=303)
     answers, errors = parse_page(ctx.instrument, journey.shown(number), form)
-    step = journey.answer(registry, ctx.record, number, str(form.get("action") or "next"), answers, errors)
+    action = str(form.get("action") or "next")
+    with web_forms.attempt(db, Conflict) as tried:
+        step = journey.answer(registry, ctx.record, number, action, answers, errors)
+    if tried.failed:  # changed elsewhere meanwhile: nothing saved, the page again with what the youth chose
+        step = journey.changed_meanwhile(number, action, answers)
     if step.pause:
         return _pause(request, ctx, db, keys)
-    if step.go_to is not None:
-        return RedirectResponse(step.go_to, status_code=303)
+    if (address := _step_address(step)) is not None:
+        return RedirectResponse(address, status_code=303)
     return _page(
         request,
         ctx,
@@ -426,10 +437,7 @@ async def save_page(
 @router.post("/exit")
 def quick_exit(request: Request, db: SessionDep, settings: SettingsDep) -> Response:
     """End the youth's session and leave for the neutral site. Works with or without JavaScript."""
-    token = request.cookies.get(COOKIE)
-    record = db.get(YouthSession, hashlib.sha256(token.encode()).hexdigest()) if token else None
-    if record is not None:
-        service.end(db, record, "exit")
+    service.leave(db, request.cookies.get(COOKIE))
     response = RedirectResponse(settings.quick_exit_url, status_code=303)
     for name in (COOKIE, LANG_COOKIE, LINK_COOKIE):
         response.delete_cookie(name, path="/")

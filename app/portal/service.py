@@ -25,7 +25,7 @@ from app import access, audit, ratelimit
 from app.crypto import KeyRing
 from app.errors import Conflict, InvalidInput, NotFound, TooManyAttempts
 from app.i18n import _
-from app.models import AuthSession, Screening, ScreeningStatus, User, YouthAccess, YouthSession, utcnow
+from app.models import Agency, AuthSession, Screening, ScreeningStatus, User, YouthAccess, YouthSession, utcnow
 from app.settings import Settings
 from instruments.loader import Registry
 
@@ -191,7 +191,7 @@ def start_session(db: Session, record: YouthAccess, screening: Screening) -> tup
     _end_sessions(db, record.id, "replaced")
     token = secrets.token_urlsafe(32)
     youth_session = YouthSession(
-        id=hashlib.sha256(token.encode()).hexdigest(),
+        id=_session_id(token),
         access_id=record.id,
         screening_id=screening.id,
         csrf_secret=secrets.token_hex(32),
@@ -236,7 +236,7 @@ def end_hand_off(db: Session, user: User, screening_id: str) -> None:
 
 def resolve(db: Session, token: str, settings: Settings) -> YouthSession | None:
     """The live youth session for a cookie token, touching its idle timer; None when it has ended."""
-    record = db.get(YouthSession, hashlib.sha256(token.encode()).hexdigest())
+    record = db.get(YouthSession, _session_id(token))
     if record is None or record.ended_at is not None:
         return None
     now = utcnow()
@@ -250,6 +250,49 @@ def resolve(db: Session, token: str, settings: Settings) -> YouthSession | None:
     record.last_seen_at = now
     db.add(record)
     return record
+
+
+def _session_id(token: str) -> str:
+    """A youth session's key: the hash of its cookie token (the token itself is never stored)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def session_of(db: Session, token: str | None) -> YouthSession | None:
+    """The youth session a cookie token names, open or ended (the last page and the quick exit come after its end)."""
+    return db.get(YouthSession, _session_id(token)) if token else None
+
+
+def leave(db: Session, token: str | None) -> None:
+    """The quick exit: the youth session of this cookie token ends now, if it is still open."""
+    record = session_of(db, token)
+    if record is not None:
+        end(db, record, "exit")
+
+
+def handed_over(db: Session, record: YouthSession | None) -> bool:
+    """Whether this youth session runs on an agency device a staff member handed over."""
+    grant = db.get(YouthAccess, record.access_id) if record is not None else None
+    return grant is not None and grant.kind == "handoff"
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What the last page of a finished check-in needs: its screening (the language), the agency (its
+    resources) and whether the device goes back to staff."""
+
+    screening: Screening
+    agency: Agency | None
+    handed_over: bool
+
+
+def finished(db: Session, token: str | None) -> Finished | None:
+    """The check-in this cookie token's session finished, or None when it did not (then the last page shows
+    no program's resources: it cannot tell whose they would be)."""
+    record = session_of(db, token)
+    screening = db.get(Screening, record.screening_id) if record and record.ended_reason == "finished" else None
+    if record is None or screening is None:
+        return None
+    return Finished(screening, db.get(Agency, screening.agency_id), handed_over(db, record))
 
 
 def end(db: Session, record: YouthSession, reason: str) -> None:

@@ -14,7 +14,7 @@ from sqlmodel import Session
 from app import access, i18n, web_forms
 from app.db import SessionDep
 from app.deps import ADMINS, FormAuthDep, KeysDep, WebAuth, WebAuthDep, require_role
-from app.errors import Forbidden, InvalidInput, NotFound
+from app.errors import InvalidInput, NotFound, SharingEnded
 from app.models import Agency, User
 from app.models_sharing import Consent
 from app.records import service as records
@@ -43,13 +43,6 @@ def _today() -> date:
 
 
 # Another agency's screening, after its consent ended ---------------------------------------------------------
-
-
-class SharingEnded(Forbidden):
-    """Another agency's screening that this agency could read until that agency's consent to it ended."""
-
-    code = "consent_ended"
-    page = "sharing/access_ended.html"
 
 
 def explain_ended_sharing(request: Request, db: SessionDep) -> Iterator[None]:

@@ -7,12 +7,14 @@ test is a direct call, so these tests say what the flow decides, not how a page 
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select, update
 
 from app.crypto import get_key_ring
+from app.errors import Conflict
 from app.models import Screening, ScreeningStatus, YouthSession
-from app.portal.journey import Journey
+from app.portal.journey import WELCOME, Journey
 from instruments.compiled import CompiledInstrument
 from instruments.loader import Registry
 from instruments.model import DECLINED
@@ -45,7 +47,7 @@ def test_a_new_check_in_starts_at_the_first_page_and_next_goes_on(
     journey, registry, record = _journey(client, world, session)
     assert journey.start() == 1 and journey.stopped() is None and not journey.pending
     step = journey.answer(registry, record, 1, "next", {}, {})  # nothing chosen: every question can be skipped
-    assert step.go_to is not None and step.go_to.startswith("/s/") and step.go_to != "/s/1"
+    assert step.page is not None and step.page > 1 and not step.seen and not step.finished
     assert not step.errors
 
 
@@ -54,7 +56,7 @@ def test_skip_section_declines_every_question_of_the_page(client: TestClient, wo
     questions = _questions(journey.instrument, journey, 1)
     assert questions
     step = journey.answer(registry, record, 1, "skip_section", {}, {})
-    assert step.go_to and not step.errors
+    assert step.page and not step.errors
     journey.reload()
     assert {i: journey.answers.get(i) for i in questions} == dict.fromkeys(questions, DECLINED)
 
@@ -65,7 +67,7 @@ def test_a_page_with_errors_saves_nothing_and_is_shown_again(
     journey, registry, record = _journey(client, world, session)
     first = _questions(journey.instrument, journey, 1)[0]
     step = journey.answer(registry, record, 1, "next", {}, {first: "invalid"})
-    assert step.go_to is None and step.status_code == 400 and step.errors == {first: "invalid"}
+    assert step.page is None and step.status_code == 400 and step.errors == {first: "invalid"}
     assert first in step.shown
     journey.reload()
     assert journey.answers == {}
@@ -73,36 +75,43 @@ def test_a_page_with_errors_saves_nothing_and_is_shown_again(
 
 def test_back_from_the_second_page_returns_to_the_first(client: TestClient, world: World, session: Session) -> None:
     journey, registry, record = _journey(client, world, session)
-    second = int((journey.answer(registry, record, 1, "next", {}, {}).go_to or "").removeprefix("/s/"))
+    second = journey.answer(registry, record, 1, "next", {}, {}).page
+    assert second is not None
     journey.reload()
     step = journey.answer(registry, record, second, "back", {}, {})
-    assert step.go_to == "/s/1?seen=1"
-    assert journey.answer(registry, record, 1, "back", {}, {}).go_to == "/s/0"  # before the first: the welcome
+    assert step.page == 1 and step.seen  # its notice was seen already
+    assert journey.answer(registry, record, 1, "back", {}, {}).page == WELCOME  # before the first: the welcome
 
 
 def test_pause_remembers_the_page_and_the_check_in_resumes_there(
     client: TestClient, world: World, session: Session
 ) -> None:
     journey, registry, record = _journey(client, world, session)
-    second = int((journey.answer(registry, record, 1, "next", {}, {}).go_to or "").removeprefix("/s/"))
+    second = journey.answer(registry, record, 1, "next", {}, {}).page
+    assert second is not None
     journey.reload()
     step = journey.answer(registry, record, second, "pause", {}, {})
-    assert step.pause and step.go_to is None
+    assert step.pause and step.page is None
     assert Journey(session, get_key_ring(), journey.screening, journey.instrument).start() == second
 
 
-def test_answers_changed_meanwhile_show_the_page_again_and_save_nothing(
+def test_answers_changed_meanwhile_are_a_conflict_and_the_page_again_keeps_what_the_youth_chose(
     client: TestClient, world: World, session: Session
 ) -> None:
     journey, registry, record = _journey(client, world, session)
+    last = len(journey.pages)
+    mine, theirs = _questions(journey.instrument, journey, last)[:2]
     bumped = update(Screening).where(col(Screening.id) == journey.screening.id).values(version=Screening.version + 1)
     session.exec(bumped.execution_options(synchronize_session=False))  # saved elsewhere
-    first = _questions(journey.instrument, journey, 1)[0]
-    step = journey.answer(registry, record, 1, "skip_section", {}, {})
-    assert step.status_code == 409 and step.errors == {"_": "changed"} and step.go_to is None
-    session.expire_all()
+    with pytest.raises(Conflict):  # the service neither catches nor rolls back: the request does
+        journey.answer(registry, record, last, "next", {mine: "yes", theirs: None}, {})
+    session.rollback()
+    step = journey.changed_meanwhile(last, "next", {mine: "yes", theirs: None})
+    assert step.status_code == 409 and step.errors == {"_": "changed"} and step.page is None
+    assert step.answers == {mine: "yes"} and mine in step.shown  # what the youth chose is still chosen
+    assert step.is_last  # the last page still says Finish
     journey.reload()
-    assert first not in journey.answers
+    assert mine not in journey.answers  # nothing was saved
 
 
 def test_the_last_page_finishes_the_check_in_and_ends_the_session(
@@ -115,10 +124,10 @@ def test_the_last_page_finishes_the_check_in_and_ends_the_session(
         assert number is not None
         step = journey.answer(registry, record, number, "skip_section", {}, {})
         journey.reload()
-        if step.go_to == "/s/done":
+        if step.finished:
             break
-        number = int((step.go_to or "").split("?")[0].removeprefix("/s/"))
-    assert step is not None and step.go_to == "/s/done"
+        number = step.page
+    assert step is not None and step.finished
     assert journey.screening.status == ScreeningStatus.completed
     assert record.ended_reason == "finished"
 
@@ -126,5 +135,5 @@ def test_the_last_page_finishes_the_check_in_and_ends_the_session(
 def test_still_true_choices_settle_only_the_pending_answers(client: TestClient, world: World, session: Session) -> None:
     journey, registry, _record = _journey(client, world, session)
     assert not journey.pending  # nothing carried from another program: the choices change nothing
-    assert journey.settle(registry, {"not_an_item": "keep"})
-    assert journey.answers == {} and journey.first_address() == "/s/1"
+    journey.settle(registry, {"not_an_item": "keep"})
+    assert journey.answers == {} and journey.first() == 1
