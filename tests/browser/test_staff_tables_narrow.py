@@ -37,6 +37,7 @@ EVALUATOR = "evaluator@riverbend.example.org"  # sees the aggregate report
 HARBOR = "screener@harbor.example.org"
 HARBOR_ADMIN = "agency.admin@harbor.example.org"  # reviews break-glass openings that reached Harbor's records
 PRACTITIONER = "tellonce-practitioner-indicators"
+BRIEF = "tellonce-brief-screen"
 
 # (name, login, path); {RB-1001} and {HC-2001} stand for those youths' record ids.
 PAGES = [
@@ -219,9 +220,11 @@ def made(signed_in: Any, record_ids: dict[str, str], live_server: LiveServer) ->
 
     _refused(live_server, f"/api/v1/youth/{record_ids['HC-2001']}", token)  # Harbor's record: a denied read
     harbor = _token(live_server, HARBOR)  # a Harbor screening of HC-2001, which no release shares with Riverbend
-    theirs = {"youth_id": record_ids["HC-2001"], "instrument_id": PRACTITIONER, "mode": "practitioner"}
+    # The brief check-in, not the rating: starting a rating would reopen the demo's own draft of HC-2001, which
+    # other modules sharing this server (test_still_true_browser) expect to find unfinished.
+    theirs = {"youth_id": record_ids["HC-2001"], "instrument_id": BRIEF, "mode": "practitioner"}
     harbor_screening = api(live_server, "POST", "/api/v1/screenings", harbor, theirs)["id"]
-    body = {"version": 1, "answers": answers}
+    body = {"version": 1, "answers": {"debt_work": "yes"}}
     saved = api(live_server, "PUT", f"/api/v1/screenings/{harbor_screening}/answers", harbor, body)
     api(live_server, "POST", f"/api/v1/screenings/{harbor_screening}/complete", harbor, {"version": saved["version"]})
     glass = {"reason": "Youth missing since last night; police need to know of any recent contact.", "hours": 1}
