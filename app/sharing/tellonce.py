@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -58,7 +59,10 @@ def _person_of(db: Session, screening: Screening) -> str | None:
 
 
 def timeline(db: Session, user: User, youth_id: str) -> list[TimelineEntryPublic]:
-    """The person's screenings the user may see as summaries; other agencies' entries are disclosed in the ledger."""
+    """The person's screenings the user may see as summaries; other agencies' entries are disclosed in the ledger.
+
+    Another agency's screening is listed once it is completed: a draft has no result to share, and listing it
+    would tell a partner that the youth is being screened elsewhere right now."""
     youth = access.readable_youth(db, user, youth_id)
     summary = Category.result_summary
     rows = db.exec(
@@ -67,6 +71,7 @@ def timeline(db: Session, user: User, youth_id: str) -> list[TimelineEntryPublic
         .join(Agency, col(Agency.id) == col(Screening.agency_id))
         .where(Youth.person_id == youth.person_id, access.screening_readable_clause(user, summary))
         .where(col(Screening.status) != ScreeningStatus.discarded)
+        .where(or_(col(Screening.agency_id) == user.agency_id, col(Screening.status) == ScreeningStatus.completed))
         .order_by(col(Screening.started_at).desc())
     ).all()
     access.disclose_listed(db, user, youth.person_id, [s for s, _name in rows], summary)

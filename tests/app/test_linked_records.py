@@ -67,7 +67,7 @@ def test_each_side_names_the_other_program_and_its_case_number_only_as_the_conse
     seen = _links(client, youth_h)
     assert "Riverbend Youth Services Case number: RB-1001" in seen
     assert f"{_today()}" in seen and "by your agency" in seen
-    assert "Consent from Riverbend Youth Services to Harbor Drop-In Center" in seen and "Active" in seen
+    assert "Consent from Riverbend Youth Services to Harbor Drop-In Center" in seen and "Linked" in seen
     assert "Undo link" in seen
 
     sign_in(client, river.users["screener"])  # the other side: Harbor has released nothing to Riverbend

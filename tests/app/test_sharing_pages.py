@@ -19,6 +19,7 @@ from tests.app.sharing_support import (
     consent,
     link,
     screen,
+    section,
     side,
 )
 
@@ -224,13 +225,39 @@ def test_a_linked_record_says_what_is_shared_now_not_only_the_consent_it_was_lin
         cell = page.split('data-label="State">', 1)[1].split("</td>", 1)[0]
         return " ".join(re.sub(r"<[^>]+>", " ", cell).split())
 
-    assert state() == "Active Shared now for: Care coordination, Referral"
+    assert state() == "Linked Shared now for: Care coordination, Referral"
     for made, left in (
-        (first, "Active Shared now for: Referral"),
-        (second.json(), "Active Nothing is shared now: no consent in force"),
+        (first, "Linked Shared now for: Referral"),
+        (second.json(), "Linked Nothing is shared now: no consent in force"),
     ):
         revoked = client.post(
             f"/api/v1/consents/{made['id']}/revoke", headers=a.headers("agency_admin"), json={"reason": REVOKE_REASON}
         )
         assert revoked.status_code == 200, revoked.text
         assert state() == left
+
+
+def test_a_partner_sees_another_programs_screenings_once_completed_never_its_drafts(
+    client: TestClient, world: World
+) -> None:
+    """[issue 16 probe] A partner's list showed the other program's "Check-in - In progress" rows: nothing to share,
+    and it told the partner the youth was being screened there right now."""
+    a = side(client, world, "Northside Youth Services")
+    b = side(client, world, "Eastside Child Welfare", "child_welfare")
+    youth_a = add_youth(client, a, "NS-1")
+    done = screen(client, a, youth_a)
+    draft = client.post(
+        "/api/v1/screenings",
+        headers=a.api,
+        json={"youth_id": youth_a, "instrument_id": SELF_REPORT, "mode": "interview"},
+    )
+    assert draft.status_code == 201, draft.text
+    consent(client, a, youth_a, b)
+    youth_b = add_youth(client, b, "ES-1", KATE)
+    assert link(client, b, youth_b).status_code == 201
+    theirs = {e["screening_id"] for e in client.get(f"/api/v1/youth/{youth_b}/timeline", headers=b.api).json()}
+    assert done["id"] in theirs and draft.json()["id"] not in theirs
+    ours = {e["screening_id"] for e in client.get(f"/api/v1/youth/{youth_a}/timeline", headers=a.api).json()}
+    assert {done["id"], draft.json()["id"]} <= ours  # the program's own drafts stay on its own list
+    sign_in(client, b.users["screener"])
+    assert "In progress" not in section(client.get(f"/youth/{youth_b}").text, "timeline")
