@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from app import access, i18n, web_forms
 from app.db import SessionDep
-from app.deps import ADMINS, FormAuthDep, KeysDep, WebAuth, WebAuthDep, require_role
+from app.deps import ADMINS, FormAuthDep, KeysDep, RegistryDep, WebAuth, WebAuthDep, require_role
 from app.errors import InvalidInput, NotFound, SharingEnded
 from app.models import Agency, User
 from app.models_sharing import Consent
@@ -23,7 +23,7 @@ from app.sharing import consent as consents
 from app.sharing.labels import LABELS
 from app.sharing.record_section import BREAK_GLASS_ROLES
 from app.sharing.schemas import BreakGlassCreate, ConsentCreate
-from app.web import _, render
+from app.web import _, render, text
 
 router = APIRouter(include_in_schema=False)
 CONSENT_FIELDS = ("to_agency_id", "grantor", "authority", "purpose", "starts_at", "ends_at", "method")
@@ -309,7 +309,9 @@ def _consent_page(
 
 
 @router.get("/youth/{youth_id}/disclosures", response_class=HTMLResponse)
-def disclosures_page(request: Request, youth_id: str, db: SessionDep, keys: KeysDep, auth: WebAuthDep) -> Response:
+def disclosures_page(
+    request: Request, youth_id: str, db: SessionDep, keys: KeysDep, registry: RegistryDep, auth: WebAuthDep
+) -> Response:
     """A printable account of who has seen this person's records: when, which agency and user, what, and why."""
     youth = records.view(db, keys, auth.user, youth_id)
     person_id = access.readable_youth(db, auth.user, youth_id).person_id
@@ -321,6 +323,7 @@ def disclosures_page(request: Request, youth_id: str, db: SessionDep, keys: Keys
         lines=views.account(db, person_id, auth.user.agency_id),
         agency=db.get(Agency, auth.user.agency_id),
         labels=LABELS,
+        titles={c.id: text(c.definition.title) for c in registry.latest()},
         printed_at=datetime.now(UTC),
     )
 

@@ -134,3 +134,6 @@ class DisclosurePublic(BaseModel):
     consent_grantor: str | None = None
     consent_starts_at: datetime | None = None
     break_glass_at: datetime | None = None
+    # Which screening was seen: its instrument and the day it was completed (or started, for a draft).
+    instrument_id: str | None = None
+    screening_on: datetime | None = None

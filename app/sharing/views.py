@@ -14,7 +14,7 @@ from app import access
 from app.crypto import KeyRing
 from app.errors import NotFound
 from app.i18n import _
-from app.models import Agency, User, utcnow
+from app.models import Agency, Screening, User, utcnow
 from app.models_sharing import BreakGlass, Consent
 from app.sharing import consent as consents
 from app.sharing import ledger, links
@@ -131,9 +131,14 @@ def account(db: Session, person_id: str, agency_id: str) -> list[DisclosurePubli
     glasses = (
         {g.id: g for g in db.exec(select(BreakGlass).where(col(BreakGlass.id).in_(glass_ids)))} if glass_ids else {}
     )
+    screening_ids = {e.screening_id for e in entries if e.screening_id}
+    seen = {}
+    if screening_ids:
+        seen = {s.id: s for s in db.exec(select(Screening).where(col(Screening.id).in_(screening_ids)))}
     lines = []
     for entry in entries:
         viewer = viewers.get(entry.viewer_id)
+        screening = seen.get(entry.screening_id) if entry.screening_id else None
         grant = grants.get(entry.consent_id) if entry.consent_id else None
         glass = glasses.get(entry.break_glass_id) if entry.break_glass_id else None
         lines.append(
@@ -152,6 +157,8 @@ def account(db: Session, person_id: str, agency_id: str) -> list[DisclosurePubli
                 consent_grantor=grant.grantor if grant else None,
                 consent_starts_at=grant.starts_at if grant else None,
                 break_glass_at=glass.started_at if glass else None,
+                instrument_id=screening.instrument_id if screening else None,
+                screening_on=(screening.completed_at or screening.started_at) if screening else None,
             )
         )
     return lines

@@ -194,6 +194,8 @@ def test_the_account_names_what_allowed_each_view_in_words_not_ids(client: TestC
     row = account.split("Westside Shelter", 1)[1].split("</tr>", 1)[0]
     assert "Emergency access (break glass)" in row and "begun 20" in row
     assert given["id"] not in account and glass.json()["break_glass_id"] not in account
+    # each line names which screening was seen: the instrument and the day it was completed
+    assert f"Practitioner indicator rating, {done['completed_at'][:10]}" in account
 
 
 def test_a_linked_record_says_what_is_shared_now_not_only_the_consent_it_was_linked_under(
