@@ -7,8 +7,8 @@ below that holds a table, at both sizes: the page never scrolls sideways, every 
 or inside its scroll box's scrollable area, with the box able to scroll. The demo data gives the first pages their
 tables: RB-1001 has a screening and two releases to Harbor, and Harbor's HC-2001 is linked to it; `made` creates,
 through the API and the pages as staff would, what the others need (a correction, an outcome, a link and code, a
-denied read, a break-glass, an edit conflict, two FHIR uploads). Not covered: the dashboard's "due for screening
-again" table, which needs a screening completed 23 or more days ago (nothing in the API backdates one).
+denied read, a break-glass, an edit conflict, two FHIR uploads, a check-in due again within the week for the
+dashboard's "due" table).
 
 One server and one browser for the module; one signed-in page per login and size, reused across pages.
 """
@@ -16,8 +16,11 @@ One server and one browser for the module; one signed-in page per login and size
 from __future__ import annotations
 
 import json
+import sqlite3
 import urllib.error
 from collections.abc import Iterator
+from contextlib import closing
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -63,6 +66,7 @@ PAGES = [
 # The table each page with made-up state must show (its caption), so a page that lost that state cannot pass on
 # another table of the page.
 CAPTIONS = {
+    "dashboard": "Youth to screen again within a week or overdue",
     "youth-record-with-outcome": "What was later learned about this youth",
     "result-with-revisions": "Revisions of this result",
     "self-access-links": "Kind",  # the links table is named by its heading; its first column
@@ -230,7 +234,29 @@ def made(signed_in: Any, record_ids: dict[str, str], live_server: LiveServer) ->
     glass = {"reason": "Youth missing since last night; police need to know of any recent contact.", "hours": 1}
     api(live_server, "POST", f"/api/v1/youth/{record_ids['RB-1001']}/break-glass", token, glass)
     api(live_server, "GET", f"/api/v1/screenings/{harbor_screening}/result", token)  # read under the break-glass
+    _due_within_a_week(live_server, token)
     return {**record_ids, "youth": youth_id, "revised": done, "draft": draft, "self": self_draft}
+
+
+def _due_within_a_week(live_server: LiveServer, token: str) -> None:
+    """A youth whose check-in asks to be screened again in three days, for the dashboard's "due" table.
+
+    A possible concern on the brief check-in sets the date 30 days on; the list shows a week ahead. Nothing in the
+    API backdates a screening, so the date alone is moved in the live server's database, as 27 days passing
+    would move it."""
+    youth = {"given_name": "Sam", "family_name": "Duesoon", "birth_date": "2011-02-03", "case_number": "NT-17"}
+    youth_id = api(live_server, "POST", "/api/v1/youth", token, youth)["id"]
+    start = {"youth_id": youth_id, "instrument_id": BRIEF, "mode": "practitioner"}
+    brief = api(live_server, "POST", "/api/v1/screenings", token, start)["id"]
+    body = {"version": 1, "answers": {"nowhere_to_sleep": "yes"}}  # a possible concern: screen again in 30 days
+    saved = api(live_server, "PUT", f"/api/v1/screenings/{brief}/answers", token, body)
+    api(live_server, "POST", f"/api/v1/screenings/{brief}/complete", token, {"version": saved["version"]})
+    with closing(sqlite3.connect(live_server.data_dir / "tellonce.sqlite3")) as db, db:
+        soon = (date.today() + timedelta(days=3)).isoformat()
+        moved = db.execute(
+            "UPDATE screening SET rescreen_due_on = ? WHERE id = ? AND rescreen_due_on IS NOT NULL", (soon, brief)
+        )
+        assert moved.rowcount == 1, "the check-in asked for no date"
 
 
 @pytest.mark.parametrize("size", list(SIZES))
