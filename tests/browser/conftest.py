@@ -176,6 +176,17 @@ def phone(browser: Browser, live_server: LiveServer, request: pytest.FixtureRequ
 
 
 @pytest.fixture
+def youth_desktop(browser: Browser, live_server: LiveServer, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A second desktop page with a mouse and keyboard, in its own context (the staff member uses `page`), its
+    network guarded as a youth's is (the quick-exit site answered locally, no other host)."""
+    from tests.browser.test_youth_browser import guard_network  # the youth's pages' own network rule
+
+    context = _context(browser, live_server, viewport=DESKTOP)
+    guard_network(context)
+    yield from _page_in(context, request)
+
+
+@pytest.fixture
 def no_js_page(browser: Browser, live_server: LiveServer, request: pytest.FixtureRequest) -> Iterator[Page]:
     """A page in a fresh desktop context with JavaScript disabled (progressive enhancement checks)."""
     context = _context(browser, live_server, viewport=DESKTOP, java_script_enabled=False)

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlparse
 
-import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from app.demo import DEMO_PASSWORD
-from tests.browser import DESKTOP, LiveServer, check_accessibility, watch_console
+from tests.browser import LiveServer, check_accessibility, watch_console
 from tests.browser.test_youth_browser import (
     EN,
     NEUTRAL_TITLE,
@@ -40,18 +38,6 @@ from tests.browser.test_youth_browser import (
 
 NEUTRAL_URL = "https://www.google.com/"
 PAST_QUESTION = "Has an adult who took care of you ever hit you, hurt you"
-
-
-@pytest.fixture
-def youth_desktop(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
-    """A second desktop page in its own context (the staff member uses `page`)."""
-    context = browser.new_context(base_url=live_server.url, viewport=DESKTOP, locale="en-US")
-    context.set_default_timeout(15_000)
-    guard_network(context)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
 
 
 def to_second_page_of_questions(youth: Page) -> None:

@@ -4,34 +4,19 @@ device back" without the code left on the screen."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.browser import DESKTOP, LiveServer, check_accessibility, screenshot
 from tests.browser.test_youth_browser import (
     EN,
     click_and_wait,
     create_link,
-    guard_network,
     open_with_code,
     path_of,
     start_self_screening,
     walk_to_done,
 )
-
-
-@pytest.fixture
-def youth_desktop(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
-    """A desktop page with a mouse and keyboard, in its own context (the staff member uses `page`)."""
-    context = browser.new_context(base_url=live_server.url, viewport=DESKTOP, locale="en-US")
-    context.set_default_timeout(15_000)
-    guard_network(context)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
 
 
 def to_questions(youth: Page) -> None:
