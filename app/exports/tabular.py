@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, literal, or_, text, tuple_
+from sqlalchemy import ColumnElement, Row, case, literal, or_, text, tuple_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
@@ -85,24 +85,28 @@ def plan(db: Session, registry: Registry, req: ExportRequest) -> Plan:
     if recipient is None:
         raise NotFound(_("No such agency."))
     agency = db.get(Agency, req.agency_id)
-    where = _where(req)
-    ids = db.exec(select(Screening.instrument_id).where(*where).distinct()).all()
 
-    def any_shared(category: Category) -> bool:
-        if category.value not in req.categories or not ids:
-            return False
-        if req.own:
-            return True
-        return db.exec(select(func.count()).select_from(Screening).where(*where, _shared(req, category))).one() > 0
+    def any_shared(category: Category) -> Any:
+        """Whether some screening of an instrument may carry the category (1 or 0), counted in the same statement."""
+        if category.value not in req.categories:
+            return literal(0)
+        return func.max(case((_shared(req, category), 1), else_=0))
 
+    # One statement, one pass over the export's screenings (for another agency, each consent check reads the youth
+    # and consents once): the instruments, and whether any row may carry item answers or notes.
+    found = db.exec(
+        select(Screening.instrument_id, any_shared(Category.item_answers), any_shared(Category.notes))
+        .where(*_where(req))
+        .group_by(col(Screening.instrument_id))
+    ).all()
     return plan_for(
         registry,
         req,
-        ids,
+        [instrument for instrument, _items, _notes in found],
         agency_name=agency.name if agency else "",
         recipient_name=recipient.name,
-        with_items=any_shared(Category.item_answers),
-        with_notes=any_shared(Category.notes),
+        with_items=any(items for _instrument, items, _notes in found),
+        with_notes=any(notes for _instrument, _items, notes in found),
     )
 
 
