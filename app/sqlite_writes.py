@@ -140,7 +140,7 @@ class QueuedConnection(sqlite3.Connection):
 
     def __init__(self, database: str, timeout: float = 5.0, *args: Any, **kwargs: Any) -> None:
         super().__init__(database, timeout, *args, **kwargs)
-        self._queue = queue_for(str(database))
+        self._queue = queue_for(os.fsdecode(database))
         self._timeout = timeout
         self._holding = False
 

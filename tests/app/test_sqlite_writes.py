@@ -21,7 +21,7 @@ from sqlmodel import Session
 from app import audit, ratelimit, sqlite_writes
 from app.models import AuditEvent, RateLimit, utcnow
 from app.savepoint import savepoint
-from tests.app.conftest import World, bearer
+from tests.app.conftest import World, bearer, sign_in
 
 HANG = 60.0  # seconds a thread may take before the test calls it a hang (the busy timeout is 30 s)
 
@@ -126,10 +126,15 @@ def test_the_turn_is_given_back_on_commit_rollback_and_error(engine: Engine, wor
 
 
 def test_a_request_that_only_reads_takes_no_turn(engine: Engine, client: TestClient, world: World) -> None:
-    headers = bearer(client, world.user(world.agency()))
+    """The API's reads and the pages' (the dashboard, the youth list) never wait behind a writer."""
+    user = world.user(world.agency())
+    headers = bearer(client, user)
+    sign_in(client, user)
     turns = _queue(engine).turns if engine.dialect.name == "sqlite" else 0
     for _ in range(3):
         assert client.get("/api/v1/instruments", headers=headers).status_code == 200
+        assert client.get("/").status_code == 200
+        assert client.get("/youth").status_code == 200
     if engine.dialect.name == "sqlite":
         assert _queue(engine).turns == turns
     else:  # PostgreSQL's connections are psycopg's own, with no queue
