@@ -5,7 +5,7 @@ write lock waits in SQLite's busy handler, which sleeps in growing steps (1, 2, 
 retries: it wakes late after the writer commits, and a newcomer can take the lock in between, so under
 a few concurrent writers some requests wait many steps (the issue measured a p99 over 1 s at 8 clients).
 
-Here every connection of the app's SQLite engine (`connection_factory`) takes a first-come, first-served
+Here every connection of the app's SQLite engine (a `QueuedConnection`, see `app.db`) takes a first-come, first-served
 lock of its database file before its first write statement (INSERT, UPDATE, DELETE, DDL, BEGIN,
 SAVEPOINT: anything but a read), and gives it back as soon as it is no longer in a transaction: after
 COMMIT or ROLLBACK, after a write that SQLite committed on its own (autocommit), after a failed
@@ -45,7 +45,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-CHECKPOINT_EVERY = 100  # writer commits between checkpoints (SQLite's 1000 pages are 30 to 100 of this app's)
+CHECKPOINT_EVERY = 100  # writer commits between checkpoints (SQLite's own default: whenever the WAL passes 1000 pages)
 log = logging.getLogger(__name__)
 _READ = re.compile(r"\s*(?:SELECT|PRAGMA|EXPLAIN|VALUES)\b", re.IGNORECASE)
 _WITH = re.compile(r"\s*WITH\b", re.IGNORECASE)
