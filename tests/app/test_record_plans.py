@@ -19,11 +19,14 @@ import pytest
 from sqlalchemy import Engine, insert
 from sqlmodel import col, select
 
+from app import paging
 from app.evaluation import outcomes
 from app.models import Screening, Youth, month_of, new_id, utcnow
 from app.models_evaluation import Outcome
 from app.records import service as records
 from app.records.schemas import YouthCreate
+from app.screenings import service as screenings
+from app.screenings.schemas import DashboardFilter
 from app.sharing import tellonce
 from instruments.loader import Registry
 from tests.app.conftest import World
@@ -161,3 +164,21 @@ def test_the_record_reads_the_persons_outcomes_not_every_outcome(scene: Scene) -
     found = planned(engine, *seen[0])
     assert {"ix_youth_person_id", "ix_outcome_youth_id"} <= found.indexes, found.text
     assert "ix_outcome_learned_on" not in found.indexes, found.text
+
+
+def test_the_dashboard_asks_each_rows_link_in_one_probe(scene: Scene) -> None:
+    """Whether the agency holds a link to each row's record (the access clause, and the row's case number) is one
+    probe of (youth_id, agency_id), not a read of the agency's every link per row: 20 ms to 0.4 ms for 101 rows
+    at an agency of 700 records on SQLite."""
+    as_deployed(scene.db.get_bind())
+    engine = scene.db.get_bind()
+    with captured(engine, lambda s: "ORDER BY screening.started_at DESC" in s) as seen:
+        rows = screenings.dashboard(scene.db, scene.screener, DashboardFilter()).items
+    assert len(rows) == paging.PAGE_SIZE
+    assert len(seen) == 1, seen
+    found = planned(engine, *seen[0])
+    assert "ix_youth_link_youth_agency" in found.indexes, found.text
+    if engine.dialect.name == "sqlite":
+        # SQLite runs the access clause per row; PostgreSQL, with statistics, may instead read the agency's links
+        # once, as the outer side of a semi-join, which is not a read per row.
+        assert "ix_youth_link_agency_created" not in found.indexes, found.text
