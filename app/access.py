@@ -161,11 +161,17 @@ def _glass_open(user: User | Viewer, person_id: Any) -> ColumnElement[bool]:
 def _linked_clause(user: User | Viewer) -> ColumnElement[bool]:
     """The user's agency holds a record of the screening's person."""
     own, subject = aliased(Youth), aliased(Youth)
+    # The person's records first, then one probe of (youth_id, agency_id) each: written as a join, SQLite (with
+    # no statistics) read the agency's every link for each screening tested.
+    records = (
+        select(own.id)
+        .join(subject, col(subject.person_id) == col(own.person_id))
+        .where(col(subject.id) == col(Screening.youth_id))
+        .correlate(Screening)
+    )
     return (
         select(YouthLink.id)
-        .join(own, col(own.id) == col(YouthLink.youth_id))
-        .join(subject, col(subject.person_id) == col(own.person_id))
-        .where(col(YouthLink.agency_id) == user.agency_id, col(subject.id) == col(Screening.youth_id))
+        .where(col(YouthLink.agency_id) == user.agency_id, col(YouthLink.youth_id).in_(records))
         .correlate(Screening)
         .exists()
     )
@@ -403,18 +409,10 @@ def disclose_origins(
         )
 
 
-def decide(
-    db: Session,
-    user: User,
-    screening_id: str,
-    want: Iterable[Category] = (Category.result_summary,),
-    purpose: str = DEFAULT_PURPOSE,
-    break_glass: bool = True,
-    record_denial: bool = True,
-) -> Read:
-    """The decision alone, in one query: NotFound unless the first wanted category is readable
-    (audited as a denied read unless `record_denial` is false: a question, not a read)."""
-    wanted = list(dict.fromkeys(want))
+@lru_cache(maxsize=256)
+def _decision(user: Viewer, wanted: tuple[Category, ...], purpose: str) -> Any:
+    """`decide`'s one statement for a user, categories and purpose, the screening a parameter: built once and
+    reused (building it cost more than running it), holding no time (see `_at`)."""
     consent_ids = [
         select(Consent.id)
         .where(
@@ -435,11 +433,29 @@ def decide(
     glass_id = (
         select(BreakGlass.id).where(_glass_open(user, col(Youth.person_id))).limit(1).correlate(Youth).scalar_subquery()
     )
-    row = db.exec(
+    return (
         select(Screening, col(Youth.person_id), glass_id, _linked_clause(user), *consent_ids)
         .join(Youth, col(Youth.id) == col(Screening.youth_id))
-        .where(col(Screening.id) == screening_id)
+        .where(col(Screening.id) == bindparam("decided_screening"))
         .where(or_(col(Screening.agency_id) == user.agency_id, _known_clause(user)))
+    )
+
+
+def decide(
+    db: Session,
+    user: User,
+    screening_id: str,
+    want: Iterable[Category] = (Category.result_summary,),
+    purpose: str = DEFAULT_PURPOSE,
+    break_glass: bool = True,
+    record_denial: bool = True,
+) -> Read:
+    """The decision alone, in one query: NotFound unless the first wanted category is readable
+    (audited as a denied read unless `record_denial` is false: a question, not a read)."""
+    wanted = list(dict.fromkeys(want))
+    row = db.exec(
+        _decision(Viewer(user.id, user.agency_id), tuple(Category(c) for c in wanted), str(purpose)),
+        params={"decided_screening": screening_id},
     ).first()
     if row is None:
         if record_denial:
@@ -593,10 +609,10 @@ def outcomes_readable_clause(user: User, person_id: str) -> ColumnElement[bool]:
     a linked record of the person. Never under a break-glass or a referral: outcomes are never needed for care.
     The person is the outcome's record's person now (a link undone moves the outcome with its record).
     """
+    records = select(Youth.id).where(col(Youth.person_id) == person_id)
     holds_record = (
         select(YouthLink.id)
-        .join(Youth, col(Youth.id) == col(YouthLink.youth_id))
-        .where(col(YouthLink.agency_id) == user.agency_id, col(Youth.person_id) == person_id)
+        .where(col(YouthLink.agency_id) == user.agency_id, col(YouthLink.youth_id).in_(records))
         .exists()
     )
     consented = (
@@ -613,9 +629,9 @@ def outcomes_readable_clause(user: User, person_id: str) -> ColumnElement[bool]:
         .correlate(Outcome)
         .exists()
     )
-    about = select(Youth.id).where(col(Youth.id) == col(Outcome.youth_id), col(Youth.person_id) == person_id)
+    # The person's records, not correlated: the statement starts from them instead of testing every outcome.
     return and_(
-        about.correlate(Outcome).exists(),
+        col(Outcome.youth_id).in_(records),
         or_(col(Outcome.agency_id) == user.agency_id, and_(holds_record, consented)),
     )
 

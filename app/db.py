@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import QueuePool
 from sqlmodel import Session, create_engine
 
-from app import audit
+from app import audit, sqlite_writes
 from app.errors import AppError
 from app.settings import Settings, get_settings
 
@@ -28,7 +28,8 @@ def make_engine(url: str, settings: Settings | None = None) -> Engine:
 
     SQLite: connections are kept and reused (the PRAGMAs run once per connection, not per request);
     the pool never makes a request wait, since SQLite itself lets one writer in at a time, and a
-    request that takes a second connection (rate limits) must not wait for its own first one.
+    request that takes a second connection (rate limits) must not wait for its own first one. The
+    process's writers queue for that one write lock in `app.sqlite_writes`, first come first served.
     PostgreSQL: at most db_pool_size + db_max_overflow connections per process; statements used
     db_prepare_threshold times on a connection are prepared there (parsed and planned once).
     """
@@ -61,7 +62,9 @@ def _sqlite_engine(url: str, settings: Settings) -> Engine:
     pool: dict[str, Any] = {}
     if not in_memory:  # each :memory: connection is a database of its own: keep SQLAlchemy's default there
         pool = {"poolclass": QueuePool, "pool_size": settings.db_pool_size, "max_overflow": -1}
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
+    # QueuedConnection: this process's writers take turns in a queue, not in SQLite's busy handler (see the module)
+    connect_args = {"check_same_thread": False, "timeout": 30, "factory": sqlite_writes.QueuedConnection}
+    engine = create_engine(url, connect_args=connect_args, **pool)
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

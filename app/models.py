@@ -161,9 +161,12 @@ class YouthLink(SQLModel, table=True):
         UniqueConstraint("agency_id", "case_number_index", name="uq_youth_link_case_number"),
         # The youth list: an agency's records, newest added first, a page at a time by (created_at, id).
         Index("ix_youth_link_agency_created", "agency_id", "created_at", "id"),
+        # Every access check: does this agency hold a link to this record? Both columns, so no engine reads the
+        # agency's every link to answer it (SQLite, without statistics, did with an index on one of them).
+        Index("ix_youth_link_youth_agency", "youth_id", "agency_id"),
     )
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
-    youth_id: str = Field(foreign_key="youth.id", index=True, max_length=32)
+    youth_id: str = Field(foreign_key="youth.id", max_length=32)
     agency_id: str = Field(foreign_key="agency.id", max_length=32)
     case_number_enc: str
     case_number_index: str = Field(max_length=64)

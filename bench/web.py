@@ -1,10 +1,10 @@
 """Benchmark: TellOnce's API and pages against a bare FastAPI app on the same uvicorn, on SQLite and PostgreSQL.
 
     python bench/web.py [--engine sqlite|postgresql|both] [--clients 1,8,32] [--seconds S] [--rounds R]
-                        [--paths api,dashboard,record,result] [--cohort N]
+                        [--paths api,dashboard,record,result] [--cohort N] [--workers N]
 
-Both apps run as `python -m uvicorn` subprocesses with the same options (one worker, --log-level warning,
-the same interpreter and uvicorn): TellOnce through its app factory (`app.main:create_app`, what
+Both apps run as `python -m uvicorn` subprocesses with the same options (--workers of each, one by default,
+--log-level warning, the same interpreter and uvicorn): TellOnce through its app factory (`app.main:create_app`, what
 `tellonce serve` runs) in development mode, on a fresh data directory per engine (a SQLite file, or a fresh
 database in a throwaway PostgreSQL server from tests/support/postgres.py); the baseline is bench/web_bare.py,
 the same routes with Pydantic models and nothing behind them.
@@ -103,10 +103,14 @@ def self_report_answers() -> dict[str, str]:
 # --- the servers -------------------------------------------------------------------------------------------
 
 
+WORKERS = 1  # uvicorn worker processes of each app (--workers); set by main()
+
+
 def uvicorn_argv(target: str, port: int, *extra: str) -> list[str]:
-    """The same uvicorn command line for both apps."""
+    """The same uvicorn command line for both apps, with the same number of worker processes."""
     where = ["--host", "127.0.0.1", "--port", str(port)]
-    return [sys.executable, "-m", "uvicorn", target, *extra, *where, "--log-level", "warning"]
+    workers = ["--workers", str(WORKERS)] if WORKERS > 1 else []
+    return [sys.executable, "-m", "uvicorn", target, *extra, *where, *workers, "--log-level", "warning"]
 
 
 def tellonce_env(data_dir: Path, database_url: str | None, port: int, cohort: int) -> dict[str, str]:
@@ -145,7 +149,10 @@ def tellonce_server(engine: str, cohort: int, stack: contextlib.ExitStack) -> It
     if seeded.returncode:
         raise RuntimeError(f"tellonce demo failed:\n{seeded.stdout}{seeded.stderr}")
     note(f"{engine}: demo data (cohort {cohort}) in {time.perf_counter() - started:.1f} s")
-    argv = uvicorn_argv("app.main:create_app", port, "--factory")
+    # Several workers: as `tellonce serve --workers N` does, the start-up work ran once (`tellonce demo` migrated
+    # the database) and each worker's app only checks (app.startup.worker_app).
+    target = "app.startup:worker_app" if WORKERS > 1 else "app.main:create_app"
+    argv = uvicorn_argv(target, port, "--factory")
     server = Server(f"TellOnce ({engine})", argv, env, ROOT, data_dir / "server.log", port)
     stack.callback(server.stop)
     server.wait_ready("/login")
@@ -463,7 +470,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds of each app per path and clients")
     parser.add_argument("--paths", type=path_list, default=list(PATHS), help="comma-separated: " + ",".join(PATHS))
     parser.add_argument("--cohort", type=int, default=50, help="synthetic people the demo adds at other agencies")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="uvicorn worker processes of both apps (PostgreSQL deployments use several)",
+    )
     args = parser.parse_args()
+    global WORKERS
+    WORKERS = args.workers
     args.engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     started = time.perf_counter()

@@ -134,7 +134,7 @@ def result_page(
     agency = db.get(Agency, auth.user.agency_id)
     viewed(db, auth, screening, "result")
     own = shown.own  # notes are their own category; a summary share omits them
-    notes = service.public(db, keys, screening).notes if own else None
+    notes = service.notes_of(keys, screening) if own else None  # not every answer decrypted for them
     with_answers = shown.covers(Category.item_answers)  # the evidence quotes answers
     viewer = staff_language(request, auth.user)
     language = content_language(instrument, viewer)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, func, select
 
 from app import access, audit
@@ -59,9 +60,11 @@ class Revision:
 
 
 def _rows(db: Session, screening: Screening) -> list[ScreeningRevision]:
+    """The revisions' rows for a list: without their answers and results, which a list never decrypts."""
     return list(
         db.exec(
             select(ScreeningRevision)
+            .options(defer(ScreeningRevision.answers_enc), defer(ScreeningRevision.result_enc))  # type: ignore[arg-type]
             .where(ScreeningRevision.screening_id == screening.id)
             .order_by(col(ScreeningRevision.number))
         )
@@ -100,10 +103,22 @@ def _current(db: Session, keys: KeyRing, screening: Screening) -> Revision:
 def history(db: Session, keys: KeyRing, screening: Screening) -> list[Revision]:
     """Every revision of a completed screening, oldest first, without answers and results (for lists)."""
     rows = _rows(db, screening)
-    if not rows:
-        current = _current(db, keys, screening)
-        current.answers, current.result = {}, {}
-        return [current]
+    if not rows:  # completed before revisions were kept: the current result is the only one (nothing decrypted)
+        result_row = db.get(ScreeningResult, screening.id)
+        if result_row is None:
+            raise NotFound(_("No such revision."))
+        at = screening.completed_at or result_row.scored_at
+        return [
+            Revision(
+                screening.revision,
+                screening.revision,
+                at,
+                result_row.overall_level,
+                result_row.engine_version,
+                None,
+                None,
+            )
+        ]
     return [
         Revision(
             r.number, screening.revision, r.created_at, r.overall_level, r.engine_version, r.author_id, _reason(keys, r)

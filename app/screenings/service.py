@@ -443,9 +443,14 @@ def shown_answers(
     return shown
 
 
+def notes_of(keys: KeyRing, screening: Screening) -> str | None:
+    """The screening's notes, decrypted (none: None); only its own agency reads them."""
+    return keys.decrypt(screening.notes_enc, "screening", "notes", screening.id) if screening.notes_enc else None
+
+
 def public(db: Session, keys: KeyRing, screening: Screening) -> ScreeningPublic:
     """A screening with its answers, for pages and the API."""
-    notes = keys.decrypt(screening.notes_enc, "screening", "notes", screening.id) if screening.notes_enc else None
+    notes = notes_of(keys, screening)
     reason = screening.discard_reason_enc
     discarded = keys.decrypt(reason, "screening", "discard_reason", screening.id) if reason else None
     return ScreeningPublic.model_validate(

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -65,15 +64,22 @@ def timeline(db: Session, user: User, youth_id: str) -> list[TimelineEntryPublic
     would tell a partner that the youth is being screened elsewhere right now."""
     youth = access.readable_youth(db, user, youth_id)
     summary = Category.result_summary
-    rows = db.exec(
+    # The person's screenings are few: the statement starts from their youth records and nothing else, and which
+    # are listed, and their order, is decided here. An OR in the statement ("this agency's, or any completed
+    # one") made SQLite read every completed screening anywhere, and an ORDER BY made it walk every screening in
+    # time order: either way a scan that grew with the deployment, not with the person.
+    records = select(Youth.id).where(Youth.person_id == youth.person_id)
+    found = db.exec(
         select(Screening, Agency.name)
-        .join(Youth, col(Youth.id) == col(Screening.youth_id))
         .join(Agency, col(Agency.id) == col(Screening.agency_id))
-        .where(Youth.person_id == youth.person_id, access.screening_readable_clause(user, summary))
+        .where(col(Screening.youth_id).in_(records), access.screening_readable_clause(user, summary))
         .where(col(Screening.status) != ScreeningStatus.discarded)
-        .where(or_(col(Screening.agency_id) == user.agency_id, col(Screening.status) == ScreeningStatus.completed))
-        .order_by(col(Screening.started_at).desc())
     ).all()
+    rows = sorted(
+        ((s, name) for s, name in found if s.agency_id == user.agency_id or s.status == ScreeningStatus.completed),
+        key=lambda row: (row[0].started_at, row[0].id),
+        reverse=True,
+    )
     access.disclose_listed(db, user, youth.person_id, [s for s, _name in rows], summary)
     return [
         TimelineEntryPublic(

@@ -46,11 +46,11 @@ def test_every_surface_shows_the_same_words_for_each_level(language: str) -> Non
     words = EXPECTED[language]
     assert {code: levels.label(code, language) for code in words} == words
     assert {code: levels.LABELS[code][language] for code in words} == words
-    badge = templates.env.from_string('{% import "macros.html" as m %}{{ m.level(code) }}')
+    badge = templates.env.from_string("{{ level_tag(code) }}")
     with i18n.rendering_in(language):
         assert {code: level_label(code) for code in words} == words  # every page and summary
         for code in levels.ORDER:
-            assert f">{words[code]}</span>" in badge.render(code=code)  # the badge macro of pages and summaries
+            assert f">{words[code]}</span>" in badge.render(code=code)  # the badge of pages and summaries
         assert {code: codebook.level_meanings()[code].split(":")[0] for code in levels.ORDER} == {
             code: words[code] for code in levels.ORDER
         }  # the CSV codebook

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event
-from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from app import crypto
 from app.models_sharing import YouthIdentifier
+from app.records import identifiers
 from app.records.identifiers import value_index
 from tests.app import fhir_support as support
 from tests.app.conftest import World, bearer
@@ -22,20 +22,24 @@ SYSTEM = "https://partner.example.org/fhir/client-number"
 
 
 @pytest.fixture
-def recorded_meanwhile(engine: Engine) -> Iterator[list[dict[str, Any]]]:
-    """Rows another request commits just before the next flush that adds an identifier: after the "already
-    recorded?" check, before the insert."""
-    waiting: list[dict[str, Any]] = []
+def recorded_meanwhile(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
+    """Rows another request commits just after the "already recorded?" check, before the insert's savepoint.
 
-    def other_request(session: OrmSession, _context: Any, _instances: Any) -> None:
-        if waiting and any(isinstance(o, YouthIdentifier) for o in session.new):
+    Just before the savepoint, not inside it: on SQLite the savepoint's BEGIN takes this process's writer turn
+    (app.sqlite_writes), so another request of the process waits for the first to end there, and the race this
+    test is about happens in the moment before it (on PostgreSQL, at any moment)."""
+    waiting: list[dict[str, Any]] = []
+    real = identifiers.savepoint
+
+    def other_request_first(db: Session) -> Any:
+        if waiting:
             with Session(engine) as other:
                 other.add(YouthIdentifier(**waiting.pop()))
                 other.commit()
+        return real(db)
 
-    event.listen(OrmSession, "before_flush", other_request)
+    monkeypatch.setattr(identifiers, "savepoint", other_request_first)
     yield waiting
-    event.remove(OrmSession, "before_flush", other_request)
 
 
 def test_an_identifier_recorded_by_another_request_meanwhile_is_a_conflict_not_an_error(
