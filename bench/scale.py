@@ -24,7 +24,7 @@ Measured at each size, in this process through FastAPI's TestClient (signed in o
 The table gives each figure at both sizes, their ratio and the goal; the last line is the worst page
 ratio, large size over small.
 
-`--attach` measures a server left by `--keep` (its conninfo and data directory, as the `kept:` line printed them)
+`--attach` measures a server left by `--keep` (its conninfo and the app's data directory, as printed at the end)
 at the size it holds, without loading anything: the figures at that one size, the export's ratio to its baseline
 last. It upgrades the database first, so a new migration is measured too.
 """
@@ -360,7 +360,9 @@ def main() -> None:
     worst, name = print_table(sizes, counts, figures)
     if args.keep:
         print(
-            f"kept: psql '{server.conninfo}'  (data dir {server.base_dir}; stop with pg_ctl -D {server.data_dir} stop)"
+            f"kept: psql '{server.conninfo}'  (data dir {server.base_dir}; "
+            f"stop with pg_ctl -D {server.data_dir} stop)\n"
+            f"measure it again: python bench/scale.py --attach '{server.conninfo}' {data_dir}"
         )
         import atexit
 
