@@ -609,7 +609,8 @@ def outcomes_readable_clause(user: User, person_id: str) -> ColumnElement[bool]:
     a linked record of the person. Never under a break-glass or a referral: outcomes are never needed for care.
     The person is the outcome's record's person now (a link undone moves the outcome with its record).
     """
-    records = select(Youth.id).where(col(Youth.person_id) == person_id)
+    # Never correlated: a caller whose statement joins youth must not narrow it to "this outcome's own record".
+    records = select(Youth.id).where(col(Youth.person_id) == person_id).correlate(None)
     holds_record = (
         select(YouthLink.id)
         .where(col(YouthLink.agency_id) == user.agency_id, col(YouthLink.youth_id).in_(records))

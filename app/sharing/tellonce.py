@@ -68,7 +68,7 @@ def timeline(db: Session, user: User, youth_id: str) -> list[TimelineEntryPublic
     # are listed, and their order, is decided here. An OR in the statement ("this agency's, or any completed
     # one") made SQLite read every completed screening anywhere, and an ORDER BY made it walk every screening in
     # time order: either way a scan that grew with the deployment, not with the person.
-    records = select(Youth.id).where(Youth.person_id == youth.person_id)
+    records = select(Youth.id).where(Youth.person_id == youth.person_id).correlate(None)
     found = db.exec(
         select(Screening, Agency.name)
         .join(Agency, col(Agency.id) == col(Screening.agency_id))
