@@ -2,6 +2,7 @@
 
     python bench/scale.py [--sizes 10000,1000000] [--people 100] [--requests 20] [--export-months 12]
                           [--explain FILE] [--keep]
+    python bench/scale.py --attach CONNINFO DATA_DIR [--requests 20] [--export-months 12] [--explain FILE]
 
 Starts a throwaway PostgreSQL server (tests/support/postgres.py), migrates it with the app's migrations
 and seeds a template through the app's own services: the demo's four agencies and users, and a cohort of
@@ -22,6 +23,10 @@ Measured at each size, in this process through FastAPI's TestClient (signed in o
   highest peak memory it added.
 The table gives each figure at both sizes, their ratio and the goal; the last line is the worst page
 ratio, large size over small.
+
+`--attach` measures a server left by `--keep` (its conninfo and the app's data directory, as printed at the end)
+at the size it holds, without loading anything: the figures at that one size, the export's ratio to its baseline
+last. It upgrades the database first, so a new migration is measured too.
 """
 
 from __future__ import annotations
@@ -284,6 +289,28 @@ def print_table(sizes: list[int], counts: list[int], figures: list[dict[str, flo
     return ratios[worst], worst
 
 
+def attach(args: argparse.Namespace) -> None:
+    """Measure a server kept by an earlier run at the size it holds (see the module docstring)."""
+    import psycopg
+
+    conninfo, data_dir = args.attach
+    configure(conninfo.replace("postgresql://", "postgresql+psycopg://", 1), Path(data_dir))
+    db.upgrade_database(db.get_engine())
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+    youth_id, screening_id = fixed_subjects()
+    count = count_screenings()
+    print(f"measuring the kept server at {count:,} screenings...", flush=True)
+    found = measure(count, args, youth_id, screening_id)
+    Path(args.explain).write_text(explain_all(youth_id, screening_id, args.export_months), encoding="utf-8")
+    print(f"EXPLAIN (ANALYZE, BUFFERS) of the slowest statements at {count:,}: {args.explain}")
+    for name, value in found.items():
+        unit, scale = ("", 1) if name.endswith("rows") or name.endswith("MiB") else (" ms", 1000)
+        print(f"{name:32} {value * scale:>12,.1f}{unit:3}  {goal_of(name)}")
+    ratio = found["export tellonce s"] / found["export baseline s"]
+    print(f"export tellonce/baseline at {count:,}: {ratio:.2f} (goal <= {EXPORT_GOAL})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,1000000", help="screening counts, comma-separated, smallest first")
@@ -297,7 +324,13 @@ def main() -> None:
         help="where to write the plans at the largest size",
     )
     parser.add_argument("--keep", action="store_true", help="leave the server running at the end, for inspection")
+    parser.add_argument(
+        "--attach", nargs=2, metavar=("CONNINFO", "DATA_DIR"), help="measure a kept server as it is (no loading)"
+    )
     args = parser.parse_args()
+    if args.attach:
+        attach(args)
+        return
     sizes = sorted(int(s) for s in args.sizes.split(","))
     server = start_server()
     data_dir = Path(tempfile.mkdtemp(prefix="tellonce-scale-"))
@@ -327,7 +360,9 @@ def main() -> None:
     worst, name = print_table(sizes, counts, figures)
     if args.keep:
         print(
-            f"kept: psql '{server.conninfo}'  (data dir {server.base_dir}; stop with pg_ctl -D {server.data_dir} stop)"
+            f"kept: psql '{server.conninfo}'  (data dir {server.base_dir}; "
+            f"stop with pg_ctl -D {server.data_dir} stop)\n"
+            f"measure it again: python bench/scale.py --attach '{server.conninfo}' {data_dir}"
         )
         import atexit
 
