@@ -97,9 +97,9 @@ def _plan(engine: Engine, statement: str, parameters: Any) -> Any:
     return plan
 
 
-def test_a_later_batch_is_planned_for_the_rows_left_after_it(scene: Scene) -> None:
-    engine = scene.db.get_bind()
-    planned = tabular.prepare(
+def _whole_window(scene: Scene) -> Any:
+    """A's own export of every category over the scene's whole window, planned."""
+    return tabular.prepare(
         scene.db,
         scene.registry,
         scene.supervisor,
@@ -109,6 +109,11 @@ def test_a_later_batch_is_planned_for_the_rows_left_after_it(scene: Scene) -> No
         ALL,
         "care_coordination",
     )
+
+
+def test_a_later_batch_is_planned_for_the_rows_left_after_it(scene: Scene) -> None:
+    engine = scene.db.get_bind()
+    planned = _whole_window(scene)
     with captured(engine, lambda s: "screening_result" in s and "LIMIT" in s.upper()) as seen:
         rows = list(tabular.export_rows(scene.db, scene.keys, scene.registry, planned, batch_size=BATCH, commit=False))
     assert len(rows) == WINDOW and len(seen) == WINDOW // BATCH + 1  # the last batch finds nothing more
@@ -150,16 +155,7 @@ def test_a_batch_and_its_answers_are_read_without_parallel_workers_or_jit(scene:
     after it ran: the export's own settings must win there."""
     engine = scene.db.get_bind()
     postgresql = engine.dialect.name == "postgresql"
-    planned = tabular.prepare(
-        scene.db,
-        scene.registry,
-        scene.supervisor,
-        scene.a.id,
-        TODAY - timedelta(days=WINDOW - 1),
-        TODAY,
-        ALL,
-        "care_coordination",
-    )
+    planned = _whole_window(scene)
     tempting = ("jit = on", "jit_above_cost = 0", "parallel_setup_cost = 0", "parallel_tuple_cost = 0")
     if postgresql:
         version = int(scene.db.execute(text("SHOW server_version_num")).scalar_one())
