@@ -157,8 +157,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # What is loaded by now (instruments, templates, mappers, settings) lives as long as the server: kept out of
     # the garbage collector's reach, a full collection no longer walks it on every pass (each took 135-230 ms of
     # the one interpreter, pausing every request in flight, in bench/web.py). Given back at shutdown.
-    gc.collect()
-    gc.freeze()
+    gc.freeze()  # no collection first: it cost a full pass per app in the tests, which start hundreds
     try:
         yield
     finally:
