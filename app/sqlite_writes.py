@@ -26,18 +26,15 @@ statement that opened nothing, or when the connection closes. The next writer in
   busy handler, as before: the queue orders only this process's writers.
 - An in-memory database is private to its connection: nothing to queue.
 
-Checkpoints. SQLite copies the WAL back into the database file (a checkpoint, with an fsync of the file)
-inside the COMMIT that takes the WAL past 1000 pages: that commit took up to 260 ms in the benchmark, with
-every other writer queued behind it. These connections turn that off (wal_autocheckpoint=0) and run a
-PASSIVE checkpoint themselves after every CHECKPOINT_EVERY-th writer commit of the process, once the turn
-is given back: the next writer goes ahead meanwhile (a passive checkpoint never waits for, nor blocks, a
-writer or a reader). Closing the database's last connection still checkpoints what is left, as before.
+Checkpoints are SQLite's own (inside the COMMIT that takes the WAL past 1000 pages). Running them instead
+after a writer gave its turn back (wal_autocheckpoint=0 and a PASSIVE checkpoint every 100 writer commits) took
+the worst COMMIT in bench/web.py from 260 ms to 40 ms, but made the SQLite tests about 50% slower (a test file
+of 11 s took 17 s); it was taken out, and is a lead for the next step (issue 14).
 """
 
 from __future__ import annotations
 
 import collections
-import logging
 import os
 import re
 import sqlite3
@@ -45,8 +42,6 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-CHECKPOINT_EVERY = 100  # writer commits between checkpoints (SQLite's own default: whenever the WAL passes 1000 pages)
-log = logging.getLogger(__name__)
 _READ = re.compile(r"\s*(?:SELECT|PRAGMA|EXPLAIN|VALUES)\b", re.IGNORECASE)
 _WITH = re.compile(r"\s*WITH\b", re.IGNORECASE)
 _WRITE_WORD = re.compile(r"\b(?:INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
@@ -70,7 +65,6 @@ class WriterQueue:
         self._waiters: collections.deque[threading.Lock] = collections.deque()
         self.turns = 0  # how many times it was taken, and how many of those had to wait (for tests)
         self.waits = 0
-        self.commits = 0  # writer commits, counted towards the next checkpoint
 
     def acquire(self, timeout: float) -> bool:
         """Take the lock, waiting at most `timeout` seconds behind those already waiting; False if it timed out."""
@@ -91,12 +85,6 @@ class WriterQueue:
             except ValueError:  # release() handed it over just as the wait timed out: it is ours
                 return True
         return False
-
-    def checkpoint_due(self) -> bool:
-        """Count a writer's commit; True on every CHECKPOINT_EVERY-th."""
-        with self._mutex:
-            self.commits += 1
-            return self.commits % CHECKPOINT_EVERY == 0
 
     def release(self) -> None:
         """Hand the lock to the longest waiter, or free it."""
@@ -160,8 +148,6 @@ class QueuedConnection(sqlite3.Connection):
         self._queue = queue_for(os.fsdecode(database))
         self._timeout = timeout
         self._holding = False
-        if self._queue is not None:  # checkpoints outside the turn (see the module)
-            super().execute("PRAGMA wal_autocheckpoint=0")
 
     def cursor(self, factory: Any = QueuedCursor) -> Any:
         return super().cursor(factory)
@@ -176,16 +162,10 @@ class QueuedConnection(sqlite3.Connection):
         return self.cursor().executescript(script)
 
     def commit(self) -> None:
-        wrote = self._holding
         try:
             super().commit()
         finally:
             self._after()
-        if wrote and self._queue is not None and self._queue.checkpoint_due():
-            try:
-                super().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-            except sqlite3.Error:  # the commit stands; the next due checkpoint, or the last close, does it
-                log.warning("a passive WAL checkpoint failed", exc_info=True)
 
     def rollback(self) -> None:
         try:

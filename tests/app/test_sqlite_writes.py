@@ -246,33 +246,3 @@ def test_writers_get_their_turns_in_the_order_they_came() -> None:
 )
 def test_which_statements_take_the_writer_turn(sql: str, writes: bool) -> None:
     assert sqlite_writes.is_write(sql) is writes
-
-
-def _wal_after_commits(path: Path, commits: int) -> int:
-    """Bytes in the -wal file after `commits` writer commits of about one page each."""
-    connection = sqlite3.connect(str(path), factory=sqlite_writes.QueuedConnection)
-    try:
-        connection.execute("PRAGMA journal_mode=WAL")
-        assert connection.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)  # not inside a writer's COMMIT
-        connection.execute("CREATE TABLE t (x BLOB)")
-        connection.commit()
-        for _ in range(commits):
-            connection.execute("INSERT INTO t VALUES (randomblob(3000))")
-            connection.commit()
-        assert connection.execute("SELECT count(*) FROM t").fetchone() == (commits,)
-        return Path(f"{path}-wal").stat().st_size
-    finally:
-        connection.close()
-
-
-def test_checkpoints_run_after_the_turn_and_keep_the_wal_bounded(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """SQLite's own checkpoint runs inside the COMMIT that fills the WAL, holding up every queued writer; the
-    connections run theirs after giving the turn back. Without them the WAL would grow with every commit."""
-    commits = 4 * sqlite_writes.CHECKPOINT_EVERY
-    checkpointed = _wal_after_commits(tmp_path / "checkpointed.sqlite3", commits)
-    monkeypatch.setattr(sqlite_writes, "CHECKPOINT_EVERY", 10**9)
-    never = _wal_after_commits(tmp_path / "never.sqlite3", commits)
-    assert never > commits * 3000  # every commit still in the WAL
-    assert checkpointed < never / 2, (checkpointed, never)
