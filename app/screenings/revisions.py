@@ -81,11 +81,17 @@ def _snapshot(keys: KeyRing, row: ScreeningRevision) -> dict[str, dict[str, Any]
     return answers
 
 
-def _current(db: Session, keys: KeyRing, screening: Screening) -> Revision:
-    """The current answers and result as a revision (a screening completed before revisions were kept has no row)."""
+def _result_row(db: Session, screening: Screening) -> ScreeningResult:
+    """The screening's current result row (the latest revision's)."""
     result_row = db.get(ScreeningResult, screening.id)
     if result_row is None:
         raise NotFound(_("No such revision."))
+    return result_row
+
+
+def _current(db: Session, keys: KeyRing, screening: Screening) -> Revision:
+    """The current answers and result as a revision (a screening completed before revisions were kept has no row)."""
+    result_row = _result_row(db, screening)
     answers = service.stored_answers(db, keys, screening)
     return Revision(
         number=screening.revision,
@@ -104,9 +110,7 @@ def history(db: Session, keys: KeyRing, screening: Screening) -> list[Revision]:
     """Every revision of a completed screening, oldest first, without answers and results (for lists)."""
     rows = _rows(db, screening)
     if not rows:  # completed before revisions were kept: the current result is the only one (nothing decrypted)
-        result_row = db.get(ScreeningResult, screening.id)
-        if result_row is None:
-            raise NotFound(_("No such revision."))
+        result_row = _result_row(db, screening)
         at = screening.completed_at or result_row.scored_at
         return [
             Revision(

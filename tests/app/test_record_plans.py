@@ -11,7 +11,6 @@ in use (none on SQLite, which the app never analyzes).
 
 from __future__ import annotations
 
-import json
 from datetime import date, timedelta
 from typing import Any
 
@@ -32,7 +31,7 @@ from instruments.loader import Registry
 from tests.app.conftest import World
 from tests.app.exports_support import MINI, Scene, make_scene, mini_registry
 from tests.app.plans_support import captured
-from tests.app.test_report_indexes import Plan, _analyze, _postgres_plan, explain
+from tests.app.test_report_indexes import Plan, _analyze, explain
 
 _person = {"given_name": "Robin", "birth_date": date(2011, 7, 9)}
 
@@ -58,19 +57,7 @@ def planned(engine: Engine, statement: str, parameters: Any) -> Plan:
     """The plan, sequential scans priced out on PostgreSQL as on a big table, sorting allowed: the person's few
     rows are sorted after they are found (the report tests' `explain` prices sorting out too, which would push
     PostgreSQL to walk a date index in order, the very plan these tests refuse)."""
-    if engine.dialect.name != "postgresql":
-        return explain(engine, statement, parameters)
-    with engine.connect() as connection:
-        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        cursor.execute("SET enable_seqscan = off")
-        cursor.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
-        document = cursor.fetchone()[0]
-        cursor.close()
-        connection.rollback()
-    document = json.loads(document) if isinstance(document, str) else document
-    found = Plan(text=json.dumps(document, indent=1))
-    _postgres_plan(document[0]["Plan"], found)
-    return found
+    return explain(engine, statement, parameters, priced_out=("seqscan",))
 
 
 @pytest.fixture(scope="module")

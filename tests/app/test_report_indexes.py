@@ -95,8 +95,11 @@ def _postgres_plan(node: dict[str, Any], found: Plan, inside_subplan: bool = Fal
         _postgres_plan(child, found, inside_subplan)
 
 
-def explain(engine: Engine, statement: str, parameters: Any) -> Plan:
-    """The database's plan for a statement the app sent, with its parameters."""
+def explain(
+    engine: Engine, statement: str, parameters: Any, priced_out: tuple[str, ...] = ("seqscan", "bitmapscan", "sort")
+) -> Plan:
+    """The database's plan for a statement the app sent, with its parameters (on PostgreSQL, with the plan kinds
+    `priced_out` turned off)."""
     with engine.connect() as connection:
         cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         found = Plan()
@@ -104,7 +107,7 @@ def explain(engine: Engine, statement: str, parameters: Any) -> Plan:
             # With a few thousand rows, scanning the table (or a bitmap of it) and sorting what it finds costs as
             # little as anything; at a million rows it costs the whole table. Priced out, the plan shows which
             # index serves the query in its own order (a sort still appears when none can).
-            for kind in ("seqscan", "bitmapscan", "sort"):
+            for kind in priced_out:
                 cursor.execute(f"SET enable_{kind} = off")
             cursor.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
             document = cursor.fetchone()[0]
