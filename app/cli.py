@@ -137,6 +137,17 @@ def _store_report_levels() -> int:
     return stored
 
 
+def _derive_evaluation_rollup() -> int:
+    """Completed screenings without the performance report's roll-up rows get theirs (idempotent)."""
+    from app.db import get_engine
+    from app.evaluation import rollup
+
+    with Session(get_engine()) as db:
+        people = rollup.backfill(db)
+        db.commit()
+    return people
+
+
 @cli.command()
 def demo() -> None:
     """Add the synthetic demo data: agencies, users of every role, a few youth and their screenings, and (unless
@@ -172,6 +183,7 @@ def serve(
     _refuse_unsafe_start(get_engine())
     _reindex_search()
     _store_report_levels()
+    _derive_evaluation_rollup()
     if with_demo:
         _seed_demo()
     get_engine().dispose()  # the start-up's connections are not the workers' (each worker opens its own)

@@ -414,5 +414,6 @@ __all__ = [
     "ReferralScreening",
 ]
 
+import app.evaluation.rollup  # noqa: E402  (keeps the performance report's roll-up in step with every write)
 import app.instrument_versions  # noqa: E402  (records the instrument version of every new screening)
 import app.models_evaluation  # noqa: E402,F401  (registers the outcome table; importable first on its own)

@@ -58,6 +58,7 @@ from sqlmodel import Session, select  # noqa: E402
 
 from app import crypto, db  # noqa: E402
 from app.demo import CHECK_IN, DEMO_PASSWORD, SELF_REPORT  # noqa: E402
+from app.evaluation import rollup  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.settings import get_settings  # noqa: E402
 from instruments.loader import load  # noqa: E402
@@ -104,6 +105,17 @@ def configure(url: str, data_dir: Path) -> None:
     get_settings.cache_clear()
     db.get_engine.cache_clear()
     crypto.get_key_ring.cache_clear()
+
+
+def derive_rollup() -> None:
+    """The performance report's roll-up for the rows COPY loaded, as `tellonce serve` derives it at start."""
+    began = time.perf_counter()
+    with Session(db.get_engine()) as s:
+        people = rollup.backfill(s)
+        s.commit()
+    print(f"derived the report's roll-up of {people:,} people in {time.perf_counter() - began:.0f} s", flush=True)
+    with db.get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE evaluation_fact, evaluation_pair"))
 
 
 def count_screenings() -> int:
@@ -296,6 +308,7 @@ def attach(args: argparse.Namespace) -> None:
     conninfo, data_dir = args.attach
     configure(conninfo.replace("postgresql://", "postgresql+psycopg://", 1), Path(data_dir))
     db.upgrade_database(db.get_engine())
+    derive_rollup()
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
     youth_id, screening_id = fixed_subjects()
@@ -352,6 +365,7 @@ def main() -> None:
             )
             done = copies
             print(f"loaded {added.get('screening', 0):,} screenings ({sum(added.values()):,} rows) in {seconds:.0f} s")
+            derive_rollup()
         counts.append(count_screenings())
         print(f"measuring at {counts[-1]:,} screenings...", flush=True)
         figures.append(measure(size, args, youth_id, screening_id))

@@ -4,9 +4,10 @@ For an evaluator (DESIGN §1, §8): de-identified figures about a cohort, never 
 cohort is the completed screenings with one instrument version, in whole calendar months (UTC), of
 one agency or (system admins) the whole deployment. Two queries read it, whatever its size, and
 return counts, not rows: the cohort's screenings counted by stored level, total, agency kind,
-half-year and outcome class (each screening classified against its person's outcomes in the
-database), and its pairs with other instruments counted by the two levels. No answer is decrypted,
-and the figures cost the number of such groups, not the number of screenings.
+half-year and outcome class, and its pairs with other instruments counted by the two levels. With the
+default follow-up and window both count the stored roll-up (`app.evaluation.rollup`: each screening
+classified and paired once, whenever its person's data changes); with other choices each screening is
+classified against its person's outcomes, and paired, in the database. No answer is decrypted.
 
 The reference standard (what "later learned" means, stated so a reader can check it):
 - An outcome counts for a screening when it is about the same person, was learned on or after the day
@@ -58,15 +59,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, Integer, and_, case, cast, extract, literal_column, text, type_coerce
+from sqlalchemy import ColumnElement, Date, Integer, and_, case, cast, extract, literal_column, text, true, type_coerce
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
 from app import levels
-from app.evaluation import stats
+from app.evaluation import rollup, stats
 from app.i18n import _
 from app.models import Agency, Screening, ScreeningStatus, User, Youth
-from app.models_evaluation import Outcome, OutcomeKind
+from app.models_evaluation import EvaluationFact, EvaluationPair, Outcome, OutcomeKind
 from app.reports import aggregate
 from app.reports.aggregate import THRESHOLD, Scope
 from app.typed_sql import select_rows
@@ -75,9 +76,9 @@ from instruments.model import INSUFFICIENT, NOT_SCORED
 
 ROLES = aggregate.ROLES
 LEVEL_ORDER = (levels.CLEAR, levels.POSSIBLE, levels.NONE)  # most to least concern; the cut-offs are all but the last
-WITH, WITHOUT, UNKNOWN = "with_condition", "without_condition", "outcome_unknown"
-MIN_FOLLOW_UP_MONTHS = 6
-WINDOW_DAYS = 30
+WITH, WITHOUT, UNKNOWN = rollup.WITH, rollup.WITHOUT, rollup.UNKNOWN
+MIN_FOLLOW_UP_MONTHS = rollup.MIN_FOLLOW_UP_MONTHS
+WINDOW_DAYS = rollup.WINDOW_DAYS
 # The field's published figures (DESIGN §1: one California pilot of over 8,000 screenings), the default reference.
 REFERENCE = {"clear": 0.19, "possible": 0.24}
 REFERENCE_SOURCE = _(
@@ -236,18 +237,22 @@ def _in_scope(agency_id: str | None) -> ColumnElement[bool]:
 
 def _in_cohort(screening: Any, report: PerformanceFilter, agency_id: str | None) -> list[ColumnElement[bool]]:
     """The cohort's screenings: completed with the version, in scope, in the months (`screening` may be an alias)."""
+    return [screening.status == ScreeningStatus.completed, *_in_window(screening, report, agency_id)]
+
+
+def _in_window(rows: Any, report: PerformanceFilter, agency_id: str | None) -> list[ColumnElement[bool]]:
+    """Rows of `rows` (screenings, or the roll-up's) with the version, in scope, completed in the months."""
     clauses = [
-        screening.status == ScreeningStatus.completed,
-        screening.completed_at.is_not(None),
-        screening.instrument_id == report.instrument_id,
-        screening.instrument_version == report.version,
-        screening.agency_id == agency_id if agency_id is not None else screening.id.is_not(None),
+        rows.completed_at.is_not(None),
+        rows.instrument_id == report.instrument_id,
+        rows.instrument_version == report.version,
+        rows.agency_id == agency_id if agency_id is not None else true(),
     ]
     if report.month_from is not None:
-        clauses.append(screening.completed_at >= datetime.combine(report.month_from, datetime.min.time(), UTC))
+        clauses.append(rows.completed_at >= datetime.combine(report.month_from, datetime.min.time(), UTC))
     if report.month_to is not None:
         end = aggregate.next_month(report.month_to)
-        clauses.append(screening.completed_at < datetime.combine(end, datetime.min.time(), UTC))
+        clauses.append(rows.completed_at < datetime.combine(end, datetime.min.time(), UTC))
     return clauses
 
 
@@ -330,16 +335,32 @@ def _cells(db: Session, report: PerformanceFilter, agency_id: str | None) -> Cel
         columns.level, columns.total, columns.kind, columns.half_year, columns.condition, func.count()
     )
     grouped = grouped.group_by(columns.level, columns.total, columns.kind, columns.half_year, columns.condition)
+    return _as_cells(db.exec(grouped).all())
+
+
+def _as_cells(rows: Iterable[Any]) -> Cells:
+    """Cells of grouped rows (level, total, agency kind, year * 2 + half, condition, count)."""
     counted: Counter[tuple[str, float | None, str, str, str]] = Counter()
-    for level, total, kind, half_year, got, n in db.exec(grouped).all():
+    for level, total, kind, half_year, got, n in rows:
         year, half = divmod(int(half_year), 2)
         counted[level or INSUFFICIENT, total, kind, f"{year}-H{half + 1}", got] += int(n)
     return [Cell(*key, count=n) for key, n in sorted(counted.items(), key=lambda item: repr(item[0]))]
 
 
-# The levels an agreement pairs, in Python's order of the words (the nearest screening's ties go to the first);
-# anything else (no level stored) had too little information.
-_PAIRED_LEVELS = tuple(sorted((levels.CLEAR, levels.POSSIBLE, levels.NONE, INSUFFICIENT)))
+def _stored_cells(db: Session, report: PerformanceFilter, agency_id: str | None) -> Cells:
+    """`_cells` with the report's default follow-up, counted from the roll-up's rows (`app.evaluation.rollup`)."""
+    fact: Any = EvaluationFact
+    got = fact.condition_own if agency_id is not None else fact.condition_all
+    grouped = (
+        select_rows(fact.level, fact.total, col(Agency.kind), fact.half_year, got, func.count())
+        .join(Agency, col(Agency.id) == fact.agency_id)
+        .where(*_in_window(fact, report, agency_id))
+        .group_by(fact.level, fact.total, col(Agency.kind), fact.half_year, got)
+    )
+    return _as_cells(db.exec(grouped).all())
+
+
+_PAIRED_LEVELS = rollup.PAIRED_LEVELS  # the levels an agreement pairs; ties go to the first
 
 
 def _pairs(db: Session, report: PerformanceFilter, agency_id: str | None) -> Pairs:
@@ -393,23 +414,35 @@ def _pairs(db: Session, report: PerformanceFilter, agency_id: str | None) -> Pai
     )
     grouped = select(nearest.c.instrument, nearest.c.level, nearest.c.code, func.count())
     grouped = grouped.group_by(nearest.c.instrument, nearest.c.level, nearest.c.code)
+    return _as_pairs(db.exec(grouped).all())
+
+
+def _as_pairs(rows: Iterable[Any]) -> Pairs:
+    """Pairs of grouped rows (other instrument, this level, the nearest's code, count)."""
     found: Pairs = defaultdict(Counter)
-    for instrument_id, level, code, n in db.exec(grouped).all():
+    for instrument_id, level, code, n in rows:
         found[instrument_id][level or INSUFFICIENT, _PAIRED_LEVELS[int(code) % len(_PAIRED_LEVELS)]] += int(n)
     return found
 
 
-def condition(row: _Row, known: Iterable[tuple[str, date, int]], min_follow_up_months: int) -> str:
-    """WITH, WITHOUT or UNKNOWN for one screening, by the reference standard of the module docstring.
+def _stored_pairs(db: Session, report: PerformanceFilter, agency_id: str | None) -> Pairs:
+    """`_pairs` within the report's default window, counted from the roll-up's rows (`app.evaluation.rollup`)."""
+    pair: Any = EvaluationPair
+    code = pair.code_own if agency_id is not None else pair.code_all
+    grouped = (
+        select(pair.other_instrument, pair.level, code, func.count())
+        .where(*_in_window(pair, report, agency_id), code.is_not(None))
+        .group_by(pair.other_instrument, pair.level, code)
+    )
+    return _as_pairs(db.exec(grouped).all())
 
-    The statement of the rule, one screening at a time; `_known` and `_cells` apply the same rule in the database
+
+def condition(row: _Row, known: Iterable[tuple[str, date, int]], min_follow_up_months: int) -> str:
+    """WITH, WITHOUT or UNKNOWN for one screening, by the reference standard of the module docstring: the rule
+    (`rollup.condition`) that `_known` and `_cells` apply in the database, and the roll-up applies as it derives
     (tests/app/test_evaluation_performance.py checks that they agree)."""
-    after = [(kind, months) for kind, learned_on, months in known if learned_on >= row.day]
-    if any(kind == OutcomeKind.confirmed for kind, _m in after):
-        return WITH
-    if any(kind == OutcomeKind.not_indicated and months >= min_follow_up_months for kind, months in after):
-        return WITHOUT
-    return UNKNOWN
+    learned = (rollup.Learned("", kind, learned_on, months) for kind, learned_on, months in known)
+    return rollup.condition(row.day, learned, min_follow_up_months)
 
 
 # Figures ---------------------------------------------------------------------------------------------
@@ -641,11 +674,17 @@ def measure(db: Session, registry: Registry, report: PerformanceFilter, agency_i
     """The figures for one filter: `agency_id` is the agency in scope, None for the whole deployment.
 
     Two queries, whatever the cohort's size: the cohort counted by group (`_cells`) and its pairs with other
-    instruments counted by level (`_pairs`); `figures` does the rest on the counts.
+    instruments counted by level (`_pairs`); `figures` does the rest on the counts. With the default follow-up
+    and window, both count the stored roll-up's rows (`app.evaluation.rollup`) instead of classifying and
+    pairing every screening of the cohort: the same counts, from one index each.
     """
     compiled = registry.get(report.instrument_id, report.version)
     sum_type = compiled is not None and compiled.total is not None
-    _room_to_count(db)
+    if (report.min_follow_up_months, report.window_days) == (MIN_FOLLOW_UP_MONTHS, WINDOW_DAYS):
+        rollup.settle(db)  # this transaction's own writes are counted too
+        _room_to_count(db)
+        return figures(report, sum_type, _stored_cells(db, report, agency_id), _stored_pairs(db, report, agency_id))
+    _room_to_count(db)  # other choices: every screening of the cohort is classified and paired here
     return figures(report, sum_type, _cells(db, report, agency_id), _pairs(db, report, agency_id))
 
 

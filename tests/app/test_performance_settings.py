@@ -1,4 +1,5 @@
-"""The performance report's two counting queries run with room to hash and without JIT compilation (issue 14).
+"""The performance report's two counting queries run with room to hash and without JIT compilation (issue 14),
+whether they count the stored roll-up (the default follow-up and window) or classify the cohort on the fly.
 
 Each hashes and groups every screening of the cohort, about half a million at 1,000,000 screenings: with
 PostgreSQL's default 4 MB per hash or sort they spilled to disk in batches, and JIT compilation added 150-180 ms
@@ -12,6 +13,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import pytest
 from sqlalchemy import event, text
 
 from app.evaluation import performance
@@ -22,7 +24,8 @@ from tests.app.conftest import World
 from tests.app.performance_support import BRIEF, VERSION, cells_by_row, random_cohort
 
 
-def test_the_reports_queries_count_with_room_to_hash_and_without_jit(world: World) -> None:
+@pytest.mark.parametrize("window_days", [performance.WINDOW_DAYS, 12], ids=["stored roll-up", "on the fly"])
+def test_the_reports_queries_count_with_room_to_hash_and_without_jit(world: World, window_days: int) -> None:
     db = world.session
     agencies = [world.agency("Northside Youth Services", "youth_program"), world.agency("Harbor", "probation")]
     random_cohort(db, agencies, [world.user(agency) for agency in agencies], random.Random(3), 200)  # noqa: S311
@@ -32,17 +35,19 @@ def test_the_reports_queries_count_with_room_to_hash_and_without_jit(world: Worl
         for setting in ("jit = on", "jit_above_cost = 0", "jit_inline_above_cost = -1", "jit_optimize_above_cost = -1"):
             db.execute(text(f"SET LOCAL {setting}"))
     plans: list[tuple[str, str]] = []
+    sent: list[tuple[str, Any]] = []
 
     def explain_here(_conn: Any, cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
         if postgresql and "GROUP BY" in statement:
             raw = cursor.connection.cursor()
+            sent.append((statement, parameters))
             raw.execute("EXPLAIN " + statement, parameters)
             plan = "\n".join(row[0] for row in raw.fetchall())
             raw.execute("SHOW work_mem")
             plans.append((plan, raw.fetchone()[0]))
             raw.close()
 
-    report = PerformanceFilter(BRIEF, VERSION, Scope.deployment)
+    report = PerformanceFilter(BRIEF, VERSION, Scope.deployment, window_days=window_days)
     event.listen(engine, "after_cursor_execute", explain_here)
     try:
         got = performance.measure(db, loaded_instruments(), report, None)
@@ -62,18 +67,8 @@ def test_the_reports_queries_count_with_room_to_hash_and_without_jit(world: Worl
     assert connection is not None
     raw = connection.cursor()
     with_jit = []
-    for statement, parameters in _statements(db, report):
+    for statement, parameters in sent:
         raw.execute("EXPLAIN " + statement, parameters)
         with_jit.append("\n".join(row[0] for row in raw.fetchall()))
     raw.close()
     assert all("JIT:" in plan for plan in with_jit), with_jit
-
-
-def _statements(db: Any, report: PerformanceFilter) -> list[tuple[str, Any]]:
-    """The report's counting statements as it sends them (run again, caught before they are sent)."""
-    from tests.app.plans_support import captured
-
-    with captured(db.get_bind(), lambda s: "GROUP BY" in s) as seen:
-        performance._cells(db, report, None)
-        performance._pairs(db, report, None)
-    return seen

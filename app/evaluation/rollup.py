@@ -1,0 +1,319 @@
+"""The performance report's stored roll-up: each completed screening classified once, kept in step on every write.
+
+The report (`app.evaluation.performance`) counts a cohort of screenings by level, total, agency kind, half-year
+and outcome class, and pairs each with the nearest screening of every other instrument taken by the same person.
+Done on each request, that classifies every screening of the cohort against its person's outcomes and joins the
+cohort with every other screening: seconds at a million screenings. So each completed screening's classification
+under the report's defaults (`MIN_FOLLOW_UP_MONTHS`, `WINDOW_DAYS`) is stored here, per person, and the report
+counts rows from one index. A report with other choices classifies on the fly, as before.
+
+What a row holds depends only on the person's screenings, records and outcomes, so the roll-up is kept by one
+rule: whenever a write touches any of them, the person's rows are derived again from scratch (`refresh`), in the
+same transaction, before it commits. Writes are noticed on the ORM session (`_notice`): a screening completed,
+amended, discarded or moved; an outcome recorded or withdrawn; a record linked to another person or unlinked.
+Rows written without the ORM (a bulk load, a migration) are derived by `backfill`, which `tellonce serve` runs
+at start, as it does for the domain levels.
+
+The rules themselves are stated here once, one screening at a time (`condition`, `nearest_codes`); the report's
+on-the-fly queries apply the same rules in SQL, and the tests check that the two agree.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import delete, event, insert, inspect, or_
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import object_session
+from sqlmodel import col, select
+
+from app import levels
+from app.models import Screening, ScreeningStatus, Youth
+from app.models_evaluation import EvaluationFact, EvaluationPair, Outcome, OutcomeKind
+from app.typed_sql import select_rows
+from instruments.model import INSUFFICIENT, NOT_SCORED
+
+WITH, WITHOUT, UNKNOWN = "with_condition", "without_condition", "outcome_unknown"
+MIN_FOLLOW_UP_MONTHS = 6
+WINDOW_DAYS = 30
+# The levels an agreement pairs, in Python's order of the words (the nearest screening's ties go to the first);
+# anything else (no level stored) had too little information.
+PAIRED_LEVELS = tuple(sorted((levels.CLEAR, levels.POSSIBLE, levels.NONE, INSUFFICIENT)))
+BATCH = 2000  # people per statement when deriving many
+
+# What a screening's rows are derived from: a change to any of these attributes refreshes its person.
+_SCREENING_FIELDS = (
+    "status",
+    "completed_at",
+    "overall_level",
+    "total_score",
+    "instrument_id",
+    "instrument_version",
+    "agency_id",
+    "youth_id",
+)
+_PEOPLE = "evaluation_people"  # Session.info: people whose rows are derived again before the commit
+_RECORDS = "evaluation_records"  # Session.info: youth records whose person is, at the commit
+
+
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """One completed screening of a person, as the rules read it."""
+
+    id: str
+    instrument_id: str
+    instrument_version: str
+    agency_id: str
+    completed_at: datetime
+    level: str | None
+    total: float | None
+
+    @property
+    def day(self) -> date:
+        """The UTC calendar day of completion."""
+        return _utc(self.completed_at).date()
+
+
+@dataclass(frozen=True, slots=True)
+class Learned:
+    """One outcome about a person that is not withdrawn."""
+
+    agency_id: str
+    kind: str
+    learned_on: date
+    follow_up_months: int  # 0 when none was given
+
+
+def condition(day: date, known: Iterable[Learned], min_follow_up_months: int) -> str:
+    """WITH, WITHOUT or UNKNOWN for a screening completed on `day`, by the reference standard
+    (`app.evaluation.performance`'s docstring): an outcome counts when it was learned on or after that day."""
+    after = [outcome for outcome in known if outcome.learned_on >= day]
+    if any(outcome.kind == OutcomeKind.confirmed for outcome in after):
+        return WITH
+    if any(o.kind == OutcomeKind.not_indicated and o.follow_up_months >= min_follow_up_months for o in after):
+        return WITHOUT
+    return UNKNOWN
+
+
+def rank(level: str | None) -> int:
+    """An other screening's level as its place in PAIRED_LEVELS (no level counts as too little information)."""
+    return PAIRED_LEVELS.index(level if level in PAIRED_LEVELS else INSUFFICIENT)
+
+
+def nearest_codes(mine: Taken, others: Sequence[Taken], window_days: int) -> dict[str, int]:
+    """Other instrument -> the code of its nearest screening in `others` within the window of days: days apart
+    times len(PAIRED_LEVELS) plus its level's rank, the least (the nearest, then the first level). Screenings
+    with the same instrument or without scoring rules pair with nothing."""
+    found: dict[str, int] = {}
+    for other in others:
+        gap = abs((other.day - mine.day).days)
+        if other.instrument_id == mine.instrument_id or other.level == NOT_SCORED or gap > window_days:
+            continue
+        code = gap * len(PAIRED_LEVELS) + rank(other.level)
+        if other.instrument_id not in found or code < found[other.instrument_id]:
+            found[other.instrument_id] = code
+    return found
+
+
+def half_year(at: datetime) -> int:
+    """year * 2 + (0 for January to June, 1 for July to December) of a moment, in UTC."""
+    at = _utc(at)
+    return at.year * 2 + (1 if at.month > 6 else 0)
+
+
+def _utc(at: datetime) -> datetime:
+    return at.astimezone(UTC) if at.tzinfo is not None else at
+
+
+# Deriving ---------------------------------------------------------------------------------------------------
+
+
+def refresh(db: OrmSession, people: Iterable[str]) -> None:
+    """Derive the people's rows again from their screenings and outcomes, replacing what was stored."""
+    wanted = sorted(set(people))
+    for start in range(0, len(wanted), BATCH):
+        _refresh(db, wanted[start : start + BATCH])
+
+
+def _refresh(db: OrmSession, people: list[str], replace: bool = True) -> None:
+    facts, pairs = derive(*_read(db, people))
+    if replace:  # by person, and by screening: a row derived under a record's previous person is never duplicated
+        ids = [fact["screening_id"] for fact in facts]
+        for table in (EvaluationPair, EvaluationFact):
+            db.execute(delete(table).where(or_(col(table.person_id).in_(people), col(table.screening_id).in_(ids))))
+    if facts:
+        db.execute(insert(EvaluationFact), facts)
+    if pairs:
+        db.execute(insert(EvaluationPair), pairs)
+
+
+def _read(db: OrmSession, people: list[str]) -> tuple[dict[str, list[Taken]], dict[str, list[Learned]]]:
+    """The people's completed screenings and the outcomes about them that are not withdrawn."""
+    taken: dict[str, list[Taken]] = defaultdict(list)
+    screenings = (
+        select_rows(
+            col(Youth.person_id),
+            col(Screening.id),
+            col(Screening.instrument_id),
+            col(Screening.instrument_version),
+            col(Screening.agency_id),
+            col(Screening.completed_at),
+            col(Screening.overall_level),
+            col(Screening.total_score),
+        )
+        .join(Youth, col(Youth.id) == col(Screening.youth_id))
+        .where(
+            col(Youth.person_id).in_(people),
+            col(Screening.status) == ScreeningStatus.completed,
+            col(Screening.completed_at).is_not(None),
+        )
+    )
+    for person, *fields in db.execute(screenings).all():
+        taken[person].append(Taken(*fields))
+    known: dict[str, list[Learned]] = defaultdict(list)
+    if taken:
+        outcomes = (
+            select_rows(
+                col(Youth.person_id),
+                col(Outcome.agency_id),
+                col(Outcome.kind),
+                col(Outcome.learned_on),
+                col(Outcome.follow_up_months),
+            )
+            .join(Youth, col(Youth.id) == col(Outcome.youth_id))
+            .where(col(Youth.person_id).in_(list(taken)), col(Outcome.withdrawn_at).is_(None))
+        )
+        for person, agency_id, kind, learned_on, months in db.execute(outcomes).all():
+            known[person].append(Learned(agency_id, kind, learned_on, months or 0))
+    return taken, known
+
+
+def derive(
+    taken: dict[str, list[Taken]], known: dict[str, list[Learned]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The roll-up's rows (facts, pairs) of people's completed screenings and outcomes, by the report's defaults."""
+    facts: list[dict[str, Any]] = []
+    pairs: list[dict[str, Any]] = []
+    for person, screenings in taken.items():
+        outcomes = known.get(person, [])
+        for mine in screenings:
+            own = [o for o in outcomes if o.agency_id == mine.agency_id]
+            of_cohort = {
+                "screening_id": mine.id,
+                "person_id": person,
+                "instrument_id": mine.instrument_id,
+                "instrument_version": mine.instrument_version,
+                "agency_id": mine.agency_id,
+                "completed_at": mine.completed_at,
+                "level": mine.level,
+            }
+            facts.append(
+                of_cohort
+                | {
+                    "half_year": half_year(mine.completed_at),
+                    "total": mine.total,
+                    "condition_all": condition(mine.day, outcomes, MIN_FOLLOW_UP_MONTHS),
+                    "condition_own": condition(mine.day, own, MIN_FOLLOW_UP_MONTHS),
+                }
+            )
+            everywhere = nearest_codes(mine, screenings, WINDOW_DAYS)
+            here = nearest_codes(mine, [s for s in screenings if s.agency_id == mine.agency_id], WINDOW_DAYS)
+            pairs += [
+                of_cohort | {"other_instrument": other, "code_all": code, "code_own": here.get(other)}
+                for other, code in sorted(everywhere.items())
+            ]
+    return facts, pairs
+
+
+def backfill(db: OrmSession) -> int:
+    """When a completed screening has no row (screenings completed before the roll-up existed, or rows written
+    without the ORM: a bulk load), derive every row again; returns how many people, 0 when none was missing."""
+    missing = (
+        select(col(Screening.id))
+        .outerjoin(EvaluationFact, col(EvaluationFact.screening_id) == col(Screening.id))
+        .where(
+            col(Screening.status) == ScreeningStatus.completed,
+            col(Screening.completed_at).is_not(None),
+            col(EvaluationFact.screening_id).is_(None),
+        )
+        .limit(1)
+    )
+    return rebuild(db) if db.execute(missing).first() is not None else 0
+
+
+def rebuild(db: OrmSession) -> int:
+    """Derive every row again, person by person in batches (memory stays flat); returns how many people."""
+    db.execute(delete(EvaluationPair))
+    db.execute(delete(EvaluationFact))
+    everyone = (
+        select(col(Youth.person_id))
+        .join(Screening, col(Screening.youth_id) == col(Youth.id))
+        .where(col(Screening.status) == ScreeningStatus.completed, col(Screening.completed_at).is_not(None))
+        .distinct()
+        .order_by(col(Youth.person_id))
+    )
+    people = list(db.execute(everyone).scalars())
+    for start in range(0, len(people), BATCH):
+        _refresh(db, people[start : start + BATCH], replace=False)  # nothing is left to replace
+    return len(people)
+
+
+# Keeping in step --------------------------------------------------------------------------------------------
+
+
+@event.listens_for(OrmSession, "before_flush")
+def _notice(session: OrmSession, _context: Any, _instances: Any) -> None:
+    """Note the records of screenings and outcomes a pending write changes (for a screening: one the report
+    counts, or counted, or a field it reads)."""
+    records: set[str] = session.info.setdefault(_RECORDS, set())
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if (isinstance(obj, Screening) and _changed(obj)) or isinstance(obj, Outcome):
+            records.add(obj.youth_id)
+
+
+def _changed(screening: Screening) -> bool:
+    state = inspect(screening)
+    if state.pending:  # a new screening counts from its start only when it is stored completed (imports, demo)
+        return screening.status == ScreeningStatus.completed
+    if state.deleted or state.was_deleted:
+        return True
+    return any(state.attrs[name].history.has_changes() for name in _SCREENING_FIELDS)
+
+
+@event.listens_for(Youth.person_id, "set", active_history=True)
+def _relinked(youth: Youth, value: str | None, previous: Any, _initiator: Any) -> None:
+    """A record linked to another person, or unlinked: both people's rows change."""
+    session = object_session(youth)
+    # A new record's first person (previous None) has nothing derived yet.
+    if session is not None and isinstance(previous, str) and value != previous:
+        people: set[str] = session.info.setdefault(_PEOPLE, set())
+        people.update(person for person in (value, previous) if isinstance(person, str))
+
+
+@event.listens_for(OrmSession, "before_commit")
+def settle(session: OrmSession) -> None:
+    """Derive again the rows of every person a write of this transaction touched: before each commit, and
+    before the report reads the roll-up in a transaction that wrote."""
+    if not (session.info.get(_RECORDS) or session.info.get(_PEOPLE) or session.new or session.dirty):
+        return
+    session.flush()  # notices what is still pending
+    records, people = session.info.pop(_RECORDS, set()), session.info.pop(_PEOPLE, set())
+    if records:
+        of_records = select(col(Youth.person_id)).where(col(Youth.id).in_(sorted(records)))
+        people |= {person for person in session.execute(of_records).scalars() if person}
+    if people:
+        refresh(session, people)
+
+
+@event.listens_for(OrmSession, "after_transaction_end")
+def _forget(session: OrmSession, transaction: Any) -> None:
+    """A transaction that ends without its commit (rolled back) leaves nothing to derive. A savepoint's end
+    keeps what its enclosing transaction noticed: deriving more people than needed is only slower."""
+    if transaction.parent is not None:
+        return
+    session.info.pop(_RECORDS, None)
+    session.info.pop(_PEOPLE, None)

@@ -1,0 +1,186 @@
+"""The performance report's stored roll-up (issue 14): the same counts as classifying every screening, kept in step
+by every write that changes them — a screening completed, amended or discarded, an outcome recorded or withdrawn,
+a record linked to another person and unlinked — through the app's own API where a user makes the change."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
+
+from app.evaluation import performance, rollup
+from app.evaluation.performance import Cell, PerformanceFilter
+from app.models import Agency, Screening, Youth
+from app.models_evaluation import EvaluationFact, EvaluationPair, Outcome
+from app.reports.aggregate import Scope
+from tests.app.conftest import World
+from tests.app.performance_support import BRIEF, VERSION, cells_by_row, pairs_by_row, random_cohort
+from tests.app.sharing_support import PRACTITIONER, add_youth, consent, link, screen, side
+
+LENA = {"given_name": "Lena", "family_name": "Marsh", "birth_date": "2011-06-14"}  # synthetic
+SELF_REPORT = "tellonce-youth-self-report"
+
+
+def _filters(db: Session) -> Iterator[tuple[PerformanceFilter, str | None]]:
+    """Every instrument version completed, at deployment scope and at each agency, over all time and one range."""
+    versions = db.exec(select(Screening.instrument_id, Screening.instrument_version).distinct()).all()
+    agencies = [None, *db.exec(select(Agency.id)).all()]
+    for instrument_id, version in sorted(versions):
+        for agency_id in agencies:
+            scope = Scope.deployment if agency_id is None else Scope.agency
+            yield PerformanceFilter(instrument_id, version, scope), agency_id
+            yield PerformanceFilter(instrument_id, version, scope, date(2025, 3, 1), date(2026, 2, 1)), agency_id
+
+
+def _in_step(db: Session) -> int:
+    """Assert the stored counts are those classified on the fly for every filter; returns the screenings counted
+    at deployment scope over all time."""
+    counted = 0
+    for report, agency_id in _filters(db):
+        stored = performance._stored_cells(db, report, agency_id)
+        assert stored == performance._cells(db, report, agency_id), report
+        assert performance._stored_pairs(db, report, agency_id) == performance._pairs(db, report, agency_id), report
+        counted += sum(c.count for c in stored) if (agency_id, report.month_from) == (None, None) else 0
+    return counted
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_the_roll_up_counts_what_classifying_each_screening_counts(world: World, seed: int) -> None:
+    """On a random cohort full of edge cases (see `random_cohort`), the stored counts are those of each screening
+    classified and paired on its own; then changes to levels, statuses, outcomes and links keep them so."""
+    db = world.session
+    agencies = [
+        world.agency("Northside Youth Services", "youth_program"),
+        world.agency("Harbor County Probation", "probation"),
+        world.agency("Eastside Youth Center", "youth_program"),
+    ]
+    rng = random.Random(seed)  # noqa: S311 (synthetic data)
+    random_cohort(db, agencies, [world.user(agency) for agency in agencies], rng, 300)
+    db.commit()
+    for report, agency_id in [
+        (PerformanceFilter(BRIEF, VERSION), agencies[0].id),
+        (PerformanceFilter(BRIEF, VERSION, Scope.deployment), None),
+    ]:
+        by_row = {
+            (c.level, c.total, c.kind, c.period, c.condition): c.count for c in cells_by_row(db, report, agency_id)
+        }
+        stored = performance._stored_cells(db, report, agency_id)
+        assert {(c.level, c.total, c.kind, c.period, c.condition): c.count for c in stored} == by_row
+        assert performance._stored_pairs(db, report, agency_id) == pairs_by_row(db, report, agency_id)
+    completed = db.exec(select(Screening).where(Screening.status == "completed")).all()
+    assert _in_step(db) == len(completed)
+    screenings = rng.sample(list(completed), 20)
+    for screening in screenings[:10]:  # amended to another level
+        screening.overall_level = rng.choice(["clear_concern", "no_concern", None])
+        db.add(screening)
+    for screening in screenings[10:]:  # discarded
+        screening.status = "discarded"
+        db.add(screening)
+    outcomes = db.exec(select(Outcome)).all()
+    for outcome in rng.sample(list(outcomes), 10):
+        outcome.withdrawn_at = outcome.recorded_at
+        db.add(outcome)
+    db.commit()
+    assert _in_step(db) == len(completed) - 10
+    youths = db.exec(select(Youth)).all()
+    for youth in rng.sample(list(youths), 15):  # linked to another person, or unlinked to a new one of its own
+        youth.person_id = rng.choice([rng.choice(youths).person_id, youth.id])
+        db.add(youth)
+    db.commit()
+    assert _in_step(db) == len(completed) - 10
+
+
+def _keyed(cells: list[Cell]) -> dict[tuple[str, float | None, str, str, str], int]:
+    return {(c.level, c.total, c.kind, c.period, c.condition): c.count for c in cells}
+
+
+def _facts(db: Session, *screening_ids: str) -> list[tuple[str, str, str]]:
+    """(person, condition at deployment scope, at the screening's agency) of each screening, in order."""
+    db.expire_all()
+    rows = {f.screening_id: f for f in db.exec(select(EvaluationFact))}
+    return [(rows[i].person_id, rows[i].condition_all, rows[i].condition_own) for i in screening_ids]
+
+
+def _pairs(db: Session) -> set[tuple[str, str, int | None, int | None]]:
+    return {(p.screening_id, p.other_instrument, p.code_all, p.code_own) for p in db.exec(select(EvaluationPair))}
+
+
+def test_each_write_through_the_app_keeps_the_roll_up_in_step(client: TestClient, world: World) -> None:
+    """A screens Lena, B screens its own record of her with another instrument, links it to A's person under A's
+    consent, records what it later learned and withdraws it, then undoes the link: after each request the stored
+    rows say what classifying on the fly says, and change as they should."""
+    db = world.session
+    a = side(client, world, "Lantern Survivor Advocates", "victim_service")
+    b = side(client, world, "Eastside Child Welfare", "child_welfare")
+    youth_a = add_youth(client, a, "LSA-1", LENA)
+    at_a = screen(client, a, youth_a)["id"]
+    consent(client, a, youth_a, b)
+    youth_b = add_youth(client, b, "ES-1", LENA)
+    at_b = screen(client, b, youth_b, {}, instrument=SELF_REPORT, mode="self")["id"]
+    unknown = rollup.UNKNOWN
+    assert _facts(db, at_a, at_b) == [(youth_a, unknown, unknown), (youth_b, unknown, unknown)]
+    assert _pairs(db) == set() and _in_step(db) == 2  # two people: nothing to pair
+
+    linked = link(client, b, youth_b)
+    assert linked.status_code == 201, linked.text
+    assert _facts(db, at_a, at_b) == [(youth_a, unknown, unknown), (youth_a, unknown, unknown)]
+    paired = _pairs(db)  # one person now: each pairs with the other at deployment scope, not at its own agency
+    assert {(i, other, own) for i, other, _code, own in paired} == {
+        (at_a, SELF_REPORT, None),
+        (at_b, PRACTITIONER, None),
+    }
+    _in_step(db)
+
+    learned = {"kind": "confirmed", "source": "later_assessment", "learned_on": date.today().isoformat()}
+    made = client.post(f"/api/v1/youth/{youth_b}/outcomes", headers=b.headers("supervisor"), json=learned)
+    assert made.status_code == 201, made.text
+    with_ = rollup.WITH
+    assert _facts(db, at_a, at_b) == [(youth_a, with_, unknown), (youth_a, with_, with_)]  # B learned it, not A
+    _in_step(db)
+
+    withdrawn = client.post(
+        f"/api/v1/outcomes/{made.json()['id']}/withdraw", headers=b.headers("supervisor"), json={"reason": "Wrong."}
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert _facts(db, at_a, at_b) == [(youth_a, unknown, unknown), (youth_a, unknown, unknown)]
+    _in_step(db)
+
+    undone = client.post(f"/api/v1/links/{linked.json()['id']}/undo", headers=b.headers("agency_admin"))
+    assert undone.status_code == 200, undone.text
+    assert _facts(db, at_a, at_b) == [(youth_a, unknown, unknown), (youth_b, unknown, unknown)]
+    assert _pairs(db) == set() and _in_step(db) == 2
+
+
+def test_serve_derives_the_rows_of_screenings_stored_without_them(world: World) -> None:
+    """Screenings from before the roll-up existed, or bulk-loaded without the ORM, have no rows: `backfill` (run by
+    `tellonce serve` at start) derives them, and finds nothing to do the next time."""
+    db = world.session
+    agencies = [world.agency("Northside Youth Services", "youth_program"), world.agency("Harbor", "probation")]
+    random_cohort(db, agencies, [world.user(agency) for agency in agencies], random.Random(6), 120)  # noqa: S311
+    db.commit()
+    completed = len(db.exec(select(Screening).where(Screening.status == "completed")).all())
+    stored = _facts_and_pairs(db)
+    one = db.exec(select(EvaluationFact)).first()
+    assert one is not None
+    db.execute(delete(EvaluationPair).where(col(EvaluationPair.person_id) == one.person_id))
+    db.execute(delete(EvaluationFact).where(col(EvaluationFact.person_id) == one.person_id))
+    db.commit()
+    assert _facts_and_pairs(db) != stored  # one person's rows are missing
+    assert rollup.backfill(db) == len({f["person_id"] for f in stored[0]})
+    db.commit()
+    assert _facts_and_pairs(db) == stored and _in_step(db) == completed
+    assert rollup.backfill(db) == 0
+
+
+def _facts_and_pairs(db: Session) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    db.expire_all()
+    facts = db.exec(select(EvaluationFact).order_by(col(EvaluationFact.screening_id))).all()
+    pairs = db.exec(
+        select(EvaluationPair).order_by(col(EvaluationPair.screening_id), col(EvaluationPair.other_instrument))
+    ).all()
+    return [f.model_dump() for f in facts], [p.model_dump() for p in pairs]
