@@ -29,12 +29,13 @@ from typing import Any
 from sqlalchemy import delete, event, insert, inspect, or_
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import object_session
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import col, select
 
 from app import levels
 from app.models import Screening, ScreeningStatus, Youth
 from app.models_evaluation import EvaluationFact, EvaluationPair, Outcome, OutcomeKind
-from app.typed_sql import select_rows
+from app.typed_sql import select_rows, table_of
 from instruments.model import INSUFFICIENT, NOT_SCORED
 
 WITH, WITHOUT, UNKNOWN = "with_condition", "without_condition", "outcome_unknown"
@@ -44,6 +45,7 @@ WINDOW_DAYS = 30
 # anything else (no level stored) had too little information.
 PAIRED_LEVELS = tuple(sorted((levels.CLEAR, levels.POSSIBLE, levels.NONE, INSUFFICIENT)))
 BATCH = 2000  # people per statement when deriving many
+COPY_FROM = 200  # rows from which PostgreSQL is given them with COPY: SQLAlchemy's INSERTs cost per row in Python
 
 # What a screening's rows are derived from: a change to any of these attributes refreshes its person.
 _SCREENING_FIELDS = (
@@ -145,10 +147,24 @@ def _refresh(db: OrmSession, people: list[str], replace: bool = True) -> None:
         ids = [fact["screening_id"] for fact in facts]
         for table in (EvaluationPair, EvaluationFact):
             db.execute(delete(table).where(or_(col(table.person_id).in_(people), col(table.screening_id).in_(ids))))
-    if facts:
-        db.execute(insert(EvaluationFact), facts)
-    if pairs:
-        db.execute(insert(EvaluationPair), pairs)
+    _insert(db, EvaluationFact, facts)
+    _insert(db, EvaluationPair, pairs)
+
+
+def _insert(db: OrmSession, model: Any, rows: list[dict[str, Any]]) -> None:
+    """Store rows: PostgreSQL copies many at once (a rebuild); otherwise one executemany."""
+    if not rows:
+        return
+    table = table_of(model)
+    connection = db.connection()
+    if connection.dialect.name == "postgresql" and len(rows) >= COPY_FROM:
+        names = [column.name for column in table.columns]
+        raw: Any = connection.connection.dbapi_connection
+        with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row.get(name) for name in names])
+    else:
+        connection.execute(insert(table), rows)
 
 
 def _read(db: OrmSession, people: list[str]) -> tuple[dict[str, list[Taken]], dict[str, list[Learned]]]:
@@ -302,8 +318,11 @@ def settle(session: OrmSession) -> None:
         return
     session.flush()  # notices what is still pending
     records, people = session.info.pop(_RECORDS, set()), session.info.pop(_PEOPLE, set())
-    if records:
-        of_records = select(col(Youth.person_id)).where(col(Youth.id).in_(sorted(records)))
+    loaded = {record: session.identity_map.get(identity_key(Youth, record)) for record in records}
+    people |= {youth.person_id for youth in loaded.values() if isinstance(youth, Youth) and youth.person_id}
+    unread = sorted(record for record, youth in loaded.items() if not isinstance(youth, Youth))
+    if unread:  # records this session has not read: one query for all
+        of_records = select(col(Youth.person_id)).where(col(Youth.id).in_(unread))
         people |= {person for person in session.execute(of_records).scalars() if person}
     if people:
         refresh(session, people)
