@@ -26,7 +26,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import delete, event, insert, inspect, or_
+from sqlalchemy import delete, event, inspect, or_
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import object_session
 from sqlalchemy.orm.util import identity_key
@@ -163,8 +165,11 @@ def _insert(db: OrmSession, model: Any, rows: list[dict[str, Any]]) -> None:
         with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row([row.get(name) for name in names])
-    else:
-        connection.execute(insert(table), rows)
+    else:  # a row another transaction stored meanwhile for the same screening is replaced, never refused
+        upsert = (postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert)(table)
+        keys = [column.name for column in table.primary_key.columns]
+        replace = {name: upsert.excluded[name] for name in rows[0] if name not in keys}
+        connection.execute(upsert.on_conflict_do_update(index_elements=keys, set_=replace), rows)
 
 
 def _read(db: OrmSession, people: list[str]) -> tuple[dict[str, list[Taken]], dict[str, list[Learned]]]:
