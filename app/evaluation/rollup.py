@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import delete, event, inspect, or_
+from sqlalchemy import delete, event, inspect, or_, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session as OrmSession
@@ -60,6 +60,12 @@ _SCREENING_FIELDS = (
     "agency_id",
     "youth_id",
 )
+# A transaction lock per person, taken in one order (people sorted) so that two transactions never deadlock; the
+# two-number form with its own first number keeps these apart from the app's other advisory locks.
+_PERSON_LOCKS = text(
+    "SELECT count(pg_advisory_xact_lock(:space, hashtext(person))) "
+    "FROM (SELECT unnest(CAST(:people AS text[])) AS person ORDER BY 1) AS ordered"
+).bindparams(space=0x45_56_41)  # "EVA"
 _PEOPLE = "evaluation_people"  # Session.info: people whose rows are derived again before the commit
 _RECORDS = "evaluation_records"  # Session.info: youth records whose person is, at the commit
 
@@ -144,6 +150,11 @@ def refresh(db: OrmSession, people: Iterable[str]) -> None:
 
 
 def _refresh(db: OrmSession, people: list[str], replace: bool = True) -> None:
+    if replace and db.connection().dialect.name == "postgresql":
+        # Two transactions deriving one person's rows at once (two screenings completed together) would each delete
+        # what it saw and insert what it derived, and the last to commit would leave out the other's change. Each
+        # waits for the other here, then reads what it committed. (SQLite lets one writer in at a time.)
+        db.execute(_PERSON_LOCKS, {"people": people})
     facts, pairs = derive(*_read(db, people))
     if replace:  # by person, and by screening: a row derived under a record's previous person is never duplicated
         ids = [fact["screening_id"] for fact in facts]

@@ -5,6 +5,7 @@ a record linked to another person and unlinked — through the app's own API whe
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Iterator
 from datetime import date
 
@@ -184,3 +185,50 @@ def _facts_and_pairs(db: Session) -> tuple[list[dict[str, object]], list[dict[st
         select(EvaluationPair).order_by(col(EvaluationPair.screening_id), col(EvaluationPair.other_instrument))
     ).all()
     return [f.model_dump() for f in facts], [p.model_dump() for p in pairs]
+
+
+def test_two_writers_of_one_person_at_once_both_land(world: World) -> None:
+    """Two requests change one person's screenings at the same moment (PostgreSQL, where several app servers write
+    at once): the second waits for the first's commit before deriving, so both commits land and the rows count
+    both changes. (Without the wait, the last to commit left out the other's change.)"""
+    db = world.session
+    if db.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite lets one writer in at a time: its queue is tested in test_sqlite_writes.py")
+    agencies = [world.agency("Northside Youth Services", "youth_program"), world.agency("Harbor", "probation")]
+    random_cohort(db, agencies, [world.user(agency) for agency in agencies], random.Random(8), 40)  # noqa: S311
+    db.commit()
+    completed = db.exec(select(Screening).where(Screening.status == "completed")).all()
+    by_person: dict[str, list[str]] = {}
+    for screening in completed:
+        youth = db.get(Youth, screening.youth_id)
+        assert youth is not None
+        by_person.setdefault(youth.person_id, []).append(screening.id)
+    first_id, second_id = next(ids for ids in by_person.values() if len(ids) >= 2)[:2]
+    engine = db.get_bind()
+    with Session(engine) as first, Session(engine) as second:
+        one, two = first.get(Screening, first_id), second.get(Screening, second_id)
+        assert one is not None and two is not None
+        one.total_score, two.total_score = 98.0, 99.0  # totals no screening has: each write changes a row
+        first.add(one)
+        rollup.settle(first)  # the first has derived the person's rows and not committed yet
+        done: list[BaseException | None] = []
+
+        def commit_second() -> None:
+            try:
+                second.add(two)
+                second.commit()
+                done.append(None)
+            except BaseException as error:  # reported by the assertion below
+                done.append(error)
+
+        waiting = threading.Thread(target=commit_second)
+        waiting.start()
+        waiting.join(timeout=1.0)
+        assert waiting.is_alive(), done  # it waits for the first writer of this person
+        first.commit()
+        waiting.join(timeout=30)
+        assert done == [None]
+    db.expire_all()
+    totals = {f.screening_id: f.total for f in db.exec(select(EvaluationFact))}
+    assert (totals[first_id], totals[second_id]) == (98.0, 99.0)
+    assert _in_step(db) == len(completed)
