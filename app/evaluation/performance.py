@@ -360,12 +360,9 @@ def _stored_cells(db: Session, report: PerformanceFilter, agency_id: str | None)
     return _as_cells(db.exec(grouped).all())
 
 
-_PAIRED_LEVELS = rollup.PAIRED_LEVELS  # the levels an agreement pairs; ties go to the first
-
-
 def _pairs(db: Session, report: PerformanceFilter, agency_id: str | None) -> Pairs:
     """Each cohort screening with the nearest screening of each other instrument by the same person within the
-    window (in the same scope; the nearest by days, ties to the first level in `_PAIRED_LEVELS`), counted by the
+    window (in the same scope; the nearest by days, ties to the first level in `PAIRED_LEVELS`), counted by the
     two levels, in one query."""
     mine: Any = aliased(Screening)
     my_youth: Any = aliased(Youth)
@@ -382,11 +379,11 @@ def _pairs(db: Session, report: PerformanceFilter, agency_id: str | None) -> Pai
         .where(*_in_cohort(mine, report, agency_id))
         .subquery("cohort")
     )
-    rank = case(*((theirs.overall_level == level, i) for i, level in enumerate(_PAIRED_LEVELS)), else_=None)
+    rank = case(*((theirs.overall_level == level, i) for i, level in enumerate(rollup.PAIRED_LEVELS)), else_=None)
     others: Any = (
         select(
             theirs.instrument_id.label("instrument"),
-            func.coalesce(rank, _PAIRED_LEVELS.index(INSUFFICIENT)).label("rank"),
+            func.coalesce(rank, rollup.PAIRED_LEVELS.index(INSUFFICIENT)).label("rank"),
             _day(db, theirs.completed_at).label("day"),
             their_youth.person_id.label("person"),
         )
@@ -406,7 +403,7 @@ def _pairs(db: Session, report: PerformanceFilter, agency_id: str | None) -> Pai
         select(
             cohort.c.level.label("level"),
             others.c.instrument.label("instrument"),
-            func.min(gap * len(_PAIRED_LEVELS) + others.c.rank).label("code"),
+            func.min(gap * len(rollup.PAIRED_LEVELS) + others.c.rank).label("code"),
         )
         .join(others, and_(others.c.person == cohort.c.person, gap <= report.window_days))
         .group_by(cohort.c.id, cohort.c.level, others.c.instrument)
@@ -421,7 +418,8 @@ def _as_pairs(rows: Iterable[Any]) -> Pairs:
     """Pairs of grouped rows (other instrument, this level, the nearest's code, count)."""
     found: Pairs = defaultdict(Counter)
     for instrument_id, level, code, n in rows:
-        found[instrument_id][level or INSUFFICIENT, _PAIRED_LEVELS[int(code) % len(_PAIRED_LEVELS)]] += int(n)
+        paired = rollup.PAIRED_LEVELS[int(code) % len(rollup.PAIRED_LEVELS)]
+        found[instrument_id][level or INSUFFICIENT, paired] += int(n)
     return found
 
 

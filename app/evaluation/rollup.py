@@ -8,11 +8,13 @@ under the report's defaults (`MIN_FOLLOW_UP_MONTHS`, `WINDOW_DAYS`) is stored he
 counts rows from one index. A report with other choices classifies on the fly, as before.
 
 What a row holds depends only on the person's screenings, records and outcomes, so the roll-up is kept by one
-rule: whenever a write touches any of them, the person's rows are derived again from scratch (`refresh`), in the
-same transaction, before it commits. Writes are noticed on the ORM session (`_notice`): a screening completed,
-amended, discarded or moved; an outcome recorded or withdrawn; a record linked to another person or unlinked.
-Rows written without the ORM (a bulk load, a migration) are derived by `backfill`, which `tellonce serve` runs
-at start, as it does for the domain levels.
+rule: whenever a write touches any of them, the person's rows are derived again (`refresh`), in the same
+transaction, before its outermost commit; only the rows that differ are written. Writes are noticed on the ORM
+session (`_notice`, `_relinked`): a screening completed or amended; an outcome recorded or withdrawn; a record
+linked to another person or unlinked. Every such write in the app goes through the ORM. Screenings stored
+without it (a bulk load, or completed before the roll-up existed) have no rows: `backfill`, which `tellonce serve`
+runs at start, then derives them all again. A write without the ORM that changes what a row was derived from
+(a Core UPDATE of levels, a migration moving records) must call `refresh` for the people it touched.
 
 The rules themselves are stated here once, one screening at a time (`condition`, `nearest_codes`); the report's
 on-the-fly queries apply the same rules in SQL, and the tests check that the two agree.
@@ -20,18 +22,18 @@ on-the-fly queries apply the same rules in SQL, and the tests check that the two
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import delete, event, inspect, or_, text
+from sqlalchemy import delete, event, insert, inspect, text, tuple_
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import object_session
-from sqlalchemy.orm.util import identity_key
 from sqlmodel import col, select
 
 from app import levels
@@ -47,7 +49,6 @@ WINDOW_DAYS = 30
 # anything else (no level stored) had too little information.
 PAIRED_LEVELS = tuple(sorted((levels.CLEAR, levels.POSSIBLE, levels.NONE, INSUFFICIENT)))
 BATCH = 2000  # people per statement when deriving many
-COPY_FROM = 200  # rows from which PostgreSQL is given them with COPY: SQLAlchemy's INSERTs cost per row in Python
 
 # What a screening's rows are derived from: a change to any of these attributes refreshes its person.
 _SCREENING_FIELDS = (
@@ -60,11 +61,13 @@ _SCREENING_FIELDS = (
     "agency_id",
     "youth_id",
 )
-# A transaction lock per person, taken in one order (people sorted) so that two transactions never deadlock; the
-# two-number form with its own first number keeps these apart from the app's other advisory locks.
+# PostgreSQL: a transaction lock per bucket of people (a hash of the person, 256 buckets: a transaction holds at
+# most 256 locks, whatever the number of people it touches), taken in the buckets' order; the two-number form
+# with its own first number keeps these apart from the app's other advisory locks.
 _PERSON_LOCKS = text(
-    "SELECT count(pg_advisory_xact_lock(:space, hashtext(person))) "
-    "FROM (SELECT unnest(CAST(:people AS text[])) AS person ORDER BY 1) AS ordered"
+    "SELECT count(pg_advisory_xact_lock(:space, bucket)) "
+    "FROM (SELECT DISTINCT hashtext(person) & 255 AS bucket FROM unnest(CAST(:people AS text[])) AS person "
+    "ORDER BY 1) AS buckets"
 ).bindparams(space=0x45_56_41)  # "EVA"
 _PEOPLE = "evaluation_people"  # Session.info: people whose rows are derived again before the commit
 _RECORDS = "evaluation_records"  # Session.info: youth records whose person is, at the commit
@@ -81,11 +84,14 @@ class Taken:
     completed_at: datetime
     level: str | None
     total: float | None
+    day: date  # the UTC calendar day of completion
 
-    @property
-    def day(self) -> date:
-        """The UTC calendar day of completion."""
-        return _utc(self.completed_at).date()
+    @classmethod
+    def of(
+        cls, id: str, instrument_id: str, version: str, agency_id: str, at: datetime, level: str | None, total: Any
+    ) -> Taken:
+        """A stored screening's fields: its day is the UTC day it was completed."""
+        return cls(id, instrument_id, version, agency_id, at, level, total, _utc(at).date())
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,18 +120,30 @@ def rank(level: str | None) -> int:
     return PAIRED_LEVELS.index(level if level in PAIRED_LEVELS else INSUFFICIENT)
 
 
-def nearest_codes(mine: Taken, others: Sequence[Taken], window_days: int) -> dict[str, int]:
+Pairable = dict[str, tuple[list[int], list[int]]]  # instrument -> its screenings' days (ordinals, sorted), ranks
+
+
+def pairable(screenings: Iterable[Taken]) -> Pairable:
+    """The screenings another may pair with, by instrument, in order of day (those without scoring rules pair with
+    nothing)."""
+    found: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for other in screenings:
+        if other.level != NOT_SCORED:
+            found[other.instrument_id].append((other.day.toordinal(), rank(other.level)))
+    return {
+        instrument: ([d for d, _r in sorted(days)], [r for _d, r in sorted(days)]) for instrument, days in found.items()
+    }
+
+
+def nearest_codes(mine: Taken, others: Pairable, window_days: int) -> dict[str, int]:
     """Other instrument -> the code of its nearest screening in `others` within the window of days: days apart
     times len(PAIRED_LEVELS) plus its level's rank, the least (the nearest, then the first level). Screenings
-    with the same instrument or without scoring rules pair with nothing."""
-    found: dict[str, int] = {}
-    for other in others:
-        gap = abs((other.day - mine.day).days)
-        if other.instrument_id == mine.instrument_id or other.level == NOT_SCORED or gap > window_days:
-            continue
-        code = gap * len(PAIRED_LEVELS) + rank(other.level)
-        if other.instrument_id not in found or code < found[other.instrument_id]:
-            found[other.instrument_id] = code
+    with the same instrument pair with nothing."""
+    day, found = mine.day.toordinal(), {}
+    for instrument, (days, ranks) in others.items():
+        first, end = bisect_left(days, day - window_days), bisect_right(days, day + window_days)
+        if instrument != mine.instrument_id and first < end:
+            found[instrument] = min(abs(days[i] - day) * len(PAIRED_LEVELS) + ranks[i] for i in range(first, end))
     return found
 
 
@@ -142,45 +160,86 @@ def _utc(at: datetime) -> datetime:
 # Deriving ---------------------------------------------------------------------------------------------------
 
 
-def refresh(db: OrmSession, people: Iterable[str]) -> None:
-    """Derive the people's rows again from their screenings and outcomes, replacing what was stored."""
-    wanted = sorted(set(people))
-    for start in range(0, len(wanted), BATCH):
-        _refresh(db, wanted[start : start + BATCH])
+def refresh(db: OrmSession, people: Iterable[str], records: Iterable[str] = ()) -> None:
+    """Derive again the rows of these people and of the people of these youth records, replacing what was stored.
+
+    PostgreSQL, where several app servers write at once: two transactions deriving one person's rows together
+    would each store what it saw, and the last to commit would leave out the other's change. So each first takes
+    the people's locks (`_PERSON_LOCKS`), then reads the records' people again (a link may have moved a record to
+    another person while it waited) until no new person appears, and only then reads and derives. SQLite lets one
+    writer in at a time."""
+    records = sorted(set(records))
+    wanted = set(people) | _people_of(db, records)
+    if db.connection().dialect.name == "postgresql":
+        locked: set[str] = set()
+        while wanted - locked:
+            db.execute(_PERSON_LOCKS, {"people": sorted(wanted - locked)})
+            locked |= wanted
+            wanted |= _people_of(db, records)
+    ordered = sorted(wanted)
+    for start in range(0, len(ordered), BATCH):
+        _refresh(db, ordered[start : start + BATCH])
+
+
+def _people_of(db: OrmSession, records: list[str]) -> set[str]:
+    """The people of youth records, as stored now (never as a session holds them: another may have linked one)."""
+    if not records:
+        return set()
+    statement = select(col(Youth.person_id)).where(col(Youth.id).in_(records))
+    return {person for person in db.execute(statement).scalars() if person}
 
 
 def _refresh(db: OrmSession, people: list[str], replace: bool = True) -> None:
-    if replace and db.connection().dialect.name == "postgresql":
-        # Two transactions deriving one person's rows at once (two screenings completed together) would each delete
-        # what it saw and insert what it derived, and the last to commit would leave out the other's change. Each
-        # waits for the other here, then reads what it committed. (SQLite lets one writer in at a time.)
-        db.execute(_PERSON_LOCKS, {"people": people})
     facts, pairs = derive(*_read(db, people))
-    if replace:  # by person, and by screening: a row derived under a record's previous person is never duplicated
-        ids = [fact["screening_id"] for fact in facts]
-        for table in (EvaluationPair, EvaluationFact):
-            db.execute(delete(table).where(or_(col(table.person_id).in_(people), col(table.screening_id).in_(ids))))
-    _insert(db, EvaluationFact, facts)
-    _insert(db, EvaluationPair, pairs)
+    for model, rows in ((EvaluationFact, facts), (EvaluationPair, pairs)):
+        if replace:
+            _upsert(db, model, _changes(db, model, people, rows))
+        else:
+            _copy(db, model, rows)
 
 
-def _insert(db: OrmSession, model: Any, rows: list[dict[str, Any]]) -> None:
-    """Store rows: PostgreSQL copies many at once (a rebuild); otherwise one executemany."""
+def _changes(db: OrmSession, model: Any, people: list[str], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Delete the people's stored rows that are no longer derived; return the derived rows that are new or differ
+    (completing a screening changes a row or two of a person's, not all of them)."""
+    table = table_of(model)
+    keys = [column.name for column in table.primary_key.columns]
+    stored = {
+        tuple(row[k] for k in keys): row
+        for row in db.execute(table.select().where(table.c.person_id.in_(people))).mappings()
+    }
+    derived = {tuple(row[k] for k in keys): row for row in rows}
+    if gone := [key for key in stored if key not in derived]:
+        db.execute(delete(table).where(tuple_(*(table.c[k] for k in keys)).in_(gone)))
+    return [row for key, row in derived.items() if key not in stored or dict(stored[key]) != row]
+
+
+def _upsert(db: OrmSession, model: Any, rows: list[dict[str, Any]]) -> None:
+    """Store rows, replacing a row stored for the same screening under the record's previous person."""
     if not rows:
         return
     table = table_of(model)
     connection = db.connection()
-    if connection.dialect.name == "postgresql" and len(rows) >= COPY_FROM:
-        names = [column.name for column in table.columns]
-        raw: Any = connection.connection.dbapi_connection
-        with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([row.get(name) for name in names])
-    else:  # a row another transaction stored meanwhile for the same screening is replaced, never refused
-        upsert = (postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert)(table)
-        keys = [column.name for column in table.primary_key.columns]
-        replace = {name: upsert.excluded[name] for name in rows[0] if name not in keys}
-        connection.execute(upsert.on_conflict_do_update(index_elements=keys, set_=replace), rows)
+    upsert = (postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert)(table)
+    keys = [column.name for column in table.primary_key.columns]
+    replace = {name: upsert.excluded[name] for name in rows[0] if name not in keys}
+    connection.execute(upsert.on_conflict_do_update(index_elements=keys, set_=replace), rows)
+
+
+def _copy(db: OrmSession, model: Any, rows: list[dict[str, Any]]) -> None:
+    """Store new rows into an emptied table (a rebuild): PostgreSQL copies them in bulk (SQLAlchemy's INSERTs cost
+    per row in Python: a rebuild of a million screenings took minutes); SQLite's executemany is already fast."""
+    if not rows:
+        return
+    table = table_of(model)
+    connection = db.connection()
+    if connection.dialect.name != "postgresql":
+        connection.execute(insert(table), rows)
+        return
+    names = [column.name for column in table.columns]
+    raw: Any = connection.connection.dbapi_connection
+    with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([row.get(name) for name in names])
 
 
 def _read(db: OrmSession, people: list[str]) -> tuple[dict[str, list[Taken]], dict[str, list[Learned]]]:
@@ -205,7 +264,7 @@ def _read(db: OrmSession, people: list[str]) -> tuple[dict[str, list[Taken]], di
         )
     )
     for person, *fields in db.execute(screenings).all():
-        taken[person].append(Taken(*fields))
+        taken[person].append(Taken.of(*fields))
     known: dict[str, list[Learned]] = defaultdict(list)
     if taken:
         outcomes = (
@@ -232,6 +291,11 @@ def derive(
     pairs: list[dict[str, Any]] = []
     for person, screenings in taken.items():
         outcomes = known.get(person, [])
+        everyone = pairable(screenings)
+        by_agency = {
+            agency: pairable(s for s in screenings if s.agency_id == agency)
+            for agency in {s.agency_id for s in screenings}
+        }
         for mine in screenings:
             own = [o for o in outcomes if o.agency_id == mine.agency_id]
             of_cohort = {
@@ -252,8 +316,8 @@ def derive(
                     "condition_own": condition(mine.day, own, MIN_FOLLOW_UP_MONTHS),
                 }
             )
-            everywhere = nearest_codes(mine, screenings, WINDOW_DAYS)
-            here = nearest_codes(mine, [s for s in screenings if s.agency_id == mine.agency_id], WINDOW_DAYS)
+            everywhere = nearest_codes(mine, everyone, WINDOW_DAYS)
+            here = nearest_codes(mine, by_agency[mine.agency_id], WINDOW_DAYS)
             pairs += [
                 of_cohort | {"other_instrument": other, "code_all": code, "code_own": here.get(other)}
                 for other, code in sorted(everywhere.items())
@@ -308,12 +372,13 @@ def _notice(session: OrmSession, _context: Any, _instances: Any) -> None:
 
 
 def _changed(screening: Screening) -> bool:
+    """Whether a write changes a screening the report counts (completed: a new one stored completed by an import or
+    the demo, one completed now, or an amendment), in a field the roll-up reads."""
     state = inspect(screening)
-    if state.pending:  # a new screening counts from its start only when it is stored completed (imports, demo)
-        return screening.status == ScreeningStatus.completed
-    if state.deleted or state.was_deleted:
-        return True
-    return any(state.attrs[name].history.has_changes() for name in _SCREENING_FIELDS)
+    completed = ScreeningStatus.completed
+    if screening.status != completed and completed not in state.attrs.status.history.deleted:
+        return False  # a draft (started, saved, discarded) is not counted
+    return state.pending or any(state.attrs[name].history.has_changes() for name in _SCREENING_FIELDS)
 
 
 @event.listens_for(Youth.person_id, "set", active_history=True)
@@ -326,22 +391,20 @@ def _relinked(youth: Youth, value: str | None, previous: Any, _initiator: Any) -
         people.update(person for person in (value, previous) if isinstance(person, str))
 
 
-@event.listens_for(OrmSession, "before_commit")
+# First among the commit's listeners: the audit chain's head (`app.audit`) must stay the last lock a transaction takes.
+@event.listens_for(OrmSession, "before_commit", insert=True)
 def settle(session: OrmSession) -> None:
-    """Derive again the rows of every person a write of this transaction touched: before each commit, and
-    before the report reads the roll-up in a transaction that wrote."""
+    """Derive again the rows of every person a write of this transaction touched: before the outermost commit, and
+    before the report reads the roll-up in a transaction that wrote. Not at a savepoint's release: an enclosing
+    savepoint that rolled back would take the derived rows with it, and leave nothing noted to derive again."""
+    if session.in_nested_transaction():
+        return
     if not (session.info.get(_RECORDS) or session.info.get(_PEOPLE) or session.new or session.dirty):
         return
     session.flush()  # notices what is still pending
     records, people = session.info.pop(_RECORDS, set()), session.info.pop(_PEOPLE, set())
-    loaded = {record: session.identity_map.get(identity_key(Youth, record)) for record in records}
-    people |= {youth.person_id for youth in loaded.values() if isinstance(youth, Youth) and youth.person_id}
-    unread = sorted(record for record, youth in loaded.items() if not isinstance(youth, Youth))
-    if unread:  # records this session has not read: one query for all
-        of_records = select(col(Youth.person_id)).where(col(Youth.id).in_(unread))
-        people |= {person for person in session.execute(of_records).scalars() if person}
-    if people:
-        refresh(session, people)
+    if records or people:
+        refresh(session, people, records)
 
 
 @event.listens_for(OrmSession, "after_transaction_end")

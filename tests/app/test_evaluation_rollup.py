@@ -11,7 +11,7 @@ from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete
+from sqlalchemy import delete, text
 from sqlmodel import Session, col, select
 
 from app.evaluation import performance, rollup
@@ -19,6 +19,7 @@ from app.evaluation.performance import Cell, PerformanceFilter
 from app.models import Agency, Screening, Youth
 from app.models_evaluation import EvaluationFact, EvaluationPair, Outcome
 from app.reports.aggregate import Scope
+from app.savepoint import savepoint
 from tests.app.conftest import World
 from tests.app.performance_support import BRIEF, VERSION, cells_by_row, pairs_by_row, random_cohort
 from tests.app.sharing_support import PRACTITIONER, add_youth, consent, link, screen, side
@@ -232,3 +233,114 @@ def test_two_writers_of_one_person_at_once_both_land(world: World) -> None:
     totals = {f.screening_id: f.total for f in db.exec(select(EvaluationFact))}
     assert (totals[first_id], totals[second_id]) == (98.0, 99.0)
     assert _in_step(db) == len(completed)
+
+
+def _cohort(world: World) -> tuple[list[Screening], str]:
+    """A small random cohort, committed; its completed screenings and a person the first one's record is not."""
+    db = world.session
+    agencies = [world.agency("Northside Youth Services", "youth_program"), world.agency("Harbor", "probation")]
+    random_cohort(db, agencies, [world.user(agency) for agency in agencies], random.Random(8), 40)  # noqa: S311
+    db.commit()
+    completed = list(db.exec(select(Screening).where(Screening.status == "completed")).all())
+    record = db.get(Youth, completed[0].youth_id)
+    assert record is not None
+    other = next(y.person_id for y in db.exec(select(Youth)).all() if y.person_id != record.person_id)
+    return completed, other
+
+
+@pytest.mark.parametrize("held", [True, False], ids=["record held", "record not read"])
+def test_a_record_linked_by_another_request_is_derived_under_its_new_person(world: World, held: bool) -> None:
+    """A request that has read a youth record (sessions keep what they read after a commit) amends one of its
+    screenings after another request linked the record to another person: the rows follow the record as stored,
+    not as the first request held it."""
+    db = world.session
+    completed, other = _cohort(world)
+    engine = db.get_bind()
+    with Session(engine, expire_on_commit=False) as first:
+        screening = first.get(Screening, completed[0].id)
+        assert screening is not None
+        kept = first.get(Youth, screening.youth_id) if held else None
+        with Session(engine) as second:
+            record = second.get(Youth, screening.youth_id)
+            assert record is not None
+            record.person_id = other
+            second.commit()
+        screening.total_score = 97.0
+        first.add(screening)
+        first.commit()
+        assert kept is None or kept.person_id != other  # the first request still holds the record as it read it
+    assert _in_step(db) == len(completed)
+    fact = db.get(EvaluationFact, completed[0].id)
+    assert fact is not None and (fact.person_id, fact.total) == (other, 97.0)
+
+
+def test_a_change_waiting_for_a_link_derives_the_records_new_person(world: World) -> None:
+    """PostgreSQL: a link has derived its two people's rows and not committed; a change to a screening of the
+    linked record reads the record's (old) person and waits for it; once the link commits, it reads the record's
+    person again and derives the new one's rows too."""
+    db = world.session
+    if db.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite lets one writer in at a time: its queue is tested in test_sqlite_writes.py")
+    completed, other = _cohort(world)
+    engine = db.get_bind()
+    with Session(engine) as first, Session(engine) as second:
+        record = second.get(Youth, completed[0].youth_id)
+        assert record is not None
+        record.person_id = other
+        second.add(record)
+        rollup.settle(second)  # derived, holding both people's locks
+        done: list[BaseException | None] = []
+
+        def change_first() -> None:
+            try:
+                screening = first.get(Screening, completed[0].id)
+                assert screening is not None
+                screening.total_score = 96.0
+                first.add(screening)
+                first.commit()
+                done.append(None)
+            except BaseException as error:  # reported by the assertion below
+                done.append(error)
+
+        waiting = threading.Thread(target=change_first)
+        waiting.start()
+        waiting.join(timeout=1.0)
+        assert waiting.is_alive(), done
+        second.commit()
+        waiting.join(timeout=30)
+        assert done == [None]
+    assert _in_step(db) == len(completed)
+    fact = db.get(EvaluationFact, completed[0].id)
+    assert fact is not None and (fact.person_id, fact.total) == (other, 96.0)
+
+
+def test_a_savepoint_that_rolls_back_leaves_the_change_to_the_commit(world: World) -> None:
+    """A change noticed before a savepoint (an import's per-item savepoints) is derived at the outermost commit,
+    not inside a savepoint whose rollback would take the derived rows with it."""
+    db = world.session
+    completed, _other = _cohort(world)
+    screening = db.get(Screening, completed[0].id)
+    assert screening is not None
+    screening.total_score = 95.0
+    db.add(screening)
+    db.flush()
+    with pytest.raises(RuntimeError), savepoint(db):
+        with savepoint(db):
+            pass  # its release is a commit of the savepoint
+        raise RuntimeError("the enclosing savepoint fails")
+    db.commit()
+    assert _in_step(db) == len(completed)
+    fact = db.get(EvaluationFact, completed[0].id)
+    assert fact is not None and fact.total == 95.0
+
+
+def test_a_transaction_touching_many_people_holds_few_locks(world: World) -> None:
+    """PostgreSQL shares one table of locks among all connections: a transaction deriving 20,000 people's rows (a
+    large import or the demo) takes at most 256 of them, not one per person."""
+    db = world.session
+    if db.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite has no advisory locks: one writer at a time")
+    rollup.refresh(db, [f"p{i:08d}" for i in range(20_000)])  # people with nothing stored: the locks and reads
+    held = db.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"))
+    assert 0 < held.scalar_one() <= 256
+    db.rollback()
