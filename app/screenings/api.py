@@ -114,7 +114,8 @@ def complete_screening(
     screening_id: str, data: Complete, db: SessionDep, keys: KeysDep, registry: RegistryDep, user: ApiUserDep
 ) -> ScreeningPublic:
     """Score the screening and store its result."""
-    return service.public(db, keys, service.complete(db, keys, registry, user, screening_id, data.version))
+    screening, answers = service.completed(db, keys, registry, user, screening_id, data.version)
+    return service.public(db, keys, screening, answers)
 
 
 @router.get("/screenings/{screening_id}/result", tags=["screenings"], responses=responses(NotFound))

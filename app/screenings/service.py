@@ -331,14 +331,27 @@ def write_answers(
 
 def complete(db: Session, keys: KeyRing, registry: Registry, user: User, screening_id: str, version: int) -> Screening:
     """Score the visible answers and store the result with its reasons."""
+    return completed(db, keys, registry, user, screening_id, version)[0]
+
+
+def completed(
+    db: Session, keys: KeyRing, registry: Registry, user: User, screening_id: str, version: int
+) -> tuple[Screening, dict[str, StoredAnswer]]:
+    """`complete`, with the answers it kept (read and decrypted once: the API's reply shows them)."""
     screening = access.writable_screening(db, user, screening_id)
-    return finish(db, keys, registry, screening, version, user.id)
+    return _finish(db, keys, registry, screening, version, user.id)
 
 
 def finish(
     db: Session, keys: KeyRing, registry: Registry, screening: Screening, version: int, actor_id: str | None
 ) -> Screening:
     """Complete a screening the caller was allowed to change (a user's, or a youth's own)."""
+    return _finish(db, keys, registry, screening, version, actor_id)[0]
+
+
+def _finish(
+    db: Session, keys: KeyRing, registry: Registry, screening: Screening, version: int, actor_id: str | None
+) -> tuple[Screening, dict[str, StoredAnswer]]:
     if screening.status == ScreeningStatus.completed:
         raise Conflict(_("This screening is already completed."))
     refuse_unless_in_progress(screening)
@@ -379,7 +392,7 @@ def finish(
         object_type="screening",
         object_id=screening.id,
     )
-    return screening
+    return screening, kept
 
 
 def record_revision(
@@ -448,14 +461,16 @@ def notes_of(keys: KeyRing, screening: Screening) -> str | None:
     return keys.decrypt(screening.notes_enc, "screening", "notes", screening.id) if screening.notes_enc else None
 
 
-def public(db: Session, keys: KeyRing, screening: Screening) -> ScreeningPublic:
-    """A screening with its answers, for pages and the API."""
+def public(
+    db: Session, keys: KeyRing, screening: Screening, answers: dict[str, StoredAnswer] | None = None
+) -> ScreeningPublic:
+    """A screening with its answers (read here unless the caller just read them: `answers`), for pages and the API."""
     notes = notes_of(keys, screening)
     reason = screening.discard_reason_enc
     discarded = keys.decrypt(reason, "screening", "discard_reason", screening.id) if reason else None
+    answers = stored_answers(db, keys, screening) if answers is None else answers
     return ScreeningPublic.model_validate(
-        {**screening.model_dump(), "answers": stored_answers(db, keys, screening), "notes": notes}
-        | {"discard_reason": discarded}
+        {**screening.model_dump(), "answers": answers, "notes": notes} | {"discard_reason": discarded}
     )
 
 
