@@ -183,10 +183,11 @@ def refresh(db: OrmSession, people: Iterable[str], records: Iterable[str] = ()) 
 
 def _people_of(db: OrmSession, records: list[str]) -> set[str]:
     """The people of youth records, as stored now (never as a session holds them: another may have linked one)."""
-    if not records:
-        return set()
-    statement = select(col(Youth.person_id)).where(col(Youth.id).in_(records))
-    return {person for person in db.execute(statement).scalars() if person}
+    found: set[str] = set()
+    for start in range(0, len(records), BATCH):  # an import may touch more records than a statement takes values
+        statement = select(col(Youth.person_id)).where(col(Youth.id).in_(records[start : start + BATCH]))
+        found |= {person for person in db.execute(statement).scalars() if person}
+    return found
 
 
 def _refresh(db: OrmSession, people: list[str], replace: bool = True) -> None:

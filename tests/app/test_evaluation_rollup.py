@@ -343,3 +343,14 @@ def _waits_for(holder: Session, write: Callable[[], None]) -> None:
     holder.commit()
     waiting.join(timeout=30)
     assert done == [None]
+
+
+def test_a_commit_touching_more_records_than_a_statement_takes_values_is_derived(world: World) -> None:
+    """A large import noticed in one transaction: the records' people are read in batches (PostgreSQL takes at most
+    65,535 values in one statement, and the commit failed; SQLite's limit depends on how it was built)."""
+    db = world.session
+    completed, _other = _cohort(world)
+    records = [f"r{i:08d}" for i in range(70_000)] + [s.youth_id for s in completed]
+    rollup.refresh(db, (), records)
+    db.commit()
+    assert _in_step(db) == len(completed)
