@@ -137,6 +137,16 @@ def _store_report_levels() -> int:
     return stored
 
 
+@cli.command("derive-rollup")
+def derive_rollup() -> None:
+    """Derive the performance report's roll-up where completed screenings have none (after migration 0018, or a
+    bulk load; idempotent; `serve` runs it at start-up)."""
+    from app.db import upgrade_database
+
+    upgrade_database()
+    typer.echo(f"The performance report's roll-up was derived for {_derive_evaluation_rollup()} people.")
+
+
 def _derive_evaluation_rollup() -> int:
     """Completed screenings without the performance report's roll-up rows get theirs (idempotent)."""
     from app.db import get_engine

@@ -13,7 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, text
 from sqlmodel import Session, col, select
+from typer.testing import CliRunner
 
+from app.cli import cli
 from app.evaluation import performance, rollup
 from app.evaluation.performance import Cell, PerformanceFilter
 from app.models import Agency, Screening, Youth
@@ -178,6 +180,15 @@ def test_serve_derives_the_rows_of_screenings_stored_without_them(world: World) 
     db.commit()
     assert _facts_and_pairs(db) == stored and _in_step(db) == completed
     assert rollup.backfill(db) == 0
+    db.execute(delete(EvaluationPair))
+    db.execute(delete(EvaluationFact))
+    db.commit()
+    derived = CliRunner().invoke(cli, ["derive-rollup"])  # for deployments that start the app another way
+    assert derived.exit_code == 0, derived.output
+    assert f"derived for {len({f['person_id'] for f in stored[0]})} people" in derived.output
+    assert _facts_and_pairs(db) == stored
+    again = CliRunner().invoke(cli, ["derive-rollup"])
+    assert "derived for 0 people" in again.output
 
 
 def _facts_and_pairs(db: Session) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
