@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import os
 import sys
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -116,25 +117,27 @@ def reindex_search() -> None:
 
 def _reindex_search() -> int:
     from app.crypto import get_key_ring
-    from app.db import get_engine
     from app.records.search import reindex_missing
 
-    with Session(get_engine()) as db:
-        indexed = reindex_missing(db, get_key_ring())
-        db.commit()
-    return indexed
+    return _committed(lambda db: reindex_missing(db, get_key_ring()))
 
 
 def _store_report_levels() -> int:
     """Results completed before domain levels were stored get theirs (idempotent; needs the keys)."""
     from app.crypto import get_key_ring
-    from app.db import get_engine
     from app.screenings.report_levels import backfill
 
+    return _committed(lambda db: backfill(db, get_key_ring()))
+
+
+def _committed(work: Callable[[Session], int]) -> int:
+    """Run one start-up backfill in a transaction of its own; returns how many rows (or people) it did."""
+    from app.db import get_engine
+
     with Session(get_engine()) as db:
-        stored = backfill(db, get_key_ring())
+        done = work(db)
         db.commit()
-    return stored
+    return done
 
 
 @cli.command("derive-rollup")
@@ -149,13 +152,9 @@ def derive_rollup() -> None:
 
 def _derive_evaluation_rollup() -> int:
     """Completed screenings without the performance report's roll-up rows get theirs (idempotent)."""
-    from app.db import get_engine
     from app.evaluation import rollup
 
-    with Session(get_engine()) as db:
-        people = rollup.backfill(db)
-        db.commit()
-    return people
+    return _committed(rollup.backfill)
 
 
 @cli.command()

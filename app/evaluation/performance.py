@@ -678,11 +678,11 @@ def measure(db: Session, registry: Registry, report: PerformanceFilter, agency_i
     """
     compiled = registry.get(report.instrument_id, report.version)
     sum_type = compiled is not None and compiled.total is not None
+    _room_to_count(db)
     if (report.min_follow_up_months, report.window_days) == (MIN_FOLLOW_UP_MONTHS, WINDOW_DAYS):
         rollup.settle(db)  # this transaction's own writes are counted too
-        _room_to_count(db)
         return figures(report, sum_type, _stored_cells(db, report, agency_id), _stored_pairs(db, report, agency_id))
-    _room_to_count(db)  # other choices: every screening of the cohort is classified and paired here
+    # Other choices: every screening of the cohort is classified and paired here.
     return figures(report, sum_type, _cells(db, report, agency_id), _pairs(db, report, agency_id))
 
 

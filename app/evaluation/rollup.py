@@ -26,7 +26,7 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, event, insert, inspect, text, tuple_
@@ -90,8 +90,8 @@ class Taken:
     def of(
         cls, id: str, instrument_id: str, version: str, agency_id: str, at: datetime, level: str | None, total: Any
     ) -> Taken:
-        """A stored screening's fields: its day is the UTC day it was completed."""
-        return cls(id, instrument_id, version, agency_id, at, level, total, _utc(at).date())
+        """A stored screening's fields (`at` read through UTCDateTime: in UTC): its day is the UTC day completed."""
+        return cls(id, instrument_id, version, agency_id, at, level, total, at.date())
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,13 +148,8 @@ def nearest_codes(mine: Taken, others: Pairable, window_days: int) -> dict[str, 
 
 
 def half_year(at: datetime) -> int:
-    """year * 2 + (0 for January to June, 1 for July to December) of a moment, in UTC."""
-    at = _utc(at)
+    """year * 2 + (0 for January to June, 1 for July to December) of a stored moment (in UTC)."""
     return at.year * 2 + (1 if at.month > 6 else 0)
-
-
-def _utc(at: datetime) -> datetime:
-    return at.astimezone(UTC) if at.tzinfo is not None else at
 
 
 # Deriving ---------------------------------------------------------------------------------------------------
