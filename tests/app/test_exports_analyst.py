@@ -24,7 +24,7 @@ from app.exports.variables import MISSING, unique_names
 from app.models_sharing import Category
 from instruments.loader import BUNDLED_DIR, Registry, load
 from tests.app.conftest import World, bearer, sign_in
-from tests.app.exports_support import ALL, HYPERLINK, MINI, MINI_YAML, TODAY, Scene, make_scene, parse
+from tests.app.exports_support import ALL, HYPERLINK, MINI, MINI_YAML, Scene, make_scene, parse, today
 
 ANALYST = "analyst-mini"
 ANALYST_YAML = """
@@ -130,7 +130,7 @@ def by_name(ids: dict[str, str], rows: list[dict[str, str]]) -> dict[str, dict[s
 
 
 def book_of(scene: Scene, fmt: str = "csv") -> str:
-    terms = (scene.b.id, TODAY, TODAY, ALL, "care_coordination")
+    terms = (scene.b.id, today(), today(), ALL, "care_coordination")
     return tabular.codebook(scene.db, scene.registry, scene.supervisor, *terms, excel=fmt == "csv-excel")
 
 
@@ -223,10 +223,10 @@ def test_spss_and_stata_files_hold_the_csv_rows_with_variable_and_value_labels(
     rows = by_name(ids, parse(scene.export()))
     book = {e["column"]: e for e in parse(book_of(scene)) if e["kind"] != "note"}
     path = tmp_path / f"export.{fmt}"
-    planned = tabular.prepare(scene.db, scene.registry, scene.supervisor, scene.b.id, TODAY, TODAY, ALL, "referral")
+    planned = tabular.prepare(scene.db, scene.registry, scene.supervisor, scene.b.id, today(), today(), ALL, "referral")
     assert tabular.write_file(scene.db, scene.keys, scene.registry, planned, "dta", tmp_path / "x.dta") == 0
     planned = tabular.prepare(
-        scene.db, scene.registry, scene.supervisor, scene.b.id, TODAY, TODAY, ALL, "care_coordination"
+        scene.db, scene.registry, scene.supervisor, scene.b.id, today(), today(), ALL, "care_coordination"
     )
     assert tabular.write_file(scene.db, scene.keys, scene.registry, planned, fmt, path) == len(ids)
     read = pyreadstat.read_sav if fmt == "sav" else pyreadstat.read_dta
@@ -280,7 +280,7 @@ def test_the_ledger_records_the_excel_spss_and_stata_exports_like_the_others(sce
     ids = screened(scene)
     scene.export("csv-excel")
     planned = tabular.prepare(
-        scene.db, scene.registry, scene.supervisor, scene.b.id, TODAY, TODAY, ALL, "care_coordination"
+        scene.db, scene.registry, scene.supervisor, scene.b.id, today(), today(), ALL, "care_coordination"
     )
     for fmt in ("sav", "dta"):
         tabular.write_file(scene.db, scene.keys, scene.registry, planned, fmt, tmp_path / f"x.{fmt}")
@@ -295,7 +295,7 @@ def test_the_api_page_and_cli_offer_the_new_formats(scene: Scene, client: TestCl
     client.app.state.registry = scene.registry  # type: ignore[attr-defined]
     ids = screened(scene)
     headers = bearer(client, scene.supervisor)
-    query = f"/api/v1/exports?recipient={scene.b.id}&from={TODAY}&to={TODAY}&categories=result_summary,item_answers"
+    query = f"/api/v1/exports?recipient={scene.b.id}&from={today()}&to={today()}&categories=result_summary,item_answers"
     excel = client.get(f"{query}&format=csv-excel", headers=headers)
     assert excel.status_code == 200 and excel.content.startswith(b"\xef\xbb\xbf")
     assert excel.headers["content-disposition"].endswith('.excel.csv"')
@@ -313,7 +313,7 @@ def test_the_api_page_and_cli_offer_the_new_formats(scene: Scene, client: TestCl
     csrf = sign_in(client, scene.supervisor)
     page = client.get("/exports")
     assert all(f'value="{fmt}"' in page.text for fmt in ("csv-excel", "sav", "dta"))
-    form = {"csrf_token": csrf, "recipient": scene.b.id, "from": str(TODAY), "to": str(TODAY)}
+    form = {"csrf_token": csrf, "recipient": scene.b.id, "from": str(today()), "to": str(today())}
     form |= {"purpose": "care_coordination", "categories": ["result_summary"]}
     dta = client.post("/exports", data={**form, "format": "dta"})
     assert dta.status_code == 200 and dta.headers["content-disposition"].endswith('.dta"')
@@ -321,7 +321,7 @@ def test_the_api_page_and_cli_offer_the_new_formats(scene: Scene, client: TestCl
     assert len(pyreadstat.read_dta(str(tmp_path / "page.dta"))[0]) == len(ids)
 
     out = tmp_path / "cli.dta"
-    args = ["export", "--recipient", scene.b.name, "--from", str(TODAY), "--to", str(TODAY), "--format", "dta"]
+    args = ["export", "--recipient", scene.b.name, "--from", str(today()), "--to", str(today()), "--format", "dta"]
     done = CliRunner().invoke(cli, [*args, "--as", scene.supervisor.email, "--out", str(out)])
     assert done.exit_code == 0, done.output
     assert len(pyreadstat.read_dta(str(out))[0]) == len(ids)
@@ -336,18 +336,18 @@ def test_a_spss_or_stata_export_too_large_for_memory_is_refused_before_it_starts
     screened(scene)
     monkeypatch.setattr(stats_files, "MAX_CELLS", 50)  # five screenings of dozens of columns
     headers = bearer(client, scene.supervisor)
-    query = f"/api/v1/exports?recipient={scene.b.id}&from={TODAY}&to={TODAY}"
+    query = f"/api/v1/exports?recipient={scene.b.id}&from={today()}&to={today()}"
     refused = client.get(f"{query}&format=sav", headers=headers)
     assert refused.status_code == 400 and "too many for one SPSS or Stata file" in refused.json()["message"]
 
     csrf = sign_in(client, scene.supervisor)
-    form = {"csrf_token": csrf, "recipient": scene.b.id, "from": str(TODAY), "to": str(TODAY), "format": "dta"}
+    form = {"csrf_token": csrf, "recipient": scene.b.id, "from": str(today()), "to": str(today()), "format": "dta"}
     page = client.post("/exports", data={**form, "purpose": "care_coordination", "categories": ["result_summary"]})
     assert page.status_code == 400 and "too many for one SPSS or Stata file" in page.text
     assert "content-disposition" not in page.headers  # the form again, with the message: no download
 
     out = tmp_path / "cli.sav"
-    args = ["export", "--recipient", scene.b.name, "--from", str(TODAY), "--to", str(TODAY), "--format", "sav"]
+    args = ["export", "--recipient", scene.b.name, "--from", str(today()), "--to", str(today()), "--format", "sav"]
     done = CliRunner().invoke(cli, [*args, "--as", scene.supervisor.email, "--out", str(out)])
     assert done.exit_code == 1 and "too many for one SPSS or Stata file" in done.output
     assert not out.exists()
@@ -370,7 +370,7 @@ def test_variable_names_are_valid_and_distinct_in_spss_and_stata() -> None:
 def test_the_codebook_has_one_entry_per_column_of_every_plan(scene: Scene) -> None:
     screened(scene)
     planned = tabular.prepare(
-        scene.db, scene.registry, scene.supervisor, scene.b.id, TODAY, TODAY, ALL, "care_coordination"
+        scene.db, scene.registry, scene.supervisor, scene.b.id, today(), today(), ALL, "care_coordination"
     )
     rows = list(csv.reader(io.StringIO(codebook.codebook_csv(planned), newline="")))
     assert rows[0] == list(codebook.HEADER)

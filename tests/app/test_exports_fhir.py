@@ -26,7 +26,7 @@ from app.models import Agency, Screening, User, Youth
 from app.models_sharing import Consent, Disclosure
 from app.records import service as records
 from app.sharing import consent as consents
-from tests.app.exports_support import ALL, PRACTITIONER, TODAY
+from tests.app.exports_support import ALL, PRACTITIONER, today
 from tests.app.exports_support import validate_fhir as validate
 from tests.app.fhir_support import completed
 
@@ -56,7 +56,7 @@ def demo(session: Session) -> Session:
 
 def export(db: Session, fmt: str) -> str:
     exporter = user(db, "supervisor@riverbend.example.org")
-    terms = (agency(db, HARBOR).id, TODAY - timedelta(days=1), TODAY, ALL, "care_coordination")
+    terms = (agency(db, HARBOR).id, today() - timedelta(days=1), today(), ALL, "care_coordination")
     registry = loaded_instruments()
     planned = tabular.prepare(db, registry, exporter, *terms)
     return "".join(tabular.stream(db, crypto.get_key_ring(), registry, planned, fmt))
@@ -124,7 +124,7 @@ def test_fhir_bundle_and_ndjson_carry_exactly_the_shared_screening(demo: Session
 
 def test_without_item_answers_the_response_is_left_out(demo: Session) -> None:
     exporter = user(demo, "supervisor@riverbend.example.org")
-    terms = (agency(demo, HARBOR).id, TODAY - timedelta(days=1), TODAY, ["result_summary"], "care_coordination")
+    terms = (agency(demo, HARBOR).id, today() - timedelta(days=1), today(), ["result_summary"], "care_coordination")
     registry = loaded_instruments()
     planned = tabular.prepare(demo, registry, exporter, *terms)
     bundle = json.loads("".join(tabular.stream(demo, crypto.get_key_ring(), registry, planned, "fhir-bundle")))
@@ -171,7 +171,7 @@ def test_every_exported_screening_has_a_ledger_entry(demo: Session) -> None:
 def test_the_cli_and_the_api_offer_the_fhir_formats(demo: Session, client: TestClient, tmp_path: Path) -> None:
     out = tmp_path / "harbor.ndjson"
     args = ["export", "--recipient", HARBOR, "--as", "supervisor@riverbend.example.org", "--out", str(out)]
-    dates = ["--from", (TODAY - timedelta(days=1)).isoformat(), "--to", TODAY.isoformat()]
+    dates = ["--from", (today() - timedelta(days=1)).isoformat(), "--to", today().isoformat()]
     result = CliRunner().invoke(cli, [*args, *dates, "--format", "fhir-ndjson", "--categories", ",".join(ALL)])
     assert result.exit_code == 0, result.output
     kinds = [json.loads(line)["resourceType"] for line in out.read_text(encoding="utf-8").splitlines()]

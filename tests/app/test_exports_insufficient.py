@@ -28,11 +28,11 @@ from tests.app.exports_support import (
     ALL,
     BRIEF,
     PRACTITIONER,
-    TODAY,
     Scene,
     make_scene,
     mini_registry,
     parse,
+    today,
     validate_fhir,
 )
 
@@ -85,7 +85,7 @@ def resources(scene: Scene, **options: Any) -> dict[str, list[dict[str, Any]]]:
 
 def codebook(scene: Scene) -> dict[str, dict[str, str]]:
     """The codebook of the export `scene.export()` writes, by column (without its notes on every column)."""
-    terms = (scene.b.id, TODAY - timedelta(days=1), TODAY, ALL, "care_coordination")
+    terms = (scene.b.id, today() - timedelta(days=1), today(), ALL, "care_coordination")
     book = parse(tabular.codebook(scene.db, scene.registry, scene.supervisor, *terms))
     return {e["column"]: e for e in book if e["kind"] != "note"}
 

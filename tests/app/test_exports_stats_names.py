@@ -20,7 +20,7 @@ from app.models import AuditEvent
 from app.models_sharing import Category
 from instruments.loader import BUNDLED_DIR, Registry, load
 from tests.app.conftest import World, bearer, sign_in
-from tests.app.exports_support import TODAY, Scene, make_scene, parse
+from tests.app.exports_support import Scene, make_scene, parse, today
 
 FORM = "long-ids-form"
 UUID_ID = "q_83d5c1a6_5dc3_44d0_9d9e_d687c72e143e"  # how a UUID linkId is imported
@@ -108,7 +108,7 @@ def scene(world: World, registry: Registry, client: TestClient) -> Scene:
 
 def query(scene: Scene, fmt: str) -> str:
     return (
-        f"/api/v1/exports?recipient={scene.b.id}&from={TODAY}&to={TODAY}"
+        f"/api/v1/exports?recipient={scene.b.id}&from={today()}&to={today()}"
         f"&categories=result_summary,item_answers&format={fmt}"
     )
 
@@ -196,14 +196,14 @@ def test_a_file_that_cannot_be_written_is_an_error_with_a_message_and_is_not_in_
     assert "content-disposition" not in failed.headers
 
     csrf = sign_in(client, scene.supervisor)
-    form = {"csrf_token": csrf, "recipient": scene.b.id, "from": str(TODAY), "to": str(TODAY), "format": fmt}
+    form = {"csrf_token": csrf, "recipient": scene.b.id, "from": str(today()), "to": str(today()), "format": fmt}
     form |= {"purpose": "care_coordination", "categories": ["result_summary", "item_answers"]}
     page = client.post("/exports", data=form)
     assert page.status_code == 500 and "could not be written" in page.text
     assert "content-disposition" not in page.headers
 
     out = tmp_path / f"cli.{fmt}"
-    args = ["export", "--recipient", scene.b.name, "--from", str(TODAY), "--to", str(TODAY), "--format", fmt]
+    args = ["export", "--recipient", scene.b.name, "--from", str(today()), "--to", str(today()), "--format", fmt]
     args += ["--categories", "result_summary,item_answers", "--as", scene.supervisor.email, "--out", str(out)]
     done = CliRunner().invoke(cli, args)
     assert done.exit_code == 1 and "could not be written" in done.output and not out.exists()

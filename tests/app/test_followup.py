@@ -33,7 +33,6 @@ POSSIBLE = {"rate_coercion_debt": "possible_concern"}  # a key line possibly of 
 CLEAR = {"rate_coercion_debt": "clear_concern"}  # a key line clearly of concern: clear concern
 RILEY = {"given_name": "Riley", "family_name": "Okafor", "birth_date": "2011-07-21"}
 SAM = {"given_name": "Sam", "family_name": "Delacroix", "birth_date": "2010-01-15"}
-TODAY = utcnow().date()
 
 
 def stored(session: Session, screening_id: str) -> Screening:
@@ -48,7 +47,7 @@ def due_in(session: Session, screening_id: str, days: int) -> date:
     completed earlier: the completion moves with it, so the 30-day rule still holds."""
     row = stored(session, screening_id)
     assert row.completed_at is not None and row.rescreen_due_on is not None
-    shift = row.rescreen_due_on - (TODAY + timedelta(days=days))
+    shift = row.rescreen_due_on - (utcnow().date() + timedelta(days=days))
     row.completed_at -= shift
     row.started_at -= shift
     row.rescreen_due_on -= shift
@@ -260,7 +259,7 @@ def test_only_the_agency_s_own_screenings_of_a_youth_set_or_settle_its_date(
     a = side(client, world, "Northside Youth Services")
     b = side(client, world, "Harbor House", "shelter")
     ours = add_youth(client, a, "NS-1")
-    _screening_elsewhere(session, ours, b, due=TODAY - timedelta(days=3), done=True)
+    _screening_elsewhere(session, ours, b, due=utcnow().date() - timedelta(days=3), done=True)
     assert "Screen again by" not in youth_page(client, a, ours) and due_rows(client, a) == []
 
     mine = due_in(session, screen(client, a, ours, POSSIBLE)["id"], -1)

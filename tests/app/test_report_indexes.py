@@ -28,7 +28,7 @@ from app.screenings import service as screenings
 from app.screenings.schemas import DashboardFilter
 from instruments.loader import Registry
 from tests.app.conftest import World
-from tests.app.exports_support import ALL, MINI, TODAY, Scene, bulk, make_scene, mini_registry
+from tests.app.exports_support import ALL, MINI, Scene, bulk, make_scene, mini_registry, today
 from tests.app.plans_support import captured
 
 LEVELS = ("clear_concern", "possible_concern", "no_concern")
@@ -148,9 +148,9 @@ def _report_plans(scene: Scene, user: User, report: ReportFilter) -> Plan:
     "report",
     [
         ReportFilter(Scope.agency),
-        ReportFilter(Scope.agency, date(2025, 1, 1), TODAY.replace(day=1), MINI),
+        ReportFilter(Scope.agency, date(2025, 1, 1), today().replace(day=1), MINI),
         ReportFilter(Scope.deployment),
-        ReportFilter(Scope.deployment, TODAY.replace(day=1), None),
+        ReportFilter(Scope.deployment, today().replace(day=1), None),
     ],
     ids=["agency", "agency-months-instrument", "deployment", "deployment-from"],
 )
@@ -169,8 +169,8 @@ def test_an_export_batch_starts_where_the_last_one_stopped_on_its_index(scene: S
         scene.registry,
         scene.supervisor,
         scene.a.id,
-        TODAY - timedelta(days=1),
-        TODAY,
+        today() - timedelta(days=1),
+        today(),
         ALL,
         "care_coordination",
     )
