@@ -33,13 +33,20 @@ class _Loader(yaml.SafeLoader):
     """Safe YAML loader where only true/false are booleans (YAML 1.2), so `yes` and `no` stay text."""
 
 
-_Loader.yaml_implicit_resolvers = {
-    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.copy().items()
-}
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
+class _FastLoader(getattr(yaml, "CSafeLoader", _Loader)):  # type: ignore[misc]
+    """The same loader on LibYAML's parser, where PyYAML has it (its wheels do): the pure-Python scanner took
+    about 3 s of every process's start to read the bundled instruments. Its nodes and lines are the same; its
+    error messages are worded differently, so a file it refuses is read again by `_Loader` to say why."""
+
+
+for _loader in (_Loader, _FastLoader):
+    _loader.yaml_implicit_resolvers = {
+        key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+        for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.copy().items()
+    }
+    _loader.add_implicit_resolver(
+        "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+    )
 
 
 @dataclass
@@ -88,7 +95,28 @@ def read_source(file: Path | str, text: str | None = None) -> tuple[Source | Non
             text = Path(file).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             return None, [Problem("unreadable", f"cannot read the file: {exc}", name)]
-    loader = _Loader(text)
+    if _FastLoader is not _Loader:
+        try:
+            return _read(_FastLoader(text), name, text)
+        except yaml.YAMLError:
+            pass  # read again below, for the pure-Python parser's wording of the problem
+    return _read(_Loader(text), name, text)
+
+
+def _yaml_problem(exc: yaml.YAMLError, name: str) -> Problem:
+    """What the author reads about a file that is not valid YAML: the problem, and the line where it is."""
+    if not isinstance(exc, yaml.MarkedYAMLError):
+        return Problem("yaml", f"this is not valid YAML: {exc}", name)
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark else None
+    detail = exc.problem or str(exc)
+    if exc.context and exc.context_mark and exc.problem_mark and exc.context_mark.line != exc.problem_mark.line:
+        detail += f" ({exc.context} that starts on line {exc.context_mark.line + 1})"
+    return Problem("yaml", f"this is not valid YAML: {detail}", name, line)
+
+
+def _read(loader: _Loader | _FastLoader, name: str, text: str) -> tuple[Source | None, list[Problem]]:
+    """`read_source` with one loader; a YAML error of the fast loader is raised (not reported) for a second read."""
     try:
         node = loader.get_single_node()
         if node is None:
@@ -100,15 +128,10 @@ def read_source(file: Path | str, text: str | None = None) -> tuple[Source | Non
         return None, [Problem("yaml", f"the file expands to more than {MAX_VALUES} values through its aliases", name)]
     except RecursionError:
         return None, [Problem("yaml", "the file is nested too deeply to read", name)]
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        detail = exc.problem or str(exc)
-        if exc.context and exc.context_mark and exc.problem_mark and exc.context_mark.line != exc.problem_mark.line:
-            detail += f" ({exc.context} that starts on line {exc.context_mark.line + 1})"
-        return None, [Problem("yaml", f"this is not valid YAML: {detail}", name, line)]
     except yaml.YAMLError as exc:
-        return None, [Problem("yaml", f"this is not valid YAML: {exc}", name)]
+        if not isinstance(loader, _Loader):
+            raise
+        return None, [_yaml_problem(exc, name)]
     finally:
         loader.dispose()
     if problems:
@@ -119,7 +142,7 @@ def read_source(file: Path | str, text: str | None = None) -> tuple[Source | Non
 
 
 def _build(
-    loader: _Loader,
+    loader: _Loader | _FastLoader,
     node: yaml.Node,
     path: Path_,
     lines: dict[Path_, int],
@@ -146,7 +169,7 @@ def _build(
 
 
 def _build_container(
-    loader: _Loader,
+    loader: _Loader | _FastLoader,
     node: yaml.Node,
     path: Path_,
     lines: dict[Path_, int],
