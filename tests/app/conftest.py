@@ -15,15 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from app import crypto, db
 from app.accounts import passwords
-from app.main import create_app
+from app.main import create_app, loaded_instruments
 from app.models import Agency, User, metadata
-from app.settings import get_settings
+from app.settings import Settings, get_settings
 from tests.support.postgres import TemporaryPostgres, memory_dir
 
 PASSWORD = "correct horse battery staple"  # noqa: S105 (synthetic test password)
@@ -75,10 +76,12 @@ def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 
 def _truncate(engine: Engine) -> None:
+    """Empty every table, children first. DELETE, not TRUNCATE: a test leaves a few rows, and PostgreSQL's
+    TRUNCATE of every table took 31 ms after each test where one batch of DELETEs takes 1.3 ms."""
     tables = [t.name for t in reversed(metadata.sorted_tables)]
     with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
+        if engine.dialect.name == "postgresql":  # one round trip for them all
+            connection.exec_driver_sql("; ".join(f'DELETE FROM "{t}"' for t in tables))  # noqa: S608 (our names)
         else:
             for table in tables:
                 connection.execute(text(f'DELETE FROM "{table}"'))  # noqa: S608 (names come from our metadata)
@@ -92,10 +95,29 @@ def session(engine: Engine) -> Iterator[Session]:
     _truncate(engine)
 
 
+_app: tuple[Settings, FastAPI] | None = None
+
+
+def _shared_app() -> FastAPI:
+    """The app for the current settings, built once and shared by the tests that run under them.
+
+    Building an app, and FastAPI resolving its routes' dependencies on their first requests, took about an eighth
+    of the suite's time when every test built its own. A test that changes the settings (and clears their cache)
+    gets an app of its own; each test still starts the app (its lifespan) and the instruments it serves afresh.
+    """
+    global _app
+    settings = get_settings()
+    if _app is None or _app[0] is not settings:
+        _app = (settings, create_app(upgrade_database=False))  # the schema is already at head
+    app = _app[1]
+    app.state.registry = loaded_instruments()  # a test may have swapped in its own
+    return app
+
+
 @pytest.fixture
 def client(session: Session) -> Iterator[TestClient]:
-    """An HTTP client for the app (no database upgrade at start-up: the schema is already at head)."""
-    with TestClient(create_app(upgrade_database=False), base_url="http://testserver") as c:
+    """An HTTP client for the app, started for this test (its lifespan runs, as a server's would)."""
+    with TestClient(_shared_app(), base_url="http://testserver") as c:
         yield c
 
 
