@@ -45,15 +45,21 @@ class Changed:
 
 
 def remember(connection: Connection, instrument_id: str, version: str, content_hash: str) -> None:
-    """Store a version's hash if it is not stored yet; refuse a different hash for a stored version."""
-    insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(_TABLE).values(
-        instrument_id=instrument_id, version=version, content_hash=content_hash, first_seen_at=utcnow()
+    """Store a version's hash if it is not stored yet; refuse a different hash for a stored version.
+
+    Read first: nearly every screening uses a version already stored, so it costs one statement, not an insert
+    and a read (two servers storing a new version at once both insert; the second insert does nothing)."""
+    stored_hash = select(_TABLE.c.content_hash).where(
+        _TABLE.c.instrument_id == instrument_id, _TABLE.c.version == version
     )
-    connection.execute(statement.on_conflict_do_nothing(index_elements=["instrument_id", "version"]))
-    stored = connection.execute(
-        select(_TABLE.c.content_hash).where(_TABLE.c.instrument_id == instrument_id, _TABLE.c.version == version)
-    ).scalar_one()
+    stored = connection.execute(stored_hash).scalar_one_or_none()
+    if stored is None:
+        insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+        statement = insert(_TABLE).values(
+            instrument_id=instrument_id, version=version, content_hash=content_hash, first_seen_at=utcnow()
+        )
+        connection.execute(statement.on_conflict_do_nothing(index_elements=["instrument_id", "version"]))
+        stored = connection.execute(stored_hash).scalar_one()
     if stored != content_hash:
         raise InstrumentChanged(
             f"instrument {instrument_id} version {version} differs from the one screenings used "

@@ -27,11 +27,12 @@ def domain_levels(result: dict[str, Any]) -> dict[str, str]:
     return {d["id"]: levels.shown(d["level"], domain=True) or "" for d in result.get("domains") or ()}
 
 
-def store(db: Session, screening: Screening, result: dict[str, Any]) -> None:
-    """Make the screening's stored domain levels those of `result` (its current revision)."""
+def store(db: Session, screening: Screening, result: dict[str, Any], first: bool = False) -> None:
+    """Make the screening's stored domain levels those of `result` (its current revision); `first`: its first
+    result, at completion, so nothing is stored to read or replace."""
     wanted = domain_levels(result)
     query = select(ScreeningLevel).where(ScreeningLevel.screening_id == screening.id)
-    stored = {row.domain_id: row for row in db.exec(query)}
+    stored = {} if first else {row.domain_id: row for row in db.exec(query)}
     for domain_id, row in stored.items():
         if domain_id not in wanted:
             db.delete(row)

@@ -151,9 +151,12 @@ def prune_carried(db: Session, screening: Screening) -> int:
 
 def stored_answers(db: Session, keys: KeyRing, screening: Screening) -> dict[str, StoredAnswer]:
     """Every stored answer of a screening, decrypted, with where it was first given (a draft is pruned first)."""
-    if prune_carried(db, screening):
+    query = select(Answer).where(Answer.screening_id == screening.id)
+    rows = db.exec(query).all()
+    # Only a carried answer nobody confirmed can have to go: without one, nothing is pruned (and nothing asked).
+    if any(row.source == CARRIED and row.confirmed_at is None for row in rows) and prune_carried(db, screening):
         db.flush()
-    rows = db.exec(select(Answer).where(Answer.screening_id == screening.id)).all()
+        rows = db.exec(query).all()
     origin_ids = {row.carried_from for row in rows if row.carried_from}
     origins = {screening.id: screening}
     if origin_ids:
@@ -357,7 +360,8 @@ def _finish(
     refuse_unless_in_progress(screening)
     instrument = instrument_of(registry, screening)
     # The answers are read (and decrypted) once: the unconfirmed carried ones are never part of the screening.
-    kept = {item: stored for item, stored in stored_answers(db, keys, screening).items() if stored.confirmed}
+    every = stored_answers(db, keys, screening)
+    kept = {item: stored for item, stored in every.items() if stored.confirmed}
     answers = visible_only(instrument, {item: stored.value for item, stored in kept.items()})
     try:
         result = score(instrument, answers)
@@ -365,7 +369,8 @@ def _finish(
         problems = {p.item_id: p.message for p in exc.problems}
         raise InvalidInput(_("The answers cannot be scored."), {"answers": problems}) from exc
     bump_version(db, screening, version)
-    drop_unconfirmed(db, screening)  # nobody said they are still true: they were never part of this screening
+    if len(kept) < len(every):  # nobody said they are still true: they were never part of this screening
+        drop_unconfirmed(db, screening)
     screening.status = ScreeningStatus.completed
     screening.completed_at = utcnow()
     screening.overall_level = result.overall
@@ -381,7 +386,7 @@ def _finish(
             result_enc=keys.encrypt_json(result_dict, "screening_result", "result", screening.id),
         )
     )
-    report_levels.store(db, screening, result_dict)  # the domains' levels in the clear, for reports
+    report_levels.store(db, screening, result_dict, first=True)  # the domains' levels in the clear, for reports
     record_revision(db, keys, screening, 1, kept, result_dict, actor_id)
     db.flush()
     audit.record(
