@@ -1,4 +1,5 @@
-"""Suite-wide hooks: the test scheduling across pytest-xdist workers (tests/support/scheduling.py)."""
+"""Suite-wide hooks: instrument files compiled once per content (tests/support/compiled_once.py), and the test
+scheduling across pytest-xdist workers (tests/support/scheduling.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ import pytest
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from tests.support import compiled_once
+
+    compiled_once.install()  # the same file's same bytes are compiled once per process
     if config.pluginmanager.hasplugin("xdist"):
         from tests.support.scheduling import Scheduling
 
