@@ -25,6 +25,7 @@ from instruments.loader import Registry
 from tests.app.conftest import World
 from tests.app.exports_support import ALL, MINI, Scene, bulk, make_scene, mini_registry, today
 from tests.app.plans_support import captured
+from tests.app.test_report_indexes import _analyze
 
 DAYS, WINDOW, BATCH = 400, 100, 25  # A screens once a day for 400 days; the export takes the last 100
 
@@ -71,8 +72,7 @@ def scene(world: World, registry: Registry) -> Scene:
     )
     scene.db.commit()
     engine = scene.db.get_bind()
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text("VACUUM ANALYZE screening" if engine.dialect.name == "postgresql" else "ANALYZE"))
+    _analyze(engine)
     return scene
 
 
