@@ -13,7 +13,7 @@ import httpx2 as httpx  # the test client's HTTP library
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app import access, audit, crypto, db
 from app.accounts import sessions
@@ -58,7 +58,7 @@ def _scene(session: Session, world: World) -> Scene:
 
 def _denials(session: Session) -> list[AuditEvent]:
     session.expire_all()
-    return list(session.exec(select(AuditEvent).where(AuditEvent.action == audit.DENIED)))
+    return list(session.exec(select(AuditEvent).order_by(col(AuditEvent.seq)).where(AuditEvent.action == audit.DENIED)))
 
 
 def _same(denied: httpx.Response, missing: httpx.Response, target: str) -> None:
@@ -82,7 +82,7 @@ def test_a_denied_read_is_audited_once_and_answers_like_a_missing_id(
     scene = _scene(session, world)
     client.cookies.set("tellonce_session", scene.prober_web)
     target = scene.north_youth if kind == "youth" else scene.north_screening
-    before = {e.action for e in session.exec(select(AuditEvent))}
+    before = {e.action for e in session.exec(select(AuditEvent).order_by(col(AuditEvent.seq)))}
 
     denied = client.get(path.format(youth=target, screening=target), headers=scene.prober_api)
     missing = client.get(path.format(youth=MISSING_ID, screening=MISSING_ID), headers=scene.prober_api)
@@ -96,7 +96,9 @@ def test_a_denied_read_is_audited_once_and_answers_like_a_missing_id(
     first = events[0]
     assert (first.actor_id, first.agency_id, first.chain) == (scene.prober.id, scene.prober.agency_id, first.agency_id)
     assert first.detail == {} and "Avery" not in json.dumps(first.model_dump(mode="json"))
-    assert {e.action for e in session.exec(select(AuditEvent))} == before | {audit.DENIED}  # nothing else kept
+    assert {e.action for e in session.exec(select(AuditEvent).order_by(col(AuditEvent.seq)))} == before | {
+        audit.DENIED
+    }  # nothing else kept
     assert audit.verify(session) is None
 
 
@@ -121,7 +123,12 @@ def test_a_rolled_back_request_keeps_only_its_denied_read(session: Session, worl
     with pytest.raises(NotFound):
         request.throw(raised.value)
     assert [e.outcome for e in _denials(session)] == ["denied"]
-    assert session.exec(select(AuditEvent).where(AuditEvent.action == "test.work_undone")).all() == []
+    assert (
+        session.exec(
+            select(AuditEvent).order_by(col(AuditEvent.seq)).where(AuditEvent.action == "test.work_undone")
+        ).all()
+        == []
+    )
     assert audit.verify(session) is None
 
 

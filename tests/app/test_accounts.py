@@ -20,7 +20,11 @@ TOO_MANY = "Too many sign-in attempts"
 
 def _login_events(session: Session, outcome: str) -> list[AuditEvent]:
     reload(session)
-    query = select(AuditEvent).where(AuditEvent.action == "login", AuditEvent.outcome == outcome)
+    query = (
+        select(AuditEvent)
+        .order_by(col(AuditEvent.seq))
+        .where(AuditEvent.action == "login", AuditEvent.outcome == outcome)
+    )
     return list(session.exec(query))
 
 

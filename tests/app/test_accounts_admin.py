@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.models import Agency, AuditEvent, Role, User
 from tests.app.accounts_support import login, reload, web_sign_in
@@ -230,7 +230,9 @@ def test_add_user_on_the_page(client: TestClient, world: World, session: Session
     stored = session.exec(select(User).where(User.email == "added@example.org")).one()
     assert stored.agency_id == agency.id and stored.password_hash.startswith("$argon2id$")
     assert "added@example.org" in client.get("/admin/users").text
-    events = session.exec(select(AuditEvent).where(AuditEvent.action == "user.create")).all()
+    events = session.exec(
+        select(AuditEvent).order_by(col(AuditEvent.seq)).where(AuditEvent.action == "user.create")
+    ).all()
     assert [e.object_id for e in events] == [stored.id]
 
 

@@ -230,11 +230,11 @@ def test_a_rolled_back_transaction_leaves_no_audit_event(session: Session, world
     audit.record(session, "test.undone", agency_id=agency.id)
     session.rollback()
     session.commit()
-    assert session.exec(select(AuditEvent)).all() == []
+    assert session.exec(select(AuditEvent).order_by(col(AuditEvent.seq))).all() == []
     event = audit.record(session, "test.kept", agency_id=agency.id)
     session.commit()
     assert (event.chain, event.position, event.prev_hash) == (agency.id, 0, audit.GENESIS)
-    assert [e.action for e in session.exec(select(AuditEvent))] == ["test.kept"]
+    assert [e.action for e in session.exec(select(AuditEvent).order_by(col(AuditEvent.seq)))] == ["test.kept"]
 
 
 # The migration ---------------------------------------------------------------------------------------------

@@ -169,7 +169,9 @@ def test_youth_sessions_ending_do_not_share_a_chain_across_agencies(
 
     ended = session.exec(select(YouthSession)).one()
     assert ended.ended_reason == "exit"
-    exits = session.exec(select(AuditEvent).where(AuditEvent.action == "youth_session.exit")).all()
+    exits = session.exec(
+        select(AuditEvent).order_by(col(AuditEvent.seq)).where(AuditEvent.action == "youth_session.exit")
+    ).all()
     screening = session.get(Screening, screening_id)
     assert screening is not None and [e.chain for e in exits] == [screening.agency_id]
     assert audit.verify(session) is None

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.models import AuditEvent
 from app.models_evaluation import Outcome
@@ -42,7 +42,9 @@ def test_a_supervisor_records_an_outcome_and_everyone_at_the_agency_reads_it(cli
     (row,) = _rows(world)
     assert NOTE not in (row.note_enc or "")  # the note is stored encrypted
     with Session(world.session.get_bind()) as fresh:
-        events = fresh.exec(select(AuditEvent).where(AuditEvent.action == "outcome.record")).all()
+        events = fresh.exec(
+            select(AuditEvent).order_by(col(AuditEvent.seq)).where(AuditEvent.action == "outcome.record")
+        ).all()
     assert [(e.object_id, e.actor_id) for e in events] == [(row.id, a.users["supervisor"].id)]
     assert NOTE not in str(events[0].detail)
 

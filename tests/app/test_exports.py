@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 from typer.testing import CliRunner
 
 from app.audit import AuditEvent
@@ -149,7 +149,7 @@ def test_the_ledger_gets_one_export_entry_per_screening_with_its_consent(scene: 
         assert (entry.viewer_id, entry.viewer_agency_id) == (scene.supervisor.id, scene.b.id)  # to B, by the user
         assert entry.owner_agency_id == scene.a.id and entry.person_id == scene.youth.person_id
         assert entry.purpose == "care_coordination" and entry.detail["format"] == "ndjson"
-    audit = scene.db.exec(select(AuditEvent).where(AuditEvent.action == "export")).one()
+    audit = scene.db.exec(select(AuditEvent).order_by(col(AuditEvent.seq)).where(AuditEvent.action == "export")).one()
     assert audit.object_id == scene.b.id and "Avery" not in json.dumps(audit.detail)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pyreadstat
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import select
+from sqlmodel import col, select
 from typer.testing import CliRunner
 
 from app.cli import cli
@@ -115,7 +115,9 @@ def query(scene: Scene, fmt: str) -> str:
 
 def exports_audited(scene: Scene) -> int:
     scene.db.expire_all()
-    return len(scene.db.exec(select(AuditEvent).where(AuditEvent.action == "export")).all())
+    return len(
+        scene.db.exec(select(AuditEvent).order_by(col(AuditEvent.seq)).where(AuditEvent.action == "export")).all()
+    )
 
 
 @pytest.mark.parametrize("fmt", ["dta", "sav"])

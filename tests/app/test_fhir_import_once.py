@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.models import Answer, AuditEvent, Screening, User, Youth
 from app.models_sharing import YouthIdentifier
@@ -135,7 +135,9 @@ def test_a_response_that_fails_to_save_saves_nothing_of_itself_and_loses_no_othe
     assert sorted(s.id for s in saved) == sorted(o["screening_id"] for o in outcomes if o["screening_id"])
     every = {s.id for s in session.exec(select(Screening))}  # South's two, and North's own
     assert len(every) == 3 and {a.screening_id for a in session.exec(select(Answer))} == every
-    imports = session.exec(select(AuditEvent).where(AuditEvent.action == "screening.import")).all()
+    imports = session.exec(
+        select(AuditEvent).order_by(col(AuditEvent.seq)).where(AuditEvent.action == "screening.import")
+    ).all()
     assert sorted(e.detail["response"] for e in imports) == ["r-1", "r-3"]
 
 
@@ -152,5 +154,10 @@ def test_the_pages_import_is_not_audited_as_another_preview(client: TestClient, 
     )
     assert done.status_code == 200 and "2 responses were imported." in done.text
     session.expire_all()
-    actions = [e.action for e in session.exec(select(AuditEvent).where(AuditEvent.actor_id == importer.id))]
+    actions = [
+        e.action
+        for e in session.exec(
+            select(AuditEvent).order_by(col(AuditEvent.seq)).where(AuditEvent.actor_id == importer.id)
+        )
+    ]
     assert actions.count("fhir_import.preview") == 1 and actions.count("screening.import") == 2

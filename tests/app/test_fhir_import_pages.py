@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app import crypto
 from app.interop import fhir
@@ -122,7 +122,11 @@ class Partners:
 
     def imports(self) -> list[AuditEvent]:
         self.session.expire_all()
-        return list(self.session.exec(select(AuditEvent).where(AuditEvent.action == "screening.import")))
+        return list(
+            self.session.exec(
+                select(AuditEvent).order_by(col(AuditEvent.seq)).where(AuditEvent.action == "screening.import")
+            )
+        )
 
 
 def _upload(client: TestClient, token: str, content: bytes, name: str = "partner.json", **fields: str) -> Any:
@@ -349,7 +353,10 @@ def test_the_identifier_panel_adds_lists_and_removes_and_never_shows_the_value(
     assert system not in client.get(f"/youth/{youth.id}").text
     session.expire_all()
     assert session.exec(select(YouthIdentifier).where(YouthIdentifier.system == system)).all() == []
-    actions = [e.action for e in session.exec(select(AuditEvent).where(AuditEvent.object_id == youth.id))]
+    actions = [
+        e.action
+        for e in session.exec(select(AuditEvent).order_by(col(AuditEvent.seq)).where(AuditEvent.object_id == youth.id))
+    ]
     assert actions.count("youth.identifier.add") == 1 and actions.count("youth.identifier.remove") == 1
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 from fastapi.testclient import TestClient
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app import crypto
 from app.interop import fhir
@@ -152,7 +152,9 @@ def test_a_file_about_four_people_is_previewed_then_imported_each_onto_its_own_y
         (support.SELF_REPORT, taken.instrument_version, True)
     }
     assert _screenings(session, importer.agency_id) == []  # a preview saves nothing, but is audited:
-    looked = session.exec(select(AuditEvent).where(AuditEvent.action == "fhir_import.preview")).one()
+    looked = session.exec(
+        select(AuditEvent).order_by(col(AuditEvent.seq)).where(AuditEvent.action == "fhir_import.preview")
+    ).one()
     assert looked.actor_id == importer.id and looked.detail["youth"] == sorted(y.id for y in people)
 
     done = client.post("/api/v1/fhir-import?preview=false", headers=auth, json=bundle).json()
@@ -161,7 +163,9 @@ def test_a_file_about_four_people_is_previewed_then_imported_each_onto_its_own_y
     for youth in people:
         own = {s.id for s in _screenings(session, importer.agency_id) if s.youth_id == youth.id}
         assert own == {by_reference[ref] for ref, youth_id in expected.items() if youth_id == youth.id}
-    events = session.exec(select(AuditEvent).where(AuditEvent.action == "screening.import")).all()
+    events = session.exec(
+        select(AuditEvent).order_by(col(AuditEvent.seq)).where(AuditEvent.action == "screening.import")
+    ).all()
     assert sorted((e.detail["response"], e.detail["youth"]) for e in events) == sorted(expected.items())
 
     again = client.post("/api/v1/fhir-import?preview=false", headers=auth, json=bundle).json()
@@ -262,7 +266,10 @@ def test_a_mapped_identifier_matches_only_for_the_agency_that_recorded_it(
     assert gone.status_code == 204
     after = client.post("/api/v1/fhir-import", headers=south, json=bundle).json()
     assert after["subjects"] == [] and len(after["unmatched"]) == 1
-    actions = [e.action for e in session.exec(select(AuditEvent).where(AuditEvent.object_id == mine.id))]
+    actions = [
+        e.action
+        for e in session.exec(select(AuditEvent).order_by(col(AuditEvent.seq)).where(AuditEvent.object_id == mine.id))
+    ]
     assert actions.count("youth.identifier.add") == 1 and actions.count("youth.identifier.remove") == 1
 
 

@@ -299,7 +299,9 @@ def test_round_trip_a_partner_system_completes_the_referral(client: TestClient, 
     assert body["events"][-1]["reason"] == DONE_NOTE
     session.expire_all()
     audit = session.exec(
-        select(AuditEvent).where(AuditEvent.action == "referral.status", AuditEvent.object_id == referred.referral_id)
+        select(AuditEvent)
+        .order_by(col(AuditEvent.seq))
+        .where(AuditEvent.action == "referral.status", AuditEvent.object_id == referred.referral_id)
     ).all()
     assert [(a.detail["to"], a.detail["via"], a.actor_id) for a in audit] == [
         ("accepted", "fhir", referred.screener.id),

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlmodel import select
+from sqlmodel import col, select
 
 from app.audit import AuditEvent
 from app.models import utcnow
@@ -162,7 +162,9 @@ def test_revoking_on_the_page_confirms_and_needs_a_reason_that_both_sides_see(cl
     world.session.expire_all()
     stored = world.session.get(Consent, consent_id)
     assert stored is not None and stored.revoke_reason_enc and REVOKE_REASON not in stored.revoke_reason_enc
-    (event,) = world.session.exec(select(AuditEvent).where(AuditEvent.action == "consent.revoke")).all()
+    (event,) = world.session.exec(
+        select(AuditEvent).order_by(col(AuditEvent.seq)).where(AuditEvent.action == "consent.revoke")
+    ).all()
     assert event.object_id == consent_id and REVOKE_REASON not in str(event.detail)
 
 

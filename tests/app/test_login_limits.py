@@ -46,7 +46,11 @@ def _at_once(count: int, call: Callable[[int], T]) -> list[T]:
 
 def _events(session: Session, action: str, outcome: str) -> int:
     reload(session)
-    query = select(AuditEvent).where(AuditEvent.action == action, AuditEvent.outcome == outcome)
+    query = (
+        select(AuditEvent)
+        .order_by(col(AuditEvent.seq))
+        .where(AuditEvent.action == action, AuditEvent.outcome == outcome)
+    )
     return len(session.exec(query).all())
 
 
@@ -101,7 +105,11 @@ def test_forty_concurrent_wrong_passwords_evaluate_only_the_limit(
     assert set(statuses) <= {401, 429}, statuses  # no server error
     assert statuses.count(401) == limit
     assert _events(session, "login", "failed") == limit  # only `limit` passwords were hashed and checked
-    failed = session.exec(select(AuditEvent).where(AuditEvent.action == "login", AuditEvent.outcome == "failed")).all()
+    failed = session.exec(
+        select(AuditEvent)
+        .order_by(col(AuditEvent.seq))
+        .where(AuditEvent.action == "login", AuditEvent.outcome == "failed")
+    ).all()
     assert {e.chain for e in failed} == {user.agency_id}  # in the account's agency's chain, not the shared one
     # every attempt was counted, none lost to a race: the stored counts are what was evaluated, and the
     # refusals are counted on their own (they do not inflate the shared account and address buckets)

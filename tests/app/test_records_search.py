@@ -193,7 +193,9 @@ def test_a_query_with_no_word_to_search_by_is_refused(client: TestClient, sessio
 def test_a_search_is_audited_without_its_words(client: TestClient, session: Session, world: World) -> None:
     user, _ids = _people(session, world)
     assert _api(client, bearer(client, user), "lindquist avery") == ["Avery"]
-    event_ = session.exec(select(AuditEvent).where(AuditEvent.action == "youth.search")).one()
+    event_ = session.exec(
+        select(AuditEvent).order_by(col(AuditEvent.seq)).where(AuditEvent.action == "youth.search")
+    ).one()
     assert event_.actor_id == user.id and event_.agency_id == user.agency_id
     assert event_.detail == {"words": 2, "results": 1, "more": False}
     audit = dump_table(session, "audit_event").casefold()

@@ -132,7 +132,9 @@ def test_the_whole_loop(client: TestClient, world: World, parties: Any) -> None:
     steps = ["requested", "received", "accepted", "in-progress", "completed"]
     assert [e["to_status"] for e in seen["events"]] == steps
     assert [e["by_agency"] for e in seen["events"][1:]] == ["Bayview Shelter"] * 4
-    audited = world.session.exec(select(AuditEvent).where(AuditEvent.action == "referral.status")).all()
+    audited = world.session.exec(
+        select(AuditEvent).order_by(col(AuditEvent.seq)).where(AuditEvent.action == "referral.status")
+    ).all()
     assert [e.detail["to"] for e in audited] == steps[1:]
     assert client.get("/api/v1/referrals?box=sent", headers=a.api).json()["counts"]["completed"] == 1
 

@@ -27,7 +27,9 @@ def test_every_way_in_audits_the_report_it_gives_once(client: TestClient, world:
     for path in ("/reports", "/reports.csv", "/reports.json"):
         assert client.get(path + "?date_from=2026-01").status_code == 200, path
     assert formats_audited(session) == ["api", "html", "csv", "json"]
-    event = session.exec(select(AuditEvent).where(AuditEvent.action == "report.aggregate")).first()
+    event = session.exec(
+        select(AuditEvent).order_by(col(AuditEvent.seq)).where(AuditEvent.action == "report.aggregate")
+    ).first()
     assert event is not None and event.detail["date_from"] == "2026-01" and event.actor_id == supervisor.id
 
 

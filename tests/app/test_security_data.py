@@ -10,7 +10,7 @@ import os
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app import audit, db
 from app.crypto import KeyRing, get_key_ring, load_key_ring
@@ -230,7 +230,7 @@ def test_canaries_never_reach_the_audit_log_or_the_logs(
     rows = session.execute(text("SELECT * FROM audit_event ORDER BY seq")).all()
     assert rows
     serialized = "\n".join(json.dumps([str(v) for v in row]) for row in rows)
-    details = json.dumps([e.detail for e in session.exec(select(AuditEvent))])
+    details = json.dumps([e.detail for e in session.exec(select(AuditEvent).order_by(col(AuditEvent.seq)))])
     logged = "\n".join(f"{r.getMessage()} {r.args!r}" for r in caplog.records)
     for canary in [*_canaries(), "canary.unknown@example.org"]:
         assert canary not in serialized, canary
