@@ -95,12 +95,10 @@ def read_source(file: Path | str, text: str | None = None) -> tuple[Source | Non
             text = Path(file).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             return None, [Problem("unreadable", f"cannot read the file: {exc}", name)]
-    if _FastLoader is not _Loader:
-        try:
-            return _read(_FastLoader(text), name, text)
-        except yaml.YAMLError:
-            pass  # read again below, for the pure-Python parser's wording of the problem
-    return _read(_Loader(text), name, text)
+    try:
+        return _read(_FastLoader(text), name, text)
+    except yaml.YAMLError:  # only LibYAML's loader raises them: read again, for the pure-Python parser's wording
+        return _read(_Loader(text), name, text)
 
 
 def _yaml_problem(exc: yaml.YAMLError, name: str) -> Problem:
