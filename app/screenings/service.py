@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_
+from sqlalchemy import ColumnElement, and_, insert
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select, update
@@ -303,13 +303,15 @@ def write_answers(
 ) -> None:
     """Store checked answers (None clears one) with their `source`; an unchanged answer keeps its source and date.
 
-    The stored rows are read in one query (not one per answer); the session then writes the new ones in one
-    batched INSERT and the changed ones in one batched UPDATE."""
+    The stored rows are read in one query (not one per answer); the new ones are written in one INSERT of plain
+    rows (building an ORM object per answer, and flushing it, cost more than the write), the changed ones by the
+    session in one batched UPDATE."""
     now = utcnow()
     stored: dict[str, Answer] = {}
     if answers:
         query = select(Answer).where(Answer.screening_id == screening.id, col(Answer.item_id).in_(list(answers)))
         stored = {row.item_id: row for row in db.exec(query)}
+    new: list[dict[str, Any]] = []
     for item_id, value in answers.items():
         row = stored.get(item_id)
         if value is None:
@@ -323,13 +325,26 @@ def write_answers(
             continue  # unchanged: a confirmed carried answer keeps its source
         encrypted = keys.encrypt_json(value, "answer", "value", _row_id(screening.id, item_id))
         if row is None:
-            row = Answer(
-                screening_id=screening.id, item_id=item_id, value_enc=encrypted, updated_by=actor_id, source=source
+            new.append(
+                {
+                    **_NEW_ANSWER,
+                    "screening_id": screening.id,
+                    "item_id": item_id,
+                    "value_enc": encrypted,
+                    "source": source,
+                    "updated_at": now,
+                    "updated_by": actor_id,
+                }
             )
-        else:
-            row.value_enc, row.updated_at, row.updated_by, row.source = encrypted, now, actor_id, source
-            row.carried_from, row.confirmed_at, row.confirmed_by = None, None, None
+            continue
+        row.value_enc, row.updated_at, row.updated_by, row.source = encrypted, now, actor_id, source
+        row.carried_from, row.confirmed_at, row.confirmed_by = None, None, None
         db.add(row)
+    if new:
+        db.execute(insert(Answer), new)  # after the session's pending rows (the screening's own) are flushed
+
+
+_NEW_ANSWER: dict[str, Any] = {"carried_from": None, "confirmed_at": None, "confirmed_by": None}
 
 
 def complete(db: Session, keys: KeyRing, registry: Registry, user: User, screening_id: str, version: int) -> Screening:
