@@ -31,8 +31,13 @@ def store(db: Session, screening: Screening, result: dict[str, Any], first: bool
     """Make the screening's stored domain levels those of `result` (its current revision); `first`: its first
     result, at completion, so nothing is stored to read or replace."""
     wanted = domain_levels(result)
+    if first:  # plain rows in one INSERT: an ORM object per domain cost more than the write
+        rows = [{"screening_id": screening.id, "domain_id": domain, "level": level} for domain, level in wanted.items()]
+        if rows:
+            db.execute(insert(ScreeningLevel), rows)
+        return
     query = select(ScreeningLevel).where(ScreeningLevel.screening_id == screening.id)
-    stored = {} if first else {row.domain_id: row for row in db.exec(query)}
+    stored = {row.domain_id: row for row in db.exec(query)}
     for domain_id, row in stored.items():
         if domain_id not in wanted:
             db.delete(row)
