@@ -7,7 +7,8 @@ import hmac
 import secrets
 from datetime import timedelta
 
-from sqlmodel import Session, col, update
+from sqlalchemy import bindparam
+from sqlmodel import Session, col, select, update
 
 from app.models import AuthSession, User, utcnow
 from app.settings import Settings
@@ -34,18 +35,28 @@ def start(db: Session, user: User, kind: str, settings: Settings) -> str:
     return token
 
 
+# The session and its user in one statement, built once (every signed-in request runs it).
+_SESSION_AND_USER = (
+    select(AuthSession, User)
+    .join(User, col(User.id) == col(AuthSession.user_id))
+    .where(col(AuthSession.id) == bindparam("token_id"))
+)
+
+
 def resolve(db: Session, token: str, kind: str, settings: Settings) -> tuple[AuthSession, User] | None:
     """The live session and active user for a token, touching its idle timer; None if not valid."""
-    record = db.get(AuthSession, _token_id(token))
+    found = db.exec(_SESSION_AND_USER, params={"token_id": _token_id(token)}).first()
+    if found is None:
+        return None
+    record, user = found
     now = utcnow()
-    if record is None or record.kind != kind or record.ended_at is not None or record.expires_at <= now:
+    if record.kind != kind or record.ended_at is not None or record.expires_at <= now:
         return None
     if kind == "web" and now - record.last_seen_at > timedelta(minutes=settings.session_idle_minutes):
         record.ended_at = now
         db.add(record)
         return None
-    user = db.get(User, record.user_id)
-    if user is None or not user.is_active:
+    if not user.is_active:
         return None
     if now - record.last_seen_at > timedelta(seconds=30):  # avoid a write on every request
         record.last_seen_at = now
