@@ -17,7 +17,7 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import BindParameter, bindparam, func
 from sqlmodel import Session, col, select
 
 from app import access, audit, paging
@@ -588,18 +588,26 @@ def consent_revoked(db: Session, consent: Consent) -> int:
     covers any more (the one revoked, or one it replaced); returns how many."""
     return _cancel_lapsed(
         db,
-        (col(Referral.person_id) == consent.person_id)
-        & (col(Referral.from_agency_id) == consent.from_agency_id)
-        & (col(Referral.to_agency_id) == consent.to_agency_id),
+        _lapsed(
+            (col(Referral.person_id) == consent.person_id)
+            & (col(Referral.from_agency_id) == consent.from_agency_id)
+            & (col(Referral.to_agency_id) == consent.to_agency_id)
+        ),
     )
 
 
 def settle_lapsed(db: Session, user: User) -> int:
     """Cancel the agency's live referrals (sent or received) whose consent ended without a revocation (it
     expired, or a change narrowed it): run before the agency's referrals are read."""
-    return _cancel_lapsed(
-        db, (col(Referral.from_agency_id) == user.agency_id) | (col(Referral.to_agency_id) == user.agency_id)
-    )
+    return _cancel_lapsed(db, _lapsed_at_agency(), {"agency_id": user.agency_id})
+
+
+@lru_cache(maxsize=1)
+def _lapsed_at_agency() -> Any:
+    """`settle_lapsed`'s statement, built once: it runs before every read of referrals, and building it (and the
+    key SQLAlchemy caches its SQL under) cost more than running it."""
+    agency: BindParameter[str] = bindparam("agency_id")
+    return _lapsed((col(Referral.from_agency_id) == agency) | (col(Referral.to_agency_id) == agency))
 
 
 @lru_cache(maxsize=1)  # the same for every request (it holds no time: see access._at)
@@ -621,9 +629,14 @@ def _covered() -> Any:
     )
 
 
-def _cancel_lapsed(db: Session, which: Any) -> int:
+def _lapsed(which: Any) -> Any:
+    """The live referrals among `which` that no consent in force covers."""
     live = [s.value for s in ReferralStatus if s not in FINAL]
-    rows = db.exec(select(Referral).where(which, col(Referral.status).in_(live), ~_covered())).all()
+    return select(Referral).where(which, col(Referral.status).in_(live), ~_covered())
+
+
+def _cancel_lapsed(db: Session, query: Any, params: dict[str, Any] | None = None) -> int:
+    rows = db.exec(query, params=params or {}).all()
     for referral in rows:
         _apply(  # no free-text reason: the event's `via` says the consent was revoked
             db,
