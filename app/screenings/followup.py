@@ -16,8 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, Date, Integer, String, and_, bindparam, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -122,6 +123,25 @@ def due_for_youth(db: Session, registry: Registry, user: User, youth_id: str, to
 _LINK = aliased(YouthLink, name="own_link")
 
 
+@lru_cache(maxsize=1)
+def _due_rows() -> Any:
+    """`due_list`'s statement, built once (every dashboard view runs it): the agency, the last due date shown and
+    how many rows are its parameters."""
+    agency = bindparam("agency_id", type_=String())
+    return (
+        select(Screening, Youth, _LINK)
+        .join(Youth, col(Youth.id) == col(Screening.youth_id))
+        .join(_LINK, and_(col(_LINK.youth_id) == col(Youth.id), col(_LINK.agency_id) == agency))
+        .where(
+            col(Screening.agency_id) == agency,
+            col(Screening.rescreen_due_on) <= bindparam("due_by", type_=Date()),
+            _still_due(),
+        )
+        .order_by(col(Screening.rescreen_due_on), col(Screening.completed_at), col(Screening.id))
+        .limit(bindparam("rows", type_=Integer()))
+    )
+
+
 def due_list(
     db: Session,
     keys: KeyRing,
@@ -134,18 +154,8 @@ def due_list(
 
     One query, whatever the number of youth: the due screenings with their youth and the agency's link."""
     today = today or utcnow().date()
-    rows = db.exec(
-        select(Screening, Youth, _LINK)
-        .join(Youth, col(Youth.id) == col(Screening.youth_id))
-        .join(_LINK, and_(col(_LINK.youth_id) == col(Youth.id), col(_LINK.agency_id) == user.agency_id))
-        .where(
-            Screening.agency_id == user.agency_id,
-            col(Screening.rescreen_due_on) <= today + timedelta(days=DUE_SOON_DAYS),
-            _still_due(),
-        )
-        .order_by(col(Screening.rescreen_due_on), col(Screening.completed_at), col(Screening.id))
-        .limit(limit + 1)
-    ).all()
+    by = {"agency_id": user.agency_id, "due_by": today + timedelta(days=DUE_SOON_DAYS), "rows": limit + 1}
+    rows = db.exec(_due_rows(), params=by).all()
     due: dict[str, Due] = {}
     for screening, youth, link in rows:
         if screening.youth_id not in due:  # one line per youth, even were a record linked twice
