@@ -42,8 +42,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import bindparam, select, update
 from sqlalchemy import event as sa_event
-from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session as OrmSession
@@ -208,20 +208,28 @@ def _append_queued(session: OrmSession) -> None:
     denials.clear()
 
 
+# A chain's head: locked (an update to itself) and read, then moved on. Built once: every audited request runs them.
+_LOCK_HEAD = (
+    update(_heads)
+    .where(_heads.c.name == bindparam("chain"))
+    .values(position=_heads.c.position)
+    .returning(_heads.c.position, _heads.c.hash)
+)
+_MOVE_HEAD = (
+    update(_heads)
+    .where(_heads.c.name == bindparam("chain"))
+    .values(position=bindparam("new_position"), hash=bindparam("new_hash"))
+)
+
+
 def _lock_head(session: OrmSession, name: str) -> tuple[int, str]:
     """Lock a chain's head row (creating it if the chain is new) and return its position and hash."""
-    lock = (
-        update(_heads)
-        .where(_heads.c.name == name)
-        .values(position=_heads.c.position)
-        .returning(_heads.c.position, _heads.c.hash)
-    )
-    row = session.execute(lock).first()
+    row = session.execute(_LOCK_HEAD, {"chain": name}).first()
     if row is None:
         dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
         create = dialect.insert(_heads).values(name=name, position=-1, hash=GENESIS)
         session.execute(create.on_conflict_do_nothing(index_elements=["name"]))
-        row = session.execute(lock).one()
+        row = session.execute(_LOCK_HEAD, {"chain": name}).one()
     return int(row[0]), str(row[1])
 
 
@@ -235,7 +243,7 @@ def _append(session: OrmSession, queued: list[AuditEvent]) -> None:
             position += 1
             event.position, event.prev_hash = position, prev_hash
             event.hash = prev_hash = _digest(event)
-        session.execute(update(_heads).where(_heads.c.name == name).values(position=position, hash=prev_hash))
+        session.execute(_MOVE_HEAD, {"chain": name, "new_position": position, "new_hash": prev_hash})
     session.add_all(queued)
     session.flush()
 
