@@ -242,11 +242,12 @@ def referral_grant(user: User) -> Any:
     """For a referral to the user's agency (correlated with `Referral`): the consent in force now from the
     sender that covers at least the result summary for the referral's purpose, while the referral is live
     or done; else NULL. The recipient sees who the youth is and why only with it. (Built once per agency.)"""
-    return _referral_grant(user.agency_id)
+    return referral_grant_of(user.agency_id)
 
 
 @lru_cache(maxsize=256)
-def _referral_grant(agency_id: str) -> Any:
+def referral_grant_of(agency_id: str) -> Any:
+    """`referral_grant` for the users of an agency."""
     consent = (
         select(Consent.id)
         .where(

@@ -24,7 +24,7 @@ from app import access, audit, paging
 from app.crypto import KeyRing
 from app.errors import Conflict, InvalidInput, NotFound
 from app.i18n import _
-from app.models import Agency, Screening, ScreeningStatus, User, Youth, YouthLink, utcnow
+from app.models import Agency, Screening, ScreeningStatus, User, UTCDateTime, Youth, YouthLink, utcnow
 from app.models_referrals import Referral, ReferralEvent, ReferralScreening, ReferralStatus
 from app.models_sharing import Category, Consent
 from app.records import service as records
@@ -255,19 +255,21 @@ def counts(db: Session, user: User, box: str) -> dict[str, int]:
     return {s.value: found.get(s.value, 0) for s in ReferralStatus}
 
 
-def dashboard(db: Session, user: User, stale_days: int) -> dict[str, list[Loaded]]:
-    """What the dashboard lists: new in the inbox, sent ones a partner answered this week (accepted, in
-    progress, completed), sent ones waiting on a partner, declined lately, and live ones with no change for
-    `stale_days` days (in one query)."""
-    settle_lapsed(db, user)
-    lately, this_week = utcnow() - timedelta(days=30), utcnow() - timedelta(days=7)
+@lru_cache(maxsize=256)
+def _dashboard_rows(agency_id: str) -> Any:
+    """`dashboard`'s statement, built once per agency (every dashboard view runs it); its two moments are
+    parameters."""
+    lately, this_week = bindparam("lately", type_=UTCDateTime()), bindparam("week", type_=UTCDateTime())
     live = [s.value for s in ReferralStatus if s not in FINAL]
-    rows = db.exec(
-        _query(user)
+    grant = access.referral_grant_of(agency_id).label("grant")
+    mine = (col(Referral.from_agency_id) == agency_id) | (col(Referral.to_agency_id) == agency_id)
+    return (
+        select(Referral, grant)
+        .where(mine)
         .where(
-            ((col(Referral.to_agency_id) == user.agency_id) & (col(Referral.status) == S.requested))
+            ((col(Referral.to_agency_id) == agency_id) & (col(Referral.status) == S.requested))
             | (
-                (col(Referral.from_agency_id) == user.agency_id)
+                (col(Referral.from_agency_id) == agency_id)
                 & (
                     col(Referral.status).in_(live)
                     | ((col(Referral.status) == S.rejected) & (col(Referral.status_changed_at) >= lately))
@@ -277,7 +279,17 @@ def dashboard(db: Session, user: User, stale_days: int) -> dict[str, list[Loaded
         )
         .order_by(col(Referral.status_changed_at))
         .limit(500)
-    ).all()
+    )
+
+
+def dashboard(db: Session, user: User, stale_days: int) -> dict[str, list[Loaded]]:
+    """What the dashboard lists: new in the inbox, sent ones a partner answered this week (accepted, in
+    progress, completed), sent ones waiting on a partner, declined lately, and live ones with no change for
+    `stale_days` days (in one query)."""
+    settle_lapsed(db, user)
+    this_week = utcnow() - timedelta(days=7)
+    moments = {"lately": utcnow() - timedelta(days=30), "week": this_week}
+    rows = db.exec(_dashboard_rows(user.agency_id), params=moments).all()
     out: dict[str, list[Loaded]] = {"new": [], "answered": [], "waiting": [], "declined": [], "stale": []}
     cutoff = utcnow() - timedelta(days=stale_days)
     for row in rows:
