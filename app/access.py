@@ -238,16 +238,11 @@ def referral_consent(
     return db.exec(query.order_by(col(Consent.recorded_at).desc()).limit(1)).first()
 
 
-def referral_grant(user: User) -> Any:
-    """For a referral to the user's agency (correlated with `Referral`): the consent in force now from the
-    sender that covers at least the result summary for the referral's purpose, while the referral is live
-    or done; else NULL. The recipient sees who the youth is and why only with it. (Built once per agency.)"""
-    return referral_grant_of(user.agency_id)
-
-
 @lru_cache(maxsize=256)
 def referral_grant_of(agency_id: str) -> Any:
-    """`referral_grant` for the users of an agency."""
+    """For a referral to the agency (correlated with `Referral`): the consent in force now from the sender that
+    covers at least the result summary for the referral's purpose, while the referral is live or done; else
+    NULL. The recipient sees who the youth is and why only with it. (Built once per agency.)"""
     consent = (
         select(Consent.id)
         .where(

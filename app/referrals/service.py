@@ -188,8 +188,13 @@ def partners(db: Session, user: User) -> list[Agency]:
 
 
 def _query(user: User) -> Any:
-    grant = access.referral_grant(user).label("grant")
-    mine = (col(Referral.from_agency_id) == user.agency_id) | (col(Referral.to_agency_id) == user.agency_id)
+    return _query_of(user.agency_id)
+
+
+def _query_of(agency_id: str) -> Any:
+    """The referrals an agency sent or received, each with its recipient's grant (`access.referral_grant_of`)."""
+    grant = access.referral_grant_of(agency_id).label("grant")
+    mine = (col(Referral.from_agency_id) == agency_id) | (col(Referral.to_agency_id) == agency_id)
     return select(Referral, grant).where(mine)
 
 
@@ -261,11 +266,8 @@ def _dashboard_rows(agency_id: str) -> Any:
     parameters."""
     lately, this_week = bindparam("lately", type_=UTCDateTime()), bindparam("week", type_=UTCDateTime())
     live = [s.value for s in ReferralStatus if s not in FINAL]
-    grant = access.referral_grant_of(agency_id).label("grant")
-    mine = (col(Referral.from_agency_id) == agency_id) | (col(Referral.to_agency_id) == agency_id)
     return (
-        select(Referral, grant)
-        .where(mine)
+        _query_of(agency_id)
         .where(
             ((col(Referral.to_agency_id) == agency_id) & (col(Referral.status) == S.requested))
             | (
