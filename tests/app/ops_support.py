@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, inspect, select
@@ -14,19 +12,6 @@ from app import crypto, main
 from app.models import metadata
 from app.settings import get_settings
 from instruments import loader
-
-_COMPILED: dict[tuple[str, bytes], Any] = {}
-_load_file = loader._compile_file
-
-
-def _load_file_once(path: Path | str, text: str | None = None) -> Any:
-    """The loader's compile of one file, remembered by path and content (compiling every bundled file takes seconds)."""
-    if text is not None:
-        return _load_file(path, text)
-    key = (str(path), Path(path).read_bytes())
-    if key not in _COMPILED:
-        _COMPILED[key] = _load_file(path)
-    return _COMPILED[key]
 
 
 class Env:
@@ -43,9 +28,8 @@ class Env:
                 self.monkeypatch.delenv(name, raising=False)
             else:
                 self.monkeypatch.setenv(name, value)
-        if loader.PATH_VARIABLE in variables and not self.instruments:
+        if loader.PATH_VARIABLE in variables:  # each file compiled once per content (tests/support/compiled_once.py)
             self.instruments = True
-            self.monkeypatch.setattr(loader, "_compile_file", _load_file_once)
         get_settings.cache_clear()
         crypto.get_key_ring.cache_clear()
         if self.instruments:
@@ -60,13 +44,9 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
     monkeypatch.undo()
     get_settings.cache_clear()
     crypto.get_key_ring.cache_clear()
-    if changed.instruments:  # load the configured instruments again (from memory) for the tests after this one
+    if changed.instruments:  # the configured instruments again (compiled once already) for the tests after this one
         main.loaded_instruments.cache_clear()
-        loader._compile_file = _load_file_once
-        try:
-            main.loaded_instruments()
-        finally:
-            loader._compile_file = _load_file
+        main.loaded_instruments()
 
 
 def stored_ciphertexts(engine: Engine) -> Counter[tuple[str, str, str]]:
