@@ -132,7 +132,7 @@ def explain(
 
 def _analyze(engine: Engine) -> None:
     """Statistics, and on PostgreSQL a visibility map (an index-only scan counts on it), as a live database has:
-    of every table, for the tables are emptied between tests by DELETE, which leaves an earlier test's figures."""
+    of every table, so that no table's figures are older than the test's rows."""
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE"))
 
