@@ -81,11 +81,21 @@ class TemporaryPostgres:
     """Private PostgreSQL server in a temp dir; a context manager, or start()/stop()."""
 
     def __init__(
-        self, dbname: str = "tellonce", user: str = "tellonce", timeout: float = 30.0, in_memory: bool = False
+        self,
+        dbname: str = "tellonce",
+        user: str = "tellonce",
+        timeout: float = 30.0,
+        in_memory: bool = False,
+        autovacuum: bool = True,
     ) -> None:
         """Configure (but do not start) the server. `in_memory`: the cluster in /dev/shm when there is one (the
-        test suite's small databases); otherwise on disk (benchmarks load tens of GB, more than the memory)."""
+        test suite's small databases); otherwise on disk (benchmarks load tens of GB, more than the memory).
+        `autovacuum=False`: statistics change only when a test runs ANALYZE. The suite's tests load rows in a
+        transaction and query them before committing: an autovacuum ANALYZE in between (of an earlier test's
+        writes) counts none of them, records a table of many pages and no rows, and the planner, taking every
+        table for one row, ran a report's statements for minutes instead of seconds."""
         self.dbname, self.user, self.timeout, self.in_memory = dbname, user, timeout, in_memory
+        self.autovacuum = autovacuum
         self.bin_dir: Path | None = None
         self.base_dir: Path | None = None
         self.port: int | None = None
@@ -183,6 +193,7 @@ class TemporaryPostgres:
             sock_dir = shlex.quote(str(self.base_dir))
             opts = f"-c port={self.port} -c listen_addresses=127.0.0.1"
             opts += f" -c max_connections=100 -c unix_socket_directories={sock_dir}"
+            opts += "" if self.autovacuum else " -c autovacuum=off"
             pg_ctl: list[Arg] = [self.bin_dir / "pg_ctl", "start", "-D", self.data_dir]
             wait = ["-w", "-t", str(int(self.timeout))]
             proc = self._run(*pg_ctl, *wait, "-l", self.log_file, "-o", opts, check=False)
