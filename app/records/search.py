@@ -17,7 +17,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, func, or_
+from sqlalchemy import ColumnElement, and_, func, insert, or_
 from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, delete, select
 
@@ -80,9 +80,10 @@ def index_link(
 ) -> None:
     """(Re)write the search keys of one agency's link: on create, and whenever an identifier changes."""
     db.exec(delete(YouthSearchKey).where(col(YouthSearchKey.link_id) == link.id))
-    for kind, token in sorted(record_tokens(given_name, family_name, case_number)):
-        db.add(YouthSearchKey(link_id=link.id, key=_key(keys, link.agency_id, kind, token)))
-    db.flush()
+    tokens = sorted(record_tokens(given_name, family_name, case_number))
+    rows = [{"link_id": link.id, "key": _key(keys, link.agency_id, kind, token)} for kind, token in tokens]
+    if rows:  # plain rows in one INSERT: nothing reads them back as objects
+        db.execute(insert(YouthSearchKey), rows)
 
 
 def reindex_missing(db: Session, keys: KeyRing) -> int:

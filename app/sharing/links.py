@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from app import access, audit
@@ -33,9 +34,9 @@ def identity_of(keys: KeyRing, youth: Youth) -> Identity:
 
 def index_record(db: Session, keys: KeyRing, youth: Youth) -> None:
     """Store the record's blocking keys (keyed hashes) so later records can find it."""
-    for key in blocking_keys(keys, identity_of(keys, youth)):
-        db.add(MatchKey(youth_id=youth.id, key=key))
-    db.flush()
+    rows = [{"youth_id": youth.id, "key": key} for key in blocking_keys(keys, identity_of(keys, youth))]
+    if rows:  # plain rows in one INSERT (after the session's pending rows): nothing reads them back as objects
+        db.execute(insert(MatchKey), rows)
 
 
 def candidates(db: Session, keys: KeyRing, user: User, youth_id: str) -> list[Youth]:
