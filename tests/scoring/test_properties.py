@@ -83,6 +83,9 @@ def value_strategy(instrument: CompiledInstrument, item_id: str) -> st.SearchStr
     return st.text(max_size=limit).filter(lambda text: text not in SPECIAL_ANSWERS)
 
 
+_STRATEGIES: dict[tuple[str, str, str, bool, bool], st.SearchStrategy[Any]] = {}
+
+
 def answer_strategy(
     instrument: CompiledInstrument, item_id: str, quiet: bool = False, complete: bool = False
 ) -> st.SearchStrategy[Any]:
@@ -91,7 +94,17 @@ def answer_strategy(
     `quiet` leaves out the codes that imply any concern, so that answer sets near the thresholds
     of the rules (where a single answer changes the overall level) come up often; `complete` leaves
     out the special answers and no answer, so that fully answered sets (where an instrument can
-    conclude no concern) come up often."""
+    conclude no concern) come up often. Built once per item and kind (the same strategy each draw):
+    building them on every draw was most of these tests' time."""
+    key = (instrument.id, instrument.version, item_id, quiet, complete)
+    if key not in _STRATEGIES:
+        _STRATEGIES[key] = _answer_strategy(instrument, item_id, quiet, complete)
+    return _STRATEGIES[key]
+
+
+def _answer_strategy(
+    instrument: CompiledInstrument, item_id: str, quiet: bool, complete: bool
+) -> st.SearchStrategy[Any]:
     special = [] if complete else [None, DECLINED] + ([NOT_ENOUGH_INFO] if allows_nei(instrument, item_id) else [])
     if instrument.items[item_id].type in CHOICE_TYPES:  # one draw: cheaper, and shrinks towards no answer
         codes = sorted(instrument.codes[item_id] or ())
