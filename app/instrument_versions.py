@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, event, select
+from sqlalchemy import Connection, bindparam, event, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -44,22 +44,26 @@ class Changed:
         )
 
 
+# Built once (every screening started reads it): its values are parameters.
+_STORED_HASH = select(_TABLE.c.content_hash).where(
+    _TABLE.c.instrument_id == bindparam("instrument_id"), _TABLE.c.version == bindparam("version")
+)
+
+
 def remember(connection: Connection, instrument_id: str, version: str, content_hash: str) -> None:
     """Store a version's hash if it is not stored yet; refuse a different hash for a stored version.
 
     Read first: nearly every screening uses a version already stored, so it costs one statement, not an insert
     and a read (two servers storing a new version at once both insert; the second insert does nothing)."""
-    stored_hash = select(_TABLE.c.content_hash).where(
-        _TABLE.c.instrument_id == instrument_id, _TABLE.c.version == version
-    )
-    stored = connection.execute(stored_hash).scalar_one_or_none()
+    which = {"instrument_id": instrument_id, "version": version}
+    stored = connection.execute(_STORED_HASH, which).scalar_one_or_none()
     if stored is None:
         insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
         statement = insert(_TABLE).values(
             instrument_id=instrument_id, version=version, content_hash=content_hash, first_seen_at=utcnow()
         )
         connection.execute(statement.on_conflict_do_nothing(index_elements=["instrument_id", "version"]))
-        stored = connection.execute(stored_hash).scalar_one()
+        stored = connection.execute(_STORED_HASH, which).scalar_one()
     if stored != content_hash:
         raise InstrumentChanged(
             f"instrument {instrument_id} version {version} differs from the one screenings used "
