@@ -34,6 +34,7 @@ request's session dependency) writes it in a fresh transaction. The response is 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -153,7 +154,7 @@ def denied(session: Session, user: Any, model: Any, object_id: str) -> None:
     """Record that `user` was answered "not found" for a `model` row: outcome "denied" when it exists
     (the user may not read it), "missing" when it does not. Kept even if the request rolls back."""
     well_formed = _ID.fullmatch(object_id) is not None
-    exists = well_formed and session.execute(select(model.id).where(model.id == object_id)).first() is not None
+    exists = well_formed and session.execute(_exists(model), {"object_id": object_id}).first() is not None
     event = _event(
         DENIED,
         user.id,
@@ -164,6 +165,12 @@ def denied(session: Session, user: Any, model: Any, object_id: str) -> None:
         None,
     )
     session.info.setdefault(_DENIALS, []).append(event)
+
+
+@functools.cache
+def _exists(model: Any) -> Any:
+    """Whether a row of `model` has the id: built once per model (every denied read asks it)."""
+    return select(model.id).where(model.id == bindparam("object_id"))
 
 
 def write_denials(session: Session) -> None:
