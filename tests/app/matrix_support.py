@@ -13,7 +13,7 @@ from typing import Any
 import httpx2 as httpx  # the test client's HTTP library (starlette now uses httpx2)
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete
 from sqlmodel import Session, col, func, select
 
 from app import crypto
@@ -255,11 +255,14 @@ def apply_state(w: MatrixWorld, state: str) -> None:
     db.commit()
 
 
+_DISCLOSURES = select(func.count()).select_from(Disclosure).where(col(Disclosure.viewer_id) == bindparam("viewer"))
+
+
 def disclosures(w: MatrixWorld, viewer: User) -> int:
-    """How many ledger entries record this viewer seeing another agency's data."""
-    query = select(func.count()).select_from(Disclosure).where(Disclosure.viewer_id == viewer.id)
-    with Session(w.session.get_bind()) as fresh:  # a read of its own, seeing the app's latest commits
-        return fresh.exec(query).one()
+    """How many ledger entries record this viewer seeing another agency's data (asked around every request: the
+    statement is built once)."""
+    with w.session.get_bind().connect() as fresh:  # a read of its own, seeing the app's latest commits
+        return int(fresh.execute(_DISCLOSURES, {"viewer": viewer.id}).scalar_one())
 
 
 Body = Callable[[MatrixWorld, str, "User | None"], dict[str, Any]]
