@@ -17,8 +17,10 @@ from sqlmodel import Session, col, select
 from app import levels
 from app.crypto import KeyRing
 from app.models import Screening, ScreeningLevel, ScreeningResult, ScreeningStatus
+from app.typed_sql import table_of
 
 BACKFILL_BATCH = 500
+_INSERT_LEVELS = insert(table_of(ScreeningLevel))  # built once: every completion runs it
 
 
 def domain_levels(result: dict[str, Any]) -> dict[str, str]:
@@ -34,7 +36,7 @@ def store(db: Session, screening: Screening, result: dict[str, Any], first: bool
     if first:  # plain rows in one INSERT: an ORM object per domain cost more than the write
         rows = [{"screening_id": screening.id, "domain_id": domain, "level": level} for domain, level in wanted.items()]
         if rows:
-            db.execute(insert(ScreeningLevel), rows)
+            db.execute(_INSERT_LEVELS, rows)  # rows of the table, not objects: the ORM's bulk insert cost more
         return
     query = select(ScreeningLevel).where(ScreeningLevel.screening_id == screening.id)
     stored = {row.domain_id: row for row in db.exec(query)}

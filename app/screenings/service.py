@@ -311,13 +311,12 @@ def write_answers(
     """Store checked answers (None clears one) with their `source`; an unchanged answer keeps its source and date.
 
     The stored rows are read in one query (not one per answer); the new ones are written in one INSERT of plain
-    rows (building an ORM object per answer, and flushing it, cost more than the write), the changed ones by the
-    session in one batched UPDATE."""
+    rows, the changed ones by the session in one batched UPDATE."""
     now = utcnow()
     stored: dict[str, Answer] = {}
     if answers:
-        query = select(Answer).where(Answer.screening_id == screening.id, col(Answer.item_id).in_(list(answers)))
-        stored = {row.item_id: row for row in db.exec(query)}
+        which = {"screening_id": screening.id, "items": list(answers)}
+        stored = {row.item_id: row for row in db.exec(_STORED_OF, params=which)}
     new: list[dict[str, Any]] = []
     for item_id, value in answers.items():
         row = stored.get(item_id)
@@ -348,9 +347,16 @@ def write_answers(
         row.carried_from, row.confirmed_at, row.confirmed_by = None, None, None
         db.add(row)
     if new:
-        db.execute(insert(Answer), new)  # after the session's pending rows (the screening's own) are flushed
+        db.flush()  # the session's pending rows first (the screening's own)
+        db.execute(_INSERT_ANSWERS, new)
 
 
+# Built once (every save runs them): the stored answers among the items sent, and new answers as plain rows of
+# the table (an ORM object per answer, or the ORM's bulk insert of them, cost more than the write).
+_STORED_OF = select(Answer).where(
+    col(Answer.screening_id) == bindparam("screening_id"), col(Answer.item_id).in_(bindparam("items", expanding=True))
+)
+_INSERT_ANSWERS = insert(table_of(Answer))
 _NEW_ANSWER: dict[str, Any] = {"carried_from": None, "confirmed_at": None, "confirmed_by": None}
 
 
