@@ -345,11 +345,16 @@ def _forget_on_write(state: ORMExecuteState) -> None:
         state.session.info.pop(_READ, None)
 
 
+# Built once (every write to a screening asks it): the values are parameters.
+_OWN_SCREENING = select(Screening).where(
+    col(Screening.id) == bindparam("screening_id"), col(Screening.agency_id) == bindparam("agency_id")
+)
+
+
 def writable_screening(db: Session, user: User, screening_id: str) -> Screening:
     """A screening `user` may change: only their own agency's, whatever is shared."""
-    screening = db.exec(
-        select(Screening).where(Screening.id == screening_id, Screening.agency_id == user.agency_id)
-    ).first()
+    own = {"screening_id": screening_id, "agency_id": user.agency_id}
+    screening = db.exec(_OWN_SCREENING, params=own).first()
     if screening is None:
         audit.denied(db, user, Screening, screening_id)
         raise NotFound(_("No such screening."))

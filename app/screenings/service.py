@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import ColumnElement, CursorResult, and_, bindparam, insert, update
 from sqlalchemy.orm import aliased
@@ -149,14 +149,36 @@ def prune_carried(db: Session, screening: Screening) -> int:
     return drop_unconfirmed(db, screening, gone) if gone else 0
 
 
+# Built once (every save, completion and result reads it); rows, not objects: they are only read here.
+_ANSWERS_OF = select_rows(
+    col(Answer.item_id),
+    col(Answer.value_enc),
+    col(Answer.source),
+    col(Answer.carried_from),
+    col(Answer.updated_at),
+    col(Answer.confirmed_at),
+).where(col(Answer.screening_id) == bindparam("screening_id"))
+
+
+class _Row(NamedTuple):
+    """An answer's stored columns, as `_ANSWERS_OF` selects them."""
+
+    item_id: str
+    value_enc: str
+    source: str
+    carried_from: str | None
+    updated_at: datetime
+    confirmed_at: datetime | None
+
+
 def stored_answers(db: Session, keys: KeyRing, screening: Screening) -> dict[str, StoredAnswer]:
     """Every stored answer of a screening, decrypted, with where it was first given (a draft is pruned first)."""
-    query = select(Answer).where(Answer.screening_id == screening.id)
-    rows = db.exec(query).all()
+    of_screening = {"screening_id": screening.id}
+    rows = [_Row(*row) for row in db.exec(_ANSWERS_OF, params=of_screening)]
     # Only a carried answer nobody confirmed can have to go: without one, nothing is pruned (and nothing asked).
     if any(row.source == CARRIED and row.confirmed_at is None for row in rows) and prune_carried(db, screening):
         db.flush()
-        rows = db.exec(query).all()
+        rows = [_Row(*row) for row in db.exec(_ANSWERS_OF, params=of_screening)]
     origin_ids = {row.carried_from for row in rows if row.carried_from}
     origins = {screening.id: screening}
     if origin_ids:
