@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from app.models import Screening, YouthAccess, YouthSession, utcnow
+from app.portal.service import CODE_ALPHABET, LABELLING
 from tests.app.conftest import World, bearer, sign_in
 
 SELF_REPORT = "tellonce-youth-self-report"
@@ -106,6 +109,27 @@ def test_youth_completes_with_link_and_code_and_never_sees_a_result(client: Test
     assert unstable["level"] == "clear_concern"
     assert unstable["evidence"] == [{"item_id": "no_safe_place", "answer": "yes", "level": "clear_concern"}]
     assert result["completeness"]["declined"] == 1
+
+
+def test_a_link_or_code_never_spells_a_word_that_labels_the_youth(
+    client: TestClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both show on the youth's screen, the link in the browser's history too: a random draw that spells such a word
+    is drawn again (a browser test met a link holding "Sex": about one link in a thousand does)."""
+    screening_id, _auth, csrf = self_screening(client, world)
+    token_urlsafe, choice = secrets.token_urlsafe, secrets.choice
+    links = ["Qz7-aSeXq" + "k" * 23]  # what the first draw of a link gives, then the real draws
+    letters = list("RAPE2345")  # and of a code
+    monkeypatch.setattr(secrets, "token_urlsafe", lambda n=None: links.pop() if links and n == 24 else token_urlsafe(n))
+    monkeypatch.setattr(
+        secrets, "choice", lambda seq: letters.pop(0) if letters and seq == CODE_ALPHABET else choice(seq)
+    )
+    link, code = issue_link(client, screening_id, csrf)
+    assert not links and not letters  # both labelling draws were made, and thrown away
+    assert not LABELLING.search(link) and not LABELLING.search(code.replace("-", ""))
+    assert link != "Qz7-aSeXq" + "k" * 23 and code.replace("-", "") != "RAPE2345"
+    client.cookies.clear()
+    assert client.get(f"/go/{link}").status_code == 200  # the link drawn instead is the one that works
 
 
 def test_wrong_expired_and_revoked_codes_are_refused_and_guessing_slows_down(
