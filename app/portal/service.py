@@ -61,8 +61,9 @@ def normalize_code(text: str) -> str:
 
 
 # A link and its code show on the youth's screen (the link also in the browser's history). A random draw that
-# spells a word labelling them is thrown away and drawn again: about one link in a thousand held "sex".
-LABELLING = re.compile(r"sex|rape|abuse|victim|traffick|exploit|pimp", re.IGNORECASE)
+# spells a word labelling them, in English or Spanish (stems: abuse/abuso, traffic/tráfico, exploit/explotación,
+# violación, víctima, trata), is thrown away and drawn again: about one link in a thousand held "sex".
+LABELLING = re.compile(r"sex|rape|viola|abus|victim|traf|trata|explo|pimp|puta", re.IGNORECASE)
 
 
 def _neutral(draw: Callable[[], str]) -> str:
