@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, func, insert, or_
 from sqlalchemy.orm import Mapped
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, col, select
 
 from app.crypto import KeyRing
 from app.errors import InvalidInput
@@ -78,8 +78,8 @@ def _key(keys: KeyRing, agency_id: str, kind: str, token: str) -> str:
 def index_link(
     db: Session, keys: KeyRing, link: YouthLink, given_name: str, family_name: str, case_number: str
 ) -> None:
-    """(Re)write the search keys of one agency's link: on create, and whenever an identifier changes."""
-    db.exec(delete(YouthSearchKey).where(col(YouthSearchKey.link_id) == link.id))
+    """Write the search keys of one agency's link that has none: a new link, or one from before search existed
+    (`reindex_missing`). Nothing rewrites them: a record's name and case number are not edited."""
     tokens = sorted(record_tokens(given_name, family_name, case_number))
     rows = [{"link_id": link.id, "key": _key(keys, link.agency_id, kind, token)} for kind, token in tokens]
     if rows:  # plain rows in one INSERT: nothing reads them back as objects
