@@ -11,6 +11,7 @@ Nothing here grants a read of a screening: that is `app.access`'s alone.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -18,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from app import access
 from app.crypto import KeyRing
-from app.models import Agency, AgencyKind, Screening, User, Youth, YouthLink
+from app.models import Agency, AgencyKind, Screening, User, Youth, YouthLink, utcnow
 from app.models_sharing import Category, Consent, RecordLink
 from app.sharing import consent as consents
 from app.sharing import links, views
@@ -55,129 +56,191 @@ class EndedShare:
     on: date
 
 
-def link_views(db: Session, keys: KeyRing, user: User, youth_id: str) -> list[LinkView]:
-    """The links of this agency's record: those it made, and those another agency made to it, newest first."""
+@dataclass(frozen=True)
+class Known:
+    """What the record's sharing section reads once, whatever its number of links: the deployment's agencies,
+    the links of the record and to its person, the records of every person those links name, and the consents
+    about those persons that the viewer's agency gave or received (every consent the section shows or weighs
+    involves the viewer's agency: a link's consent was given to it, or by it)."""
+
+    agencies: dict[str, Agency]
+    made_here: list[RecordLink]  # this agency's record's links, newest first
+    made_there: list[tuple[RecordLink, str]]  # other records' links to its person, with the linker's agency
+    held: dict[str, list[tuple[Youth, YouthLink]]]  # person -> their records and the agency holding each
+    joined: dict[str, dict[str, datetime]]  # person -> record -> when a link in force joined it to the person
+    records: dict[str, list[YouthLink]]  # record -> the agencies' holdings of it (for a linker's case number)
+    consents: list[Consent]  # about those persons, given or received by the viewer's agency, newest first
+    by_id: dict[str, Consent]  # the links' own consents
+
+    def given_or_received(self, person_id: str) -> list[Consent]:
+        """As `consent.for_youth`: the consents about the person that the viewer's agency gave or received."""
+        return [c for c in self.consents if c.person_id == person_id]
+
+    def link_consents(self) -> list[Consent]:
+        return list(self.by_id.values())
+
+    def names(self) -> dict[str, str]:
+        return {a.id: a.name for a in self.agencies.values()}
+
+    def between(self, person_id: str, from_agency_id: str, to_agency_id: str) -> list[Consent]:
+        """As `consent.between`: every consent from one agency to another about a person, newest first."""
+        return [
+            c
+            for c in self.consents
+            if (c.person_id, c.from_agency_id, c.to_agency_id) == (person_id, from_agency_id, to_agency_id)
+        ]
+
+    def in_force(self, person_id: str, from_agency_id: str, to_agency_id: str) -> list[Consent]:
+        """As `consent.active_from`, by the same rule (`access.is_in_force`) on the consents already loaded."""
+        now = utcnow()
+        return [c for c in self.between(person_id, from_agency_id, to_agency_id) if access.is_in_force(c, now)]
+
+    def members(self, person_id: str, when: datetime) -> list[YouthLink]:
+        """The agency records that were part of the person at `when` (and still are)."""
+        joined = self.joined.get(person_id, {})
+        return [
+            record for youth, record in self.held.get(person_id, []) if joined.get(youth.id, youth.created_at) <= when
+        ]
+
+
+def known(db: Session, user: User, youth_id: str) -> Known:
+    """Read, in a constant number of queries, what the sharing section of this agency's record needs."""
     youth = access.readable_youth(db, user, youth_id)
-    names = views.agency_names(db)
-    kinds = {a.id: a.kind for a in db.exec(select(Agency))}
+    agencies = {a.id: a for a in db.exec(select(Agency))}
+    made_here = links.links_of(db, user, youth.id)
+    made_there = [
+        (link, agency_id)
+        for link, agency_id in db.exec(
+            select(RecordLink, User.agency_id)
+            .join(User, col(User.id) == col(RecordLink.linked_by))
+            .where(RecordLink.person_id == youth.person_id, RecordLink.youth_id != youth.id)
+        ).all()
+    ]
+    persons = sorted({youth.person_id} | {link.person_id for link in made_here})
+    held: dict[str, list[tuple[Youth, YouthLink]]] = {}
+    for record, holding in db.exec(
+        select(Youth, YouthLink)
+        .join(YouthLink, col(YouthLink.youth_id) == col(Youth.id))
+        .where(col(Youth.person_id).in_(persons))
+    ).all():
+        held.setdefault(record.person_id, []).append((record, holding))
+    joined: dict[str, dict[str, datetime]] = {}
+    for link in db.exec(
+        select(RecordLink).where(col(RecordLink.person_id).in_(persons), col(RecordLink.undone_at).is_(None))
+    ):
+        joined.setdefault(link.person_id, {})[link.youth_id] = link.created_at
+    linked_records = sorted({link.youth_id for link, _agency in made_there})
+    records: dict[str, list[YouthLink]] = {}
+    if linked_records:
+        for holding in db.exec(select(YouthLink).where(col(YouthLink.youth_id).in_(linked_records))):
+            records.setdefault(holding.youth_id, []).append(holding)
+    ids = sorted(
+        {link.consent_id for link in made_here if link.consent_id}
+        | {link.consent_id for link, _agency in made_there if link.consent_id}
+    )
+    by_id = {c.id: c for c in db.exec(select(Consent).where(col(Consent.id).in_(ids)))} if ids else {}
+    consents = list(
+        db.exec(
+            select(Consent)
+            .where(col(Consent.person_id).in_(persons))
+            .where((col(Consent.from_agency_id) == user.agency_id) | (col(Consent.to_agency_id) == user.agency_id))
+            .order_by(col(Consent.recorded_at).desc())
+        )
+    )
+    return Known(agencies, made_here, made_there, held, joined, records, consents, by_id)
+
+
+def link_views(keys: KeyRing, user: User, facts: Known, rows: Mapping[str, views.ConsentRow]) -> list[LinkView]:
+    """The links of this agency's record: those it made, and those another agency made to it, newest first.
+
+    `rows` holds each link's consent as the section shows it (with any revocation), by id."""
     seen: list[LinkView] = []
-    for link in links.links_of(db, user, youth.id):
-        consent = db.get(Consent, link.consent_id) if link.consent_id else None
-        members = _members(db, link.person_id, link.created_at)
+    for link in facts.made_here:
+        consent = facts.by_id.get(link.consent_id) if link.consent_id else None
+        members = facts.members(link.person_id, link.created_at)
         others = sorted({held.agency_id for held in members if held.agency_id != user.agency_id})
         partners = [consent.from_agency_id] if consent is not None else others
         programs = [
-            _program(
-                db, keys, user, link.person_id, agency, [m for m in members if m.agency_id == agency], names, kinds
-            )
+            _program(keys, user, facts, link.person_id, agency, [m for m in members if m.agency_id == agency])
             for agency in partners
         ]
-        seen.append(_view(db, keys, user, link, True, programs, consent, names))
-    for link in db.exec(
-        select(RecordLink).where(RecordLink.person_id == youth.person_id, RecordLink.youth_id != youth.id)
-    ):
-        linker = db.get(User, link.linked_by)
-        if linker is None or linker.agency_id == user.agency_id:
+        seen.append(_view(user, facts, link, True, programs, consent, rows))
+    for link, linker_agency in facts.made_there:
+        if linker_agency == user.agency_id:
             continue
-        consent = db.get(Consent, link.consent_id) if link.consent_id else None
+        consent = facts.by_id.get(link.consent_id) if link.consent_id else None
         if consent is not None:
             partner = consent.from_agency_id == user.agency_id
         else:
-            partner = any(m.agency_id == user.agency_id for m in _members(db, link.person_id, link.created_at))
+            partner = any(m.agency_id == user.agency_id for m in facts.members(link.person_id, link.created_at))
         if not partner:
             continue  # a link to another agency's record of the person: not this agency's business
-        records = list(
-            db.exec(
-                select(YouthLink).where(YouthLink.youth_id == link.youth_id, YouthLink.agency_id == linker.agency_id)
-            )
-        )
-        program = _program(db, keys, user, link.person_id, linker.agency_id, records, names, kinds)
+        records = [r for r in facts.records.get(link.youth_id, []) if r.agency_id == linker_agency]
+        program = _program(keys, user, facts, link.person_id, linker_agency, records)
         if program is None:
             continue  # even "another program linked a record" would tell that a victim-service provider serves them
-        seen.append(_view(db, keys, user, link, False, [program], consent, names))
+        seen.append(_view(user, facts, link, False, [program], consent, rows))
     return sorted(seen, key=lambda v: v.link.created_at, reverse=True)
 
 
 def _view(
-    db: Session,
-    keys: KeyRing,
     user: User,
+    facts: Known,
     link: RecordLink,
     made_here: bool,
     programs: list[Program | None],
     consent: Consent | None,
-    names: dict[str, str],
+    rows: Mapping[str, views.ConsentRow],
 ) -> LinkView:
-    row = views.consent_rows(db, keys, [consent], user, names)[0] if consent is not None else None
+    row = rows[consent.id] if consent is not None else None
     named = [p for p in programs if p is not None]
     shared_now = None
     if consent is not None:
-        now = access.consents_in_force(db, link.person_id, consent.to_agency_id, [consent.from_agency_id])
+        now = facts.in_force(link.person_id, consent.from_agency_id, consent.to_agency_id)
         shared_now = sorted({c.purpose for c in now})
     return LinkView(link, made_here, named, row, link.break_glass_id is not None, shared_now)
 
 
-def _members(db: Session, person_id: str, when: datetime) -> list[YouthLink]:
-    """The agency records that were part of the person at `when` (and still are)."""
-    held = db.exec(
-        select(Youth, YouthLink)
-        .join(YouthLink, col(YouthLink.youth_id) == col(Youth.id))
-        .where(Youth.person_id == person_id)
-    ).all()
-    joined = {
-        r.youth_id: r.created_at
-        for r in db.exec(
-            select(RecordLink).where(RecordLink.person_id == person_id, col(RecordLink.undone_at).is_(None))
-        )
-    }
-    return [record for youth, record in held if joined.get(youth.id, youth.created_at) <= when]
-
-
 def _program(
-    db: Session,
-    keys: KeyRing,
-    user: User,
-    person_id: str,
-    agency_id: str,
-    records: list[YouthLink],
-    names: dict[str, str],
-    kinds: dict[str, str],
+    keys: KeyRing, user: User, facts: Known, person_id: str, agency_id: str, records: list[YouthLink]
 ) -> Program | None:
     """The other program as this user's agency may know it; None for a victim-service provider it may not."""
-    if kinds.get(agency_id) == AgencyKind.victim_service and not consents.between(
-        db, person_id, agency_id, user.agency_id
-    ):
+    agency = facts.agencies.get(agency_id)
+    name = agency.name if agency else ""
+    hidden = agency is not None and agency.kind == AgencyKind.victim_service
+    if hidden and not facts.between(person_id, agency_id, user.agency_id):
         return None
-    in_force = consents.active_from(db, person_id, agency_id, user.agency_id)
-    if not any(c.result_summary for c in in_force):
-        return Program(names.get(agency_id, ""), [])
+    if not any(c.result_summary for c in facts.in_force(person_id, agency_id, user.agency_id)):
+        return Program(name, [])
     numbers = [keys.decrypt(r.case_number_enc, "youth_link", "case_number", r.id) for r in records]
-    return Program(names.get(agency_id, ""), numbers)
+    return Program(name, numbers)
 
 
 def ended_share(db: Session, person_id: str, from_agency_id: str, to_agency_id: str) -> EndedShare | None:
     """Whether sharing from one agency to another about a person ended: none of its consents is in force and the
     newest was revoked or has expired. (Told only to the recipient, which already knew of the consent.)"""
-    if consents.active_from(db, person_id, from_agency_id, to_agency_id):
-        return None
-    given = consents.between(db, person_id, from_agency_id, to_agency_id)
-    if not given:
+    agency = db.get(Agency, from_agency_id)
+    return _ended(consents.between(db, person_id, from_agency_id, to_agency_id), agency.name if agency else "")
+
+
+def _ended(given: list[Consent], program: str) -> EndedShare | None:
+    """How sharing ended, from every consent between the two agencies about the person, newest first."""
+    now = utcnow()
+    if not given or any(access.is_in_force(c, now) for c in given):
         return None
     newest, state = given[0], views.consent_state(given[0])
     if state == "revoked" and newest.revoked_at is not None:
-        on = newest.revoked_at.date()
-    elif state == "expired":
-        on = newest.ends_at.date()
-    else:
-        return None
-    agency = db.get(Agency, from_agency_id)
-    return EndedShare(agency.name if agency else "", state, on)
+        return EndedShare(program, state, newest.revoked_at.date())
+    if state == "expired":
+        return EndedShare(program, state, newest.ends_at.date())
+    return None
 
 
-def ended_for_record(db: Session, user: User, person_id: str, received: list[Consent]) -> list[EndedShare]:
+def ended_for_record(user: User, facts: Known, person_id: str, received: list[Consent]) -> list[EndedShare]:
     """The programs that shared this person's records with the user's agency and have stopped."""
+    names = facts.names()
     givers = dict.fromkeys(c.from_agency_id for c in received if c.to_agency_id == user.agency_id)
-    found = (ended_share(db, person_id, giver, user.agency_id) for giver in givers)
+    found = (_ended(facts.between(person_id, giver, user.agency_id), names.get(giver, "")) for giver in givers)
     return [ended for ended in found if ended is not None]
 
 

@@ -14,7 +14,6 @@ from app import access
 from app.crypto import KeyRing
 from app.models import Role, User
 from app.models_sharing import Category
-from app.sharing import consent as consents
 from app.sharing import linked, tellonce, views
 from app.sharing.labels import LABELS
 from app.texts import text
@@ -25,17 +24,20 @@ BREAK_GLASS_ROLES = (Role.supervisor, Role.agency_admin)
 
 def record_section(db: Session, keys: KeyRing, registry: Registry, user: User, youth_id: str) -> dict[str, Any]:
     """What the sharing section of a youth's record shows (the caller has already read the youth through access)."""
-    names = views.agency_names(db)
-    given_or_received = consents.for_youth(db, user, youth_id)
     person_id = access.readable_youth(db, user, youth_id).person_id
-    link_views = linked.link_views(db, keys, user, youth_id)
+    facts = linked.known(db, user, youth_id)
+    names = facts.names()
+    given_or_received = facts.given_or_received(person_id)
+    shown = views.consent_rows(db, keys, [*given_or_received, *facts.link_consents()], user, names)
+    rows = {row.consent.id: row for row in shown}
+    link_views = linked.link_views(keys, user, facts, rows)
     return {
         "handles": views.candidate_handles(db, keys, user, youth_id),
         "may_break_glass": user.role in BREAK_GLASS_ROLES,
         "links": link_views,
         "linked_here": any(v.made_here and v.link.undone_at is None for v in link_views),
-        "ended": linked.ended_for_record(db, user, person_id, given_or_received),
-        "consents": views.consent_rows(db, keys, given_or_received, user, names),
+        "ended": linked.ended_for_record(user, facts, person_id, given_or_received),
+        "consents": shown[: len(given_or_received)],
         "recipients": views.recipients(db, user),
         "timeline": _timeline(db, registry, user, youth_id),
         "values": {"starts_at": datetime.now(UTC).date().isoformat(), "categories": [Category.result_summary.value]},

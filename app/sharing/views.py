@@ -5,6 +5,7 @@ Reads go through the sharing services and `app.access`; nothing here decides acc
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -76,14 +77,21 @@ class Revocation:
     reason: str | None
 
 
-def revocation(db: Session, keys: KeyRing, consent: Consent, names: dict[str, str]) -> Revocation | None:
-    """The revocation of a consent, for the agencies that gave or received it (None if it is not revoked)."""
+def revocation(keys: KeyRing, consent: Consent, names: dict[str, str], users: Mapping[str, User]) -> Revocation | None:
+    """The revocation of a consent, for the agencies that gave or received it (None if it is not revoked).
+    `users` holds the user who revoked it, by id (see `revokers`)."""
     if consent.revoked_at is None:
         return None
-    who = db.get(User, consent.revoked_by) if consent.revoked_by else None
+    who = users.get(consent.revoked_by) if consent.revoked_by else None
     agency = names.get(who.agency_id if who else consent.from_agency_id, "")
     reason = consents.revoke_reason(keys, consent)
     return Revocation(consent.revoked_at, who.display_name if who else "", agency, reason)
+
+
+def revokers(db: Session, found: Iterable[Consent]) -> dict[str, User]:
+    """The users who revoked these consents, by id, in one query."""
+    ids = sorted({c.revoked_by for c in found if c.revoked_by})
+    return {u.id: u for u in db.exec(select(User).where(col(User.id).in_(ids)))} if ids else {}
 
 
 @dataclass(frozen=True)
@@ -106,6 +114,7 @@ def consent_rows(
     db: Session, keys: KeyRing, found: list[Consent], user: User, names: dict[str, str]
 ) -> list[ConsentRow]:
     """Consents the user's agency gave or received, with their agencies' names, their state now and any revocation."""
+    users = revokers(db, found)
     return [
         ConsentRow(
             c,
@@ -113,7 +122,7 @@ def consent_rows(
             names.get(c.to_agency_id, ""),
             consent_state(c),
             c.from_agency_id == user.agency_id,
-            revocation(db, keys, c, names),
+            revocation(keys, c, names, users),
         )
         for c in found
     ]

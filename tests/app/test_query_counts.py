@@ -12,7 +12,21 @@ from app.errors import NotFound
 from app.models import YouthLink, utcnow
 from app.models_sharing import Consent
 from tests.app.conftest import World, sign_in
-from tests.app.sharing_support import KATHERINE, add_youth, consent, ledger, link, screen, side, timeline_ids
+from tests.app.sharing_support import (
+    KATE,
+    KATHERINE,
+    REVOKE_REASON,
+    Side,
+    add_youth,
+    candidates,
+    consent,
+    ledger,
+    link,
+    screen,
+    section,
+    side,
+    timeline_ids,
+)
 from tests.app.test_followup import POSSIBLE, RILEY, counting
 
 
@@ -110,3 +124,60 @@ def test_a_list_s_access_clause_built_once_still_reads_the_time_of_each_request(
     row.ends_at = utcnow()  # the release ends after that moment, before the next request
     session.commit()
     assert shared not in timeline_ids(client, a, mine)
+
+
+def test_a_record_linked_at_many_programs_costs_the_same_queries_whatever_their_number(
+    client: TestClient, world: World, session: Session
+) -> None:
+    """A youth known at many programs: a link this agency made and links others made to its record, consents
+    given, received and revoked, victim-service providers. The record page reads them all in the same number of
+    queries at three programs as at nine (it once asked for each link's consent, members and programs one by one,
+    and loaded every agency three times)."""
+    hub = side(client, world, "Northside Youth Services")
+    first = side(client, world, "First Program")
+    mine = add_youth(client, hub, "NS-1", KATHERINE)
+    consent(client, first, add_youth(client, first, "FP-1", KATE), hub, categories=("result_summary",))
+    assert link(client, hub, mine).status_code == 201  # the one link this agency makes
+    costs = []
+    for round_, letter in enumerate("ABC", start=1):
+        giver = side(client, world, f"{letter} Giver Program")  # links to the hub's record, releases to it
+        consent(client, hub, mine, giver, categories=("result_summary",))
+        theirs = add_youth(client, giver, f"GV-{round_}", KATHERINE)
+        _link_to(client, giver, theirs)
+        consent(client, giver, theirs, hub, categories=("result_summary",))
+        screen(client, giver, theirs)
+        taker = side(client, world, f"{letter} Taker Program")  # links to the hub's record, releases nothing
+        consent(client, hub, mine, taker, categories=("result_summary",))
+        _link_to(client, taker, add_youth(client, taker, f"TK-{round_}", KATE))
+        shelter = side(client, world, f"{letter} Safe Shelter", "victim_service")  # released to the hub, revoked
+        consent(client, hub, mine, shelter, categories=("result_summary",))
+        sheltered = add_youth(client, shelter, f"SH-{round_}", KATHERINE)
+        _link_to(client, shelter, sheltered)
+        revoked = consent(client, shelter, sheltered, hub, categories=("notes",))
+        revoking = client.post(
+            f"/api/v1/consents/{revoked['id']}/revoke", headers=shelter.api, json={"reason": REVOKE_REASON}
+        )
+        assert revoking.status_code == 200, revoking.text
+        sign_in(client, hub.users["supervisor"])
+        with counting(session) as statements:
+            page = client.get(f"/youth/{mine}")
+        assert page.status_code == 200
+        costs.append(len(statements))
+        links_shown = section(page.text, "links")
+        assert "FP-1" in links_shown
+        for seen in "ABC"[:round_]:
+            assert f"{seen} Giver Program" in links_shown and f"{seen} Taker Program" in links_shown
+            assert f"{seen} Safe Shelter" in links_shown  # named: it gave the hub a consent (now revoked)
+        assert all(f"GV-{n}" in links_shown for n in range(1, round_ + 1))  # each giver's case number shows
+        assert not any(f"{kind}-{n}" in links_shown for kind in ("TK", "SH") for n in range(1, round_ + 1))
+    assert costs[0] == costs[2], costs
+
+
+def _link_to(client: TestClient, at: Side, youth_id: str) -> None:
+    """Link a record to the person among its possible matches that `at` may link to (a possible match it holds
+    no consent for is refused)."""
+    for handle in candidates(client, at, youth_id):
+        made = client.post(f"/api/v1/youth/{youth_id}/links", headers=at.api, json={"candidate": handle})
+        if made.status_code == 201:
+            return
+    raise AssertionError(f"no possible match of {youth_id} could be linked")
