@@ -16,17 +16,18 @@ where it was given: consent to B never passes A's answers on to C.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, and_, bindparam, case, or_, true
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import ORMExecuteState, aliased
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app import audit
 from app.errors import Forbidden, NotFound
@@ -39,6 +40,7 @@ from app.sharing import ledger
 from app.sharing.ledger import Grant
 
 DEFAULT_PURPOSE = Purpose.care_coordination
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,18 @@ class Viewer:
 
     id: str
     agency_id: str
+
+
+def per_viewer(build: Callable[[Viewer], T]) -> Callable[[User | Viewer], T]:
+    """A statement built once per user and agency and reused by later requests (building a statement that holds
+    an access clause, and working out its cache key, cost more than running it). `build` gets the viewer; every
+    other value goes in as a bound parameter, and the time through `_at`, so nothing stale is kept."""
+    built = lru_cache(maxsize=256)(build)
+
+    def statement(user: User | Viewer) -> T:
+        return built(Viewer(user.id, user.agency_id))
+
+    return statement
 
 
 __all__ = ["DEFAULT_PURPOSE", "Grant", "Read", "consent_in_force", "is_in_force", "open_screening"]
@@ -129,7 +143,7 @@ def consents_in_force(
 # Clauses for lists -----------------------------------------------------------------------------------
 
 
-def youth_readable_clause(user: User) -> ColumnElement[bool]:
+def youth_readable_clause(user: User | Viewer) -> ColumnElement[bool]:
     """Youth records the user may read: those their agency has linked (its own records)."""
     return (
         select(YouthLink.id)
@@ -290,7 +304,7 @@ def shared_with_clause(recipient_agency_id: str, category: Category, purpose: st
 
 
 def screening_readable_clause(
-    user: User, category: Category = Category.result_summary, purpose: str = DEFAULT_PURPOSE
+    user: User | Viewer, category: Category = Category.result_summary, purpose: str = DEFAULT_PURPOSE
 ) -> ColumnElement[bool]:
     """A WHERE clause selecting the screenings `user` may read for that category and purpose, when the statement
     runs. Built once per user, agency, category and purpose and reused (building it cost more than running it);
@@ -325,12 +339,17 @@ def readable_youth(db: Session, user: User, youth_id: str) -> Youth:
     key = (user.id, user.agency_id, user.role, youth_id)
     youth = known.get(key)
     if youth is None:
-        youth = db.exec(select(Youth).where(Youth.id == youth_id, youth_readable_clause(user))).first()
+        youth = db.exec(_readable_youth(user), params={"youth_id": youth_id}).first()
         if youth is None:
             audit.denied(db, user, Youth, youth_id)
             raise NotFound(_("No such youth."))
         known[key] = youth
     return youth
+
+
+@per_viewer
+def _readable_youth(viewer: Viewer) -> SelectOfScalar[Youth]:
+    return select(Youth).where(col(Youth.id) == bindparam("youth_id"), youth_readable_clause(viewer))
 
 
 @sa_event.listens_for(OrmSession, "after_flush")
@@ -604,11 +623,12 @@ OUTCOME_CATEGORY = Category.notes
 closer to their notes than to a screening's result, and as sensitive."""
 
 
-def outcomes_readable_clause(user: User, person_id: str) -> ColumnElement[bool]:
+def outcomes_readable_clause(user: User | Viewer, person_id: Any) -> ColumnElement[bool]:
     """Outcomes about a person `user` may read: the agency's own, and another agency's under a consent in
     force from it to the user's agency covering notes for care coordination, when the user's agency holds
     a linked record of the person. Never under a break-glass or a referral: outcomes are never needed for care.
-    The person is the outcome's record's person now (a link undone moves the outcome with its record).
+    The person is the outcome's record's person now (a link undone moves the outcome with its record); it is a
+    value or a bound parameter (a statement built once per viewer).
     """
     # Never correlated: a caller whose statement joins youth must not narrow it to "this outcome's own record".
     records = select(Youth.id).where(col(Youth.person_id) == person_id).correlate(None)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
 
 from app import access, audit
 from app.crypto import KeyRing
@@ -91,15 +93,20 @@ def withdraw(db: Session, keys: KeyRing, user: User, outcome_id: str, data: Outc
 def for_youth(db: Session, keys: KeyRing, user: User, youth_id: str) -> list[OutcomePublic]:
     """The outcomes about the youth's person the user may read, newest first (one query; others' in the ledger)."""
     youth = access.readable_youth(db, user, youth_id)
-    rows = db.exec(
+    rows = db.exec(_readable(user), params={"person_id": youth.person_id}).all()
+    access.disclose_outcomes(db, user, youth.person_id, {o.agency_id for o, _name, _by in rows})
+    return [_public(keys, user, outcome, agency_name, recorder) for outcome, agency_name, recorder in rows]
+
+
+@access.per_viewer
+def _readable(viewer: access.Viewer) -> Select[Outcome, str, str]:
+    return (
         select(Outcome, Agency.name, User.display_name)
         .join(Agency, col(Agency.id) == col(Outcome.agency_id))
         .join(User, col(User.id) == col(Outcome.recorded_by))
-        .where(access.outcomes_readable_clause(user, youth.person_id))
+        .where(access.outcomes_readable_clause(viewer, bindparam("person_id")))
         .order_by(col(Outcome.learned_on).desc(), col(Outcome.recorded_at).desc())
-    ).all()
-    access.disclose_outcomes(db, user, youth.person_id, {o.agency_id for o, _name, _by in rows})
-    return [_public(keys, user, outcome, agency_name, recorder) for outcome, agency_name, recorder in rows]
+    )
 
 
 def shown(db: Session, keys: KeyRing, user: User, outcome: Outcome) -> OutcomePublic:

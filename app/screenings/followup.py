@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Date, Integer, String, and_, bindparam, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app.crypto import KeyRing
 from app.models import Screening, ScreeningStatus, User, Youth, YouthLink, utcnow
@@ -113,10 +114,19 @@ def _due(registry: Registry, screening: Screening, today: date, youth: YouthPubl
 def due_for_youth(db: Session, registry: Registry, user: User, youth_id: str, today: date | None = None) -> Due | None:
     """When the user's agency should screen this youth again, if its latest screening of them says so."""
     today = today or utcnow().date()
-    screening = db.exec(
-        select(Screening).where(Screening.youth_id == youth_id, Screening.agency_id == user.agency_id, _still_due())
-    ).first()
+    of = {"youth_id": youth_id, "agency_id": user.agency_id}
+    screening = db.exec(_latest_due(), params=of).first()
     return _due(registry, screening, today) if screening is not None else None
+
+
+@lru_cache(maxsize=1)
+def _latest_due() -> SelectOfScalar[Screening]:
+    """A youth's screening at an agency that is still due for a repeat (built once: the values are parameters)."""
+    return select(Screening).where(
+        col(Screening.youth_id) == bindparam("youth_id"),
+        col(Screening.agency_id) == bindparam("agency_id"),
+        _still_due(),
+    )
 
 
 # The agency's own link of each youth listed: its case number, and proof the record is the agency's.

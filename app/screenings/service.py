@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, CursorResult, and_, bindparam, insert, upd
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app import access, audit, paging
 from app.crypto import KeyRing
@@ -531,12 +532,16 @@ def public(
 
 def for_youth(db: Session, user: User, youth_id: str) -> list[Screening]:
     """The screenings of a youth that the user may read, newest first."""
-    return list(
-        db.exec(
-            select(Screening)
-            .where(Screening.youth_id == youth_id, access.screening_readable_clause(user), _not_discarded())
-            .order_by(col(Screening.started_at).desc())
-        )
+    return list(db.exec(_for_youth(user), params={"youth_id": youth_id}))
+
+
+@access.per_viewer
+def _for_youth(viewer: access.Viewer) -> SelectOfScalar[Screening]:
+    return (
+        select(Screening)
+        .where(col(Screening.youth_id) == bindparam("youth_id"))
+        .where(access.screening_readable_clause(viewer), _not_discarded())
+        .order_by(col(Screening.started_at).desc())
     )
 
 

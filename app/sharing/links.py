@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert
 from sqlmodel import Session, col, select
 
 from app import access, audit
@@ -39,15 +39,23 @@ def index_record(db: Session, keys: KeyRing, youth: Youth) -> None:
         db.execute(insert(MatchKey), rows)
 
 
+# Other people's records sharing a match key with a record (built once: the values are parameters).
+_SHARING_A_KEY = select(Youth).where(
+    col(Youth.id).in_(
+        select(MatchKey.youth_id).where(
+            col(MatchKey.key).in_(select(MatchKey.key).where(col(MatchKey.youth_id) == bindparam("youth_id")))
+        )
+    ),
+    col(Youth.person_id) != bindparam("person_id"),
+)
+
+
 def candidates(db: Session, keys: KeyRing, user: User, youth_id: str) -> list[Youth]:
     """Other people's records that may be this youth, best first; none held only by victim-service agencies
     that have not consented to this agency (telling that a record exists is itself a disclosure)."""
     youth = access.readable_youth(db, user, youth_id)
     mine = identity_of(keys, youth)
-    shared = select(MatchKey.youth_id).where(
-        col(MatchKey.key).in_(select(MatchKey.key).where(MatchKey.youth_id == youth.id))
-    )
-    rows = db.exec(select(Youth).where(col(Youth.id).in_(shared), Youth.person_id != youth.person_id)).all()
+    rows = db.exec(_SHARING_A_KEY, params={"youth_id": youth.id, "person_id": youth.person_id}).all()
     holders = _holders(db, [other.id for other in rows])  # one query for every candidate, not one each
     by_id = {other.id: other for other in rows}
     best: dict[str, Youth] = {}

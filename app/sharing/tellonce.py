@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
 
 from app import access
 from app.crypto import KeyRing
@@ -68,13 +70,7 @@ def timeline(db: Session, user: User, youth_id: str) -> list[TimelineEntryPublic
     # are listed, and their order, is decided here. An OR in the statement ("this agency's, or any completed
     # one") made SQLite read every completed screening anywhere, and an ORDER BY made it walk every screening in
     # time order: either way a scan that grew with the deployment, not with the person.
-    records = select(Youth.id).where(Youth.person_id == youth.person_id).correlate(None)
-    found = db.exec(
-        select(Screening, Agency.name)
-        .join(Agency, col(Agency.id) == col(Screening.agency_id))
-        .where(col(Screening.youth_id).in_(records), access.screening_readable_clause(user, summary))
-        .where(col(Screening.status) != ScreeningStatus.discarded)
-    ).all()
+    found = db.exec(_timeline(user), params={"person_id": youth.person_id}).all()
     rows = sorted(
         ((s, name) for s, name in found if s.agency_id == user.agency_id or s.status == ScreeningStatus.completed),
         key=lambda row: (row[0].started_at, row[0].id),
@@ -94,6 +90,17 @@ def timeline(db: Session, user: User, youth_id: str) -> list[TimelineEntryPublic
         )
         for s, name in rows
     ]
+
+
+@access.per_viewer
+def _timeline(viewer: access.Viewer) -> Select[Screening, str]:
+    records = select(Youth.id).where(col(Youth.person_id) == bindparam("person_id")).correlate(None)
+    return (
+        select(Screening, Agency.name)
+        .join(Agency, col(Agency.id) == col(Screening.agency_id))
+        .where(col(Screening.youth_id).in_(records), access.screening_readable_clause(viewer, Category.result_summary))
+        .where(col(Screening.status) != ScreeningStatus.discarded)
+    )
 
 
 def _originals(
