@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, tuple_
+from sqlalchemy import ColumnElement, bindparam, tuple_
 from sqlalchemy.sql.expression import literal
 from starlette.datastructures import URL, QueryParams
 
@@ -71,6 +71,16 @@ def older_than(at: Any, row_id: Any, cursor: Cursor | None) -> ColumnElement[boo
     if cursor is None:
         return None
     return tuple_(at, row_id) < tuple_(literal(cursor.at, UTCDateTime()), literal(cursor.id))
+
+
+def older_than_parameters(at: Any, row_id: Any) -> ColumnElement[bool]:
+    """As `older_than`, for a statement built once: the cursor goes in as `after_parameters(cursor)`."""
+    return tuple_(at, row_id) < tuple_(bindparam("after_at", type_=UTCDateTime()), bindparam("after_id"))
+
+
+def after_parameters(cursor: Cursor | None) -> dict[str, Any]:
+    """The parameters of `older_than_parameters` (none on the first page)."""
+    return {"after_at": cursor.at, "after_id": cursor.id} if cursor is not None else {}
 
 
 @dataclass(frozen=True)

@@ -232,22 +232,32 @@ def listed(
     """A page of the referrals the agency received (`inbox`) or sent (`sent`), or both (`all`) about one youth,
     latest change first."""
     settle_lapsed(db, user)
-    query = _query(user)
-    if box == "inbox":
-        query = query.where(col(Referral.to_agency_id) == user.agency_id)
-    elif box == "sent":
-        query = query.where(col(Referral.from_agency_id) == user.agency_id)
-    if status:
-        query = query.where(col(Referral.status) == status)
+    values: dict[str, Any] = {"status": status} if status else {}
     if youth_id is not None:
-        person = access.readable_youth(db, user, youth_id).person_id
-        query = query.where(col(Referral.person_id) == person)
-    changed, referral_id = col(Referral.status_changed_at), col(Referral.id)
-    if (older := paging.older_than(changed, referral_id, after)) is not None:
-        query = query.where(older)
-    rows = db.exec(query.order_by(changed.desc(), referral_id.desc()).limit(size + 1)).all()
+        values["person_id"] = access.readable_youth(db, user, youth_id).person_id
+    query = _listing(user.agency_id, box, bool(status), youth_id is not None, after is not None, size)
+    rows = db.exec(query, params=values | paging.after_parameters(after)).all()
     page = paging.page_of(rows, size, lambda row: (row[0].status_changed_at, row[0].id))
     return paging.Page([_loaded(user, row) for row in page.items], page.next)
+
+
+@lru_cache(maxsize=256)
+def _listing(agency_id: str, box: str, by_status: bool, by_person: bool, paged: bool, size: int) -> Any:
+    """`listed`'s statement for one agency and one shape, built once: the status, person and cursor are
+    parameters."""
+    query = _query_of(agency_id)
+    if box == "inbox":
+        query = query.where(col(Referral.to_agency_id) == agency_id)
+    elif box == "sent":
+        query = query.where(col(Referral.from_agency_id) == agency_id)
+    if by_status:
+        query = query.where(col(Referral.status) == bindparam("status"))
+    if by_person:
+        query = query.where(col(Referral.person_id) == bindparam("person_id"))
+    changed, referral_id = col(Referral.status_changed_at), col(Referral.id)
+    if paged:
+        query = query.where(paging.older_than_parameters(changed, referral_id))
+    return query.order_by(changed.desc(), referral_id.desc()).limit(size + 1)
 
 
 def counts(db: Session, user: User, box: str) -> dict[str, int]:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from app import access
@@ -138,15 +139,18 @@ def known(db: Session, user: User, youth_id: str) -> Known:
         {link.consent_id for link in made_here if link.consent_id}
         | {link.consent_id for link, _agency in made_there if link.consent_id}
     )
-    by_id = {c.id: c for c in db.exec(select(Consent).where(col(Consent.id).in_(ids)))} if ids else {}
-    consents = list(
-        db.exec(
-            select(Consent)
-            .where(col(Consent.person_id).in_(persons))
-            .where((col(Consent.from_agency_id) == user.agency_id) | (col(Consent.to_agency_id) == user.agency_id))
-            .order_by(col(Consent.recorded_at).desc())
-        )
+    # One read: the consents about those persons that the agency gave or received, and the links' own.
+    concerned = col(Consent.person_id).in_(persons) & (
+        (col(Consent.from_agency_id) == user.agency_id) | (col(Consent.to_agency_id) == user.agency_id)
     )
+    read = db.exec(
+        select(Consent)
+        .where(or_(concerned, col(Consent.id).in_(ids)) if ids else concerned)
+        .order_by(col(Consent.recorded_at).desc())
+    ).all()
+    wanted = set(ids)
+    by_id = {c.id: c for c in read if c.id in wanted}
+    consents = [c for c in read if c.person_id in persons and user.agency_id in (c.from_agency_id, c.to_agency_id)]
     return Known(agencies, made_here, made_there, held, joined, records, consents, by_id)
 
 

@@ -38,7 +38,7 @@ def record_section(db: Session, keys: KeyRing, registry: Registry, user: User, y
         "linked_here": any(v.made_here and v.link.undone_at is None for v in link_views),
         "ended": linked.ended_for_record(user, facts, person_id, given_or_received),
         "consents": shown[: len(given_or_received)],
-        "recipients": views.recipients(db, user),
+        "recipients": views.recipients_among(facts.agencies.values(), user),
         "timeline": _timeline(db, registry, user, youth_id),
         "values": {"starts_at": datetime.now(UTC).date().isoformat(), "categories": [Category.result_summary.value]},
         "errors": {},

@@ -49,7 +49,12 @@ def agency_names(db: Session) -> dict[str, str]:
 
 def recipients(db: Session, user: User) -> list[Agency]:
     """The agencies a release from the user's agency can name."""
-    return list(db.exec(select(Agency).where(Agency.id != user.agency_id).order_by(col(Agency.name))))
+    return recipients_among(db.exec(select(Agency)), user)
+
+
+def recipients_among(agencies: Iterable[Agency], user: User) -> list[Agency]:
+    """As `recipients`, from agencies already read: by name, in the same order on every database engine."""
+    return sorted((a for a in agencies if a.id != user.agency_id), key=lambda a: (a.name.casefold(), a.name, a.id))
 
 
 def consent_state(consent: Consent) -> str:
