@@ -27,9 +27,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import delete, event, insert, inspect, text, tuple_
+from sqlalchemy import bindparam, delete, event, insert, inspect, text, tuple_
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session as OrmSession
@@ -176,12 +177,15 @@ def refresh(db: OrmSession, people: Iterable[str], records: Iterable[str] = ()) 
         _refresh(db, ordered[start : start + BATCH])
 
 
+_PEOPLE_OF = select(col(Youth.person_id)).where(col(Youth.id).in_(bindparam("records", expanding=True)))
+
+
 def _people_of(db: OrmSession, records: list[str]) -> set[str]:
     """The people of youth records, as stored now (never as a session holds them: another may have linked one)."""
     found: set[str] = set()
     for start in range(0, len(records), BATCH):  # an import may touch more records than a statement takes values
-        statement = select(col(Youth.person_id)).where(col(Youth.id).in_(records[start : start + BATCH]))
-        found |= {person for person in db.execute(statement).scalars() if person}
+        batch = {"records": records[start : start + BATCH]}
+        found |= {person for person in db.execute(_PEOPLE_OF, batch).scalars() if person}
     return found
 
 
@@ -199,26 +203,36 @@ def _changes(db: OrmSession, model: Any, people: list[str], rows: list[dict[str,
     (completing a screening changes a row or two of a person's, not all of them)."""
     table = table_of(model)
     keys = [column.name for column in table.primary_key.columns]
-    stored = {
-        tuple(row[k] for k in keys): row
-        for row in db.execute(table.select().where(table.c.person_id.in_(people))).mappings()
-    }
+    stored = {tuple(row[k] for k in keys): row for row in db.execute(_stored_of(model), {"people": people}).mappings()}
     derived = {tuple(row[k] for k in keys): row for row in rows}
     if gone := [key for key in stored if key not in derived]:
         db.execute(delete(table).where(tuple_(*(table.c[k] for k in keys)).in_(gone)))
     return [row for key, row in derived.items() if key not in stored or dict(stored[key]) != row]
 
 
+@lru_cache(maxsize=4)
+def _stored_of(model: Any) -> Any:
+    """The stored rows of a model about some people (an expanding parameter), built once per model."""
+    table = table_of(model)
+    return table.select().where(table.c.person_id.in_(bindparam("people", expanding=True)))
+
+
 def _upsert(db: OrmSession, model: Any, rows: list[dict[str, Any]]) -> None:
     """Store rows, replacing a row stored for the same screening under the record's previous person."""
     if not rows:
         return
-    table = table_of(model)
     connection = db.connection()
-    upsert = (postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert)(table)
+    connection.execute(_upsert_of(connection.dialect.name, model, tuple(rows[0])), rows)
+
+
+@lru_cache(maxsize=16)
+def _upsert_of(dialect: str, model: Any, names: tuple[str, ...]) -> Any:
+    """The upsert of a model's rows of these columns, built once per engine (every completion runs it)."""
+    table = table_of(model)
+    upsert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
     keys = [column.name for column in table.primary_key.columns]
-    replace = {name: upsert.excluded[name] for name in rows[0] if name not in keys}
-    connection.execute(upsert.on_conflict_do_update(index_elements=keys, set_=replace), rows)
+    replace = {name: upsert.excluded[name] for name in names if name not in keys}
+    return upsert.on_conflict_do_update(index_elements=keys, set_=replace)
 
 
 def _copy(db: OrmSession, model: Any, rows: list[dict[str, Any]]) -> None:
@@ -238,43 +252,46 @@ def _copy(db: OrmSession, model: Any, rows: list[dict[str, Any]]) -> None:
             copy.write_row([row.get(name) for name in names])
 
 
+# `_read`'s statements, built once (every completion runs them): the people are an expanding parameter.
+_TAKEN = (
+    select_rows(
+        col(Youth.person_id),
+        col(Screening.id),
+        col(Screening.instrument_id),
+        col(Screening.instrument_version),
+        col(Screening.agency_id),
+        col(Screening.completed_at),
+        col(Screening.overall_level),
+        col(Screening.total_score),
+    )
+    .join(Youth, col(Youth.id) == col(Screening.youth_id))
+    .where(
+        col(Youth.person_id).in_(bindparam("people", expanding=True)),
+        col(Screening.status) == ScreeningStatus.completed,
+        col(Screening.completed_at).is_not(None),
+    )
+)
+_LEARNED = (
+    select_rows(
+        col(Youth.person_id),
+        col(Outcome.agency_id),
+        col(Outcome.kind),
+        col(Outcome.learned_on),
+        col(Outcome.follow_up_months),
+    )
+    .join(Youth, col(Youth.id) == col(Outcome.youth_id))
+    .where(col(Youth.person_id).in_(bindparam("people", expanding=True)), col(Outcome.withdrawn_at).is_(None))
+)
+
+
 def _read(db: OrmSession, people: list[str]) -> tuple[dict[str, list[Taken]], dict[str, list[Learned]]]:
     """The people's completed screenings and the outcomes about them that are not withdrawn."""
     taken: dict[str, list[Taken]] = defaultdict(list)
-    screenings = (
-        select_rows(
-            col(Youth.person_id),
-            col(Screening.id),
-            col(Screening.instrument_id),
-            col(Screening.instrument_version),
-            col(Screening.agency_id),
-            col(Screening.completed_at),
-            col(Screening.overall_level),
-            col(Screening.total_score),
-        )
-        .join(Youth, col(Youth.id) == col(Screening.youth_id))
-        .where(
-            col(Youth.person_id).in_(people),
-            col(Screening.status) == ScreeningStatus.completed,
-            col(Screening.completed_at).is_not(None),
-        )
-    )
-    for person, *fields in db.execute(screenings).all():
+    for person, *fields in db.execute(_TAKEN, {"people": people}).all():
         taken[person].append(Taken.of(*fields))
     known: dict[str, list[Learned]] = defaultdict(list)
     if taken:
-        outcomes = (
-            select_rows(
-                col(Youth.person_id),
-                col(Outcome.agency_id),
-                col(Outcome.kind),
-                col(Outcome.learned_on),
-                col(Outcome.follow_up_months),
-            )
-            .join(Youth, col(Youth.id) == col(Outcome.youth_id))
-            .where(col(Youth.person_id).in_(list(taken)), col(Outcome.withdrawn_at).is_(None))
-        )
-        for person, agency_id, kind, learned_on, months in db.execute(outcomes).all():
+        for person, agency_id, kind, learned_on, months in db.execute(_LEARNED, {"people": list(taken)}).all():
             known[person].append(Learned(agency_id, kind, learned_on, months or 0))
     return taken, known
 
