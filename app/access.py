@@ -126,18 +126,33 @@ def consents_in_force(
     purpose: str | None = None,
 ) -> list[Consent]:
     """The consents in force now to an agency (None: any) about a person (from the given agencies), newest first."""
+    query = _in_force(to_agency_id is not None, from_agency_ids is not None, category, purpose is not None)
+    values: dict[str, Any] = {"person_id": person_id}
+    if to_agency_id is not None:
+        values["to_agency_id"] = to_agency_id
+    if from_agency_ids is not None:
+        values["from_agency_ids"] = list(from_agency_ids)
+    if purpose is not None:
+        values["purpose"] = purpose
+    return list(db.exec(query, params=values))
+
+
+@lru_cache(maxsize=64)
+def _in_force(to_one: bool, from_some: bool, category: Category | None, by_purpose: bool) -> SelectOfScalar[Consent]:
+    """`consents_in_force`'s statement for one shape, built once (every screening started and every list of
+    shared screenings asks it): the person, agencies and purpose are parameters."""
     query = select(Consent).where(
         consent_covers(
-            person_id=person_id,
+            person_id=bindparam("person_id"),
             from_agency_id=col(Consent.from_agency_id),
-            to_agency_id=to_agency_id if to_agency_id is not None else col(Consent.to_agency_id),
+            to_agency_id=bindparam("to_agency_id") if to_one else col(Consent.to_agency_id),
             category=category,
-            purpose=purpose,
+            purpose=bindparam("purpose") if by_purpose else None,
         )
     )
-    if from_agency_ids is not None:
-        query = query.where(col(Consent.from_agency_id).in_(list(from_agency_ids)))
-    return list(db.exec(query.order_by(col(Consent.recorded_at).desc())))
+    if from_some:
+        query = query.where(col(Consent.from_agency_id).in_(bindparam("from_agency_ids", expanding=True)))
+    return query.order_by(col(Consent.recorded_at).desc())
 
 
 # Clauses for lists -----------------------------------------------------------------------------------
