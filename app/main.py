@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from swagger_ui_bundle import swagger_ui_path
 
 from app.errors import AppError, ErrorBody, InvalidPayload, LoginRequired, TooManyAttempts
+from app.headers import SecurityHeaders
 from app.i18n import _
 from app.inputs import InputGuard
 from app.settings import get_settings
@@ -26,10 +27,6 @@ from app.web import render
 from instruments.loader import Registry, load
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
-)
 
 
 @lru_cache
@@ -40,7 +37,6 @@ def loaded_instruments() -> Registry:
 
 MAX_ERRORS = 20  # an error response lists at most this many problems, and counts the rest
 MAX_MESSAGE = 300  # characters of one message
-SIGN_IN_PATHS = ("/login",)  # pages whose form must send its real origin (see app.deps.same_site)
 # Swagger UI's files, from the swagger-ui-bundle-v2 package (served under /static beside the app's own).
 SWAGGER_UI = ("swagger_ui_bundle", str(Path(str(swagger_ui_path)).relative_to(Path(swagger_ui_bundle.__file__).parent)))
 DOCS_PAGE = """<!doctype html>
@@ -188,23 +184,7 @@ def create_app(*, upgrade_database: bool = True) -> FastAPI:
     app.state.upgrade_database = upgrade_database
     app.state.registry = loaded_instruments()
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        headers = response.headers
-        headers.setdefault("Content-Security-Policy", CSP)
-        headers["X-Content-Type-Options"] = "nosniff"
-        # The sign-in form must send its real Origin (browsers send "null" under no-referrer), and the
-        # sign-in page links nowhere else, so same-origin reveals nothing to another site.
-        headers["Referrer-Policy"] = "same-origin" if request.url.path in SIGN_IN_PATHS else "no-referrer"
-        headers["X-Frame-Options"] = "DENY"
-        headers["Cross-Origin-Opener-Policy"] = "same-origin"
-        headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
-        if not request.url.path.startswith("/static/"):
-            headers["Cache-Control"] = "no-store"
-        if settings.secure_cookies:
-            headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
-        return response
+    app.add_middleware(SecurityHeaders, settings=settings)  # outermost: on every response
 
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> Response:
