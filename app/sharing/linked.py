@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import or_
+from sqlalchemy import and_, bindparam, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from app import access
@@ -23,7 +24,7 @@ from app.crypto import KeyRing
 from app.models import Agency, AgencyKind, Screening, User, Youth, YouthLink, utcnow
 from app.models_sharing import Category, Consent, RecordLink
 from app.sharing import consent as consents
-from app.sharing import links, views
+from app.sharing import views
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,42 @@ class EndedShare:
     program: str
     state: str  # "revoked" or "expired"
     on: date
+
+
+# `known`'s statements, built once (every record page runs them): the values are parameters.
+_LINKS = (
+    select(RecordLink, User.agency_id)
+    .outerjoin(User, col(User.id) == col(RecordLink.linked_by))
+    .where(
+        or_(
+            col(RecordLink.youth_id) == bindparam("youth_id"),
+            and_(
+                col(RecordLink.person_id) == bindparam("person_id"),
+                col(RecordLink.youth_id) != bindparam("youth_id"),
+            ),
+        )
+    )
+    .order_by(col(RecordLink.created_at).desc())
+)
+_IN_FORCE = aliased(RecordLink, name="in_force")
+_RECORDS = (
+    select(Youth, YouthLink, _IN_FORCE)
+    .join(YouthLink, col(YouthLink.youth_id) == col(Youth.id))
+    .outerjoin(
+        _IN_FORCE,
+        and_(
+            col(_IN_FORCE.youth_id) == col(Youth.id),
+            col(_IN_FORCE.person_id) == col(Youth.person_id),
+            col(_IN_FORCE.undone_at).is_(None),
+        ),
+    )
+    .where(
+        or_(
+            col(Youth.person_id).in_(bindparam("persons", expanding=True)),
+            col(Youth.id).in_(bindparam("records", expanding=True)),
+        )
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -108,33 +145,31 @@ def known(db: Session, user: User, youth_id: str) -> Known:
     """Read, in a constant number of queries, what the sharing section of this agency's record needs."""
     youth = access.readable_youth(db, user, youth_id)
     agencies = {a.id: a for a in db.exec(select(Agency))}
-    made_here = links.links_of(db, user, youth.id)
-    made_there = [
-        (link, agency_id)
-        for link, agency_id in db.exec(
-            select(RecordLink, User.agency_id)
-            .join(User, col(User.id) == col(RecordLink.linked_by))
-            .where(RecordLink.person_id == youth.person_id, RecordLink.youth_id != youth.id)
-        ).all()
-    ]
+    made_here: list[RecordLink] = []
+    made_there: list[tuple[RecordLink, str]] = []
+    # The record's own links and other records' links to its person, with the agency of whoever linked.
+    for link, linker_agency in db.exec(_LINKS, params={"youth_id": youth.id, "person_id": youth.person_id}).all():
+        if link.youth_id == youth.id:
+            made_here.append(link)
+        elif linker_agency is not None:
+            made_there.append((link, linker_agency))
     persons = sorted({youth.person_id} | {link.person_id for link in made_here})
-    held: dict[str, list[tuple[Youth, YouthLink]]] = {}
-    for record, holding in db.exec(
-        select(Youth, YouthLink)
-        .join(YouthLink, col(YouthLink.youth_id) == col(Youth.id))
-        .where(col(Youth.person_id).in_(persons))
-    ).all():
-        held.setdefault(record.person_id, []).append((record, holding))
-    joined: dict[str, dict[str, datetime]] = {}
-    for link in db.exec(
-        select(RecordLink).where(col(RecordLink.person_id).in_(persons), col(RecordLink.undone_at).is_(None))
-    ):
-        joined.setdefault(link.person_id, {})[link.youth_id] = link.created_at
     linked_records = sorted({link.youth_id for link, _agency in made_there})
+    # The persons' records, with the agencies holding them and when a link in force joined each to its person;
+    # and the records other agencies linked (one may have left the person since).
+    held: dict[str, list[tuple[Youth, YouthLink]]] = {}
+    joined: dict[str, dict[str, datetime]] = {}
     records: dict[str, list[YouthLink]] = {}
-    if linked_records:
-        for holding in db.exec(select(YouthLink).where(col(YouthLink.youth_id).in_(linked_records))):
-            records.setdefault(holding.youth_id, []).append(holding)
+    seen: set[str] = set()
+    for record, holding, link in db.exec(_RECORDS, params={"persons": persons, "records": linked_records}).all():
+        if link is not None:
+            joined.setdefault(link.person_id, {})[link.youth_id] = link.created_at
+        if holding.id in seen:
+            continue  # the same holding again, beside another link in force
+        seen.add(holding.id)
+        held.setdefault(record.person_id, []).append((record, holding))
+        if record.id in linked_records:
+            records.setdefault(record.id, []).append(holding)
     ids = sorted(
         {link.consent_id for link in made_here if link.consent_id}
         | {link.consent_id for link, _agency in made_there if link.consent_id}

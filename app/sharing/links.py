@@ -184,11 +184,3 @@ def undo(db: Session, user: User, link_id: str) -> RecordLink:
         db, "record.unlink", actor_id=user.id, agency_id=user.agency_id, object_type="youth", object_id=youth.id
     )
     return record
-
-
-def links_of(db: Session, user: User, youth_id: str) -> list[RecordLink]:
-    """The links made for this agency's record, newest first."""
-    youth = access.readable_youth(db, user, youth_id)
-    return list(
-        db.exec(select(RecordLink).where(RecordLink.youth_id == youth.id).order_by(col(RecordLink.created_at).desc()))
-    )
