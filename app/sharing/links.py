@@ -39,14 +39,20 @@ def index_record(db: Session, keys: KeyRing, youth: Youth) -> None:
         db.execute(insert(MatchKey), rows)
 
 
-# Other people's records sharing a match key with a record (built once: the values are parameters).
-_SHARING_A_KEY = select(Youth).where(
-    col(Youth.id).in_(
-        select(MatchKey.youth_id).where(
-            col(MatchKey.key).in_(select(MatchKey.key).where(col(MatchKey.youth_id) == bindparam("youth_id")))
-        )
-    ),
-    col(Youth.person_id) != bindparam("person_id"),
+# Other people's records sharing a match key with a record, each with the agencies holding it and their kinds
+# (built once: the values are parameters).
+_SHARING_A_KEY = (
+    select(Youth, col(YouthLink.agency_id), col(Agency.kind))
+    .outerjoin(YouthLink, col(YouthLink.youth_id) == col(Youth.id))
+    .outerjoin(Agency, col(Agency.id) == col(YouthLink.agency_id))
+    .where(
+        col(Youth.id).in_(
+            select(MatchKey.youth_id).where(
+                col(MatchKey.key).in_(select(MatchKey.key).where(col(MatchKey.youth_id) == bindparam("youth_id")))
+            )
+        ),
+        col(Youth.person_id) != bindparam("person_id"),
+    )
 )
 
 
@@ -55,29 +61,18 @@ def candidates(db: Session, keys: KeyRing, user: User, youth_id: str) -> list[Yo
     that have not consented to this agency (telling that a record exists is itself a disclosure)."""
     youth = access.readable_youth(db, user, youth_id)
     mine = identity_of(keys, youth)
-    rows = db.exec(_SHARING_A_KEY, params={"youth_id": youth.id, "person_id": youth.person_id}).all()
-    holders = _holders(db, [other.id for other in rows])  # one query for every candidate, not one each
-    by_id = {other.id: other for other in rows}
+    by_id: dict[str, Youth] = {}
+    holders: dict[str, list[tuple[str, str]]] = {}  # record id -> (agency id, agency kind) of each agency holding it
+    for other, agency_id, kind in db.exec(_SHARING_A_KEY, params={"youth_id": youth.id, "person_id": youth.person_id}):
+        by_id[other.id] = other
+        if agency_id is not None:
+            holders.setdefault(other.id, []).append((agency_id, kind))
     best: dict[str, Youth] = {}
-    for other_id in ranked(mine, {other.id: identity_of(keys, other) for other in rows}):
+    for other_id in ranked(mine, {other_id: identity_of(keys, other) for other_id, other in by_id.items()}):
         other = by_id[other_id]
         if _may_learn_of(db, user, other, holders.get(other.id, [])):
             best.setdefault(other.person_id, other)
     return list(best.values())
-
-
-def _holders(db: Session, youth_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
-    """Record id -> (agency id, agency kind) of each agency holding it."""
-    found: dict[str, list[tuple[str, str]]] = {}
-    if youth_ids:
-        query = (
-            select(col(YouthLink.youth_id), col(Agency.id), col(Agency.kind))
-            .join(Agency, col(YouthLink.agency_id) == col(Agency.id))
-            .where(col(YouthLink.youth_id).in_(youth_ids))
-        )
-        for youth_id, agency_id, kind in db.exec(query).all():
-            found.setdefault(youth_id, []).append((agency_id, kind))
-    return found
 
 
 def _may_learn_of(db: Session, user: User, other: Youth, holders: list[tuple[str, str]]) -> bool:
