@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from pydantic import BaseModel, Field, field_validator
+from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -78,10 +79,16 @@ def public(row: YouthIdentifier) -> IdentifierPublic:
 def list_for(db: Session, user: User, youth_id: str) -> list[YouthIdentifier]:
     """The identifiers the user's agency recorded for one of its youth, oldest first."""
     youth = access.readable_youth(db, user, youth_id)
-    query = select(YouthIdentifier).where(
-        YouthIdentifier.agency_id == user.agency_id, YouthIdentifier.youth_id == youth.id
+    return list(db.exec(_OF_YOUTH, params={"agency_id": user.agency_id, "youth_id": youth.id}))
+
+
+_OF_YOUTH = (  # built once: every record page lists them
+    select(YouthIdentifier)
+    .where(
+        col(YouthIdentifier.agency_id) == bindparam("agency_id"), col(YouthIdentifier.youth_id) == bindparam("youth_id")
     )
-    return list(db.exec(query.order_by(col(YouthIdentifier.recorded_at), col(YouthIdentifier.id))))
+    .order_by(col(YouthIdentifier.recorded_at), col(YouthIdentifier.id))
+)
 
 
 def add(db: Session, keys: KeyRing, user: User, youth_id: str, data: IdentifierCreate) -> YouthIdentifier:

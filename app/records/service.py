@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_
+from sqlalchemy import and_, bindparam
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
@@ -77,10 +77,13 @@ def create(db: Session, keys: KeyRing, user: User, data: YouthCreate) -> Youth:
 
 def public(db: Session, keys: KeyRing, user: User, youth: Youth) -> YouthPublic:
     """The youth's record as the user's agency sees it (with its own case number)."""
-    link = db.exec(
-        select(YouthLink).where(YouthLink.youth_id == youth.id, YouthLink.agency_id == user.agency_id)
-    ).first()
+    link = db.exec(_AGENCY_LINK, params={"youth_id": youth.id, "agency_id": user.agency_id}).first()
     return public_of(keys, youth, link)
+
+
+_AGENCY_LINK = select(YouthLink).where(  # built once: every record page and API read of a youth runs it
+    col(YouthLink.youth_id) == bindparam("youth_id"), col(YouthLink.agency_id) == bindparam("agency_id")
+)
 
 
 def public_of(keys: KeyRing, youth: Youth, link: YouthLink | None) -> YouthPublic:
