@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import ColumnElement, CursorResult, and_, bindparam, insert, update
+from sqlalchemy import BindParameter, ColumnElement, CursorResult, and_, bindparam, insert, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
@@ -568,30 +570,41 @@ def dashboard(
     """A page of the user's agency's screenings, newest started first, filtered: one query whatever the number of
     rows, the access clause applied in it. Each row has only the columns the list shows (DASHBOARD_COLUMNS): the
     screening's, and its youth's encrypted names and the agency's encrypted case number."""
+    given = {name: value for name, value in filters.model_dump().items() if value}
+    query = _dashboard(access.Viewer(user.id, user.agency_id), tuple(sorted(given)), after is not None, size)
+    values = given | {"agency_id": user.agency_id} | paging.after_parameters(after)
+    rows = db.exec(query, params=values).all()
+    return paging.page_of(rows, size, lambda row: (row.started_at, row.id))
+
+
+_DASHBOARD_FILTERS: dict[str, Callable[[Any], ColumnElement[bool]]] = {
+    "level": lambda value: col(Screening.overall_level) == value,
+    "instrument_id": lambda value: col(Screening.instrument_id) == value,
+    "screener_id": lambda value: col(Screening.started_by) == value,
+    "status": lambda value: col(Screening.status) == value,
+    "date_from": lambda value: col(Screening.started_at) >= value,
+    "date_to": lambda value: col(Screening.started_at) <= value,
+}
+
+
+@lru_cache(maxsize=256)
+def _dashboard(viewer: access.Viewer, filtered: tuple[str, ...], paged: bool, size: int) -> Any:
+    """The dashboard's statement for one user and the filters given, built once: the filters' values, the agency
+    and the cursor are parameters."""
     own_link = _DASHBOARD_LINK
+    agency: BindParameter[str] = bindparam("agency_id")
     query = (
         select_rows(*DASHBOARD_COLUMNS)
         .join(Youth, col(Youth.id) == col(Screening.youth_id))
-        .outerjoin(own_link, and_(col(own_link.youth_id) == col(Youth.id), col(own_link.agency_id) == user.agency_id))
-        .where(Screening.agency_id == user.agency_id, _not_discarded(), access.youth_readable_clause(user))
+        .outerjoin(own_link, and_(col(own_link.youth_id) == col(Youth.id), col(own_link.agency_id) == agency))
+        .where(col(Screening.agency_id) == agency, _not_discarded(), access.youth_readable_clause(viewer))
     )
-    if filters.level:
-        query = query.where(Screening.overall_level == filters.level)
-    if filters.instrument_id:
-        query = query.where(Screening.instrument_id == filters.instrument_id)
-    if filters.screener_id:
-        query = query.where(Screening.started_by == filters.screener_id)
-    if filters.status:
-        query = query.where(Screening.status == filters.status)
-    if filters.date_from:
-        query = query.where(col(Screening.started_at) >= filters.date_from)
-    if filters.date_to:
-        query = query.where(col(Screening.started_at) <= filters.date_to)
+    for name in filtered:
+        query = query.where(_DASHBOARD_FILTERS[name](bindparam(name)))
     started, screening_id = col(Screening.started_at), col(Screening.id)
-    if (later := paging.older_than(started, screening_id, after)) is not None:
-        query = query.where(later)
-    rows = db.exec(query.order_by(started.desc(), screening_id.desc()).limit(size + 1)).all()
-    return paging.page_of(rows, size, lambda row: (row.started_at, row.id))
+    if paged:
+        query = query.where(paging.older_than_parameters(started, screening_id))
+    return query.order_by(started.desc(), screening_id.desc()).limit(size + 1)
 
 
 def _not_discarded() -> ColumnElement[bool]:

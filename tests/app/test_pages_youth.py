@@ -108,6 +108,15 @@ def test_dashboard_filters_by_level(client: TestClient, world: World) -> None:
     assert "No screenings match." in client.get("/", params={"date_from": future}).text
     bad = client.get("/", params={"level": "purple", "date_to": "someday"})
     assert bad.status_code == 400 and "There is a problem" in bad.text
+    past = (date.today() - timedelta(days=2)).isoformat()
+    window = client.get("/", params={"date_from": past, "date_to": future, "status": "completed"}).text
+    assert "Flagged" in window and "Calm" in window and "Pending" not in window
+    assert "No screenings match." in client.get("/", params={"date_to": past}).text
+    # The same filters from a user of another agency (the statement is built once per user and filters used):
+    # none of the first agency's screenings.
+    sign_in(client, world.user(world.agency("Second Agency")))
+    for params in ({}, {"level": "clear_concern"}, {"date_from": past, "date_to": future, "status": "completed"}):
+        assert "No screenings match." in client.get("/", params=params).text, params
 
 
 def test_every_page_is_no_store_with_a_neutral_title(client: TestClient, world: World) -> None:
