@@ -28,7 +28,9 @@ def record_section(db: Session, keys: KeyRing, registry: Registry, user: User, y
     facts = linked.known(db, user, youth_id)
     names = facts.names()
     given_or_received = facts.given_or_received(person_id)
-    shown = views.consent_rows(db, keys, [*given_or_received, *facts.link_consents()], user, names)
+    listed = {c.id for c in given_or_received}
+    others = [c for c in facts.link_consents() if c.id not in listed]  # a link's consent the list leaves out
+    shown = views.consent_rows(db, keys, [*given_or_received, *others], user, names)  # revokers read once for all
     rows = {row.consent.id: row for row in shown}
     link_views = linked.link_views(keys, user, facts, rows)
     return {
