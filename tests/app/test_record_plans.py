@@ -26,7 +26,7 @@ from app.records import service as records
 from app.records.schemas import YouthCreate
 from app.screenings import service as screenings
 from app.screenings.schemas import DashboardFilter
-from app.sharing import tellonce
+from app.sharing import linked, links, tellonce
 from instruments.loader import Registry
 from tests.app.conftest import World
 from tests.app.exports_support import MINI, Scene, make_scene, mini_registry
@@ -185,3 +185,26 @@ def test_the_dashboard_asks_each_rows_link_in_one_probe(scene: Scene) -> None:
         # SQLite runs the access clause per row; PostgreSQL, with statistics, may instead read the agency's links
         # once, as the outer side of a semi-join, which is not a read per row.
         assert "ix_youth_link_agency_created" not in found.indexes, found.text
+
+
+def test_the_record_reads_its_links_records_and_possible_matches_by_index(scene: Scene) -> None:
+    """The sharing section's statements built once with OR conditions (the record's links or its person's; the
+    persons' records or the linked ones) start from the record and its person through their indexes, on both
+    engines, never a read of every link, record or match key in the deployment (100 other youth here, with the
+    same given name and birth date)."""
+    as_deployed(scene.db.get_bind())
+    engine = scene.db.get_bind()
+    with captured(engine, lambda s: "record_link" in s or "match_key" in s) as seen:
+        linked.known(scene.db, scene.screener, scene.youth.id)
+        links.candidates(scene.db, scene.keys, scene.screener, scene.youth.id)
+    plans = {
+        name: planned(engine, *next(s for s in seen if marker in s[0]))
+        for name, marker in (
+            ("links", "FROM record_link LEFT OUTER JOIN"),
+            ("records", "LEFT OUTER JOIN record_link AS in_force"),
+            ("matches", "FROM match_key"),
+        )
+    }
+    assert {"ix_record_link_youth_id", "ix_record_link_person_id"} <= plans["links"].indexes, plans["links"].text
+    assert "ix_youth_person_id" in plans["records"].indexes, plans["records"].text
+    assert "ix_match_key_key" in plans["matches"].indexes, plans["matches"].text
