@@ -153,11 +153,6 @@ def for_youth(db: Session, user: User, youth_id: str) -> list[Consent]:
     )
 
 
-def active_from(db: Session, person_id: str, from_agency_id: str, to_agency_id: str) -> list[Consent]:
-    """Consents in force now from one agency to another about a person (any category, any purpose)."""
-    return access.consents_in_force(db, person_id, to_agency_id, {from_agency_id})
-
-
 def between(db: Session, person_id: str, from_agency_id: str, to_agency_id: str) -> list[Consent]:
     """Every consent from one agency to another about a person, in any state, newest first."""
     return list(

@@ -129,7 +129,8 @@ class Known:
         ]
 
     def in_force(self, person_id: str, from_agency_id: str, to_agency_id: str) -> list[Consent]:
-        """As `consent.active_from`, by the same rule (`access.is_in_force`) on the consents already loaded."""
+        """As `access.consents_in_force` from one agency to another, by the same rule (`access.is_in_force`) on the
+        consents already loaded."""
         now = utcnow()
         return [c for c in self.between(person_id, from_agency_id, to_agency_id) if access.is_in_force(c, now)]
 
