@@ -6,6 +6,7 @@ and filters every template may use. Pages render through `app.web.render`; a doc
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 import jinja2
@@ -21,6 +22,9 @@ _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
     autoescape=jinja2.select_autoescape(default=True),
     extensions=["jinja2.ext.i18n"],
+    # The templates ship with the code: a server reads each once, not its file's time on every page (a restart
+    # picks up a changed template, as it does changed code).
+    auto_reload=False,
 )
 # The callables read the language of the page being rendered (see app.i18n.rendering_in).
 _env.install_gettext_callables(  # type: ignore[attr-defined]  # added by the i18n extension; Jinja does not declare it
@@ -41,9 +45,14 @@ def level_label(level: str | None) -> str:
 
 def level_tag(code: str | None) -> Markup:
     """A level as the coloured label the lists show, or "Not scored yet"."""
+    return _level_tag(code or "", i18n.page_language())
+
+
+@lru_cache(maxsize=64)  # a handful of levels in two languages: each row of a list asks for one of a few tags
+def _level_tag(code: str, language: str) -> Markup:
     if not code:
-        return Markup('<span class="muted">%s</span>') % i18n.gettext("Not scored yet")
-    return Markup('<span class="level level-%s">%s</span>') % (code, level_label(code))
+        return Markup('<span class="muted">%s</span>') % i18n.translations(language).gettext("Not scored yet")
+    return Markup('<span class="level level-%s">%s</span>') % (code, levels.label(code, language))
 
 
 def status_text(code: str | None) -> str:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from app import audit, ratelimit
@@ -218,6 +219,15 @@ def list_users(db: Session, actor: User) -> list[User]:
     if actor.role != Role.system_admin:
         query = query.where(User.agency_id == actor.agency_id)
     return list(db.exec(query))
+
+
+# Built once: the dashboard names the screeners of its agency on every load (names only, not whole accounts).
+_NAMES_AT = select(col(User.id), col(User.display_name)).where(col(User.agency_id) == bindparam("agency_id"))
+
+
+def names_at_agency(db: Session, agency_id: str) -> dict[str, str]:
+    """User id -> display name of every account at the agency (disabled ones too: they started screenings)."""
+    return {user_id: name for user_id, name in db.exec(_NAMES_AT, params={"agency_id": agency_id})}
 
 
 def list_agencies(db: Session, actor: User) -> list[Agency]:

@@ -654,13 +654,16 @@ def _covered() -> Any:
 
 
 def _lapsed(which: Any) -> Any:
-    """The live referrals among `which` that no consent in force covers."""
+    """The ids of the live referrals among `which` that no consent in force covers."""
     live = [s.value for s in ReferralStatus if s not in FINAL]
-    return select(Referral).where(which, col(Referral.status).in_(live), ~_covered())
+    return select(col(Referral.id)).where(which, col(Referral.status).in_(live), ~_covered())
 
 
 def _cancel_lapsed(db: Session, query: Any, params: dict[str, Any] | None = None) -> int:
-    rows = db.exec(query, params=params or {}).all()
+    # Ids first: nearly always none, and loading whole referrals (a wide row each) cost more than the question,
+    # which every page that lists referrals asks.
+    ids = db.exec(query, params=params or {}).all()
+    rows = db.exec(select(Referral).where(col(Referral.id).in_(ids))).all() if ids else []
     for referral in rows:
         _apply(  # no free-text reason: the event's `via` says the consent was revoked
             db,

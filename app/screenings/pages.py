@@ -56,7 +56,7 @@ def dashboard(request: Request, db: SessionDep, keys: KeysDep, registry: Registr
     parsed, problems = web_forms.parse(DashboardFilter, given, default=_("Choose one of the listed values."))
     errors.update(problems)
     filters = parsed or DashboardFilter()
-    users = {u.id: u.display_name for u in accounts.list_users(db, auth.user) if u.agency_id == auth.user.agency_id}
+    users = accounts.names_at_agency(db, auth.user.agency_id)
     page = service.dashboard(db, auth.user, filters, paging.parse(request.query_params.get("after")))
     rows, youth = [], {}
     for screening in page.items:
