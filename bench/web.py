@@ -3,11 +3,14 @@
     python bench/web.py [--engine sqlite|postgresql|both] [--clients 1,8,32] [--seconds S] [--rounds R]
                         [--paths api,dashboard,record,result] [--cohort N] [--workers N]
 
-Both apps run as `python -m uvicorn` subprocesses with the same options (--workers of each, one by default,
---log-level warning, the same interpreter and uvicorn): TellOnce through its app factory (`app.main:create_app`, what
-`tellonce serve` runs) in development mode, on a fresh data directory per engine (a SQLite file, or a fresh
-database in a throwaway PostgreSQL server from tests/support/postgres.py); the baseline is bench/web_bare.py,
-the same routes with Pydantic models and nothing behind them.
+Both apps run as `python -m uvicorn` subprocesses with the same options (the same number of worker processes,
+--log-level warning, the same interpreter and uvicorn). Each engine is served as docs/deployment.md runs it: one
+worker on SQLite (its one writer would queue several), one per core on PostgreSQL; the baseline gets the same
+number beside each (--workers N: N for both engines). TellOnce runs through its app factory
+(`app.main:create_app`, what `tellonce serve` runs; `app.startup:worker_app` in each of several workers) in
+development mode, on a fresh data directory per engine (a SQLite file, or a fresh database in a throwaway
+PostgreSQL server from tests/support/postgres.py); the baseline is bench/web_bare.py, the same routes with
+Pydantic models and nothing behind them.
 
 TellOnce's data: the demo (`tellonce demo`: four agencies, a user of every role, Avery's tell-once story,
 `--cohort` synthetic people at two other agencies), then, through the API as Riverbend's screener, 50 youth
@@ -103,14 +106,20 @@ def self_report_answers() -> dict[str, str]:
 # --- the servers -------------------------------------------------------------------------------------------
 
 
-WORKERS = 1  # uvicorn worker processes of each app (--workers); set by main()
+WORKERS: int | None = None  # uvicorn worker processes of each app (--workers); set by main()
 
 
-def uvicorn_argv(target: str, port: int, *extra: str) -> list[str]:
+def workers_for(engine: str) -> int:
+    """Worker processes of both apps on `engine`: --workers, else as docs/deployment.md runs each engine (one on
+    SQLite, whose one writer the workers would queue for; one per core on PostgreSQL)."""
+    return WORKERS or (1 if engine == "sqlite" else os.cpu_count() or 1)
+
+
+def uvicorn_argv(target: str, port: int, workers: int, *extra: str) -> list[str]:
     """The same uvicorn command line for both apps, with the same number of worker processes."""
     where = ["--host", "127.0.0.1", "--port", str(port)]
-    workers = ["--workers", str(WORKERS)] if WORKERS > 1 else []
-    return [sys.executable, "-m", "uvicorn", target, *extra, *where, *workers, "--log-level", "warning"]
+    several = ["--workers", str(workers)] if workers > 1 else []
+    return [sys.executable, "-m", "uvicorn", target, *extra, *where, *several, "--log-level", "warning"]
 
 
 def tellonce_env(data_dir: Path, database_url: str | None, port: int, cohort: int) -> dict[str, str]:
@@ -151,20 +160,21 @@ def tellonce_server(engine: str, cohort: int, stack: contextlib.ExitStack) -> It
     note(f"{engine}: demo data (cohort {cohort}) in {time.perf_counter() - started:.1f} s")
     # Several workers: as `tellonce serve --workers N` does, the start-up work ran once (`tellonce demo` migrated
     # the database) and each worker's app only checks (app.startup.worker_app).
-    target = "app.startup:worker_app" if WORKERS > 1 else "app.main:create_app"
-    argv = uvicorn_argv(target, port, "--factory")
+    workers = workers_for(engine)
+    target = "app.startup:worker_app" if workers > 1 else "app.main:create_app"
+    argv = uvicorn_argv(target, port, workers, "--factory")
     server = Server(f"TellOnce ({engine})", argv, env, ROOT, data_dir / "server.log", port)
     stack.callback(server.stop)
     server.wait_ready("/login")
     yield server
 
 
-def bare_server(stack: contextlib.ExitStack) -> Server:
-    """The baseline, served by the same uvicorn."""
+def bare_server(stack: contextlib.ExitStack, workers: int) -> Server:
+    """The baseline, served by the same uvicorn with the same number of workers."""
     log_dir = Path(tempfile.mkdtemp(prefix="tellonce-bench-web-bare-"))
     stack.callback(shutil.rmtree, log_dir, ignore_errors=True)
     port = free_port()
-    argv = uvicorn_argv("web_bare:app", port, "--app-dir", str(_HERE))
+    argv = uvicorn_argv("web_bare:app", port, workers, "--app-dir", str(_HERE))
     server = Server("bare FastAPI", argv, dict(os.environ), ROOT, log_dir / "server.log", port)
     stack.callback(server.stop)
     server.wait_ready("/")
@@ -349,7 +359,7 @@ def ratio_text(ratio: float) -> str:
 
 
 HEADER = (
-    f"{'engine':10} {'path':14} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}   "
+    f"{'engine':10} {'workers':>7} {'path':14} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}   "
     f"{'bare req/s':>10} {'bare p50':>8} {'bare p99':>8}   {'ratio':>6}"
 )
 
@@ -359,7 +369,8 @@ def print_row(row: Row) -> None:
     t, b = row.pooled(row.tellonce), row.pooled(row.bare)
     name = "api cycle" if row.path == "api" else row.path
     print(
-        f"{row.engine:10} {name:14} {row.clients:>7} {row.rate(row.tellonce):>8.1f} {ms(percentile(t, 0.5)):>8} "
+        f"{row.engine:10} {workers_for(row.engine):>7} {name:14} {row.clients:>7} {row.rate(row.tellonce):>8.1f} "
+        f"{ms(percentile(t, 0.5)):>8} "
         f"{ms(percentile(t, 0.99)):>8} {row.errors():>6}   {row.rate(row.bare):>10.1f} {ms(percentile(b, 0.5)):>8} "
         f"{ms(percentile(b, 0.99)):>8}   {ratio_text(row.ratio):>6}",
         flush=True,
@@ -368,7 +379,8 @@ def print_row(row: Row) -> None:
         for kind in REQUEST_KINDS:
             t, b = row.pooled(row.tellonce, kind), row.pooled(row.bare, kind)
             print(
-                f"{'':10} {'  ' + kind:14} {'':>7} {'':>8} {ms(percentile(t, 0.5)):>8} {ms(percentile(t, 0.99)):>8} "
+                f"{'':10} {'':>7} {'  ' + kind:14} {'':>7} {'':>8} {ms(percentile(t, 0.5)):>8} "
+                f"{ms(percentile(t, 0.99)):>8} "
                 f"{'':>6}   {'':>10} {ms(percentile(b, 0.5)):>8} {ms(percentile(b, 0.99)):>8}",
                 flush=True,
             )
@@ -384,7 +396,7 @@ def worst_p99(rows: list[Row]) -> tuple[float, str] | None:
             continue
         kinds: Sequence[str | None] = REQUEST_KINDS if row.path == "api" else (None,)
         for kind in kinds:
-            where = f"{row.engine} {row.path}" + (f" {kind}" if kind else "")
+            where = f"{engine_text(row.engine)} {row.path}" + (f" {kind}" if kind else "")
             p99 = percentile(row.pooled(row.tellonce, kind), 0.99)
             if p99 == p99:  # not NaN: something was measured
                 found.append((p99, where))
@@ -397,14 +409,15 @@ def note(message: str) -> None:
 
 
 def run(args: argparse.Namespace) -> list[Row]:
-    """Every engine in turn, the baseline server running throughout."""
+    """Every engine in turn, beside a baseline served by as many workers as TellOnce on that engine."""
     answers = self_report_answers()
     rows: list[Row] = []
-    with contextlib.ExitStack() as stack:
-        bare = bare_server(stack)
-        print(HEADER, flush=True)
-        for engine in args.engines:
-            with contextlib.ExitStack() as engine_stack, tellonce_server(engine, args.cohort, engine_stack) as server:
+    print(HEADER, flush=True)
+    for engine in args.engines:
+        with contextlib.ExitStack() as stack:
+            bare = bare_server(stack, workers_for(engine))
+            with tellonce_server(engine, args.cohort, stack) as server:
+                note(f"{engine}: {workers_for(engine)} worker process(es) for each app")
                 started = time.perf_counter()
                 scene = prepare(server.port, max(args.clients), answers)
                 note(
@@ -436,8 +449,13 @@ def summary(rows: list[Row]) -> None:
     worst = max(in_goal, key=lambda r: r.ratio)
     scope = " and ".join(str(c) for c in sorted({r.clients for r in in_goal}))
     scope += " client" if scope == "1" else " clients"
-    where = f"{worst.engine} {worst.path}, {clients_text(worst.clients)}"
+    where = f"{engine_text(worst.engine)} {worst.path}, {clients_text(worst.clients)}"
     print(f"worst ratio tellonce/bare req/s at {scope} ({where}; goal >= 1/{GOAL_RATIO}): {ratio_text(worst.ratio)}")
+
+
+def engine_text(engine: str) -> str:
+    workers = workers_for(engine)
+    return f"{engine} ({workers} worker{'s' if workers > 1 else ''})"
 
 
 def clients_text(clients: int) -> str:
@@ -473,8 +491,9 @@ def main() -> None:
     parser.add_argument(
         "--workers",
         type=int,
-        default=1,
-        help="uvicorn worker processes of both apps (PostgreSQL deployments use several)",
+        default=None,
+        help="uvicorn worker processes of both apps (default: as docs/deployment.md runs each engine, one on "
+        "SQLite and one per core on PostgreSQL)",
     )
     args = parser.parse_args()
     global WORKERS
