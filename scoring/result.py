@@ -138,16 +138,21 @@ class ScoreResult:
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
+_LEAVES = frozenset({str, int, float, bool, type(None)})  # most of a result's values: returned at once
+
+
 def _plain(value: Any) -> Any:
     """Dataclasses as dicts, tuples and lists as themselves, all the way down; other values as they are."""
     kind = type(value)
-    if is_dataclass(value) and not isinstance(value, type):
-        names = _FIELDS.get(kind)
-        if names is None:
-            names = _FIELDS[kind] = tuple(f.name for f in fields(value))
+    if kind in _LEAVES:
+        return value
+    names = _FIELDS.get(kind)
+    if names is None and is_dataclass(value) and not isinstance(value, type):
+        names = _FIELDS[kind] = tuple(f.name for f in fields(value))
+    if names is not None:
         return {name: _plain(getattr(value, name)) for name in names}
     if kind is tuple or kind is list:
-        return kind(_plain(item) for item in value)
+        return kind([_plain(item) for item in value])
     if kind is dict:
         return {key: _plain(item) for key, item in value.items()}
     return value
