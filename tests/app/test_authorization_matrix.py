@@ -47,6 +47,7 @@ from tests.app.matrix_support import (
     served_routes,
     target_ids,
 )
+from tests.app.sharing_support import pdf_texts
 
 PUBLIC, YOUTH, STAFF, OWN, ADMIN, SYSTEM_ADMIN, SHARED = (
     "public",  # anyone: sign-in, the youth's code page, quick exit, static files, API docs
@@ -484,6 +485,13 @@ def test_own_agency_routes_refuse_every_other_agency(client: TestClient, w: Matr
                     assert same_as_missing(response, missing[user.id], target_ids(w, target, user)), where
 
 
+def _said(response: Any) -> str:
+    """What a response says: its text, or a PDF's text as its fonts decode it (its bytes are compressed)."""
+    if response.headers.get("content-type", "").startswith("application/pdf"):
+        return " ".join(pdf_texts(response.content))
+    return str(response.text)
+
+
 def test_shared_reads_follow_consent(client: TestClient, w: MatrixWorld, subtests: Any) -> None:
     """Every role at A, B and C × every consent state: allowed exactly as DESIGN §7 says, in the ledger, else 404."""
     shared = {k: e for k, e in MATRIX.items() if e.kind == SHARED} | SHARED_LISTS
@@ -518,7 +526,10 @@ def test_shared_reads_follow_consent(client: TestClient, w: MatrixWorld, subtest
                         ids = target_ids(w, entry.targets[0], user)
                         assert same_as_missing(response, missing[(key, user.id)], ids), where
                     notes = may_read(letter, Role(user.role), state, Category.notes, entry.glass)
-                    assert notes or NOTES_CANARY not in response.text, ("notes need a notes consent", *where)
+                    said = _said(response)
+                    assert notes or NOTES_CANARY not in said, ("notes need a notes consent", *where)
+                    if response.headers.get("content-type", "").startswith("application/pdf"):  # a summary
+                        assert (NOTES_CANARY in said) == notes, ("a PDF has notes just under a notes consent", *where)
                     # A's outcome (its note is the canary) shows on B's own record under a notes consent, never a
                     # break-glass: outcomes are never needed for care.
                     record_page = key == ("GET", "/youth/{youth_id}")
