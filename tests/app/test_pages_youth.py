@@ -119,6 +119,33 @@ def test_dashboard_filters_by_level(client: TestClient, world: World) -> None:
         assert "No screenings match." in client.get("/", params=params).text, params
 
 
+def test_dashboard_names_each_screener_and_offers_only_its_own_agency_s_staff(client: TestClient, world: World) -> None:
+    """Each row names who started the screening; the screener filter lists the agency's own staff (a disabled
+    account still names the screenings it started) and never another agency's, and filtering by one works."""
+    home, other = world.agency(), world.agency("Second Agency")
+    names = {"Robin Okafor": world.user(home), "Sam Lindqvist": world.user(home, "supervisor")}
+    outsider = world.user(other)
+    for name, user in (*names.items(), ("Kit Outsider", outsider)):
+        user.display_name = name
+        world.session.add(user)
+    world.session.commit()
+    for name, case in (("Robin Okafor", "N-1"), ("Sam Lindqvist", "N-2")):
+        csrf = sign_in(client, names[name])
+        start(client, csrf, add_youth(client, csrf, given_name=f"Youth of {name.split()[0]}", case_number=case))
+    names["Sam Lindqvist"].is_active = False  # gone since, but still who started that screening
+    world.session.add(names["Sam Lindqvist"])
+    world.session.commit()
+
+    sign_in(client, names["Robin Okafor"])
+    page = client.get("/").text
+    for name, user in names.items():
+        assert f'<option value="{user.id}" >{name}</option>' in page, name
+        assert f"<td>{name}</td>" in page, name
+    assert "Kit Outsider" not in page and outsider.id not in page
+    robin = client.get("/", params={"screener_id": names["Robin Okafor"].id}).text
+    assert "Youth of Robin" in robin and "Youth of Sam" not in robin
+
+
 def test_every_page_is_no_store_with_a_neutral_title(client: TestClient, world: World) -> None:
     csrf = sign_in(client, world.user(world.agency()))
     youth_id = add_youth(client, csrf)
