@@ -69,10 +69,17 @@ __all__ = ["DEFAULT_PURPOSE", "Grant", "Read", "consent_in_force", "is_in_force"
 # The rule of a consent in force: the one place it is written -------------------------------------------
 
 
+def _now() -> datetime:
+    """The time, as this module's `utcnow` gives it when called (a clock swapped in later is the one read)."""
+    return utcnow()
+
+
 def _at(now: datetime | None) -> Any:
     """`now` as a value, or when none is given the moment the statement runs (a bound parameter whose value is
-    read at execution): a clause built once and reused by later requests never holds a stale time."""
-    return now if now is not None else bindparam("access_now", callable_=utcnow, type_=UTCDateTime())
+    read at execution): a clause built once and reused by later requests never holds a stale time. It calls
+    `_now`, never the `utcnow` there was when the clause was built: a statement cached while a test's frozen clock
+    was in place went on reading that clock in every later test of the process."""
+    return now if now is not None else bindparam("access_now", callable_=_now, type_=UTCDateTime())
 
 
 def consent_in_force(now: datetime | None = None) -> ColumnElement[bool]:

@@ -16,7 +16,8 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
-from sqlalchemy import delete
+from sqlalchemy import BindParameter, delete
+from sqlalchemy.sql import visitors
 from sqlmodel import Session, col, select
 
 from app import access, crypto
@@ -59,6 +60,28 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     for where in ("app.access", "app.sharing.consent", "app.sharing.breakglass", "app.models"):
         monkeypatch.setattr(f"{where}.utcnow", clock)
     return clock
+
+
+def _time_read(clause: object) -> datetime:
+    """The earliest moment a clause built by `access` compares consents with, were it run now."""
+    moments = [e for e in visitors.iterate(clause) if isinstance(e, BindParameter) and e.key == "access_now"]
+    value: datetime = min(moment.effective_value for moment in moments)
+    return value
+
+
+def test_a_clause_built_under_a_frozen_clock_reads_the_time_it_runs_at_afterwards(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The statements that hold the rule are built once and reused by every later request and test of the
+    process. One built while a test's clock (above) was in place went on reading that clock after the test
+    ended: a consent given later was "not yet in force", and a referral under it was cancelled at once (a
+    failure that came and went with the order the tests ran in)."""
+    frozen = datetime(2020, 1, 1, tzinfo=UTC)
+    with monkeypatch.context() as patched:
+        patched.setattr("app.access.utcnow", lambda: frozen)
+        clause = access.consent_in_force()  # as a cached statement is built, during a test that froze time
+        assert _time_read(clause) == frozen
+    assert _time_read(clause) > datetime.now(UTC) - timedelta(minutes=1)
 
 
 @dataclass
