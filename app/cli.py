@@ -198,9 +198,9 @@ def serve(
     get_engine().dispose()  # the start-up's connections are not the workers' (each worker opens its own)
     plural = f" with {workers} workers" if workers > 1 else ""
     if workers > 1 and get_engine().dialect.name == "sqlite":
-        typer.echo(  # it works, but SQLite lets one writer in at a time: more workers only queue (docs/deployment.md)
-            "Note: SQLite lets one process write at a time, so more than one worker only adds waiting; "
-            "keep one worker with SQLite, or use PostgreSQL for several.",
+        typer.echo(  # it works (the workers take turns to write), but only reads run side by side (docs/deployment.md)
+            "Note: SQLite lets one process write at a time: the workers take turns to write, so more than one "
+            "speeds up reading pages, not saving screenings; use PostgreSQL for that.",
             err=True,
         )
     listening = served_url(host, port)
