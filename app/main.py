@@ -9,6 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 import swagger_ui_bundle
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -18,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from swagger_ui_bundle import swagger_ui_path
 
+from app.admission import Admission
 from app.errors import AppError, ErrorBody, InvalidPayload, LoginRequired, TooManyAttempts
 from app.headers import SecurityHeaders
 from app.i18n import _
@@ -150,6 +152,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         upgrade_database()
     startup.check(get_engine(), app.state.registry)  # keys configured; no published instrument changed
     lock = backup.hold_server_lock(get_settings().resolved_database_url)  # restore refuses while it is held
+    # As many threads as requests are let in (app/admission.py): each admitted request finds one when it needs it.
+    anyio.to_thread.current_default_thread_limiter().total_tokens = get_settings().threads
     # What is loaded by now (instruments, templates, mappers, settings) lives as long as the server: kept out of
     # the garbage collector's reach, a full collection no longer walks it on every pass (each took 135-230 ms of
     # the one interpreter, pausing every request in flight, in bench/web.py). Given back at shutdown.
@@ -184,7 +188,8 @@ def create_app(*, upgrade_database: bool = True) -> FastAPI:
     app.state.upgrade_database = upgrade_database
     app.state.registry = loaded_instruments()
 
-    app.add_middleware(SecurityHeaders, settings=settings)  # outermost: on every response
+    app.add_middleware(SecurityHeaders, settings=settings)  # on every response
+    app.add_middleware(Admission, limit=settings.threads)  # outermost: a request waiting for a place holds nothing
 
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> Response:

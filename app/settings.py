@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     max_json_depth: int = Field(default=64, ge=8, description="JSON nested deeper than this answers 422")
 
     workers: int = Field(default=1, ge=1, description="worker processes of `tellonce serve` (--workers)")
+    # Per process: threads that run requests' blocking work, and so how many requests are let in at once
+    # (the others wait their turn in the event loop; see app/admission.py).
+    threads: int = Field(default=40, ge=2, description="threads per process, and requests let in at once")
     # Database connections, per app server process (a worker of `tellonce serve --workers N` is one
     # process): PostgreSQL keeps db_pool_size connections open and opens up to db_max_overflow more
     # at busy moments; a request that finds all of them in use waits up to db_pool_timeout seconds.
