@@ -188,9 +188,12 @@ class Screening(SQLModel, table=True):
         # Aggregate reports: completed screenings counted by agency, month, instrument and level from the index alone,
         # for one agency or (status alone) the whole deployment.
         Index("ix_screening_report", "status", "agency_id", "completed_month", "instrument_id", "overall_level"),
+        # A youth record's screenings (at the agency, completed, newest first): the record page's follow-up and the
+        # referral form ask for them, and a person's timeline or pairs go through them (migration 0020).
+        Index("ix_screening_youth", "youth_id", "agency_id", "status", "completed_at"),
     )
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
-    youth_id: str = Field(foreign_key="youth.id", index=True, max_length=32)
+    youth_id: str = Field(foreign_key="youth.id", max_length=32)
     agency_id: str = Field(foreign_key="agency.id", max_length=32)
     instrument_id: str = Field(max_length=100, index=True)
     instrument_version: str = Field(max_length=32)

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app import paging, web_forms
 from app.crypto import KeyRing
@@ -96,21 +97,26 @@ def _title(registry: Registry, screening: Screening) -> str:
     return text(compiled.definition.title) if compiled else screening.instrument_id
 
 
+def latest_completed(youth_id: str, agency_id: str) -> SelectOfScalar[str]:
+    """The agency's latest completed screening of a youth record (the form offers it first)."""
+    return (
+        select(Screening.id)
+        .where(
+            Screening.youth_id == youth_id,
+            Screening.agency_id == agency_id,
+            Screening.status == ScreeningStatus.completed,
+        )
+        .order_by(col(Screening.completed_at).desc())
+        .limit(1)
+    )
+
+
 @router.get("/youth/{youth_id}/referrals/new", response_class=HTMLResponse)
 def new_referral(
     request: Request, youth_id: str, db: SessionDep, keys: KeysDep, registry: RegistryDep, auth: WebAuthDep
 ) -> Response:
     """The referral form: partner, screenings and categories, purpose, urgency, reason, contacts."""
-    latest = db.exec(
-        select(Screening.id)
-        .where(
-            Screening.youth_id == youth_id,
-            Screening.agency_id == auth.user.agency_id,
-            Screening.status == ScreeningStatus.completed,
-        )
-        .order_by(col(Screening.completed_at).desc())
-        .limit(1)
-    ).first()
+    latest = db.exec(latest_completed(youth_id, auth.user.agency_id)).first()
     values = {
         "screening_ids": [latest] if latest else [],
         "categories": [Category.result_summary.value],

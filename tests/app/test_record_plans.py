@@ -24,6 +24,8 @@ from app.models import Screening, Youth, month_of, new_id, utcnow
 from app.models_evaluation import Outcome
 from app.records import service as records
 from app.records.schemas import YouthCreate
+from app.referrals import pages as referral_pages
+from app.screenings import followup
 from app.screenings import service as screenings
 from app.screenings.schemas import DashboardFilter
 from app.sharing import linked, links, tellonce
@@ -117,7 +119,7 @@ def test_the_timeline_starts_from_the_persons_records_not_every_completed_screen
     assert len(entries) == 2 and {e.completed_at is None for e in entries} == {True, False}
     assert len(seen) == 1, seen
     found = planned(engine, *seen[0])
-    assert {"ix_youth_person_id", "ix_screening_youth_id"} <= found.indexes, found.text
+    assert {"ix_youth_person_id", "ix_screening_youth"} <= found.indexes, found.text
     assert not found.indexes & {
         "ix_screening_report",
         "ix_screening_agency_completed",
@@ -208,3 +210,17 @@ def test_the_record_reads_its_links_records_and_possible_matches_by_index(scene:
     assert {"ix_record_link_youth_id", "ix_record_link_person_id"} <= plans["links"].indexes, plans["links"].text
     assert "ix_youth_person_id" in plans["records"].indexes, plans["records"].text
     assert "ix_match_key_key" in plans["matches"].indexes, plans["matches"].text
+
+
+def test_the_record_asks_for_the_youth_s_own_screenings_at_the_agency_by_index(scene: Scene) -> None:
+    """The follow-up due on the record page and the referral form's latest screening read the youth's screenings
+    at the agency through the youth's index, never the agency's 750 completed screenings of other youth."""
+    as_deployed(scene.db.get_bind())
+    engine = scene.db.get_bind()
+    with captured(engine, lambda s: "FROM screening" in s and "screening.youth_id =" in s) as seen:
+        followup.due_for_youth(scene.db, scene.registry, scene.screener, scene.youth.id)
+        scene.db.exec(referral_pages.latest_completed(scene.youth.id, scene.a.id)).first()
+    assert len(seen) == 2, seen
+    for statement, parameters in seen:
+        found = planned(engine, statement, parameters)
+        assert "ix_screening_youth" in found.indexes, found.text
