@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from app import access
+from app.errors import NotFound
 from app.models import utcnow
 from app.models_sharing import Consent
 from app.referrals import service as referrals
@@ -55,3 +58,26 @@ def test_the_referral_check_and_the_consent_lookup_probe_the_person_s_consents(w
     for statement, parameters in (seen[0], looked_up[0]):
         plan = explain(engine, statement, parameters)
         assert BY_PERSON in plan.indexes, plan.text
+
+
+def test_a_screening_read_finds_its_referrals_by_the_screening(world: World) -> None:
+    """Whether a live referral to the reader's agency shares a screening: asked by the screening, in one probe of
+    `referral_screening`, never by reading every referral to the agency (or every live one) for each screening.
+    Asked in the access decision of a screening read, and for the categories a referral shares."""
+    db = world.session
+    partner = world.agency("Harbor County Probation", "probation")
+    reader = world.user(partner)
+    engine = db.get_bind()
+    if engine.dialect.name == "postgresql":
+        _analyze(engine)
+    else:
+        _no_statistics(engine)
+    with captured(engine, lambda s: "referral_screening" in s) as seen:
+        assert access._referred_categories(db, reader, "0" * 32, None) == set()
+        with pytest.raises(NotFound):
+            access.decide(db, reader, "0" * 32, record_denial=False)
+    assert len(seen) == 2, seen
+    for statement, parameters in seen:
+        plan = explain(engine, statement, parameters)
+        assert plan.indexes & {"ix_referral_screening_screening_id", "pk_referral_screening"}, plan.text
+        assert not plan.indexes & {"ix_referral_to_changed", "ix_referral_status"}, plan.text
