@@ -1,8 +1,9 @@
-"""The consent checks find a person's consents in one probe of their index, on both engines (migration 0019).
+"""The sharing checks find a person's consents, and a screening's referrals, in one probe of an index, on both
+engines (migration 0019; `access._by_screening`).
 
-Before it, SQLite (with no statistics: TellOnce never runs ANALYZE there) read every consent to the agency for
-each row it checked: the check that cancels lapsed referrals, run before every page that lists referrals, took
-0.5 s at an agency with 2,000 referrals and 4,000 consents.
+Before, SQLite (with no statistics: TellOnce never runs ANALYZE there) read every consent to the agency for each
+row it checked (the check that cancels lapsed referrals, run before every page that lists referrals, took 0.5 s
+at an agency with 2,000 referrals and 4,000 consents), and every referral to the agency for each screening read.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def test_the_referral_check_and_the_consent_lookup_probe_the_person_s_consents(w
     db = world.session
     sender, partner = world.agency(), world.agency("Harbor County Probation", "probation")
     screener = world.user(partner)
-    for n in range(30):  # consents to the partner, and referrals under them, about 30 people
+    for n in range(30):  # consents to the partner about 30 people
         person = f"person{n:026d}"
         db.add(
             Consent(
