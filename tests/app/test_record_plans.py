@@ -33,7 +33,7 @@ from instruments.loader import Registry
 from tests.app.conftest import World
 from tests.app.exports_support import MINI, Scene, make_scene, mini_registry
 from tests.app.plans_support import captured
-from tests.app.test_report_indexes import Plan, _analyze, explain
+from tests.app.test_report_indexes import Plan, _analyze, _no_statistics, explain
 
 _person = {"given_name": "Robin", "birth_date": date(2011, 7, 9)}
 
@@ -44,15 +44,10 @@ def as_deployed(engine: Engine) -> None:
     if engine.dialect.name == "postgresql":
         _analyze(engine)
         return
-    # Another test on this database (tests/app/test_report_indexes.py) may have run ANALYZE: its statistics, of
-    # tables of a few rows then, outlive the per-test truncation, and a connection that loaded them keeps its row
-    # estimates even once they are dropped. Dropped, and the pool's connections closed, the plans are explained
-    # by a connection that never saw any.
-    with engine.connect() as connection:
-        for table in ("sqlite_stat1", "sqlite_stat4"):
-            connection.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
-        connection.commit()
-    engine.dispose()
+    # Another test on this database may have run ANALYZE: its statistics, of tables of a few rows then, would
+    # outlive the per-test truncation, and a connection that loaded them keeps its row estimates even once they are
+    # dropped. Dropped, and the pool's connections closed, the plans are explained by a connection that saw none.
+    _no_statistics(engine)
 
 
 def planned(engine: Engine, statement: str, parameters: Any) -> Plan:
