@@ -200,7 +200,9 @@ def turn_for(database: str) -> WriterTurn | None:
         return None
     path = os.path.realpath(path)
     with _turns_lock:
-        return _turns.setdefault(path, WriterTurn(path))
+        if path not in _turns:
+            _turns[path] = WriterTurn(path)
+        return _turns[path]
 
 
 def queue_for(database: str) -> WriterQueue | None:

@@ -70,7 +70,7 @@ from app.models import Agency, Screening, ScreeningStatus, User, Youth
 from app.models_evaluation import EvaluationFact, EvaluationPair, Outcome, OutcomeKind
 from app.reports import aggregate
 from app.reports.aggregate import THRESHOLD, Scope
-from app.typed_sql import select_rows
+from app.typed_sql import select_rows, unindexed
 from instruments.loader import Registry
 from instruments.model import INSUFFICIENT, NOT_SCORED
 
@@ -268,12 +268,11 @@ def _day(db: Session, at: Any) -> Any:
 
 
 def _unindexed(db: Session, column: Any) -> Any:
-    """The column, compared in a form no SQLite index serves (`x || ''`), so that SQLite reaches the rows the way
-    that scales: `_pairs` finds each cohort screening's other screenings through the person's records
-    (`youth.person_id`, then `screening.youth_id`). Without statistics (TellOnce never runs ANALYZE there) SQLite
-    chose the status or agency index instead, and went over every other completed screening for each one of the
-    cohort: 0.36 s for 1,200 screenings, quadratic. PostgreSQL plans it well as it is: the column."""
-    return column if _postgresql(db) else column.op("||")(literal_column("''"))
+    """On SQLite, the column as `typed_sql.unindexed` gives it, so that `_pairs` finds each cohort screening's other
+    screenings through the person's records (`youth.person_id`, then `screening.youth_id`): SQLite chose the status
+    or agency index instead, and went over every other completed screening for each one of the cohort (0.36 s for
+    1,200 screenings, quadratic). PostgreSQL plans it well as it is: the column."""
+    return column if _postgresql(db) else unindexed(column)
 
 
 def _days_apart(db: Session, one: Any, other: Any) -> Any:
