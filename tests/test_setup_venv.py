@@ -17,6 +17,7 @@ FAKE_PYTHON = """#!/usr/bin/env bash
 # A stand-in for python: makes a venv (a copy of itself), answers the version, records pip runs.
 if [[ "$1 $2" == "-m venv" ]]; then mkdir -p "$3/bin" && cp "$0" "$3/bin/python"; exit 0; fi
 if [[ "$1" == "-c" ]]; then echo "${FAKE_PYTHON_VERSION:-3.11.7}"; exit 0; fi
+if [[ "$1 $2" == "-m compileall" ]]; then echo "$*" >>"$(dirname "$0")/../compile-runs"; exit 0; fi
 echo "$*" >>"$(dirname "$0")/../pip-runs"
 [[ -z "${FAKE_PIP_FAILS:-}" ]]
 """
@@ -54,8 +55,10 @@ def test_installs_on_the_first_run_saying_so_then_only_when_something_changed(tm
     root = _repo(tmp_path)
     status, said = _setup(root)
     assert status == 0 and "Setting up TellOnce (first run: installing packages" in said
-    assert _pip_runs(root) == ["-m pip install --disable-pip-version-check -e ."]
+    assert _pip_runs(root) == ["-m pip install --disable-pip-version-check --no-compile -e ."]
     assert "-q" not in _pip_runs(root)[0].split(), "pip's progress shows"
+    # pip compiles one file at a time; what it installed is compiled after it, on every core
+    assert (root / ".venv" / "compile-runs").read_text().splitlines() == ["-m compileall -q -j 0 .venv/lib"]
 
     assert _setup(root) == (0, ""), "a warm start installs nothing and says nothing"
     assert len(_pip_runs(root)) == 1
