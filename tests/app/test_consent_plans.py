@@ -1,5 +1,5 @@
 """The sharing checks find a person's consents, and a screening's referrals, in one probe of an index, on both
-engines (migration 0019; `access._by_screening`).
+engines (migration 0019; `access._live_to`).
 
 Before, SQLite (with no statistics: TellOnce never runs ANALYZE there) read every consent to the agency for each
 row it checked (the check that cancels lapsed referrals, run before every page that lists referrals, took 0.5 s
