@@ -19,7 +19,8 @@ from app.models_sharing import Consent
 from app.referrals import service as referrals
 from tests.app.conftest import World
 from tests.app.plans_support import captured
-from tests.app.test_report_indexes import _analyze, _no_statistics, explain
+from tests.app.test_record_plans import as_deployed
+from tests.app.test_report_indexes import explain
 
 BY_PERSON = "ix_consent_person_to_from"
 
@@ -47,10 +48,7 @@ def test_the_referral_check_and_the_consent_lookup_probe_the_person_s_consents(w
         )
     db.commit()
     engine = db.get_bind()
-    if engine.dialect.name == "postgresql":
-        _analyze(engine)  # as autovacuum keeps a live PostgreSQL database's statistics
-    else:
-        _no_statistics(engine)  # and a live SQLite database has none
+    as_deployed(engine)  # PostgreSQL analyzed, as autovacuum keeps it; SQLite with no statistics, as it runs
     with captured(engine, lambda s: "FROM consent" in s) as seen:
         referrals.settle_lapsed(db, screener)
     with captured(engine, lambda s: "FROM consent" in s) as looked_up:
@@ -69,10 +67,7 @@ def test_a_screening_read_finds_its_referrals_by_the_screening(world: World) -> 
     partner = world.agency("Harbor County Probation", "probation")
     reader = world.user(partner)
     engine = db.get_bind()
-    if engine.dialect.name == "postgresql":
-        _analyze(engine)
-    else:
-        _no_statistics(engine)
+    as_deployed(engine)
     with captured(engine, lambda s: "referral_screening" in s) as seen:
         assert access._referred_categories(db, reader, "0" * 32, None) == set()
         with pytest.raises(NotFound):
