@@ -19,7 +19,15 @@ from app.models import AuthSession, Role, User
 from app.settings import Settings, get_settings
 from instruments.loader import Registry
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+# Dependencies that only read what is already loaded are `async def`: FastAPI runs those in the event loop, and
+# each sync one in the thread pool, a round trip between threads on every request that uses it.
+async def current_settings() -> Settings:
+    """The settings (read once, then cached)."""
+    return get_settings()
+
+
+SettingsDep = Annotated[Settings, Depends(current_settings)]
 
 
 def cookie_name(settings: Settings) -> str:
@@ -109,7 +117,7 @@ async def csrf_checked(request: Request, auth: Annotated[WebAuth, Depends(web_au
     return auth
 
 
-def get_registry(request: Request) -> Registry:
+async def get_registry(request: Request) -> Registry:
     """The instruments loaded at start-up."""
     registry: Registry = request.app.state.registry
     return registry
@@ -123,8 +131,8 @@ RegistryDep = Annotated[Registry, Depends(get_registry)]
 ADMINS = (Role.system_admin, Role.agency_admin)
 
 
-def get_keys() -> KeyRing:
-    """The encryption key ring."""
+async def get_keys() -> KeyRing:
+    """The encryption key ring (read once, then cached)."""
     return get_key_ring()
 
 

@@ -113,7 +113,7 @@ def test_all_unknown_practitioner_rating_is_insufficient_on_every_staff_page(cli
 def test_the_pdf_says_not_enough_information(client: TestClient, world: World) -> None:
     from weasyprint import HTML
 
-    from app.deps import get_keys
+    from app.crypto import get_key_ring
     from app.exports import summary
     from tests.app.test_summary import _pdf_text
 
@@ -124,7 +124,7 @@ def test_the_pdf_says_not_enough_information(client: TestClient, world: World) -
     sign_in(client, screener)
     response = client.get(f"/screenings/{screening_id}/summary.pdf")
     assert response.status_code == 200 and response.content.startswith(b"%PDF")
-    built = summary.build(world.session, get_keys(), REGISTRY, screener, screening_id)
+    built = summary.build(world.session, get_key_ring(), REGISTRY, screener, screening_id)
     text = " ".join(
         _pdf_text(HTML(string=summary.html(built, pdf=True), url_fetcher=summary._no_fetch).render()).split()
     )
@@ -246,7 +246,7 @@ def test_an_empty_screening_is_insufficient_on_every_surface(
 ) -> None:
     from weasyprint import HTML
 
-    from app.deps import get_keys
+    from app.crypto import get_key_ring
     from app.exports import summary
     from tests.app.test_summary import _pdf_text
 
@@ -269,7 +269,7 @@ def test_an_empty_screening_is_insufficient_on_every_surface(
         listed = client.get(url).text
         assert INSUFFICIENT_BADGE in listed and NO_CONCERN_BADGE not in listed, url
 
-    built = summary.build(world.session, get_keys(), REGISTRY, screener, screening_id)
+    built = summary.build(world.session, get_key_ring(), REGISTRY, screener, screening_id)
     pdf = HTML(string=summary.html(built, pdf=True), url_fetcher=summary._no_fetch).render()
     text = " ".join(_pdf_text(pdf).split())
     assert "Result: Not enough information to conclude" in text and "Result: No concern" not in text
