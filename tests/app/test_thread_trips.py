@@ -16,6 +16,7 @@ import anyio.to_thread
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.app.accounts_support import create_youth
 from tests.app.api_support import PRACTITIONER
 from tests.app.conftest import World, bearer, sign_in
 
@@ -44,17 +45,12 @@ def test_a_page_and_an_api_request_go_to_the_thread_pool_only_for_blocking_work(
     assert len(trips) <= 4, trips  # the session opened, the signed-in user, the page, the session committed
 
     headers = bearer(client, user)
-    youth = client.post(
-        "/api/v1/youth",
-        headers=headers,
-        json={"given_name": "Trip", "family_name": "Count", "birth_date": "2010-04-05", "case_number": "TC-1"},
-    )
-    assert youth.status_code == 201, youth.text
+    youth = create_youth(client, headers)
     trips.clear()
     started = client.post(
         "/api/v1/screenings",
         headers=headers,
-        json={"youth_id": youth.json()["id"], "instrument_id": PRACTITIONER, "mode": "practitioner"},
+        json={"youth_id": youth["id"], "instrument_id": PRACTITIONER, "mode": "practitioner"},
     )
     assert started.status_code == 201, started.text
     assert len(trips) <= 5, trips  # as a page's, and the response validated
