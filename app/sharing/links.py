@@ -135,7 +135,19 @@ def join_person(
 ) -> RecordLink:
     """Make the agency's record one of `person_id`'s records, under a consent or a break-glass (kept, undoable).
 
-    Called after the authority was checked: by `link`, and when a partner accepts a referral."""
+    Called after the authority was checked: by `link`, and when a partner accepts a referral.
+
+    A record that is already one person with another record stays with it: moving it alone to a second person
+    would split it from the first program's records (their screenings would leave this record's timeline while
+    its links still said they are shared). The other program's record joins this person instead."""
+    if person_id != youth.person_id and _joined_with_another(db, youth):
+        raise InvalidInput(
+            _(
+                "This record is already linked with another program's record of this youth: linking it to a "
+                "second one would separate it from the first. Ask the other program to link its record to this "
+                "youth instead, or, if the first link was a mistake, undo it first."
+            )
+        )
     record = RecordLink(
         youth_id=youth.id,
         previous_person_id=youth.person_id,
@@ -159,6 +171,14 @@ def join_person(
         detail={"under": "consent" if consent_id else "break_glass"},
     )
     return record
+
+
+def _joined_with_another(db: Session, youth: Youth) -> bool:
+    """Whether another agency's record is the same person as this one (it was linked here, or this one to it)."""
+    other = db.exec(
+        select(Youth.id).where(col(Youth.person_id) == youth.person_id, col(Youth.id) != youth.id).limit(1)
+    ).first()
+    return other is not None
 
 
 def undo(db: Session, user: User, link_id: str) -> RecordLink:

@@ -23,6 +23,7 @@ from tests.app.sharing_support import (
     REVOKE_REASON,
     Side,
     add_youth,
+    candidates,
     consent,
     link,
     screen,
@@ -247,3 +248,48 @@ def test_a_stale_link_tells_the_former_recipient_and_nobody_else(client: TestCli
         assert outsider.status_code == missing.status_code == 404
         assert outsider.text.replace(screening, MISSING) == missing.text
     assert "Riverbend" not in _links(client, youth_e)
+
+
+def test_a_record_linked_to_one_program_is_not_split_from_it_by_a_link_to_another(
+    client: TestClient, world: World
+) -> None:
+    """Harbor's record is one youth with Riverbend's; linking it to a third program's record would have moved it
+    to that program's person alone, so Riverbend's screening left Harbor's record while the links still said
+    "shared". The link is refused, says what to do instead, and changes nothing; the other program can still
+    link its record to the youth."""
+    _river, harbor, _youth_r, youth_h, made = _linked(client, world)
+    shelter = side(client, world, "Eastside Shelter")
+    youth_s = add_youth(client, shelter, "ES-3003", KATHERINE)
+    screen(client, shelter, youth_s)
+    consent(client, shelter, youth_s, harbor, categories=("result_summary",))
+    timeline = client.get(f"/api/v1/youth/{youth_h}/timeline", headers=harbor.api)
+    assert made["screening"]["id"] in [e["screening_id"] for e in timeline.json()]
+    record_before = client.get(f"/api/v1/youth/{youth_h}", headers=harbor.api).json()
+
+    refused = link(client, harbor, youth_h)
+
+    assert refused.status_code == 400, refused.text
+    assert "already linked" in refused.json()["detail"]
+    assert "link its record to this youth" in refused.json()["detail"]
+    after = client.get(f"/api/v1/youth/{youth_h}/timeline", headers=harbor.api)
+    assert [e["screening_id"] for e in after.json()] == [e["screening_id"] for e in timeline.json()]
+    assert client.get(f"/api/v1/youth/{youth_h}", headers=harbor.api).json() == record_before
+    csrf = sign_in(client, harbor.users["screener"])
+    (handle,) = candidates(client, harbor, youth_h)
+    refused_page = client.post(f"/youth/{youth_h}/links", data={"csrf_token": csrf, "candidate": handle})
+    assert refused_page.status_code == 400
+    assert "link its record to this youth" in _text(refused_page.text)
+    assert "Eastside" not in _links(client, youth_h)
+
+    # The way the message gives: Harbor records the youth's release to the shelter, and the shelter links its record.
+    consent(client, harbor, youth_h, shelter, categories=("result_summary",))
+    handles = candidates(client, shelter, youth_s)
+    assert handles
+    joined = client.post(f"/api/v1/youth/{youth_s}/links", headers=shelter.api, json={"candidate": handles[0]})
+    assert joined.status_code == 201, joined.text
+    consent(client, shelter, youth_s, harbor, categories=("result_summary",))  # about the youth it now belongs to
+    together = client.get(f"/api/v1/youth/{youth_h}/timeline", headers=harbor.api).json()
+    assert {made["screening"]["id"], *[e["screening_id"] for e in timeline.json()]} <= {
+        e["screening_id"] for e in together
+    }
+    assert len(together) == len(timeline.json()) + 1  # and the shelter's screening, under its release to Harbor
