@@ -4,8 +4,9 @@ shapes, validated by Pydantic models, with no database, no session, no template 
     python -m uvicorn web_bare:app --app-dir bench --port 8001
 
 The screening routes answer what TellOnce's would (a screening with an id, a version and, once saved, the
-answers echoed back) from memory. The page routes answer a fixed HTML page of `bytes` bytes, so the bench
-asks for as many bytes as TellOnce's page has and the baseline moves the same amount of data.
+answers echoed back) from memory, and `/api/v1/me` a user of the same shape. The page routes answer a fixed
+HTML page of `bytes` bytes, so the bench asks for as many bytes as TellOnce's page has and the baseline moves
+the same amount of data.
 """
 
 from __future__ import annotations
@@ -81,6 +82,33 @@ def save(screening_id: str, data: AnswersSave) -> ScreeningPublic:
 def complete(screening_id: str, data: Complete) -> ScreeningPublic:
     now = datetime.now(UTC)
     return _screening(screening_id, data.version + 1, status="completed", completed_at=now, overall_level="none")
+
+
+class UserPublic(BaseModel):
+    id: str
+    agency_id: str
+    email: str
+    display_name: str
+    role: str
+    is_active: bool
+    last_login_at: datetime | None
+    version: int
+    language: str
+
+
+@app.get("/api/v1/me", response_model=UserPublic)
+def me() -> UserPublic:
+    return UserPublic(
+        id="u",
+        agency_id="a",
+        email="screener@riverbend.example.org",
+        display_name="Screener",
+        role="screener",
+        is_active=True,
+        last_login_at=datetime.now(UTC),
+        version=1,
+        language="en",
+    )
 
 
 @lru_cache(maxsize=64)
