@@ -102,6 +102,7 @@ def link(
     other = db.get(Youth, candidate_id)
     if other is None:
         raise NotFound(_("No such possible match."))
+    refuse_if_joined(db, youth)  # before a consent is looked for or a break-glass opened: neither would help
     granted = db.exec(
         select(YouthLink.agency_id)
         .join(Youth, col(Youth.id) == col(YouthLink.youth_id))
@@ -140,14 +141,8 @@ def join_person(
     A record that is already one person with another record stays with it: moving it alone to a second person
     would split it from the first program's records (their screenings would leave this record's timeline while
     its links still said they are shared). The other program's record joins this person instead."""
-    if person_id != youth.person_id and _joined_with_another(db, youth):
-        raise InvalidInput(
-            _(
-                "This record is already linked with another program's record of this youth: linking it to a "
-                "second one would separate it from the first. Ask the other program to link its record to this "
-                "youth instead, or, if the first link was a mistake, undo it first."
-            )
-        )
+    if person_id != youth.person_id:
+        refuse_if_joined(db, youth)
     record = RecordLink(
         youth_id=youth.id,
         previous_person_id=youth.person_id,
@@ -173,12 +168,21 @@ def join_person(
     return record
 
 
-def _joined_with_another(db: Session, youth: Youth) -> bool:
-    """Whether another agency's record is the same person as this one (it was linked here, or this one to it)."""
+def refuse_if_joined(db: Session, youth: Youth) -> None:
+    """Refuse to move a record that is already one youth with another record (it was linked to that record, or
+    that record to it) to a second youth: it would leave the first record's youth alone (see `join_person`)."""
     other = db.exec(
         select(Youth.id).where(col(Youth.person_id) == youth.person_id, col(Youth.id) != youth.id).limit(1)
     ).first()
-    return other is not None
+    if other is not None:
+        raise InvalidInput(
+            _(
+                "This record is already linked with another record of this youth: linking it to a second one "
+                "would separate it from the first. Ask the youth which program holds the other record: that "
+                "program can link its record to this youth instead. If the first link was a mistake, the agency "
+                "that made it can undo it."
+            )
+        )
 
 
 def undo(db: Session, user: User, link_id: str) -> RecordLink:

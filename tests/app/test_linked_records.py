@@ -15,7 +15,7 @@ from sqlmodel import col, select
 
 from app.audit import AuditEvent
 from app.models import utcnow
-from app.models_sharing import Consent
+from app.models_sharing import BreakGlass, Consent
 from tests.app.conftest import World, sign_in
 from tests.app.sharing_support import (
     KATE,
@@ -257,7 +257,7 @@ def test_a_record_linked_to_one_program_is_not_split_from_it_by_a_link_to_anothe
     to that program's person alone, so Riverbend's screening left Harbor's record while the links still said
     "shared". The link is refused, says what to do instead, and changes nothing; the other program can still
     link its record to the youth."""
-    _river, harbor, _youth_r, youth_h, made = _linked(client, world)
+    river, harbor, youth_r, youth_h, made = _linked(client, world)
     shelter = side(client, world, "Eastside Shelter")
     youth_s = add_youth(client, shelter, "ES-3003", KATHERINE)
     screen(client, shelter, youth_s)
@@ -270,7 +270,7 @@ def test_a_record_linked_to_one_program_is_not_split_from_it_by_a_link_to_anothe
 
     assert refused.status_code == 400, refused.text
     assert "already linked" in refused.json()["detail"]
-    assert "link its record to this youth" in refused.json()["detail"]
+    assert "that program can link its record to this youth" in refused.json()["detail"]
     after = client.get(f"/api/v1/youth/{youth_h}/timeline", headers=harbor.api)
     assert [e["screening_id"] for e in after.json()] == [e["screening_id"] for e in timeline.json()]
     assert client.get(f"/api/v1/youth/{youth_h}", headers=harbor.api).json() == record_before
@@ -278,8 +278,14 @@ def test_a_record_linked_to_one_program_is_not_split_from_it_by_a_link_to_anothe
     (handle,) = candidates(client, harbor, youth_h)
     refused_page = client.post(f"/youth/{youth_h}/links", data={"csrf_token": csrf, "candidate": handle})
     assert refused_page.status_code == 400
-    assert "link its record to this youth" in _text(refused_page.text)
+    assert "that program can link its record to this youth" in _text(refused_page.text)
     assert "Eastside" not in _links(client, youth_h)
+    glass = {"reason": "Youth arrived in crisis overnight; the shelter's screening is needed now.", "hours": 24}
+    refused_glass = link(client, harbor, youth_h, role="supervisor", glass=glass)
+    assert refused_glass.status_code == 400 and "already linked" in refused_glass.json()["detail"]
+    assert world.session.exec(select(BreakGlass)).all() == []  # a refused link opens no break-glass
+    river_sees = client.get(f"/api/v1/youth/{youth_r}/timeline", headers=river.api).json()
+    assert [e["screening_id"] for e in river_sees] == [made["screening"]["id"]]
 
     # The way the message gives: Harbor records the youth's release to the shelter, and the shelter links its record.
     consent(client, harbor, youth_h, shelter, categories=("result_summary",))
