@@ -102,7 +102,7 @@ def link(
     other = db.get(Youth, candidate_id)
     if other is None:
         raise NotFound(_("No such possible match."))
-    refuse_if_joined(db, youth)  # before a consent is looked for or a break-glass opened: neither would help
+    _refuse_if_joined(db, youth)  # before a consent is looked for or a break-glass opened: neither would help
     granted = db.exec(
         select(YouthLink.agency_id)
         .join(Youth, col(Youth.id) == col(YouthLink.youth_id))
@@ -142,7 +142,7 @@ def join_person(
     would split it from the first program's records (their screenings would leave this record's timeline while
     its links still said they are shared). The other program's record joins this person instead."""
     if person_id != youth.person_id:
-        refuse_if_joined(db, youth)
+        _refuse_if_joined(db, youth)
     record = RecordLink(
         youth_id=youth.id,
         previous_person_id=youth.person_id,
@@ -168,7 +168,7 @@ def join_person(
     return record
 
 
-def refuse_if_joined(db: Session, youth: Youth) -> None:
+def _refuse_if_joined(db: Session, youth: Youth) -> None:
     """Refuse to move a record that is already one youth with another record (it was linked to that record, or
     that record to it) to a second youth: it would leave the first record's youth alone (see `join_person`)."""
     other = db.exec(
