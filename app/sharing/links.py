@@ -168,21 +168,26 @@ def join_person(
     return record
 
 
-def _refuse_if_joined(db: Session, youth: Youth) -> None:
-    """Refuse to move a record that is already one youth with another record (it was linked to that record, or
-    that record to it) to a second youth: it would leave the first record's youth alone (see `join_person`)."""
+ALREADY_JOINED = _(
+    "This record is already linked with another record of this youth: linking it to a second one would separate "
+    "it from the first. Ask the youth which program holds the other record: that program can link its record to "
+    "this youth instead. If the first link was a mistake, the agency that made it can undo it."
+)
+
+
+def joined_with_another(db: Session, youth: Youth) -> bool:
+    """Whether the record is already one youth with another record (it was linked to that record, or that record
+    to it): then it is not moved to a second youth, which would leave the first record's youth alone (see
+    `join_person`); the record page says so instead of offering to link."""
     other = db.exec(
         select(Youth.id).where(col(Youth.person_id) == youth.person_id, col(Youth.id) != youth.id).limit(1)
     ).first()
-    if other is not None:
-        raise InvalidInput(
-            _(
-                "This record is already linked with another record of this youth: linking it to a second one "
-                "would separate it from the first. Ask the youth which program holds the other record: that "
-                "program can link its record to this youth instead. If the first link was a mistake, the agency "
-                "that made it can undo it."
-            )
-        )
+    return other is not None
+
+
+def _refuse_if_joined(db: Session, youth: Youth) -> None:
+    if joined_with_another(db, youth):
+        raise InvalidInput(ALREADY_JOINED)
 
 
 def undo(db: Session, user: User, link_id: str) -> RecordLink:

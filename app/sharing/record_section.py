@@ -14,7 +14,7 @@ from app import access
 from app.crypto import KeyRing
 from app.models import Role, User
 from app.models_sharing import Category
-from app.sharing import linked, tellonce, views
+from app.sharing import linked, links, tellonce, views
 from app.sharing.labels import LABELS
 from app.texts import text
 from instruments.loader import Registry
@@ -24,7 +24,8 @@ BREAK_GLASS_ROLES = (Role.supervisor, Role.agency_admin)
 
 def record_section(db: Session, keys: KeyRing, registry: Registry, user: User, youth_id: str) -> dict[str, Any]:
     """What the sharing section of a youth's record shows (the caller has already read the youth through access)."""
-    person_id = access.readable_youth(db, user, youth_id).person_id
+    youth = access.readable_youth(db, user, youth_id)
+    person_id = youth.person_id
     facts = linked.known(db, user, youth_id)
     names = facts.names()
     given_or_received = facts.given_or_received(person_id)
@@ -33,8 +34,11 @@ def record_section(db: Session, keys: KeyRing, registry: Registry, user: User, y
     shown = views.consent_rows(db, keys, [*given_or_received, *others], user, names)  # revokers read once for all
     rows = {row.consent.id: row for row in shown}
     link_views = linked.link_views(keys, user, facts, rows)
+    handles = views.candidate_handles(db, keys, user, youth_id)
     return {
-        "handles": views.candidate_handles(db, keys, user, youth_id),
+        "handles": handles,
+        # A record already one youth with another is not linked to a second: the page says why, with no button.
+        "joined": links.ALREADY_JOINED if handles and links.joined_with_another(db, youth) else None,
         "may_break_glass": user.role in BREAK_GLASS_ROLES,
         "links": link_views,
         "linked_here": any(v.made_here and v.link.undone_at is None for v in link_views),

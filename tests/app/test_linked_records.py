@@ -275,6 +275,9 @@ def test_a_record_linked_to_one_program_is_not_split_from_it_by_a_link_to_anothe
     assert [e["screening_id"] for e in after.json()] == [e["screening_id"] for e in timeline.json()]
     assert client.get(f"/api/v1/youth/{youth_h}", headers=harbor.api).json() == record_before
     csrf = sign_in(client, harbor.users["screener"])
+    matches = section(client.get(f"/youth/{youth_h}").text, "possible-matches")
+    assert "that program can link its record to this youth" in _text(matches)  # said before anyone tries
+    assert "/links" not in matches and "Break glass" not in matches  # and nothing offers the link
     (handle,) = candidates(client, harbor, youth_h)
     refused_page = client.post(f"/youth/{youth_h}/links", data={"csrf_token": csrf, "candidate": handle})
     assert refused_page.status_code == 400
